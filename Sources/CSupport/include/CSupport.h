@@ -1,0 +1,85 @@
+// HotPath's C shims: only what Swift cannot import directly (macros, compiler builtins).
+// Every symbol is prefixed hp_. System headers are included here so Swift sees liburing,
+// libnuma, OpenSSL and zstd through this one module.
+#ifndef HOTPATH_CSUPPORT_H
+#define HOTPATH_CSUPPORT_H
+
+#include <stdint.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
+#include <liburing.h>
+#include <numa.h>
+#include <openssl/ssl.h>
+#include <zstd.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when this build can read the x86 time-stamp counter, else 0.
+static inline int hp_has_tsc(void) {
+#if defined(__x86_64__)
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+/// rdtscp: waits for earlier instructions to retire; *aux receives IA32_TSC_AUX (cpu id).
+static inline uint64_t hp_rdtscp(uint32_t *aux) {
+#if defined(__x86_64__)
+    unsigned int a = 0;
+    uint64_t t = __builtin_ia32_rdtscp(&a);
+    if (aux) *aux = a;
+    return t;
+#else
+    if (aux) *aux = 0;
+    return 0;
+#endif
+}
+
+/// rdtsc: cheaper, not ordered against earlier instructions.
+static inline uint64_t hp_rdtsc(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#else
+    return 0;
+#endif
+}
+
+/// The spin-wait hint (PAUSE on x86, YIELD on arm64).
+static inline void hp_cpu_relax(void) {
+#if defined(__x86_64__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/// Compiler-only barrier: keeps a benchmarked value from being optimised away.
+static inline void hp_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
+
+/// RLIMIT_MEMLOCK (an enum constant Swift does not see as an Int32).
+static inline int hp_rlimit_memlock(void) { return RLIMIT_MEMLOCK; }
+
+/// Number of CPUs a cpu_set_t can describe.
+int hp_cpu_setsize(void);
+
+/// Pins `thread` to exactly one CPU. Returns 0 or an errno value.
+int hp_pin_thread(pthread_t thread, int cpu);
+
+/// The calling thread's affinity: writes up to `cap` allowed CPU ids into `cpus` and
+/// returns how many CPUs are allowed, or -errno.
+int hp_current_affinity(int *cpus, int cap);
+
+/// Sets the calling thread's name (truncated to the kernel's 15 characters). Returns errno.
+int hp_set_thread_name(const char *name);
+
+/// Sets SCHED_FIFO with `priority` on the calling thread. Returns 0 or an errno value.
+int hp_set_fifo(int priority);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

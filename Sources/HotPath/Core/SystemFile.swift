@@ -1,0 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Cold-path reads of small kernel files (/proc, /sys). They report a size of 0, so they are
+/// read until EOF rather than by stat size. `nil` means unreadable, never a crash.
+public enum SystemFile {
+    /// The whole file as text, or nil when it cannot be opened or read.
+    public static func read(_ path: String, limit: Int = 4 << 20) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count < limit {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// The first line, trimmed, or nil when unreadable.
+    public static func readLine(_ path: String) -> String? {
+        guard let text = read(path, limit: 1 << 16) else { return nil }
+        let line = text.split(separator: "\n", omittingEmptySubsequences: false).first ?? ""
+        return line.trimmingSpaces()
+    }
+
+    /// Whether a path exists.
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Names in a directory (without . and ..), or nil when it cannot be listed.
+    public static func list(_ path: String) -> [String]? {
+        guard let dir = opendir(path) else { return nil }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+}
+
+extension StringProtocol {
+    /// The string without leading and trailing spaces, tabs and newlines.
+    public func trimmingSpaces() -> String {
+        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
+        guard let first = firstIndex(where: { !isSpace($0) }) else { return "" }
+        let last = lastIndex(where: { !isSpace($0) })!
+        return String(self[first...last])
+    }
+}
