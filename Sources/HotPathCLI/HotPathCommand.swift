@@ -1,11 +1,31 @@
 import ArgumentParser
 import HotPath
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct HotPathCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hotpath",
         abstract: "HotPath: a low-latency market-data → features → model → signal engine.",
-        subcommands: []
+        discussion: """
+            One binary for colocated deployment, benchmark runs and latency regression gating.
+            Every subcommand prints machine-readable output with --json and exits non-zero
+            with a one-line reason on bad input.
+            """,
+        subcommands: [Tune.self, Bench.self]
     )
+}
+
+/// Prints one line to stderr and exits with `code`: the CLI's only way to fail.
+func fail(_ message: String, code: Int32 = 1) -> Never {
+    printError("hotpath: \(message)")
+    exit(code)
+}
+
+/// One line to stderr, unbuffered.
+func printError(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
 }
