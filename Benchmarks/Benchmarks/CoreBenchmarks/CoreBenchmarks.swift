@@ -6,6 +6,10 @@ import HotPath
 // outside the measured loops. Per-operation tails of the ring round trip come from
 // `hotpath bench core`, which samples every round trip into HotPath's own histogram.
 
+/// Rings and histograms are raw pointers into this arena and do not keep it alive, so it lives
+/// as long as the process.
+let arena = try! Arena(bytes: 64 << 20, cpu: PinnedThread.currentAffinity().cpus.last ?? 0)
+
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal],
@@ -16,7 +20,6 @@ let benchmarks: @Sendable () -> Void = {
 
     let cpus = PinnedThread.currentAffinity().cpus
     let producerCPU = cpus.first ?? 0, consumerCPU = cpus.last ?? 0
-    let arena = try! Arena(bytes: 64 << 20, cpu: consumerCPU)
     let clock = Clock.calibrated()
 
     Benchmark("Clock.now (TSC)", configuration: .init(scalingFactor: .mega)) { benchmark in

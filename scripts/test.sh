@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds the release binary (failing on any
+# warning from HotPath's own sources), runs the test suite in release mode (allocation-free
+# is a property of the optimised build, and the suite counts mallocs), then smoke-tests the CLI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== release build"
+log=$(mktemp)
+swift build -c release 2>&1 | tee "$log" | grep -E "error|warning|Compiling|Build" || true
+if [ "${PIPESTATUS[0]}" -ne 0 ]; then exit 1; fi
+if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" "$log"; then
+  echo "test: the release build has warnings in HotPath's own code" >&2; exit 1
+fi
+
+echo "== tests (release, -enable-testing)"
+swift test -c release -Xswiftc -enable-testing --scratch-path .build-tests
+
+echo "== CLI smoke"
+bin=.build/release/hotpath
+"$bin" --help >/dev/null
+"$bin" tune check --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["knobs"]) >= 17, d; print("tune check --json:", len(d["knobs"]), "knobs")'
+"$bin" bench core --items 1000000 --round-trips 10000 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("bench core --json:", d["ring_one_way_items_per_s"], "items/s one way")'
+echo "1 passed, 0 failed: CLI smoke"
