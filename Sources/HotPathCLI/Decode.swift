@@ -25,40 +25,15 @@ struct Decode: ParsableCommand {
     var raw = false
 
     func run() throws {
-        let input: InputFile
-        do { input = try InputFile(path: file) } catch { fail("\(error)") }
-        let metadata: DBNMetadata
-        do { metadata = try DBNMetadata(bytes: input.bytes, file: file) } catch { fail("\(error)") }
-        var writer = DBNJSONWriter(metadata: metadata, pretty: !raw)
-        var cursor = DBNRecordCursor(bytes: input.bytes, from: metadata.recordsOffset)
         var out = LineWriter()
-        var printed = 0, unknown = 0, short = 0
-        let tsOutBytes = metadata.tsOut ? 8 : 0
-        loop: while limit.map({ printed < $0 }) ?? true {
-            let step = cursor.next()
-            switch step {
-            case .end:
-                break loop
-            case .zeroLength, .truncated:
-                out.flush()
-                fail("\(FeedError(file: file, offset: cursor.offset, reason: cursor.explain(step)))")
-            case .record:
-                let rec = cursor.record
-                guard let layout = DBNLayout.forRecord(rtype: rec.load(fromByteOffset: 1, as: UInt8.self), version: metadata.version) else {
-                    unknown += 1
-                    continue
-                }
-                guard cursor.length >= layout.size + tsOutBytes else {
-                    short += 1
-                    continue
-                }
-                out.line(writer.line(rec, layout: layout))
-                printed += 1
-            }
-        }
-        out.flush()
-        if unknown + short > 0 {
-            printError("hotpath: \(file): skipped \(unknown) record(s) of unknown type and \(short) shorter than their type")
+        do {
+            let dbn = try DBNFile(path: file)
+            let skips = try dbn.jsonLines(raw: raw, limit: limit) { out.line($0) }
+            out.flush()
+            if skips.total > 0 { printError("hotpath: \(file): \(skips.summary)") }
+        } catch {
+            out.flush()
+            fail("\(error)")
         }
     }
 }

@@ -11,6 +11,7 @@
 #include <liburing.h>
 #include <numa.h>
 #include <openssl/ssl.h>
+#include <openssl/sha.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_findDecompressedSize, exported by libzstd */
 #include <zstd.h>
 

@@ -1,0 +1,46 @@
+/// Rebuilds books from a DBN file and hands each published view to `emit`: the engine's
+/// decode → book path, single-threaded, for `hotpath book` and the tests.
+public enum BookReplay {
+    public struct Result: Sendable {
+        public var skips: DBNFile.Skips
+        /// The L3 book's counters by name (events, published, unknown_order, …).
+        public var counters: [(String, UInt64)]
+        public var problems: String? {
+            let bad = counters.dropFirst(2).filter { $0.1 != 0 }
+            return bad.isEmpty ? nil : "book inconsistencies: " + bad.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
+        }
+    }
+
+    public static func run(_ file: DBNFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
+                           emit: (BookView) -> Void) throws -> Result {
+        let arena = try Arena(bytes: 16 << 20 + config.maxOrders * 32
+                                + config.maxInstruments * config.levelsPerSide * 2 * 24, lock: false)
+        let l3 = try L3Book(config: config, arena: arena)
+        let l2 = try L2Book(maxInstruments: config.maxInstruments, depth: config.depth, arena: arena)
+        var decoder = DBNDecoder(metadata: file.metadata)
+        var cursor = file.cursor()
+        var event = Event()
+        while true {
+            let step = cursor.next()
+            switch step {
+            case .end:
+                let c = decoder.counts
+                return Result(skips: .init(unknownType: c.unknownType, short: c.short),
+                              counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
+            case .zeroLength, .truncated:
+                throw FeedError(file: file.path, offset: cursor.offset, reason: cursor.explain(step))
+            case .record:
+                guard decoder.decode(cursor.record, length: cursor.length, into: &event) else { continue }
+                let b: Int
+                switch event.kind {
+                case .order: b = l3.apply(event)
+                case .level: b = l2.apply(record: cursor.record, event: event)
+                default: b = -1
+                }
+                if b >= 0, instrument.map({ $0 == event.instrumentId }) ?? true {
+                    emit(event.kind == .order ? l3.view(book: b) : l2.view(book: b))
+                }
+            }
+        }
+    }
+}

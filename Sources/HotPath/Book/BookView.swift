@@ -1,0 +1,74 @@
+/// The published top-N of one instrument's book: what features and the `book` command read
+/// after each event that closes a batch. Fixed-size, arena memory, written only by the
+/// book's owner thread.
+public struct BookView: @unchecked Sendable {
+    public struct Header: BitwiseCopyable {
+        public var tsRecv: UInt64 = 0
+        public var tsEvent: UInt64 = 0
+        public var sequence: UInt64 = 0
+        public var instrumentId: UInt32 = 0
+        public var bidLevels: UInt16 = 0
+        public var askLevels: UInt16 = 0
+        /// 0 when consistent, else a `BookStale` reason code.
+        public var stale: UInt8 = 0
+        /// Bumped at every publish.
+        public var version: UInt64 = 0
+    }
+
+    public let depth: Int
+    @usableFromInline let header: UnsafeMutablePointer<Header>
+    /// bids[0..<depth] then asks[0..<depth], best first.
+    @usableFromInline let levels: UnsafeMutablePointer<PriceLevels.Level>
+
+    public init(depth: Int, arena: Arena) throws(ArenaError) {
+        self.depth = depth
+        header = try arena.allocate(Header.self, count: 1)
+        header.initialize(to: Header())
+        levels = try arena.allocate(PriceLevels.Level.self, count: 2 * depth)
+    }
+
+    public var info: Header { header.pointee }
+    public func bid(_ rank: Int) -> PriceLevels.Level { levels[rank] }
+    public func ask(_ rank: Int) -> PriceLevels.Level { levels[depth + rank] }
+
+    /// Copies the top `depth` levels of each side.
+    @inlinable @inline(__always)
+    public func publish(bids: PriceLevels, asks: PriceLevels, event: Event, stale: UInt8) {
+        let nb = min(depth, bids.count), na = min(depth, asks.count)
+        for r in 0..<nb { levels[r] = bids.level(rank: r) }
+        for r in 0..<na { levels[depth &+ r] = asks.level(rank: r) }
+        header.pointee.tsRecv = event.tsRecv
+        header.pointee.tsEvent = event.tsEvent
+        header.pointee.sequence = event.sequence
+        header.pointee.instrumentId = event.instrumentId
+        header.pointee.bidLevels = UInt16(nb)
+        header.pointee.askLevels = UInt16(na)
+        header.pointee.stale = stale
+        header.pointee.version &+= 1
+    }
+
+    /// `{"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}` with
+    /// prices as 9-decimal strings. Cold path.
+    public var json: String {
+        let h = header.pointee
+        func side(_ n: Int, _ at: (Int) -> PriceLevels.Level) -> String {
+            "[" + (0..<n).map { let l = at($0); return "[\"\(DBNJSONWriter.decimal(l.price))\",\(l.size),\(l.count)]" }.joined(separator: ",") + "]"
+        }
+        return "{\"ts_recv\":\(h.tsRecv),\"instrument_id\":\(h.instrumentId),\"bids\":\(side(Int(h.bidLevels), bid)),\"asks\":\(side(Int(h.askLevels), ask))}"
+    }
+}
+
+/// Why a book was marked stale (its first reason is kept until a clear).
+public enum BookStale {
+    public static let none: UInt8 = 0
+    public static let unknownOrder: UInt8 = 1
+    public static let sizeUnderflow: UInt8 = 2
+    public static let crossed: UInt8 = 3
+    public static let levelOverflow: UInt8 = 4
+    public static let orderTableFull: UInt8 = 5
+    public static let duplicateOrder: UInt8 = 6
+
+    public static func name(_ code: UInt8) -> String {
+        ["ok", "unknown_order", "size_underflow", "crossed", "level_overflow", "order_table_full", "duplicate_order"][Int(min(code, 6))]
+    }
+}

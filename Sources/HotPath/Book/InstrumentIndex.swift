@@ -1,0 +1,58 @@
+/// Instrument id → dense book index (0, 1, 2 … in order of first sight), open-addressed,
+/// fixed capacity, arena memory. Shared by the L3 and L2 books.
+public struct InstrumentIndex: @unchecked Sendable {
+    @usableFromInline let keys: UnsafeMutablePointer<UInt32>
+    @usableFromInline let books: UnsafeMutablePointer<UInt16>
+    @usableFromInline let mask: Int
+    @usableFromInline let countPointer: UnsafeMutablePointer<Int>
+    public let capacity: Int
+
+    public init(capacity: Int, arena: Arena) throws(ArenaError) {
+        self.capacity = capacity
+        var slots = 16
+        while slots < capacity * 2 { slots <<= 1 }
+        mask = slots - 1
+        keys = try arena.allocate(UInt32.self, count: slots)
+        books = try arena.allocate(UInt16.self, count: slots)
+        countPointer = try arena.allocate(Int.self, count: 1)
+    }
+
+    public var count: Int { countPointer.pointee }
+
+    @inlinable @inline(__always)
+    func slot(_ key: UInt32) -> Int { Int(truncatingIfNeeded: (UInt64(key) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask }
+
+    /// The index of `instrumentId`, assigning the next one on first sight; -1 when full.
+    @inlinable @inline(__always)
+    public func index(for instrumentId: UInt32) -> Int {
+        let key = instrumentId &+ 1  // 0 marks an empty slot
+        var i = slot(key)
+        while true {
+            let k = keys[i]
+            if k == key { return Int(books[i]) }
+            if k == 0 { return assign(slot: i, key: key) }
+            i = (i &+ 1) & mask
+        }
+    }
+
+    @usableFromInline @inline(never)
+    func assign(slot: Int, key: UInt32) -> Int {
+        let n = countPointer.pointee
+        if n == capacity { return -1 }
+        keys[slot] = key
+        books[slot] = UInt16(n)
+        countPointer.pointee = n + 1
+        return n
+    }
+
+    /// The index of `instrumentId` if it has one (cold path).
+    public func lookup(_ instrumentId: UInt32) -> Int? {
+        let key = instrumentId &+ 1
+        var i = slot(key)
+        while keys[i] != 0 {
+            if keys[i] == key { return Int(books[i]) }
+            i = (i &+ 1) & mask
+        }
+        return nil
+    }
+}

@@ -1,0 +1,203 @@
+/// Order-by-order books for a set of instruments, built from MBO or ITCH events.
+///
+/// Semantics (Databento's MBO rules, which ITCH events are normalised to):
+/// - Add: the order rests at its price. With F_TOB (top-of-book publishers) the side is
+///   replaced by this one level instead.
+/// - Cancel: takes `size` off the order (a partial cancel); at 0 the order leaves the book.
+/// - Modify: the order's new price and size replace the old (moving level when the price
+///   changes); an unknown order id is treated as an add, as Databento's reference book does.
+/// - Clear (R): empties that instrument's book.
+/// - Trade, fill, none: no change (fills arrive as cancels).
+/// Priority within a level is not modelled: levels aggregate size and order count.
+///
+/// Inconsistent input never traps: it is counted (`counters`), the book is marked stale with
+/// its first reason (cleared by a clear; a crossed book only for that publish), and
+/// processing goes on.
+/// All memory is carved from the arena at start-up; `apply` allocates nothing.
+public struct L3Book: @unchecked Sendable {
+    public struct Config: Sendable {
+        public var maxInstruments = 64
+        public var maxOrders = 1 << 18
+        public var levelsPerSide = 4096
+        public var depth = 10
+        public init() {}
+    }
+
+    public static let counterNames = [
+        "events", "published", "unknown_order", "size_underflow", "duplicate_order", "crossed_book",
+        "level_overflow", "order_table_full", "too_many_instruments", "bad_side",
+    ]
+
+    public let config: Config
+    public let orders: OrderTable
+    @usableFromInline let bids: UnsafeMutablePointer<PriceLevels>
+    @usableFromInline let asks: UnsafeMutablePointer<PriceLevels>
+    @usableFromInline let views: UnsafeMutablePointer<BookView>
+    @usableFromInline let stale: UnsafeMutablePointer<UInt8>
+    public let instruments: InstrumentIndex
+    @usableFromInline let c: UnsafeMutablePointer<UInt64>
+    public let counterGroup: CounterGroup?
+
+    /// - Parameter counters: where the named counters live (a cold thread can read them);
+    ///   nil keeps them private to the book (read them with `counter(_:)`).
+    public init(config: Config = Config(), arena: Arena, counters: CounterRegistry? = nil, thread: String = "engine") throws(ArenaError) {
+        self.config = config
+        orders = try OrderTable(capacity: config.maxOrders, arena: arena)
+        bids = try arena.allocate(PriceLevels.self, count: config.maxInstruments)
+        asks = try arena.allocate(PriceLevels.self, count: config.maxInstruments)
+        views = try arena.allocate(BookView.self, count: config.maxInstruments)
+        for i in 0..<config.maxInstruments {
+            (bids + i).initialize(to: try PriceLevels(capacity: config.levelsPerSide, isBid: true, arena: arena))
+            (asks + i).initialize(to: try PriceLevels(capacity: config.levelsPerSide, isBid: false, arena: arena))
+            (views + i).initialize(to: try BookView(depth: config.depth, arena: arena))
+        }
+        stale = try arena.allocate(UInt8.self, count: config.maxInstruments)
+        instruments = try InstrumentIndex(capacity: config.maxInstruments, arena: arena)
+        if let counters {
+            let group = counters.makeGroup(thread: thread, names: ["book." + L3Book.counterNames[0]] + L3Book.counterNames.dropFirst().map { "book." + $0 })
+            counterGroup = group
+            c = UnsafeMutableRawPointer(group.slots).bindMemory(to: UInt64.self, capacity: L3Book.counterNames.count)
+        } else {
+            counterGroup = nil
+            c = try arena.allocate(UInt64.self, count: L3Book.counterNames.count)
+        }
+    }
+
+    // Counter indices, in counterNames order.
+    @usableFromInline static var events: Int { 0 }
+    @usableFromInline static var published: Int { 1 }
+    @usableFromInline static var unknownOrder: Int { 2 }
+    @usableFromInline static var sizeUnderflow: Int { 3 }
+    @usableFromInline static var duplicateOrder: Int { 4 }
+    @usableFromInline static var crossedBook: Int { 5 }
+    @usableFromInline static var levelOverflow: Int { 6 }
+    @usableFromInline static var orderTableFull: Int { 7 }
+    @usableFromInline static var tooManyInstruments: Int { 8 }
+    @usableFromInline static var badSide: Int { 9 }
+
+    /// A counter's value by name (cold path).
+    public func counter(_ name: String) -> UInt64 {
+        guard let i = L3Book.counterNames.firstIndex(of: name) else { return 0 }
+        return UnsafeRawPointer(c + i).loadUnaligned(as: UInt64.self)
+    }
+
+    @inlinable @inline(__always)
+    func count(_ i: Int) { c[i] &+= 1 }
+
+    @inlinable @inline(__always)
+    func markStale(_ book: Int, _ reason: UInt8) { if stale[book] == 0 { stale[book] = reason } }
+
+    /// The published view of `instrumentId`'s book, if it has one.
+    public func view(instrumentId: UInt32) -> BookView? {
+        instruments.lookup(instrumentId).map { views[$0] }
+    }
+
+    @inlinable @inline(__always)
+    func levels(_ book: Int, _ side: UInt8) -> PriceLevels { side == Event.Side.bid ? bids[book] : asks[book] }
+
+    /// Applies one order event. Returns the book index when the event closed a batch and the
+    /// book's view was published, else -1.
+    @inlinable @inline(__always)
+    @discardableResult
+    public func apply(_ e: Event) -> Int {
+        count(L3Book.events)
+        let b = instruments.index(for: e.instrumentId)
+        if _slowPath(b < 0) { count(L3Book.tooManyInstruments); return -1 }
+        switch e.action {
+        case Event.Action.add: add(b, e)
+        case Event.Action.cancel: cancel(b, e)
+        case Event.Action.modify: modify(b, e)
+        case Event.Action.clear: clear(b)
+        default: break
+        }
+        if e.isLast {
+            publish(b, e)
+            return b
+        }
+        return -1
+    }
+
+    @inlinable @inline(__always)
+    func add(_ b: Int, _ e: Event) {
+        guard e.side == Event.Side.bid || e.side == Event.Side.ask else { count(L3Book.badSide); return }
+        let side = levels(b, e.side)
+        if _slowPath(e.flags & DBNFlags.tob != 0) {
+            side.removeAll()
+            if e.price != Event.undefinedPrice { _ = side.add(price: e.price, size: UInt64(e.size), orders: 1) }
+            return
+        }
+        switch orders.insert(.init(id: e.orderId, price: e.price, size: e.size, book: UInt16(b), side: e.side, used: 1)) {
+        case .inserted:
+            if _slowPath(!side.add(price: e.price, size: UInt64(e.size))) {
+                count(L3Book.levelOverflow); markStale(b, BookStale.levelOverflow)
+                orders.remove(slot: orders.find(e.orderId))
+            }
+        case .duplicate:
+            count(L3Book.duplicateOrder); markStale(b, BookStale.duplicateOrder)
+        case .full:
+            count(L3Book.orderTableFull); markStale(b, BookStale.orderTableFull)
+        }
+    }
+
+    @inlinable @inline(__always)
+    func cancel(_ b: Int, _ e: Event) {
+        let slot = orders.find(e.orderId)
+        if _slowPath(slot < 0) { count(L3Book.unknownOrder); markStale(b, BookStale.unknownOrder); return }
+        let o = orders.entry(slot)
+        var take = e.size
+        if _slowPath(take > o.pointee.size) {
+            count(L3Book.sizeUnderflow); markStale(b, BookStale.sizeUnderflow)
+            take = o.pointee.size
+        }
+        let gone = take == o.pointee.size
+        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: UInt64(take), orders: gone ? 1 : 0)
+        if gone { orders.remove(slot: slot) } else { o.pointee.size &-= take }
+    }
+
+    @inlinable @inline(__always)
+    func modify(_ b: Int, _ e: Event) {
+        let slot = orders.find(e.orderId)
+        if slot < 0 { add(b, e); return }
+        let o = orders.entry(slot)
+        let side = levels(b, o.pointee.side)
+        if o.pointee.price == e.price {
+            if e.size >= o.pointee.size {
+                _ = side.add(price: e.price, size: UInt64(e.size &- o.pointee.size), orders: 0)
+            } else {
+                _ = side.remove(price: e.price, size: UInt64(o.pointee.size &- e.size), orders: 0)
+            }
+        } else {
+            _ = side.remove(price: o.pointee.price, size: UInt64(o.pointee.size), orders: 1)
+            if _slowPath(!side.add(price: e.price, size: UInt64(e.size))) {
+                count(L3Book.levelOverflow); markStale(b, BookStale.levelOverflow)
+            }
+            o.pointee.price = e.price
+        }
+        o.pointee.size = e.size
+    }
+
+    @usableFromInline @inline(never)
+    func clear(_ b: Int) {
+        bids[b].removeAll()
+        asks[b].removeAll()
+        orders.removeAll(book: UInt16(b))
+        stale[b] = 0
+    }
+
+    @inlinable @inline(__always)
+    func publish(_ b: Int, _ e: Event) {
+        let bs = bids[b], as_ = asks[b]
+        var reason = stale[b]
+        // A crossed book (normal in a pre-open auction) is stale for this publish only;
+        // the other reasons stick until the book is cleared.
+        if bs.count > 0 && as_.count > 0 && bs.level(rank: 0).price >= as_.level(rank: 0).price {
+            count(L3Book.crossedBook)
+            if reason == 0 { reason = BookStale.crossed }
+        }
+        views[b].publish(bids: bs, asks: as_, event: e, stale: reason)
+        count(L3Book.published)
+    }
+
+    /// The view of book index `b`.
+    @inlinable public func view(book b: Int) -> BookView { views[b] }
+}

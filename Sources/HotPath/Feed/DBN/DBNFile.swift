@@ -1,0 +1,57 @@
+/// A DBN file in memory (plain or zstd) with its parsed metadata: the cold-path entry point
+/// for `decode`, `book` and replay.
+public struct DBNFile: Sendable {
+    public let input: InputFile
+    public let metadata: DBNMetadata
+
+    public init(path: String) throws(FeedError) {
+        input = try InputFile(path: path)
+        metadata = try DBNMetadata(bytes: input.bytes, file: path)
+    }
+
+    public var path: String { input.path }
+
+    /// A cursor at the first record.
+    public func cursor() -> DBNRecordCursor { DBNRecordCursor(bytes: input.bytes, from: metadata.recordsOffset) }
+
+    /// Records skipped while the stream went on.
+    public struct Skips: Equatable, Sendable {
+        public var unknownType = 0
+        public var short = 0
+        public var total: Int { unknownType + short }
+        public var summary: String { "skipped \(unknownType) record(s) of unknown type and \(short) shorter than their type" }
+    }
+
+    /// Emits every record (up to `limit`) as the official Transcoder's JSON line. Throws at
+    /// a record that cannot be framed, after emitting the ones before it.
+    @discardableResult
+    public func jsonLines(raw: Bool = false, limit: Int? = nil, _ emit: (String) -> Void) throws(FeedError) -> Skips {
+        var writer = DBNJSONWriter(metadata: metadata, pretty: !raw)
+        var cursor = cursor()
+        var skips = Skips()
+        var printed = 0
+        let tsOutBytes = metadata.tsOut ? 8 : 0
+        while limit.map({ printed < $0 }) ?? true {
+            let step = cursor.next()
+            switch step {
+            case .end:
+                return skips
+            case .zeroLength, .truncated:
+                throw FeedError(file: path, offset: cursor.offset, reason: cursor.explain(step))
+            case .record:
+                let rec = cursor.record
+                guard let layout = DBNLayout.forRecord(rtype: rec.load(fromByteOffset: 1, as: UInt8.self), version: metadata.version) else {
+                    skips.unknownType += 1
+                    continue
+                }
+                guard cursor.length >= layout.size + tsOutBytes else {
+                    skips.short += 1
+                    continue
+                }
+                emit(writer.line(rec, layout: layout))
+                printed += 1
+            }
+        }
+        return skips
+    }
+}

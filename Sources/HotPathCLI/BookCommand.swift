@@ -1,0 +1,49 @@
+import ArgumentParser
+import HotPath
+
+struct BookCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "book",
+        abstract: "Rebuild books from a feed file and print the top levels as JSON lines.",
+        discussion: """
+            MBO records build an order-by-order (L3) book; MBP-1/MBP-10 records an L2 book.
+            After each event that closes a batch (DBN F_LAST) the instrument's top levels print as
+            {"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}.
+            Inconsistent input (cancel of an unknown order, size underflow, a crossed book) is
+            counted and reported on stderr; the book goes on.
+            """
+    )
+
+    @Argument(help: "A DBN file (.dbn or .dbn.zst).")
+    var file: String
+
+    @Option(help: "Levels per side (1...50).")
+    var depth = 10
+
+    @Option(help: "Only this instrument id.")
+    var instrument: UInt32?
+
+    @Option(help: "Capacity of the live-order table.")
+    var maxOrders = 1 << 20
+
+    func validate() throws {
+        guard (1...50).contains(depth) else { throw ValidationError("--depth must be within 1...50") }
+    }
+
+    func run() throws {
+        var config = L3Book.Config()
+        config.depth = depth
+        config.maxOrders = maxOrders
+        var out = LineWriter()
+        do {
+            let dbn = try DBNFile(path: file)
+            let result = try BookReplay.run(dbn, config: config, instrument: instrument) { out.line($0.json) }
+            out.flush()
+            if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
+            if result.skips.total > 0 { printError("hotpath: \(file): \(result.skips.summary)") }
+        } catch {
+            out.flush()
+            fail("\(error)")
+        }
+    }
+}
