@@ -1,0 +1,155 @@
+import XCTest
+import MallocCounter
+@testable import HotPath
+
+final class BookTests: XCTestCase {
+    /// The top 10 after every F_LAST record equals the reference book that
+    /// tools/dbn/make_fixtures.py builds from the official decoder's records.
+    func testBooksEqualTheReferenceBookAfterEveryLastFlag() throws {
+        let data = try TestPaths.requireSharedData()
+        let table = readText(TestPaths.fixtures + "/dbn/books.tsv")!
+        var checked = 0
+        for row in table.split(separator: "\n").dropFirst() {
+            let cols = row.split(separator: "\t").map(String.init)
+            var text: [UInt8] = []
+            var lines = 0
+            let result = try BookReplay.run(DBNFile(path: data + "/dbn/" + cols[0])) { view in
+                text += view.json.utf8
+                text.append(0x0A)
+                lines += 1
+            }
+            XCTAssertEqual(lines, Int(cols[1]), cols[0])
+            XCTAssertEqual(sha256Hex(text), cols[2], "\(cols[0]): book differs from the reference (see Tests/Fixtures/dbn/books/)")
+            XCTAssertEqual(result.skips.total, 0)
+            checked += 1
+        }
+        XCTAssertEqual(checked, 10)
+    }
+
+    func makeBook(maxOrders: Int = 1024, maxInstruments: Int = 4, levels: Int = 64) throws -> (L3Book, Arena) {
+        let arena = try Arena(bytes: 4 << 20, lock: false)
+        var config = L3Book.Config()
+        config.maxOrders = maxOrders
+        config.maxInstruments = maxInstruments
+        config.levelsPerSide = levels
+        return (try L3Book(config: config, arena: arena), arena)
+    }
+
+    func event(_ action: UInt8, _ side: UInt8, id: UInt64, price: Int64, size: UInt32, instrument: UInt32 = 1, last: Bool = true) -> Event {
+        var e = Event()
+        e.action = action; e.side = side; e.orderId = id; e.price = price; e.size = size
+        e.instrumentId = instrument; e.kind = .order; e.flags = last ? 0x80 : 0
+        return e
+    }
+
+    func testAddCancelModifyAggregateByLevel() throws {
+        let (book, arena) = try makeBook()
+        withExtendedLifetime(arena) {
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 1, price: 100, size: 5))
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 2, price: 100, size: 3))
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 3, price: 99, size: 7))
+            book.apply(event(Event.Action.add, Event.Side.ask, id: 4, price: 101, size: 2))
+            book.apply(event(Event.Action.cancel, Event.Side.bid, id: 1, price: 100, size: 2))  // partial
+            var v = book.view(instrumentId: 1)!
+            XCTAssertEqual(v.bid(0), .init(price: 100, size: 6, count: 2))
+            XCTAssertEqual(v.bid(1), .init(price: 99, size: 7, count: 1))
+            XCTAssertEqual(v.ask(0), .init(price: 101, size: 2, count: 1))
+            book.apply(event(Event.Action.modify, Event.Side.bid, id: 2, price: 98, size: 4))  // price change
+            book.apply(event(Event.Action.modify, Event.Side.bid, id: 1, price: 100, size: 1))  // size down
+            v = book.view(instrumentId: 1)!
+            XCTAssertEqual(v.info.bidLevels, 3)
+            XCTAssertEqual([v.bid(0), v.bid(1), v.bid(2)], [.init(price: 100, size: 1, count: 1), .init(price: 99, size: 7, count: 1), .init(price: 98, size: 4, count: 1)])
+            book.apply(event(Event.Action.clear, Event.Side.none, id: 0, price: Event.undefinedPrice, size: 0))
+            XCTAssertEqual(book.view(instrumentId: 1)!.info.bidLevels, 0)
+            XCTAssertEqual(book.orders.count, 0)
+            XCTAssertEqual(v.info.stale, BookStale.none)
+        }
+    }
+
+    func testInconsistentInputIsCountedAndMarksTheBookStale() throws {
+        let (book, arena) = try makeBook(maxOrders: 16, maxInstruments: 1, levels: 2)
+        withExtendedLifetime(arena) {
+            book.apply(event(Event.Action.cancel, Event.Side.bid, id: 42, price: 100, size: 1))  // unknown order
+            XCTAssertEqual(book.counter("unknown_order"), 1)
+            XCTAssertEqual(book.view(instrumentId: 1)!.info.stale, BookStale.unknownOrder)
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 1, price: 100, size: 1))
+            book.apply(event(Event.Action.cancel, Event.Side.bid, id: 1, price: 100, size: 5))  // underflow
+            XCTAssertEqual(book.counter("size_underflow"), 1)
+            XCTAssertEqual(book.view(instrumentId: 1)!.info.bidLevels, 0, "an underflowing cancel removes the order")
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 2, price: 100, size: 1))
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 2, price: 100, size: 1))  // duplicate
+            XCTAssertEqual(book.counter("duplicate_order"), 1)
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 3, price: 99, size: 1))
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 4, price: 98, size: 1))  // third level: overflow
+            XCTAssertEqual(book.counter("level_overflow"), 1)
+            book.apply(event(Event.Action.add, Event.Side.ask, id: 5, price: 90, size: 1))  // crosses
+            XCTAssertEqual(book.counter("crossed_book"), 1)
+            book.apply(event(Event.Action.add, Event.Side.none, id: 6, price: 90, size: 1))
+            XCTAssertEqual(book.counter("bad_side"), 1)
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 7, price: 100, size: 1, instrument: 2))  // no book left
+            XCTAssertEqual(book.counter("too_many_instruments"), 1)
+            for id in UInt64(100)..<130 { book.apply(event(Event.Action.add, Event.Side.bid, id: id, price: 100, size: 1)) }
+            XCTAssertGreaterThan(book.counter("order_table_full"), 0)
+            // A clear resets the stale mark.
+            book.apply(event(Event.Action.clear, Event.Side.none, id: 0, price: Event.undefinedPrice, size: 0))
+            XCTAssertEqual(book.view(instrumentId: 1)!.info.stale, BookStale.none)
+        }
+    }
+
+    func testCrossedBookIsStaleOnlyWhileCrossed() throws {
+        let (book, arena) = try makeBook()
+        withExtendedLifetime(arena) {
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 1, price: 100, size: 1))
+            book.apply(event(Event.Action.add, Event.Side.ask, id: 2, price: 99, size: 1))
+            XCTAssertEqual(book.view(instrumentId: 1)!.info.stale, BookStale.crossed)
+            book.apply(event(Event.Action.cancel, Event.Side.ask, id: 2, price: 99, size: 1))
+            XCTAssertEqual(book.view(instrumentId: 1)!.info.stale, BookStale.none)
+        }
+    }
+
+    func testOrderTableSurvivesChurnWithBackwardShiftDeletion() throws {
+        let arena = try Arena(bytes: 1 << 20, lock: false)
+        let table = try OrderTable(capacity: 64, arena: arena)
+        var live = Set<UInt64>()
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<20_000 {
+            let id = UInt64.random(in: 1...80, using: &rng)
+            if live.contains(id) {
+                table.remove(slot: table.find(id))
+                live.remove(id)
+            } else if live.count < 50 {
+                XCTAssertEqual(table.insert(.init(id: id, price: 1, size: 1, book: 0, side: 66, used: 1)), .inserted)
+                live.insert(id)
+            }
+            XCTAssertEqual(table.count, live.count)
+        }
+        for id in UInt64(1)...80 { XCTAssertEqual(table.find(id) >= 0, live.contains(id), "order \(id)") }
+    }
+
+    /// Decode + book + publish over the real ESH4 records: malloc count flat in the number of records.
+    func testDecodeAndBookDoNotAllocate() throws {
+        let data = try TestPaths.requireSharedData()
+        let dbn = try DBNFile(path: data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+        let (book, arena) = try makeBook(maxOrders: 1 << 16, maxInstruments: 4, levels: 4096)
+        func run(records: Int) -> UInt64 {
+            var decoder = DBNDecoder(metadata: dbn.metadata)
+            var cursor = dbn.cursor()
+            var e = Event()
+            let before = hp_thread_malloc_count()
+            var n = 0
+            while n < records {
+                if cursor.next() != .record {
+                    cursor.rewind()
+                    book.apply(event(Event.Action.clear, Event.Side.none, id: 0, price: 0, size: 0, instrument: 17077))
+                    continue
+                }
+                if decoder.decode(cursor.record, length: cursor.length, into: &e) { book.apply(e) }
+                n += 1
+            }
+            return hp_thread_malloc_count() - before
+        }
+        withExtendedLifetime(arena) {
+            XCTAssertEqual(run(records: 1_000), run(records: 1_000_000))
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import XCTest
+@testable import HotPath
+
+/// `hotpath decode` against Databento's official Transcoder (fixtures from
+/// tools/dbn/make_fixtures.py).
+final class DBNDecodeTests: XCTestCase {
+    func jsonOutput(_ path: String, raw: Bool) throws -> (text: [UInt8], lines: Int) {
+        var bytes: [UInt8] = []
+        var lines = 0
+        try DBNFile(path: path).jsonLines(raw: raw) { line in
+            bytes += line.utf8
+            bytes.append(0x0A)
+            lines += 1
+        }
+        return (bytes, lines)
+    }
+
+    func testEveryRealDBNFileDecodesToTheOfficialJSON() throws {
+        let data = try TestPaths.requireSharedData()
+        let table = readText(TestPaths.fixtures + "/dbn/reference.tsv")!
+        var checked = 0
+        for row in table.split(separator: "\n").dropFirst() {
+            let cols = row.split(separator: "\t").map(String.init)
+            let (file, mode, lines, sha) = (cols[0], cols[1], Int(cols[2])!, cols[3])
+            let out = try jsonOutput(data + "/dbn/" + file, raw: mode == "raw")
+            XCTAssertEqual(out.lines, lines, "\(file) \(mode)")
+            XCTAssertEqual(sha256Hex(out.text), sha, "\(file) \(mode): output differs from the official Transcoder's")
+            checked += 1
+        }
+        XCTAssertEqual(checked, 34, "17 files × 2 modes")
+    }
+
+    /// Record types and versions the real data lacks: statistics v1/v2/v3, error and system
+    /// v1 (upgraded, with the code derived from the text), symbol mapping, status,
+    /// imbalance, OHLCV, and ts_out.
+    func testSyntheticFilesDecodeToTheOfficialJSON() throws {
+        for name in ["stat-error-system.v1", "stat-error-system.v2", "misc.v3", "mbo-ts-out.v3"] {
+            let base = TestPaths.fixtures + "/dbn/synthetic/" + name
+            for raw in [false, true] {
+                let expected = readText(base + (raw ? ".raw.json" : ".json"))!
+                let out = try jsonOutput(base + ".dbn", raw: raw)
+                XCTAssertEqual(String(decoding: out.text, as: UTF8.self), expected, "\(name) raw=\(raw)")
+            }
+        }
+    }
+
+    func testPricesAndTimestampsFormatLikeTheTranscoder() {
+        XCTAssertEqual(DBNJSONWriter.decimal(4_799_000_000_000), "4799.000000000")
+        XCTAssertEqual(DBNJSONWriter.decimal(-2_500_000_000), "-2.500000000")
+        XCTAssertEqual(DBNJSONWriter.decimal(-5), "-0.000000005")
+        XCTAssertEqual(CivilTime(nanoseconds: 1_703_462_400_000_000_001).iso8601, "2023-12-25T00:00:00.000000001Z")
+        XCTAssertEqual(CivilTime(nanoseconds: 951_782_400_000_000_000).yyyymmdd, 20000229)
+    }
+
+    func testMetadataOfEachVersionParses() throws {
+        let data = try TestPaths.requireSharedData()
+        let v1 = try DBNFile(path: data + "/dbn/test_data.mbo.v1.dbn.zst").metadata
+        let v2 = try DBNFile(path: data + "/dbn/test_data.mbo.dbn").metadata
+        let v3 = try DBNFile(path: data + "/dbn/test_data.mbo.v3.dbn").metadata
+        XCTAssertEqual([v1.version, v2.version, v3.version], [1, 2, 3])
+        XCTAssertEqual(v1.symbolLength, 22)
+        XCTAssertEqual(v3.symbolLength, 71)
+        XCTAssertEqual(v2.dataset, "GLBX.MDP3")
+        XCTAssertEqual(v2.mappings.first?.rawSymbol, "ESH1")
+    }
+}
+
+/// Bad input: a one-line error naming file and byte offset, or a counted skip.
+final class DBNBadInputTests: XCTestCase {
+    /// A v3 file holding `records` after a minimal metadata header.
+    func file(records: [UInt8], version: UInt8 = 3) -> String {
+        var md: [UInt8] = Array("DBN".utf8) + [version]
+        var body = [UInt8](repeating: 0, count: 100)  // 8…108
+        body[45] = 71  // symbol_cstr_len at 53
+        body += [UInt8](repeating: 0, count: 4 * 5)  // schema def len, 3 lists, mappings
+        md += withUnsafeBytes(of: UInt32(body.count).littleEndian, Array.init) + body
+        return temporaryFile(md + records)
+    }
+
+    func mbo(flags: UInt8 = 0x80, action: Character = "A", length: UInt8 = 14) -> [UInt8] {
+        var r = [UInt8](repeating: 0, count: Int(length) * 4)
+        r[0] = length; r[1] = 0xA0
+        r[36] = flags; r[38] = action.asciiValue!; r[39] = UInt8(ascii: "B")
+        return r
+    }
+
+    func decodeError(_ path: String) -> String? {
+        do { try DBNFile(path: path).jsonLines { _ in }; return nil } catch { return "\(error)" }
+    }
+
+    func testTruncatedRecordNamesFileAndOffset() {
+        let path = file(records: mbo() + Array(mbo().prefix(20)))
+        XCTAssertEqual(decodeError(path), "\(path): byte 184: truncated record: its length 56 runs past the end of the data (20 bytes left)")
+    }
+
+    func testZeroLengthByteStopsWithItsOffset() {
+        var bad = mbo()
+        bad[0] = 0
+        let path = file(records: mbo() + bad)
+        XCTAssertEqual(decodeError(path), "\(path): byte 184: record length byte is 0: the stream cannot be framed past here")
+    }
+
+    func testLengthPastTheEnd() {
+        var bad = mbo()
+        bad[0] = 200
+        let path = file(records: bad)
+        XCTAssertTrue(decodeError(path)!.hasSuffix("byte 128: truncated record: its length 800 runs past the end of the data (56 bytes left)"), decodeError(path)!)
+    }
+
+    func testUnknownVersionIsRejected() {
+        let path = file(records: mbo(), version: 9)
+        XCTAssertEqual(decodeError(path), "\(path): byte 3: unsupported DBN version 9 (HotPath reads 1, 2 and 3)")
+    }
+
+    func testNotDBNAtAll() {
+        let path = temporaryFile(Array("hello, world".utf8))
+        XCTAssertTrue(decodeError(path)!.contains("byte 0: not a DBN file"), decodeError(path)!)
+    }
+
+    func testCorruptZstdIsAClearError() {
+        let path = temporaryFile([0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x58, 0xFF, 0xFF, 0x01, 0x02, 0x03, 0x04], suffix: ".dbn.zst")
+        let message = decodeError(path)!
+        XCTAssertTrue(message.hasPrefix(path + ": byte "), message)
+        XCTAssertTrue(message.contains("zstd"), message)
+    }
+
+    func testTruncatedZstdIsAClearError() throws {
+        let data = try TestPaths.requireSharedData()
+        let whole = readBytes(data + "/dbn/test_data.mbo.v1.dbn.zst")!
+        let path = temporaryFile(Array(whole.prefix(whole.count - 10)), suffix: ".dbn.zst")
+        XCTAssertTrue(decodeError(path)!.contains("zstd"), decodeError(path)!)
+    }
+
+    func testUnknownRecordTypeAndShortRecordsAreSkippedAndCounted() throws {
+        var unknown = mbo()
+        unknown[1] = 0x7E
+        var short = [UInt8](repeating: 0, count: 24)  // an MBO header with no body
+        short[0] = 6
+        short[1] = 0xA0
+        let path = file(records: mbo() + unknown + short + mbo())
+        var lines = 0
+        let skips = try DBNFile(path: path).jsonLines { _ in lines += 1 }
+        XCTAssertEqual(lines, 2)
+        XCTAssertEqual(skips, .init(unknownType: 1, short: 1))
+        let dbn = try DBNFile(path: path)
+        var decoder = DBNDecoder(metadata: dbn.metadata)
+        var cursor = dbn.cursor()
+        var e = Event()
+        var events = 0
+        while cursor.next() == .record { if decoder.decode(cursor.record, length: cursor.length, into: &e) { events += 1 } }
+        XCTAssertEqual(events, 2)
+        XCTAssertEqual(decoder.counts, .init(decoded: 2, other: 0, unknownType: 1, short: 1))
+    }
+}
