@@ -59,6 +59,9 @@ static inline void hp_cpu_relax(void) {
 #endif
 }
 
+/// Prefetches the cache line at `p` for writing (a hint; never faults).
+static inline void hp_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
+
 /// Compiler-only barrier: keeps a benchmarked value from being optimised away.
 static inline void hp_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
 

@@ -31,12 +31,18 @@ public struct BookView: @unchecked Sendable {
     public func bid(_ rank: Int) -> PriceLevels.Level { levels[rank] }
     public func ask(_ rank: Int) -> PriceLevels.Level { levels[depth + rank] }
 
-    /// Copies the top `depth` levels of each side.
+    /// Brings the view up to date with the top `depth` levels of each side, copying only the
+    /// ranks that changed since the last publish (most MBO updates are deeper than the top 10,
+    /// and then no level is copied at all).
     @inlinable @inline(__always)
     public func publish(bids: PriceLevels, asks: PriceLevels, event: Event, stale: UInt8) {
-        let nb = min(depth, bids.count), na = min(depth, asks.count)
-        for r in 0..<nb { levels[r] = bids.level(rank: r) }
-        for r in 0..<na { levels[depth &+ r] = asks.level(rank: r) }
+        let bc = bids.count, ac = asks.count
+        let nb = min(depth, bc), na = min(depth, ac)
+        let b = bids.levels + (bc &- 1), a = asks.levels + (ac &- 1), out = levels
+        var r = bids.takeDirtyRank()
+        while r < nb { out[r] = b[-r]; r &+= 1 }
+        r = asks.takeDirtyRank()
+        while r < na { out[depth &+ r] = a[-r]; r &+= 1 }
         header.pointee.tsRecv = event.tsRecv
         header.pointee.tsEvent = event.tsEvent
         header.pointee.sequence = event.sequence

@@ -123,12 +123,12 @@ public struct L3Book: @unchecked Sendable {
         let side = levels(b, e.side)
         if _slowPath(e.flags & DBNFlags.tob != 0) {
             side.removeAll()
-            if e.price != Event.undefinedPrice { _ = side.add(price: e.price, size: UInt64(e.size), orders: 1) }
+            if e.price != Event.undefinedPrice { _ = side.add(price: e.price, size: e.size, orders: 1) }
             return
         }
         switch orders.insert(.init(id: e.orderId, price: e.price, size: e.size, book: UInt16(b), side: e.side, used: 1)) {
         case .inserted:
-            if _slowPath(!side.add(price: e.price, size: UInt64(e.size))) {
+            if _slowPath(!side.add(price: e.price, size: e.size)) {
                 count(L3Book.levelOverflow); markStale(b, BookStale.levelOverflow)
                 orders.remove(slot: orders.find(e.orderId))
             }
@@ -150,7 +150,7 @@ public struct L3Book: @unchecked Sendable {
             take = o.pointee.size
         }
         let gone = take == o.pointee.size
-        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: UInt64(take), orders: gone ? 1 : 0)
+        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: take, orders: gone ? 1 : 0)
         if gone { orders.remove(slot: slot) } else { o.pointee.size &-= take }
     }
 
@@ -162,18 +162,23 @@ public struct L3Book: @unchecked Sendable {
         let side = levels(b, o.pointee.side)
         if o.pointee.price == e.price {
             if e.size >= o.pointee.size {
-                _ = side.add(price: e.price, size: UInt64(e.size &- o.pointee.size), orders: 0)
+                _ = side.add(price: e.price, size: e.size &- o.pointee.size, orders: 0)
             } else {
-                _ = side.remove(price: e.price, size: UInt64(o.pointee.size &- e.size), orders: 0)
+                _ = side.remove(price: e.price, size: o.pointee.size &- e.size, orders: 0)
             }
         } else {
-            _ = side.remove(price: o.pointee.price, size: UInt64(o.pointee.size), orders: 1)
-            if _slowPath(!side.add(price: e.price, size: UInt64(e.size))) {
+            _ = side.remove(price: o.pointee.price, size: o.pointee.size, orders: 1)
+            if _slowPath(!side.add(price: e.price, size: e.size)) {
                 count(L3Book.levelOverflow); markStale(b, BookStale.levelOverflow)
             }
             o.pointee.price = e.price
         }
         o.pointee.size = e.size
+    }
+
+    /// Empties every book (start-up or between replays).
+    public func clearAll() {
+        for b in 0..<instruments.count { clear(b) }
     }
 
     @usableFromInline @inline(never)

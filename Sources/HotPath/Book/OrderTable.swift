@@ -1,3 +1,5 @@
+import CSupport
+
 /// Live orders by id: an open-addressed hash table with linear probing, sized once at
 /// start-up (a power of two), in arena memory. Deletion shifts later entries of the probe run
 /// back (no tombstones), so probe lengths stay short under constant add/cancel churn.
@@ -58,6 +60,12 @@ public struct OrderTable: @unchecked Sendable {
             i = (i &+ 1) & mask
         }
     }
+
+    /// Starts loading the home slot of `id` into cache, so a find or insert for it a little
+    /// later does not wait on memory: the replay loop calls this for the next record while it
+    /// applies the current one.
+    @inlinable @inline(__always)
+    public func prefetch(_ id: UInt64) { hp_prefetch_write(slots + home(id)) }
 
     @inlinable @inline(__always)
     public func entry(_ slot: Int) -> UnsafeMutablePointer<Entry> { slots + slot }

@@ -49,6 +49,15 @@ public struct DBNRecordCursor {
     @inlinable @inline(__always)
     public var record: UnsafeRawPointer { base + offset }
 
+    /// Whether another record's header is in bounds after the current one.
+    @inlinable @inline(__always)
+    public var hasNext: Bool { nextOffset &+ 24 <= end }
+
+    /// The order id field of the next record, assuming an MBO layout (bytes 16…23): a hint
+    /// for prefetching, read without validating the record.
+    @inlinable @inline(__always)
+    public func peekOrderId() -> UInt64 { base.le(nextOffset &+ 16) }
+
     /// Starts again from the first record.
     public mutating func rewind() {
         nextOffset = start
