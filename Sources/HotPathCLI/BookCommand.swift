@@ -6,7 +6,8 @@ struct BookCommand: ParsableCommand {
         commandName: "book",
         abstract: "Rebuild books from a feed file and print the top levels as JSON lines.",
         discussion: """
-            MBO records build an order-by-order (L3) book; MBP-1/MBP-10 records an L2 book.
+            MBO records and ITCH messages build an order-by-order (L3) book; MBP-1/MBP-10
+            records an L2 book.
             After each event that closes a batch (DBN F_LAST) the instrument's top levels print as
             {"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}.
             Inconsistent input (cancel of an unknown order, size underflow, a crossed book) is
@@ -14,7 +15,7 @@ struct BookCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "A DBN file (.dbn or .dbn.zst).")
+    @Argument(help: "A DBN file (.dbn or .dbn.zst) or an ITCH 5.0 input (pcap, .mold, binary).")
     var file: String
 
     @Option(help: "Levels per side (1...50).")
@@ -36,11 +37,18 @@ struct BookCommand: ParsableCommand {
         config.maxOrders = maxOrders
         var out = LineWriter()
         do {
-            let dbn = try DBNFile(path: file)
-            let result = try BookReplay.run(dbn, config: config, instrument: instrument) { out.line($0.json) }
-            out.flush()
-            if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
-            if result.skips.total > 0 { printError("hotpath: \(file): \(result.skips.summary)") }
+            switch try FeedFile.open(file) {
+            case let .dbn(dbn):
+                let result = try BookReplay.run(dbn, config: config, instrument: instrument) { out.line($0.json) }
+                out.flush()
+                if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
+                if result.skips.total > 0 { printError("hotpath: \(file): \(result.skips.summary)") }
+            case let .itch(itch):
+                let (result, summary) = try BookReplay.run(itch, config: config, instrument: instrument) { out.line($0.json) }
+                out.flush()
+                if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
+                if let notes = summary.notes { printError("hotpath: \(file): \(notes)") }
+            }
         } catch {
             out.flush()
             fail("\(error)")

@@ -12,6 +12,12 @@ struct Decode: ParsableCommand {
             Records of an unknown type, or shorter than their type, are skipped and counted
             on stderr; a record whose length cannot frame the stream stops the decode with
             the file and byte offset.
+
+            ITCH 5.0 input — a pcap of MoldUDP64 over UDP, a MoldUDP64 stream (.mold) or a
+            Nasdaq binary file (u16 length-prefixed messages) — prints one JSON object per
+            message: message_type, the specification's fields in snake_case, prices as
+            decimal strings, and the MoldUDP64 sequence. Sequence gaps, duplicates,
+            heartbeats and skipped frames are counted on stderr.
             """
     )
 
@@ -27,10 +33,16 @@ struct Decode: ParsableCommand {
     func run() throws {
         var out = LineWriter()
         do {
-            let dbn = try DBNFile(path: file)
-            let skips = try dbn.jsonLines(raw: raw, limit: limit) { out.line($0) }
-            out.flush()
-            if skips.total > 0 { printError("hotpath: \(file): \(skips.summary)") }
+            switch try FeedFile.open(file) {
+            case let .dbn(dbn):
+                let skips = try dbn.jsonLines(raw: raw, limit: limit) { out.line($0) }
+                out.flush()
+                if skips.total > 0 { printError("hotpath: \(file): \(skips.summary)") }
+            case let .itch(itch):
+                let summary = try itch.jsonLines(limit: limit) { out.line($0) }
+                out.flush()
+                if let notes = summary.notes { printError("hotpath: \(file): \(notes)") }
+            }
         } catch {
             out.flush()
             fail("\(error)")

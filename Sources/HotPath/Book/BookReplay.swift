@@ -11,6 +11,37 @@ public enum BookReplay {
         }
     }
 
+    /// ITCH: every message's events are applied to the L3 book, which publishes after each
+    /// message.
+    public static func run(_ file: ITCHFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
+                           emit: (BookView) -> Void) throws -> (Result, ITCHFile.Summary) {
+        let arena = try Arena(bytes: 16 << 20 + config.maxOrders * 32
+                                + config.maxInstruments * config.levelsPerSide * 2 * 24, lock: false)
+        let l3 = try L3Book(config: config, arena: arena)
+        var reader = try file.reader()
+        var decoder = ITCHDecoder()
+        var message = ITCHReader.Message(pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+        let events = UnsafeMutablePointer<Event>.allocate(capacity: 2)
+        defer { events.deallocate() }
+        while true {
+            switch reader.next(&message) {
+            case .end:
+                let c = decoder.counts
+                let result = Result(skips: .init(unknownType: c.unknownType, short: c.short),
+                                    counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
+                return (result, ITCHFile.Summary(reader: reader.counts, unknownOrShort: c.unknownType + c.short))
+            case let .error(offset, reason):
+                throw FeedError(file: file.path, offset: offset, reason: reason)
+            case .message:
+                let n = decoder.decode(message, into: events)
+                for i in 0..<n where events[i].kind == .order {
+                    let b = l3.apply(events[i])
+                    if b >= 0, instrument.map({ $0 == events[i].instrumentId }) ?? true { emit(l3.view(book: b)) }
+                }
+            }
+        }
+    }
+
     public static func run(_ file: DBNFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
                            emit: (BookView) -> Void) throws -> Result {
         let arena = try Arena(bytes: 16 << 20 + config.maxOrders * 32

@@ -8,6 +8,9 @@
 ///   changes); an unknown order id is treated as an add, as Databento's reference book does.
 /// - Clear (R): empties that instrument's book.
 /// - Trade, fill, none: no change (fills arrive as cancels).
+/// - ITCH's extra actions: execute takes shares off like a cancel; delete removes the order
+///   whatever its size; replace removes the order and the replaceAdd that follows it rests
+///   on the same side with the new id, price and size.
 /// Priority within a level is not modelled: levels aggregate size and order count.
 ///
 /// Inconsistent input never traps: it is counted (`counters`), the book is marked stale with
@@ -34,6 +37,8 @@ public struct L3Book: @unchecked Sendable {
     @usableFromInline let asks: UnsafeMutablePointer<PriceLevels>
     @usableFromInline let views: UnsafeMutablePointer<BookView>
     @usableFromInline let stale: UnsafeMutablePointer<UInt8>
+    /// Per book: the side of the order the last `replace` removed.
+    @usableFromInline let replaceSide: UnsafeMutablePointer<UInt8>
     public let instruments: InstrumentIndex
     @usableFromInline let c: UnsafeMutablePointer<UInt64>
     public let counterGroup: CounterGroup?
@@ -52,6 +57,7 @@ public struct L3Book: @unchecked Sendable {
             (views + i).initialize(to: try BookView(depth: config.depth, arena: arena))
         }
         stale = try arena.allocate(UInt8.self, count: config.maxInstruments)
+        replaceSide = try arena.allocate(UInt8.self, count: config.maxInstruments)
         instruments = try InstrumentIndex(capacity: config.maxInstruments, arena: arena)
         if let counters {
             let group = counters.makeGroup(thread: thread, names: ["book." + L3Book.counterNames[0]] + L3Book.counterNames.dropFirst().map { "book." + $0 })
@@ -105,9 +111,15 @@ public struct L3Book: @unchecked Sendable {
         if _slowPath(b < 0) { count(L3Book.tooManyInstruments); return -1 }
         switch e.action {
         case Event.Action.add: add(b, e)
-        case Event.Action.cancel: cancel(b, e)
+        case Event.Action.cancel, Event.Action.execute: cancel(b, e)
         case Event.Action.modify: modify(b, e)
         case Event.Action.clear: clear(b)
+        case Event.Action.delete: remove(b, e.orderId, rememberSide: false)
+        case Event.Action.replace: remove(b, e.orderId, rememberSide: true)
+        case Event.Action.replaceAdd:
+            var added = e
+            added.side = replaceSide[b]
+            add(b, added)
         default: break
         }
         if e.isLast {
@@ -152,6 +164,21 @@ public struct L3Book: @unchecked Sendable {
         let gone = take == o.pointee.size
         _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: take, orders: gone ? 1 : 0)
         if gone { orders.remove(slot: slot) } else { o.pointee.size &-= take }
+    }
+
+    /// Removes an order whatever its size (ITCH delete, and the first half of a replace).
+    @inlinable @inline(__always)
+    func remove(_ b: Int, _ id: UInt64, rememberSide: Bool) {
+        let slot = orders.find(id)
+        if _slowPath(slot < 0) {
+            count(L3Book.unknownOrder); markStale(b, BookStale.unknownOrder)
+            if rememberSide { replaceSide[b] = Event.Side.none }
+            return
+        }
+        let o = orders.entry(slot)
+        if rememberSide { replaceSide[b] = o.pointee.side }
+        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: o.pointee.size, orders: 1)
+        orders.remove(slot: slot)
     }
 
     @inlinable @inline(__always)

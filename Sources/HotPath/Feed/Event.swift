@@ -37,6 +37,15 @@ public struct Event: BitwiseCopyable, Equatable, Sendable {
         public static let trade = UInt8(ascii: "T")
         public static let fill = UInt8(ascii: "F")
         public static let none = UInt8(ascii: "N")
+        // Order-by-order actions beyond DBN's, from ITCH:
+        /// Shares executed against a resting order: the book takes them off, features see a trade.
+        public static let execute = UInt8(ascii: "E")
+        /// The order leaves the book whatever its remaining size.
+        public static let delete = UInt8(ascii: "D")
+        /// The order leaves the book and the next event (`replaceAdd`) is its replacement,
+        /// which rests on the same side.
+        public static let replace = UInt8(ascii: "U")
+        public static let replaceAdd = UInt8(ascii: "u")
     }
 
     public enum Side {

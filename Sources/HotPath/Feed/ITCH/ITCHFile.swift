@@ -1,0 +1,76 @@
+/// An ITCH input in memory (pcap, MoldUDP64 stream or Nasdaq binary file): the cold-path
+/// entry point for `decode`, `book` and replay.
+public struct ITCHFile: Sendable {
+    public let input: InputFile
+    public let format: ITCHReader.Format
+
+    public init(path: String, format: ITCHReader.Format? = nil) throws(FeedError) {
+        input = try InputFile(path: path)
+        self.format = format ?? ITCHReader.detect(input.bytes, path: path)
+    }
+
+    public var path: String { input.path }
+
+    public func reader() throws(FeedError) -> ITCHReader {
+        do { return try ITCHReader(bytes: input.bytes, format: format) } catch {
+            throw FeedError(file: path, offset: error.offset, reason: error.reason)
+        }
+    }
+
+    public struct Summary: Sendable {
+        public var reader: ITCHReader.Counts
+        public var unknownOrShort = 0
+        /// One line for stderr when anything was skipped, gapped or duplicated.
+        public var notes: String? {
+            let r = reader
+            var parts: [String] = []
+            if r.gaps > 0 { parts.append("\(r.gaps) sequence gap(s), \(r.missingMessages) message(s) missing") }
+            if r.duplicates > 0 { parts.append("\(r.duplicates) duplicate message(s) skipped") }
+            if r.nonUDPFrames > 0 { parts.append("\(r.nonUDPFrames) non-UDP frame(s) skipped") }
+            if r.badPackets > 0 { parts.append("\(r.badPackets) packet(s) whose messages run past their end skipped") }
+            if unknownOrShort > 0 { parts.append("\(unknownOrShort) message(s) of unknown type or short skipped") }
+            return parts.isEmpty ? nil : parts.joined(separator: ", ")
+        }
+    }
+
+    /// Emits every message (up to `limit`) as a JSON line.
+    @discardableResult
+    public func jsonLines(limit: Int? = nil, _ emit: (String) -> Void) throws(FeedError) -> Summary {
+        var reader = try reader()
+        var message = ITCHReader.Message(pointer: input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+        var summary = Summary(reader: .init())
+        var printed = 0
+        while limit.map({ printed < $0 }) ?? true {
+            switch reader.next(&message) {
+            case .end:
+                summary.reader = reader.counts
+                return summary
+            case let .error(offset, reason):
+                throw FeedError(file: path, offset: offset, reason: reason)
+            case .message:
+                if let line = ITCHJSON.line(message) {
+                    emit(line)
+                    printed += 1
+                } else {
+                    summary.unknownOrShort += 1
+                }
+            }
+        }
+        summary.reader = reader.counts
+        return summary
+    }
+}
+
+/// A feed file of either family, told apart by its first bytes.
+public enum FeedFile: Sendable {
+    case dbn(DBNFile)
+    case itch(ITCHFile)
+
+    public static func open(_ path: String) throws(FeedError) -> FeedFile {
+        let input = try InputFile(path: path)
+        let b = input.bytes
+        if b.count >= 3 && b[0] == 0x44 && b[1] == 0x42 && b[2] == 0x4E { return .dbn(try DBNFile(path: path)) }
+        if input.wasCompressed { return .dbn(try DBNFile(path: path)) }
+        return .itch(try ITCHFile(path: path))
+    }
+}
