@@ -28,6 +28,7 @@ final class BookTests: XCTestCase {
 
     func makeBook(maxOrders: Int = 1024, maxInstruments: Int = 4, levels: Int = 64) throws -> (L3Book, Arena) {
         let arena = try Arena(bytes: 4 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         var config = L3Book.Config()
         config.maxOrders = maxOrders
         config.maxInstruments = maxInstruments
@@ -109,6 +110,7 @@ final class BookTests: XCTestCase {
 
     func testOrderTableSurvivesChurnWithBackwardShiftDeletion() throws {
         let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let table = try OrderTable(capacity: 64, arena: arena)
         var live = Set<UInt64>()
         var rng = SystemRandomNumberGenerator()

@@ -24,6 +24,7 @@ final class HistogramTests: XCTestCase {
 
     func testPercentilesOfAUniformRange() throws {
         let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let h = try LatencyHistogram(arena: arena)
         for v in UInt64(1)...10_000 { h.record(v) }
         var s = HistogramSnapshot()
@@ -40,6 +41,7 @@ final class HistogramTests: XCTestCase {
 
     func testValuesAboveTheRangeAreClampedAndCounted() throws {
         let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let h = try LatencyHistogram(arena: arena)
         h.record(UInt64.max)
         h.record(70_000_000_000)
@@ -55,6 +57,7 @@ final class HistogramTests: XCTestCase {
 
     func testRecordDoesNotAllocate() throws {
         let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let h = try LatencyHistogram(arena: arena)
         func run(_ n: UInt64) -> UInt64 {
             let before = hp_thread_malloc_count()
@@ -84,6 +87,7 @@ final class HistogramTests: XCTestCase {
     /// The owner keeps recording while a cold thread collects; no value is lost or counted twice.
     func testRecorderHandsCountsToAColdThreadWithoutLoss() throws {
         let arena = try Arena(bytes: 1 << 21, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let recorder = try HistogramRecorder(arena: arena)
         let total = 2_000_000
         let owner = try PinnedThread.start(name: "test-owner", cpu: nil) {

@@ -5,6 +5,7 @@ import MallocCounter
 final class SPSCRingTests: XCTestCase {
     func testCapacityMustBeAPowerOfTwo() throws {
         let arena = try Arena(bytes: 1 << 16, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         XCTAssertThrowsError(try SPSCRing<Int>(capacity: 100, policy: .drop, arena: arena)) { error in
             XCTAssertTrue("\(error)".contains("power of two"), "\(error)")
         }
@@ -12,6 +13,7 @@ final class SPSCRingTests: XCTestCase {
 
     func testSingleThreadFIFOAcrossWraps() throws {
         let arena = try Arena(bytes: 1 << 16, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let ring = try SPSCRing<Int>(capacity: 8, policy: .drop, arena: arena)
         var next = 0, expected = 0
         for _ in 0..<100 {
@@ -24,6 +26,7 @@ final class SPSCRingTests: XCTestCase {
 
     func testDropPolicyCountsEveryRejectedItem() throws {
         let arena = try Arena(bytes: 1 << 16, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let ring = try SPSCRing<Int>(capacity: 4, policy: .drop, arena: arena)
         for i in 0..<10 { ring.producer.push(i) }
         XCTAssertEqual(ring.stats, .init(accepted: 4, popped: 0, dropped: 6))
@@ -33,6 +36,7 @@ final class SPSCRingTests: XCTestCase {
 
     func testBatchPushAndPopWrapAround() throws {
         let arena = try Arena(bytes: 1 << 16, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let ring = try SPSCRing<UInt32>(capacity: 16, policy: .drop, arena: arena)
         var out = [UInt32](repeating: 0, count: 16)
         var next: UInt32 = 0, expected: UInt32 = 0
@@ -55,6 +59,7 @@ final class SPSCRingTests: XCTestCase {
     func testTenMillionItemsBetweenPinnedThreadsArriveOnceInOrder() throws {
         let count = 10_000_000
         let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let ring = try SPSCRing<UInt64>(capacity: 4096, policy: .spin, arena: arena)
         let cpus = PinnedThread.currentAffinity().cpus
         let producerCPU = cpus.first!, consumerCPU = cpus.last!
@@ -95,6 +100,7 @@ final class SPSCRingTests: XCTestCase {
     func testDropPolicyWithStalledConsumerAccountsForEveryItem() throws {
         let offered = 200_000
         let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let ring = try SPSCRing<UInt64>(capacity: 1024, policy: .drop, arena: arena)
         let popped = UnsafeMutablePointer<Int>.allocate(capacity: 1)
         popped.initialize(to: 0)
@@ -125,6 +131,7 @@ final class SPSCRingTests: XCTestCase {
 
     func testPushAndPopDoNotAllocate() throws {
         let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let ring = try SPSCRing<UInt64>(capacity: 1024, policy: .drop, arena: arena)
         func run(_ n: Int) -> UInt64 {
             let before = hp_thread_malloc_count()

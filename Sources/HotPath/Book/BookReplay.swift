@@ -17,6 +17,7 @@ public enum BookReplay {
                            emit: (BookView) -> Void) throws -> (Result, ITCHFile.Summary) {
         let arena = try Arena(bytes: 16 << 20 + config.maxOrders * 32
                                 + config.maxInstruments * config.levelsPerSide * 2 * 24, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // rings, books and histograms point into it
         let l3 = try L3Book(config: config, arena: arena)
         var reader = try file.reader()
         var decoder = ITCHDecoder()
@@ -46,6 +47,7 @@ public enum BookReplay {
                            emit: (BookView) -> Void) throws -> Result {
         let arena = try Arena(bytes: 16 << 20 + config.maxOrders * 32
                                 + config.maxInstruments * config.levelsPerSide * 2 * 24, lock: false)
+        defer { withExtendedLifetime(arena) {} }  // rings, books and histograms point into it
         let l3 = try L3Book(config: config, arena: arena)
         let l2 = try L2Book(maxInstruments: config.maxInstruments, depth: config.depth, arena: arena)
         var decoder = DBNDecoder(metadata: file.metadata)

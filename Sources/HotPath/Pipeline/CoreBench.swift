@@ -43,6 +43,9 @@ public struct CoreBench {
         let gettime = Self.timePerOp(loops) { var s: UInt64 = 0; for _ in 0..<loops { s &+= Clock.monotonicNs() }; return s }
 
         let arena = try Arena(bytes: 8 << 20, cpu: consumerCPU)
+        defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
+
+        defer { withExtendedLifetime(arena) {} }  // rings, books and histograms point into it
         notes += arena.notes
         let histogram = try LatencyHistogram(arena: arena)
         let record = Self.timePerOp(loops) {

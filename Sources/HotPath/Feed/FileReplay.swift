@@ -1,0 +1,142 @@
+import CSupport
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Replays a feed file held in memory into an SPSC ring of `Event`s: the feed thread's loop.
+///
+/// Each event is stamped with the TSC (`tsLocal`) as it is decoded, so the engine can measure
+/// ring wait and tick-to-signal from it. Pacing is either as fast as the ring accepts, or at
+/// the recorded pace: receive-time deltas (exchange time where a record has no receive time)
+/// divided by a speed factor, spun for short waits and slept for long ones. A full ring
+/// follows the ring's policy (spin, or drop and count); nothing is lost silently.
+public struct FileReplay: Sendable {
+    public enum Pace: Sendable, Equatable {
+        case max
+        case recorded(speed: Double)
+    }
+
+    public struct Stats: Equatable, Sendable {
+        public var records = 0
+        public var events = 0
+        public var pushed = 0
+        /// Events the ring refused (drop policy).
+        public var dropped = 0
+        /// Records that yielded no event (other types, unknown, short).
+        public var skipped = 0
+        public var stoppedEarly = false
+        public var error: String?
+    }
+
+    public let file: FeedFile
+    public var pace: Pace = .max
+    public var clock: Clock
+    /// Replays the file this many times (books should be cleared by the consumer between
+    /// loops when it needs a clean session).
+    public var loops = 1
+
+    public init(file: FeedFile, clock: Clock) {
+        self.file = file
+        self.clock = clock
+    }
+
+    /// Runs on the calling (feed) thread until the file is done or `stop` becomes true.
+    public func run(into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil) -> Stats {
+        var stats = Stats()
+        var pacer = Pacer(pace: pace, clock: clock)
+        let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
+        defer { out.deallocate() }
+        for _ in 0..<loops {
+            switch file {
+            case let .dbn(dbn):
+                var decoder = DBNDecoder(metadata: dbn.metadata)
+                var cursor = dbn.cursor()
+                while true {
+                    let step = cursor.next()
+                    if step != .record {
+                        if step != .end { stats.error = "\(FeedError(file: dbn.path, offset: cursor.offset, reason: cursor.explain(step)))" }
+                        break
+                    }
+                    stats.records &+= 1
+                    guard decoder.decode(cursor.record, length: cursor.length, into: &out[0]) else { stats.skipped &+= 1; continue }
+                    if !emit(out, 1, producer: producer, pacer: &pacer, stats: &stats, stop: stop) { return stats }
+                }
+            case let .itch(itch):
+                guard var reader = try? itch.reader() else { stats.error = "\(itch.path): unreadable"; return stats }
+                var decoder = ITCHDecoder()
+                var message = ITCHReader.Message(pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+                loop: while true {
+                    switch reader.next(&message) {
+                    case .end: break loop
+                    case let .error(offset, reason):
+                        stats.error = "\(FeedError(file: itch.path, offset: offset, reason: reason))"
+                        break loop
+                    case .message:
+                        stats.records &+= 1
+                        let n = decoder.decode(message, into: out)
+                        if n == 0 { stats.skipped &+= 1; continue }
+                        if !emit(out, n, producer: producer, pacer: &pacer, stats: &stats, stop: stop) { return stats }
+                    }
+                }
+            }
+            if stats.error != nil { break }
+        }
+        return stats
+    }
+
+    @inline(__always)
+    func emit(_ events: UnsafeMutablePointer<Event>, _ n: Int, producer: SPSCRing<Event>.Producer, pacer: inout Pacer,
+              stats: inout Stats, stop: UnsafePointer<Atomic<Bool>>?) -> Bool {
+        if let stop, stop.pointee.load(ordering: .relaxed) {
+            stats.stoppedEarly = true
+            return false
+        }
+        for i in 0..<n {
+            pacer.wait(for: events[i])
+            events[i].tsLocal = clock.ticks()
+            stats.events &+= 1
+            if producer.push(events[i]) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
+        }
+        return true
+    }
+}
+
+/// Holds events back to their recorded spacing (scaled by the speed factor).
+struct Pacer {
+    let pace: FileReplay.Pace
+    let clock: Clock
+    var firstFeedNs: UInt64 = 0
+    var startNs: UInt64 = 0
+    let inverseSpeed: Double
+
+    init(pace: FileReplay.Pace, clock: Clock) {
+        self.pace = pace
+        self.clock = clock
+        if case let .recorded(speed) = pace { inverseSpeed = 1 / max(speed, 1e-9) } else { inverseSpeed = 0 }
+    }
+
+    @inline(__always)
+    mutating func wait(for e: Event) {
+        guard case .recorded = pace else { return }
+        let t = e.tsRecv != 0 && e.tsRecv != UInt64.max ? e.tsRecv : e.tsEvent
+        if startNs == 0 {
+            firstFeedNs = t
+            startNs = clock.now()
+            return
+        }
+        guard t > firstFeedNs else { return }
+        let target = startNs &+ UInt64(Double(t &- firstFeedNs) * inverseSpeed)
+        while true {
+            let now = clock.now()
+            if now >= target { return }
+            let left = target &- now
+            if left > 200_000 {
+                var ts = timespec(tv_sec: 0, tv_nsec: Int(min(left - 100_000, 100_000_000)))
+                nanosleep(&ts, nil)
+            } else {
+                hp_cpu_relax()
+            }
+        }
+    }
+}

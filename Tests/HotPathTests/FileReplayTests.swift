@@ -1,0 +1,98 @@
+import XCTest
+import Synchronization
+@testable import HotPath
+
+final class FileReplayTests: XCTestCase {
+    final class Sink: @unchecked Sendable {
+        var count = 0
+        var checksum: UInt64 = 0
+    }
+
+    /// Replays through a pinned feed thread into the ring and counts what a pinned consumer
+    /// pops, with an order-sensitive checksum over the decoded fields.
+    func replay(_ file: FeedFile, pace: FileReplay.Pace, ringCapacity: Int = 1024) throws -> (FileReplay.Stats, Sink, UInt64) {
+        let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let ring = try SPSCRing<Event>(capacity: ringCapacity, policy: .spin, arena: arena)
+        let cpus = PinnedThread.currentAffinity().cpus
+        var configured = FileReplay(file: file, clock: Clock.calibrated())
+        configured.pace = pace
+        let replay = configured
+        let sink = Sink()
+        let done = Atomic<Bool>(false)
+        let statsBox = UnsafeMutablePointer<FileReplay.Stats>.allocate(capacity: 1)
+        statsBox.initialize(to: FileReplay.Stats())
+        defer { statsBox.deinitialize(count: 1); statsBox.deallocate() }
+        let statsAddress = UInt(bitPattern: statsBox)
+        let started = Clock.monotonicNs()
+        try withUnsafePointer(to: done) { donePointer in
+            let doneAddress = UInt(bitPattern: donePointer)
+            let consumer = try PinnedThread.start(name: "test-engine", cpu: cpus.last) {
+                let c = ring.consumer
+                let finished = UnsafePointer<Atomic<Bool>>(bitPattern: doneAddress)!
+                while true {
+                    if let e = c.pop() {
+                        sink.count += 1
+                        sink.checksum = sink.checksum &* 31 &+ e.orderId &+ UInt64(bitPattern: e.price) &+ UInt64(e.size)
+                    } else if finished.pointee.load(ordering: .acquiring) && c.count == 0 {
+                        break
+                    }
+                }
+            }
+            let feed = try PinnedThread.start(name: "test-feed", cpu: cpus.first) {
+                UnsafeMutablePointer<FileReplay.Stats>(bitPattern: statsAddress)!.pointee = replay.run(into: ring.producer)
+                UnsafePointer<Atomic<Bool>>(bitPattern: doneAddress)!.pointee.store(true, ordering: .releasing)
+            }
+            feed.join()
+            consumer.join()
+        }
+        return (statsBox.pointee, sink, Clock.monotonicNs() - started)
+    }
+
+    func testEveryDecodedEventArrivesThroughTheRingInOrder() throws {
+        let data = try TestPaths.requireSharedData()
+        let path = data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst"
+        // The reference: the same decode, single-threaded, no ring.
+        let dbn = try DBNFile(path: path)
+        var decoder = DBNDecoder(metadata: dbn.metadata)
+        var cursor = dbn.cursor()
+        var e = Event()
+        var expected: UInt64 = 0, n = 0
+        while cursor.next() == .record {
+            guard decoder.decode(cursor.record, length: cursor.length, into: &e) else { continue }
+            expected = expected &* 31 &+ e.orderId &+ UInt64(bitPattern: e.price) &+ UInt64(e.size)
+            n += 1
+        }
+        let (stats, sink, _) = try replay(.dbn(dbn), pace: .max, ringCapacity: 256)
+        XCTAssertEqual(stats.records, 68_792)
+        XCTAssertEqual(stats.events, n)
+        XCTAssertEqual(stats.dropped, 0)
+        XCTAssertEqual(sink.count, n)
+        XCTAssertEqual(sink.checksum, expected, "the checksum is order-sensitive: events arrive once, in order")
+        XCTAssertNil(stats.error)
+    }
+
+    func testRecordedPaceFollowsReceiveTimesScaledBySpeed() throws {
+        let data = try TestPaths.requireSharedData()
+        let dbn = try DBNFile(path: data + "/dbn/orderbooks_mbo_2024-05-08T00-00-00_2024-05-08T00-00-02.dbn.zst")
+        // Its receive times span about 2 s; at 20× the replay must take at least ~0.1 s.
+        var first: UInt64 = 0, last: UInt64 = 0
+        var cursor = dbn.cursor()
+        while cursor.next() == .record {
+            let ts: UInt64 = cursor.record.le(40)
+            if first == 0 { first = ts }
+            last = ts
+        }
+        let span = last - first
+        let (stats, sink, elapsed) = try replay(.dbn(dbn), pace: .recorded(speed: 20))
+        XCTAssertEqual(sink.count, stats.events)
+        XCTAssertGreaterThanOrEqual(Double(elapsed), Double(span) / 20 * 0.95)
+    }
+
+    func testITCHReplaysThroughTheRing() throws {
+        let (stats, sink, _) = try replay(.itch(ITCHFile(path: TestPaths.fixtures + "/itch/synthetic.itch")), pace: .max)
+        XCTAssertEqual(stats.records, 12)
+        XCTAssertEqual(stats.events, 9)  // A F E C X U(2) P D
+        XCTAssertEqual(sink.count, 9)
+    }
+}
