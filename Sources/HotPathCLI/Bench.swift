@@ -51,14 +51,14 @@ struct Bench: ParsableCommand {
 
     struct Feed: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Decode (and with --book, build books from) a DBN file held in memory, looped.",
+            abstract: "Decode (and with --book, build books from) a DBN or ITCH file held in memory, looped.",
             discussion: """
                 The file is read and decompressed once; the timed loop runs on one pinned thread.
                 Prints {"records","seconds","records_per_s","ns_per_record",…}.
                 """
         )
 
-        @Argument(help: "A DBN file (.dbn or .dbn.zst).")
+        @Argument(help: "A DBN file (.dbn or .dbn.zst) or an ITCH 5.0 input (pcap, .mold, binary; `hotpath gen itch` makes one).")
         var file: String
 
         @Flag(help: "Also apply every event to the L3/L2 book and publish the top 10 after each F_LAST record.")
@@ -79,7 +79,7 @@ struct Bench: ParsableCommand {
 
         func run() throws {
             do {
-                var bench = FeedBench(file: try DBNFile(path: file))
+                var bench = FeedBench(file: try FeedFile.open(file))
                 bench.book = book
                 bench.loops = loops
                 bench.config.maxOrders = maxOrders

@@ -31,7 +31,8 @@ public enum BookReplay {
                 let result = Result(skips: .init(unknownType: c.unknownType, short: c.short),
                                     counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
                 return (result, ITCHFile.Summary(reader: reader.counts, unknownOrShort: c.unknownType + c.short))
-            case let .error(offset, reason):
+            case .error:
+                let (offset, reason) = reader.failure
                 throw FeedError(file: file.path, offset: offset, reason: reason)
             case .message:
                 let n = decoder.decode(message, into: events)

@@ -40,8 +40,9 @@ public struct L3Book: @unchecked Sendable {
     /// Per book: the side of the order the last `replace` removed.
     @usableFromInline let replaceSide: UnsafeMutablePointer<UInt8>
     public let instruments: InstrumentIndex
+    /// The counters, in `counterNames` order: raw memory, so copying the book never touches
+    /// a reference count.
     @usableFromInline let c: UnsafeMutablePointer<UInt64>
-    public let counterGroup: CounterGroup?
 
     /// - Parameter counters: where the named counters live (a cold thread can read them);
     ///   nil keeps them private to the book (read them with `counter(_:)`).
@@ -60,11 +61,9 @@ public struct L3Book: @unchecked Sendable {
         replaceSide = try arena.allocate(UInt8.self, count: config.maxInstruments)
         instruments = try InstrumentIndex(capacity: config.maxInstruments, arena: arena)
         if let counters {
-            let group = counters.makeGroup(thread: thread, names: ["book." + L3Book.counterNames[0]] + L3Book.counterNames.dropFirst().map { "book." + $0 })
-            counterGroup = group
+            let group = counters.makeGroup(thread: thread, names: L3Book.counterNames.map { "book." + $0 })
             c = UnsafeMutableRawPointer(group.slots).bindMemory(to: UInt64.self, capacity: L3Book.counterNames.count)
         } else {
-            counterGroup = nil
             c = try arena.allocate(UInt64.self, count: L3Book.counterNames.count)
         }
     }

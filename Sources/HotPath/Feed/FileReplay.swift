@@ -69,7 +69,8 @@ public struct FileReplay: Sendable {
                 loop: while true {
                     switch reader.next(&message) {
                     case .end: break loop
-                    case let .error(offset, reason):
+                    case .error:
+                let (offset, reason) = reader.failure
                         stats.error = "\(FeedError(file: itch.path, offset: offset, reason: reason))"
                         break loop
                     case .message:

@@ -22,12 +22,12 @@ public struct FeedBench {
         }
     }
 
-    public let file: DBNFile
+    public let file: FeedFile
     public var book = false
     public var loops = 20
     public var config = L3Book.Config()
 
-    public init(file: DBNFile) { self.file = file }
+    public init(file: FeedFile) { self.file = file }
 
     /// Runs on a thread pinned to the last CPU this process may use.
     public func run() throws -> Result {
@@ -38,7 +38,12 @@ public struct FeedBench {
         let l2 = try L2Book(maxInstruments: config.maxInstruments, depth: config.depth, arena: arena)
         let (file, book, loops) = (self.file, self.book, self.loops)
         let thread = try PinnedThread.start(name: "bench-feed", cpu: cpu) {
-            box.result = book ? Self.decodeAndBook(file, loops: loops, l3: l3, l2: l2) : Self.decodeOnly(file, loops: loops)
+            switch file {
+            case let .dbn(dbn):
+                box.result = book ? Self.decodeAndBook(dbn, loops: loops, l3: l3, l2: l2) : Self.decodeOnly(dbn, loops: loops)
+            case let .itch(itch):
+                box.result = Self.itch(itch, loops: loops, book: l3, applyToBook: book)
+            }
         }
         thread.join()
         withExtendedLifetime(arena) {}
@@ -90,6 +95,49 @@ public struct FeedBench {
                 if cursor.hasNext { l3.orders.prefetch(cursor.peekOrderId()) }
                 let b = e.kind == .order ? l3.apply(e) : e.kind == .level ? l2.apply(record: cursor.record, event: e) : -1
                 if b >= 0 { published &+= 1 }
+            }
+        }
+        let t1 = Clock.monotonicNs()
+        return Result(records: records, events: events, published: published, seconds: Double(t1 - t0) / 1e9, cpu: 0)
+    }
+}
+
+extension FeedBench {
+    /// ITCH: decode every message into events (and apply them to the L3 book).
+    static func itch(_ file: ITCHFile, loops: Int, book: L3Book, applyToBook: Bool) -> Result {
+        var decoder = ITCHDecoder()
+        // 4096 slots used as a ring, plus one so a replace's second event never runs off the end.
+        let slots = UnsafeMutablePointer<Event>.allocate(capacity: 4097)
+        slots.initialize(repeating: Event(), count: 4097)
+        defer { slots.deallocate() }
+        var message = ITCHReader.Message(pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+        var records = 0, events = 0, published = 0
+        let t0 = Clock.monotonicNs()
+        for _ in 0..<loops {
+            guard var reader = try? file.reader() else { break }
+            book.clearAll()
+            // Events are applied `lag` behind their decode, and each decode prefetches the
+            // order slot its event will touch, so the table's cache misses overlap.
+            let lag = 8
+            var applied = events
+            while reader.next(&message) == .message {
+                records &+= 1
+                let at = slots + (events & 4095)
+                let n = decoder.decode(message, into: at)
+                if n == 2 { slots[(events &+ 1) & 4095] = at[1] }  // keep the pair contiguous in the ring
+                events &+= n
+                guard applyToBook else { continue }
+                for i in 0..<n { book.orders.prefetch(slots[(events &- n &+ i) & 4095].orderId) }
+                while events &- applied > lag {
+                    let e = slots[applied & 4095]
+                    if e.kind == .order && book.apply(e) >= 0 { published &+= 1 }
+                    applied &+= 1
+                }
+            }
+            while applyToBook && applied < events {
+                let e = slots[applied & 4095]
+                if e.kind == .order && book.apply(e) >= 0 { published &+= 1 }
+                applied &+= 1
             }
         }
         let t1 = Clock.monotonicNs()

@@ -45,7 +45,8 @@ public struct ITCHFile: Sendable {
             case .end:
                 summary.reader = reader.counts
                 return summary
-            case let .error(offset, reason):
+            case .error:
+                let (offset, reason) = reader.failure
                 throw FeedError(file: path, offset: offset, reason: reason)
             case .message:
                 if let line = ITCHJSON.line(message) {
