@@ -4,6 +4,8 @@ public struct InstrumentIndex: @unchecked Sendable {
     @usableFromInline let keys: UnsafeMutablePointer<UInt32>
     @usableFromInline let books: UnsafeMutablePointer<UInt16>
     @usableFromInline let mask: Int
+    /// [0] = instruments seen; [1] = last key looked up, [2] = its index: most feeds send runs
+    /// of one instrument, so the last answer is checked before hashing.
     @usableFromInline let countPointer: UnsafeMutablePointer<Int>
     public let capacity: Int
 
@@ -14,7 +16,7 @@ public struct InstrumentIndex: @unchecked Sendable {
         mask = slots - 1
         keys = try arena.allocate(UInt32.self, count: slots)
         books = try arena.allocate(UInt16.self, count: slots)
-        countPointer = try arena.allocate(Int.self, count: 1)
+        countPointer = try arena.allocate(Int.self, count: 3)
     }
 
     public var count: Int { countPointer.pointee }
@@ -26,10 +28,16 @@ public struct InstrumentIndex: @unchecked Sendable {
     @inlinable @inline(__always)
     public func index(for instrumentId: UInt32) -> Int {
         let key = instrumentId &+ 1  // 0 marks an empty slot
+        let tag = Int(instrumentId) | 1 << 32  // never 0, so the empty cache never matches
+        if countPointer[1] == tag { return countPointer[2] }
         var i = slot(key)
         while true {
             let k = keys[i]
-            if k == key { return Int(books[i]) }
+            if k == key {
+                countPointer[1] = tag
+                countPointer[2] = Int(books[i])
+                return Int(books[i])
+            }
             if k == 0 { return assign(slot: i, key: key) }
             i = (i &+ 1) & mask
         }

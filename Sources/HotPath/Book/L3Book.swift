@@ -204,7 +204,12 @@ public struct L3Book: @unchecked Sendable {
 
     /// Empties every book (start-up or between replays).
     public func clearAll() {
-        for b in 0..<instruments.count { clear(b) }
+        for b in 0..<instruments.count {
+            bids[b].removeAll()
+            asks[b].removeAll()
+            stale[b] = 0
+        }
+        orders.removeAll()
     }
 
     @usableFromInline @inline(never)

@@ -109,6 +109,12 @@ public struct OrderTable: @unchecked Sendable {
         state.pointee &-= 1
     }
 
+    /// Removes every order.
+    public func removeAll() {
+        slots.update(repeating: Entry(id: 0, price: 0, size: 0, book: 0, side: 0, used: 0), count: capacity)
+        state.pointee = 0
+    }
+
     /// Removes every order of `book` (a book clear). O(capacity): a clear is rare.
     public func removeAll(book: UInt16) {
         var i = 0
