@@ -92,6 +92,8 @@ let benchmarks: @Sendable () -> Void = {
         echo.join()
     }
 
+    feedBenchmarks(arena: arena)
+
     // Flat malloc counts: the same hot-path work at 10^3 and 10^6 operations; the thresholds
     // hold both to the same absolute count, so any per-operation allocation fails the run.
     let flatMalloc: [BenchmarkMetric: BenchmarkThresholds] = [

@@ -38,6 +38,14 @@ public struct ITCHReader {
         public var captureNs: UInt64
         /// Byte offset of the message in the input.
         public var offset: Int
+
+        public init(pointer: UnsafeRawPointer, length: Int, sequence: UInt64, captureNs: UInt64, offset: Int) {
+            self.pointer = pointer
+            self.length = length
+            self.sequence = sequence
+            self.captureNs = captureNs
+            self.offset = offset
+        }
     }
 
     /// A plain enum (no payload) so the per-message return costs nothing; the details of an
