@@ -11,7 +11,7 @@ func feedBenchmarks(arena: Arena) {
         return
     }
     var config = L3Book.Config()
-    config.maxInstruments = 4
+    config.maxInstruments = 16  // the synthetic ITCH session has 8
     config.maxOrders = 1 << 16
     let book = try! L3Book(config: config, arena: arena)
     var generator = ITCHGenerator()

@@ -116,28 +116,14 @@ extension FeedBench {
         for _ in 0..<loops {
             guard var reader = try? file.reader() else { break }
             book.clearAll()
-            // Events are applied `lag` behind their decode, and each decode prefetches the
-            // order slot its event will touch, so the table's cache misses overlap.
-            let lag = 8
-            var applied = events
             while reader.next(&message) == .message {
                 records &+= 1
                 let at = slots + (events & 4095)
                 let n = decoder.decode(message, into: at)
-                if n == 2 { slots[(events &+ 1) & 4095] = at[1] }  // keep the pair contiguous in the ring
                 events &+= n
-                guard applyToBook else { continue }
-                for i in 0..<n { book.orders.prefetch(slots[(events &- n &+ i) & 4095].orderId) }
-                while events &- applied > lag {
-                    let e = slots[applied & 4095]
-                    if e.kind == .order && book.apply(e) >= 0 { published &+= 1 }
-                    applied &+= 1
+                if applyToBook {
+                    for k in 0..<n where at[k].kind == .order { if book.apply(at[k]) >= 0 { published &+= 1 } }
                 }
-            }
-            while applyToBook && applied < events {
-                let e = slots[applied & 4095]
-                if e.kind == .order && book.apply(e) >= 0 { published &+= 1 }
-                applied &+= 1
             }
         }
         let t1 = Clock.monotonicNs()
