@@ -53,6 +53,22 @@ public struct BookView: @unchecked Sendable {
         header.pointee.version &+= 1
     }
 
+    /// Brings the view up to date from an L3 book's ladders (each copies only when its top
+    /// `depth` may have changed).
+    @inlinable @inline(__always)
+    public func publish(bids: PriceLadder, asks: PriceLadder, event: Event, stale: UInt8) {
+        let nb = bids.publish(into: levels, depth: depth)
+        let na = asks.publish(into: levels + depth, depth: depth)
+        header.pointee.tsRecv = event.tsRecv
+        header.pointee.tsEvent = event.tsEvent
+        header.pointee.sequence = event.sequence
+        header.pointee.instrumentId = event.instrumentId
+        header.pointee.bidLevels = UInt16(nb)
+        header.pointee.askLevels = UInt16(na)
+        header.pointee.stale = stale
+        header.pointee.version &+= 1
+    }
+
     /// `{"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}` with
     /// prices as 9-decimal strings. Cold path.
     public var json: String {

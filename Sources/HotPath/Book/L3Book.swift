@@ -21,7 +21,11 @@ public struct L3Book: @unchecked Sendable {
     public struct Config: Sendable {
         public var maxInstruments = 64
         public var maxOrders = 1 << 18
+        /// Price levels a side can hold off the tick grid (while the tick is learnt, or for
+        /// prices outside the ladder's window).
         public var levelsPerSide = 4096
+        /// Ticks in each side's price ladder (a window around the first prices seen).
+        public var ladderSlots = 4096
         public var depth = 10
         public init() {}
     }
@@ -33,8 +37,8 @@ public struct L3Book: @unchecked Sendable {
 
     public let config: Config
     public let orders: OrderTable
-    @usableFromInline let bids: UnsafeMutablePointer<PriceLevels>
-    @usableFromInline let asks: UnsafeMutablePointer<PriceLevels>
+    @usableFromInline let bids: UnsafeMutablePointer<PriceLadder>
+    @usableFromInline let asks: UnsafeMutablePointer<PriceLadder>
     @usableFromInline let views: UnsafeMutablePointer<BookView>
     @usableFromInline let stale: UnsafeMutablePointer<UInt8>
     /// Per book: the side of the order the last `replace` removed.
@@ -49,12 +53,12 @@ public struct L3Book: @unchecked Sendable {
     public init(config: Config = Config(), arena: Arena, counters: CounterRegistry? = nil, thread: String = "engine") throws(ArenaError) {
         self.config = config
         orders = try OrderTable(capacity: config.maxOrders, arena: arena)
-        bids = try arena.allocate(PriceLevels.self, count: config.maxInstruments)
-        asks = try arena.allocate(PriceLevels.self, count: config.maxInstruments)
+        bids = try arena.allocate(PriceLadder.self, count: config.maxInstruments)
+        asks = try arena.allocate(PriceLadder.self, count: config.maxInstruments)
         views = try arena.allocate(BookView.self, count: config.maxInstruments)
         for i in 0..<config.maxInstruments {
-            (bids + i).initialize(to: try PriceLevels(capacity: config.levelsPerSide, isBid: true, arena: arena))
-            (asks + i).initialize(to: try PriceLevels(capacity: config.levelsPerSide, isBid: false, arena: arena))
+            (bids + i).initialize(to: try PriceLadder(slots: config.ladderSlots, overflowLevels: config.levelsPerSide, isBid: true, arena: arena))
+            (asks + i).initialize(to: try PriceLadder(slots: config.ladderSlots, overflowLevels: config.levelsPerSide, isBid: false, arena: arena))
             (views + i).initialize(to: try BookView(depth: config.depth, arena: arena))
         }
         stale = try arena.allocate(UInt8.self, count: config.maxInstruments)
@@ -98,7 +102,7 @@ public struct L3Book: @unchecked Sendable {
     }
 
     @inlinable @inline(__always)
-    func levels(_ book: Int, _ side: UInt8) -> PriceLevels { side == Event.Side.bid ? bids[book] : asks[book] }
+    func levels(_ book: Int, _ side: UInt8) -> PriceLadder { side == Event.Side.bid ? bids[book] : asks[book] }
 
     /// Applies one order event. Returns the book index when the event closed a batch and the
     /// book's view was published, else -1.
@@ -226,7 +230,7 @@ public struct L3Book: @unchecked Sendable {
         var reason = stale[b]
         // A crossed book (normal in a pre-open auction) is stale for this publish only;
         // the other reasons stick until the book is cleared.
-        if bs.count > 0 && as_.count > 0 && bs.level(rank: 0).price >= as_.level(rank: 0).price {
+        if let bb = bs.best, let ba = as_.best, bb.price >= ba.price {
             count(L3Book.crossedBook)
             if reason == 0 { reason = BookStale.crossed }
         }

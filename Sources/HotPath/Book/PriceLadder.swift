@@ -1,0 +1,298 @@
+/// One side of an L3 book aggregated by price, indexed by tick: level lookup is one division,
+/// adding or emptying a level never moves another, and the best levels are found by scanning
+/// an occupancy bitmap. Measured against the sorted array (`PriceLevels`) on the ESH4 session,
+/// where 40 % of updates land below the 4th level of ~670: see BENCHMARKS.md.
+///
+/// The tick is learned from the prices themselves: the first `learnAfter` adds go to a sorted
+/// overflow array while the greatest common difference of their prices is taken; then a
+/// window of `slots` ticks is laid around them and they move into it. A later price off that
+/// grid refines the tick and lays the window again; a price outside the window lives in the
+/// overflow array. Either way the side stays exact whatever arrives; the top N merges both. Slots are numbered so that a higher slot is always a better price
+/// (bids: higher; asks: lower), which lets both sides share one scan.
+public struct PriceLadder: @unchecked Sendable {
+    public typealias Level = PriceLevels.Level
+
+    @usableFromInline let slots: UnsafeMutablePointer<Level>
+    @usableFromInline let bits: UnsafeMutablePointer<UInt64>
+    /// Control words: see the `Ctl` indices.
+    @usableFromInline let ctl: UnsafeMutablePointer<Int64>
+    public let overflow: PriceLevels
+    public let capacity: Int
+    @usableFromInline let sign: Int64
+    public let learnAfter: Int
+
+    @usableFromInline enum Ctl {
+        @usableFromInline static var tick: Int { 0 }          // 0 while learning
+        @usableFromInline static var base: Int { 1 }          // price of grid position 0
+        @usableFromInline static var best: Int { 2 }          // best occupied slot, -1 when none
+        @usableFromInline static var ladderCount: Int { 3 }   // occupied slots
+        @usableFromInline static var first: Int { 4 }         // first price seen (learning)
+        @usableFromInline static var gcd: Int { 5 }           // gcd of differences (learning)
+        @usableFromInline static var seen: Int { 6 }          // distinct prices seen (learning)
+        @usableFromInline static var dirty: Int { 7 }         // top-N may have changed
+        @usableFromInline static var published: Int { 8 }     // levels in the last top-N
+        @usableFromInline static var worst: Int { 9 }         // key of the worst level published
+        @usableFromInline static var inverseTick: Int { 10 }  // 1/tick as Double bits
+        /// Key (price × sign) of the window's worst slot: an overflow level whose key is below
+        /// it is worse than every ladder level.
+        @usableFromInline static var windowLowKey: Int { 11 }
+    }
+
+    public init(slots: Int = 4096, overflowLevels: Int = 4096, learnAfter: Int = 16, isBid: Bool, arena: Arena) throws(ArenaError) {
+        var c = 64
+        while c < slots { c <<= 1 }
+        capacity = c
+        self.slots = try arena.allocate(Level.self, count: c)
+        bits = try arena.allocate(UInt64.self, count: c / 64)
+        ctl = try arena.allocate(Int64.self, count: 16)
+        overflow = try PriceLevels(capacity: overflowLevels, isBid: isBid, arena: arena)
+        sign = isBid ? 1 : -1
+        self.learnAfter = learnAfter
+        ctl[Ctl.best] = -1
+        ctl[Ctl.dirty] = 1
+        ctl[Ctl.windowLowKey] = Int64.max
+    }
+
+    /// Levels on this side.
+    @inlinable public var count: Int { Int(ctl[Ctl.ladderCount]) &+ overflow.count }
+
+    /// The slot of `price`, or -1 when it is off the grid, outside the window, or the tick is
+    /// not learnt yet.
+    @inlinable @inline(__always)
+    func slot(_ price: Int64) -> Int {
+        let tick = ctl[Ctl.tick]
+        if tick == 0 { return -1 }
+        let d = price &- ctl[Ctl.base]
+        // d / tick by a multiply (an integer divide costs ~40 cycles here); the product check
+        // below keeps it exact.
+        // (+0.5 and truncation round non-negative quotients; a negative one fails the check.)
+        let q = Int64(Double(d) * Double(bitPattern: UInt64(bitPattern: ctl[Ctl.inverseTick])) + 0.5)
+        if q &* tick != d || q < 0 || q >= Int64(capacity) { return -1 }
+        return sign > 0 ? Int(q) : capacity &- 1 &- Int(q)
+    }
+
+    /// Whether a change at `price` can alter the published top N.
+    @inlinable @inline(__always)
+    func touch(_ price: Int64) {
+        if ctl[Ctl.dirty] != 0 { return }
+        if price &* sign >= ctl[Ctl.worst] { ctl[Ctl.dirty] = 1 }
+    }
+
+    @inlinable @inline(__always)
+    public func add(price: Int64, size: UInt32, orders: UInt32 = 1) -> Bool {
+        let s = slot(price)
+        if _slowPath(s < 0) { return addOverflow(price: price, size: size, orders: orders) }
+        touch(price)
+        let l = slots + s
+        if bits[s >> 6] & (1 << UInt64(s & 63)) != 0 {
+            l.pointee.size &+= size
+            l.pointee.count &+= orders
+            return true
+        }
+        l.pointee = Level(price: price, size: size, count: orders)
+        bits[s >> 6] |= 1 << UInt64(s & 63)
+        ctl[Ctl.ladderCount] &+= 1
+        if s > Int(ctl[Ctl.best]) { ctl[Ctl.best] = Int64(s) }
+        return true
+    }
+
+    @inlinable @inline(__always)
+    public func remove(price: Int64, size: UInt32, orders: UInt32) -> Bool {
+        let s = slot(price)
+        if _slowPath(s < 0) {
+            touch(price)
+            return overflow.remove(price: price, size: size, orders: orders)
+        }
+        if _slowPath(bits[s >> 6] & (1 << UInt64(s & 63)) == 0) { return false }
+        touch(price)
+        let l = slots + s
+        var ok = true
+        if _slowPath(l.pointee.size < size || l.pointee.count < orders) {
+            ok = false
+            l.pointee.size = 0
+            l.pointee.count = 0
+        } else {
+            l.pointee.size &-= size
+            l.pointee.count &-= orders
+        }
+        if l.pointee.count == 0 {
+            bits[s >> 6] &= ~(1 << UInt64(s & 63))
+            ctl[Ctl.ladderCount] &-= 1
+            if s == Int(ctl[Ctl.best]) { ctl[Ctl.best] = Int64(nextOccupied(below: s)) }
+        }
+        return ok
+    }
+
+    /// The highest occupied slot below `s`, or -1.
+    @inlinable @inline(__always)
+    func nextOccupied(below s: Int) -> Int {
+        if s <= 0 { return -1 }
+        var w = (s &- 1) >> 6
+        var word = bits[w] & (UInt64.max >> UInt64(63 &- ((s &- 1) & 63)))
+        while true {
+            if word != 0 { return w << 6 | (63 &- word.leadingZeroBitCount) }
+            if w == 0 { return -1 }
+            w &-= 1
+            word = bits[w]
+        }
+    }
+
+    /// Learning the tick, or a price outside the window: the sorted overflow array. A price
+    /// off the grid means the tick is finer than learnt: the window is laid again on the finer
+    /// grid (at most a few times a session, each O(levels)).
+    @usableFromInline @inline(never)
+    func addOverflow(price: Int64, size: UInt32, orders: UInt32) -> Bool {
+        touch(price)
+        let tick = ctl[Ctl.tick]
+        if tick == 0 {
+            if ctl[Ctl.seen] == 0 { ctl[Ctl.first] = price }
+            let d = (price &- ctl[Ctl.first]).magnitude
+            if d != 0 { ctl[Ctl.gcd] = Int64(Self.gcd(UInt64(ctl[Ctl.gcd]), d)) }
+            ctl[Ctl.seen] &+= 1
+            let ok = overflow.add(price: price, size: size, orders: orders)
+            if ctl[Ctl.seen] >= learnAfter && ctl[Ctl.gcd] > 0 { relayout(tick: ctl[Ctl.gcd], around: ctl[Ctl.first]) }
+            return ok
+        }
+        let offGrid = (price &- ctl[Ctl.base]) % tick
+        if offGrid != 0 {
+            relayout(tick: Int64(Self.gcd(UInt64(tick), offGrid.magnitude)), around: price)
+            return add(price: price, size: size, orders: orders)
+        }
+        return overflow.add(price: price, size: size, orders: orders)
+    }
+
+    static func gcd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        var (x, y) = (a, b)
+        while y != 0 { (x, y) = (y, x % y) }
+        return x
+    }
+
+    /// Lays the window on a grid of `tick` centred on `price` (which is on it): every ladder
+    /// level moves to the overflow array, then every overflow level that fits the new window
+    /// moves into it; the rest stay, still sorted.
+    @usableFromInline func relayout(tick: Int64, around price: Int64) {
+        var s = Int(ctl[Ctl.best])
+        while s >= 0 {
+            _ = overflow.add(price: slots[s].price, size: slots[s].size, orders: slots[s].count)
+            bits[s >> 6] &= ~(1 << UInt64(s & 63))
+            s = nextOccupied(below: s)
+        }
+        ctl[Ctl.best] = -1
+        ctl[Ctl.ladderCount] = 0
+        ctl[Ctl.tick] = tick
+        ctl[Ctl.inverseTick] = Int64(bitPattern: (1.0 / Double(tick)).bitPattern)
+        ctl[Ctl.base] = price &- Int64(capacity / 2) &* tick
+        let lowest = sign > 0 ? ctl[Ctl.base] : ctl[Ctl.base] &+ Int64(capacity &- 1) &* tick
+        ctl[Ctl.windowLowKey] = lowest &* sign
+        var kept = 0
+        let n = overflow.count
+        for i in 0..<n {
+            let l = overflow.levels[i]
+            if slot(l.price) >= 0 {
+                _ = add(price: l.price, size: l.size, orders: l.count)
+            } else {
+                overflow.levels[kept] = l
+                kept += 1
+            }
+        }
+        overflow.countPointer.pointee = kept
+        overflow.countPointer[1] = 0
+        ctl[Ctl.dirty] = 1
+    }
+
+    /// The top `depth` of the ladder and the overflow array merged.
+    @usableFromInline @inline(never)
+    func mergedTop(into out: UnsafeMutablePointer<Level>, depth: Int) -> Int {
+        var n = 0
+        var s = Int(ctl[Ctl.best])
+        var r = 0
+        let o = overflow.count
+        while n < depth {
+            let haveLadder = s >= 0, haveOverflow = r < o
+            if !haveLadder && !haveOverflow { break }
+            if haveLadder && (!haveOverflow || slots[s].price &* sign >= overflow.level(rank: r).price &* sign) {
+                out[n] = slots[s]
+                s = nextOccupied(below: s)
+            } else {
+                out[n] = overflow.level(rank: r)
+                r &+= 1
+            }
+            n &+= 1
+        }
+        return n
+    }
+
+    /// Empties the side (the learnt tick and window stay).
+    public func removeAll() {
+        var s = Int(ctl[Ctl.best])
+        while s >= 0 {
+            bits[s >> 6] &= ~(1 << UInt64(s & 63))
+            s = nextOccupied(below: s)
+        }
+        ctl[Ctl.best] = -1
+        ctl[Ctl.ladderCount] = 0
+        overflow.removeAll()
+        ctl[Ctl.dirty] = 1
+    }
+
+    /// The best level, if any (for the crossed-book check).
+    @inlinable @inline(__always)
+    public var best: Level? {
+        let s = Int(ctl[Ctl.best])
+        if s >= 0 && overflowIsBelowWindow { return slots[s] }
+        let o = overflow.count
+        if s < 0 { return o > 0 ? overflow.level(rank: 0) : nil }
+        let a = slots[s], b = overflow.level(rank: 0)
+        return a.price &* sign >= b.price &* sign ? a : b
+    }
+
+    /// Whether every overflow level is worse than every ladder level (true when it is empty):
+    /// then the top N is the ladder's levels followed by the overflow's.
+    @inlinable @inline(__always)
+    var overflowIsBelowWindow: Bool {
+        let o = overflow.count
+        return o == 0 || overflow.levels[o &- 1].price &* sign < ctl[Ctl.windowLowKey]
+    }
+
+    /// Writes the best `depth` levels, best first, into `out` when they may have changed since
+    /// the last call; returns how many levels the side has in the top `depth`.
+    @inlinable @inline(__always)
+    public func publish(into out: UnsafeMutablePointer<Level>, depth: Int) -> Int {
+        if ctl[Ctl.dirty] == 0 { return Int(ctl[Ctl.published]) }
+        var n = 0
+        if overflowIsBelowWindow {
+            // The usual case: walk the occupancy bits down from the best slot, then continue
+            // into the overflow levels (all worse) if the ladder has fewer than `depth`.
+            let s = Int(ctl[Ctl.best])
+            if s >= 0 {
+                var w = s >> 6
+                var word = bits[w] & (UInt64.max >> UInt64(63 &- (s & 63)))
+                scan: while n < depth {
+                    while word == 0 {
+                        if w == 0 { break scan }
+                        w &-= 1
+                        word = bits[w]
+                    }
+                    let bit = 63 &- word.leadingZeroBitCount
+                    out[n] = slots[w << 6 | bit]
+                    n &+= 1
+                    word &= ~(1 << UInt64(bit))
+                }
+            }
+            var r = 0
+            while n < depth && r < overflow.count {
+                out[n] = overflow.level(rank: r)
+                n &+= 1
+                r &+= 1
+            }
+        } else {
+            n = mergedTop(into: out, depth: depth)
+        }
+        ctl[Ctl.published] = Int64(n)
+        // With fewer than `depth` levels any change matters; otherwise only changes at or
+        // above the worst published level do.
+        ctl[Ctl.worst] = n < depth ? Int64.min : out[n &- 1].price &* sign
+        ctl[Ctl.dirty] = 0
+        return n
+    }
+}
