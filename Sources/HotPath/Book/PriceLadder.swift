@@ -29,13 +29,16 @@ public struct PriceLadder: @unchecked Sendable {
         @usableFromInline static var first: Int { 4 }         // first price seen (learning)
         @usableFromInline static var gcd: Int { 5 }           // gcd of differences (learning)
         @usableFromInline static var seen: Int { 6 }          // distinct prices seen (learning)
-        @usableFromInline static var dirty: Int { 7 }         // top-N may have changed
+        /// 0: the published top N is current; 1: one level in it changed size or order count
+        /// (`patchSlot`), so publishing patches that level; 2: recompute the top N.
+        @usableFromInline static var dirty: Int { 7 }
         @usableFromInline static var published: Int { 8 }     // levels in the last top-N
         @usableFromInline static var worst: Int { 9 }         // key of the worst level published
         @usableFromInline static var inverseTick: Int { 10 }  // 1/tick as Double bits
         /// Key (price × sign) of the window's worst slot: an overflow level whose key is below
         /// it is worse than every ladder level.
         @usableFromInline static var windowLowKey: Int { 11 }
+        @usableFromInline static var patchSlot: Int { 12 }
     }
 
     public init(slots: Int = 4096, overflowLevels: Int = 4096, learnAfter: Int = 16, isBid: Bool, arena: Arena) throws(ArenaError) {
@@ -49,7 +52,7 @@ public struct PriceLadder: @unchecked Sendable {
         sign = isBid ? 1 : -1
         self.learnAfter = learnAfter
         ctl[Ctl.best] = -1
-        ctl[Ctl.dirty] = 1
+        ctl[Ctl.dirty] = 2
         ctl[Ctl.windowLowKey] = Int64.max
     }
 
@@ -71,24 +74,38 @@ public struct PriceLadder: @unchecked Sendable {
         return sign > 0 ? Int(q) : capacity &- 1 &- Int(q)
     }
 
-    /// Whether a change at `price` can alter the published top N.
+    /// A level appeared or vanished at `price`: the top N must be recomputed if it is in it.
     @inlinable @inline(__always)
     func touch(_ price: Int64) {
-        if ctl[Ctl.dirty] != 0 { return }
-        if price &* sign >= ctl[Ctl.worst] { ctl[Ctl.dirty] = 1 }
+        if price &* sign >= ctl[Ctl.worst] { ctl[Ctl.dirty] = 2 }
+    }
+
+    /// The level in slot `s` changed size or count: if it is in the top N, publishing can
+    /// patch just that level (the common case), unless something else changed too.
+    @inlinable @inline(__always)
+    func touchLevel(_ price: Int64, slot s: Int) {
+        if price &* sign < ctl[Ctl.worst] { return }
+        let d = ctl[Ctl.dirty]
+        if d == 0 {
+            ctl[Ctl.dirty] = 1
+            ctl[Ctl.patchSlot] = Int64(s)
+        } else if d == 1 && ctl[Ctl.patchSlot] != Int64(s) {
+            ctl[Ctl.dirty] = 2
+        }
     }
 
     @inlinable @inline(__always)
     public func add(price: Int64, size: UInt32, orders: UInt32 = 1) -> Bool {
         let s = slot(price)
         if _slowPath(s < 0) { return addOverflow(price: price, size: size, orders: orders) }
-        touch(price)
         let l = slots + s
         if bits[s >> 6] & (1 << UInt64(s & 63)) != 0 {
+            touchLevel(price, slot: s)
             l.pointee.size &+= size
             l.pointee.count &+= orders
             return true
         }
+        touch(price)
         l.pointee = Level(price: price, size: size, count: orders)
         bits[s >> 6] |= 1 << UInt64(s & 63)
         ctl[Ctl.ladderCount] &+= 1
@@ -104,7 +121,6 @@ public struct PriceLadder: @unchecked Sendable {
             return overflow.remove(price: price, size: size, orders: orders)
         }
         if _slowPath(bits[s >> 6] & (1 << UInt64(s & 63)) == 0) { return false }
-        touch(price)
         let l = slots + s
         var ok = true
         if _slowPath(l.pointee.size < size || l.pointee.count < orders) {
@@ -116,9 +132,12 @@ public struct PriceLadder: @unchecked Sendable {
             l.pointee.count &-= orders
         }
         if l.pointee.count == 0 {
+            touch(price)
             bits[s >> 6] &= ~(1 << UInt64(s & 63))
             ctl[Ctl.ladderCount] &-= 1
             if s == Int(ctl[Ctl.best]) { ctl[Ctl.best] = Int64(nextOccupied(below: s)) }
+        } else {
+            touchLevel(price, slot: s)
         }
         return ok
     }
@@ -197,7 +216,7 @@ public struct PriceLadder: @unchecked Sendable {
         }
         overflow.countPointer.pointee = kept
         overflow.countPointer[1] = 0
-        ctl[Ctl.dirty] = 1
+        ctl[Ctl.dirty] = 2
     }
 
     /// The top `depth` of the ladder and the overflow array merged.
@@ -232,7 +251,7 @@ public struct PriceLadder: @unchecked Sendable {
         ctl[Ctl.best] = -1
         ctl[Ctl.ladderCount] = 0
         overflow.removeAll()
-        ctl[Ctl.dirty] = 1
+        ctl[Ctl.dirty] = 2
     }
 
     /// The best level, if any (for the crossed-book check).
@@ -258,7 +277,18 @@ public struct PriceLadder: @unchecked Sendable {
     /// the last call; returns how many levels the side has in the top `depth`.
     @inlinable @inline(__always)
     public func publish(into out: UnsafeMutablePointer<Level>, depth: Int) -> Int {
-        if ctl[Ctl.dirty] == 0 { return Int(ctl[Ctl.published]) }
+        let dirty = ctl[Ctl.dirty]
+        if dirty == 0 { return Int(ctl[Ctl.published]) }
+        if dirty == 1 {
+            // One level of the top N changed in place: patch it.
+            let l = slots[Int(ctl[Ctl.patchSlot])]
+            let published = Int(ctl[Ctl.published])
+            for i in 0..<published where out[i].price == l.price {
+                out[i] = l
+                ctl[Ctl.dirty] = 0
+                return published
+            }
+        }
         var n = 0
         if overflowIsBelowWindow {
             // The usual case: walk the occupancy bits down from the best slot, then continue
