@@ -1,4 +1,5 @@
 import XCTest
+import CSupport
 @testable import HotPath
 
 /// `hotpath decode` against Databento's official Transcoder (fixtures from
@@ -150,5 +151,46 @@ final class DBNBadInputTests: XCTestCase {
         while cursor.next() == .record { if decoder.decode(cursor.record, length: cursor.length, into: &e) { events += 1 } }
         XCTAssertEqual(events, 2)
         XCTAssertEqual(decoder.counts, .init(decoded: 2, other: 0, unknownType: 1, short: 1))
+    }
+}
+
+/// zstd input with several frames, and the normalised event's size.
+final class FeedInputTests: XCTestCase {
+    func testMultiFrameZstdDecodesLikeThePlainFile() throws {
+        let data = try TestPaths.requireSharedData()
+        let plain = readBytes(data + "/dbn/test_data.mbo.dbn")!
+        // Two independent frames, split mid-record: the decoder sees one stream.
+        let cut = plain.count / 2 + 3
+        var compressed: [UInt8] = []
+        for part in [Array(plain[..<cut]), Array(plain[cut...])] {
+            var frame = [UInt8](repeating: 0, count: ZSTD_compressBound(part.count))
+            let n = part.withUnsafeBytes { src in frame.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, src.baseAddress, src.count, 3) } }
+            XCTAssertEqual(ZSTD_isError(n), 0)
+            compressed += frame.prefix(n)
+        }
+        let path = temporaryFile(compressed, suffix: ".dbn.zst")
+        var a = "", b = ""
+        try DBNFile(path: path).jsonLines { a += $0 + "\n" }
+        try DBNFile(path: data + "/dbn/test_data.mbo.dbn").jsonLines { b += $0 + "\n" }
+        XCTAssertEqual(a, b)
+        XCTAssertEqual(a.split(separator: "\n").count, 2)
+    }
+
+    func testMicrosecondPcapsAreRead() throws {
+        let data = try TestPaths.requireSharedData()
+        var bytes = readBytes(data + "/itch/OrderDeleteMessage.pcap")!
+        bytes.replaceSubrange(0..<4, with: [0xD4, 0xC3, 0xB2, 0xA1])  // microsecond magic
+        bytes.replaceSubrange(28..<32, with: [0x10, 0x27, 0x00, 0x00])  // 10,000 µs
+        let file = try ITCHFile(path: temporaryFile(bytes, suffix: ".pcap"))
+        var reader = try file.reader()
+        var m = ITCHReader.Message(pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+        XCTAssertEqual(reader.next(&m), .message)
+        let seconds = UInt64(bytes[24]) | UInt64(bytes[25]) << 8 | UInt64(bytes[26]) << 16 | UInt64(bytes[27]) << 24
+        XCTAssertEqual(m.captureNs, seconds * 1_000_000_000 + 10_000_000)
+    }
+
+    func testEventIsOneCacheLine() {
+        XCTAssertEqual(MemoryLayout<Event>.size, 64)
+        XCTAssertEqual(MemoryLayout<Event>.stride, 64)
     }
 }
