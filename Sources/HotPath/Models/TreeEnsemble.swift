@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A tree ensemble flattened for evaluation: every tree's nodes in one contiguous array,
+/// leaves in another, categorical bitsets in a third. Loaders (LightGBM text, XGBoost JSON)
+/// build it at start-up; `predict` walks it with no allocation.
+///
+/// Two arithmetic modes reproduce the libraries exactly:
+/// - `.lightgbm`: double features, `x <= threshold`, NaN handling by missing type (None and
+///   Zero turn NaN into 0; Zero sends |x| ≤ 1e-35 the default way; NaN sends NaN the default
+///   way), categorical bitsets with NaN and negatives going right, sums in double.
+/// - `.xgboost`: features rounded to float, `x < condition` in float, NaN the default way,
+///   listed categories going right, sums in float from the base margin.
+public struct TreeEnsemble: @unchecked Sendable {
+    public enum Arithmetic: Sendable { case lightgbm, xgboost }
+
+    public enum Transform: Sendable, Equatable {
+        case identity
+        case sigmoid(scale: Double)
+        case softmax
+        /// One sigmoid per class (LightGBM multiclassova).
+        case sigmoidPerClass(scale: Double)
+        case exp
+    }
+
+    /// 24 bytes. `left`/`right` ≥ 0 are node indices; < 0 are ~leaf index.
+    public struct Node: BitwiseCopyable {
+        public var threshold: Double
+        public var feature: Int32
+        public var left: Int32
+        public var right: Int32
+        /// 0 numeric / missing None, 1 numeric / missing Zero, 2 numeric / missing NaN,
+        /// 3 categorical.
+        public var kind: UInt8
+        public var defaultLeft: UInt8
+        /// Categorical: index into `bitsetRanges`.
+        public var category: UInt16
+    }
+
+    public struct Tree: Sendable {
+        public var root: Int32          // node index, or ~leaf for a single-leaf tree
+        public var output: Int32        // class this tree adds to
+        /// Linear tree: per leaf, [start, end) into `linearTerms` (else empty).
+        public var linear: Bool
+    }
+
+    public let arithmetic: Arithmetic
+    public let features: Int
+    public let outputs: Int
+    public let transform: Transform
+    /// Added to every output before the trees (XGBoost's base margin; 0 for LightGBM).
+    public let baseMargin: [Double]
+    public let trees: [Tree]
+    public let nodes: UnsafeMutableBufferPointer<Node>
+    public let leaves: UnsafeMutableBufferPointer<Double>
+    public let bitsets: UnsafeMutableBufferPointer<UInt32>
+    /// Per categorical split: (start, count) of its words in `bitsets`.
+    public let bitsetRanges: UnsafeMutableBufferPointer<(Int32, Int32)>
+    /// Linear leaves: leafTermRange[leaf] = (start, count) into linearFeatures/linearCoeffs;
+    /// leafConst[leaf] is the constant.
+    public let leafConst: UnsafeMutableBufferPointer<Double>
+    public let leafTermRange: UnsafeMutableBufferPointer<(Int32, Int32)>
+    public let linearFeatures: UnsafeMutableBufferPointer<Int32>
+    public let linearCoeffs: UnsafeMutableBufferPointer<Double>
+
+    /// Built by the loaders from plain arrays (copied into one-time allocations).
+    init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double],
+         trees: [Tree], nodes: [Node], leaves: [Double], bitsets: [UInt32], bitsetRanges: [(Int32, Int32)],
+         leafConst: [Double] = [], leafTermRange: [(Int32, Int32)] = [], linearFeatures: [Int32] = [], linearCoeffs: [Double] = []) {
+        func copy<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
+            let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(a.count, 1))
+            _ = p.initialize(from: a)
+            return UnsafeMutableBufferPointer(start: p.baseAddress, count: a.count)
+        }
+        self.arithmetic = arithmetic
+        self.features = features
+        self.outputs = outputs
+        self.transform = transform
+        self.baseMargin = baseMargin
+        self.trees = trees
+        self.nodes = copy(nodes)
+        self.leaves = copy(leaves)
+        self.bitsets = copy(bitsets)
+        self.bitsetRanges = copy(bitsetRanges)
+        self.leafConst = copy(leafConst)
+        self.leafTermRange = copy(leafTermRange)
+        self.linearFeatures = copy(linearFeatures)
+        self.linearCoeffs = copy(linearCoeffs)
+    }
+
+    /// LightGBM's kZeroThreshold: 1e-35 as a float, widened.
+    static let zeroThreshold = Double(Float(1e-35))
+
+    /// The leaf a row reaches in the tree rooted at `root` (LightGBM arithmetic).
+    @inline(__always)
+    func leafLightGBM(_ root: Int32, _ x: UnsafePointer<Double>) -> Int {
+        var n = root
+        while n >= 0 {
+            let node = nodes[Int(n)]
+            var v = x[Int(node.feature)]
+            let goLeft: Bool
+            switch node.kind {
+            case 3:
+                if v.isNaN || v < 0 { goLeft = false } else {
+                    let c = Int(v)  // truncation, as static_cast<int>
+                    let (start, count) = bitsetRanges[Int(node.category)]
+                    let word = c >> 5
+                    goLeft = c >= 0 && word < Int(count) && (bitsets[Int(start) + word] >> UInt32(c & 31)) & 1 == 1
+                }
+            case 2:
+                goLeft = v.isNaN ? node.defaultLeft != 0 : v <= node.threshold
+            case 1:
+                if v.isNaN { v = 0 }
+                goLeft = (v >= -TreeEnsemble.zeroThreshold && v <= TreeEnsemble.zeroThreshold) ? node.defaultLeft != 0 : v <= node.threshold
+            default:
+                if v.isNaN { v = 0 }
+                goLeft = v <= node.threshold
+            }
+            n = goLeft ? node.left : node.right
+        }
+        return Int(~n)
+    }
+
+    /// The leaf a row reaches (XGBoost arithmetic: float features and conditions, `<`).
+    @inline(__always)
+    func leafXGBoost(_ root: Int32, _ x: UnsafePointer<Double>) -> Int {
+        var n = root
+        while n >= 0 {
+            let node = nodes[Int(n)]
+            let v = Float(x[Int(node.feature)])
+            let goLeft: Bool
+            if v.isNaN {
+                goLeft = node.defaultLeft != 0
+            } else if node.kind == 3 {
+                // Listed categories go right.
+                let c = Int(v)
+                let (start, count) = bitsetRanges[Int(node.category)]
+                let word = c >> 5
+                let listed = c >= 0 && word < Int(count) && (bitsets[Int(start) + word] >> UInt32(c & 31)) & 1 == 1
+                goLeft = !listed
+            } else {
+                goLeft = v < Float(node.threshold)
+            }
+            n = goLeft ? node.left : node.right
+        }
+        return Int(~n)
+    }
+
+    /// Writes the model's outputs for one row of `features` doubles (NaN = missing) into
+    /// `out` (`outputs` values): probabilities or values after the objective's transform,
+    /// or raw scores with `raw`.
+    public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false) {
+        switch arithmetic {
+        case .lightgbm:
+            for k in 0..<outputs { out[k] = 0 }
+            for t in trees {
+                let leaf = t.root < 0 ? Int(~t.root) : leafLightGBM(t.root, x)
+                out[Int(t.output)] += t.linear ? linearOutput(leaf, x) : leaves[leaf]
+            }
+        case .xgboost:
+            // XGBoost accumulates in float, starting from the base margin.
+            for k in 0..<outputs { out[k] = Double(Float(baseMargin[k])) }
+            for t in trees {
+                let leaf = t.root < 0 ? Int(~t.root) : leafXGBoost(t.root, x)
+                out[Int(t.output)] = Double(Float(out[Int(t.output)]) + Float(leaves[leaf]))
+            }
+        }
+        if !raw { apply(transform, out) }
+    }
+
+    func linearOutput(_ leaf: Int, _ x: UnsafePointer<Double>) -> Double {
+        var output = leafConst[leaf]
+        let (start, count) = leafTermRange[leaf]
+        for i in Int(start)..<Int(start + count) {
+            let v = x[Int(linearFeatures[i])]
+            if v.isNaN { return leaves[leaf] }
+            output += linearCoeffs[i] * v
+        }
+        return output
+    }
+
+    func apply(_ transform: Transform, _ out: UnsafeMutablePointer<Double>) {
+        switch transform {
+        case .identity:
+            break
+        case let .sigmoid(scale):
+            if arithmetic == .xgboost {
+                for k in 0..<outputs { out[k] = Double(1 / (1 + expf(-Float(out[k])))) }
+            } else {
+                for k in 0..<outputs { out[k] = 1.0 / (1.0 + exp(-scale * out[k])) }
+            }
+        case let .sigmoidPerClass(scale):
+            for k in 0..<outputs { out[k] = 1.0 / (1.0 + exp(-scale * out[k])) }
+        case .exp:
+            for k in 0..<outputs { out[k] = exp(out[k]) }
+        case .softmax:
+            if arithmetic == .xgboost {
+                // XGBoost: float values, float max, double sum of expf, float division.
+                var wmax = Float(out[0])
+                for k in 1..<outputs { wmax = fmaxf(Float(out[k]), wmax) }
+                var wsum = 0.0
+                for k in 0..<outputs {
+                    let e = expf(Float(out[k]) - wmax)
+                    out[k] = Double(e)
+                    wsum += Double(e)
+                }
+                for k in 0..<outputs { out[k] = Double(Float(out[k]) / Float(wsum)) }
+            } else {
+                var wmax = out[0]
+                for k in 1..<outputs { wmax = max(out[k], wmax) }
+                var wsum = 0.0
+                for k in 0..<outputs {
+                    out[k] = exp(out[k] - wmax)
+                    wsum += out[k]
+                }
+                for k in 0..<outputs { out[k] /= wsum }
+            }
+        }
+    }
+}

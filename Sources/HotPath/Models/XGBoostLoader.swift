@@ -1,0 +1,158 @@
+import Foundation
+
+/// Loads XGBoost's JSON model format (`Booster.save_model("….json")`) into a `TreeEnsemble`
+/// with XGBoost's float arithmetic. Cold path; problems are `ModelError`s naming the JSON path.
+///
+/// Supported: gbtree boosters with numeric splits (default_left for missing), categorical
+/// splits (listed categories go right), base_score as a number or a JSON array inside its
+/// string, objectives binary:logistic, multi:softprob / multi:softmax (probabilities),
+/// reg:squarederror (and the other identity-link regressions).
+public enum XGBoostLoader {
+    public static func load(path: String) throws(ModelError) -> TreeEnsemble {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ModelError(file: path, place: "", reason: "cannot read the file")
+        }
+        let root: Any
+        do { root = try JSONSerialization.jsonObject(with: data) } catch {
+            throw ModelError(file: path, place: "", reason: "not valid JSON: \(error.localizedDescription)")
+        }
+        return try parse(root, file: path)
+    }
+
+    static func parse(_ root: Any, file: String) throws(ModelError) -> TreeEnsemble {
+        func fail(_ place: String, _ reason: String) -> ModelError { ModelError(file: file, place: place, reason: reason) }
+        func object(_ v: Any?, _ place: String) throws(ModelError) -> [String: Any] {
+            guard let o = v as? [String: Any] else { throw fail(place, "expected a JSON object") }
+            return o
+        }
+        func number(_ v: Any?, _ place: String) throws(ModelError) -> Double {
+            if let n = v as? NSNumber { return n.doubleValue }
+            if let s = v as? String, let d = Double(s) { return d }
+            throw fail(place, "expected a number")
+        }
+        func numbers(_ v: Any?, _ place: String) throws(ModelError) -> [Double] {
+            guard let a = v as? [Any] else { throw fail(place, "expected an array of numbers") }
+            var out: [Double] = []
+            out.reserveCapacity(a.count)
+            for (i, x) in a.enumerated() { out.append(try number(x, "\(place)[\(i)]")) }
+            return out
+        }
+        let learner = try object(try object(root, "$")["learner"], "learner")
+        let params = try object(learner["learner_model_param"], "learner.learner_model_param")
+        let numClass = Int(try number(params["num_class"], "learner.learner_model_param.num_class"))
+        let features = Int(try number(params["num_feature"], "learner.learner_model_param.num_feature"))
+        let objective = try object(learner["objective"], "learner.objective")
+        guard let objectiveName = objective["name"] as? String else { throw fail("learner.objective.name", "missing") }
+        let booster = try object(learner["gradient_booster"], "learner.gradient_booster")
+        guard (booster["name"] as? String) == "gbtree" else {
+            throw fail("learner.gradient_booster.name", "booster \"\(booster["name"] ?? "?")\" is not supported (gbtree only)")
+        }
+        let model = try object(booster["model"], "learner.gradient_booster.model")
+        guard let treeList = model["trees"] as? [Any] else { throw fail("learner.gradient_booster.model.trees", "expected an array") }
+        let treeInfo = try numbers(model["tree_info"], "learner.gradient_booster.model.tree_info")
+        guard treeInfo.count == treeList.count else {
+            throw fail("learner.gradient_booster.model.tree_info", "\(treeInfo.count) entries for \(treeList.count) trees")
+        }
+        let outputs = max(1, numClass)
+
+        // base_score: "5E-1", or "[5E-1,5E-1,5E-1]" in newer files; in probability space.
+        var baseScores: [Double] = []
+        if let s = params["base_score"] as? String, s.hasPrefix("[") {
+            guard let data = s.data(using: .utf8), let a = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
+                throw fail("learner.learner_model_param.base_score", "\"\(s)\" is not an array of numbers")
+            }
+            baseScores = try numbers(a, "learner.learner_model_param.base_score")
+        } else {
+            baseScores = [try number(params["base_score"], "learner.learner_model_param.base_score")]
+        }
+        if baseScores.count == 1 && outputs > 1 { baseScores = [Double](repeating: baseScores[0], count: outputs) }
+        guard baseScores.count == outputs else {
+            throw fail("learner.learner_model_param.base_score", "\(baseScores.count) values for \(outputs) outputs")
+        }
+        let transform: TreeEnsemble.Transform
+        let margin: [Double]
+        switch objectiveName {
+        case "binary:logistic", "reg:logistic":
+            transform = .sigmoid(scale: 1)
+            margin = baseScores.map { p in Double(Float(log(Float(p) / (1 - Float(p))))) }
+        case "binary:logitraw":
+            transform = .identity
+            margin = baseScores.map { p in Double(Float(log(Float(p) / (1 - Float(p))))) }
+        case "multi:softprob", "multi:softmax":
+            transform = .softmax
+            margin = baseScores
+        case "reg:squarederror", "reg:squaredlogerror", "reg:pseudohubererror", "reg:absoluteerror", "reg:quantileerror":
+            transform = .identity
+            margin = baseScores
+        default:
+            throw fail("learner.objective.name", "objective \"\(objectiveName)\" is not supported (binary:logistic, multi:softprob, multi:softmax, reg:squarederror and other identity-link regressions)")
+        }
+
+        var trees: [TreeEnsemble.Tree] = []
+        var nodes: [TreeEnsemble.Node] = []
+        var leaves: [Double] = []
+        var bitsets: [UInt32] = []
+        var ranges: [(Int32, Int32)] = []
+        for (t, any) in treeList.enumerated() {
+            let place = "learner.gradient_booster.model.trees[\(t)]"
+            let tree = try object(any, place)
+            let left = try numbers(tree["left_children"], place + ".left_children").map(Int.init)
+            let right = try numbers(tree["right_children"], place + ".right_children").map(Int.init)
+            let split = try numbers(tree["split_indices"], place + ".split_indices").map(Int.init)
+            let cond = try numbers(tree["split_conditions"], place + ".split_conditions")
+            let defaultLeft = try numbers(tree["default_left"], place + ".default_left")
+            let splitType = (tree["split_type"] as? [Any]).map { _ in (try? numbers(tree["split_type"], place)) ?? [] } ?? []
+            let n = left.count
+            guard right.count == n, split.count == n, cond.count == n, defaultLeft.count == n else {
+                throw fail(place, "node arrays differ in length (\(n) left children, \(right.count) right, \(split.count) split indices, \(cond.count) conditions)")
+            }
+            // Categorical splits: categories_nodes[k] uses categories[segments[k] ..< + sizes[k]].
+            var categoryOf: [Int: Int] = [:]
+            if let catNodes = tree["categories_nodes"] as? [Any], !catNodes.isEmpty {
+                let nodesList = try numbers(catNodes, place + ".categories_nodes").map(Int.init)
+                let segments = try numbers(tree["categories_segments"], place + ".categories_segments").map(Int.init)
+                let sizes = try numbers(tree["categories_sizes"], place + ".categories_sizes").map(Int.init)
+                let cats = try numbers(tree["categories"], place + ".categories").map(Int.init)
+                for (k, node) in nodesList.enumerated() {
+                    let members = cats[segments[k]..<segments[k] + sizes[k]]
+                    let words = ((members.max() ?? 0) >> 5) + 1
+                    var bits = [UInt32](repeating: 0, count: words)
+                    for c in members where c >= 0 { bits[c >> 5] |= 1 << UInt32(c & 31) }
+                    categoryOf[node] = ranges.count
+                    ranges.append((Int32(bitsets.count), Int32(words)))
+                    bitsets += bits
+                }
+            }
+            // Nodes in this tree: internal ones get dense indices; leaves go to `leaves`.
+            var index = [Int32](repeating: 0, count: n)
+            var internalCount: Int32 = 0
+            for i in 0..<n {
+                if left[i] == -1 {
+                    index[i] = ~Int32(leaves.count)
+                    leaves.append(cond[i])
+                } else {
+                    index[i] = Int32(nodes.count) + internalCount
+                    internalCount += 1
+                }
+            }
+            for i in 0..<n where left[i] != -1 {
+                guard left[i] >= 0, left[i] < n, right[i] >= 0, right[i] < n else {
+                    throw fail("\(place).left_children[\(i)]", "child out of range")
+                }
+                guard split[i] >= 0, split[i] < features else {
+                    throw fail("\(place).split_indices[\(i)]", "feature \(split[i]) of \(features)")
+                }
+                let categorical = i < splitType.count && splitType[i] == 1
+                if categorical && categoryOf[i] == nil { throw fail(place, "node \(i) is categorical but has no categories") }
+                nodes.append(.init(threshold: cond[i], feature: Int32(split[i]), left: index[left[i]], right: index[right[i]],
+                                   kind: categorical ? 3 : 2, defaultLeft: defaultLeft[i] != 0 ? 1 : 0,
+                                   category: UInt16(categoryOf[i] ?? 0)))
+            }
+            let cls = Int32(treeInfo[t])
+            guard cls >= 0 && Int(cls) < outputs else { throw fail("learner.gradient_booster.model.tree_info[\(t)]", "class \(cls) of \(outputs)") }
+            trees.append(.init(root: index[0], output: cls, linear: false))
+        }
+        return TreeEnsemble(arithmetic: .xgboost, features: features, outputs: outputs, transform: transform,
+                            baseMargin: margin, trees: trees, nodes: nodes, leaves: leaves, bitsets: bitsets, bitsetRanges: ranges)
+    }
+}
