@@ -4,7 +4,7 @@ import HotPath
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The latency harness.",
-        subcommands: [Core.self, Feed.self]
+        subcommands: [Core.self, Feed.self, Model.self]
     )
 
     struct Core: ParsableCommand {
@@ -92,6 +92,52 @@ struct Bench: ParsableCommand {
                 }
             } catch {
                 fail("bench feed: \(error)")
+            }
+        }
+    }
+
+    struct Model: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time one row per call of a model, pinned, with per-call percentiles.",
+            discussion: """
+                Every call is timed with the TSC into HotPath's histogram; the last of three
+                passes over the rows is reported. With --ref, the largest difference from the
+                reference outputs (e.g. the library's own predictions) is reported too.
+                Prints {"p50_ns","p99_ns","p999_ns","max_ns","rows","calls","max_abs_diff"} with --json.
+                """
+        )
+
+        @Option(help: "The model file (LightGBM text, XGBoost JSON).")
+        var model: String
+
+        @Option(help: "Rows: X.f64 or X.f32 (row-major) or CSV.")
+        var input: String
+
+        @Option(help: "Features per row.")
+        var features: Int?
+
+        @Option(name: .customLong("ref"), help: "Reference outputs (.f64/.f32, rows × outputs).")
+        var reference: String?
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            do {
+                let m = try ModelFile.load(path: model)
+                let (rows, width) = try ModelInput.rows(path: input, features: features ?? m.features)
+                guard width == m.features else { fail("\(input): rows have \(width) features but \(model) expects \(m.features)", code: 2) }
+                var bench = ModelBench(model: m, rows: rows)
+                if let reference { bench.reference = try ModelInput.rows(path: reference, features: m.outputs).values }
+                let r = try bench.run()
+                if json {
+                    print(r.json)
+                } else {
+                    print("\(model): p50 \(r.latency.p50) ns, p99 \(r.latency.p99) ns, p99.9 \(r.latency.p999) ns over \(r.rows) rows"
+                        + (r.maxAbsDiff.map { ", max |diff| \($0)" } ?? "") + " (cpu \(r.cpu))")
+                }
+            } catch {
+                fail("bench model: \(error)", code: 2)
             }
         }
     }

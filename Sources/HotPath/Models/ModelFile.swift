@@ -1,0 +1,61 @@
+/// Loads a model by its file's form: LightGBM text (`tree` on the first line), XGBoost JSON
+/// (`{`), or ONNX (protobuf). Cold path.
+public enum ModelFile {
+    public static func load(path: String) throws(ModelError) -> TreeEnsemble {
+        guard let head = SystemFile.read(path, limit: 64) else {
+            throw ModelError(file: path, place: "", reason: "cannot read the file")
+        }
+        let start = head.trimmingSpaces()
+        if start.hasPrefix("tree") { return try LightGBMLoader.load(path: path) }
+        if start.hasPrefix("{") { return try XGBoostLoader.load(path: path) }
+        if path.hasSuffix(".onnx") {
+            throw ModelError(file: path, place: "", reason: "ONNX models are not supported yet (LightGBM text and XGBoost JSON are)")
+        }
+        throw ModelError(file: path, place: "", reason: "not a LightGBM text model (first line \"tree\") nor an XGBoost JSON model")
+    }
+}
+
+/// Input rows for `predict` and `bench model`: raw little-endian float64 (`.f64`) or float32
+/// (`.f32`) row-major arrays, or CSV (a header line is skipped when its first field is not a
+/// number; empty cells and "nan" are missing). Cold path.
+public enum ModelInput {
+    public static func rows(path: String, features: Int?) throws(ModelError) -> (values: [Double], features: Int) {
+        func fail(_ place: String, _ reason: String) -> ModelError { ModelError(file: path, place: place, reason: reason) }
+        if path.hasSuffix(".f64") || path.hasSuffix(".f32") {
+            guard let features, features > 0 else { throw fail("", "raw \(path.hasSuffix(".f64") ? "float64" : "float32") input needs --features N") }
+            let input: InputFile
+            do { input = try InputFile(path: path) } catch { throw fail("", error.reason) }
+            let width = path.hasSuffix(".f64") ? 8 : 4
+            guard input.bytes.count % (width * features) == 0 else {
+                throw fail("", "\(input.bytes.count) bytes is not a whole number of rows of \(features) \(width * 8)-bit values")
+            }
+            let n = input.bytes.count / width
+            let p = input.bytes.baseAddress!
+            var values = [Double](repeating: 0, count: n)
+            for i in 0..<n {
+                values[i] = width == 8 ? p.loadUnaligned(fromByteOffset: i * 8, as: Double.self)
+                                       : Double(p.loadUnaligned(fromByteOffset: i * 4, as: Float.self))
+            }
+            return (values, features)
+        }
+        guard let text = SystemFile.read(path, limit: 1 << 30) else { throw fail("", "cannot read the file") }
+        var values: [Double] = []
+        var width = features
+        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingSpaces()
+            if trimmed.isEmpty { continue }
+            let cells = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
+            if values.isEmpty && width == features && Double(cells[0]) == nil && cells[0].lowercased() != "nan" && !cells[0].isEmpty {
+                continue  // header
+            }
+            if width == nil { width = cells.count }
+            guard cells.count == width else { throw fail("\(i + 1)", "\(cells.count) values for \(width!) features") }
+            for (j, c) in cells.enumerated() {
+                if c.isEmpty || c.lowercased() == "nan" { values.append(.nan); continue }
+                guard let v = Double(c) else { throw fail("\(i + 1)", "column \(j + 1): \"\(c)\" is not a number") }
+                values.append(v)
+            }
+        }
+        return (values, width ?? 0)
+    }
+}

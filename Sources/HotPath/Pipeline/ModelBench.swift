@@ -1,0 +1,72 @@
+/// `hotpath bench model`: one row per call on a pinned thread, every call timed with the TSC
+/// into HotPath's own histogram (per-call percentiles, not averages), and the largest
+/// difference from a reference output file when one is given.
+public struct ModelBench {
+    public struct Result: Sendable {
+        public var rows: Int
+        public var calls: Int
+        public var latency: HistogramSnapshot.Summary
+        public var maxAbsDiff: Double?
+        public var cpu: Int
+
+        public var json: String {
+            JSONText.object([
+                ("p50_ns", "\(latency.p50)"), ("p99_ns", "\(latency.p99)"), ("p999_ns", "\(latency.p999)"),
+                ("max_ns", "\(latency.max)"), ("rows", "\(rows)"), ("calls", "\(calls)"),
+                ("max_abs_diff", maxAbsDiff.map { format("%.3g", $0) } ?? "null"), ("cpu", "\(cpu)"),
+            ])
+        }
+    }
+
+    public let model: TreeEnsemble
+    public let rows: [Double]
+    public var reference: [Double]?
+    public var rounds = 3
+
+    public init(model: TreeEnsemble, rows: [Double]) {
+        self.model = model
+        self.rows = rows
+    }
+
+    public func run() throws -> Result {
+        let cpu = PinnedThread.currentAffinity().cpus.last ?? 0
+        let arena = try Arena(bytes: 1 << 20, cpu: cpu)
+        defer { withExtendedLifetime(arena) {} }
+        let histogram = try LatencyHistogram(arena: arena)
+        let (model, rows, reference, rounds) = (self.model, self.rows, self.reference, self.rounds)
+        let box = ModelBenchBox()
+        let thread = try PinnedThread.start(name: "bench-model", cpu: cpu) {
+            let clock = Clock.calibrated()
+            let n = rows.count / model.features
+            var out = [Double](repeating: 0, count: model.outputs)
+            var worst = 0.0
+            rows.withUnsafeBufferPointer { x in
+                out.withUnsafeMutableBufferPointer { y in
+                    for round in 0..<rounds {
+                        if round == rounds - 1 { histogram.reset() }  // keep the warm last round
+                        for r in 0..<n {
+                            let row = x.baseAddress! + r * model.features
+                            let t0 = clock.ticks()
+                            model.predict(row, into: y.baseAddress!)
+                            histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                            if let reference {
+                                for k in 0..<model.outputs { worst = max(worst, abs(y[k] - reference[r * model.outputs + k])) }
+                            }
+                        }
+                    }
+                }
+            }
+            box.maxDiff = reference == nil ? nil : worst
+            box.calls = n * rounds
+        }
+        thread.join()
+        var snapshot = HistogramSnapshot()
+        snapshot.add(histogram)
+        return Result(rows: rows.count / model.features, calls: box.calls, latency: snapshot.summary, maxAbsDiff: box.maxDiff, cpu: cpu)
+    }
+}
+
+final class ModelBenchBox: @unchecked Sendable {
+    var maxDiff: Double?
+    var calls = 0
+}
