@@ -1,0 +1,82 @@
+import XCTest
+@testable import HotPath
+
+/// Malformed or unsupported models: an error naming the file, the place and the reason,
+/// before anything runs.
+final class ModelErrorTests: XCTestCase {
+    var nano: String { readText(TestPaths.fixtures + "/models/lgb-nano/model.txt")! }
+
+    func lightGBMError(_ text: String) -> String {
+        let path = temporaryFile(Array(text.utf8), suffix: ".txt")
+        do { _ = try ModelFile.load(path: path); return "loaded" } catch {
+            XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")
+            return String("\(error)".dropFirst(path.count))
+        }
+    }
+
+    func testNotAModelAtAll() {
+        XCTAssertEqual(lightGBMError("hello\n"), ": not a LightGBM text model (first line \"tree\") nor an XGBoost JSON model")
+    }
+
+    func testWrongNumberOfThresholds() {
+        let text = nano.replacingFirst("threshold=", with: "threshold=0.5 ")
+        XCTAssertTrue(lightGBMError(text).contains("Tree=0 has 8 values in threshold for 7 expected"), lightGBMError(text))
+    }
+
+    func testChildOutOfRange() {
+        let line = nano.split(separator: "\n").first { $0.hasPrefix("left_child=") }!
+        let bad = "left_child=99" + line.dropFirst("left_child=".count).drop { $0 != " " }
+        XCTAssertTrue(lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("node 0 points at node 99 of 7"))
+    }
+
+    func testFeatureOutOfRange() {
+        let line = nano.split(separator: "\n").first { $0.hasPrefix("split_feature=") }!
+        let bad = "split_feature=40" + line.dropFirst("split_feature=".count).drop { $0 != " " }
+        XCTAssertTrue(lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("node 0 splits on feature 40 of 32"))
+    }
+
+    func testNonNumericLeafValue() {
+        let line = nano.split(separator: "\n").first { $0.hasPrefix("leaf_value=") }!
+        let bad = "leaf_value=abc" + line.dropFirst("leaf_value=".count).drop { $0 != " " }
+        XCTAssertTrue(lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("leaf_value value \"abc\" is not a number"))
+    }
+
+    func testUnsupportedObjective() {
+        XCTAssertTrue(lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=lambdarank")).contains("objective \"lambdarank\" is not supported"))
+    }
+
+    func testNoTrees() {
+        let header = nano.components(separatedBy: "Tree=0")[0]
+        XCTAssertEqual(lightGBMError(header), ": the model has no trees")
+    }
+
+    func testMissingNumLeaves() {
+        XCTAssertTrue(lightGBMError(nano.replacingFirst("num_leaves=", with: "leaves=")).contains("Tree=0 has no valid num_leaves"))
+    }
+
+    func testXGBoostErrorsNameTheJSONPath() {
+        func xgbError(_ json: String) -> String {
+            let path = temporaryFile(Array(json.utf8), suffix: ".json")
+            do { _ = try ModelFile.load(path: path); return "loaded" } catch { return "\(error)" }
+        }
+        XCTAssertTrue(xgbError("{\"learner\": ").contains("not valid JSON"))
+        XCTAssertTrue(xgbError("{\"learner\": {}}").contains("learner.learner_model_param: expected a JSON object"))
+        let gblinear = "{\"learner\":{\"learner_model_param\":{\"num_class\":\"0\",\"num_feature\":\"2\",\"base_score\":\"5E-1\"},\"objective\":{\"name\":\"binary:logistic\"},\"gradient_booster\":{\"name\":\"gblinear\"}}}"
+        XCTAssertTrue(xgbError(gblinear).contains("learner.gradient_booster.name: booster \"gblinear\" is not supported"))
+        var broken = readText(TestPaths.fixtures + "/models/xgb/model.json")!
+        broken = broken.replacingFirst("\"split_indices\":[", with: "\"split_indices\":[99999,")
+        XCTAssertTrue(xgbError(broken).contains("trees[0]: node arrays differ in length"), xgbError(broken))
+    }
+
+    func testONNXIsNotSupportedYetAndSaysSo() {
+        let path = temporaryFile([0x08, 0x07], suffix: ".onnx")
+        XCTAssertThrowsError(try ModelFile.load(path: path)) { XCTAssertTrue("\($0)".contains("ONNX models are not supported yet")) }
+    }
+}
+
+extension String {
+    func replacingFirst(_ target: String, with replacement: String) -> String {
+        guard let r = range(of: target) else { return self }
+        return replacingCharacters(in: r, with: replacement)
+    }
+}
