@@ -63,6 +63,8 @@ public struct TreeEnsemble: @unchecked Sendable {
     public let leafTermRange: UnsafeMutableBufferPointer<(Int32, Int32)>
     public let linearFeatures: UnsafeMutableBufferPointer<Int32>
     public let linearCoeffs: UnsafeMutableBufferPointer<Double>
+    /// The evaluation layout (nil for linear trees, which take the per-tree path).
+    public private(set) var lockstep: LockstepForest?
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
     init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double],
@@ -87,6 +89,8 @@ public struct TreeEnsemble: @unchecked Sendable {
         self.leafTermRange = copy(leafTermRange)
         self.linearFeatures = copy(linearFeatures)
         self.linearCoeffs = copy(linearCoeffs)
+        lockstep = nil
+        if !trees.contains(where: \.linear) { lockstep = LockstepForest(self) }
     }
 
     /// LightGBM's kZeroThreshold: 1e-35 as a float, widened.
@@ -151,6 +155,12 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// `out` (`outputs` values): probabilities or values after the objective's transform,
     /// or raw scores with `raw`.
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false) {
+        if let f = lockstep {
+            for k in 0..<outputs { out[k] = arithmetic == .xgboost ? Double(Float(baseMargin[k])) : 0 }
+            lockstepScores(f, x, out)
+            if !raw { apply(transform, out) }
+            return
+        }
         switch arithmetic {
         case .lightgbm:
             for k in 0..<outputs { out[k] = 0 }
