@@ -107,7 +107,7 @@ struct Bench: ParsableCommand {
                 """
         )
 
-        @Option(help: "The model file (LightGBM text, XGBoost JSON).")
+        @Option(help: "The model file (LightGBM text, XGBoost JSON, ONNX).")
         var model: String
 
         @Option(help: "Rows: X.f64 or X.f32 (row-major) or CSV.")

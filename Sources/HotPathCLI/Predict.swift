@@ -5,7 +5,9 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a model on input rows and print its outputs as CSV.",
         discussion: """
-            Models: LightGBM text (Booster.save_model), XGBoost JSON. Outputs are what the
+            Models: LightGBM text (Booster.save_model), XGBoost JSON, ONNX feed-forward
+            networks (skl2onnx MLPs: MatMul/Add/Gemm with Relu, LeakyRelu, Tanh, Sigmoid,
+            Softmax). Outputs are what the
             library's predict() returns (probabilities after the objective's transform), or raw
             scores with --raw. Input: .f64 / .f32 raw row-major arrays (with --features), or CSV
             (header optional; empty cells and "nan" are missing values).
@@ -33,11 +35,12 @@ struct Predict: ParsableCommand {
             }
             var out = LineWriter()
             var y = [Double](repeating: 0, count: m.outputs)
+            var scratch = [Float](repeating: 0, count: m.features + m.outputs)
             let rows = width == 0 ? 0 : values.count / width
             values.withUnsafeBufferPointer { x in
                 y.withUnsafeMutableBufferPointer { yb in
                     for r in 0..<rows {
-                        m.predict(x.baseAddress! + r * width, into: yb.baseAddress!, raw: raw)
+                        scratch.withUnsafeMutableBufferPointer { m.predict(x.baseAddress! + r * width, into: yb.baseAddress!, raw: raw, scratch: $0.baseAddress!) }
                         out.line(yb.map { "\($0)" }.joined(separator: ","))
                     }
                 }

@@ -15,7 +15,7 @@ final class ModelErrorTests: XCTestCase {
     }
 
     func testNotAModelAtAll() {
-        XCTAssertEqual(lightGBMError("hello\n"), ": not a LightGBM text model (first line \"tree\") nor an XGBoost JSON model")
+        XCTAssertEqual(lightGBMError("hello\n"), ": not a LightGBM text model (first line \"tree\"), an XGBoost JSON model nor an .onnx file")
     }
 
     func testWrongNumberOfThresholds() {
@@ -68,9 +68,15 @@ final class ModelErrorTests: XCTestCase {
         XCTAssertTrue(xgbError(broken).contains("trees[0]: node arrays differ in length"), xgbError(broken))
     }
 
-    func testONNXIsNotSupportedYetAndSaysSo() {
+    func testONNXWithoutAGraphIsAClearError() {
         let path = temporaryFile([0x08, 0x07], suffix: ".onnx")
-        XCTAssertThrowsError(try ModelFile.load(path: path)) { XCTAssertTrue("\($0)".contains("ONNX models are not supported yet")) }
+        XCTAssertThrowsError(try ModelFile.load(path: path)) { XCTAssertEqual("\($0)", "\(path): no graph in the model (is this an ONNX file?)") }
+    }
+
+    func testTruncatedONNXIsAClearError() {
+        let whole = readBytes(TestPaths.fixtures + "/models/mlp-tanh-32/model.onnx")!
+        let path = temporaryFile(Array(whole.prefix(whole.count / 2)), suffix: ".onnx")
+        XCTAssertThrowsError(try ModelFile.load(path: path)) { XCTAssertTrue("\($0)".contains("malformed protobuf"), "\($0)") }
     }
 }
 

@@ -1,17 +1,43 @@
+/// A loaded model of any supported kind, evaluated one row at a time.
+public enum Model: Sendable {
+    case trees(TreeEnsemble)
+    case network(NeuralNetwork)
+
+    public var features: Int {
+        switch self { case let .trees(t): return t.features; case let .network(n): return n.features }
+    }
+
+    public var outputs: Int {
+        switch self { case let .trees(t): return t.outputs; case let .network(n): return n.outputs }
+    }
+
+    /// Double row in, double outputs out (a network's float row goes through `scratch`,
+    /// which must hold `features + outputs` floats).
+    public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false,
+                        scratch: UnsafeMutablePointer<Float>) {
+        switch self {
+        case let .trees(t):
+            t.predict(x, into: out, raw: raw)
+        case let .network(n):
+            for i in 0..<n.features { scratch[i] = Float(x[i]) }
+            n.predict(scratch, into: scratch + n.features)
+            for k in 0..<n.outputs { out[k] = Double(scratch[n.features + k]) }
+        }
+    }
+}
+
 /// Loads a model by its file's form: LightGBM text (`tree` on the first line), XGBoost JSON
-/// (`{`), or ONNX (protobuf). Cold path.
+/// (`{`), or ONNX (`.onnx`, protobuf). Cold path.
 public enum ModelFile {
-    public static func load(path: String) throws(ModelError) -> TreeEnsemble {
+    public static func load(path: String) throws(ModelError) -> Model {
         guard let head = SystemFile.read(path, limit: 64) else {
             throw ModelError(file: path, place: "", reason: "cannot read the file")
         }
         let start = head.trimmingSpaces()
-        if start.hasPrefix("tree") { return try LightGBMLoader.load(path: path) }
-        if start.hasPrefix("{") { return try XGBoostLoader.load(path: path) }
-        if path.hasSuffix(".onnx") {
-            throw ModelError(file: path, place: "", reason: "ONNX models are not supported yet (LightGBM text and XGBoost JSON are)")
-        }
-        throw ModelError(file: path, place: "", reason: "not a LightGBM text model (first line \"tree\") nor an XGBoost JSON model")
+        if start.hasPrefix("tree") { return .trees(try LightGBMLoader.load(path: path)) }
+        if start.hasPrefix("{") { return .trees(try XGBoostLoader.load(path: path)) }
+        if path.hasSuffix(".onnx") { return .network(try ONNXLoader.load(path: path)) }
+        throw ModelError(file: path, place: "", reason: "not a LightGBM text model (first line \"tree\"), an XGBoost JSON model nor an .onnx file")
     }
 }
 

@@ -18,12 +18,12 @@ public struct ModelBench {
         }
     }
 
-    public let model: TreeEnsemble
+    public let model: Model
     public let rows: [Double]
     public var reference: [Double]?
     public var rounds = 3
 
-    public init(model: TreeEnsemble, rows: [Double]) {
+    public init(model: Model, rows: [Double]) {
         self.model = model
         self.rows = rows
     }
@@ -39,16 +39,31 @@ public struct ModelBench {
             let clock = Clock.calibrated()
             let n = rows.count / model.features
             var out = [Double](repeating: 0, count: model.outputs)
+            var outFloat = [Float](repeating: 0, count: model.outputs)
+            // Networks take float rows: converted once, outside the timed calls.
+            let floats = rows.map { Float($0) }
             var worst = 0.0
             rows.withUnsafeBufferPointer { x in
                 out.withUnsafeMutableBufferPointer { y in
                     for round in 0..<rounds {
                         if round == rounds - 1 { histogram.reset() }  // keep the warm last round
                         for r in 0..<n {
-                            let row = x.baseAddress! + r * model.features
-                            let t0 = clock.ticks()
-                            model.predict(row, into: y.baseAddress!)
-                            histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                            switch model {
+                            case let .trees(t):
+                                let row = x.baseAddress! + r * model.features
+                                let t0 = clock.ticks()
+                                t.predict(row, into: y.baseAddress!)
+                                histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                            case let .network(net):
+                                floats.withUnsafeBufferPointer { f in
+                                    outFloat.withUnsafeMutableBufferPointer { of in
+                                        let t0 = clock.ticks()
+                                        net.predict(f.baseAddress! + r * model.features, into: of.baseAddress!)
+                                        histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                                        for k in 0..<model.outputs { y[k] = Double(of[k]) }
+                                    }
+                                }
+                            }
                             if let reference {
                                 for k in 0..<model.outputs { worst = max(worst, abs(y[k] - reference[r * model.outputs + k])) }
                             }

@@ -1,0 +1,203 @@
+/// Loads the small feed-forward networks scikit-learn exports through skl2onnx (and hand-built
+/// ones of the same ops) from ONNX protobuf into a `NeuralNetwork`. Cold path.
+///
+/// The probability output is traced back to the graph input through a chain of supported
+/// ops — MatMul + Add or Gemm (dense layers), Relu, LeakyRelu, Tanh, Sigmoid, Softmax, and
+/// Cast / Identity / Reshape, which do not change a batch-1 float row. Anything else on that
+/// path is a clear error naming the node. The label path (ArgMax, ArrayFeatureExtractor, …)
+/// is not evaluated.
+public enum ONNXLoader {
+    struct Tensor { var dims: [Int]; var floats: [Float] }
+    struct Node { var name: String; var op: String; var inputs: [String]; var outputs: [String]; var floats: [String: Float]; var ints: [String: Int] }
+
+    public static func load(path: String) throws(ModelError) -> NeuralNetwork {
+        let input: InputFile
+        do { input = try InputFile(path: path) } catch { throw ModelError(file: path, place: "", reason: error.reason) }
+        do {
+            return try parse(input.bytes, file: path)
+        } catch let e as ProtobufReader.Malformed {
+            throw ModelError(file: path, place: "byte \(e.offset)", reason: "malformed protobuf: \(e.reason)")
+        } catch let e as ModelError {
+            throw e
+        } catch {
+            throw ModelError(file: path, place: "", reason: "\(error)")
+        }
+    }
+
+    static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws -> NeuralNetwork {
+        var model = ProtobufReader(bytes)
+        var graphRange: Range<Int>?
+        while !model.atEnd {
+            let (n, v) = try model.field()
+            if n == 7, case let .bytes(r) = v { graphRange = r }
+        }
+        guard let graphRange else { throw ModelError(file: file, place: "", reason: "no graph in the model (is this an ONNX file?)") }
+        var graph = model.sub(graphRange)
+        var nodes: [Node] = []
+        var initializers: [String: Tensor] = [:]
+        var inputs: [String] = [], outputs: [String] = []
+        while !graph.atEnd {
+            let (n, v) = try graph.field()
+            guard case let .bytes(r) = v else { continue }
+            switch n {
+            case 1: nodes.append(try node(graph.sub(r)))
+            case 5: let (name, t) = try tensor(graph.sub(r)); initializers[name] = t
+            case 11: inputs.append(try valueName(graph.sub(r)))
+            case 12: outputs.append(try valueName(graph.sub(r)))
+            default: break
+            }
+        }
+        let graphInputs = inputs.filter { initializers[$0] == nil }
+        guard graphInputs.count == 1 else {
+            throw ModelError(file: file, place: "graph", reason: "\(graphInputs.count) graph inputs; one feature row is expected")
+        }
+        // The probability output: "probabilities", else the last output.
+        guard let target = outputs.first(where: { $0 == "probabilities" }) ?? outputs.last else {
+            throw ModelError(file: file, place: "graph", reason: "the graph has no outputs")
+        }
+        var producer: [String: Int] = [:]
+        for (i, n) in nodes.enumerated() { for o in n.outputs { producer[o] = i } }
+        // Walk back from the output to the input.
+        var chain: [Node] = []
+        var current = target
+        while current != graphInputs[0] {
+            guard let i = producer[current] else {
+                throw ModelError(file: file, place: "graph", reason: "tensor \"\(current)\" has no producer on the path to the input")
+            }
+            chain.append(nodes[i])
+            let dynamic = nodes[i].inputs.filter { initializers[$0] == nil && !$0.isEmpty }
+            guard dynamic.count == 1 else {
+                throw ModelError(file: file, place: "node \"\(nodes[i].name)\" (\(nodes[i].op))", reason: "\(dynamic.count) non-constant inputs; a chain of layers is expected")
+            }
+            current = dynamic[0]
+        }
+        chain.reverse()
+        var layers: [NeuralNetwork.Layer] = []
+        var width = -1
+        for node in chain {
+            let place = "node \"\(node.name)\" (\(node.op))"
+            func constant(_ index: Int) throws -> Tensor {
+                guard index < node.inputs.count, let t = initializers[node.inputs[index]] else {
+                    throw ModelError(file: file, place: place, reason: "input \(index) is not a constant")
+                }
+                return t
+            }
+            switch node.op {
+            case "Cast", "Identity", "Reshape", "Flatten":
+                continue
+            case "MatMul":
+                let w = try constant(1)
+                guard w.dims.count == 2 else { throw ModelError(file: file, place: place, reason: "weights of rank \(w.dims.count)") }
+                if width >= 0 && width != w.dims[0] { throw ModelError(file: file, place: place, reason: "takes \(w.dims[0]) inputs after a layer of \(width)") }
+                layers.append(.init(inputs: w.dims[0], outputs: w.dims[1], weights: w.floats, bias: [Float](repeating: 0, count: w.dims[1]), activation: .identity))
+                width = w.dims[1]
+            case "Add":
+                let b = try constant(1)
+                guard var last = layers.popLast(), last.activation == .identity, b.floats.count == last.outputs else {
+                    throw ModelError(file: file, place: place, reason: "an Add must follow a MatMul with a bias of its width")
+                }
+                for j in 0..<last.outputs { last.bias[j] += b.floats[j] }
+                layers.append(last)
+            case "Gemm":
+                var w = try constant(1)
+                let alpha = node.floats["alpha"] ?? 1, beta = node.floats["beta"] ?? 1
+                guard (node.ints["transA"] ?? 0) == 0, w.dims.count == 2 else { throw ModelError(file: file, place: place, reason: "transA or non-matrix weights") }
+                if (node.ints["transB"] ?? 0) != 0 {  // stored [out, in]: transpose to [in, out]
+                    var t = [Float](repeating: 0, count: w.floats.count)
+                    for o in 0..<w.dims[0] { for i in 0..<w.dims[1] { t[i * w.dims[0] + o] = w.floats[o * w.dims[1] + i] } }
+                    w = Tensor(dims: [w.dims[1], w.dims[0]], floats: t)
+                }
+                let bias = node.inputs.count > 2 ? try constant(2).floats : [Float](repeating: 0, count: w.dims[1])
+                guard bias.count == w.dims[1] else { throw ModelError(file: file, place: place, reason: "bias of \(bias.count) for \(w.dims[1]) outputs") }
+                layers.append(.init(inputs: w.dims[0], outputs: w.dims[1], weights: w.floats.map { $0 * alpha }, bias: bias.map { $0 * beta }, activation: .identity))
+                width = w.dims[1]
+            case "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Softmax":
+                guard var last = layers.popLast(), last.activation == .identity else {
+                    throw ModelError(file: file, place: place, reason: "an activation must follow a dense layer")
+                }
+                switch node.op {
+                case "Relu": last.activation = .relu
+                case "Tanh": last.activation = .tanh
+                case "Sigmoid": last.activation = .sigmoid
+                case "LeakyRelu": last.activation = .leakyRelu(node.floats["alpha"] ?? 0.01)
+                default: last.activation = .softmax
+                }
+                layers.append(last)
+            default:
+                throw ModelError(file: file, place: place, reason: "op \(node.op) is not supported on the output path (MatMul, Add, Gemm, Relu, LeakyRelu, Tanh, Sigmoid, Softmax, Cast, Identity, Reshape)")
+            }
+        }
+        guard !layers.isEmpty else { throw ModelError(file: file, place: "graph", reason: "no dense layer between input and output") }
+        return NeuralNetwork(layers: layers)
+    }
+
+    static func valueName(_ r: ProtobufReader) throws -> String {
+        var p = r
+        while !p.atEnd {
+            let (n, v) = try p.field()
+            if n == 1, case let .bytes(range) = v { return p.string(range) }
+        }
+        return ""
+    }
+
+    static func node(_ r: ProtobufReader) throws -> Node {
+        var p = r
+        var node = Node(name: "", op: "", inputs: [], outputs: [], floats: [:], ints: [:])
+        while !p.atEnd {
+            let (n, v) = try p.field()
+            guard case let .bytes(range) = v else { continue }
+            switch n {
+            case 1: node.inputs.append(p.string(range))
+            case 2: node.outputs.append(p.string(range))
+            case 3: node.name = p.string(range)
+            case 4: node.op = p.string(range)
+            case 5:
+                var a = p.sub(range)
+                var name = "", f: Float?, i: Int?
+                while !a.atEnd {
+                    let (an, av) = try a.field()
+                    switch (an, av) {
+                    case let (1, .bytes(s)): name = a.string(s)
+                    case let (2, .fixed32(bits)): f = Float(bitPattern: bits)
+                    case let (3, .varint(x)): i = Int(Int64(bitPattern: x))
+                    default: break
+                    }
+                }
+                if let f { node.floats[name] = f }
+                if let i { node.ints[name] = i }
+            default: break
+            }
+        }
+        return node
+    }
+
+    static func tensor(_ r: ProtobufReader) throws -> (String, Tensor) {
+        var p = r
+        var name = "", dims: [Int] = [], floats: [Float] = [], raw: Range<Int>?, type = 1
+        while !p.atEnd {
+            let (n, v) = try p.field()
+            switch (n, v) {
+            case let (1, .varint(d)): dims.append(Int(d))
+            case let (1, .bytes(packed)):
+                var q = p.sub(packed)
+                while !q.atEnd { dims.append(Int(try q.varint())) }
+            case let (2, .varint(t)): type = Int(t)
+            case let (4, .bytes(packed)):
+                for o in stride(from: packed.lowerBound, to: packed.upperBound, by: 4) {
+                    floats.append(Float(bitPattern: p.bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+                }
+            case let (4, .fixed32(bits)): floats.append(Float(bitPattern: bits))
+            case let (8, .bytes(s)): name = p.string(s)
+            case let (9, .bytes(r)): raw = r
+            default: break
+            }
+        }
+        if let raw {
+            guard type == 1 else { throw ModelError(file: "", place: "initializer \"\(name)\"", reason: "data type \(type) is not float") }
+            for o in stride(from: raw.lowerBound, to: raw.upperBound, by: 4) {
+                floats.append(Float(bitPattern: p.bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+            }
+        }
+        return (name, Tensor(dims: dims, floats: floats))
+    }
+}
