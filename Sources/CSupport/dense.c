@@ -1,0 +1,79 @@
+// Dense layer kernels, y = b + x·W with W stored [in][out], for the neural-network evaluator.
+// Swift cannot compile one function for a wider target than the module, so the AVX2+FMA
+// variant lives here behind a target attribute and is chosen once at load time
+// (hp_dense_f32_best); the portable variant runs everywhere else.
+#include "CSupport.h"
+
+static void dense_portable(const float *x, const float *w, const float *b, float *y, int in, int out) {
+    for (int j = 0; j < out; j++) y[j] = b[j];
+    for (int i = 0; i < in; i++) {
+        const float xi = x[i];
+        const float *row = w + (long)i * out;
+        for (int j = 0; j < out; j++) y[j] += xi * row[j];
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+__attribute__((target("avx2,fma")))
+static void dense_avx2(const float *x, const float *w, const float *b, float *y, int in, int out) {
+    int j = 0;
+    // Eight accumulators (64 outputs) at a time: eight independent FMA chains hide the
+    // FMA latency that a two-accumulator loop waits on.
+    for (; j + 64 <= out; j += 64) {
+        __m256 a[8];
+        for (int k = 0; k < 8; k++) a[k] = _mm256_loadu_ps(b + j + 8 * k);
+        for (int i = 0; i < in; i++) {
+            const __m256 xi = _mm256_set1_ps(x[i]);
+            const float *row = w + (long)i * out + j;
+            for (int k = 0; k < 8; k++) a[k] = _mm256_fmadd_ps(xi, _mm256_loadu_ps(row + 8 * k), a[k]);
+        }
+        for (int k = 0; k < 8; k++) _mm256_storeu_ps(y + j + 8 * k, a[k]);
+    }
+    for (; j + 32 <= out; j += 32) {
+        __m256 a[4];
+        for (int k = 0; k < 4; k++) a[k] = _mm256_loadu_ps(b + j + 8 * k);
+        for (int i = 0; i < in; i++) {
+            const __m256 xi = _mm256_set1_ps(x[i]);
+            const float *row = w + (long)i * out + j;
+            for (int k = 0; k < 4; k++) a[k] = _mm256_fmadd_ps(xi, _mm256_loadu_ps(row + 8 * k), a[k]);
+        }
+        for (int k = 0; k < 4; k++) _mm256_storeu_ps(y + j + 8 * k, a[k]);
+    }
+    for (; j + 16 <= out; j += 16) {
+        __m256 a0 = _mm256_loadu_ps(b + j), a1 = _mm256_loadu_ps(b + j + 8);
+        for (int i = 0; i < in; i++) {
+            const __m256 xi = _mm256_set1_ps(x[i]);
+            const float *row = w + (long)i * out + j;
+            a0 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(row), a0);
+            a1 = _mm256_fmadd_ps(xi, _mm256_loadu_ps(row + 8), a1);
+        }
+        _mm256_storeu_ps(y + j, a0);
+        _mm256_storeu_ps(y + j + 8, a1);
+    }
+    for (; j + 8 <= out; j += 8) {
+        __m256 a = _mm256_loadu_ps(b + j);
+        for (int i = 0; i < in; i++) a = _mm256_fmadd_ps(_mm256_set1_ps(x[i]), _mm256_loadu_ps(w + (long)i * out + j), a);
+        _mm256_storeu_ps(y + j, a);
+    }
+    for (; j < out; j++) {
+        float a = b[j];
+        for (int i = 0; i < in; i++) a += x[i] * w[(long)i * out + j];
+        y[j] = a;
+    }
+}
+#endif
+
+hp_dense_f32_fn hp_dense_f32_best(int *uses_avx2) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        if (uses_avx2) *uses_avx2 = 1;
+        return dense_avx2;
+    }
+#endif
+    if (uses_avx2) *uses_avx2 = 0;
+    return dense_portable;
+}
+
+hp_dense_f32_fn hp_dense_f32_portable(void) { return dense_portable; }
