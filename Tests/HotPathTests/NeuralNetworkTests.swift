@@ -32,3 +32,31 @@ final class NeuralNetworkTests: XCTestCase {
     func testTanhOneHiddenLayerMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-tanh-32"), 1e-5) }
     func testLogisticThreeHiddenLayersMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-logistic-64-32-16"), 1e-5) }
 }
+
+import MallocCounter
+
+/// Model evaluation allocates nothing per row.
+final class ModelMallocTests: XCTestCase {
+    func testPredictDoesNotAllocate() throws {
+        let dir = TestPaths.fixtures + "/models/"
+        let trees = try LightGBMLoader.load(path: dir + "lgb-cat/model.txt")
+        let xgb = try XGBoostLoader.load(path: dir + "xgb/model.json")
+        let net = try ONNXLoader.load(path: dir + "mlp-relu-64-64/model.onnx")
+        let x = [Double](repeating: 0.25, count: 32), xf = [Float](repeating: 0.25, count: 32)
+        var out = [Double](repeating: 0, count: 3), outf = [Float](repeating: 0, count: 3)
+        func run(_ rows: Int) -> UInt64 {
+            x.withUnsafeBufferPointer { xb in xf.withUnsafeBufferPointer { xfb in
+                out.withUnsafeMutableBufferPointer { ob in outf.withUnsafeMutableBufferPointer { ofb in
+                    let before = hp_thread_malloc_count()
+                    for _ in 0..<rows {
+                        trees.predict(xb.baseAddress!, into: ob.baseAddress!)
+                        xgb.predict(xb.baseAddress!, into: ob.baseAddress!)
+                        net.predict(xfb.baseAddress!, into: ofb.baseAddress!)
+                    }
+                    return hp_thread_malloc_count() - before
+                } }
+            } }
+        }
+        XCTAssertEqual(run(1_000), run(100_000))
+    }
+}
