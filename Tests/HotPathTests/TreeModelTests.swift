@@ -12,7 +12,7 @@ final class TreeModelTests: XCTestCase {
     /// The largest |ours − library| over every row and output.
     func maxDifference(_ kind: String, load: (String) throws -> TreeEnsemble) throws -> (Double, Int) {
         let dir = TestPaths.fixtures + "/models/" + kind
-        let model = try load(dir + (kind == "xgb" ? "/model.json" : "/model.txt"))
+        let model = try load(dir + (kind.hasPrefix("xgb") ? "/model.json" : "/model.txt"))
         let x = doubles(dir + "/X.f64"), ref = doubles(dir + "/ref.f64")
         let rows = x.count / model.features
         XCTAssertEqual(ref.count, rows * model.outputs, kind)
@@ -45,5 +45,25 @@ final class TreeModelTests: XCTestCase {
 
     func testXGBoostSoftprobMatchesTheLibrary() throws {
         XCTAssertLessThanOrEqual(try maxDifference("xgb", load: XGBoostLoader.load).0, 1e-9)
+    }
+
+    // Loader features beyond make_tree_models.py (tools/models/make_extra_models.py).
+
+    func testLightGBMLinearTreesMatchTheLibrary() throws {
+        let (d, rows) = try maxDifference("lgb-linear", load: LightGBMLoader.load)
+        XCTAssertEqual(rows, 500)
+        XCTAssertLessThanOrEqual(d, 1e-9)
+    }
+
+    func testLightGBMMulticlassOVAMatchesTheLibrary() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("lgb-ova", load: LightGBMLoader.load).0, 1e-9)
+    }
+
+    func testXGBoostLogisticWithACategoricalFeatureMatchesTheLibrary() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("xgb-cat", load: XGBoostLoader.load).0, 1e-9)
+    }
+
+    func testXGBoostSquaredErrorRegressionMatchesTheLibrary() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("xgb-reg", load: XGBoostLoader.load).0, 1e-9)
     }
 }

@@ -43,6 +43,12 @@ public struct BookView: @unchecked Sendable {
         while r < nb { out[r] = b[-r]; r &+= 1 }
         r = asks.takeDirtyRank()
         while r < na { out[depth &+ r] = a[-r]; r &+= 1 }
+        stamp(event, bids: nb, asks: na, stale: stale)
+    }
+
+    /// The header of a publish.
+    @inlinable @inline(__always)
+    func stamp(_ event: Event, bids nb: Int, asks na: Int, stale: UInt8) {
         header.pointee.tsRecv = event.tsRecv
         header.pointee.tsEvent = event.tsEvent
         header.pointee.sequence = event.sequence
@@ -59,14 +65,7 @@ public struct BookView: @unchecked Sendable {
     public func publish(bids: PriceLadder, asks: PriceLadder, event: Event, stale: UInt8) {
         let nb = bids.publish(into: levels, depth: depth)
         let na = asks.publish(into: levels + depth, depth: depth)
-        header.pointee.tsRecv = event.tsRecv
-        header.pointee.tsEvent = event.tsEvent
-        header.pointee.sequence = event.sequence
-        header.pointee.instrumentId = event.instrumentId
-        header.pointee.bidLevels = UInt16(nb)
-        header.pointee.askLevels = UInt16(na)
-        header.pointee.stale = stale
-        header.pointee.version &+= 1
+        stamp(event, bids: nb, asks: na, stale: stale)
     }
 
     /// `{"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}` with

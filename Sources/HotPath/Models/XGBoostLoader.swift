@@ -19,6 +19,12 @@ public enum XGBoostLoader {
         return try parse(root, file: path)
     }
 
+    /// XGBoost's ProbToMargin for logistic objectives, in float: -log(1/p - 1).
+    static func logit(_ p: Double) -> Double {
+        let f = Float(p)
+        return Double(-logf(1 / f - 1))
+    }
+
     static func parse(_ root: Any, file: String) throws(ModelError) -> TreeEnsemble {
         func fail(_ place: String, _ reason: String) -> ModelError { ModelError(file: file, place: place, reason: reason) }
         func object(_ v: Any?, _ place: String) throws(ModelError) -> [String: Any] {
@@ -74,10 +80,10 @@ public enum XGBoostLoader {
         switch objectiveName {
         case "binary:logistic", "reg:logistic":
             transform = .sigmoid(scale: 1)
-            margin = baseScores.map { p in Double(Float(log(Float(p) / (1 - Float(p))))) }
+            margin = baseScores.map(Self.logit)
         case "binary:logitraw":
             transform = .identity
-            margin = baseScores.map { p in Double(Float(log(Float(p) / (1 - Float(p))))) }
+            margin = baseScores.map(Self.logit)
         case "multi:softprob", "multi:softmax":
             transform = .softmax
             margin = baseScores
