@@ -226,15 +226,15 @@ public struct L3Book: @unchecked Sendable {
 
     @inlinable @inline(__always)
     func publish(_ b: Int, _ e: Event) {
-        let bs = sides[2 &* b], as_ = sides[2 &* b &+ 1]
-        var reason = stale[b]
-        // A crossed book (normal in a pre-open auction) is stale for this publish only;
-        // the other reasons stick until the book is cleared.
-        if let bb = bs.best, let ba = as_.best, bb.price >= ba.price {
+        let view = views[b]
+        view.publish(bids: sides[2 &* b], asks: sides[2 &* b &+ 1], event: e, stale: stale[b])
+        // A crossed book (normal in a pre-open auction) is stale for this publish only; the
+        // other reasons stick until the book is cleared. The view's first levels are the bests.
+        let h = view.header
+        if h.pointee.bidLevels > 0 && h.pointee.askLevels > 0 && view.levels[0].price >= view.levels[view.depth].price {
             count(L3Book.crossedBook)
-            if reason == 0 { reason = BookStale.crossed }
+            if h.pointee.stale == 0 { h.pointee.stale = BookStale.crossed }
         }
-        views[b].publish(bids: bs, asks: as_, event: e, stale: reason)
         count(L3Book.published)
     }
 
