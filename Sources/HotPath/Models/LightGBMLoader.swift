@@ -14,7 +14,9 @@ public enum LightGBMLoader {
     }
 
     public static func parse(_ text: String, file: String) throws(ModelError) -> TreeEnsemble {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        // Split on line feeds by scalar: Swift treats "\r\n" as one Character, so a split on
+        // "\n" would miss Windows line ends.
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
         func fail(_ line: Int, _ reason: String) -> ModelError { ModelError(file: file, place: "\(line + 1)", reason: reason) }
         guard let first = lines.first, first.trimmingSpaces() == "tree" else {
             throw ModelError(file: file, place: "1", reason: "not a LightGBM text model (the first line is not \"tree\")")

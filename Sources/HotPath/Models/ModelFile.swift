@@ -67,7 +67,7 @@ public enum ModelInput {
         guard let text = SystemFile.read(path, limit: 1 << 30) else { throw fail("", "cannot read the file") }
         var values: [Double] = []
         var width = features
-        for (i, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (i, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let trimmed = line.trimmingSpaces()
             if trimmed.isEmpty { continue }
             let cells = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }

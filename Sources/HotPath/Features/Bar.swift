@@ -1,0 +1,46 @@
+/// One OHLCV bar, as the indicators consume it.
+public struct Bar: Sendable, Equatable {
+    public var open: Double, high: Double, low: Double, close: Double, volume: Double
+
+    public init(open: Double, high: Double, low: Double, close: Double, volume: Double) {
+        self.open = open
+        self.high = high
+        self.low = low
+        self.close = close
+        self.volume = volume
+    }
+}
+
+/// TA-Lib's zero tests (TA_IS_ZERO, TA_IS_ZERO_OR_NEG).
+func taIsZero(_ v: Double) -> Bool { -0.00000001 < v && v < 0.00000001 }
+func taIsZeroOrNeg(_ v: Double) -> Bool { v < 0.00000001 }
+
+/// The last `capacity` values of a series, in memory allocated once at start-up; pushing
+/// never allocates. `ago(0)` is the newest, `ago(capacity - 1)` the oldest.
+public struct RollingWindow: @unchecked Sendable {
+    let values: UnsafeMutablePointer<Double>
+    public let capacity: Int
+    public private(set) var count = 0
+    var head = 0  // where the next value goes
+
+    public init(capacity: Int) {
+        self.capacity = max(capacity, 1)
+        values = .allocate(capacity: self.capacity)
+        values.initialize(repeating: 0, count: self.capacity)
+    }
+
+    public var isFull: Bool { count == capacity }
+
+    public mutating func push(_ v: Double) {
+        values[head] = v
+        head = head + 1 == capacity ? 0 : head + 1
+        if count < capacity { count += 1 }
+    }
+
+    /// The value pushed `lag` pushes ago (0 = the latest).
+    public func ago(_ lag: Int) -> Double {
+        var i = head - 1 - lag
+        if i < 0 { i += capacity }
+        return values[i]
+    }
+}
