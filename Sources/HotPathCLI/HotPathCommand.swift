@@ -14,7 +14,7 @@ struct HotPathCommand: ParsableCommand {
             Every subcommand prints machine-readable output with --json and exits non-zero
             with a one-line reason on bad input.
             """,
-        subcommands: [Decode.self, BookCommand.self, Indicators.self, Predict.self, Tune.self, Bench.self, Gen.self]
+        subcommands: [Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self, Tune.self, Bench.self, Gen.self]
     )
 }
 

@@ -1,0 +1,62 @@
+/// Replays a feed file through the book and the microstructure feature vector: the same code
+/// the engine serves models with, for `hotpath features` (training sets) and
+/// `hotpath bench features`. Trades (DBN action T, ITCH trade messages) update the trade
+/// state; every published book view yields a feature row.
+public enum FeatureReplay {
+    public struct Row {
+        public var ts: UInt64
+        public var instrument: UInt32
+        public var features: [Double]
+    }
+
+    /// Calls `emit` for every published view with its feature row (reused buffer).
+    public static func run(_ file: FeedFile, config: MicrostructureFeatures.Config = .init(),
+                           emit: (UInt64, UInt32, UnsafeBufferPointer<Double>) -> Void) throws -> (events: Int, undefined: Int, badInputs: Int) {
+        var bookConfig = L3Book.Config()
+        bookConfig.maxInstruments = 64
+        let arena = try Arena(bytes: 16 << 20 + bookConfig.maxOrders * 32 + bookConfig.maxInstruments * bookConfig.ladderSlots * 2 * 24
+                                + bookConfig.maxInstruments * bookConfig.levelsPerSide * 2 * 16, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let book = try L3Book(config: bookConfig, arena: arena)
+        var features = [Int: MicrostructureFeatures]()
+        let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: MicrostructureFeatures.count)
+        defer { row.deallocate() }
+        var events = 0
+        func handle(_ e: Event) {
+            events += 1
+            let isTrade = e.action == Event.Action.trade
+            if isTrade {
+                if let b = book.instruments.lookup(e.instrumentId) {
+                    features[b, default: MicrostructureFeatures(config: config)].trade(e)
+                }
+                return
+            }
+            guard e.kind == .order else { return }
+            let b = book.apply(e)
+            if b < 0 { return }
+            features[b, default: MicrostructureFeatures(config: config)].book(book.view(book: b), event: e, into: row.baseAddress!)
+            emit(MicrostructureFeatures.time(e), e.instrumentId, UnsafeBufferPointer(row))
+        }
+        switch file {
+        case let .dbn(dbn):
+            var decoder = DBNDecoder(metadata: dbn.metadata)
+            var cursor = dbn.cursor()
+            var e = Event()
+            while cursor.next() == .record {
+                if decoder.decode(cursor.record, length: cursor.length, into: &e) { handle(e) }
+            }
+        case let .itch(itch):
+            var reader = try itch.reader()
+            var decoder = ITCHDecoder()
+            var m = ITCHReader.Message(pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+            let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
+            defer { out.deallocate() }
+            while reader.next(&m) == .message {
+                let n = decoder.decode(m, into: out)
+                for i in 0..<n { handle(out[i]) }
+            }
+        }
+        let undefined = features.values.reduce(0) { $0 + $1.undefined }, bad = features.values.reduce(0) { $0 + $1.badInputs }
+        return (events, undefined, bad)
+    }
+}

@@ -1,0 +1,254 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The per-event microstructure feature vector of one instrument: updated on every published
+/// book view and every trade, O(1) per update (amortised for the time windows), with all
+/// state sized at start-up — `update` allocates nothing.
+///
+/// Definitions (prices in instrument units; bps = 1e-4 of mid):
+/// - mid, spread (ask − bid), spread in bps, L1 imbalance Qb/(Qb+Qa), imbalance over the
+///   top `levels`, weighted mid I·Pa + (1−I)·Pb, microprice mid + g(I, S) (g from a table,
+///   identity → the weighted mid), bid/ask depth over `levels`;
+/// - order-flow imbalance (Cont, Kukanov, Stoikov 2014) per book event
+///   e = qb·[Pb ≥ Pb′] − qb′·[Pb ≤ Pb′] − qa·[Pa ≤ Pa′] + qa′·[Pa ≥ Pa′], and its sums over 1 s / 5 s;
+/// - trade-flow imbalance (buy − sell)/(buy + sell) and signed volume over 5 s (aggressor side);
+/// - VWAP over the session and over 60 s, and the mid's gap to the 60 s VWAP in bps;
+/// - log mid returns over 1 s / 5 s / 15 s / 60 s of event time; realised volatility
+///   sqrt(Σ r²) of per-event log mid returns over 60 s;
+/// - VPIN (Easley, López de Prado, O'Hara 2012) over `vpinBuckets` equal-volume buckets with
+///   bulk volume classification V_buy = V·Φ(ΔP/σ);
+/// - Kyle's lambda: OLS slope of mid changes on signed trade volume over the last
+///   `regressionTrades` trades; Amihud illiquidity: mean |log trade return| / (price · size);
+/// - book events per second (1 s window), seconds since the first event, last trade's gap to
+///   mid in bps, trades in 5 s, levels per side, and the book's stale flag.
+/// Undefined values (an empty side, no trades yet, a zero denominator) are NaN and counted in
+/// `undefined`; NaN and infinite inputs are counted in `badInputs` and skipped.
+public struct MicrostructureFeatures: @unchecked Sendable {
+    public struct Config: Sendable {
+        public var levels = 5
+        public var vpinBucketVolume = 200.0
+        public var vpinBuckets = 50
+        public var regressionTrades = 100
+        public var historyCapacity = 1 << 16
+        /// Microprice adjustment g(I, S): rows by imbalance decile (10), columns by spread in
+        /// ticks (1…4+); nil = identity (microprice is the weighted mid).
+        public var micropriceTable: [[Double]]? = nil
+        public var tick = 0.25
+        public init() {}
+    }
+
+    public static let names = [
+        "mid", "spread", "spread_bps", "imbalance_l1", "imbalance_l5", "weighted_mid", "microprice",
+        "bid_depth_5", "ask_depth_5", "ofi", "ofi_1s", "ofi_5s", "trade_imbalance_5s", "signed_volume_5s",
+        "vwap_session", "vwap_60s", "vwap_gap_bps", "return_1s", "return_5s", "return_15s", "return_60s",
+        "realized_vol_60s", "vpin", "kyle_lambda", "amihud", "event_rate_1s", "time_since_open_s",
+        "last_trade_gap_bps", "trade_count_5s", "levels_bid", "levels_ask", "stale",
+    ]
+    public static var count: Int { names.count }
+
+    public let config: Config
+    public private(set) var undefined = 0
+    public private(set) var badInputs = 0
+
+    // Book state
+    var prevBid = Double.nan, prevAsk = Double.nan, prevBidSize = 0.0, prevAskSize = 0.0
+    var prevMid = Double.nan
+    var ofi1s: TimeWindowSum, ofi5s: TimeWindowSum, events1s: TimeWindowSum, rv60s: TimeWindowSum
+    var mids: SeriesRing
+    var lag1s = LaggedCursor(lag: 1_000_000_000), lag5s = LaggedCursor(lag: 5_000_000_000)
+    var lag15s = LaggedCursor(lag: 15_000_000_000), lag60s = LaggedCursor(lag: 60_000_000_000)
+    var firstTs: UInt64 = 0
+    // Trade state
+    var buy5s: TimeWindowSum, sell5s: TimeWindowSum, trades5s: TimeWindowSum
+    var pv60s: TimeWindowSum, v60s: TimeWindowSum
+    var sessionPV = 0.0, sessionV = 0.0
+    var lastTradePrice = Double.nan
+    // VPIN
+    var bucketVolume = 0.0, bucketStartPrice = Double.nan, bucketLastPrice = Double.nan
+    var dpCount = 0.0, dpMean = 0.0, dpM2 = 0.0
+    var imbalances: RollingWindow
+    var imbalanceSum = 0.0
+    // Kyle's lambda and Amihud over the last N trades
+    var kyleX: RollingWindow, kyleY: RollingWindow
+    var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0
+    var midAtLastTrade = Double.nan
+    var amihudTerms: RollingWindow
+    var amihudSum = 0.0
+
+    public init(config: Config = Config()) {
+        self.config = config
+        let cap = config.historyCapacity
+        ofi1s = TimeWindowSum(span: 1_000_000_000, capacity: cap)
+        ofi5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
+        events1s = TimeWindowSum(span: 1_000_000_000, capacity: cap)
+        rv60s = TimeWindowSum(span: 60_000_000_000, capacity: cap)
+        mids = SeriesRing(capacity: cap)
+        buy5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
+        sell5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
+        trades5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
+        pv60s = TimeWindowSum(span: 60_000_000_000, capacity: cap)
+        v60s = TimeWindowSum(span: 60_000_000_000, capacity: cap)
+        imbalances = RollingWindow(capacity: config.vpinBuckets)
+        kyleX = RollingWindow(capacity: config.regressionTrades)
+        kyleY = RollingWindow(capacity: config.regressionTrades)
+        amihudTerms = RollingWindow(capacity: config.regressionTrades)
+    }
+
+    /// The event's time: receive time where known, else exchange time.
+    @inline(__always)
+    static func time(_ e: Event) -> UInt64 { e.tsRecv != 0 && e.tsRecv != UInt64.max ? e.tsRecv : e.tsEvent }
+
+    /// A trade (aggressor side B = buy, A = sell) updates the trade-flow state.
+    public mutating func trade(_ e: Event) {
+        let t = Self.time(e)
+        if firstTs == 0 { firstTs = t }
+        let price = Double(e.price) / 1e9, size = Double(e.size)
+        guard e.price != Event.undefinedPrice, price.isFinite, size > 0 else { badInputs += 1; return }
+        let signed = e.side == Event.Side.bid ? size : e.side == Event.Side.ask ? -size : 0
+        buy5s.add(signed > 0 ? size : 0, at: t)
+        sell5s.add(signed < 0 ? size : 0, at: t)
+        trades5s.add(1, at: t)
+        pv60s.add(price * size, at: t)
+        v60s.add(size, at: t)
+        sessionPV += price * size
+        sessionV += size
+        // Amihud: |log return between trades| / dollar volume.
+        if !lastTradePrice.isNaN && lastTradePrice > 0 {
+            let term = abs(log(price / lastTradePrice)) / (price * size)
+            if amihudTerms.isFull { amihudSum -= amihudTerms.ago(amihudTerms.capacity - 1) }
+            amihudTerms.push(term)
+            amihudSum += term
+        }
+        // Kyle's lambda: mid change since the previous trade against this trade's signed volume.
+        if !prevMid.isNaN {
+            if !midAtLastTrade.isNaN {
+                let y = prevMid - midAtLastTrade, x = signed
+                if kyleX.isFull {
+                    let ox = kyleX.ago(kyleX.capacity - 1), oy = kyleY.ago(kyleY.capacity - 1)
+                    sx -= ox; sy -= oy; sxx -= ox * ox; sxy -= ox * oy
+                }
+                kyleX.push(x); kyleY.push(y)
+                sx += x; sy += y; sxx += x * x; sxy += x * y
+            }
+            midAtLastTrade = prevMid
+        }
+        lastTradePrice = price
+        vpinAdd(price: price, volume: size)
+    }
+
+    /// Bulk volume classification into equal-volume buckets; a trade spanning a boundary is split.
+    mutating func vpinAdd(price: Double, volume: Double) {
+        if bucketStartPrice.isNaN { bucketStartPrice = price }
+        var left = volume
+        let size = config.vpinBucketVolume
+        while left > 0 {
+            let take = min(left, size - bucketVolume)
+            bucketVolume += take
+            left -= take
+            bucketLastPrice = price
+            if bucketVolume >= size {
+                let dp = bucketLastPrice - bucketStartPrice
+                dpCount += 1
+                let d = dp - dpMean
+                dpMean += d / dpCount
+                dpM2 += d * (dp - dpMean)
+                let sigma = dpCount > 1 ? (dpM2 / (dpCount - 1)).squareRoot() : 0
+                let z = sigma > 0 ? dp / sigma : 0
+                let buy = size * 0.5 * erfc(-z / 2.0.squareRoot())
+                let imbalance = abs(size - 2 * buy)
+                if imbalances.isFull { imbalanceSum -= imbalances.ago(imbalances.capacity - 1) }
+                imbalances.push(imbalance)
+                imbalanceSum += imbalance
+                bucketVolume = 0
+                bucketStartPrice = price
+            }
+        }
+    }
+
+    /// A published book view: computes the vector into `out` (`count` values).
+    public mutating func book(_ view: BookView, event e: Event, into out: UnsafeMutablePointer<Double>) {
+        let t = Self.time(e)
+        if firstTs == 0 { firstTs = t }
+        let h = view.info
+        var undefinedHere = 0
+        func put(_ i: Int, _ v: Double) {
+            out[i] = v
+            if !v.isFinite { undefinedHere += 1 }
+        }
+        let nb = Int(h.bidLevels), na = Int(h.askLevels)
+        let bid = nb > 0 ? Double(view.bid(0).price) / 1e9 : .nan
+        let ask = na > 0 ? Double(view.ask(0).price) / 1e9 : .nan
+        let qb = nb > 0 ? Double(view.bid(0).size) : 0, qa = na > 0 ? Double(view.ask(0).size) : 0
+        let mid = (bid + ask) / 2
+        let spread = ask - bid
+        put(0, mid)
+        put(1, spread)
+        put(2, mid > 0 ? spread / mid * 1e4 : .nan)
+        let i1 = qb + qa > 0 ? qb / (qb + qa) : .nan
+        put(3, i1)
+        var db = 0.0, da = 0.0
+        for r in 0..<min(config.levels, nb) { db += Double(view.bid(r).size) }
+        for r in 0..<min(config.levels, na) { da += Double(view.ask(r).size) }
+        put(4, db + da > 0 ? db / (db + da) : .nan)
+        let wmid = i1 * ask + (1 - i1) * bid
+        put(5, wmid)
+        put(6, microprice(mid: mid, imbalance: i1, spread: spread, weighted: wmid))
+        put(7, db)
+        put(8, da)
+        // Order-flow imbalance against the previous book event.
+        var ofi = 0.0
+        if !prevBid.isNaN && !bid.isNaN { ofi += (bid >= prevBid ? qb : 0) - (bid <= prevBid ? prevBidSize : 0) }
+        if !prevAsk.isNaN && !ask.isNaN { ofi += (ask >= prevAsk ? prevAskSize : 0) - (ask <= prevAsk ? qa : 0) }
+        put(9, ofi)
+        ofi1s.add(ofi, at: t)
+        ofi5s.add(ofi, at: t)
+        put(10, ofi1s.sum)
+        put(11, ofi5s.sum)
+        buy5s.evict(before: t); sell5s.evict(before: t); trades5s.evict(before: t); pv60s.evict(before: t); v60s.evict(before: t)
+        let bv = buy5s.sum, sv = sell5s.sum
+        put(12, bv + sv > 0 ? (bv - sv) / (bv + sv) : .nan)
+        put(13, bv - sv)
+        put(14, sessionV > 0 ? sessionPV / sessionV : .nan)
+        let vwap60 = v60s.sum > 0 ? pv60s.sum / v60s.sum : .nan
+        put(15, vwap60)
+        put(16, mid > 0 ? (mid - vwap60) / mid * 1e4 : .nan)
+        if mid.isFinite && mid > 0 { mids.add(mid, at: t) }
+        put(17, logReturn(mid, lag1s.value(in: mids, now: t)))
+        put(18, logReturn(mid, lag5s.value(in: mids, now: t)))
+        put(19, logReturn(mid, lag15s.value(in: mids, now: t)))
+        put(20, logReturn(mid, lag60s.value(in: mids, now: t)))
+        let r = logReturn(mid, prevMid)
+        rv60s.add(r.isFinite ? r * r : 0, at: t)
+        put(21, max(rv60s.sum, 0).squareRoot())
+        put(22, imbalances.count > 0 ? imbalanceSum / (Double(imbalances.count) * config.vpinBucketVolume) : .nan)
+        let n = Double(kyleX.count), den = n * sxx - sx * sx
+        put(23, kyleX.count > 1 && den != 0 ? (n * sxy - sx * sy) / den : .nan)
+        put(24, amihudTerms.count > 0 ? amihudSum / Double(amihudTerms.count) : .nan)
+        events1s.add(1, at: t)
+        put(25, events1s.sum)
+        put(26, Double(t - firstTs) / 1e9)
+        put(27, mid > 0 ? (lastTradePrice - mid) / mid * 1e4 : .nan)
+        put(28, trades5s.sum)
+        put(29, Double(nb))
+        put(30, Double(na))
+        put(31, h.stale == 0 ? 0 : 1)
+        undefined += undefinedHere
+        prevBid = bid; prevAsk = ask; prevBidSize = qb; prevAskSize = qa
+        if mid.isFinite { prevMid = mid }
+    }
+
+    @inline(__always)
+    func logReturn(_ now: Double, _ then: Double?) -> Double {
+        guard let then, then > 0, now > 0 else { return .nan }
+        return log(now / then)
+    }
+
+    func microprice(mid: Double, imbalance: Double, spread: Double, weighted: Double) -> Double {
+        guard let table = config.micropriceTable else { return weighted }
+        guard imbalance.isFinite, spread.isFinite else { return .nan }
+        let row = min(9, max(0, Int(imbalance * 10)))
+        let col = min(table[row].count - 1, max(0, Int((spread / config.tick).rounded()) - 1))
+        return mid + table[row][col]
+    }
+}

@@ -1,0 +1,99 @@
+/// A sum over the last `span` nanoseconds of event time: (timestamp, value) pairs in a ring
+/// sized at start-up; adding evicts what fell out of the span. When the ring is full the
+/// oldest pair is evicted early and counted in `overflows` (the sum then covers less time).
+public struct TimeWindowSum: @unchecked Sendable {
+    public let span: UInt64
+    let times: UnsafeMutablePointer<UInt64>
+    let values: UnsafeMutablePointer<Double>
+    let capacity: Int
+    var head = 0, count = 0
+    public private(set) var sum = 0.0
+    public private(set) var overflows = 0
+
+    public init(span: UInt64, capacity: Int) {
+        self.span = span
+        self.capacity = capacity
+        times = .allocate(capacity: capacity)
+        values = .allocate(capacity: capacity)
+    }
+
+    public var entries: Int { count }
+
+    public mutating func add(_ value: Double, at t: UInt64) {
+        evict(before: t)
+        if count == capacity {
+            dropOldest()
+            overflows += 1
+        }
+        let i = (head + count) % capacity
+        times[i] = t
+        values[i] = value
+        count += 1
+        sum += value
+    }
+
+    /// Drops entries older than `t − span`.
+    public mutating func evict(before t: UInt64) {
+        let cutoff = t >= span ? t - span : 0
+        while count > 0 && times[head] < cutoff { dropOldest() }
+        if count == 0 { sum = 0 }  // no drift accumulates across empty windows
+    }
+
+    mutating func dropOldest() {
+        sum -= values[head]
+        head = head + 1 == capacity ? 0 : head + 1
+        count -= 1
+    }
+}
+
+/// A series' recent (timestamp, value) pairs in a power-of-two ring, addressed by absolute
+/// index (the n-th value ever added), so lagged readers can keep a cursor into it.
+public struct SeriesRing: @unchecked Sendable {
+    let times: UnsafeMutablePointer<UInt64>
+    let values: UnsafeMutablePointer<Double>
+    let mask: Int
+    public private(set) var next = 0
+
+    public init(capacity: Int) {
+        var c = 16
+        while c < capacity { c <<= 1 }
+        mask = c - 1
+        times = .allocate(capacity: c)
+        values = .allocate(capacity: c)
+    }
+
+    /// Absolute index of the oldest value still held.
+    public var oldest: Int { max(0, next - (mask + 1)) }
+
+    public mutating func add(_ v: Double, at t: UInt64) {
+        times[next & mask] = t
+        values[next & mask] = v
+        next += 1
+    }
+
+    public func time(_ a: Int) -> UInt64 { times[a & mask] }
+    public func value(_ a: Int) -> Double { values[a & mask] }
+}
+
+/// "The value `lag` nanoseconds ago": a cursor that only moves forward through a SeriesRing
+/// as time does, so each query is O(1) amortised. If the ring overwrote the cursor's entry
+/// (more values in the lag than the ring holds) the cursor jumps to the oldest and counts it.
+public struct LaggedCursor: Sendable {
+    public let lag: UInt64
+    var index = -1
+    public private(set) var overflows = 0
+
+    public init(lag: UInt64) { self.lag = lag }
+
+    /// The latest value at or before `now − lag`, or nil when there is none yet.
+    public mutating func value(in ring: SeriesRing, now: UInt64) -> Double? {
+        guard now >= lag else { return nil }
+        let target = now - lag
+        if index >= 0 && index < ring.oldest {
+            index = ring.oldest
+            overflows += 1
+        }
+        while index + 1 < ring.next && ring.time(index + 1) <= target { index += 1 }
+        return index >= 0 && ring.time(index) <= target ? ring.value(index) : nil
+    }
+}
