@@ -4,7 +4,7 @@ import HotPath
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The latency harness.",
-        subcommands: [Core.self, Feed.self, Model.self]
+        subcommands: [Core.self, Feed.self, Model.self, Features.self]
     )
 
     struct Core: ParsableCommand {
@@ -138,6 +138,31 @@ struct Bench: ParsableCommand {
                 }
             } catch {
                 fail("bench model: \(error)", code: 2)
+            }
+        }
+    }
+
+    struct Features: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time the full feature vector per book event and trade of a feed file.",
+            discussion: "Events are captured once (book views copied), then replayed through fresh feature vectors on a pinned core: the time is the feature updates alone. Prints {\"events\",\"features\",\"ns_per_event\"} with --json."
+        )
+
+        @Argument(help: "A DBN MBO file or an ITCH input.")
+        var file: String
+
+        @Option(help: "Replays of the captured events.")
+        var loops = 20
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            do {
+                let r = try FeatureBench.run(FeedFile.open(file), loops: loops)
+                print(json ? r.json : "\(file): \(r.events) events × \(r.features) features: \((r.nsPerEvent * 100).rounded() / 100) ns per event")
+            } catch {
+                fail("bench features: \(error)")
             }
         }
     }

@@ -23,14 +23,17 @@ import Glibc
 /// - book events per second (1 s window), seconds since the first event, last trade's gap to
 ///   mid in bps, trades in 5 s, levels per side, and the book's stale flag.
 /// Undefined values (an empty side, no trades yet, a zero denominator) are NaN and counted in
-/// `undefined`; NaN and infinite inputs are counted in `badInputs` and skipped.
+/// `undefined`; NaN and infinite inputs are counted in `badInputs` and skipped. The windows'
+/// memory is allocated and pre-faulted at construction.
 public struct MicrostructureFeatures: @unchecked Sendable {
     public struct Config: Sendable {
         public var levels = 5
         public var vpinBucketVolume = 200.0
         public var vpinBuckets = 50
         public var regressionTrades = 100
-        public var historyCapacity = 1 << 16
+        /// Entries per time window (events in the longest window, 60 s); past it the oldest
+        /// entries are evicted early and counted.
+        public var historyCapacity = 1 << 14
         /// Microprice adjustment g(I, S): rows by imbalance decile (10), columns by spread in
         /// ticks (1…4+); nil = identity (microprice is the weighted mid).
         public var micropriceTable: [[Double]]? = nil
@@ -55,7 +58,8 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     var prevBid = Double.nan, prevAsk = Double.nan, prevBidSize = 0.0, prevAskSize = 0.0
     var prevMid = Double.nan
     var ofi1s: TimeWindowSum, ofi5s: TimeWindowSum, events1s: TimeWindowSum, rv60s: TimeWindowSum
-    var mids: SeriesRing
+    var logMids: SeriesRing
+    var prevLogMid = Double.nan
     var lag1s = LaggedCursor(lag: 1_000_000_000), lag5s = LaggedCursor(lag: 5_000_000_000)
     var lag15s = LaggedCursor(lag: 15_000_000_000), lag60s = LaggedCursor(lag: 60_000_000_000)
     var firstTs: UInt64 = 0
@@ -83,7 +87,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         ofi5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
         events1s = TimeWindowSum(span: 1_000_000_000, capacity: cap)
         rv60s = TimeWindowSum(span: 60_000_000_000, capacity: cap)
-        mids = SeriesRing(capacity: cap)
+        logMids = SeriesRing(capacity: cap)
         buy5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
         sell5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
         trades5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
@@ -170,12 +174,8 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     public mutating func book(_ view: BookView, event e: Event, into out: UnsafeMutablePointer<Double>) {
         let t = Self.time(e)
         if firstTs == 0 { firstTs = t }
-        let h = view.info
-        var undefinedHere = 0
-        func put(_ i: Int, _ v: Double) {
-            out[i] = v
-            if !v.isFinite { undefinedHere += 1 }
-        }
+        let h = view.header.pointee
+        func put(_ i: Int, _ v: Double) { out[i] = v }
         let nb = Int(h.bidLevels), na = Int(h.askLevels)
         let bid = nb > 0 ? Double(view.bid(0).price) / 1e9 : .nan
         let ask = na > 0 ? Double(view.ask(0).price) / 1e9 : .nan
@@ -187,9 +187,10 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         put(2, mid > 0 ? spread / mid * 1e4 : .nan)
         let i1 = qb + qa > 0 ? qb / (qb + qa) : .nan
         put(3, i1)
-        var db = 0.0, da = 0.0
-        for r in 0..<min(config.levels, nb) { db += Double(view.bid(r).size) }
-        for r in 0..<min(config.levels, na) { da += Double(view.ask(r).size) }
+        var sb: UInt64 = 0, sa: UInt64 = 0  // integer sums, converted once
+        for r in 0..<min(config.levels, nb) { sb &+= UInt64(view.bid(r).size) }
+        for r in 0..<min(config.levels, na) { sa &+= UInt64(view.ask(r).size) }
+        let db = Double(sb), da = Double(sa)
         put(4, db + da > 0 ? db / (db + da) : .nan)
         let wmid = i1 * ask + (1 - i1) * bid
         put(5, wmid)
@@ -213,13 +214,16 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         let vwap60 = v60s.sum > 0 ? pv60s.sum / v60s.sum : .nan
         put(15, vwap60)
         put(16, mid > 0 ? (mid - vwap60) / mid * 1e4 : .nan)
-        if mid.isFinite && mid > 0 { mids.add(mid, at: t) }
-        put(17, logReturn(mid, lag1s.value(in: mids, now: t)))
-        put(18, logReturn(mid, lag5s.value(in: mids, now: t)))
-        put(19, logReturn(mid, lag15s.value(in: mids, now: t)))
-        put(20, logReturn(mid, lag60s.value(in: mids, now: t)))
-        let r = logReturn(mid, prevMid)
+        // Log returns as differences of log mids: one log per event, not one per horizon.
+        let logMid = mid.isFinite && mid > 0 ? log(mid) : Double.nan
+        if logMid.isFinite { logMids.add(logMid, at: t) }
+        put(17, difference(logMid, lag1s.value(in: logMids, now: t)))
+        put(18, difference(logMid, lag5s.value(in: logMids, now: t)))
+        put(19, difference(logMid, lag15s.value(in: logMids, now: t)))
+        put(20, difference(logMid, lag60s.value(in: logMids, now: t)))
+        let r = difference(logMid, prevLogMid)
         rv60s.add(r.isFinite ? r * r : 0, at: t)
+        if logMid.isFinite { prevLogMid = logMid }
         put(21, max(rv60s.sum, 0).squareRoot())
         put(22, imbalances.count > 0 ? imbalanceSum / (Double(imbalances.count) * config.vpinBucketVolume) : .nan)
         let n = Double(kyleX.count), den = n * sxx - sx * sx
@@ -233,15 +237,17 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         put(29, Double(nb))
         put(30, Double(na))
         put(31, h.stale == 0 ? 0 : 1)
-        undefined += undefinedHere
+        var undefinedHere = 0
+        for i in 0..<32 where !out[i].isFinite { undefinedHere &+= 1 }
+        undefined &+= undefinedHere
         prevBid = bid; prevAsk = ask; prevBidSize = qb; prevAskSize = qa
         if mid.isFinite { prevMid = mid }
     }
 
     @inline(__always)
-    func logReturn(_ now: Double, _ then: Double?) -> Double {
-        guard let then, then > 0, now > 0 else { return .nan }
-        return log(now / then)
+    func difference(_ now: Double, _ then: Double?) -> Double {
+        guard let then else { return .nan }
+        return now - then
     }
 
     func microprice(mid: Double, imbalance: Double, spread: Double, weighted: Double) -> Double {

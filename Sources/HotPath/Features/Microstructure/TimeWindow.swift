@@ -6,26 +6,35 @@ public struct TimeWindowSum: @unchecked Sendable {
     let times: UnsafeMutablePointer<UInt64>
     let values: UnsafeMutablePointer<Double>
     let capacity: Int
+    let mask: Int
     var head = 0, count = 0
     public private(set) var sum = 0.0
     public private(set) var overflows = 0
 
+    /// `capacity` is rounded up to a power of two (ring indices are masked, not divided).
     public init(span: UInt64, capacity: Int) {
         self.span = span
-        self.capacity = capacity
-        times = .allocate(capacity: capacity)
-        values = .allocate(capacity: capacity)
+        var c = 16
+        while c < capacity { c <<= 1 }
+        self.capacity = c
+        mask = c - 1
+        times = .allocate(capacity: c)
+        values = .allocate(capacity: c)
+        // Touch every page now (start-up), not on the hot path.
+        times.initialize(repeating: 0, count: c)
+        values.initialize(repeating: 0, count: c)
     }
 
     public var entries: Int { count }
 
+    @inline(__always)
     public mutating func add(_ value: Double, at t: UInt64) {
         evict(before: t)
         if count == capacity {
             dropOldest()
             overflows += 1
         }
-        let i = (head + count) % capacity
+        let i = (head &+ count) & mask
         times[i] = t
         values[i] = value
         count += 1
@@ -33,6 +42,7 @@ public struct TimeWindowSum: @unchecked Sendable {
     }
 
     /// Drops entries older than `t − span`.
+    @inline(__always)
     public mutating func evict(before t: UInt64) {
         let cutoff = t >= span ? t - span : 0
         while count > 0 && times[head] < cutoff { dropOldest() }
@@ -41,7 +51,7 @@ public struct TimeWindowSum: @unchecked Sendable {
 
     mutating func dropOldest() {
         sum -= values[head]
-        head = head + 1 == capacity ? 0 : head + 1
+        head = (head &+ 1) & mask
         count -= 1
     }
 }
@@ -60,6 +70,8 @@ public struct SeriesRing: @unchecked Sendable {
         mask = c - 1
         times = .allocate(capacity: c)
         values = .allocate(capacity: c)
+        times.initialize(repeating: 0, count: c)
+        values.initialize(repeating: 0, count: c)
     }
 
     /// Absolute index of the oldest value still held.
@@ -86,6 +98,7 @@ public struct LaggedCursor: Sendable {
     public init(lag: UInt64) { self.lag = lag }
 
     /// The latest value at or before `now − lag`, or nil when there is none yet.
+    @inline(__always)
     public mutating func value(in ring: SeriesRing, now: UInt64) -> Double? {
         guard now >= lag else { return nil }
         let target = now - lag

@@ -1,0 +1,153 @@
+import XCTest
+import Foundation
+import MallocCounter
+@testable import HotPath
+
+/// The feature vector over the real ESH4 book against plain reference implementations that
+/// recompute each feature from the full history by brute force.
+final class MicrostructureTests: XCTestCase {
+    struct Step { var t: UInt64; var trade: Bool; var price: Double; var size: Double; var side: UInt8
+                  var bids: [(Double, Double)]; var asks: [(Double, Double)]; var row: [Double] }
+
+    func replay() throws -> [Step] {
+        let data = try TestPaths.requireSharedData()
+        let dbn = try DBNFile(path: data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+        let arena = try Arena(bytes: 64 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        var config = L3Book.Config()
+        config.maxInstruments = 4
+        config.depth = 10
+        let book = try L3Book(config: config, arena: arena)
+        var f = MicrostructureFeatures()
+        var steps: [Step] = []
+        var decoder = DBNDecoder(metadata: dbn.metadata)
+        var cursor = dbn.cursor()
+        var e = Event()
+        var row = [Double](repeating: 0, count: MicrostructureFeatures.count)
+        while cursor.next() == .record {
+            guard decoder.decode(cursor.record, length: cursor.length, into: &e) else { continue }
+            let t = MicrostructureFeatures.time(e)
+            if e.action == Event.Action.trade {
+                f.trade(e)
+                steps.append(Step(t: t, trade: true, price: Double(e.price) / 1e9, size: Double(e.size), side: e.side, bids: [], asks: [], row: []))
+                continue
+            }
+            let b = book.apply(e)
+            guard b >= 0 else { continue }
+            let v = book.view(book: b)
+            row.withUnsafeMutableBufferPointer { f.book(v, event: e, into: $0.baseAddress!) }
+            let h = v.info
+            steps.append(Step(t: t, trade: false, price: 0, size: 0, side: 0,
+                              bids: (0..<Int(h.bidLevels)).map { (Double(v.bid($0).price) / 1e9, Double(v.bid($0).size)) },
+                              asks: (0..<Int(h.askLevels)).map { (Double(v.ask($0).price) / 1e9, Double(v.ask($0).size)) }, row: row))
+        }
+        return steps
+    }
+
+    func close(_ a: Double, _ b: Double, _ what: String, _ i: Int) {
+        if a.isNaN && b.isNaN { return }
+        XCTAssertEqual(a, b, accuracy: 1e-9 * max(1, abs(b)), "\(what) at step \(i)")
+    }
+
+    func testBookShapeAndFlowFeaturesMatchBruteForce() throws {
+        let steps = try replay()
+        let names = MicrostructureFeatures.names
+        func col(_ n: String) -> Int { names.firstIndex(of: n)! }
+        var checked = 0
+        var prev: Step? = nil
+        var pv = 0.0, v = 0.0
+        var failures = 0
+        for (i, s) in steps.enumerated() {
+            if s.trade { pv += s.price * s.size; v += s.size; continue }
+            defer { prev = s }
+            let bid = s.bids.first?.0 ?? .nan, ask = s.asks.first?.0 ?? .nan
+            let qb = s.bids.first?.1 ?? 0, qa = s.asks.first?.1 ?? 0
+            let mid = (bid + ask) / 2
+            close(s.row[col("mid")], mid, "mid", i)
+            close(s.row[col("spread")], ask - bid, "spread", i)
+            close(s.row[col("imbalance_l1")], qb + qa > 0 ? qb / (qb + qa) : .nan, "imbalance_l1", i)
+            let db = s.bids.prefix(5).reduce(0) { $0 + $1.1 }, da = s.asks.prefix(5).reduce(0) { $0 + $1.1 }
+            close(s.row[col("imbalance_l5")], db + da > 0 ? db / (db + da) : .nan, "imbalance_l5", i)
+            close(s.row[col("bid_depth_5")], db, "bid_depth_5", i)
+            let im = qb / (qb + qa)
+            close(s.row[col("weighted_mid")], im * ask + (1 - im) * bid, "weighted_mid", i)
+            // OFI against the previous book event, by its definition.
+            if let p = prev, let pb = p.bids.first, let pa = p.asks.first, !bid.isNaN, !ask.isNaN {
+                var e = 0.0
+                if bid >= pb.0 { e += qb }
+                if bid <= pb.0 { e -= pb.1 }
+                if ask <= pa.0 { e -= qa }
+                if ask >= pa.0 { e += pa.1 }
+                close(s.row[col("ofi")], e, "ofi", i)
+            }
+            close(s.row[col("vwap_session")], v > 0 ? pv / v : .nan, "vwap_session", i)
+            // Windowed quantities by scanning back over the history (every 50th step: O(n²)).
+            if i % 50 == 0 {
+                var events = 0.0, trades = 0.0, signed = 0.0
+                var midThen: Double? = nil
+                for j in stride(from: i, through: 0, by: -1) {
+                    let o = steps[j]
+                    if o.t + 1_000_000_000 >= s.t && !o.trade { events += 1 }
+                    if o.t + 5_000_000_000 >= s.t && o.trade {
+                        trades += 1
+                        signed += o.side == Event.Side.bid ? o.size : o.side == Event.Side.ask ? -o.size : 0
+                    }
+                    if midThen == nil && !o.trade && o.t <= s.t - 1_000_000_000, let b = o.bids.first, let a = o.asks.first {
+                        midThen = (b.0 + a.0) / 2
+                    }
+                    if o.t + 5_000_000_000 < s.t && midThen != nil { break }
+                }
+                close(s.row[col("event_rate_1s")], events, "event_rate_1s", i)
+                close(s.row[col("trade_count_5s")], trades, "trade_count_5s", i)
+                close(s.row[col("signed_volume_5s")], signed, "signed_volume_5s", i)
+                if let m = midThen { close(s.row[col("return_1s")], log(mid / m), "return_1s", i) }
+            }
+            checked += 1
+            if failures > 20 { break }
+        }
+        XCTAssertEqual(checked, 47_022)
+    }
+
+    func testFeatureUpdatesDoNotAllocate() throws {
+        let steps = try replay()
+        let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let view = try BookView(depth: 10, arena: arena)
+        var f = MicrostructureFeatures()
+        var e = Event()
+        e.flags = 0x80
+        let out = UnsafeMutablePointer<Double>.allocate(capacity: MicrostructureFeatures.count)
+        defer { out.deallocate() }
+        func run(_ n: Int) -> UInt64 {
+            let before = hp_thread_malloc_count()
+            for k in 0..<n {
+                e.tsRecv = UInt64(k) * 1_000_000
+                if k % 7 == 0 {
+                    e.action = Event.Action.trade; e.price = 4_800_000_000_000; e.size = 1; e.side = Event.Side.bid
+                    f.trade(e)
+                } else {
+                    f.book(view, event: e, into: out)
+                }
+            }
+            return hp_thread_malloc_count() - before
+        }
+        XCTAssertGreaterThan(steps.count, 0)
+        XCTAssertEqual(run(1_000), run(200_000))
+    }
+
+    func testEmptyBookSidesAreUndefinedAndCounted() throws {
+        let arena = try Arena(bytes: 1 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let view = try BookView(depth: 10, arena: arena)
+        var f = MicrostructureFeatures()
+        var row = [Double](repeating: 0, count: MicrostructureFeatures.count)
+        row.withUnsafeMutableBufferPointer { f.book(view, event: Event(), into: $0.baseAddress!) }
+        XCTAssertTrue(row[0].isNaN, "mid of an empty book is undefined")
+        XCTAssertGreaterThan(f.undefined, 0)
+        var bad = Event()
+        bad.action = Event.Action.trade
+        bad.size = 0
+        f.trade(bad)
+        XCTAssertEqual(f.badInputs, 1)
+    }
+}
