@@ -8,12 +8,12 @@ final class NeuralNetworkTests: XCTestCase {
         readBytes(path)!.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 
-    func maxDifference(_ name: String) throws -> Float {
+    func maxDifference(_ name: String, rows expectedRows: Int = 1000) throws -> Float {
         let dir = TestPaths.fixtures + "/models/" + name
         let net = try ONNXLoader.load(path: dir + "/model.onnx")
         let x = floats(dir + "/X.f32"), ref = floats(dir + "/ref.f32")
         let rows = x.count / net.features
-        XCTAssertEqual(rows, 1000)
+        XCTAssertEqual(rows, expectedRows)
         XCTAssertEqual(net.outputs, 3)
         var out = [Float](repeating: 0, count: net.outputs)
         var worst: Float = 0
@@ -31,6 +31,11 @@ final class NeuralNetworkTests: XCTestCase {
     func testReluTwoHiddenLayersMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-relu-64-64"), 1e-5) }
     func testTanhOneHiddenLayerMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-tanh-32"), 1e-5) }
     func testLogisticThreeHiddenLayersMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-logistic-64-32-16"), 1e-5) }
+
+    // Recurrent classifiers (tools/models/make_rnn.py): 8 steps × 6 features, hidden 16.
+    func testLSTMMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("rnn-lstm", rows: 500), 1e-5) }
+    func testGRUMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("rnn-gru", rows: 500), 1e-5) }
+    func testGRULinearBeforeResetMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("rnn-gru-lbr", rows: 500), 1e-5) }
 }
 
 import MallocCounter

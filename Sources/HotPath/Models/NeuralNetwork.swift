@@ -22,6 +22,19 @@ public final class NeuralNetwork: @unchecked Sendable {
         public var activation: Activation
     }
 
+    /// A recurrent first stage (ONNX LSTM or GRU, forward, default activations): the input row
+    /// is `steps` × `inputs` values, step-major; the last hidden state feeds the dense layers.
+    public struct Recurrent: Sendable {
+        public enum Kind: Sendable { case lstm, gru(linearBeforeReset: Bool) }
+        public var kind: Kind
+        public var steps: Int
+        public var inputs: Int
+        public var hidden: Int
+        /// W [gates·H][inputs], R [gates·H][H], B [2·gates·H] (Wb then Rb), as ONNX stores them.
+        public var w: [Float], r: [Float], b: [Float]
+    }
+
+    public let recurrent: Recurrent?
     public let layers: [Layer]
     public let features: Int
     public let outputs: Int
@@ -32,9 +45,17 @@ public final class NeuralNetwork: @unchecked Sendable {
     let dense: hp_dense_f32_fn
     public let usesAVX2: Bool
 
-    init(layers: [Layer]) {
+    /// Recurrent scratch: h, c, gates.
+    let h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>
+
+    init(layers: [Layer], recurrent: Recurrent? = nil) {
         self.layers = layers
-        features = layers[0].inputs
+        self.recurrent = recurrent
+        features = recurrent.map { $0.steps * $0.inputs } ?? layers[0].inputs
+        let hidden = recurrent?.hidden ?? 1
+        h = .allocate(capacity: hidden)
+        c = .allocate(capacity: hidden)
+        g = .allocate(capacity: 4 * hidden)
         outputs = layers[layers.count - 1].outputs
         weights = layers.map { l in
             let p = UnsafeMutablePointer<Float>.allocate(capacity: l.weights.count)
@@ -54,6 +75,7 @@ public final class NeuralNetwork: @unchecked Sendable {
     }
 
     deinit {
+        h.deallocate(); c.deallocate(); g.deallocate()
         weights.forEach { $0.deallocate() }
         biases.forEach { $0.deallocate() }
         scratch.0.deallocate()
@@ -63,6 +85,10 @@ public final class NeuralNetwork: @unchecked Sendable {
     /// One row of `features` floats in, `outputs` floats out.
     public func predict(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         var input = UnsafePointer(x)
+        if let rnn = recurrent {
+            run(rnn, x)
+            input = UnsafePointer(h)
+        }
         for (li, layer) in layers.enumerated() {
             let y = li == layers.count - 1 ? out : (li & 1 == 0 ? scratch.0 : scratch.1)
             let n = layer.outputs
@@ -82,5 +108,62 @@ public final class NeuralNetwork: @unchecked Sendable {
             }
             input = UnsafePointer(y)
         }
+    }
+
+    @inline(__always)
+    static func sigmoid(_ v: Float) -> Float { 1 / (1 + expf(-v)) }
+
+    /// The recurrence over the row's steps, leaving the last hidden state in `h`.
+    func run(_ rnn: Recurrent, _ x: UnsafePointer<Float>) {
+        let H = rnn.hidden, F = rnn.inputs
+        h.update(repeating: 0, count: H)
+        c.update(repeating: 0, count: H)
+        rnn.w.withUnsafeBufferPointer { w in rnn.r.withUnsafeBufferPointer { r in rnn.b.withUnsafeBufferPointer { b in
+            let gates: Int
+            switch rnn.kind { case .lstm: gates = 4; case .gru: gates = 3 }
+            for t in 0..<rnn.steps {
+                let xt = x + t * F
+                switch rnn.kind {
+                case .lstm:
+                    // gates i, o, f, c: Wx + Rh + Wb + Rb
+                    for j in 0..<gates * H {
+                        var a = b[j] + b[gates * H + j]
+                        for k in 0..<F { a += w[j * F + k] * xt[k] }
+                        for k in 0..<H { a += r[j * H + k] * h[k] }
+                        g[j] = a
+                    }
+                    for j in 0..<H {
+                        let i = Self.sigmoid(g[j]), o = Self.sigmoid(g[H + j]), f = Self.sigmoid(g[2 * H + j])
+                        c[j] = f * c[j] + i * tanhf(g[3 * H + j])
+                        h[j] = o * tanhf(c[j])
+                    }
+                case let .gru(linearBeforeReset):
+                    // z and r: Wx + Rh + Wb + Rb
+                    for j in 0..<2 * H {
+                        var a = b[j] + b[3 * H + j]
+                        for k in 0..<F { a += w[j * F + k] * xt[k] }
+                        for k in 0..<H { a += r[j * H + k] * h[k] }
+                        g[j] = Self.sigmoid(a)
+                    }
+                    // candidate
+                    for j in 0..<H {
+                        var wx = b[2 * H + j]
+                        for k in 0..<F { wx += w[(2 * H + j) * F + k] * xt[k] }
+                        var rh = b[5 * H + j]
+                        if linearBeforeReset {
+                            for k in 0..<H { rh += r[(2 * H + j) * H + k] * h[k] }
+                            g[2 * H + j] = tanhf(wx + g[H + j] * rh)
+                        } else {
+                            for k in 0..<H { rh += r[(2 * H + j) * H + k] * (g[H + k] * h[k]) }
+                            g[2 * H + j] = tanhf(wx + rh)
+                        }
+                    }
+                    for j in 0..<H {
+                        let z = g[j]
+                        h[j] = (1 - z) * g[2 * H + j] + z * h[j]
+                    }
+                }
+            }
+        } } }
     }
 }

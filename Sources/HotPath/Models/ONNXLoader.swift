@@ -8,7 +8,7 @@
 /// is not evaluated.
 public enum ONNXLoader {
     struct Tensor { var dims: [Int]; var floats: [Float] }
-    struct Node { var name: String; var op: String; var inputs: [String]; var outputs: [String]; var floats: [String: Float]; var ints: [String: Int] }
+    struct Node { var name: String; var op: String; var inputs: [String]; var outputs: [String]; var floats: [String: Float]; var ints: [String: Int]; var strings: [String: String] = [:] }
 
     public static func load(path: String) throws(ModelError) -> NeuralNetwork {
         let input: InputFile
@@ -36,13 +36,17 @@ public enum ONNXLoader {
         var nodes: [Node] = []
         var initializers: [String: Tensor] = [:]
         var inputs: [String] = [], outputs: [String] = []
+        var inputShapes: [String: [Int]] = [:]
         while !graph.atEnd {
             let (n, v) = try graph.field()
             guard case let .bytes(r) = v else { continue }
             switch n {
             case 1: nodes.append(try node(graph.sub(r)))
             case 5: let (name, t) = try tensor(graph.sub(r)); initializers[name] = t
-            case 11: inputs.append(try valueName(graph.sub(r)))
+            case 11:
+                let (name, shape) = try valueInfo(graph.sub(r))
+                inputs.append(name)
+                inputShapes[name] = shape
             case 12: outputs.append(try valueName(graph.sub(r)))
             default: break
             }
@@ -73,6 +77,7 @@ public enum ONNXLoader {
         }
         chain.reverse()
         var layers: [NeuralNetwork.Layer] = []
+        var recurrent: NeuralNetwork.Recurrent? = nil
         var width = -1
         for node in chain {
             let place = "node \"\(node.name)\" (\(node.op))"
@@ -83,8 +88,32 @@ public enum ONNXLoader {
                 return t
             }
             switch node.op {
-            case "Cast", "Identity", "Reshape", "Flatten":
+            case "Cast", "Identity", "Reshape", "Flatten", "Squeeze":
                 continue
+            case "LSTM", "GRU":
+                guard layers.isEmpty, recurrent == nil else { throw ModelError(file: file, place: place, reason: "a recurrent layer must come first") }
+                guard (node.strings["direction"] ?? "forward") == "forward" else {
+                    throw ModelError(file: file, place: place, reason: "direction \(node.strings["direction"]!) is not supported (forward only)")
+                }
+                guard node.strings["activations"] == nil, node.floats["clip"] == nil, (node.ints["input_forget"] ?? 0) == 0 else {
+                    throw ModelError(file: file, place: place, reason: "custom activations, clip and input_forget are not supported")
+                }
+                guard let hidden = node.ints["hidden_size"], hidden > 0 else { throw ModelError(file: file, place: place, reason: "no hidden_size") }
+                guard let shape = inputShapes[graphInputs[0]], shape.count == 3, shape[1] == 1, shape[0] > 0, shape[2] > 0 else {
+                    throw ModelError(file: file, place: "graph input", reason: "a recurrent model needs a fixed input shape [steps, 1, features]")
+                }
+                let gates = node.op == "LSTM" ? 4 : 3
+                let w = try constant(1), r = try constant(2)
+                let b = node.inputs.count > 3 && !node.inputs[3].isEmpty ? try constant(3).floats : [Float](repeating: 0, count: 2 * gates * hidden)
+                guard w.floats.count == gates * hidden * shape[2], r.floats.count == gates * hidden * hidden, b.count == 2 * gates * hidden else {
+                    throw ModelError(file: file, place: place, reason: "weights do not fit hidden_size \(hidden) and \(shape[2]) inputs")
+                }
+                if node.inputs.count > 4, node.inputs[4...].contains(where: { !$0.isEmpty }) {
+                    throw ModelError(file: file, place: place, reason: "sequence_lens, initial states and peepholes are not supported")
+                }
+                recurrent = .init(kind: node.op == "LSTM" ? .lstm : .gru(linearBeforeReset: (node.ints["linear_before_reset"] ?? 0) != 0),
+                                  steps: shape[0], inputs: shape[2], hidden: hidden, w: w.floats, r: r.floats, b: b)
+                width = hidden
             case "MatMul":
                 let w = try constant(1)
                 guard w.dims.count == 2 else { throw ModelError(file: file, place: place, reason: "weights of rank \(w.dims.count)") }
@@ -128,16 +157,46 @@ public enum ONNXLoader {
             }
         }
         guard !layers.isEmpty else { throw ModelError(file: file, place: "graph", reason: "no dense layer between input and output") }
-        return NeuralNetwork(layers: layers)
+        return NeuralNetwork(layers: layers, recurrent: recurrent)
     }
 
-    static func valueName(_ r: ProtobufReader) throws -> String {
+    static func valueName(_ r: ProtobufReader) throws -> String { try valueInfo(r).0 }
+
+    /// A ValueInfoProto's name and, for a tensor with known dimensions, its shape (-1 for a
+    /// symbolic dimension): type (2) → tensor_type (1) → shape (2) → dim (1) → dim_value (1).
+    static func valueInfo(_ r: ProtobufReader) throws -> (String, [Int]) {
         var p = r
+        var name = "", shape: [Int] = []
         while !p.atEnd {
             let (n, v) = try p.field()
-            if n == 1, case let .bytes(range) = v { return p.string(range) }
+            guard case let .bytes(range) = v else { continue }
+            if n == 1 { name = p.string(range) }
+            if n == 2 {
+                var type = p.sub(range)
+                while !type.atEnd {
+                    let (tn, tv) = try type.field()
+                    guard tn == 1, case let .bytes(tr) = tv else { continue }
+                    var tensor = type.sub(tr)
+                    while !tensor.atEnd {
+                        let (sn, sv) = try tensor.field()
+                        guard sn == 2, case let .bytes(sr) = sv else { continue }
+                        var dims = tensor.sub(sr)
+                        while !dims.atEnd {
+                            let (dn, dv) = try dims.field()
+                            guard dn == 1, case let .bytes(dr) = dv else { continue }
+                            var dim = dims.sub(dr)
+                            var value = -1
+                            while !dim.atEnd {
+                                let (vn, vv) = try dim.field()
+                                if vn == 1, case let .varint(x) = vv { value = Int(Int64(bitPattern: x)) }
+                            }
+                            shape.append(value)
+                        }
+                    }
+                }
+            }
         }
-        return ""
+        return (name, shape)
     }
 
     static func node(_ r: ProtobufReader) throws -> Node {
@@ -153,18 +212,21 @@ public enum ONNXLoader {
             case 4: node.op = p.string(range)
             case 5:
                 var a = p.sub(range)
-                var name = "", f: Float?, i: Int?
+                var name = "", f: Float?, i: Int?, str: String?
                 while !a.atEnd {
                     let (an, av) = try a.field()
                     switch (an, av) {
                     case let (1, .bytes(s)): name = a.string(s)
                     case let (2, .fixed32(bits)): f = Float(bitPattern: bits)
                     case let (3, .varint(x)): i = Int(Int64(bitPattern: x))
+                    case let (4, .bytes(sr)): str = a.string(sr)
+                    case (8, _): str = "list"  // strings (e.g. activations): present
                     default: break
                     }
                 }
                 if let f { node.floats[name] = f }
                 if let i { node.ints[name] = i }
+                if let str { node.strings[name] = str }
             default: break
             }
         }
@@ -192,8 +254,9 @@ public enum ONNXLoader {
             default: break
             }
         }
-        if let raw {
-            guard type == 1 else { throw ModelError(file: "", place: "initializer \"\(name)\"", reason: "data type \(type) is not float") }
+        // Only float tensors carry weights; others (e.g. a Reshape's int64 shape) load empty,
+        // and a layer that needs them as weights reports the mismatch.
+        if let raw, type == 1 {
             for o in stride(from: raw.lowerBound, to: raw.upperBound, by: 4) {
                 floats.append(Float(bitPattern: p.bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
             }
