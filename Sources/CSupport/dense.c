@@ -64,6 +64,54 @@ static void dense_avx2(const float *x, const float *w, const float *b, float *y,
 }
 #endif
 
+// Narrow layers (fewer outputs than one vector) from a transposed copy wt [out][in]: each
+// output is a dot product with four independent accumulators, instead of a serial chain of
+// `in` multiply-adds.
+static void narrow_portable(const float *x, const float *wt, const float *b, float *y, int in, int out) {
+    for (int j = 0; j < out; j++) {
+        const float *row = wt + (long)j * in;
+        float a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        int i = 0;
+        for (; i + 4 <= in; i += 4) { a0 += x[i] * row[i]; a1 += x[i + 1] * row[i + 1]; a2 += x[i + 2] * row[i + 2]; a3 += x[i + 3] * row[i + 3]; }
+        for (; i < in; i++) a0 += x[i] * row[i];
+        y[j] = b[j] + ((a0 + a1) + (a2 + a3));
+    }
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma")))
+static void narrow_avx2(const float *x, const float *wt, const float *b, float *y, int in, int out) {
+    for (int j = 0; j < out; j++) {
+        const float *row = wt + (long)j * in;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 16 <= in; i += 16) {
+            a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(row + i), a0);
+            a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(row + i + 8), a1);
+        }
+        for (; i + 8 <= in; i += 8) a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_loadu_ps(row + i), a0);
+        __m256 s = _mm256_add_ps(a0, a1);
+        __m128 lo = _mm256_castps256_ps128(s), hi = _mm256_extractf128_ps(s, 1);
+        __m128 q = _mm_add_ps(lo, hi);
+        q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+        q = _mm_add_ss(q, _mm_shuffle_ps(q, q, 1));
+        float a = _mm_cvtss_f32(q);
+        for (; i < in; i++) a += x[i] * row[i];
+        y[j] = b[j] + a;
+    }
+}
+#endif
+
+hp_dense_f32_fn hp_dense_narrow_f32_best(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return narrow_avx2;
+#endif
+    return narrow_portable;
+}
+
+hp_dense_f32_fn hp_dense_narrow_f32_portable(void) { return narrow_portable; }
+
 hp_dense_f32_fn hp_dense_f32_best(int *uses_avx2) {
 #if defined(__x86_64__)
     __builtin_cpu_init();

@@ -93,6 +93,11 @@ hp_dense_f32_fn hp_dense_f32_best(int *uses_avx2);
 /// The portable dense kernel.
 hp_dense_f32_fn hp_dense_f32_portable(void);
 
+/// Dense kernels for layers narrower than a vector, taking the weights transposed
+/// ([out][in]): best for this CPU, and portable.
+hp_dense_f32_fn hp_dense_narrow_f32_best(void);
+hp_dense_f32_fn hp_dense_narrow_f32_portable(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,9 @@ public final class NeuralNetwork: @unchecked Sendable {
     /// Two scratch rows, as wide as the widest layer.
     let scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
     let dense: hp_dense_f32_fn
+    let narrow: hp_dense_f32_fn
+    /// Per layer: true when it runs the narrow kernel on transposed weights (fewer than 8 outputs).
+    let transposed: [Bool]
     public let usesAVX2: Bool
 
     /// Recurrent scratch: h, c, gates.
@@ -57,9 +60,16 @@ public final class NeuralNetwork: @unchecked Sendable {
         c = .allocate(capacity: hidden)
         g = .allocate(capacity: 4 * hidden)
         outputs = layers[layers.count - 1].outputs
+        // Layers narrower than a vector keep their weights transposed ([out][in]) for the
+        // dot-product kernel; the rest stay input-major for the broadcast-FMA kernel.
+        transposed = layers.map { $0.outputs < 8 }
         weights = layers.map { l in
             let p = UnsafeMutablePointer<Float>.allocate(capacity: l.weights.count)
-            p.initialize(from: l.weights, count: l.weights.count)
+            if l.outputs < 8 {
+                for i in 0..<l.inputs { for j in 0..<l.outputs { (p + j * l.inputs + i).initialize(to: l.weights[i * l.outputs + j]) } }
+            } else {
+                p.initialize(from: l.weights, count: l.weights.count)
+            }
             return p
         }
         biases = layers.map { l in
@@ -70,7 +80,9 @@ public final class NeuralNetwork: @unchecked Sendable {
         let widest = layers.map { max($0.inputs, $0.outputs) }.max()!
         scratch = (.allocate(capacity: widest), .allocate(capacity: widest))
         var avx2: Int32 = 0
-        dense = getenv("HOTPATH_PORTABLE") != nil ? hp_dense_f32_portable() : hp_dense_f32_best(&avx2)
+        let portable = getenv("HOTPATH_PORTABLE") != nil
+        dense = portable ? hp_dense_f32_portable() : hp_dense_f32_best(&avx2)
+        narrow = portable ? hp_dense_narrow_f32_portable() : hp_dense_narrow_f32_best()
         usesAVX2 = avx2 != 0
     }
 
@@ -92,7 +104,7 @@ public final class NeuralNetwork: @unchecked Sendable {
         for (li, layer) in layers.enumerated() {
             let y = li == layers.count - 1 ? out : (li & 1 == 0 ? scratch.0 : scratch.1)
             let n = layer.outputs
-            dense(input, weights[li], biases[li], y, Int32(layer.inputs), Int32(n))
+            (transposed[li] ? narrow : dense)(input, weights[li], biases[li], y, Int32(layer.inputs), Int32(n))
             switch layer.activation {
             case .identity: break
             case .relu: for j in 0..<n { y[j] = max(y[j], 0) }
