@@ -115,6 +115,30 @@ extension TreeEnsemble {
         let xgb = arithmetic == .xgboost
         var t = 0
         let count = f.treeCount
+        // Eight trees at a time while they last (more loads in flight), then four, then one.
+        while t + 8 <= count {
+            var a = f.roots[t], b = f.roots[t + 1], c = f.roots[t + 2], d = f.roots[t + 3]
+            var e = f.roots[t + 4], g = f.roots[t + 5], h = f.roots[t + 6], k = f.roots[t + 7]
+            var steps: Int32 = 0
+            for j in 0..<8 { steps = max(steps, f.depths[t + j]) }
+            var s: Int32 = 0
+            if xgb {
+                while s < steps {
+                    a = stepXGBoost(f, a, x); b = stepXGBoost(f, b, x); c = stepXGBoost(f, c, x); d = stepXGBoost(f, d, x)
+                    e = stepXGBoost(f, e, x); g = stepXGBoost(f, g, x); h = stepXGBoost(f, h, x); k = stepXGBoost(f, k, x)
+                    s &+= 1
+                }
+            } else {
+                while s < steps {
+                    a = stepLightGBM(f, a, x); b = stepLightGBM(f, b, x); c = stepLightGBM(f, c, x); d = stepLightGBM(f, d, x)
+                    e = stepLightGBM(f, e, x); g = stepLightGBM(f, g, x); h = stepLightGBM(f, h, x); k = stepLightGBM(f, k, x)
+                    s &+= 1
+                }
+            }
+            add(f, t, a, out); add(f, t + 1, b, out); add(f, t + 2, c, out); add(f, t + 3, d, out)
+            add(f, t + 4, e, out); add(f, t + 5, g, out); add(f, t + 6, h, out); add(f, t + 7, k, out)
+            t &+= 8
+        }
         while t + 4 <= count {
             var a = f.roots[t], b = f.roots[t + 1], c = f.roots[t + 2], d = f.roots[t + 3]
             let steps = max(max(f.depths[t], f.depths[t + 1]), max(f.depths[t + 2], f.depths[t + 3]))
