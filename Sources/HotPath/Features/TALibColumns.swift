@@ -18,10 +18,19 @@ public struct TALibColumns {
     var adx14 = ADX(period: 14), plusDI = PLUS_DI(period: 14), minusDI = MINUS_DI(period: 14)
     var roc10 = ROC(period: 10), mom10 = MOM(period: 10), cmo14 = CMO(period: 14), aroon = AROON(period: 14), trix30 = TRIX(period: 30)
 
+    /// Bars skipped because a price or the volume was NaN or infinite (their rows are all
+    /// undefined; the indicators' state is untouched).
+    public private(set) var rejectedBars = 0
+
     public init() {}
 
     /// Updates every indicator with `bar` and writes the row (`names.count` values) to `out`.
     public mutating func update(_ b: Bar, into out: UnsafeMutablePointer<Double>) {
+        guard b.open.isFinite, b.high.isFinite, b.low.isFinite, b.close.isFinite, b.volume.isFinite else {
+            rejectedBars += 1
+            for i in 0..<Self.names.count { out[i] = .nan }
+            return
+        }
         let c = b.close
         let m = macd.update(c), bb = bbands.update(c), st = stoch.update(b), sf = stochf.update(b), ar = aroon.update(b)
         let row: [Double] = [

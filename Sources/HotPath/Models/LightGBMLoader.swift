@@ -155,10 +155,14 @@ public enum LightGBMLoader {
         guard !trees.isEmpty else { throw ModelError(file: file, place: "", reason: "the model has no trees") }
         if anyLinear { while leafConst.count < leaves.count { leafConst.append(0); termRange.append((0, 0)) } }
         let outputs = perIteration > 1 ? perIteration : numClass
-        return TreeEnsemble(arithmetic: .lightgbm, features: features, outputs: outputs, transform: transform,
+        var ensemble = TreeEnsemble(arithmetic: .lightgbm, features: features, outputs: outputs, transform: transform,
                             baseMargin: [Double](repeating: 0, count: outputs), trees: trees, nodes: nodes, leaves: leaves,
                             bitsets: bitsets, bitsetRanges: ranges, leafConst: leafConst, leafTermRange: termRange,
                             linearFeatures: linFeatures, linearCoeffs: linCoeffs)
+        if let (names, _) = header["feature_names"] {
+            ensemble.featureNames = names.split(separator: " ").map(String.init)
+        }
+        return ensemble
     }
 
     /// The output transform of an `objective=` header line.

@@ -11,6 +11,11 @@ public enum Model: Sendable {
         switch self { case let .trees(t): return t.outputs; case let .network(n): return n.outputs }
     }
 
+    /// The feature names recorded in the model file, if any (ONNX networks record none).
+    public var featureNames: [String]? {
+        switch self { case let .trees(t): return t.featureNames; case .network: return nil }
+    }
+
     /// Double row in, double outputs out (a network's float row goes through `scratch`,
     /// which must hold `features + outputs` floats).
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false,

@@ -47,6 +47,8 @@ public struct TreeEnsemble: @unchecked Sendable {
 
     public let arithmetic: Arithmetic
     public let features: Int
+    /// The feature names the model was trained with, when its file records them.
+    public internal(set) var featureNames: [String]? = nil
     public let outputs: Int
     public let transform: Transform
     /// Added to every output before the trees (XGBoost's base margin; 0 for LightGBM).

@@ -158,7 +158,9 @@ public enum XGBoostLoader {
             guard cls >= 0 && Int(cls) < outputs else { throw fail("learner.gradient_booster.model.tree_info[\(t)]", "class \(cls) of \(outputs)") }
             trees.append(.init(root: index[0], output: cls, linear: false))
         }
-        return TreeEnsemble(arithmetic: .xgboost, features: features, outputs: outputs, transform: transform,
-                            baseMargin: margin, trees: trees, nodes: nodes, leaves: leaves, bitsets: bitsets, bitsetRanges: ranges)
+        var ensemble = TreeEnsemble(arithmetic: .xgboost, features: features, outputs: outputs, transform: transform,
+                                    baseMargin: margin, trees: trees, nodes: nodes, leaves: leaves, bitsets: bitsets, bitsetRanges: ranges)
+        if let names = learner["feature_names"] as? [String], !names.isEmpty { ensemble.featureNames = names }
+        return ensemble
     }
 }
