@@ -37,25 +37,7 @@ public enum FeatureReplay {
             features[b, default: MicrostructureFeatures(config: config)].book(book.view(book: b), event: e, into: row.baseAddress!)
             emit(MicrostructureFeatures.time(e), e.instrumentId, UnsafeBufferPointer(row))
         }
-        switch file {
-        case let .dbn(dbn):
-            var decoder = DBNDecoder(metadata: dbn.metadata)
-            var cursor = dbn.cursor()
-            var e = Event()
-            while cursor.next() == .record {
-                if decoder.decode(cursor.record, length: cursor.length, into: &e) { handle(e) }
-            }
-        case let .itch(itch):
-            var reader = try itch.reader()
-            var decoder = ITCHDecoder()
-            var m = ITCHReader.Message(pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
-            let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
-            defer { out.deallocate() }
-            while reader.next(&m) == .message {
-                let n = decoder.decode(m, into: out)
-                for i in 0..<n { handle(out[i]) }
-            }
-        }
+        try file.forEachEvent(handle)
         let undefined = features.values.reduce(0) { $0 + $1.undefined }, bad = features.values.reduce(0) { $0 + $1.badInputs }
         return (events, undefined, bad)
     }

@@ -36,23 +36,7 @@ public struct FeatureBench {
             events.append(e)
             views.append(copy)
         }
-        switch file {
-        case let .dbn(dbn):
-            var decoder = DBNDecoder(metadata: dbn.metadata)
-            var cursor = dbn.cursor()
-            var e = Event()
-            while cursor.next() == .record { if decoder.decode(cursor.record, length: cursor.length, into: &e) { try capture(e) } }
-        case let .itch(itch):
-            var reader = try itch.reader()
-            var decoder = ITCHDecoder()
-            var m = ITCHReader.Message(pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
-            let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
-            defer { out.deallocate() }
-            while reader.next(&m) == .message {
-                let n = decoder.decode(m, into: out)
-                for i in 0..<n { try capture(out[i]) }
-            }
-        }
+        try file.forEachEvent(capture)
         let engines = (0..<loops).map { _ in MicrostructureFeatures() }
         let cpu = PinnedThread.currentAffinity().cpus.last ?? 0
         let box = FeatureBenchBox(engines: engines)

@@ -93,16 +93,11 @@ public struct MOM: Sendable {
 
 /// TRIX: one-bar rate of change of a triple EMA.
 public struct TRIX: Sendable {
-    var e1: EMA, e2: EMA, e3: EMA
+    var emas: TripleEMA
     var prev = Double.nan
-    public init(period: Int) { e1 = EMA(period: period); e2 = EMA(period: period); e3 = EMA(period: period) }
+    public init(period: Int) { emas = TripleEMA(period: period) }
     public mutating func update(_ x: Double) -> Double {
-        let a = e1.update(x)
-        if a.isNaN { return .nan }
-        let b = e2.update(a)
-        if b.isNaN { return .nan }
-        let c = e3.update(b)
-        if c.isNaN { return .nan }
+        guard let (_, _, c) = emas.update(x) else { return .nan }
         defer { prev = c }
         if prev.isNaN { return .nan }
         return prev != 0 ? ((c / prev) - 1.0) * 100.0 : 0

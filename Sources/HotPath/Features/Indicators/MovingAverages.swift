@@ -97,17 +97,28 @@ public struct DEMA: Sendable {
     }
 }
 
+/// EMA, EMA of it and EMA of that, each seeded as TA-Lib seeds it (TEMA and TRIX).
+struct TripleEMA: Sendable {
+    var e1: EMA, e2: EMA, e3: EMA
+    init(period: Int) { e1 = EMA(period: period); e2 = EMA(period: period); e3 = EMA(period: period) }
+    /// The three EMAs once the third is defined.
+    mutating func update(_ x: Double) -> (Double, Double, Double)? {
+        let a = e1.update(x)
+        if a.isNaN { return nil }
+        let b = e2.update(a)
+        if b.isNaN { return nil }
+        let c = e3.update(b)
+        return c.isNaN ? nil : (a, b, c)
+    }
+}
+
 /// Triple EMA: 3·EMA − 3·EMA(EMA) + EMA(EMA(EMA)).
 public struct TEMA: Sendable {
-    var e1: EMA, e2: EMA, e3: EMA
-    public init(period: Int) { e1 = EMA(period: period); e2 = EMA(period: period); e3 = EMA(period: period) }
+    var emas: TripleEMA
+    public init(period: Int) { emas = TripleEMA(period: period) }
     public mutating func update(_ x: Double) -> Double {
-        let a = e1.update(x)
-        if a.isNaN { return .nan }
-        let b = e2.update(a)
-        if b.isNaN { return .nan }
-        let c = e3.update(b)
-        return c.isNaN ? .nan : (3.0 * a) - (3.0 * b) + c
+        guard let (a, b, c) = emas.update(x) else { return .nan }
+        return (3.0 * a) - (3.0 * b) + c
     }
 }
 

@@ -67,6 +67,39 @@ public enum FeedFile: Sendable {
     case dbn(DBNFile)
     case itch(ITCHFile)
 
+    /// Every event the file decodes to, in order (cold paths and harnesses: replay helpers,
+    /// feature capture). Records that yield no event are skipped; a stream that cannot be
+    /// framed throws with its file and offset.
+    public func forEachEvent(_ body: (Event) throws -> Void) throws {
+        switch self {
+        case let .dbn(dbn):
+            var decoder = DBNDecoder(metadata: dbn.metadata)
+            var cursor = dbn.cursor()
+            var e = Event()
+            while true {
+                let step = cursor.next()
+                if step == .end { return }
+                guard step == .record else { throw FeedError(file: dbn.path, offset: cursor.offset, reason: cursor.explain(step)) }
+                if decoder.decode(cursor.record, length: cursor.length, into: &e) { try body(e) }
+            }
+        case let .itch(itch):
+            var reader = try itch.reader()
+            var decoder = ITCHDecoder()
+            var m = ITCHReader.Message(pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+            let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
+            defer { out.deallocate() }
+            while true {
+                switch reader.next(&m) {
+                case .end: return
+                case .error: throw FeedError(file: itch.path, offset: reader.failure.offset, reason: reader.failure.reason)
+                case .message:
+                    let n = decoder.decode(m, into: out)
+                    for i in 0..<n { try body(out[i]) }
+                }
+            }
+        }
+    }
+
     public static func open(_ path: String) throws(FeedError) -> FeedFile {
         let input = try InputFile(path: path)
         let b = input.bytes
