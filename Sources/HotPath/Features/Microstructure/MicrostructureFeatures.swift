@@ -57,15 +57,16 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     // Book state
     var prevBid = Double.nan, prevAsk = Double.nan, prevBidSize = 0.0, prevAskSize = 0.0
     var prevMid = Double.nan
-    var ofi1s: TimeWindowSum, ofi5s: TimeWindowSum, events1s: TimeWindowSum, rv60s: TimeWindowSum
+    /// Book-event windows: 1 s (OFI, event count), 5 s (OFI), 60 s (squared returns).
+    var book1s: TimeWindowSums, ofi5s: TimeWindowSum, rv60s: TimeWindowSum
     var logMids: SeriesRing
     var prevLogMid = Double.nan
     var lag1s = LaggedCursor(lag: 1_000_000_000), lag5s = LaggedCursor(lag: 5_000_000_000)
     var lag15s = LaggedCursor(lag: 15_000_000_000), lag60s = LaggedCursor(lag: 60_000_000_000)
     var firstTs: UInt64 = 0
     // Trade state
-    var buy5s: TimeWindowSum, sell5s: TimeWindowSum, trades5s: TimeWindowSum
-    var pv60s: TimeWindowSum, v60s: TimeWindowSum
+    /// Trade windows: 5 s (buy volume, sell volume, count), 60 s (price × volume, volume).
+    var trades5s: TimeWindowSums, trades60s: TimeWindowSums
     var sessionPV = 0.0, sessionV = 0.0
     var lastTradePrice = Double.nan
     // VPIN
@@ -83,16 +84,12 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     public init(config: Config = Config()) {
         self.config = config
         let cap = config.historyCapacity
-        ofi1s = TimeWindowSum(span: 1_000_000_000, capacity: cap)
+        book1s = TimeWindowSums(span: 1_000_000_000, capacity: cap)
         ofi5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
-        events1s = TimeWindowSum(span: 1_000_000_000, capacity: cap)
         rv60s = TimeWindowSum(span: 60_000_000_000, capacity: cap)
         logMids = SeriesRing(capacity: cap)
-        buy5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
-        sell5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
-        trades5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
-        pv60s = TimeWindowSum(span: 60_000_000_000, capacity: cap)
-        v60s = TimeWindowSum(span: 60_000_000_000, capacity: cap)
+        trades5s = TimeWindowSums(span: 5_000_000_000, capacity: cap)
+        trades60s = TimeWindowSums(span: 60_000_000_000, capacity: cap)
         imbalances = RollingWindow(capacity: config.vpinBuckets)
         kyleX = RollingWindow(capacity: config.regressionTrades)
         kyleY = RollingWindow(capacity: config.regressionTrades)
@@ -110,11 +107,8 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         let price = Double(e.price) / 1e9, size = Double(e.size)
         guard e.price != Event.undefinedPrice, price.isFinite, size > 0 else { badInputs += 1; return }
         let signed = e.side == Event.Side.bid ? size : e.side == Event.Side.ask ? -size : 0
-        buy5s.add(signed > 0 ? size : 0, at: t)
-        sell5s.add(signed < 0 ? size : 0, at: t)
-        trades5s.add(1, at: t)
-        pv60s.add(price * size, at: t)
-        v60s.add(size, at: t)
+        trades5s.add(SIMD4(signed > 0 ? size : 0, signed < 0 ? size : 0, 1, 0), at: t)
+        trades60s.add(SIMD4(price * size, size, 0, 0), at: t)
         sessionPV += price * size
         sessionV += size
         // Amihud: |log return between trades| / dollar volume.
@@ -202,16 +196,17 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         if !prevBid.isNaN && !bid.isNaN { ofi += (bid >= prevBid ? qb : 0) - (bid <= prevBid ? prevBidSize : 0) }
         if !prevAsk.isNaN && !ask.isNaN { ofi += (ask >= prevAsk ? prevAskSize : 0) - (ask <= prevAsk ? qa : 0) }
         put(9, ofi)
-        ofi1s.add(ofi, at: t)
+        book1s.add(SIMD4(ofi, 1, 0, 0), at: t)
         ofi5s.add(ofi, at: t)
-        put(10, ofi1s.sum)
+        put(10, book1s.sums[0])
         put(11, ofi5s.sum)
-        buy5s.evict(before: t); sell5s.evict(before: t); trades5s.evict(before: t); pv60s.evict(before: t); v60s.evict(before: t)
-        let bv = buy5s.sum, sv = sell5s.sum
+        trades5s.evict(before: t)
+        trades60s.evict(before: t)
+        let bv = trades5s.sums[0], sv = trades5s.sums[1]
         put(12, bv + sv > 0 ? (bv - sv) / (bv + sv) : .nan)
         put(13, bv - sv)
         put(14, sessionV > 0 ? sessionPV / sessionV : .nan)
-        let vwap60 = v60s.sum > 0 ? pv60s.sum / v60s.sum : .nan
+        let vwap60 = trades60s.sums[1] > 0 ? trades60s.sums[0] / trades60s.sums[1] : .nan
         put(15, vwap60)
         put(16, mid > 0 ? (mid - vwap60) / mid * 1e4 : .nan)
         // Log returns as differences of log mids: one log per event, not one per horizon.
@@ -229,11 +224,10 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         let n = Double(kyleX.count), den = n * sxx - sx * sx
         put(23, kyleX.count > 1 && den != 0 ? (n * sxy - sx * sy) / den : .nan)
         put(24, amihudTerms.count > 0 ? amihudSum / Double(amihudTerms.count) : .nan)
-        events1s.add(1, at: t)
-        put(25, events1s.sum)
+        put(25, book1s.sums[1])
         put(26, Double(t - firstTs) / 1e9)
         put(27, mid > 0 ? (lastTradePrice - mid) / mid * 1e4 : .nan)
-        put(28, trades5s.sum)
+        put(28, trades5s.sums[2])
         put(29, Double(nb))
         put(30, Double(na))
         put(31, h.stale == 0 ? 0 : 1)

@@ -110,3 +110,54 @@ public struct LaggedCursor: Sendable {
         return index >= 0 && ring.time(index) <= target ? ring.value(index) : nil
     }
 }
+
+/// Several sums over the same event-time span and the same timestamps (e.g. buy volume, sell
+/// volume and trade count over 5 s) in one ring, so one eviction pass serves them all.
+public struct TimeWindowSums: @unchecked Sendable {
+    public let span: UInt64
+    let times: UnsafeMutablePointer<UInt64>
+    let values: UnsafeMutablePointer<SIMD4<Double>>
+    let mask: Int
+    var head = 0, count = 0
+    public private(set) var sums = SIMD4<Double>()
+    public private(set) var overflows = 0
+
+    public init(span: UInt64, capacity: Int) {
+        self.span = span
+        var c = 16
+        while c < capacity { c <<= 1 }
+        mask = c - 1
+        times = .allocate(capacity: c)
+        values = .allocate(capacity: c)
+        times.initialize(repeating: 0, count: c)  // pre-faulted at start-up
+        values.initialize(repeating: SIMD4<Double>(), count: c)
+    }
+
+    @inline(__always)
+    public mutating func add(_ v: SIMD4<Double>, at t: UInt64) {
+        evict(before: t)
+        if count == mask + 1 {
+            dropOldest()
+            overflows += 1
+        }
+        let i = (head &+ count) & mask
+        times[i] = t
+        values[i] = v
+        count += 1
+        sums += v
+    }
+
+    @inline(__always)
+    public mutating func evict(before t: UInt64) {
+        let cutoff = t >= span ? t - span : 0
+        while count > 0 && times[head] < cutoff { dropOldest() }
+        if count == 0 { sums = SIMD4<Double>() }
+    }
+
+    @inline(__always)
+    mutating func dropOldest() {
+        sums -= values[head]
+        head = (head &+ 1) & mask
+        count -= 1
+    }
+}
