@@ -27,6 +27,12 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Label horizon: 500ms, 1s, 5s, 1m …")
     var horizon = "1s"
 
+    @Option(help: "Microprice adjustment table g(I, S) (CSV: rows = imbalance buckets, columns = spread in ticks). Default: identity.")
+    var microprice: String?
+
+    @Option(help: "Tick size in price units, for the microprice table's spread columns.")
+    var tick = 0.25
+
     func run() throws {
         guard let h = Duration.nanoseconds(parsing: horizon) else {
             fail("--horizon \(horizon): expected a number with ms, s or m (e.g. 1s)", code: 2)
@@ -34,8 +40,11 @@ struct FeaturesCommand: ParsableCommand {
         var ts: [UInt64] = [], instrument: [UInt32] = [], values: [Double] = []
         let n = MicrostructureFeatures.count
         let result: (events: Int, undefined: Int, badInputs: Int)
+        var config = MicrostructureFeatures.Config()
+        config.tick = tick
         do {
-            result = try FeatureReplay.run(FeedFile.open(file)) { t, i, row in
+            if let microprice { config.micropriceTable = try MicropriceTable.load(path: microprice) }
+            result = try FeatureReplay.run(FeedFile.open(file), config: config) { t, i, row in
                 ts.append(t); instrument.append(i); values.append(contentsOf: row)
             }
         } catch { fail("\(error)") }

@@ -35,3 +35,23 @@ final class FeatureSchemaTests: XCTestCase {
         XCTAssertTrue(row.allSatisfy(\.isNaN))
     }
 }
+
+final class MicropriceTableTests: XCTestCase {
+    func testTableAdjustsTheMidByImbalanceAndSpread() throws {
+        let path = temporaryFile(Array("spread1,spread2\n-0.1,-0.2\n0.1,0.2\n".utf8), suffix: ".csv")
+        let table = try MicropriceTable.load(path: path)
+        XCTAssertEqual(table, [[-0.1, -0.2], [0.1, 0.2]])
+        var config = MicrostructureFeatures.Config()
+        config.micropriceTable = table
+        config.tick = 0.25
+        let f = MicrostructureFeatures(config: config)
+        XCTAssertEqual(f.microprice(mid: 100, imbalance: 0.8, spread: 0.25, weighted: 0), 100.1, accuracy: 1e-12)
+        XCTAssertEqual(f.microprice(mid: 100, imbalance: 0.2, spread: 1.0, weighted: 0), 99.8, accuracy: 1e-12)
+        XCTAssertEqual(MicrostructureFeatures().microprice(mid: 100, imbalance: 0.2, spread: 1, weighted: 99.9), 99.9)
+    }
+
+    func testRaggedTableIsAClearError() {
+        let path = temporaryFile(Array("1,2\n3\n".utf8), suffix: ".csv")
+        XCTAssertThrowsError(try MicropriceTable.load(path: path)) { XCTAssertEqual("\($0)", "\(path):2: 1 columns where the first row has 2") }
+    }
+}

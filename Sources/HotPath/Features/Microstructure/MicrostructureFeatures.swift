@@ -34,8 +34,9 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         /// Entries per time window (events in the longest window, 60 s); past it the oldest
         /// entries are evicted early and counted.
         public var historyCapacity = 1 << 14
-        /// Microprice adjustment g(I, S): rows by imbalance decile (10), columns by spread in
-        /// ticks (1…4+); nil = identity (microprice is the weighted mid).
+        /// Microprice adjustment g(I, S): rows by imbalance bucket (n equal buckets), columns
+        /// by spread in ticks (1, 2, …; the last column for wider); nil = identity (the
+        /// microprice is then the weighted mid). `MicropriceTable.load` reads one from a file.
         public var micropriceTable: [[Double]]? = nil
         public var tick = 0.25
         public init() {}
@@ -247,7 +248,8 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     func microprice(mid: Double, imbalance: Double, spread: Double, weighted: Double) -> Double {
         guard let table = config.micropriceTable else { return weighted }
         guard imbalance.isFinite, spread.isFinite else { return .nan }
-        let row = min(9, max(0, Int(imbalance * 10)))
+        let buckets = table.count
+        let row = min(buckets - 1, max(0, Int(imbalance * Double(buckets))))
         let col = min(table[row].count - 1, max(0, Int((spread / config.tick).rounded()) - 1))
         return mid + table[row][col]
     }
