@@ -93,6 +93,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     feedBenchmarks(arena: arena)
+    indicatorBenchmarks()
 
     // Flat malloc counts: the same hot-path work at 10^3 and 10^6 operations; the thresholds
     // hold both to the same absolute count, so any per-operation allocation fails the run.
