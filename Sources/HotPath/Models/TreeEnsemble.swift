@@ -67,6 +67,8 @@ public struct TreeEnsemble: @unchecked Sendable {
     public let linearCoeffs: UnsafeMutableBufferPointer<Double>
     /// The evaluation layout (nil for linear trees, which take the per-tree path).
     public private(set) var lockstep: LockstepForest?
+    /// QuickScorer, for LightGBM ensembles of small numeric trees (≤ 64 leaves each).
+    public private(set) var quick: QuickScorer?
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
     init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double],
@@ -92,7 +94,9 @@ public struct TreeEnsemble: @unchecked Sendable {
         self.linearFeatures = copy(linearFeatures)
         self.linearCoeffs = copy(linearCoeffs)
         lockstep = nil
+        quick = nil
         if !trees.contains(where: \.linear) { lockstep = LockstepForest(self) }
+        quick = QuickScorer(self)
     }
 
     /// LightGBM's kZeroThreshold: 1e-35 as a float, widened.
@@ -157,6 +161,12 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// `out` (`outputs` values): probabilities or values after the objective's transform,
     /// or raw scores with `raw`.
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false) {
+        if let q = quick {
+            for k in 0..<outputs { out[k] = 0 }
+            q.scores(x, out)
+            if !raw { apply(transform, out) }
+            return
+        }
         if let f = lockstep {
             for k in 0..<outputs { out[k] = arithmetic == .xgboost ? Double(Float(baseMargin[k])) : 0 }
             lockstepScores(f, x, out)
