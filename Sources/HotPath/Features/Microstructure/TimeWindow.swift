@@ -1,59 +1,19 @@
-/// A sum over the last `span` nanoseconds of event time: (timestamp, value) pairs in a ring
-/// sized at start-up; adding evicts what fell out of the span. When the ring is full the
-/// oldest pair is evicted early and counted in `overflows` (the sum then covers less time).
+/// A sum over the last `span` nanoseconds of event time: one lane of `TimeWindowSums`.
 public struct TimeWindowSum: @unchecked Sendable {
-    public let span: UInt64
-    let times: UnsafeMutablePointer<UInt64>
-    let values: UnsafeMutablePointer<Double>
-    let capacity: Int
-    let mask: Int
-    var head = 0, count = 0
-    public private(set) var sum = 0.0
-    public private(set) var overflows = 0
+    var inner: TimeWindowSums
 
-    /// `capacity` is rounded up to a power of two (ring indices are masked, not divided).
-    public init(span: UInt64, capacity: Int) {
-        self.span = span
-        var c = 16
-        while c < capacity { c <<= 1 }
-        self.capacity = c
-        mask = c - 1
-        times = .allocate(capacity: c)
-        values = .allocate(capacity: c)
-        // Touch every page now (start-up), not on the hot path.
-        times.initialize(repeating: 0, count: c)
-        values.initialize(repeating: 0, count: c)
-    }
+    public init(span: UInt64, capacity: Int) { inner = TimeWindowSums(span: span, capacity: capacity) }
 
-    public var entries: Int { count }
+    public var span: UInt64 { inner.span }
+    public var sum: Double { inner.sums[0] }
+    public var overflows: Int { inner.overflows }
+    public var entries: Int { inner.count }
 
     @inline(__always)
-    public mutating func add(_ value: Double, at t: UInt64) {
-        evict(before: t)
-        if count == capacity {
-            dropOldest()
-            overflows += 1
-        }
-        let i = (head &+ count) & mask
-        times[i] = t
-        values[i] = value
-        count += 1
-        sum += value
-    }
+    public mutating func add(_ value: Double, at t: UInt64) { inner.add(SIMD4(value, 0, 0, 0), at: t) }
 
-    /// Drops entries older than `t − span`.
     @inline(__always)
-    public mutating func evict(before t: UInt64) {
-        let cutoff = t >= span ? t - span : 0
-        while count > 0 && times[head] < cutoff { dropOldest() }
-        if count == 0 { sum = 0 }  // no drift accumulates across empty windows
-    }
-
-    mutating func dropOldest() {
-        sum -= values[head]
-        head = (head &+ 1) & mask
-        count -= 1
-    }
+    public mutating func evict(before t: UInt64) { inner.evict(before: t) }
 }
 
 /// A series' recent (timestamp, value) pairs in a power-of-two ring, addressed by absolute
@@ -111,8 +71,11 @@ public struct LaggedCursor: Sendable {
     }
 }
 
-/// Several sums over the same event-time span and the same timestamps (e.g. buy volume, sell
-/// volume and trade count over 5 s) in one ring, so one eviction pass serves them all.
+/// Up to four sums over the last `span` nanoseconds of event time, sharing timestamps (e.g.
+/// buy volume, sell volume and trade count over 5 s) in one ring, so one eviction pass serves
+/// them all. The ring is sized at start-up and pre-faulted; adding evicts what fell out of the
+/// span, and when the ring is full the oldest entry is evicted early and counted in
+/// `overflows` (the sums then cover less time).
 public struct TimeWindowSums: @unchecked Sendable {
     public let span: UInt64
     let times: UnsafeMutablePointer<UInt64>
