@@ -52,21 +52,10 @@ let benchmarks: @Sendable () -> Void = {
                 var seen = 0
                 while seen < total { seen &+= batch == 1 ? (c.pop() == nil ? 0 : 1) : c.pop(into: buf) }
             }
-            let p = ring.producer
             let buf = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: batch)
             defer { buf.deallocate() }
             benchmark.startMeasurement()
-            var i = 0
-            while i < total {
-                if batch == 1 {
-                    p.push(UInt64(i)); i &+= 1
-                } else {
-                    let n = min(batch, total - i)
-                    for k in 0..<n { buf[k] = UInt64(i &+ k) }
-                    p.push(contentsOf: UnsafeBufferPointer(rebasing: buf[0..<n]))
-                    i &+= n
-                }
-            }
+            CoreBench.produce(total, batch: batch, into: ring.producer, scratch: buf)
             consumer.join()
             benchmark.stopMeasurement()
         }

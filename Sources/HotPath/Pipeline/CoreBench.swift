@@ -105,25 +105,32 @@ public struct CoreBench {
             done.sink = sum
         }
         let producer = try PinnedThread.start(name: "bench-producer", cpu: producerCPU) {
-            let p = ring.producer
             let buf = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: batch)
             defer { buf.deallocate() }
             done.start = Clock.monotonicNs()
-            var i = 0
-            while i < total {
-                if batch == 1 {
-                    p.push(UInt64(i)); i &+= 1
-                } else {
-                    let n = min(batch, total - i)
-                    for k in 0..<n { buf[k] = UInt64(i &+ k) }
-                    p.push(contentsOf: UnsafeBufferPointer(rebasing: buf[0..<n]))
-                    i &+= n
-                }
-            }
+            CoreBench.produce(total, batch: batch, into: ring.producer, scratch: buf)
         }
         producer.join()
         consumer.join()
         return Double(total) / (Double(done.end - done.start) / 1e9)
+    }
+
+    /// Pushes the sequence 0..<total, one item at a time (`batch` 1) or in batches of `batch`
+    /// staged in `scratch` (which holds at least `batch`): the producer side of the one-way
+    /// benchmarks, here and in the package-benchmark suite.
+    public static func produce(_ total: Int, batch: Int, into p: SPSCRing<UInt64>.Producer,
+                               scratch buf: UnsafeMutableBufferPointer<UInt64>) {
+        var i = 0
+        while i < total {
+            if batch == 1 {
+                p.push(UInt64(i)); i &+= 1
+            } else {
+                let n = min(batch, total - i)
+                for k in 0..<n { buf[k] = UInt64(i &+ k) }
+                p.push(contentsOf: UnsafeBufferPointer(rebasing: buf[0..<n]))
+                i &+= n
+            }
+        }
     }
 
     /// Ping-pong through two rings between the two pinned threads; every round trip is one
