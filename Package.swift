@@ -19,6 +19,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        // Engine configuration and latency budgets are TOML (toml++ underneath; cold path only).
+        .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
     ],
     targets: [
         .target(
@@ -29,7 +31,7 @@ let package = Package(
                 .linkedLibrary("crypto"), .linkedLibrary("zstd"), .linkedLibrary("pthread"),
             ]
         ),
-        .target(name: "HotPath", dependencies: ["CSupport"]),
+        .target(name: "HotPath", dependencies: ["CSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
         .executableTarget(
             name: "HotPathCLI",
             dependencies: ["HotPath", .product(name: "ArgumentParser", package: "swift-argument-parser")]

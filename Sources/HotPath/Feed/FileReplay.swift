@@ -6,15 +6,20 @@ import Glibc
 
 /// Replays a feed file held in memory into an SPSC ring of `Event`s: the feed thread's loop.
 ///
-/// Each event is stamped with the TSC (`tsLocal`) as it is decoded, so the engine can measure
-/// ring wait and tick-to-signal from it. Pacing is either as fast as the ring accepts, or at
-/// the recorded pace: receive-time deltas (exchange time where a record has no receive time)
-/// divided by a speed factor, spun for short waits and slept for long ones. A full ring
-/// follows the ring's policy (spin, or drop and count); nothing is lost silently.
+/// Each event is stamped with the TSC (`tsLocal`) at the moment its record was taken — before
+/// decode — so the engine measures ring wait and tick-to-signal from it; the decode time goes
+/// to the `decode` histogram when one is given. Pacing is either as fast as the ring accepts;
+/// the recorded pace (receive-time deltas, exchange time where a record has no receive time,
+/// divided by a speed factor; spun for short waits, slept for long ones); or a fixed rate,
+/// open loop: event i is due at start + i / rate and is stamped with that due time, so when
+/// the feed thread falls behind, its lateness shows as queueing instead of being hidden
+/// (no coordinated omission). A full ring follows the ring's policy (spin, or drop and
+/// count); nothing is lost silently.
 public struct FileReplay: Sendable {
     public enum Pace: Sendable, Equatable {
         case max
         case recorded(speed: Double)
+        case rate(eventsPerSecond: Double)
     }
 
     public struct Stats: Equatable, Sendable {
@@ -35,6 +40,8 @@ public struct FileReplay: Sendable {
     /// Replays the file this many times (books should be cleared by the consumer between
     /// loops when it needs a clean session).
     public var loops = 1
+    /// Where decode times go (owned by the feed thread), if anywhere.
+    public var decode: HistogramRecorder? = nil
 
     public init(file: FeedFile, clock: Clock) {
         self.file = file
@@ -59,8 +66,9 @@ public struct FileReplay: Sendable {
                         break
                     }
                     stats.records &+= 1
+                    let taken = clock.ticks()
                     guard decoder.decode(cursor.record, length: cursor.length, into: &out[0]) else { stats.skipped &+= 1; continue }
-                    if !emit(out, 1, producer: producer, pacer: &pacer, stats: &stats, stop: stop) { return stats }
+                    if !emit(out, 1, taken: taken, producer: producer, pacer: &pacer, stats: &stats, stop: stop) { return stats }
                 }
             case let .itch(itch):
                 guard var reader = try? itch.reader() else { stats.error = "\(itch.path): unreadable"; return stats }
@@ -70,14 +78,15 @@ public struct FileReplay: Sendable {
                     switch reader.next(&message) {
                     case .end: break loop
                     case .error:
-                let (offset, reason) = reader.failure
+                        let (offset, reason) = reader.failure
                         stats.error = "\(FeedError(file: itch.path, offset: offset, reason: reason))"
                         break loop
                     case .message:
                         stats.records &+= 1
+                        let taken = clock.ticks()
                         let n = decoder.decode(message, into: out)
                         if n == 0 { stats.skipped &+= 1; continue }
-                        if !emit(out, n, producer: producer, pacer: &pacer, stats: &stats, stop: stop) { return stats }
+                        if !emit(out, n, taken: taken, producer: producer, pacer: &pacer, stats: &stats, stop: stop) { return stats }
                     }
                 }
             }
@@ -87,15 +96,25 @@ public struct FileReplay: Sendable {
     }
 
     @inline(__always)
-    func emit(_ events: UnsafeMutablePointer<Event>, _ n: Int, producer: SPSCRing<Event>.Producer, pacer: inout Pacer,
-              stats: inout Stats, stop: UnsafePointer<Atomic<Bool>>?) -> Bool {
+    func emit(_ events: UnsafeMutablePointer<Event>, _ n: Int, taken: UInt64, producer: SPSCRing<Event>.Producer,
+              pacer: inout Pacer, stats: inout Stats, stop: UnsafePointer<Atomic<Bool>>?) -> Bool {
         if let stop, stop.pointee.load(ordering: .relaxed) {
             stats.stoppedEarly = true
             return false
         }
+        let decoded = clock.ticks()
+        if let decode {
+            decode.record(clock.nanoseconds(ticks: decoded &- taken))
+            decode.poll()
+        }
         for i in 0..<n {
-            pacer.wait(for: events[i])
-            events[i].tsLocal = clock.ticks()
+            if let due = pacer.wait(for: events[i]) {
+                events[i].tsLocal = due
+            } else if case .max = pace {
+                events[i].tsLocal = taken
+            } else {
+                events[i].tsLocal = clock.ticks() &- (decoded &- taken)  // released now, as if just taken
+            }
             stats.events &+= 1
             if producer.push(events[i]) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
         }
@@ -103,23 +122,45 @@ public struct FileReplay: Sendable {
     }
 }
 
-/// Holds events back to their recorded spacing (scaled by the speed factor).
+/// Holds events back to their recorded spacing (scaled by the speed factor), or to a fixed
+/// rate.
 struct Pacer {
     let pace: FileReplay.Pace
     let clock: Clock
     var firstFeedNs: UInt64 = 0
     var startNs: UInt64 = 0
     let inverseSpeed: Double
+    /// Fixed rate: the next event's due time in TSC ticks, and the spacing.
+    var dueTicks = 0.0
+    let intervalTicks: Double
 
     init(pace: FileReplay.Pace, clock: Clock) {
         self.pace = pace
         self.clock = clock
         if case let .recorded(speed) = pace { inverseSpeed = 1 / max(speed, 1e-9) } else { inverseSpeed = 0 }
+        if case let .rate(perSecond) = pace { intervalTicks = clock.ticksPerSecond / max(perSecond, 1e-9) } else { intervalTicks = 0 }
+    }
+
+    /// Waits until `e` is due. At a fixed rate, returns its due time (TSC ticks), which is the
+    /// event's stamp even when the wait found it already late.
+    @inline(__always)
+    mutating func wait(for e: Event) -> UInt64? {
+        switch pace {
+        case .max: return nil
+        case .rate:
+            if dueTicks == 0 { dueTicks = Double(clock.ticks()) }
+            let due = UInt64(dueTicks)
+            dueTicks += intervalTicks
+            while clock.ticks() < due { hp_cpu_relax() }
+            return due
+        case .recorded:
+            waitRecorded(e)
+            return nil
+        }
     }
 
     @inline(__always)
-    mutating func wait(for e: Event) {
-        guard case .recorded = pace else { return }
+    mutating func waitRecorded(_ e: Event) {
         let t = e.tsRecv != 0 && e.tsRecv != UInt64.max ? e.tsRecv : e.tsEvent
         if startNs == 0 {
             firstFeedNs = t

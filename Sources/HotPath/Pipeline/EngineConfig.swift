@@ -1,0 +1,197 @@
+/// Everything the engine sizes and decides at start-up, read from one TOML file and
+/// validated before any thread starts: an unknown key, a wrong type, a value out of range, a
+/// core this process may not use, a model file that does not load or whose features do not
+/// match the schema — each a one-line `ConfigError` naming the key.
+///
+/// ```toml
+/// [engine]   max_instruments, max_orders, depth
+/// [threads]  feed_core, engine_core, output_core            (-1 = not pinned)
+/// [rings]    events, events_full ("spin"|"drop"), signals, signals_full
+/// [feed]     pace ("max"|"recorded"), speed
+/// [features] names = [...], levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
+///            regression_trades, history_capacity
+/// [[models]] path (relative to this file), weight
+/// [signal]   evaluate ("every_event"|"top_change"), strong, medium, aggressive_max_spread,
+///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
+///            buy_output, sell_output
+/// [risk]     max_age_ms, max_position, order_size, max_notional, contract_multiplier,
+///            max_signals_per_s, suppress_on_budget_breach, kill_switch
+/// [budgets.<stage>] p50, p90, p99, p999, p9999, max   (nanoseconds)
+/// [output]   signals ("-" = stdout, "" = none, or a path), format ("csv"|"jsonl"|"binary"),
+///            report, snapshot_ms, progress
+/// ```
+public struct EngineConfig: Sendable {
+    public enum Evaluate: String, Sendable { case everyEvent = "every_event", topChange = "top_change" }
+    public enum SignalFormat: String, Sendable { case csv, jsonl, binary }
+
+    public struct ModelEntry: Sendable {
+        public var path: String
+        public var weight: Double
+    }
+
+    public var file = "(defaults)"
+    public var book = L3Book.Config()
+    public var feedCore: Int? = nil
+    public var engineCore: Int? = nil
+    public var outputCore: Int? = nil
+    public var eventRing = 1 << 16
+    public var eventRingPolicy = SPSCRing<Event>.FullPolicy.spin
+    public var signalRing = 1 << 14
+    public var signalRingPolicy = SPSCRing<Signal>.FullPolicy.drop
+    public var pace = FileReplay.Pace.max
+    public var featureNames = MicrostructureFeatures.names
+    public var features = MicrostructureFeatures.Config()
+    public var models: [ModelEntry] = []
+    public var evaluate = Evaluate.everyEvent
+    public var policy = SignalPolicy()
+    public var limits = RiskGates.Limits()
+    public var killSwitch: String? = nil
+    public var budgets: [LatencyBudget] = []
+    public var signalsPath: String? = nil
+    public var signalFormat = SignalFormat.csv
+    public var reportPath: String? = nil
+    public var snapshotNs: UInt64 = 1_000_000_000
+    public var progress = true
+
+    public init() {}
+
+    /// Indices into the microstructure vector of the configured feature names, in order.
+    public var featureIndices: [Int] { featureNames.map { MicrostructureFeatures.names.firstIndex(of: $0)! } }
+
+    public static func load(path: String) throws(ConfigError) -> EngineConfig {
+        var root = try TOMLReader.load(path: path)
+        var c = EngineConfig()
+        c.file = path
+        let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        func resolve(_ p: String) -> String { p.hasPrefix("/") || p.isEmpty || p == "-" ? p : folder + "/" + p }
+
+        if var t = try root.table("engine") {
+            c.book.maxInstruments = try t.int("max_instruments", default: c.book.maxInstruments, in: 1...65_536)
+            c.book.maxOrders = try t.int("max_orders", default: c.book.maxOrders, in: 1_024...(1 << 28))
+            c.book.depth = try t.int("depth", default: c.book.depth, in: 1...64)
+            try t.finish()
+        }
+        if var t = try root.table("threads") {
+            func core(_ key: String) throws(ConfigError) -> Int? {
+                let cpu = try t.int(key, default: -1, in: -1...4_095)
+                if cpu < 0 { return nil }
+                do { try PinnedThread.validate(cpu: cpu) } catch { throw t.error(key, "\(error)") }
+                return cpu
+            }
+            c.feedCore = try core("feed_core")
+            c.engineCore = try core("engine_core")
+            c.outputCore = try core("output_core")
+            try t.finish()
+        }
+        if var t = try root.table("rings") {
+            func size(_ key: String, _ d: Int) throws(ConfigError) -> Int {
+                let n = try t.int(key, default: d, in: 2...(1 << 26))
+                guard n & (n - 1) == 0 else { throw t.error(key, "\(n) is not a power of two") }
+                return n
+            }
+            c.eventRing = try size("events", c.eventRing)
+            c.eventRingPolicy = .init(rawValue: try t.choice("events_full", default: "spin", ["spin", "drop"]))!
+            c.signalRing = try size("signals", c.signalRing)
+            c.signalRingPolicy = .init(rawValue: try t.choice("signals_full", default: "drop", ["spin", "drop"]))!
+            try t.finish()
+        }
+        if var t = try root.table("feed") {
+            let pace = try t.choice("pace", default: "max", ["max", "recorded"])
+            let speed = try t.double("speed", default: 1, in: 1e-6...1e9)
+            c.pace = pace == "max" ? .max : .recorded(speed: speed)
+            try t.finish()
+        }
+        if var t = try root.table("features") {
+            if let names = try t.strings("names") {
+                guard !names.isEmpty else { throw t.error("names", "is empty") }
+                for (i, n) in names.enumerated() where !MicrostructureFeatures.names.contains(n) {
+                    throw t.error("names[\(i)]", "unknown feature \"\(n)\" (known: \(MicrostructureFeatures.names.joined(separator: ", ")))")
+                }
+                c.featureNames = names
+            }
+            c.features.levels = try t.int("levels", default: c.features.levels, in: 1...c.book.depth)
+            c.features.tick = try t.double("tick", default: c.features.tick, in: 1e-12...1e12)
+            c.features.vpinBucketVolume = try t.double("vpin_bucket_volume", default: c.features.vpinBucketVolume, in: 1e-9...1e15)
+            c.features.vpinBuckets = try t.int("vpin_buckets", default: c.features.vpinBuckets, in: 1...1_000_000)
+            c.features.regressionTrades = try t.int("regression_trades", default: c.features.regressionTrades, in: 2...1_000_000)
+            c.features.historyCapacity = try t.int("history_capacity", default: c.features.historyCapacity, in: 16...(1 << 24))
+            if let table = try t.string("microprice_table", default: nil), !table.isEmpty {
+                do { c.features.micropriceTable = try MicropriceTable.load(path: resolve(table)) } catch {
+                    throw t.error("microprice_table", "\(error)")
+                }
+            }
+            try t.finish()
+        }
+        for var t in try root.tables("models") {
+            guard let p = try t.string("path", default: nil), !p.isEmpty else { throw t.error("path", "missing") }
+            c.models.append(ModelEntry(path: resolve(p), weight: try t.double("weight", default: 1, in: 0...1e9)))
+            try t.finish()
+        }
+        if var t = try root.table("signal") {
+            c.evaluate = .init(rawValue: try t.choice("evaluate", default: c.evaluate.rawValue, ["every_event", "top_change"]))!
+            var p = c.policy
+            p.strong = try t.double("strong", default: p.strong, in: 0...2)
+            p.medium = try t.double("medium", default: p.medium, in: 0...2)
+            guard p.medium <= p.strong else { throw t.error("medium", "\(p.medium) is above signal.strong (\(p.strong))") }
+            p.aggressiveMaxSpread = try t.double("aggressive_max_spread", default: p.aggressiveMaxSpread, in: 0...1e12)
+            p.lowRiskConfidence = try t.double("low_risk_confidence", default: p.lowRiskConfidence, in: 0...1)
+            p.lowRiskEdge = try t.double("low_risk_edge", default: p.lowRiskEdge, in: 0...2)
+            p.mediumRiskConfidence = try t.double("medium_risk_confidence", default: p.mediumRiskConfidence, in: 0...1)
+            p.mediumRiskEdge = try t.double("medium_risk_edge", default: p.mediumRiskEdge, in: 0...2)
+            p.buyOutput = try t.int("buy_output", default: p.buyOutput, in: 0...255)
+            p.sellOutput = try t.int("sell_output", default: p.sellOutput, in: 0...255)
+            c.policy = p
+            try t.finish()
+        }
+        if var t = try root.table("risk") {
+            var l = c.limits
+            l.maxAgeNs = UInt64(try t.double("max_age_ms", default: 0, in: 0...1e9) * 1e6)
+            l.maxPosition = Int64(try t.int("max_position", default: 0, in: 0...Int(Int32.max)))
+            l.orderSize = Int64(try t.int("order_size", default: 1, in: 1...Int(Int32.max)))
+            l.maxNotional = try t.double("max_notional", default: 0, in: 0...1e18)
+            l.contractMultiplier = try t.double("contract_multiplier", default: 1, in: 1e-9...1e9)
+            l.maxSignalsPerSecond = try t.int("max_signals_per_s", default: 0, in: 0...10_000_000)
+            l.suppressOnBudgetBreach = try t.bool("suppress_on_budget_breach", default: false)
+            c.limits = l
+            c.killSwitch = try t.string("kill_switch", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
+            try t.finish()
+        }
+        c.budgets = try LatencyBudget.read(&root)
+        if var t = try root.table("output") {
+            c.signalsPath = try t.string("signals", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
+            c.signalFormat = .init(rawValue: try t.choice("format", default: "csv", ["csv", "jsonl", "binary"]))!
+            c.reportPath = try t.string("report", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
+            c.snapshotNs = UInt64(try t.int("snapshot_ms", default: 1_000, in: 10...3_600_000)) * 1_000_000
+            c.progress = try t.bool("progress", default: true)
+            try t.finish()
+        }
+        try root.finish()
+        return c
+    }
+
+    /// Loads every configured model, checks each against the feature schema and the signal
+    /// policy, and combines them. Errors name the model's key (`models[1].path`).
+    public func loadEnsemble() throws(ConfigError) -> Ensemble? {
+        guard !models.isEmpty else { return nil }
+        let schema = FeatureSchema(names: featureNames)
+        var loaded: [Model] = []
+        for (i, entry) in models.enumerated() {
+            let key = "models[\(i)].path"
+            do {
+                let model = try ModelFile.load(path: entry.path)
+                try schema.check(model, file: entry.path)
+                if model.outputs != 1 && max(policy.buyOutput, policy.sellOutput) >= model.outputs {
+                    throw ModelError(file: entry.path, place: "", reason: "signal.buy_output/sell_output (\(policy.buyOutput)/\(policy.sellOutput)) outside the model's \(model.outputs) outputs")
+                }
+                loaded.append(model)
+            } catch {
+                throw ConfigError(file: file, key: key, reason: "\(error)")
+            }
+        }
+        do {
+            return try Ensemble(models: loaded, weights: models.map(\.weight))
+        } catch {
+            throw ConfigError(file: file, key: "models", reason: error.reason)
+        }
+    }
+}
