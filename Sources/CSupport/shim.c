@@ -1,6 +1,7 @@
 #include "CSupport.h"
 #include <errno.h>
 #include <string.h>
+#include <signal.h>
 
 _Static_assert(sizeof(uint64_t) == 8, "uint64_t must be 8 bytes");
 _Static_assert(CPU_SETSIZE >= 64, "cpu_set_t too small");
@@ -42,3 +43,19 @@ int hp_set_fifo(int priority) {
     p.sched_priority = priority;
     return pthread_setschedparam(pthread_self(), SCHED_FIFO, &p);
 }
+
+static volatile sig_atomic_t hp_stop_flag = 0;
+
+static void hp_on_stop(int sig) { hp_stop_flag = sig; }
+
+void hp_install_stop_handlers(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = hp_on_stop;
+    sa.sa_flags = SA_RESETHAND;  // the second signal is not caught
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int hp_stop_signal(void) { return hp_stop_flag; }

@@ -14,33 +14,38 @@ struct Gen: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "itch",
             abstract: "A deterministic synthetic TotalView-ITCH 5.0 session in Nasdaq binary framing.",
-            discussion: "Adds near a random-walk mid, cancels, executions, deletes, replaces and trades over live orders of several instruments. Same --seed, same bytes."
+            discussion: """
+                Adds near each instrument's centre, cancels, executions, deletes, replaces and
+                trades over live orders of several instruments. --demo writes the demo's market
+                instead: centres that move with a persistent hidden pressure which also tilts
+                the order flow (what the demo model learns). Same options, same bytes.
+                """
         )
 
         @Option(help: "Messages to write.")
         var messages = 1_000_000
 
-        @Option(help: "Instruments (stock locates 1…N).")
-        var instruments = 8
+        @Option(help: "Instruments (stock locates 1…N); default 8, or 4 with --demo.")
+        var instruments: Int?
 
         @Option(help: "Random seed.")
-        var seed: UInt64 = 0x5EED
+        var seed: UInt64?
 
         @Option(help: "Output file.")
         var out: String
 
+        @Flag(help: "The demo's market (4 instruments, moving centres); --instruments and --seed still apply when given.")
+        var demo = false
+
         func run() throws {
-            guard messages > 0, (1...65_000).contains(instruments) else {
+            guard messages > 0, (1...65_000).contains(instruments ?? 1) else {
                 throw ValidationError("--messages must be positive and --instruments within 1...65000")
             }
-            var generator = ITCHGenerator()
-            generator.instruments = instruments
-            generator.seed = seed
-            let bytes = generator.generate(messages: messages)
-            guard let f = fopen(out, "wb") else { fail("\(out): cannot create: \(String(cString: strerror(errno)))") }
-            defer { fclose(f) }
-            guard fwrite(bytes, 1, bytes.count, f) == bytes.count else { fail("\(out): write failed") }
-            print("\(out): \(messages) ITCH messages, \(bytes.count) bytes")
+            var generator = demo ? ITCHGenerator.demoSession : ITCHGenerator()
+            if let instruments { generator.instruments = instruments }
+            if let seed { generator.seed = seed }
+            do { try generator.write(messages: messages, to: out) } catch { fail("\(error)") }
+            print("\(out): \(messages) ITCH messages")
         }
     }
 }

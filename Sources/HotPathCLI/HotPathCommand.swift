@@ -14,7 +14,7 @@ struct HotPathCommand: ParsableCommand {
             Every subcommand prints machine-readable output with --json and exits non-zero
             with a one-line reason on bad input.
             """,
-        subcommands: [Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self, Tune.self, Bench.self, Gen.self]
+        subcommands: [Demo.self, Replay.self, Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self, Bench.self, ReportCommand.self, Gate.self, Tune.self, Gen.self]
     )
 }
 
@@ -24,8 +24,4 @@ func fail(_ message: String, code: Int32 = 1) -> Never {
     exit(code)
 }
 
-/// One line to stderr, unbuffered.
-func printError(_ line: String) {
-    let text = line + "\n"
-    _ = text.withCString { write(2, $0, strlen($0)) }
-}
+

@@ -98,6 +98,13 @@ hp_dense_f32_fn hp_dense_f32_portable(void);
 hp_dense_f32_fn hp_dense_narrow_f32_best(void);
 hp_dense_f32_fn hp_dense_narrow_f32_portable(void);
 
+/// SIGINT and SIGTERM set a flag instead of killing the process (the engine then drains its
+/// rings, flushes and reports); a second signal of either kind takes the default action.
+void hp_install_stop_handlers(void);
+
+/// The signal number that asked the process to stop, or 0.
+int hp_stop_signal(void);
+
 #ifdef __cplusplus
 }
 #endif

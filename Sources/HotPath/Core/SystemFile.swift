@@ -31,6 +31,21 @@ public enum SystemFile {
         return line.trimmingSpaces()
     }
 
+    /// Writes `text` to `path` (created or truncated); false when it cannot.
+    public static func write(_ path: String, _ text: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { return false }
+        defer { close(fd) }
+        var bytes = Array(text.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return false }
+            bytes = bytes.dropFirst(n)
+        }
+        return true
+    }
+
     /// Whether a path exists.
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
@@ -57,4 +72,10 @@ extension StringProtocol {
         let last = lastIndex(where: { !isSpace($0) })!
         return String(self[first...last])
     }
+}
+
+/// One line to stderr, unbuffered (cold path).
+public func printError(_ line: String) {
+    let text = line + "\n"
+    _ = text.withCString { write(2, $0, strlen($0)) }
 }

@@ -1,15 +1,59 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A deterministic synthetic TotalView-ITCH 5.0 session (Nasdaq binary framing: u16 length +
-/// message), for benchmarks and tests: per instrument, bids within 30 ticks below a fixed
+/// message), for benchmarks, tests and the demo: per instrument, bids within 30 ticks below a
 /// centre and asks within 30 ticks above it (so the book never crosses), and a stream of
 /// adds, partial cancels and executions, deletes and replaces of live orders, plus a trade
 /// now and then. Every message is consistent with the book it builds. Same seed, same bytes.
+///
+/// With `moveProbability` > 0 the centre moves (the demo's market): each message moves it one
+/// tick with that probability, in the direction of a hidden pressure that persists (it flips
+/// with probability `pressureFlip` per move); the pressure also tilts new orders towards its
+/// side (`tilt`), so book imbalance carries information about the next move, which is what the
+/// demo's model learns. A move up first trades through every ask at or below the new centre
+/// (executions of the resting orders, then a trade print with aggressor side B), and a move
+/// down through every bid at or above it.
 public struct ITCHGenerator {
     public var instruments = 8
     public var seed: UInt64 = 0x5EED
     /// Prices in ITCH Price(4) units; 100 = one cent.
     public var tick: UInt32 = 100
+    public var moveProbability = 0.0
+    public var pressureFlip = 0.1
+    /// Extra probability that a new order joins the pressure's side (0 = even).
+    public var tilt = 0.2
+    /// Exchange-time spacing between messages: 50 ns plus a uniform draw below this.
+    public var spacingNs = 2_000
 
     public init() {}
+
+    /// The demo's market: four instruments whose centres move (see above), a message every
+    /// 0.3 ms on average, so a few minutes of session time fill the features' 60 s windows.
+    public static var demoSession: ITCHGenerator {
+        var g = ITCHGenerator()
+        g.instruments = 4
+        g.seed = 0xD3E0
+        g.moveProbability = 0.01
+        g.spacingNs = 600_000
+        return g
+    }
+
+    /// Writes `generate(messages:)` to `path`. Cold path.
+    public func write(messages: Int, to path: String) throws(FeedError) {
+        let bytes = generate(messages: messages)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw FeedError(file: path, offset: 0, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw FeedError(file: path, offset: done, reason: "write failed: \(String(cString: strerror(errno)))") }
+            done += n
+        }
+    }
 
     struct Rng {
         var s: UInt64
@@ -17,14 +61,16 @@ public struct ITCHGenerator {
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
     }
 
-    struct Live { var id: UInt64; var side: UInt8; var shares: UInt32 }
+    struct Live { var id: UInt64; var side: UInt8; var shares: UInt32; var price: UInt32 }
 
     /// `messages` messages in Nasdaq binary framing.
     public func generate(messages: Int) -> [UInt8] {
         var rng = Rng(s: seed | 1)
         var out: [UInt8] = []
         out.reserveCapacity(messages * 40)
-        let mids = (0..<instruments).map { _ in UInt32(1_000_000 + rng.below(5_000) * 100) }
+        var mids = (0..<instruments).map { _ in UInt32(1_000_000 + rng.below(5_000) * 100) }
+        var pressure = [Int](repeating: 1, count: instruments)
+        let moving = moveProbability > 0
         var live = [[Live]](repeating: [], count: instruments)
         var nextId: UInt64 = 1
         var match: UInt64 = 1
@@ -40,18 +86,44 @@ public struct ITCHGenerator {
         }
         let stock: [UInt8] = Array("SYNTH   ".utf8)
         for _ in 0..<messages {
-            ts &+= UInt64(50 + rng.below(2000))
+            ts &+= UInt64(50 + rng.below(spacingNs))
             let i = rng.below(instruments)
+            if moving && Double(rng.below(1 << 20)) < moveProbability * Double(1 << 20) {
+                if Double(rng.below(1 << 20)) < pressureFlip * Double(1 << 20) { pressure[i] = -pressure[i] }
+                let up = rng.below(100) < 75 ? pressure[i] > 0 : pressure[i] < 0
+                mids[i] = up ? mids[i] &+ tick : mids[i] &- tick
+                // Trade through the side the centre crossed.
+                var traded: UInt32 = 0
+                var k = 0
+                while k < live[i].count {
+                    let o = live[i][k]
+                    let crossed = up ? (o.side == UInt8(ascii: "S") && o.price <= mids[i]) : (o.side == UInt8(ascii: "B") && o.price >= mids[i])
+                    if crossed {
+                        header("E", i, length: 31); put(o.id); put(o.shares); put(match); match &+= 1
+                        traded &+= o.shares
+                        live[i].swapAt(k, live[i].count - 1); live[i].removeLast()
+                    } else {
+                        k += 1
+                    }
+                }
+                if traded > 0 {
+                    header("P", i, length: 44); put(UInt64(0)); out.append(UInt8(ascii: up ? "B" : "S")); put(traded); out += stock
+                    put(mids[i]); put(match); match &+= 1
+                }
+                continue
+            }
             // Keep each book a realistic size: past 400 live orders, trim one.
             let roll = live[i].count > 400 ? 80 : rng.below(100)
             if live[i].count < 20 || roll < 45 {
-                let side: UInt8 = rng.below(2) == 0 ? UInt8(ascii: "B") : UInt8(ascii: "S")
-                let offset = UInt32(1 + rng.below(30)) * tick
+                var buy = rng.below(2) == 0
+                if moving && rng.below(100) < Int(tilt * 100) { buy = pressure[i] > 0 }
+                let side: UInt8 = buy ? UInt8(ascii: "B") : UInt8(ascii: "S")
+                let offset = UInt32(1 + (moving ? min(rng.below(8), rng.below(30)) : rng.below(30))) * tick
                 let price = side == UInt8(ascii: "B") ? mids[i] &- offset : mids[i] &+ offset
                 let shares = UInt32(100 * (1 + rng.below(10)))
                 header("A", i, length: 36)
                 put(nextId); out.append(side); put(shares); out += stock; put(price)
-                live[i].append(Live(id: nextId, side: side, shares: shares))
+                live[i].append(Live(id: nextId, side: side, shares: shares, price: price))
                 nextId &+= 1
                 continue
             }
@@ -76,6 +148,7 @@ public struct ITCHGenerator {
                 header("U", i, length: 35); put(order.id); put(nextId); put(shares); put(price)
                 live[i][k].id = nextId
                 live[i][k].shares = shares
+                live[i][k].price = price
                 nextId &+= 1
             default:
                 header("P", i, length: 44); put(UInt64(0)); out.append(UInt8(ascii: "B")); put(UInt32(100)); out += stock

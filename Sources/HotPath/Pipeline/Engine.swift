@@ -1,0 +1,239 @@
+import CSupport
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The whole pipeline on three threads, each pinned as configured:
+///
+/// ```
+/// feed thread    FileReplay: take record → decode → stamp ──► event ring
+/// engine thread  EngineCore.process: book → features → models → signal → gates ──► signal ring
+/// output thread  (the caller) signals → sink; every snapshot interval: collect the
+///                histograms, check budgets (sets the breaching flag the gates read), poll the
+///                kill-switch file and SIGINT/SIGTERM, print progress
+/// ```
+///
+/// Everything the feed and engine threads touch is sized from the configuration and carved
+/// from one arena (bound to the engine core's NUMA node, pre-faulted, locked) before they
+/// start. Stopping: at the end of the input, or on SIGINT/SIGTERM (after
+/// `hp_install_stop_handlers`), the feed thread stops taking records; the engine thread
+/// drains every event already in its ring; the output thread drains every signal, flushes
+/// the sink and builds the report. Nothing in flight is lost.
+///
+/// An `Engine` runs once.
+public final class Engine: @unchecked Sendable {
+    public let config: EngineConfig
+    public let clock: Clock
+    public let counters = CounterRegistry()
+    public let arena: Arena
+    let ensemble: Ensemble?
+    let events: SPSCRing<Event>
+    let signals: SPSCRing<Signal>
+    let histograms: UnsafeMutablePointer<HistogramRecorder>
+    public let core: EngineCore
+    /// [0] stop the feed, [1] the feed is done, [2] the engine thread is done.
+    let flags: Flags
+
+    struct Flags: @unchecked Sendable {
+        let p: UnsafeMutablePointer<Atomic<Bool>>
+        subscript(i: Int) -> Atomic<Bool> { unsafeAddress { UnsafePointer(p + i) } }
+    }
+
+    public init(config: EngineConfig, clock: Clock = .calibrated()) throws(ConfigError) {
+        self.config = config
+        self.clock = clock
+        ensemble = try config.loadEnsemble()
+        let b = config.book
+        let histogramBytes = Stage.allCases.count * 2 * HistogramLayout.countsLength * 8
+        let bookBytes = b.maxOrders * 32 + b.maxInstruments * (b.ladderSlots * 2 * 24 + b.levelsPerSide * 2 * 16 + b.depth * 2 * 16 + 1024)
+        let bytes = 8 << 20 + histogramBytes + bookBytes + (config.eventRing + config.signalRing) * 64
+        do {
+            arena = try Arena(bytes: bytes, cpu: config.engineCore, lock: true)
+            events = try SPSCRing(capacity: config.eventRing, policy: config.eventRingPolicy, arena: arena)
+            signals = try SPSCRing(capacity: config.signalRing, policy: config.signalRingPolicy, arena: arena)
+            histograms = try arena.allocate(HistogramRecorder.self, count: Stage.allCases.count)
+            for s in 0..<Stage.allCases.count { (histograms + s).initialize(to: try HistogramRecorder(arena: arena)) }
+            let p = try arena.allocate(Atomic<Bool>.self, count: 3, alignment: 128)
+            for i in 0..<3 { (p + i).initialize(to: Atomic(false)) }
+            flags = Flags(p: p)
+            core = try EngineCore(config: config, ensemble: ensemble, arena: arena, counters: counters,
+                                  histograms: histograms, signals: signals.producer, clock: clock)
+        } catch {
+            throw ConfigError(file: config.file, key: "engine", reason: "start-up memory: \(error)")
+        }
+    }
+
+    deinit { core.release(books: config.book.maxInstruments) }
+
+    /// What the feed thread reports when it is done.
+    public struct FeedOutcome: Sendable {
+        public var stats: [FileReplay.Stats] = []
+        public var errors: [String] { stats.compactMap(\.error) }
+        public var stoppedEarly: Bool { stats.contains { $0.stoppedEarly } }
+    }
+
+    final class FeedBox: @unchecked Sendable { var outcome = FeedOutcome() }
+
+    /// Runs `feeds` one after another through the pipeline; returns when every event has been
+    /// processed and every signal written. `progress` prints a line on stderr every snapshot
+    /// interval after the first two seconds.
+    public func run(feeds: [FileReplay], sink: SignalSink?, progress: Bool = false) throws(PinError) -> (RunReport, FeedOutcome) {
+        let feedBox = FeedBox()
+        let producer = events.producer, consumer = events.consumer
+        let recorder = histograms[Stage.decode.rawValue]
+        let flags = self.flags, core = self.core
+        var configured = feeds
+        for i in configured.indices { configured[i].decode = recorder }
+        let replays = configured
+        let engine = try PinnedThread.start(name: "hp-engine", cpu: config.engineCore) {
+            let batch = UnsafeMutableBufferPointer<Event>.allocate(capacity: 64)
+            defer { batch.deallocate() }
+            while true {
+                let n = consumer.pop(into: batch)
+                if n == 0 {
+                    core.pollHistograms()
+                    if flags[1].load(ordering: .acquiring) && consumer.count == 0 { break }
+                    hp_cpu_relax()
+                    continue
+                }
+                for i in 0..<n { core.process(batch[i]) }
+                core.pollHistograms()
+            }
+            flags[2].store(true, ordering: .releasing)
+        }
+        let feed: PinnedThread
+        do {
+            feed = try PinnedThread.start(name: "hp-feed", cpu: config.feedCore) {
+                for replay in replays {
+                    let stats = replay.run(into: producer, stop: UnsafePointer(flags.p))
+                    feedBox.outcome.stats.append(stats)
+                    if stats.stoppedEarly || stats.error != nil { break }
+                }
+                flags[1].store(true, ordering: .releasing)
+            }
+        } catch {
+            flags[1].store(true, ordering: .releasing)
+            engine.join()
+            throw error
+        }
+        if let cpu = config.outputCore { _ = hp_pin_thread(pthread_self(), Int32(cpu)) }
+        var output = OutputLoop(engine: self, progress: progress)
+        output.run(sink: sink, feedDone: { flags[1].load(ordering: .acquiring) }, engineDone: { flags[2].load(ordering: .acquiring) })
+        feed.join()
+        engine.join()
+        output.finish(sink: sink)
+        let outcome = feedBox.outcome
+        return (report(output, outcome), outcome)
+    }
+
+    func report(_ output: OutputLoop, _ outcome: FeedOutcome) -> RunReport {
+        var r = RunReport()
+        r.stages = Stage.allCases.map { ($0.name, RunReport.StageSummary(output.cumulative[$0.rawValue])) }
+        func add(_ name: String, _ v: Int) { r.counters.append((name, UInt64(max(v, 0)))) }
+        add("feed.records", outcome.stats.reduce(0) { $0 + $1.records })
+        add("feed.events", outcome.stats.reduce(0) { $0 + $1.events })
+        add("feed.skipped_records", outcome.stats.reduce(0) { $0 + $1.skipped })
+        add("feed.ring_full_dropped", outcome.stats.reduce(0) { $0 + $1.dropped })
+        add("feed.errors", outcome.errors.count)
+        add("feed.stopped_early", outcome.stoppedEarly ? 1 : 0)
+        for v in counters.snapshot() { r.counters.append(("\(v.thread).\(v.name)", v.value)) }
+        add("output.signals_written", output.written)
+        add("output.signal_ring_dropped", signals.stats.dropped)
+        add("output.budget_breaches", Int(output.breaches.reduce(0, +)))
+        add("histogram.clamped", Int(output.cumulative.reduce(0) { $0 + $1.clamped }))
+        r.budgets = r.verdicts(config.budgets)
+        for i in r.budgets.indices { r.budgets[i].breaches = output.breaches[i] }
+        return r
+    }
+}
+
+/// The output thread's work (a cold path): drain signals into the sink, and once per snapshot
+/// interval collect every stage's histogram, check the budgets on that interval, poll the
+/// kill switch and stop signals, and print progress.
+struct OutputLoop {
+    let engine: Engine
+    let progress: Bool
+    var cumulative = [HistogramSnapshot](repeating: HistogramSnapshot(), count: Stage.allCases.count)
+    var breaches: [UInt64]
+    var written = 0
+    let started = Clock.monotonicNs()
+    var feedCollectedFinal = false
+
+    init(engine: Engine, progress: Bool) {
+        self.engine = engine
+        self.progress = progress
+        breaches = [UInt64](repeating: 0, count: engine.config.budgets.count)
+    }
+
+    mutating func run(sink: SignalSink?, feedDone: () -> Bool, engineDone: () -> Bool) {
+        let consumer = engine.signals.consumer
+        let buffer = UnsafeMutableBufferPointer<Signal>.allocate(capacity: 256)
+        defer { buffer.deallocate() }
+        let interval = engine.config.snapshotNs
+        var nextSnapshot = started + interval
+        var nextKillCheck = started
+        while true {
+            let n = consumer.pop(into: buffer)
+            for i in 0..<n { sink?.write(buffer[i]) }
+            written += n
+            if n == 0 {
+                if engineDone() && consumer.count == 0 { break }
+                usleep(100)
+            }
+            let now = Clock.monotonicNs()
+            if hp_stop_signal() != 0 { engine.flags[0].store(true, ordering: .relaxed) }
+            if let path = engine.config.killSwitch, now >= nextKillCheck {
+                engine.core.gates.killSwitch.pointee.store(SystemFile.exists(path), ordering: .relaxed)
+                nextKillCheck = now + 100_000_000
+            }
+            if now >= nextSnapshot {
+                snapshot(final: false, feedDone: feedDone())
+                nextSnapshot = now + interval
+                if progress && now - started > 2_000_000_000 { printProgress(now) }
+            }
+        }
+    }
+
+    /// After the feed and engine threads have been joined.
+    mutating func finish(sink: SignalSink?) {
+        let consumer = engine.signals.consumer
+        while let s = consumer.pop() { sink?.write(s); written += 1 }
+        sink?.flush()
+        snapshot(final: true, feedDone: true)
+        if progress && Clock.monotonicNs() - started > 2_000_000_000 { printError("") }
+    }
+
+    /// Moves each stage's counts since the last snapshot into `cumulative`, and checks every
+    /// budget against this interval alone.
+    mutating func snapshot(final: Bool, feedDone: Bool) {
+        var anyBreach = false
+        for stage in Stage.allCases {
+            let recorder = engine.histograms[stage.rawValue]
+            var interval = HistogramSnapshot()
+            if final {
+                recorder.collectAfterOwnerStopped(into: &interval)
+            } else if stage == .decode && feedDone {
+                continue  // the feed thread no longer polls; its counts are taken at the end
+            } else {
+                recorder.collect(into: &interval, timeoutNs: 20_000_000)
+            }
+            guard interval.totalCount > 0 else { continue }
+            for (i, b) in engine.config.budgets.enumerated() where b.stage == stage.name {
+                let value = b.percentile >= 100 ? interval.maxValue : interval.value(atPercentile: b.percentile)
+                if value > b.limitNs { breaches[i] += 1; anyBreach = true }
+            }
+            cumulative[stage.rawValue].add(interval)
+        }
+        engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
+    }
+
+    func printProgress(_ now: UInt64) {
+        let seconds = Double(now - started) / 1e9
+        let events = engine.core.counts[EngineCore.Count.events.rawValue].value
+        let signals = engine.core.counts[EngineCore.Count.emitted.rawValue].value
+        let line = format("\rhotpath: %.0f s, %llu events (%.2f M/s), %llu signals", seconds, events, Double(events) / seconds / 1e6, signals)
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+}
+

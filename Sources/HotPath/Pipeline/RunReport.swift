@@ -1,0 +1,165 @@
+import Foundation
+
+/// What a run measured: per-stage latency percentiles, every named counter, and the budget
+/// verdicts. Written as JSON by `replay` and `bench e2e`, read back by `report` and `gate`:
+///
+/// `{"stages":{"<name>":{"count":…,"p50_ns":…,"p90_ns":…,"p99_ns":…,"p999_ns":…,"p9999_ns":…,
+/// "max_ns":…,"mean_ns":…,"distribution":[[percentile,ns],…]}},"counters":{"thread.name":…},
+/// "budgets":[{"stage":…,"percentile":…,"limit_ns":…,"value_ns":…,"ok":…,"breaches":…}]}`
+///
+/// `distribution` holds HdrHistogram's percentile ladder (5 steps per halving of the distance
+/// to 100%), which the SVG plot draws. `breaches` counts the snapshot intervals in which the
+/// budget did not hold during the run.
+public struct RunReport: Sendable {
+    public struct StageSummary: Sendable, Equatable {
+        public var count: UInt64 = 0
+        public var p50: UInt64 = 0, p90: UInt64 = 0, p99: UInt64 = 0, p999: UInt64 = 0, p9999: UInt64 = 0, max: UInt64 = 0
+        public var mean = 0.0
+        public var distribution: [[Double]] = []
+
+        public init() {}
+
+        public init(_ h: HistogramSnapshot) {
+            let s = h.summary
+            count = s.count; p50 = s.p50; p90 = s.p90; p99 = s.p99; p999 = s.p999; p9999 = s.p9999; max = s.max
+            mean = s.mean
+            guard s.count > 0 else { return }
+            var level = 0.0
+            while level < 99.9999 {
+                distribution.append([level, Double(h.value(atPercentile: level))])
+                let halvings = (log2(100 / (100 - level))).rounded(.down) + 1
+                level += 100 / (5 * pow(2, halvings))
+            }
+            distribution.append([100, Double(s.max)])
+        }
+
+        /// The value at a budget's percentile, when the report holds it.
+        public func value(atPercentile p: Double) -> UInt64? {
+            switch p {
+            case 50: return p50
+            case 90: return p90
+            case 99: return p99
+            case 99.9: return p999
+            case 99.99: return p9999
+            case 100: return max
+            default: return distribution.last(where: { $0[0] <= p }).map { UInt64($0[1]) }
+            }
+        }
+    }
+
+    public struct Verdict: Sendable, Equatable {
+        public var budget: LatencyBudget
+        public var valueNs: UInt64?
+        public var breaches: UInt64 = 0
+        public var ok: Bool { valueNs.map { $0 <= budget.limitNs } ?? false }
+    }
+
+    public var stages: [(String, StageSummary)] = []
+    public var counters: [(String, UInt64)] = []
+    public var budgets: [Verdict] = []
+
+    public init() {}
+
+    public func stage(_ name: String) -> StageSummary? { stages.first { $0.0 == name }?.1 }
+    public func counter(_ name: String) -> UInt64? { counters.first { $0.0 == name }?.1 }
+
+    /// Checks `budgets` against this report's stages (a missing stage fails its budget).
+    public func verdicts(_ budgets: [LatencyBudget]) -> [Verdict] {
+        budgets.map { b in
+            Verdict(budget: b, valueNs: stage(b.stage).flatMap { $0.count > 0 ? $0.value(atPercentile: b.percentile) : nil })
+        }
+    }
+
+    // MARK: JSON
+
+    public var json: String {
+        let stageText = stages.map { name, s in
+            JSONText.quote(name) + ":" + JSONText.object([
+                ("count", "\(s.count)"), ("p50_ns", "\(s.p50)"), ("p90_ns", "\(s.p90)"), ("p99_ns", "\(s.p99)"),
+                ("p999_ns", "\(s.p999)"), ("p9999_ns", "\(s.p9999)"), ("max_ns", "\(s.max)"),
+                ("mean_ns", format("%.1f", s.mean)),
+                ("distribution", "[" + s.distribution.map { format("[%.6f,%.0f]", $0[0], $0[1]) }.joined(separator: ",") + "]"),
+            ])
+        }.joined(separator: ",")
+        let counterText = counters.map { JSONText.quote($0.0) + ":\($0.1)" }.joined(separator: ",")
+        let budgetText = budgets.map { v in
+            JSONText.object([
+                ("stage", JSONText.quote(v.budget.stage)), ("percentile", "\(v.budget.percentile)"),
+                ("limit_ns", "\(v.budget.limitNs)"), ("value_ns", v.valueNs.map { "\($0)" } ?? "null"),
+                ("ok", v.ok ? "true" : "false"), ("breaches", "\(v.breaches)"),
+            ])
+        }.joined(separator: ",")
+        return "{\"stages\":{\(stageText)},\"counters\":{\(counterText)},\"budgets\":[\(budgetText)]}"
+    }
+
+    /// Reads a report written by `json`. Any structural problem is an error naming the file.
+    public static func load(path: String) throws(ConfigError) -> RunReport {
+        func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(file: path, key: key, reason: reason) }
+        guard let data = FileManager.default.contents(atPath: path) else { throw fail("", "cannot read the file") }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch { throw fail("", "not JSON: \(error.localizedDescription)") }
+        guard let root = parsed as? [String: Any] else { throw fail("", "not a JSON object") }
+        guard let stages = root["stages"] as? [String: Any] else { throw fail("stages", "missing or not an object") }
+        func number(_ object: [String: Any], _ key: String, _ path: String) throws(ConfigError) -> Double {
+            guard let n = object[key] as? NSNumber, !(object[key] is Bool) else { throw fail(path + "." + key, "missing or not a number") }
+            return n.doubleValue
+        }
+        var report = RunReport()
+        let order = Stage.allCases.map(\.name)
+        for name in stages.keys.sorted(by: { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }) {
+            guard let o = stages[name] as? [String: Any] else { throw fail("stages.\(name)", "not an object") }
+            var s = StageSummary()
+            let key = "stages.\(name)"
+            s.count = UInt64(try number(o, "count", key))
+            s.p50 = UInt64(try number(o, "p50_ns", key))
+            s.p99 = UInt64(try number(o, "p99_ns", key))
+            s.p999 = UInt64(try number(o, "p999_ns", key))
+            s.max = UInt64(try number(o, "max_ns", key))
+            s.p90 = (o["p90_ns"] as? NSNumber).map { UInt64($0.doubleValue) } ?? s.p99
+            s.p9999 = (o["p9999_ns"] as? NSNumber).map { UInt64($0.doubleValue) } ?? s.max
+            s.mean = (o["mean_ns"] as? NSNumber)?.doubleValue ?? 0
+            s.distribution = (o["distribution"] as? [[NSNumber]])?.map { $0.map(\.doubleValue) }.filter { $0.count == 2 } ?? []
+            report.stages.append((name, s))
+        }
+        if let counters = root["counters"] as? [String: Any] {
+            for k in counters.keys.sorted() {
+                guard let n = counters[k] as? NSNumber else { throw fail("counters.\(k)", "not a number") }
+                report.counters.append((k, n.uint64Value))
+            }
+        }
+        for (i, item) in ((root["budgets"] as? [[String: Any]]) ?? []).enumerated() {
+            guard let stage = item["stage"] as? String else { throw fail("budgets[\(i)].stage", "missing") }
+            let b = LatencyBudget(stage: stage, percentile: try number(item, "percentile", "budgets[\(i)]"),
+                                  limitNs: UInt64(try number(item, "limit_ns", "budgets[\(i)]")))
+            report.budgets.append(Verdict(budget: b, valueNs: (item["value_ns"] as? NSNumber).map { UInt64($0.doubleValue) },
+                                          breaches: (item["breaches"] as? NSNumber)?.uint64Value ?? 0))
+        }
+        return report
+    }
+
+    // MARK: Text
+
+    /// The percentile table, the non-zero counters and the budget verdicts.
+    public var text: String {
+        func left(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
+        func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
+        var out = left("stage", 16) + ["count", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "mean ns"].map { right($0, 11) }.joined() + "\n"
+        for (name, s) in stages {
+            out += left(name, 16) + [s.count, s.p50, s.p99, s.p999, s.max, UInt64(s.mean.rounded())].map { right("\($0)", 11) }.joined() + "\n"
+        }
+        let shown = counters.filter { $0.1 != 0 }
+        if !shown.isEmpty {
+            out += "\ncounters (non-zero)\n"
+            for (k, v) in shown { out += "  " + left(k, 40) + right("\(v)", 14) + "\n" }
+        }
+        if !budgets.isEmpty {
+            out += "\nbudgets\n"
+            for v in budgets {
+                out += "  " + left(v.ok ? "ok" : "FAIL", 5) + left(v.budget.stage, 16) + left(v.budget.percentileKey, 6)
+                    + "limit " + right("\(v.budget.limitNs)", 10) + " ns  value " + right(v.valueNs.map { "\($0)" } ?? "-", 10)
+                    + " ns  breached in \(v.breaches) intervals\n"
+            }
+        }
+        return out
+    }
+}
