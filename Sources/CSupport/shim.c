@@ -59,3 +59,5 @@ void hp_install_stop_handlers(void) {
 }
 
 int hp_stop_signal(void) { return hp_stop_flag; }
+
+void hp_clear_stop_signal(void) { hp_stop_flag = 0; }

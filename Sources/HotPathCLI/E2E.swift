@@ -52,8 +52,9 @@ extension Bench {
             // ITCH replaces yield two events per message: offer slightly fewer messages.
             let messages = max(1, Int(rate * seconds / 1.05))
             let file = syntheticFeed(messages: messages, generator: ITCHGenerator.demoSession)
-            runEngine(c, feeds: [file], json: json,
-                      title: json ? nil : "bench e2e: \(Int(rate)) events/s offered for \(seconds) s, \(messages) messages")
+            let (report, outcome) = runEngine(c, feeds: [file])
+            printReport(report, config: c, json: json, title: "bench e2e: \(Int(rate)) events/s offered for \(seconds) s, \(messages) messages")
+            exitOnFailure(report, outcome)
         }
     }
 }

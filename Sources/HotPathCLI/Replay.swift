@@ -53,7 +53,9 @@ struct Replay: ParsableCommand {
         if let report { c.reportPath = report }
         let feeds: [FeedFile]
         do { feeds = try files.map { path throws(FeedError) in try FeedFile.open(path) } } catch { fail("\(error)") }
-        runEngine(c, feeds: feeds, json: json)
+        let (report, outcome) = runEngine(c, feeds: feeds)
+        printReport(report, config: c, json: json)
+        exitOnFailure(report, outcome)
     }
 }
 
@@ -62,9 +64,8 @@ func loadConfig(_ path: String) -> EngineConfig {
     do { return try EngineConfig.load(path: path) } catch { fail("\(error)", code: 2) }
 }
 
-/// Starts the engine over `feeds`, prints the report (table or JSON), writes it where the
-/// configuration says, and exits 1 when a budget failed or a feed reported an error.
-func runEngine(_ config: EngineConfig, feeds: [FeedFile], json: Bool, title: String? = nil) {
+/// Starts the engine over `feeds` and writes the report where the configuration says.
+func runEngine(_ config: EngineConfig, feeds: [FeedFile]) -> (RunReport, Engine.FeedOutcome) {
     let engine: Engine
     do { engine = try Engine(config: config) } catch { fail("\(error)", code: 2) }
     for note in engine.arena.notes { printError("hotpath: note: \(note)") }
@@ -76,20 +77,26 @@ func runEngine(_ config: EngineConfig, feeds: [FeedFile], json: Bool, title: Str
         return r
     }
     hp_install_stop_handlers()
-    let report: RunReport, outcome: Engine.FeedOutcome
-    do { (report, outcome) = try engine.run(feeds: replays, sink: sink, progress: config.progress && isatty(2) != 0) } catch { fail("\(error)", code: 2) }
+    let result: (RunReport, Engine.FeedOutcome)
+    do { result = try engine.run(feeds: replays, sink: sink, progress: config.progress && isatty(2) != 0) } catch { fail("\(error)", code: 2) }
     sink?.close()
     if let path = config.reportPath {
-        guard SystemFile.write(path, report.json + "\n") else { fail("\(path): cannot write the report") }
-    }
-    if json {
-        print(report.json)
-    } else {
-        let out = config.signalsPath == "-" ? { (s: String) in printError(s) } : { (s: String) in print(s, terminator: "") }
-        if let title { out(title + "\n") }
-        out(report.text)
+        guard SystemFile.write(path, result.0.json + "\n") else { fail("\(path): cannot write the report") }
     }
     if hp_stop_signal() != 0 { printError("hotpath: stopped by signal \(hp_stop_signal()); everything read was processed and written") }
-    for e in outcome.errors { printError("hotpath: \(e)") }
+    for e in result.1.errors { printError("hotpath: \(e)") }
+    return result
+}
+
+/// The report as JSON or as the table (on stderr when signals go to stdout).
+func printReport(_ report: RunReport, config: EngineConfig, json: Bool, title: String? = nil) {
+    if json { print(report.json); return }
+    let out = config.signalsPath == "-" ? { (s: String) in printError(s) } : { (s: String) in print(s, terminator: "") }
+    if let title { out(title + "\n") }
+    out(report.text)
+}
+
+/// Exit 1 when a feed reported an error or a budget failed.
+func exitOnFailure(_ report: RunReport, _ outcome: Engine.FeedOutcome) {
     if !outcome.errors.isEmpty || report.budgets.contains(where: { !$0.ok }) { exit(1) }
 }

@@ -55,29 +55,14 @@ struct Gate: ParsableCommand {
             report = try RunReport.load(path: file)
             limits = try LatencyBudget.load(path: budgets)
         } catch { fail("\(error)", code: 2) }
-        var breaches: [String] = []
-        for v in report.verdicts(limits) {
-            let what = "\(v.budget.stage) \(v.budget.percentileKey)"
-            if let value = v.valueNs {
-                print("\(v.ok ? "ok  " : "FAIL") \(what): \(value) ns (limit \(v.budget.limitNs) ns)")
-                if !v.ok { breaches.append("\(what) is \(value) ns, over its budget of \(v.budget.limitNs) ns") }
-            } else {
-                breaches.append("\(what): the report has no such stage or percentile")
-            }
-        }
+        var base: RunReport? = nil
         if let baseline {
-            let base: RunReport
             do { base = try RunReport.load(path: baseline) } catch { fail("\(error)", code: 2) }
-            for (name, b) in base.stages where b.count > 0 {
-                guard let s = report.stage(name) else { breaches.append("\(name): in the baseline but not in the report"); continue }
-                for (key, was, now) in [("p50", b.p50, s.p50), ("p99", b.p99, s.p99), ("p999", b.p999, s.p999)] {
-                    let limit = Double(was) * (1 + tolerance / 100)
-                    if Double(now) > limit {
-                        breaches.append("\(name) \(key) is \(now) ns, \(Int((Double(now) / Double(max(was, 1)) - 1) * 100))% over the baseline's \(was) ns (tolerance \(tolerance)%)")
-                    }
-                }
-            }
         }
+        for v in report.verdicts(limits) {
+            print("\(v.ok ? "ok  " : "FAIL") \(v.budget.stage) \(v.budget.percentileKey): \(v.valueNs.map { "\($0) ns" } ?? "no value") (limit \(v.budget.limitNs) ns)")
+        }
+        let breaches = report.breaches(limits, baseline: base, tolerance: tolerance)
         for b in breaches { printError("hotpath gate: breach: \(b)") }
         if !breaches.isEmpty { throw ExitCode(1) }
         print("gate: ok (\(limits.count) budgets\(baseline == nil ? "" : ", baseline within \(tolerance)%"))")

@@ -105,6 +105,9 @@ void hp_install_stop_handlers(void);
 /// The signal number that asked the process to stop, or 0.
 int hp_stop_signal(void);
 
+/// Forgets a stop request (a process that runs the engine again, such as the test suite).
+void hp_clear_stop_signal(void);
+
 #ifdef __cplusplus
 }
 #endif

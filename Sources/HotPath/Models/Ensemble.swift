@@ -8,6 +8,12 @@ public final class Ensemble: @unchecked Sendable {
     public let outputs: Int
     let partial: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
+    /// The models as plain values for `predict`: trees by pointer, networks unretained (the
+    /// `models` array keeps them alive). Enumerating `models` itself retains every model's
+    /// storage per call (measured with perf).
+    enum Member { case trees(UnsafeMutablePointer<TreeEnsemble>), network(Unmanaged<NeuralNetwork>) }
+    let members: UnsafeMutablePointer<Member>
+    let weightPointer: UnsafeMutablePointer<Double>
 
     public init(models: [Model], weights: [Double]) throws(ModelError) {
         guard !models.isEmpty, models.count == weights.count else {
@@ -27,18 +33,46 @@ public final class Ensemble: @unchecked Sendable {
         self.outputs = outputs
         partial = .allocate(capacity: outputs)
         scratch = .allocate(capacity: features + outputs)
+        members = .allocate(capacity: models.count)
+        weightPointer = .allocate(capacity: models.count)
+        for (i, m) in models.enumerated() {
+            switch m {
+            case let .trees(t):
+                let p = UnsafeMutablePointer<TreeEnsemble>.allocate(capacity: 1)
+                p.initialize(to: t)
+                (members + i).initialize(to: .trees(p))
+            case let .network(n):
+                (members + i).initialize(to: .network(Unmanaged.passUnretained(n)))
+            }
+            weightPointer[i] = self.weights[i]
+        }
     }
 
     deinit {
         partial.deallocate()
         scratch.deallocate()
+        for i in 0..<models.count {
+            if case let .trees(p) = members[i] { p.deinitialize(count: 1); p.deallocate() }
+        }
+        members.deallocate()
+        weightPointer.deallocate()
     }
 
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
         for k in 0..<outputs { out[k] = 0 }
-        for (i, m) in models.enumerated() {
-            m.predict(x, into: partial, scratch: scratch)
-            let w = weights[i]
+        for i in 0..<models.count {
+            switch members[i] {
+            case let .trees(t):
+                t.pointee.predict(x, into: partial)
+            case let .network(n):
+                let features = self.features, outputs = self.outputs, scratch = self.scratch, partial = self.partial
+                n._withUnsafeGuaranteedRef { net in
+                    for j in 0..<features { scratch[j] = Float(x[j]) }
+                    net.predict(scratch, into: scratch + features)
+                    for k in 0..<outputs { partial[k] = Double(scratch[features + k]) }
+                }
+            }
+            let w = weightPointer[i]
             for k in 0..<outputs { out[k] += w * partial[k] }
         }
     }

@@ -48,6 +48,21 @@ public final class NeuralNetwork: @unchecked Sendable {
     let transposed: [Bool]
     public let usesAVX2: Bool
 
+    /// The dense layers as plain values (pointers, sizes, activation), so `predict` walks them
+    /// without touching the `layers` array: reading a `Layer` out of it retains its weight
+    /// arrays (ARC traffic on the hot path, measured with perf).
+    struct Step {
+        var weights: UnsafeMutablePointer<Float>
+        var bias: UnsafeMutablePointer<Float>
+        var inputs: Int32
+        var outputs: Int32
+        var transposed: Bool
+        var activation: Activation
+    }
+    let steps: UnsafeMutablePointer<Step>
+    let stepCount: Int
+    let hasRecurrent: Bool
+
     /// Recurrent scratch: h, c, gates.
     let h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>
 
@@ -84,6 +99,13 @@ public final class NeuralNetwork: @unchecked Sendable {
         dense = portable ? hp_dense_f32_portable() : hp_dense_f32_best(&avx2)
         narrow = portable ? hp_dense_narrow_f32_portable() : hp_dense_narrow_f32_best()
         usesAVX2 = avx2 != 0
+        stepCount = layers.count
+        steps = .allocate(capacity: layers.count)
+        for (i, l) in layers.enumerated() {
+            (steps + i).initialize(to: Step(weights: weights[i], bias: biases[i], inputs: Int32(l.inputs), outputs: Int32(l.outputs),
+                                            transposed: transposed[i], activation: l.activation))
+        }
+        hasRecurrent = recurrent != nil
     }
 
     deinit {
@@ -92,20 +114,22 @@ public final class NeuralNetwork: @unchecked Sendable {
         biases.forEach { $0.deallocate() }
         scratch.0.deallocate()
         scratch.1.deallocate()
+        steps.deallocate()
     }
 
     /// One row of `features` floats in, `outputs` floats out.
     public func predict(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         var input = UnsafePointer(x)
-        if let rnn = recurrent {
-            run(rnn, x)
+        if hasRecurrent {
+            run(recurrent!, x)
             input = UnsafePointer(h)
         }
-        for (li, layer) in layers.enumerated() {
-            let y = li == layers.count - 1 ? out : (li & 1 == 0 ? scratch.0 : scratch.1)
-            let n = layer.outputs
-            (transposed[li] ? narrow : dense)(input, weights[li], biases[li], y, Int32(layer.inputs), Int32(n))
-            switch layer.activation {
+        for li in 0..<stepCount {
+            let step = steps[li]
+            let y = li == stepCount - 1 ? out : (li & 1 == 0 ? scratch.0 : scratch.1)
+            let n = Int(step.outputs)
+            (step.transposed ? narrow : dense)(input, step.weights, step.bias, y, step.inputs, step.outputs)
+            switch step.activation {
             case .identity: break
             case .relu: for j in 0..<n { y[j] = max(y[j], 0) }
             case let .leakyRelu(a): for j in 0..<n { y[j] = y[j] < 0 ? a * y[j] : y[j] }

@@ -70,6 +70,30 @@ public struct RunReport: Sendable {
         }
     }
 
+    /// Every way this report breaks `budgets`, or regresses by more than `tolerance` percent
+    /// against `baseline` at p50, p99 or p99.9 of any stage the baseline measured: one line
+    /// each, naming the stage and percentile. Empty when the gate passes.
+    public func breaches(_ budgets: [LatencyBudget], baseline: RunReport? = nil, tolerance: Double = 20) -> [String] {
+        var out: [String] = []
+        for v in verdicts(budgets) where !v.ok {
+            let what = "\(v.budget.stage) \(v.budget.percentileKey)"
+            if let value = v.valueNs {
+                out.append("\(what) is \(value) ns, over its budget of \(v.budget.limitNs) ns")
+            } else {
+                out.append("\(what): the report has no samples for this stage")
+            }
+        }
+        guard let baseline else { return out }
+        for (name, b) in baseline.stages where b.count > 0 {
+            guard let s = stage(name), s.count > 0 else { out.append("\(name): measured in the baseline but not in this report"); continue }
+            for (key, was, now) in [("p50", b.p50, s.p50), ("p99", b.p99, s.p99), ("p999", b.p999, s.p999)]
+            where Double(now) > Double(was) * (1 + tolerance / 100) {
+                out.append("\(name) \(key) is \(now) ns, \(Int((Double(now) / Double(max(was, 1)) - 1) * 100))% over the baseline's \(was) ns (tolerance \(tolerance)%)")
+            }
+        }
+        return out
+    }
+
     // MARK: JSON
 
     public var json: String {

@@ -1,0 +1,216 @@
+import CSupport
+import MallocCounter
+import XCTest
+@testable import HotPath
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The engine end to end: determinism, signal and suppression counts against an independent
+/// computation, graceful stop, and a flat malloc count.
+final class EngineTests: XCTestCase {
+    static let demo = TestPaths.root + "/demo"
+
+    /// The demo configuration with absolute model paths and `extra` TOML appended per table.
+    func config(risk: String = "", signal: String = "evaluate = \"top_change\"", output: String = "signals = \"\"") throws -> EngineConfig {
+        let text = """
+            [engine]
+            max_instruments = 8
+            max_orders = 65536
+            [rings]
+            events = 4096
+            events_full = "spin"
+            signals = 65536
+            signals_full = "spin"
+            [features]
+            names = ["spread_bps", "imbalance_l1", "imbalance_l5", "bid_depth_5", "ask_depth_5", "ofi", "ofi_1s", "ofi_5s",
+                     "signed_volume_5s", "return_1s", "return_5s", "realized_vol_60s", "event_rate_1s", "trade_count_5s",
+                     "levels_bid", "levels_ask"]
+            [[models]]
+            path = "\(Self.demo)/model-lgb.txt"
+            weight = 0.7
+            [[models]]
+            path = "\(Self.demo)/model-mlp.onnx"
+            weight = 0.3
+            [signal]
+            \(signal)
+            [risk]
+            \(risk)
+            [output]
+            \(output)
+            progress = false
+            """
+        let path = temporaryFile(Array(text.utf8), suffix: ".toml")
+        defer { unlink(path) }
+        var c = try EngineConfig.load(path: path)
+        let cpus = PinnedThread.currentAffinity().cpus
+        c.feedCore = cpus.first
+        c.engineCore = cpus.last
+        return c
+    }
+
+    func demoSession(messages: Int, seed: UInt64 = 0xD3E1) throws -> FeedFile {
+        var g = ITCHGenerator.demoSession
+        g.seed = seed
+        let path = temporaryFile(g.generate(messages: messages), suffix: ".itch")
+        defer { unlink(path) }
+        return try FeedFile.open(path)
+    }
+
+    func run(_ c: EngineConfig, _ file: FeedFile, pace: FileReplay.Pace = .max, signalsTo path: String? = nil) throws -> (RunReport, Engine.FeedOutcome) {
+        let engine = try Engine(config: c)
+        var replay = FileReplay(file: file, clock: engine.clock)
+        replay.pace = pace
+        let sink = try path.map { p throws(ConfigError) in try SignalSink(path: p, format: .binary) }
+        let result = try engine.run(feeds: [replay], sink: sink)
+        sink?.close()
+        return result
+    }
+
+    func testReplayingESH4TwiceGivesIdenticalSignals() throws {
+        let data = try TestPaths.requireSharedData()
+        let file = try FeedFile.open(data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+        let c = try config(risk: "max_position = 5\nmax_signals_per_s = 100", signal: "evaluate = \"every_event\"")
+        let a = "/tmp/hotpath-test-signals-a.bin", b = "/tmp/hotpath-test-signals-b.bin"
+        defer { unlink(a); unlink(b) }
+        let (first, _) = try run(c, file, signalsTo: a)
+        let (second, _) = try run(c, file, signalsTo: b)
+        let bytes = try XCTUnwrap(readBytes(a))
+        XCTAssertGreaterThan(bytes.count, 0, "the bundled model should emit some signals on ESH4")
+        XCTAssertEqual(bytes.count % MemoryLayout<Signal>.stride, 0)
+        XCTAssertEqual(bytes, readBytes(b))
+        XCTAssertEqual(first.counters.map(\.1), second.counters.map(\.1))
+    }
+
+    /// The engine's counts per strength and per suppression reason, against a plain
+    /// single-threaded recomputation written here: its own signal thresholds, gate order,
+    /// position book and rate window.
+    func testSignalCountsMatchAnIndependentComputation() throws {
+        let risk = """
+            max_position = 4
+            order_size = 1
+            max_notional = 300.0
+            max_signals_per_s = 40
+            """
+        let c = try config(risk: risk)
+        let file = try demoSession(messages: 120_000)
+        let (report, outcome) = try run(c, file)
+        XCTAssertTrue(outcome.errors.isEmpty)
+
+        // Independent recomputation.
+        let arena = try Arena(bytes: 64 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let book = try L3Book(config: c.book, arena: arena)
+        var features = [Int: MicrostructureFeatures]()
+        var tops = [Int: [Int64]]()
+        let models = try c.models.map { try ModelFile.load(path: $0.path) }
+        let total = c.models.reduce(0) { $0 + $1.weight }
+        let weights = c.models.map { $0.weight / total }
+        let indices = c.featureNames.map { MicrostructureFeatures.names.firstIndex(of: $0)! }
+        var full = [Double](repeating: 0, count: MicrostructureFeatures.count)
+        var strength = [0, 0, 0], emitted = 0
+        var suppressed = [String: Int]()
+        var position = [Int: Int64](), recent: [UInt64] = []
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 64)
+        defer { scratch.deallocate() }
+        try file.forEachEvent { e in
+            if e.action == Event.Action.trade {
+                if let b = book.instruments.lookup(e.instrumentId) { features[b, default: MicrostructureFeatures(config: c.features)].trade(e) }
+                return
+            }
+            guard e.kind == .order else { return }
+            let b = book.apply(e)
+            guard b >= 0 else { return }
+            let view = book.view(book: b)
+            full.withUnsafeMutableBufferPointer { features[b, default: MicrostructureFeatures(config: c.features)].book(view, event: e, into: $0.baseAddress!) }
+            let h = view.info
+            let bid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
+            let ask = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
+            let top = [bid.price, Int64(bid.size), ask.price, Int64(ask.size)]
+            if tops[b] == top { return }
+            tops[b] = top
+            let row = indices.map { full[$0] }
+            var p = [0.0, 0.0, 0.0]
+            for (m, w) in zip(models, weights) {
+                var out = [0.0, 0.0, 0.0]
+                row.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { m.predict(x.baseAddress!, into: $0.baseAddress!, scratch: scratch) } }
+                for k in 0..<3 { p[k] += w * out[k] }
+            }
+            let edge = p[2] - p[0]
+            let level = abs(edge) >= 0.3 ? 2 : abs(edge) >= 0.15 ? 1 : 0
+            strength[level] += 1
+            guard level > 0 else { return }
+            let t = e.tsRecv != 0 && e.tsRecv != UInt64.max ? e.tsRecv : e.tsEvent
+            let next = position[b, default: 0] + (edge >= 0 ? 1 : -1)
+            let mid = Double((bid.price + ask.price) / 2) / 1e9
+            let reason: String?
+            if h.stale != 0 { reason = "stale_book" }
+            else if e.flags & 0x04 != 0 { reason = "sequence_gap" }
+            else if !row.allSatisfy(\.isFinite) || !edge.isFinite { reason = "non_finite_feature" }
+            else if recent.filter({ t - $0 < 1_000_000_000 }).count >= 40 { reason = "rate_limit" }
+            else if abs(next) > 4 { reason = "position_limit" }
+            else if Double(abs(next)) * mid > 300 { reason = "notional_limit" }
+            else { reason = nil }
+            if let reason { suppressed[reason, default: 0] += 1; return }
+            position[b] = next
+            recent.append(t)
+            emitted += 1
+        }
+        func counter(_ n: String) -> Int { Int(report.counter("engine." + n) ?? 0) }
+        XCTAssertEqual(counter("strength_weak"), strength[0])
+        XCTAssertEqual(counter("strength_medium"), strength[1])
+        XCTAssertEqual(counter("strength_strong"), strength[2])
+        XCTAssertEqual(counter("emitted"), emitted)
+        for reason in RiskGates.Reason.allCases {
+            XCTAssertEqual(counter("suppressed_" + reason.name), suppressed[reason.name, default: 0], reason.name)
+        }
+        XCTAssertGreaterThan(emitted, 0)
+        XCTAssertGreaterThan(suppressed.count, 1, "the limits should make several gates fire: \(suppressed)")
+    }
+
+    /// SIGTERM mid-replay: the feed stops, and every signal the engine computed reaches the sink.
+    func testSIGTERMMidReplayFlushesEverySignal() throws {
+        let c = try config(signal: "evaluate = \"top_change\"\nmedium = 0.05")
+        let file = try demoSession(messages: 400_000)
+        hp_clear_stop_signal()
+        hp_install_stop_handlers()
+        defer {
+            hp_clear_stop_signal()
+            signal(SIGTERM, SIG_DFL)
+            signal(SIGINT, SIG_DFL)
+        }
+        let killer = try PinnedThread.start(name: "test-kill", cpu: nil) {
+            usleep(400_000)
+            kill(getpid(), SIGTERM)
+        }
+        let path = "/tmp/hotpath-test-sigterm.bin"
+        defer { unlink(path) }
+        // 100 k events/s: the session would take about four seconds.
+        let (report, outcome) = try run(c, file, pace: .rate(eventsPerSecond: 100_000), signalsTo: path)
+        killer.join()
+        XCTAssertTrue(outcome.stoppedEarly, "SIGTERM should have stopped the feed")
+        let written = (readBytes(path)?.count ?? 0) / MemoryLayout<Signal>.stride
+        XCTAssertGreaterThan(written, 0)
+        XCTAssertEqual(UInt64(written), report.counter("engine.emitted"))
+        XCTAssertEqual(UInt64(written), report.counter("output.signals_written"))
+        XCTAssertEqual(report.counter("feed.events"), report.counter("engine.events"), "every event the feed pushed was processed")
+        XCTAssertLessThan(report.counter("feed.events")!, 300_000)
+    }
+
+    /// The engine thread's per-event work allocates nothing: the same malloc count over 2,000
+    /// and 20,000 events.
+    func testEngineProcessMallocCountIsFlat() throws {
+        let c = try config(risk: "max_position = 3")
+        let engine = try Engine(config: c)
+        var events: [Event] = []
+        try demoSession(messages: 40_000).forEachEvent { events.append($0) }
+        func mallocs(_ n: Int) -> UInt64 {
+            let before = hp_thread_malloc_count()
+            for i in 0..<n { engine.core.process(events[i]) }
+            return hp_thread_malloc_count() - before
+        }
+        _ = mallocs(1_000)
+        XCTAssertEqual(mallocs(2_000), mallocs(20_000))
+        XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.evaluations.rawValue].value, 0)
+    }
+}
