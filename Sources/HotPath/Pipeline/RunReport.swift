@@ -102,7 +102,7 @@ public struct RunReport: Sendable {
                 ("count", "\(s.count)"), ("p50_ns", "\(s.p50)"), ("p90_ns", "\(s.p90)"), ("p99_ns", "\(s.p99)"),
                 ("p999_ns", "\(s.p999)"), ("p9999_ns", "\(s.p9999)"), ("max_ns", "\(s.max)"),
                 ("mean_ns", format("%.1f", s.mean)),
-                ("distribution", "[" + s.distribution.map { format("[%.6f,%.0f]", $0[0], $0[1]) }.joined(separator: ",") + "]"),
+                ("distribution", "[" + s.distribution.map { "[\($0[0]),\(UInt64($0[1]))]" }.joined(separator: ",") + "]"),
             ])
         }.joined(separator: ",")
         let counterText = counters.map { JSONText.quote($0.0) + ":\($0.1)" }.joined(separator: ",")

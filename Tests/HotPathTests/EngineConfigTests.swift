@@ -1,0 +1,156 @@
+import XCTest
+@testable import HotPath
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every configuration mistake is one error naming its key, raised before anything starts.
+final class EngineConfigTests: XCTestCase {
+    func load(_ text: String) throws(ConfigError) -> EngineConfig {
+        let path = temporaryFile(Array(text.utf8), suffix: ".toml")
+        defer { unlink(path) }
+        return try EngineConfig.load(path: path)
+    }
+
+    func assertError(_ text: String, key: String, mentions: String, file: StaticString = #filePath, line: UInt = #line) {
+        do {
+            _ = try load(text)
+            XCTFail("expected an error at \(key)", file: file, line: line)
+        } catch {
+            XCTAssertEqual(error.key, key, "\(error)", file: file, line: line)
+            XCTAssertTrue(error.reason.contains(mentions), "\(error)", file: file, line: line)
+            XCTAssertFalse("\(error)".contains("\n"), file: file, line: line)
+        }
+    }
+
+    func testTheDemoConfigurationLoadsWithItsModels() throws {
+        let c = try EngineConfig.load(path: TestPaths.root + "/demo/config.toml")
+        XCTAssertEqual(c.models.count, 2)
+        XCTAssertEqual(c.featureNames.count, 16)
+        let ensemble = try XCTUnwrap(c.loadEnsemble())
+        XCTAssertEqual(ensemble.outputs, 3)
+        XCTAssertEqual(c.budgets.first { $0.stage == "tick_to_signal" && $0.percentile == 99 }?.limitNs, 3000)
+    }
+
+    func testUnknownKeyIsNamed() {
+        assertError("[risk]\nmax_postion = 3\n", key: "risk.max_postion", mentions: "unknown key")
+        assertError("[riks]\n", key: "riks", mentions: "unknown key")
+    }
+
+    func testWrongTypeIsNamed() {
+        assertError("[risk]\nmax_position = \"ten\"\n", key: "risk.max_position", mentions: "expected an integer, found a string")
+        assertError("[features]\nnames = [\"mid\", 3]\n", key: "features.names[1]", mentions: "expected a string")
+    }
+
+    func testCoreOutOfRangeIsNamed() {
+        assertError("[threads]\nengine_core = 4000\n", key: "threads.engine_core", mentions: "4000")
+        assertError("[threads]\nfeed_core = 99999\n", key: "threads.feed_core", mentions: "outside")
+    }
+
+    func testBadValuesAreNamed() {
+        assertError("[rings]\nevents = 1000\n", key: "rings.events", mentions: "power of two")
+        assertError("[rings]\nevents_full = \"block\"\n", key: "rings.events_full", mentions: "not one of")
+        assertError("[features]\nnames = [\"mid\", \"alpha\"]\n", key: "features.names[1]", mentions: "unknown feature")
+        assertError("[budgets.parse]\np99 = 10\n", key: "budgets.parse", mentions: "unknown stage")
+        assertError("[signal]\nstrong = 0.1\nmedium = 0.2\n", key: "signal.medium", mentions: "above")
+    }
+
+    func testSyntaxErrorNamesItsLine() {
+        assertError("[engine]\nmax_orders = = 3\n", key: "", mentions: "line 2")
+    }
+
+    func testModelWhoseFeaturesDoNotMatchTheSchemaIsNamed() throws {
+        let text = """
+            [features]
+            names = ["mid", "spread"]
+            [[models]]
+            path = "\(TestPaths.root)/demo/model-lgb.txt"
+            """
+        let c = try load(text)
+        XCTAssertThrowsError(try c.loadEnsemble()) { error in
+            let e = error as! ConfigError
+            XCTAssertEqual(e.key, "models[0].path")
+            XCTAssertTrue(e.reason.contains("16 features but the schema has 2"), "\(e)")
+        }
+    }
+
+    func testModelWithTheSchemasCountButOtherNamesIsNamed() throws {
+        let names = ["mid", "spread", "spread_bps", "imbalance_l1", "imbalance_l5", "weighted_mid", "microprice", "bid_depth_5",
+                     "ask_depth_5", "ofi", "ofi_1s", "ofi_5s", "trade_imbalance_5s", "signed_volume_5s", "vwap_session", "vwap_60s"]
+        let text = """
+            [features]
+            names = [\(names.map { "\"\($0)\"" }.joined(separator: ", "))]
+            [[models]]
+            path = "\(TestPaths.root)/demo/model-lgb.txt"
+            """
+        XCTAssertThrowsError(try load(text).loadEnsemble()) { error in
+            let e = error as! ConfigError
+            XCTAssertEqual(e.key, "models[0].path")
+            XCTAssertTrue(e.reason.contains("feature 0 is \"spread_bps\" in the model but \"mid\" in the schema"), "\(e)")
+        }
+    }
+
+    func testMissingModelFileIsNamed() throws {
+        XCTAssertThrowsError(try load("[[models]]\npath = \"nowhere.txt\"\n").loadEnsemble()) { error in
+            XCTAssertEqual((error as! ConfigError).key, "models[0].path")
+        }
+    }
+}
+
+/// `gate` and `report`: budgets against a report, a baseline, and reports that cannot be read.
+final class GateTests: XCTestCase {
+    func report(p50: UInt64, p99: UInt64) -> RunReport {
+        var h = HistogramSnapshot()
+        for _ in 0..<98 { h.record(p50) }
+        h.record(p99); h.record(p99)
+        var r = RunReport()
+        r.stages = [("tick_to_signal", RunReport.StageSummary(h))]
+        return r
+    }
+
+    func testBudgetsHoldAndBreachesAreNamed() {
+        let budgets = [LatencyBudget(stage: "tick_to_signal", percentile: 50, limitNs: 1500),
+                       LatencyBudget(stage: "tick_to_signal", percentile: 99, limitNs: 3000)]
+        XCTAssertEqual(report(p50: 1000, p99: 2000).breaches(budgets), [])
+        let breaches = report(p50: 1000, p99: 5000).breaches(budgets)
+        XCTAssertEqual(breaches.count, 1)
+        XCTAssertTrue(breaches[0].hasPrefix("tick_to_signal p99 is 5"), breaches[0])
+    }
+
+    func testAStageWithoutSamplesFailsItsBudget() {
+        let b = [LatencyBudget(stage: "inference", percentile: 99, limitNs: 3000)]
+        XCTAssertEqual(report(p50: 1, p99: 1).breaches(b).count, 1)
+    }
+
+    func testBaselineRegressionBeyondToleranceIsABreach() {
+        let base = report(p50: 1000, p99: 2000)
+        XCTAssertEqual(report(p50: 1100, p99: 2100).breaches([], baseline: base, tolerance: 20), [])
+        let b = report(p50: 2000, p99: 2100).breaches([], baseline: base, tolerance: 20)
+        XCTAssertEqual(b.count, 1)
+        XCTAssertTrue(b[0].hasPrefix("tick_to_signal p50"), b[0])
+    }
+
+    func testReportJSONRoundTrips() throws {
+        var r = report(p50: 1000, p99: 2000)
+        r.counters = [("engine.emitted", 12)]
+        r.budgets = r.verdicts([LatencyBudget(stage: "tick_to_signal", percentile: 99.9, limitNs: 10_000)])
+        let path = temporaryFile(Array(r.json.utf8), suffix: ".json")
+        defer { unlink(path) }
+        let back = try RunReport.load(path: path)
+        XCTAssertEqual(back.stage("tick_to_signal"), r.stage("tick_to_signal"))
+        XCTAssertEqual(back.counter("engine.emitted"), 12)
+        XCTAssertEqual(back.budgets, r.budgets)
+        XCTAssertTrue(PercentilePlot.svg(back).contains("<polyline"))
+    }
+
+    func testCorruptReportIsAnErrorNamingTheFile() {
+        let path = temporaryFile(Array("{\"stages\":{\"book\":{\"count\":\"x\"}}".utf8), suffix: ".json")
+        defer { unlink(path) }
+        XCTAssertThrowsError(try RunReport.load(path: path)) { error in
+            XCTAssertTrue("\(error)".hasPrefix(path), "\(error)")
+        }
+        let garbage = temporaryFile(Array("not json".utf8), suffix: ".json")
+        defer { unlink(garbage) }
+        XCTAssertThrowsError(try RunReport.load(path: garbage))
+    }
+}
