@@ -22,4 +22,23 @@ bin=.build/release/hotpath
 "$bin" --help >/dev/null
 "$bin" tune check --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert len(d["knobs"]) >= 17, d; print("tune check --json:", len(d["knobs"]), "knobs")'
 "$bin" bench core --items 1000000 --round-trips 10000 --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print("bench core --json:", d["ring_one_way_items_per_s"], "items/s one way")'
+
+echo "== latency gate: bench e2e against .ci/budgets.toml"
+report=$(mktemp --suffix=.json)
+# bench e2e exits 1 when the demo configuration's own (production) budgets fail; the gate
+# below decides against the CI budgets.
+"$bin" bench e2e --rate 200000 --seconds 2 --json > "$report" || [ $? -eq 1 ]
+"$bin" report "$report" | head -8
+"$bin" gate "$report" --budgets .ci/budgets.toml
+# The gate's own exit codes: 1 on a breach, 2 on a report it cannot read.
+printf '[budgets.tick_to_signal]\np50 = 1\n' > "$report.tight.toml"
+set +e
+"$bin" gate "$report" --budgets "$report.tight.toml" >/dev/null 2>&1; breach=$?
+echo '{"stages":' > "$report.corrupt"
+"$bin" gate "$report.corrupt" --budgets .ci/budgets.toml >/dev/null 2>&1; corrupt=$?
+set -e
+[ "$breach" -eq 1 ] && [ "$corrupt" -eq 2 ] || { echo "test: gate exit codes $breach/$corrupt, expected 1/2" >&2; exit 1; }
+echo "gate: exits 1 on a breach and 2 on a corrupt report"
+rm -f "$report" "$report.tight.toml" "$report.corrupt"
+"$bin" demo --messages 100000 | tail -3
 echo "1 passed, 0 failed: CLI smoke"
