@@ -17,6 +17,28 @@ fi
 echo "== tests (release, -enable-testing)"
 swift test -c release -Xswiftc -enable-testing --scratch-path .build-tests
 
+echo "== package-benchmark: hot-path malloc counts are zero at every size"
+# (package-benchmark's own `thresholds check` reported EQUAL for a benchmark that allocated
+# once per sample, so the counts are read from its table instead.)
+if ! swift package --package-path Benchmarks benchmark --filter ".*mallocs.*" --no-progress > "$log" 2>&1; then
+  tail -30 "$log"; echo "test: the benchmark suite did not build or run" >&2; exit 1
+fi
+python3 - "$log" <<'PY'
+import re, sys
+name, bad, seen = None, [], 0
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    if "mallocs" in line and "│" not in line:
+        name = line.strip()
+    elif line.startswith("│ Malloc (total)"):
+        cells = [c.strip() for c in line.split("│")[2:-2]]
+        seen += 1
+        if any(c not in ("0", "") for c in cells):
+            bad.append(f"{name}: {cells}")
+if seen == 0 or bad:
+    sys.exit("test: hot-path malloc counts are not zero: " + ("; ".join(bad) or "no malloc rows found"))
+print(f"{seen} malloc benchmarks, every percentile 0")
+PY
+
 echo "== CLI smoke"
 bin=.build/release/hotpath
 "$bin" --help >/dev/null

@@ -82,6 +82,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     feedBenchmarks(arena: arena)
+    engineBenchmarks()
     indicatorBenchmarks()
 
     // Flat malloc counts: the same hot-path work at 10^3 and 10^6 operations; the thresholds

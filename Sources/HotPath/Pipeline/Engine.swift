@@ -62,9 +62,22 @@ public final class Engine: @unchecked Sendable {
         } catch {
             throw ConfigError(file: config.file, key: "engine", reason: "start-up memory: \(error)")
         }
+        if let path = config.snapshotsPath {
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw ConfigError(file: config.file, key: "output.snapshots", reason: "\(path): \(String(cString: strerror(errno)))") }
+            snapshotFD = fd
+        } else {
+            snapshotFD = nil
+        }
     }
 
-    deinit { core.release(books: config.book.maxInstruments) }
+    /// Where interval snapshots go (`[output] snapshots`), opened at start-up.
+    let snapshotFD: Int32?
+
+    deinit {
+        core.release(books: config.book.maxInstruments)
+        if let fd = snapshotFD { close(fd) }
+    }
 
     /// What the feed thread reports when it is done.
     public struct FeedOutcome: Sendable {
@@ -208,6 +221,7 @@ struct OutputLoop {
     /// budget against this interval alone.
     mutating func snapshot(final: Bool, feedDone: Bool) {
         var anyBreach = false
+        var stages: [(String, String)] = []
         for stage in Stage.allCases {
             let recorder = engine.histograms[stage.rawValue]
             var interval = HistogramSnapshot()
@@ -219,6 +233,10 @@ struct OutputLoop {
                 recorder.collect(into: &interval, timeoutNs: 20_000_000)
             }
             guard interval.totalCount > 0 else { continue }
+            if engine.snapshotFD != nil {
+                let s = interval.summary
+                stages.append((stage.name, "{\"count\":\(s.count),\"p50_ns\":\(s.p50),\"p99_ns\":\(s.p99),\"p999_ns\":\(s.p999),\"max_ns\":\(s.max)}"))
+            }
             for (i, b) in engine.config.budgets.enumerated() where b.stage == stage.name {
                 let value = b.percentile >= 100 ? interval.maxValue : interval.value(atPercentile: b.percentile)
                 if value > b.limitNs { breaches[i] += 1; anyBreach = true }
@@ -226,6 +244,11 @@ struct OutputLoop {
             cumulative[stage.rawValue].add(interval)
         }
         engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
+        if let fd = engine.snapshotFD {
+            let line = JSONText.object([("t_ns", "\(Clock.monotonicNs() - started)"), ("final", final ? "true" : "false"),
+                                        ("stages", JSONText.object(stages)), ("counters", engine.counters.json())]) + "\n"
+            _ = line.withCString { write(fd, $0, strlen($0)) }
+        }
     }
 
     func printProgress(_ now: UInt64) {

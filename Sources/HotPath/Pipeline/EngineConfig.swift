@@ -18,7 +18,7 @@
 ///            max_signals_per_s, suppress_on_budget_breach, kill_switch
 /// [budgets.<stage>] p50, p90, p99, p999, p9999, max   (nanoseconds)
 /// [output]   signals ("-" = stdout, "" = none, or a path), format ("csv"|"jsonl"|"binary"),
-///            report, snapshot_ms, progress
+///            report, snapshot_ms, snapshots (JSON lines per interval), progress
 /// ```
 public struct EngineConfig: Sendable {
     public enum Evaluate: String, Sendable { case everyEvent = "every_event", topChange = "top_change" }
@@ -51,6 +51,8 @@ public struct EngineConfig: Sendable {
     public var signalFormat = SignalFormat.csv
     public var reportPath: String? = nil
     public var snapshotNs: UInt64 = 1_000_000_000
+    /// JSON lines, one per snapshot interval: that interval's percentiles and every counter.
+    public var snapshotsPath: String? = nil
     public var progress = true
 
     public init() {}
@@ -162,6 +164,7 @@ public struct EngineConfig: Sendable {
             c.signalFormat = .init(rawValue: try t.choice("format", default: "csv", ["csv", "jsonl", "binary"]))!
             c.reportPath = try t.string("report", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
             c.snapshotNs = UInt64(try t.int("snapshot_ms", default: 1_000, in: 10...3_600_000)) * 1_000_000
+            c.snapshotsPath = try t.string("snapshots", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
             c.progress = try t.bool("progress", default: true)
             try t.finish()
         }
