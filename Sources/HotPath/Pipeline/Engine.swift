@@ -110,7 +110,8 @@ public final class Engine: @unchecked Sendable {
                     hp_cpu_relax()
                     continue
                 }
-                for i in 0..<n { core.process(batch[i]) }
+                for i in 0..<n { core.process(batch[i], last: i == n - 1) }
+                core.flushDeferred()
                 core.pollHistograms()
             }
             flags[2].store(true, ordering: .releasing)

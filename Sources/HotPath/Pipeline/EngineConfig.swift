@@ -11,7 +11,7 @@
 /// [features] names = [...], levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
 ///            regression_trades, history_capacity
 /// [[models]] path (relative to this file), weight
-/// [signal]   evaluate ("every_event"|"top_change"), strong, medium, aggressive_max_spread,
+/// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
 ///            buy_output, sell_output
 /// [risk]     max_age_ms, max_position, order_size, max_notional, contract_multiplier,
@@ -43,6 +43,8 @@ public struct EngineConfig: Sendable {
     public var features = MicrostructureFeatures.Config()
     public var models: [ModelEntry] = []
     public var evaluate = Evaluate.everyEvent
+    /// Defer evaluations to the end of the engine's batch under load (see `EngineCore`).
+    public var conflate = false
     public var policy = SignalPolicy()
     public var limits = RiskGates.Limits()
     public var killSwitch: String? = nil
@@ -131,6 +133,7 @@ public struct EngineConfig: Sendable {
         }
         if var t = try root.table("signal") {
             c.evaluate = .init(rawValue: try t.choice("evaluate", default: c.evaluate.rawValue, ["every_event", "top_change"]))!
+            c.conflate = try t.bool("conflate", default: false)
             var p = c.policy
             p.strong = try t.double("strong", default: p.strong, in: 0...2)
             p.medium = try t.double("medium", default: p.medium, in: 0...2)

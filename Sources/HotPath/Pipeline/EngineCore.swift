@@ -12,14 +12,23 @@
 /// `tick_to_signal` runs from the event's stamp (taken by the feed thread before decode) to
 /// the moment its signal is published — or, for a WEAK or suppressed one, dropped: every
 /// evaluation is timed, so the histogram does not depend on how many signals pass the gates.
+///
+/// Conflation (`conflate`, off by default): an evaluation due on an event that is not the
+/// last of the batch the engine popped is deferred, per instrument, to the end of the batch,
+/// and made once on the book as it then stands. Under load the engine then evaluates each
+/// instrument at most once per batch (up to 64 events) instead of on every change, so it
+/// catches up instead of queueing; when the ring is nearly empty batches are single events
+/// and nothing is deferred. A deferred evaluation's tick-to-signal runs from the first
+/// deferred event's stamp, so the wait is measured. Signals then depend on batch boundaries
+/// (timing): replays that must be reproducible leave it off.
 public struct EngineCore: @unchecked Sendable {
     /// Named counters, in this order, in the engine thread's group.
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
-             signalRingFull, undefinedFeatures
+             signalRingFull, undefinedFeatures, deferred
         public var name: String {
             ["events", "trades", "not_book", "book_events", "unchanged_top", "evaluations", "strength_weak",
-             "strength_medium", "strength_strong", "emitted", "signal_ring_full", "undefined_features"][rawValue]
+             "strength_medium", "strength_strong", "emitted", "signal_ring_full", "undefined_features", "deferred"][rawValue]
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
         public static var names: [String] { allCases.map(\.name) + RiskGates.Reason.allCases.map { "suppressed_" + $0.name } }
@@ -27,7 +36,8 @@ public struct EngineCore: @unchecked Sendable {
 
     public let book: L3Book
     let features: UnsafeMutablePointer<MicrostructureFeatures>
-    /// The full microstructure vector, the model's row gathered from it, and the outputs.
+    /// Per book: its latest full microstructure vector (`MicrostructureFeatures.count` values);
+    /// then the model's row gathered from it, and the outputs.
     let full: UnsafeMutablePointer<Double>
     let row: UnsafeMutablePointer<Double>
     let indices: UnsafeMutablePointer<Int>
@@ -45,6 +55,13 @@ public struct EngineCore: @unchecked Sendable {
     let signals: SPSCRing<Signal>.Producer
     let sequence: UnsafeMutablePointer<UInt64>
     let clock: Clock
+    let conflate: Bool
+    /// Conflation: per book, the latest event of a deferred evaluation and the first deferred
+    /// stamp (0 = nothing deferred); the books with one, in order.
+    let pendingEvent: UnsafeMutablePointer<Event>
+    let pendingStamp: UnsafeMutablePointer<UInt64>
+    let pendingBooks: UnsafeMutablePointer<Int>
+    let pendingCount: UnsafeMutablePointer<Int>
 
     init(config: EngineConfig, ensemble: Ensemble?, arena: Arena, counters: CounterRegistry,
          histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer, clock: Clock) throws(ArenaError) {
@@ -52,7 +69,7 @@ public struct EngineCore: @unchecked Sendable {
         book = try L3Book(config: config.book, arena: arena, counters: counters, thread: "engine")
         features = try arena.allocate(MicrostructureFeatures.self, count: books)
         for b in 0..<books { (features + b).initialize(to: MicrostructureFeatures(config: config.features)) }
-        full = try arena.allocate(Double.self, count: MicrostructureFeatures.count)
+        full = try arena.allocate(Double.self, count: MicrostructureFeatures.count * books)
         featureCount = config.featureNames.count
         row = try arena.allocate(Double.self, count: featureCount)
         indices = try arena.allocate(Int.self, count: featureCount)
@@ -71,6 +88,13 @@ public struct EngineCore: @unchecked Sendable {
         sequence = try arena.allocate(UInt64.self, count: 1)
         sequence.initialize(to: 0)
         self.clock = clock
+        conflate = config.conflate
+        pendingEvent = try arena.allocate(Event.self, count: books)
+        pendingStamp = try arena.allocate(UInt64.self, count: books)
+        pendingStamp.initialize(repeating: 0, count: books)
+        pendingBooks = try arena.allocate(Int.self, count: books)
+        pendingCount = try arena.allocate(Int.self, count: 1)
+        pendingCount.initialize(to: 0)
     }
 
     /// Releases the feature states' window memory (the arena holds the rest). Once, after the
@@ -87,9 +111,10 @@ public struct EngineCore: @unchecked Sendable {
         histograms[stage.rawValue].record(clock.nanoseconds(ticks: end &- start))
     }
 
-    /// One event, start to finish.
+    /// One event, start to finish. `last`: no further event is in the popped batch (only
+    /// conflation looks at it).
     @inline(__always)
-    public func process(_ e: Event) {
+    public func process(_ e: Event, last: Bool = true) {
         let t0 = clock.ticks()
         let stamped = e.tsLocal != 0 && e.tsLocal <= t0
         if stamped { record(.ringWait, from: e.tsLocal, to: t0) }
@@ -106,26 +131,68 @@ public struct EngineCore: @unchecked Sendable {
         guard b >= 0 else { return }
         count(.bookEvents)
         let view = book.view(book: b)
-        features[b].book(view, event: e, into: full)
+        features[b].book(view, event: e, into: full + b * MicrostructureFeatures.count)
         let t2 = clock.ticks()
         record(.features, from: t1, to: t2)
-        guard let ensemble else { return }
+        guard ensemble != nil else { return }
+        if onTopChange {
+            let h = view.header.pointee
+            let bid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
+            let ask = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
+            let top = SIMD4(bid.price, Int64(bid.size), ask.price, Int64(ask.size))
+            if top == tops[b] {
+                count(.unchangedTop)
+                return
+            }
+            tops[b] = top
+        }
+        if conflate && !last {
+            if pendingStamp[b] == 0 {
+                pendingStamp[b] = stamped ? e.tsLocal : 1
+                pendingBooks[pendingCount.pointee] = b
+                pendingCount.pointee &+= 1
+            }
+            pendingEvent[b] = e
+            count(.deferred)
+            return
+        }
+        let first = pendingStamp[b]
+        if first != 0 { pendingStamp[b] = 0 }  // this evaluation covers the deferred one
+        evaluate(book: b, event: e, stamp: first > 1 ? first : stamped ? e.tsLocal : 0, from: t2)
+    }
+
+    /// The deferred evaluations, once each, on the books as they stand (at batch ends).
+    @inline(__always)
+    public func flushDeferred() {
+        let n = pendingCount.pointee
+        guard n > 0 else { return }
+        for i in 0..<n {
+            let b = pendingBooks[i]
+            let first = pendingStamp[b]
+            guard first != 0 else { continue }  // already covered by a later evaluation
+            pendingStamp[b] = 0
+            evaluate(book: b, event: pendingEvent[b], stamp: first > 1 ? first : 0, from: clock.ticks())
+        }
+        pendingCount.pointee = 0
+    }
+
+    /// Models → signal → gates → signal ring for book `b`, whose latest event is `e`.
+    /// `stamp`: where tick-to-signal starts (0: not timed); `t2`: when inference may start.
+    @inline(__always)
+    func evaluate(book b: Int, event e: Event, stamp: UInt64, from t2: UInt64) {
+        let view = book.view(book: b)
         let h = view.header.pointee
         let bestBid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
         let bestAsk = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
-        if onTopChange {
-            let top = SIMD4(bestBid.price, Int64(bestBid.size), bestAsk.price, Int64(bestAsk.size))
-            if top == tops[b] { count(.unchangedTop); return }
-            tops[b] = top
-        }
+        let vector = full + b * MicrostructureFeatures.count
         var finite = true
         for i in 0..<featureCount {
-            let v = full[indices[i]]
+            let v = vector[indices[i]]
             row[i] = v
             finite = finite && v.isFinite
         }
         if !finite { count(.undefinedFeatures) }
-        ensemble._withUnsafeGuaranteedRef { $0.predict(row, into: outputs) }
+        ensemble!._withUnsafeGuaranteedRef { $0.predict(row, into: outputs) }
         let t3 = clock.ticks()
         record(.inference, from: t2, to: t3)
 
@@ -154,7 +221,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         let t4 = clock.ticks()
         record(.signal, from: t3, to: t4)
-        if stamped { record(.tickToSignal, from: e.tsLocal, to: t4) }
+        if stamp != 0 { record(.tickToSignal, from: stamp, to: t4) }
     }
 
     /// Answers pending histogram swaps (at batch boundaries).
