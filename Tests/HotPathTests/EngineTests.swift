@@ -213,4 +213,35 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(mallocs(2_000), mallocs(20_000))
         XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.evaluations.rawValue].value, 0)
     }
+
+    /// Conflation: evaluations due inside a batch are made once per instrument at its end, on
+    /// the book as it then stands — never lost, never repeated.
+    func testConflationEvaluatesEachDeferredInstrumentOnceAtTheBatchEnd() throws {
+        var events: [Event] = []
+        try demoSession(messages: 30_000).forEachEvent { events.append($0) }
+        func evaluations(conflate: Bool, batch: Int) throws -> (evaluations: UInt64, deferred: UInt64) {
+            var c = try config()
+            c.conflate = conflate
+            let engine = try Engine(config: c)
+            var i = 0
+            while i < events.count {
+                let n = min(batch, events.count - i)
+                for k in 0..<n { engine.core.process(events[i + k], last: k == n - 1) }
+                engine.core.flushDeferred()
+                i += n
+            }
+            func count(_ c: EngineCore.Count) -> UInt64 { engine.core.counts[c.rawValue].value }
+            return (count(.evaluations), count(.deferred))
+        }
+        let plain = try evaluations(conflate: false, batch: 64)
+        let single = try evaluations(conflate: true, batch: 1)
+        let batched = try evaluations(conflate: true, batch: 64)
+        XCTAssertEqual(single.evaluations, plain.evaluations, "batches of one defer nothing")
+        XCTAssertEqual(single.deferred, 0)
+        XCTAssertGreaterThan(batched.deferred, 0)
+        XCTAssertLessThan(batched.evaluations, plain.evaluations)
+        // At most one evaluation per instrument per batch, and at least one per batch that
+        // changed a top of book.
+        XCTAssertLessThanOrEqual(batched.evaluations, UInt64((events.count + 63) / 64 * 4))
+    }
 }

@@ -54,6 +54,8 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     public let config: Config
     public private(set) var undefined = 0
     public private(set) var badInputs = 0
+    /// Book views and trades seen.
+    public private(set) var updates = 0
 
     // Book state
     var prevBid = Double.nan, prevAsk = Double.nan, prevBidSize = 0.0, prevAskSize = 0.0
@@ -103,6 +105,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
 
     /// A trade (aggressor side B = buy, A = sell) updates the trade-flow state.
     public mutating func trade(_ e: Event) {
+        updates &+= 1
         let t = Self.time(e)
         if firstTs == 0 { firstTs = t }
         let price = Double(e.price) / 1e9, size = Double(e.size)
@@ -167,6 +170,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
 
     /// A published book view: computes the vector into `out` (`count` values).
     public mutating func book(_ view: BookView, event e: Event, into out: UnsafeMutablePointer<Double>) {
+        updates &+= 1
         let t = Self.time(e)
         if firstTs == 0 { firstTs = t }
         let h = view.header.pointee
