@@ -202,7 +202,10 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         if !prevAsk.isNaN && !ask.isNaN { ofi += (ask >= prevAsk ? prevAskSize : 0) - (ask <= prevAsk ? qa : 0) }
         put(9, ofi)
         book1s.add(SIMD4(ofi, 1, 0, 0), at: t)
-        ofi5s.add(ofi, at: t)
+        // Zero terms change no sum (x + 0 and x − 0 are exact), so windows store only the
+        // events that move them and merely evict on the rest: most book events change
+        // neither the top of book nor the mid.
+        if ofi != 0 { ofi5s.add(ofi, at: t) } else { ofi5s.evict(before: t) }
         put(10, book1s.sums[0])
         put(11, ofi5s.sum)
         trades5s.evict(before: t)
@@ -215,14 +218,17 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         put(15, vwap60)
         put(16, mid > 0 ? (mid - vwap60) / mid * 1e4 : .nan)
         // Log returns as differences of log mids: one log per event, not one per horizon.
-        let logMid = mid.isFinite && mid > 0 ? log(mid) : Double.nan
-        if logMid.isFinite { logMids.add(logMid, at: t) }
+        let logMid = mid == prevMid && mid > 0 ? prevLogMid : mid.isFinite && mid > 0 ? log(mid) : Double.nan
+        // The log-mid series is piecewise constant: storing its changes only gives every
+        // lagged reader the same value ("the latest at or before now − lag").
+        if logMid.isFinite && logMid != prevLogMid { logMids.add(logMid, at: t) }
         put(17, difference(logMid, lag1s.value(in: logMids, now: t)))
         put(18, difference(logMid, lag5s.value(in: logMids, now: t)))
         put(19, difference(logMid, lag15s.value(in: logMids, now: t)))
         put(20, difference(logMid, lag60s.value(in: logMids, now: t)))
         let r = difference(logMid, prevLogMid)
-        rv60s.add(r.isFinite ? r * r : 0, at: t)
+        let r2 = r.isFinite ? r * r : 0
+        if r2 != 0 { rv60s.add(r2, at: t) } else { rv60s.evict(before: t) }
         if logMid.isFinite { prevLogMid = logMid }
         put(21, max(rv60s.sum, 0).squareRoot())
         put(22, imbalances.count > 0 ? imbalanceSum / (Double(imbalances.count) * config.vpinBucketVolume) : .nan)
