@@ -83,6 +83,9 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     var midAtLastTrade = Double.nan
     var amihudTerms: RollingWindow
     var amihudSum = 0.0
+    /// vwap_session, vpin, kyle_lambda, amihud: they change only on trades, so `trade`
+    /// computes them (four divisions) and every book event copies them.
+    var tradeDerived = SIMD4<Double>(repeating: .nan)
 
     public init(config: Config = Config()) {
         self.config = config
@@ -137,6 +140,12 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         }
         lastTradePrice = price
         vpinAdd(price: price, volume: size)
+        let n = Double(kyleX.count), den = n * sxx - sx * sx
+        tradeDerived = SIMD4(
+            sessionV > 0 ? sessionPV / sessionV : .nan,
+            imbalances.count > 0 ? imbalanceSum / (Double(imbalances.count) * config.vpinBucketVolume) : .nan,
+            kyleX.count > 1 && den != 0 ? (n * sxy - sx * sy) / den : .nan,
+            amihudTerms.count > 0 ? amihudSum / Double(amihudTerms.count) : .nan)
     }
 
     /// Bulk volume classification into equal-volume buckets; a trade spanning a boundary is split.
@@ -213,7 +222,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         let bv = trades5s.sums[0], sv = trades5s.sums[1]
         put(12, bv + sv > 0 ? (bv - sv) / (bv + sv) : .nan)
         put(13, bv - sv)
-        put(14, sessionV > 0 ? sessionPV / sessionV : .nan)
+        put(14, tradeDerived[0])
         let vwap60 = trades60s.sums[1] > 0 ? trades60s.sums[0] / trades60s.sums[1] : .nan
         put(15, vwap60)
         put(16, mid > 0 ? (mid - vwap60) / mid * 1e4 : .nan)
@@ -231,10 +240,9 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         if r2 != 0 { rv60s.add(r2, at: t) } else { rv60s.evict(before: t) }
         if logMid.isFinite { prevLogMid = logMid }
         put(21, max(rv60s.sum, 0).squareRoot())
-        put(22, imbalances.count > 0 ? imbalanceSum / (Double(imbalances.count) * config.vpinBucketVolume) : .nan)
-        let n = Double(kyleX.count), den = n * sxx - sx * sx
-        put(23, kyleX.count > 1 && den != 0 ? (n * sxy - sx * sy) / den : .nan)
-        put(24, amihudTerms.count > 0 ? amihudSum / Double(amihudTerms.count) : .nan)
+        put(22, tradeDerived[1])
+        put(23, tradeDerived[2])
+        put(24, tradeDerived[3])
         put(25, book1s.sums[1])
         put(26, Double(t - firstTs) / 1e9)
         put(27, mid > 0 ? (lastTradePrice - mid) / mid * 1e4 : .nan)
