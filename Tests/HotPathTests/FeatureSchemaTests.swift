@@ -44,10 +44,8 @@ final class MicropriceTableTests: XCTestCase {
         var config = MicrostructureFeatures.Config()
         config.micropriceTable = table
         config.tick = 0.25
-        let f = MicrostructureFeatures(config: config)
-        XCTAssertEqual(f.microprice(mid: 100, imbalance: 0.8, spread: 0.25, weighted: 0), 100.1, accuracy: 1e-12)
-        XCTAssertEqual(f.microprice(mid: 100, imbalance: 0.2, spread: 1.0, weighted: 0), 99.8, accuracy: 1e-12)
-        XCTAssertEqual(MicrostructureFeatures().microprice(mid: 100, imbalance: 0.2, spread: 1, weighted: 99.9), 99.9)
+        XCTAssertEqual(MicrostructureFeatures.microprice(config, mid: 100, imbalance: 0.8, spread: 0.25), 100.1, accuracy: 1e-12)
+        XCTAssertEqual(MicrostructureFeatures.microprice(config, mid: 100, imbalance: 0.2, spread: 1.0), 99.8, accuracy: 1e-12)
     }
 
     func testRaggedTableIsAClearError() {
