@@ -150,4 +150,51 @@ final class MicrostructureTests: XCTestCase {
         f.trade(bad)
         XCTAssertEqual(f.badInputs, 1)
     }
+
+    /// A locked book (bid = ask) and a crossed one give finite, documented values: spread 0 or
+    /// negative, the imbalances as usual, and `stale` = 1 when the book marked itself crossed.
+    /// A trade without a price is skipped and counted.
+    func testLockedAndCrossedBooksAndUnpricedTradesAreDefined() throws {
+        let arena = try Arena(bytes: 32 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        var config = L3Book.Config()
+        config.maxInstruments = 2
+        config.maxOrders = 1 << 10
+        let book = try L3Book(config: config, arena: arena)
+        func add(_ id: UInt64, _ side: UInt8, _ price: Int64, _ size: UInt32, at t: UInt64) -> Event {
+            var e = Event()
+            e.kind = .order; e.action = Event.Action.add; e.side = side; e.orderId = id
+            e.price = price; e.size = size; e.instrumentId = 7; e.tsRecv = t; e.flags = 0x80
+            return e
+        }
+        var f = MicrostructureFeatures()
+        var row = [Double](repeating: .nan, count: MicrostructureFeatures.count)
+        func publish(_ e: Event) -> BookView.Header {
+            let b = book.apply(e)
+            XCTAssertGreaterThanOrEqual(b, 0)
+            row.withUnsafeMutableBufferPointer { f.book(book.view(book: b), event: e, into: $0.baseAddress!) }
+            return book.view(book: b).info
+        }
+        let names = MicrostructureFeatures.names
+        func value(_ name: String) -> Double { row[names.firstIndex(of: name)!] }
+        _ = publish(add(1, Event.Side.bid, 100_000_000_000, 5, at: 1_000))
+        let locked = publish(add(2, Event.Side.ask, 100_000_000_000, 3, at: 2_000))
+        XCTAssertEqual(value("spread"), 0)
+        XCTAssertEqual(value("spread_bps"), 0)
+        XCTAssertEqual(value("imbalance_l1"), 5.0 / 8.0)
+        XCTAssertEqual(value("mid"), 100)
+        XCTAssertEqual(value("stale"), locked.stale == 0 ? 0 : 1)
+        let crossed = publish(add(3, Event.Side.bid, 101_000_000_000, 2, at: 3_000))
+        XCTAssertNotEqual(crossed.stale, 0, "the book marks a crossed publish stale")
+        XCTAssertEqual(value("stale"), 1)
+        XCTAssertEqual(value("spread"), -1)
+        XCTAssertTrue(value("spread_bps").isFinite)
+        XCTAssertTrue(value("imbalance_l5").isFinite)
+        var unpriced = Event()
+        unpriced.action = Event.Action.trade
+        unpriced.size = 10
+        unpriced.instrumentId = 7
+        f.trade(unpriced)  // price is Event.undefinedPrice
+        XCTAssertEqual(f.badInputs, 1)
+    }
 }
