@@ -16,7 +16,7 @@
 /// Conflation (`conflate`, off by default): an evaluation due on an event that is not the
 /// last of the batch the engine popped is deferred, per instrument, to the end of the batch,
 /// and made once on the book as it then stands. Under load the engine then evaluates each
-/// instrument at most once per batch (up to 64 events) instead of on every change, so it
+/// instrument at most once per batch (up to 256 events) instead of on every change, so it
 /// catches up instead of queueing; when the ring is nearly empty batches are single events
 /// and nothing is deferred. A deferred evaluation's tick-to-signal runs from the first
 /// deferred event's stamp, so the wait is measured. Signals then depend on batch boundaries
