@@ -33,6 +33,9 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Tick size in price units, for the microprice table's spread columns.")
     var tick = 0.25
 
+    @Option(help: "Time-bar length in seconds for the bar indicators (bar_close, bar_ema_12, …); the engine's [features] bar_seconds.")
+    var barSeconds = 1.0
+
     func run() throws {
         guard let h = Duration.nanoseconds(parsing: horizon) else {
             fail("--horizon \(horizon): expected a number with ms, s or m (e.g. 1s)", code: 2)
@@ -42,6 +45,8 @@ struct FeaturesCommand: ParsableCommand {
         let result: (events: Int, undefined: Int, badInputs: Int)
         var config = MicrostructureFeatures.Config()
         config.tick = tick
+        guard barSeconds >= 1e-3, barSeconds <= 86_400 else { fail("--bar-seconds \(barSeconds): expected 0.001...86400", code: 2) }
+        config.barSeconds = barSeconds
         do {
             if let microprice { config.micropriceTable = try MicropriceTable.load(path: microprice) }
             result = try FeatureReplay.run(FeedFile.open(file), config: config) { t, i, row in

@@ -197,4 +197,56 @@ final class MicrostructureTests: XCTestCase {
         f.trade(unpriced)  // price is Event.undefinedPrice
         XCTAssertEqual(f.badInputs, 1)
     }
+
+    /// The bar features are the TA-Lib indicator structs run over the instrument's time bars,
+    /// as of the last closed bar: recomputed here from the trades with a BarBuilder of its own.
+    func testBarFeaturesFollowTheIndicatorsOverTimeBars() throws {
+        var g = ITCHGenerator.demoSession
+        g.seed = 3
+        let path = temporaryFile(g.generate(messages: 60_000), suffix: ".itch")
+        defer { unlink(path) }
+        let names = MicrostructureFeatures.names
+        XCTAssertEqual(names.count, 38, "MicrostructureFeatures.book counts undefined values over 38 slots")
+        let first = names.firstIndex(of: "bar_close")!
+        typealias Reference = (bars: BarBuilder, ema12: EMA, ema26: EMA, rsi: RSI, atr: ATR, bands: BBANDS, values: [Double])
+        var expected = [Int: Reference]()
+        let arena = try Arena(bytes: 64 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        var config = L3Book.Config()
+        config.maxInstruments = 8
+        config.maxOrders = 1 << 16
+        let book = try L3Book(config: config, arena: arena)
+        var features = [Int: MicrostructureFeatures]()
+        var row = [Double](repeating: 0, count: names.count)
+        var compared = 0, defined = 0
+        try FeedFile.open(path).forEachEvent { e in
+            if e.action == Event.Action.trade {
+                guard let b = book.instruments.lookup(e.instrumentId) else { return }
+                features[b, default: MicrostructureFeatures()].trade(e)
+                var r = expected[b] ?? (BarBuilder(mode: .time(seconds: 1)), EMA(period: 12), EMA(period: 26), RSI(period: 14),
+                                        ATR(period: 14), BBANDS(period: 20), [Double](repeating: .nan, count: 6))
+                r.bars.trade(price: Double(e.price) / 1e9, size: Double(e.size), at: e.tsRecv != 0 ? e.tsRecv : e.tsEvent) { bar in
+                    let bands = r.bands.update(bar.close)
+                    let width = bands.upper - bands.lower
+                    r.values = [bar.close, r.ema12.update(bar.close), r.ema26.update(bar.close), r.rsi.update(bar.close),
+                                r.atr.update(bar), width > 0 ? (bar.close - bands.lower) / width : .nan]
+                }
+                expected[b] = r
+                return
+            }
+            guard e.kind == .order else { return }
+            let b = book.apply(e)
+            guard b >= 0 else { return }
+            row.withUnsafeMutableBufferPointer { features[b, default: MicrostructureFeatures()].book(book.view(book: b), event: e, into: $0.baseAddress!) }
+            let want = expected[b]?.values ?? [Double](repeating: .nan, count: 6)
+            for k in 0..<6 {
+                let a = row[first + k], w = want[k]
+                XCTAssertTrue(a == w || (a.isNaN && w.isNaN), "\(names[first + k]) at update \(compared): \(a) vs \(w)")
+            }
+            if !want[3].isNaN { defined += 1 }
+            compared += 1
+        }
+        XCTAssertGreaterThan(compared, 10_000)
+        XCTAssertGreaterThan(defined, 1_000, "RSI(14) should be defined after 15 bars")
+    }
 }

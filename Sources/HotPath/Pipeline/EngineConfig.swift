@@ -9,7 +9,7 @@
 /// [rings]    events, events_full ("spin"|"drop"), signals, signals_full
 /// [feed]     pace ("max"|"recorded"), speed
 /// [features] names = [...], levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
-///            regression_trades, history_capacity
+///            regression_trades, history_capacity, bar_seconds
 /// [[models]] path (relative to this file), weight
 /// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
@@ -119,6 +119,7 @@ public struct EngineConfig: Sendable {
             c.features.vpinBuckets = try t.int("vpin_buckets", default: c.features.vpinBuckets, in: 1...1_000_000)
             c.features.regressionTrades = try t.int("regression_trades", default: c.features.regressionTrades, in: 2...1_000_000)
             c.features.historyCapacity = try t.int("history_capacity", default: c.features.historyCapacity, in: 16...(1 << 24))
+            c.features.barSeconds = try t.double("bar_seconds", default: c.features.barSeconds, in: 1e-3...86_400)
             if let table = try t.string("microprice_table", default: nil), !table.isEmpty {
                 do { c.features.micropriceTable = try MicropriceTable.load(path: resolve(table)) } catch {
                     throw t.error("microprice_table", "\(error)")

@@ -21,7 +21,13 @@ import Glibc
 /// - Kyle's lambda: OLS slope of mid changes on signed trade volume over the last
 ///   `regressionTrades` trades; Amihud illiquidity: mean |log trade return| / (price · size);
 /// - book events per second (1 s window), seconds since the first event, last trade's gap to
-///   mid in bps, trades in 5 s, levels per side, and the book's stale flag.
+///   mid in bps, trades in 5 s, levels per side, and the book's stale flag;
+/// - bar indicators (TA-Lib's definitions, the same structs `hotpath indicators` runs) over
+///   time bars of `barSeconds` built from the instrument's trades: the last closed bar's close,
+///   EMA(12), EMA(26), RSI(14), ATR(14) and Bollinger %B(20, 2) = (close − lower)/(upper −
+///   lower). A bar closes when the first trade of a later period arrives (periods without
+///   trades make no bar), the indicators update then, and book events carry the values of the
+///   last closed bar; NaN during each indicator's lookback and for %B of a flat band.
 /// Undefined values (an empty side, no trades yet, a zero denominator) are NaN and counted in
 /// `undefined`; NaN and infinite inputs are counted in `badInputs` and skipped. The windows'
 /// memory is allocated and pre-faulted at construction.
@@ -39,6 +45,8 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         /// microprice is then the weighted mid). `MicropriceTable.load` reads one from a file.
         public var micropriceTable: [[Double]]? = nil
         public var tick = 0.25
+        /// Time-bar length for the bar indicators, seconds.
+        public var barSeconds = 1.0
         public init() {}
     }
 
@@ -48,6 +56,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         "vwap_session", "vwap_60s", "vwap_gap_bps", "return_1s", "return_5s", "return_15s", "return_60s",
         "realized_vol_60s", "vpin", "kyle_lambda", "amihud", "event_rate_1s", "time_since_open_s",
         "last_trade_gap_bps", "trade_count_5s", "levels_bid", "levels_ask", "stale",
+        "bar_close", "bar_ema_12", "bar_ema_26", "bar_rsi_14", "bar_atr_14", "bar_bbands_pctb_20",
     ]
     public static var count: Int { names.count }
 
@@ -86,6 +95,11 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     /// vwap_session, vpin, kyle_lambda, amihud: they change only on trades, so `trade`
     /// computes them (four divisions) and every book event copies them.
     var tradeDerived = SIMD4<Double>(repeating: .nan)
+    // Bar indicators: the builder, the indicators, and the last closed bar's values.
+    var bars: BarBuilder
+    var barEMA12 = EMA(period: 12), barEMA26 = EMA(period: 26), barRSI = RSI(period: 14), barATR = ATR(period: 14)
+    var barBands = BBANDS(period: 20)
+    var barValues = SIMD8<Double>(repeating: .nan)
 
     public init(config: Config = Config()) {
         self.config = config
@@ -100,6 +114,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         kyleX = RollingWindow(capacity: config.regressionTrades)
         kyleY = RollingWindow(capacity: config.regressionTrades)
         amihudTerms = RollingWindow(capacity: config.regressionTrades)
+        bars = BarBuilder(mode: .time(seconds: config.barSeconds))
     }
 
     /// The event's time: receive time where known, else exchange time.
@@ -140,12 +155,24 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         }
         lastTradePrice = price
         vpinAdd(price: price, volume: size)
+        var builder = bars, closed: Bar? = nil
+        builder.trade(price: price, size: size, at: t) { closed = $0 }
+        bars = builder
+        if let closed { closeBar(closed) }
         let n = Double(kyleX.count), den = n * sxx - sx * sx
         tradeDerived = SIMD4(
             sessionV > 0 ? sessionPV / sessionV : .nan,
             imbalances.count > 0 ? imbalanceSum / (Double(imbalances.count) * config.vpinBucketVolume) : .nan,
             kyleX.count > 1 && den != 0 ? (n * sxy - sx * sy) / den : .nan,
             amihudTerms.count > 0 ? amihudSum / Double(amihudTerms.count) : .nan)
+    }
+
+    /// A time bar closed: the bar indicators advance once.
+    mutating func closeBar(_ bar: Bar) {
+        let bands = barBands.update(bar.close)
+        let width = bands.upper - bands.lower
+        barValues = SIMD8(bar.close, barEMA12.update(bar.close), barEMA26.update(bar.close), barRSI.update(bar.close),
+                          barATR.update(bar), width > 0 ? (bar.close - bands.lower) / width : .nan, 0, 0)
     }
 
     /// Bulk volume classification into equal-volume buckets; a trade spanning a boundary is split.
@@ -250,9 +277,15 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         put(29, Double(nb))
         put(30, Double(na))
         put(31, h.stale == 0 ? 0 : 1)
-        var undefinedHere = 0
-        for i in 0..<32 where !out[i].isFinite { undefinedHere &+= 1 }
-        undefined &+= undefinedHere
+        for i in 0..<6 { put(32 + i, barValues[i]) }
+        // Undefined values, four at a time: v − v is 0 exactly when v is finite.
+        var finite = SIMD4<Int64>()
+        for i in stride(from: 0, to: 36, by: 4) {  // names.count is 38 (a test holds it)
+            let v = UnsafeRawPointer(out + i).loadUnaligned(as: SIMD4<Double>.self)
+            finite &+= SIMD4<Int64>().replacing(with: 1, where: (v - v) .== SIMD4<Double>())
+        }
+        let tail = (out[36] - out[36] == 0 ? 1 : 0) + (out[37] - out[37] == 0 ? 1 : 0)
+        undefined &+= 38 - Int(finite.wrappedSum()) - tail
         prevBid = bid; prevAsk = ask; prevBidSize = qb; prevAskSize = qa
         if mid.isFinite { prevMid = mid }
     }
