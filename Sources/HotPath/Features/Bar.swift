@@ -31,6 +31,9 @@ public struct RollingWindow: @unchecked Sendable {
 
     public var isFull: Bool { count == capacity }
 
+    /// Frees the memory. The window (and every copy of it) must not be used afterwards.
+    public func release() { values.deallocate() }
+
     public mutating func push(_ v: Double) {
         values[head] = v
         head = head + 1 == capacity ? 0 : head + 1

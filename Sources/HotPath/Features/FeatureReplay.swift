@@ -39,6 +39,7 @@ public enum FeatureReplay {
         }
         try file.forEachEvent(handle)
         let undefined = features.values.reduce(0) { $0 + $1.undefined }, bad = features.values.reduce(0) { $0 + $1.badInputs }
+        features.values.forEach { $0.release() }
         return (events, undefined, bad)
     }
 }

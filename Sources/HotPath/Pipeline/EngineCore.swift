@@ -97,9 +97,10 @@ public struct EngineCore: @unchecked Sendable {
         pendingCount.initialize(to: 0)
     }
 
-    /// Releases the feature states' window memory (the arena holds the rest). Once, after the
+    /// Frees the feature states' window memory (the arena holds the rest). Once, after the
     /// engine thread has stopped.
     func release(books: Int) {
+        for b in 0..<books { features[b].release() }
         features.deinitialize(count: books)
     }
 

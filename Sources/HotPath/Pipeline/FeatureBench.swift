@@ -1,21 +1,26 @@
 /// `hotpath bench features`: the cost of the feature vector per book event, as the engine
 /// pays it. The feed's events are decoded once; each timed pass then rebuilds the book from
 /// them on a pinned core, with the features (pass B) or without (pass A), alternating A and B
-/// so drifts of the shared host cancel; the feature cost is (B − A) per feature update (a
-/// published book view or a trade). The book's
-/// published view is then in cache as it is in the engine (a first version replayed private
-/// copies of every view and measured cache misses on 20 MB of copies instead).
+/// so drifts of the shared host cancel; the feature cost is the median over passes of
+/// (B − A), per feature update (a published book view or a trade): a median, because a pass
+/// the host interrupts moves a total by more than the whole difference. The book's published
+/// view is then in cache as it is in the engine (a first version replayed private copies of
+/// every view and measured cache misses on 20 MB of copies instead).
 public struct FeatureBench {
     public struct Result: Sendable {
         public var events: Int
         public var features: Int
-        public var bookSeconds: Double
-        public var bothSeconds: Double
+        /// Per pass, seconds: the book alone (A) and book + features (B).
+        public var bookSeconds: [Double]
+        public var bothSeconds: [Double]
         public var loops: Int
         /// Feature updates per pass: published book views and trades.
         public var updates: Int
-        public var nsPerEvent: Double { max(0, bothSeconds - bookSeconds) * 1e9 / Double(updates * loops) }
-        public var bookNsPerEvent: Double { bookSeconds * 1e9 / Double(events * loops) }
+        public var nsPerEvent: Double {
+            let d = zip(bothSeconds, bookSeconds).map { $0 - $1 }.sorted()
+            return max(0, d[d.count / 2]) * 1e9 / Double(updates)
+        }
+        public var bookNsPerEvent: Double { bookSeconds.sorted()[bookSeconds.count / 2] * 1e9 / Double(events) }
         public var json: String {
             JSONText.object([("events", "\(updates)"), ("features", "\(features)"), ("ns_per_event", format("%.2f", nsPerEvent)),
                              ("feed_events", "\(events)"),
@@ -24,6 +29,7 @@ public struct FeatureBench {
     }
 
     public static func run(_ file: FeedFile, loops: Int = 20) throws -> Result {
+        let loops = max(loops, 1)
         var events: [Event] = []
         try file.forEachEvent { e in
             if e.action == Event.Action.trade || e.kind == .order { events.append(e) }
@@ -58,8 +64,9 @@ public struct FeatureBench {
                             }
                         }
                         let t = Double(Clock.monotonicNs() - t0) / 1e9
-                        if withFeatures { box.both += t } else { box.book += t }
+                        if withFeatures { box.both.append(t) } else { box.book.append(t) }
                         if withFeatures { box.updates = states.reduce(0) { $0 + $1.updates } }
+                        states.forEach { $0.release() }
                     }
                 }
             }
@@ -71,6 +78,6 @@ public struct FeatureBench {
 }
 
 final class FeatureBenchBox: @unchecked Sendable {
-    var book = 0.0, both = 0.0
+    var book: [Double] = [], both: [Double] = []
     var updates = 0
 }

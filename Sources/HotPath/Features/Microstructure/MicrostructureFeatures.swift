@@ -117,6 +117,14 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         bars = BarBuilder(mode: .time(seconds: config.barSeconds))
     }
 
+    /// Frees the windows' memory (a struct of raw pointers has no deinit): once, when this
+    /// state (and every copy of it) is no longer used.
+    public func release() {
+        book1s.release(); ofi5s.release(); rv60s.release(); logMids.release()
+        trades5s.release(); trades60s.release()
+        imbalances.release(); kyleX.release(); kyleY.release(); amihudTerms.release()
+    }
+
     /// The event's time: receive time where known, else exchange time.
     @inline(__always)
     static func time(_ e: Event) -> UInt64 { e.tsRecv != 0 && e.tsRecv != UInt64.max ? e.tsRecv : e.tsEvent }

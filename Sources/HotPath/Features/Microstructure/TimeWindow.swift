@@ -5,6 +5,9 @@ public struct TimeWindowSum: @unchecked Sendable {
     public init(span: UInt64, capacity: Int) { inner = TimeWindowSums(span: span, capacity: capacity) }
 
     public var span: UInt64 { inner.span }
+
+    /// Frees the memory; not to be used afterwards.
+    public func release() { inner.release() }
     public var sum: Double { inner.sums[0] }
     public var overflows: Int { inner.overflows }
     public var entries: Int { inner.count }
@@ -33,6 +36,9 @@ public struct SeriesRing: @unchecked Sendable {
         times.initialize(repeating: 0, count: c)
         values.initialize(repeating: 0, count: c)
     }
+
+    /// Frees the memory; not to be used afterwards.
+    public func release() { times.deallocate(); values.deallocate() }
 
     /// Absolute index of the oldest value still held.
     public var oldest: Int { max(0, next - (mask + 1)) }
@@ -95,6 +101,9 @@ public struct TimeWindowSums: @unchecked Sendable {
         times.initialize(repeating: 0, count: c)  // pre-faulted at start-up
         values.initialize(repeating: SIMD4<Double>(), count: c)
     }
+
+    /// Frees the memory; not to be used afterwards.
+    public func release() { times.deallocate(); values.deallocate() }
 
     @inline(__always)
     public mutating func add(_ v: SIMD4<Double>, at t: UInt64) {
