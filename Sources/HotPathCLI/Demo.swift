@@ -62,16 +62,8 @@ struct Demo: ParsableCommand {
         }
         print("\n")
         print(result.text, terminator: "")
-        print(format1("\ndemo done in %.1f s", Double(Clock.monotonicNs() - started) / 1e9))
+        print(format("\ndemo done in %.1f s", Double(Clock.monotonicNs() - started) / 1e9))
         if signals == nil { unlink(signalsPath) }
         if !outcome.errors.isEmpty { throw ExitCode(1) }
-    }
-}
-
-func format1(_ spec: String, _ v: Double) -> String {
-    withVaList([v]) { va in
-        var buf = [CChar](repeating: 0, count: 256)
-        _ = vsnprintf(&buf, buf.count, spec, va)
-        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -152,7 +152,7 @@ public struct HistogramSnapshot: Sendable, Equatable {
 
 /// printf-style formatting for the cold path (reports), through vsnprintf. Output longer
 /// than 1 KiB is cut; every caller formats a few numbers.
-func format(_ spec: String, _ args: any CVarArg...) -> String {
+public func format(_ spec: String, _ args: any CVarArg...) -> String {
     withVaList(args) { va in
         var buf = [UInt8](repeating: 0, count: 1024)
         let n = buf.withUnsafeMutableBufferPointer { p in

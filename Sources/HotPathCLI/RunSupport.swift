@@ -1,0 +1,102 @@
+import CSupport
+import HotPath
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// What replay, bench e2e and demo share: loading the configuration, running the engine,
+// printing its report, and the bundled demo's files and synthetic feed.
+
+/// Loads and validates a configuration, or exits 2 naming the key.
+func loadConfig(_ path: String) -> EngineConfig {
+    do { return try EngineConfig.load(path: path) } catch { fail("\(error)", code: 2) }
+}
+
+/// Starts the engine over `feeds` and writes the report where the configuration says.
+func runEngine(_ config: EngineConfig, feeds: [FeedFile]) -> (RunReport, Engine.FeedOutcome) {
+    let engine: Engine
+    do { engine = try Engine(config: config) } catch { fail("\(error)", code: 2) }
+    for note in engine.arena.notes { printError("hotpath: note: \(note)") }
+    let sink: SignalSink?
+    do { sink = try config.signalsPath.map { path throws(ConfigError) in try SignalSink(path: path, format: config.signalFormat) } } catch { fail("\(error)", code: 2) }
+    let replays = feeds.map { file -> FileReplay in
+        var r = FileReplay(file: file, clock: engine.clock)
+        r.pace = config.pace
+        return r
+    }
+    hp_install_stop_handlers()
+    let result: (RunReport, Engine.FeedOutcome)
+    do { result = try engine.run(feeds: replays, sink: sink, progress: config.progress && isatty(2) != 0) } catch { fail("\(error)", code: 2) }
+    sink?.close()
+    if let path = config.reportPath {
+        guard SystemFile.write(path, result.0.json + "\n") else { fail("\(path): cannot write the report") }
+    }
+    if hp_stop_signal() != 0 { printError("hotpath: stopped by signal \(hp_stop_signal()); everything read was processed and written") }
+    for e in result.1.errors { printError("hotpath: \(e)") }
+    return result
+}
+
+/// The report as JSON or as the table (on stderr when signals go to stdout).
+func printReport(_ report: RunReport, config: EngineConfig, json: Bool, title: String? = nil) {
+    if json { print(report.json); return }
+    let out = config.signalsPath == "-" ? { (s: String) in printError(s) } : { (s: String) in print(s, terminator: "") }
+    if let title { out(title + "\n") }
+    out(report.text)
+}
+
+/// Exit 1 when a feed reported an error or a budget failed.
+func exitOnFailure(_ report: RunReport, _ outcome: Engine.FeedOutcome) {
+    if !outcome.errors.isEmpty || report.budgets.contains(where: { !$0.ok }) { exit(1) }
+}
+
+/// Where the configuration leaves the threads unpinned: the feed and output threads on the
+/// first CPU this process may use, the engine alone on the last (an unpinned output thread
+/// lands on the engine's CPU now and then and stalls it for its histogram work: measured,
+/// ring_wait p99.9 of milliseconds at 200 k events/s).
+func defaultCores(_ c: inout EngineConfig) {
+    let cpus = PinnedThread.currentAffinity().cpus
+    guard cpus.count >= 2 else { return }
+    if c.feedCore == nil && c.engineCore == nil {
+        c.feedCore = cpus.first
+        c.engineCore = cpus.last
+    }
+    if c.outputCore == nil, let engine = c.engineCore {
+        c.outputCore = cpus.first { $0 != engine }
+    }
+}
+
+/// Writes a synthetic session to a temporary file, opens it (mapped) and unlinks it.
+func syntheticFeed(messages: Int, generator: ITCHGenerator) -> FeedFile {
+    var template = Array("/tmp/hotpath-XXXXXX.itch".utf8CString)
+    let fd = template.withUnsafeMutableBufferPointer { mkstemps($0.baseAddress!, 5) }
+    guard fd >= 0 else { fail("cannot create a temporary file in /tmp: \(String(cString: strerror(errno)))") }
+    close(fd)
+    let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    defer { unlink(path) }
+    do {
+        try generator.write(messages: messages, to: path)
+        return try FeedFile.open(path)
+    } catch {
+        fail("\(error)")
+    }
+}
+
+/// A file of the bundled demo (demo/ at the top of the repository): looked for beside the
+/// executable's ancestors, then under the working directory. `HOTPATH_DEMO` overrides.
+func demoFile(_ name: String) -> String {
+    var candidates: [String] = []
+    if let dir = getenv("HOTPATH_DEMO") { candidates.append(String(cString: dir)) }
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    if n > 0 {
+        var dir = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        for _ in 0..<6 {
+            guard let slash = dir.lastIndex(of: "/") else { break }
+            dir = String(dir[..<slash])
+            candidates.append(dir + "/demo")
+        }
+    }
+    candidates.append("demo")
+    for dir in candidates where SystemFile.exists(dir + "/" + name) { return dir + "/" + name }
+    fail("the bundled demo file \(name) was not found (looked in \(candidates.joined(separator: ", "))); set HOTPATH_DEMO to the repository's demo/ folder", code: 2)
+}
