@@ -1,4 +1,5 @@
 import CSupport
+import Foundation
 import MallocCounter
 import XCTest
 @testable import HotPath
@@ -243,5 +244,27 @@ final class EngineTests: XCTestCase {
         // At most one evaluation per instrument per batch, and at least one per batch that
         // changed a top of book.
         XCTAssertLessThanOrEqual(batched.evaluations, UInt64((events.count + 63) / 64 * 4))
+    }
+
+    /// `[output] snapshots`: one JSON line per interval and a final one, each with the stages
+    /// that saw samples and every counter.
+    func testSnapshotsAreJSONLinesEndingWithTheFinalOne() throws {
+        var c = try config()
+        let path = "/tmp/hotpath-test-snapshots.jsonl"
+        defer { unlink(path) }
+        c.snapshotsPath = path
+        c.snapshotNs = 50_000_000
+        let (report, _) = try run(c, try demoSession(messages: 60_000), pace: .rate(eventsPerSecond: 300_000))
+        let lines = try XCTUnwrap(readText(path)).split(separator: "\n")
+        XCTAssertGreaterThan(lines.count, 2, "a 0.2 s run with 50 ms intervals")
+        for line in lines {
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            XCTAssertNotNil(object?["stages"] as? [String: Any])
+            XCTAssertNotNil(object?["counters"] as? [String: Any])
+        }
+        let last = try JSONSerialization.jsonObject(with: Data(lines.last!.utf8)) as! [String: Any]
+        XCTAssertEqual(last["final"] as? Bool, true)
+        let counters = last["counters"] as! [String: Any]
+        XCTAssertEqual((counters["engine.events"] as? NSNumber)?.uint64Value, report.counter("engine.events"))
     }
 }
