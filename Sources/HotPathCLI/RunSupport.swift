@@ -38,8 +38,8 @@ func runEngine(_ config: EngineConfig, feeds: [FeedFile]) -> (RunReport, Engine.
 
 /// The report as JSON or as the table (on stderr when signals go to stdout).
 func printReport(_ report: RunReport, config: EngineConfig, json: Bool, title: String? = nil) {
-    if json { print(report.json); return }
     let out = config.signalsPath == "-" ? { (s: String) in printError(s) } : { (s: String) in print(s, terminator: "") }
+    if json { out(report.json + "\n"); return }
     if let title { out(title + "\n") }
     out(report.text)
 }
