@@ -143,6 +143,24 @@ final class GateTests: XCTestCase {
         XCTAssertTrue(PercentilePlot.svg(back).contains("<polyline"))
     }
 
+    /// Counts of 0 and 1 load (Foundation on Linux bridges them to values that also cast to
+    /// Bool); negative or unrepresentable numbers are errors, never traps.
+    func testReportNumbersAreCheckedNotTrusted() throws {
+        let good = temporaryFile(Array(#"{"stages":{"inference":{"count":0,"p50_ns":0,"p99_ns":0,"p999_ns":0,"max_ns":0},"book":{"count":1,"p50_ns":1,"p99_ns":1,"p999_ns":1,"max_ns":1}},"counters":{"x":1}}"#.utf8), suffix: ".json")
+        defer { unlink(good) }
+        let report = try RunReport.load(path: good)
+        XCTAssertEqual(report.stage("inference")?.count, 0)
+        XCTAssertEqual(report.stage("book")?.count, 1)
+        XCTAssertEqual(report.counter("x"), 1)
+        for bad in [#"{"stages":{"book":{"count":-1,"p50_ns":1,"p99_ns":1,"p999_ns":1,"max_ns":1}}}"#,
+                    #"{"stages":{"book":{"count":1,"p50_ns":1e300,"p99_ns":1,"p999_ns":1,"max_ns":1}}}"#,
+                    #"{"stages":{},"budgets":[{"stage":"book","percentile":500,"limit_ns":1}]}"#] {
+            let path = temporaryFile(Array(bad.utf8), suffix: ".json")
+            defer { unlink(path) }
+            XCTAssertThrowsError(try RunReport.load(path: path), bad)
+        }
+    }
+
     func testCorruptReportIsAnErrorNamingTheFile() {
         let path = temporaryFile(Array("{\"stages\":{\"book\":{\"count\":\"x\"}}".utf8), suffix: ".json")
         defer { unlink(path) }

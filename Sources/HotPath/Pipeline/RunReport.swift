@@ -124,9 +124,17 @@ public struct RunReport: Sendable {
         do { parsed = try JSONSerialization.jsonObject(with: data) } catch { throw fail("", "not JSON: \(error.localizedDescription)") }
         guard let root = parsed as? [String: Any] else { throw fail("", "not a JSON object") }
         guard let stages = root["stages"] as? [String: Any] else { throw fail("stages", "missing or not an object") }
-        func number(_ object: [String: Any], _ key: String, _ path: String) throws(ConfigError) -> Double {
-            guard let n = object[key] as? NSNumber, !(object[key] is Bool) else { throw fail(path + "." + key, "missing or not a number") }
-            return n.doubleValue
+        // Foundation on Linux bridges JSON 0 and 1 to values that also cast to Bool, so numbers
+        // are read as NSNumber only; every count and latency must be a whole, non-negative,
+        // representable number (a corrupt report is an error, never a trap).
+        func count(_ value: Any?, _ key: String) throws(ConfigError) -> UInt64 {
+            guard let n = value as? NSNumber else { throw fail(key, "missing or not a number") }
+            let d = n.doubleValue
+            guard d.isFinite, d >= 0, d < 1.8e19 else { throw fail(key, "\(d) is not a non-negative count") }
+            return UInt64(d)
+        }
+        func optionalCount(_ value: Any?, _ key: String) throws(ConfigError) -> UInt64? {
+            value == nil ? nil : try count(value, key)
         }
         var report = RunReport()
         let order = Stage.allCases.map(\.name)
@@ -134,29 +142,31 @@ public struct RunReport: Sendable {
             guard let o = stages[name] as? [String: Any] else { throw fail("stages.\(name)", "not an object") }
             var s = StageSummary()
             let key = "stages.\(name)"
-            s.count = UInt64(try number(o, "count", key))
-            s.p50 = UInt64(try number(o, "p50_ns", key))
-            s.p99 = UInt64(try number(o, "p99_ns", key))
-            s.p999 = UInt64(try number(o, "p999_ns", key))
-            s.max = UInt64(try number(o, "max_ns", key))
-            s.p90 = (o["p90_ns"] as? NSNumber).map { UInt64($0.doubleValue) } ?? s.p99
-            s.p9999 = (o["p9999_ns"] as? NSNumber).map { UInt64($0.doubleValue) } ?? s.max
+            s.count = try count(o["count"], key + ".count")
+            s.p50 = try count(o["p50_ns"], key + ".p50_ns")
+            s.p99 = try count(o["p99_ns"], key + ".p99_ns")
+            s.p999 = try count(o["p999_ns"], key + ".p999_ns")
+            s.max = try count(o["max_ns"], key + ".max_ns")
+            s.p90 = try optionalCount(o["p90_ns"], key + ".p90_ns") ?? s.p99
+            s.p9999 = try optionalCount(o["p9999_ns"], key + ".p9999_ns") ?? s.max
             s.mean = (o["mean_ns"] as? NSNumber)?.doubleValue ?? 0
-            s.distribution = (o["distribution"] as? [[NSNumber]])?.map { $0.map(\.doubleValue) }.filter { $0.count == 2 } ?? []
+            s.distribution = ((o["distribution"] as? [[NSNumber]]) ?? []).map { $0.map(\.doubleValue) }
+                .filter { $0.count == 2 && $0[0].isFinite && $0[1].isFinite && $0[1] >= 0 && $0[1] < 1.8e19 }
             report.stages.append((name, s))
         }
         if let counters = root["counters"] as? [String: Any] {
             for k in counters.keys.sorted() {
-                guard let n = counters[k] as? NSNumber else { throw fail("counters.\(k)", "not a number") }
-                report.counters.append((k, n.uint64Value))
+                report.counters.append((k, try count(counters[k], "counters.\(k)")))
             }
         }
         for (i, item) in ((root["budgets"] as? [[String: Any]]) ?? []).enumerated() {
             guard let stage = item["stage"] as? String else { throw fail("budgets[\(i)].stage", "missing") }
-            let b = LatencyBudget(stage: stage, percentile: try number(item, "percentile", "budgets[\(i)]"),
-                                  limitNs: UInt64(try number(item, "limit_ns", "budgets[\(i)]")))
-            report.budgets.append(Verdict(budget: b, valueNs: (item["value_ns"] as? NSNumber).map { UInt64($0.doubleValue) },
-                                          breaches: (item["breaches"] as? NSNumber)?.uint64Value ?? 0))
+            guard let percentile = (item["percentile"] as? NSNumber)?.doubleValue, percentile.isFinite, (0...100).contains(percentile) else {
+                throw fail("budgets[\(i)].percentile", "missing or not within 0...100")
+            }
+            let b = LatencyBudget(stage: stage, percentile: percentile, limitNs: try count(item["limit_ns"], "budgets[\(i)].limit_ns"))
+            report.budgets.append(Verdict(budget: b, valueNs: item["value_ns"] is NSNull ? nil : try optionalCount(item["value_ns"], "budgets[\(i)].value_ns"),
+                                          breaches: try optionalCount(item["breaches"], "budgets[\(i)].breaches") ?? 0))
         }
         return report
     }
