@@ -33,6 +33,12 @@ struct Demo: ParsableCommand {
     @Option(help: "Write the report JSON here.")
     var report: String?
 
+    func validate() throws {
+        guard messages > 0, messages <= 100_000_000, rate >= 0, rate <= 50_000_000 else {
+            throw ValidationError("--messages must be within 1...100000000 and --rate within 0...5e7")
+        }
+    }
+
     func run() throws {
         let started = Clock.monotonicNs()
         var c = loadConfig(demoFile("config.toml"))

@@ -89,7 +89,7 @@ public struct ITCHGenerator {
             put(UInt32(truncatingIfNeeded: ts))
         }
         let stock: [UInt8] = Array("SYNTH   ".utf8)
-        for _ in 0..<messages {
+        for _ in 0..<max(messages, 0) {
             ts &+= UInt64(50 + rng.below(spacingNs))
             let i = rng.below(instruments)
             if moving && Double(rng.below(1 << 20)) < moveProbability * Double(1 << 20) {
