@@ -40,6 +40,11 @@ struct Replay: ParsableCommand {
     @Flag(help: "Print the report JSON instead of the table.")
     var json = false
 
+    func validate() throws {
+        guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
+        guard !files.isEmpty else { throw ValidationError("give at least one feed file") }
+    }
+
     func run() throws {
         var c = loadConfig(config)
         if let pace {

@@ -49,6 +49,10 @@ struct Gate: ParsableCommand {
     @Option(help: "Allowed regression against the baseline, percent.")
     var tolerance = 20.0
 
+    func validate() throws {
+        guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a non-negative percentage") }
+    }
+
     func run() throws {
         let report: RunReport, limits: [LatencyBudget]
         do {
