@@ -90,6 +90,13 @@ final class EngineConfigTests: XCTestCase {
         }
     }
 
+    func testSizesBeyondThisHostsMemoryAreNamedBeforeAllocating() throws {
+        let c = try load("[engine]\nmax_instruments = 65536\nmax_orders = 268435456\n")
+        XCTAssertThrowsError(try Engine(config: c)) { error in
+            XCTAssertEqual((error as? ConfigError)?.key, "engine.max_instruments", "\(error)")
+        }
+    }
+
     func testMissingModelFileIsNamed() throws {
         XCTAssertThrowsError(try load("[[models]]\npath = \"nowhere.txt\"\n").loadEnsemble()) { error in
             XCTAssertEqual((error as! ConfigError).key, "models[0].path")
