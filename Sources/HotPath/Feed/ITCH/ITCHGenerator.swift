@@ -40,19 +40,33 @@ public struct ITCHGenerator {
         return g
     }
 
-    /// Writes `generate(messages:)` to `path`. Cold path.
+    /// Writes `generate(messages:)` to `path`, a megabyte at a time (a long session never sits
+    /// in memory whole). Cold path.
     public func write(messages: Int, to path: String) throws(FeedError) {
-        let bytes = generate(messages: messages)
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FeedError(file: path, offset: 0, reason: "cannot create: \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw FeedError(file: path, offset: done, reason: "write failed: \(String(cString: strerror(errno)))") }
-            done += n
+        var written = 0
+        var failure: FeedError? = nil
+        generate(messages: messages) { chunk in
+            var done = 0
+            while failure == nil && done < chunk.count {
+                let n = Glibc.write(fd, chunk.baseAddress! + done, chunk.count - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { failure = FeedError(file: path, offset: written + done, reason: "write failed: \(String(cString: strerror(errno)))") }
+                else { done += n }
+            }
+            written += done
         }
+        if let failure { throw failure }
+    }
+
+    /// `messages` messages in Nasdaq binary framing.
+    public func generate(messages: Int) -> [UInt8] {
+        var all: [UInt8] = []
+        all.reserveCapacity(max(messages, 0) * 40)
+        generate(messages: messages) { all.append(contentsOf: $0) }
+        return all
     }
 
     struct Rng {
@@ -63,15 +77,15 @@ public struct ITCHGenerator {
 
     struct Live { var id: UInt64; var side: UInt8; var shares: UInt32; var price: UInt32 }
 
-    /// `messages` messages in Nasdaq binary framing.
-    public func generate(messages: Int) -> [UInt8] {
+    /// `messages` messages in Nasdaq binary framing, handed to `chunk` about a megabyte at a time.
+    public func generate(messages: Int, chunk: (UnsafeRawBufferPointer) -> Void) {
         // splitmix64 of the seed: neighbouring seeds give unrelated streams (xorshift needs s ≠ 0).
         var z = seed &+ 0x9E37_79B9_7F4A_7C15
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         var rng = Rng(s: (z ^ (z >> 31)) | 1)
         var out: [UInt8] = []
-        out.reserveCapacity(messages * 40)
+        out.reserveCapacity(1 << 20 + 64)
         var mids = (0..<instruments).map { _ in UInt32(1_000_000 + rng.below(5_000) * 100) }
         var pressure = [Int](repeating: 1, count: instruments)
         let moving = moveProbability > 0
@@ -90,6 +104,10 @@ public struct ITCHGenerator {
         }
         let stock: [UInt8] = Array("SYNTH   ".utf8)
         for _ in 0..<max(messages, 0) {
+            if out.count >= 1 << 20 {
+                out.withUnsafeBytes(chunk)
+                out.removeAll(keepingCapacity: true)
+            }
             ts &+= UInt64(50 + rng.below(spacingNs))
             let i = rng.below(instruments)
             if moving && Double(rng.below(1 << 20)) < moveProbability * Double(1 << 20) {
@@ -159,6 +177,6 @@ public struct ITCHGenerator {
                 put(mids[i]); put(match); match &+= 1
             }
         }
-        return out
+        if !out.isEmpty { out.withUnsafeBytes(chunk) }
     }
 }
