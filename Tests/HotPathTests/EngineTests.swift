@@ -267,4 +267,13 @@ final class EngineTests: XCTestCase {
         let counters = last["counters"] as! [String: Any]
         XCTAssertEqual((counters["engine.events"] as? NSNumber)?.uint64Value, report.counter("engine.events"))
     }
+
+    /// The binary signal record is the documented fixed 64 bytes, fields at fixed offsets.
+    func testSignalRecordIs64Bytes() {
+        XCTAssertEqual(MemoryLayout<Signal>.size, 64)
+        XCTAssertEqual(MemoryLayout<Signal>.stride, 64)
+        XCTAssertEqual(MemoryLayout<Signal>.offset(of: \.edge), 24)
+        XCTAssertEqual(MemoryLayout<Signal>.offset(of: \.instrumentId), 56)
+        XCTAssertEqual(MemoryLayout<Signal>.offset(of: \.risk), 63)
+    }
 }

@@ -3,6 +3,12 @@
 ///
 /// Only values that follow from the input stream are recorded (no wall-clock stamps), so a
 /// replay of the same file with the same model and configuration gives the same bytes.
+///
+/// Binary layout (little-endian, as `[output] format = "binary"` writes it): sequence u64 @0,
+/// ts_event u64 @8, ts_recv u64 @16, edge f64 @24, confidence f64 @32, mid i64 @40 and
+/// spread i64 @48 (1e-9 units), instrument_id u32 @56, side u8 @60 ('B' buy, 'A' sell),
+/// strength u8 @61 (0 weak, 1 medium, 2 strong), urgency u8 @62 (0 passive, 1 aggressive),
+/// risk u8 @63 (0 low, 1 medium, 2 high). A test holds the offsets.
 public struct Signal: BitwiseCopyable, Equatable, Sendable {
     /// 1, 2, 3, … in emission order.
     public var sequence: UInt64 = 0
