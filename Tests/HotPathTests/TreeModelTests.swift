@@ -66,4 +66,30 @@ final class TreeModelTests: XCTestCase {
     func testXGBoostSquaredErrorRegressionMatchesTheLibrary() throws {
         XCTAssertLessThanOrEqual(try maxDifference("xgb-reg", load: XGBoostLoader.load).0, 1e-9)
     }
+
+    /// QuickScorer's prefix tables and its scan pick the same leaves, so the demo model's
+    /// 102 trees of 31 leaves give the same bits either way, missing values included.
+    func testQuickScorerPrefixTablesEqualTheScan() throws {
+        let trees = try LightGBMLoader.load(path: TestPaths.root + "/demo/model-lgb.txt")
+        let tables = try XCTUnwrap(QuickScorer(trees, prefixTables: true))
+        let scan = try XCTUnwrap(QuickScorer(trees, prefixTables: false))
+        XCTAssertNotNil(tables.prefix, "31-leaf trees: the tables fit")
+        XCTAssertNil(scan.prefix)
+        var rng = SystemRandomNumberGenerator()
+        var x = [Double](repeating: 0, count: trees.features)
+        var a = [Double](repeating: 0, count: trees.outputs), b = a
+        for row in 0..<5_000 {
+            for f in x.indices {
+                // Values on and around the model's own thresholds, some missing.
+                x[f] = Int.random(in: 0..<20, using: &rng) == 0 ? .nan : Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
+            }
+            for k in a.indices { a[k] = 0; b[k] = 0 }
+            x.withUnsafeBufferPointer { xp in
+                a.withUnsafeMutableBufferPointer { tables.scores(xp.baseAddress!, $0.baseAddress!) }
+                b.withUnsafeMutableBufferPointer { scan.scores(xp.baseAddress!, $0.baseAddress!) }
+            }
+            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "row \(row): \(x)")
+            if a != b { break }
+        }
+    }
 }

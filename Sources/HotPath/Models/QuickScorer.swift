@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// QuickScorer (Lucchese et al., 2015) for ensembles of small LightGBM trees: no tree walk.
 /// Leaves of each tree are numbered left to right; each internal node carries a bitmask with
 /// its left subtree's leaves cleared. A row makes a node "false" (go right) when x > threshold,
@@ -24,8 +28,21 @@ public struct QuickScorer: @unchecked Sendable {
     let features: Int
     let trees: Int
     let bits: UnsafeMutablePointer<UInt64>
+    /// Prefix tables, when they fit in `prefixTableLimit` bytes: for feature f and k in
+    /// 0...n_f, row `prefixRow[f] + k` holds, per tree, the AND of the masks of f's first k
+    /// nodes (by threshold) — exactly what the scan would and into each tree when k nodes are
+    /// false. A row then costs one binary search for k and `trees` independent ANDs, which
+    /// vectorise, instead of k dependent read-modify-writes. Same masks, same leaves, same sums.
+    /// 32-bit words: every tree has at most 32 leaves (64-bit models keep the scan).
+    let prefix: UnsafeMutablePointer<UInt32>?
+    let prefixRow: UnsafeMutablePointer<Int>
+    /// Per feature, the AND of the masks a NaN applies, per tree (rows of `trees` words).
+    let nanRows: UnsafeMutablePointer<UInt32>?
+    let bits32: UnsafeMutablePointer<UInt32>
+    static let prefixTableLimit = 4 << 20
 
-    init?(_ e: TreeEnsemble) {
+    /// - Parameter prefixTables: build the prefix tables when they fit (tests compare both ways).
+    init?(_ e: TreeEnsemble, prefixTables: Bool = true) {
         guard e.arithmetic == .lightgbm, !e.trees.contains(where: \.linear) else { return nil }
         var perFeature = [[(Double, Int32, UInt64)]](repeating: [], count: e.features)
         var perFeatureNaN = [[(Int32, UInt64)]](repeating: [], count: e.features)
@@ -82,11 +99,47 @@ public struct QuickScorer: @unchecked Sendable {
         trees = e.trees.count
         bits = .allocate(capacity: max(1, e.trees.count))
         bits.initialize(repeating: .max, count: max(1, e.trees.count))
+        let treeCount = max(1, e.trees.count)
+        let rows = thresholds.count + e.features
+        prefixRow = .allocate(capacity: e.features + 1)
+        bits32 = .allocate(capacity: treeCount)
+        bits32.initialize(repeating: .max, count: treeCount)
+        let narrow = zip(leafStart, leafStart.dropFirst()).allSatisfy { $1 - $0 <= 32 }
+        if narrow && rows * treeCount * 4 <= Self.prefixTableLimit && prefixTables {
+            let table = UnsafeMutablePointer<UInt32>.allocate(capacity: rows * treeCount)
+            let nan = UnsafeMutablePointer<UInt32>.allocate(capacity: e.features * treeCount)
+            var row = 0
+            for f in 0..<e.features {
+                prefixRow[f] = row
+                let first = table + row * treeCount
+                first.initialize(repeating: .max, count: treeCount)
+                for i in featureStart[f]..<featureStart[f + 1] {
+                    let previous = table + row * treeCount, next = previous + treeCount
+                    next.initialize(from: previous, count: treeCount)
+                    next[Int(nodeTree[i])] &= UInt32(truncatingIfNeeded: nodeMask[i])
+                    row += 1
+                }
+                row += 1
+                let nanRow = nan + f * treeCount
+                nanRow.initialize(repeating: .max, count: treeCount)
+                for i in nanStart[f]..<nanStart[f + 1] { nanRow[Int(nanTree[i])] &= UInt32(truncatingIfNeeded: nanMask[i]) }
+            }
+            prefixRow[e.features] = row
+            prefix = table
+            nanRows = nan
+        } else {
+            prefix = nil
+            nanRows = nil
+        }
     }
 
     /// Adds every tree's exit leaf to `out` (raw scores, tree order).
     @inline(__always)
     func scores(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+        if let prefix, let nanRows {
+            scoresByPrefix(x, out, prefix, nanRows)
+            return
+        }
         bits.update(repeating: .max, count: trees)
         for f in 0..<features {
             let v = x[f]
@@ -100,6 +153,36 @@ public struct QuickScorer: @unchecked Sendable {
                 bits[Int(nodeTree[i])] &= nodeMask[i]
                 i &+= 1
             }
+        }
+        for t in 0..<trees {
+            out[Int(outputs[t])] += leafValues[leafStart[t] + bits[t].trailingZeroBitCount]
+        }
+    }
+
+    @inline(__always)
+    func scoresByPrefix(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
+                        _ prefix: UnsafeMutablePointer<UInt32>, _ nanRows: UnsafeMutablePointer<UInt32>) {
+        let bits = bits32
+        bits.update(repeating: .max, count: trees)
+        for f in 0..<features {
+            let start = featureStart[f], n = featureStart[f + 1] - start
+            if n == 0 { continue }
+            let v = x[f]
+            let row: UnsafeMutablePointer<UInt32>
+            if v.isNaN {
+                row = nanRows + f * trees
+            } else {
+                // k = how many of f's thresholds are < v (the nodes v sends right).
+                var lo = 0, len = n
+                while len > 0 {
+                    let half = len >> 1
+                    let goRight = thresholds[start + lo + half] < v
+                    lo = goRight ? lo + half + 1 : lo
+                    len = goRight ? len - half - 1 : half
+                }
+                row = prefix + (prefixRow[f] + lo) * trees
+            }
+            for t in 0..<trees { bits[t] &= row[t] }
         }
         for t in 0..<trees {
             out[Int(outputs[t])] += leafValues[leafStart[t] + bits[t].trailingZeroBitCount]
