@@ -33,6 +33,9 @@ struct Demo: ParsableCommand {
     @Option(help: "Write the report JSON here.")
     var report: String?
 
+    @Flag(help: "Print only the report JSON (signals still go to --signals or a temporary file).")
+    var json = false
+
     func validate() throws {
         guard messages > 0, messages <= 100_000_000, rate >= 0, rate <= 50_000_000 else {
             throw ValidationError("--messages must be within 1...100000000 and --rate within 0...5e7")
@@ -54,6 +57,13 @@ struct Demo: ParsableCommand {
         var generator = ITCHGenerator.demoSession
         generator.seed = seed
         let file = syntheticFeed(messages: messages, generator: generator)
+        if json {
+            let (result, outcome) = runEngine(c, feeds: [file])
+            print(result.json)
+            if signals == nil { unlink(signalsPath) }
+            if !outcome.errors.isEmpty { throw ExitCode(1) }
+            return
+        }
         print("HotPath demo: \(messages) ITCH messages of a synthetic \(generator.instruments)-instrument session (seed \(seed))")
         print("models: \(c.models.map { "\($0.path.split(separator: "/").last!) × \($0.weight)" }.joined(separator: " + ")), \(c.featureNames.count) features, evaluated on top-of-book changes\n")
         let (result, outcome) = runEngine(c, feeds: [file])

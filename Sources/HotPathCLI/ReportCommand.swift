@@ -49,6 +49,9 @@ struct Gate: ParsableCommand {
     @Option(help: "Allowed regression against the baseline, percent.")
     var tolerance = 20.0
 
+    @Flag(help: "Print {\"ok\":…,\"breaches\":[…]} instead of the lines.")
+    var json = false
+
     func validate() throws {
         guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a non-negative percentage") }
     }
@@ -63,10 +66,16 @@ struct Gate: ParsableCommand {
         if let baseline {
             do { base = try RunReport.load(path: baseline) } catch { fail("\(error)", code: 2) }
         }
+        let breaches = report.breaches(limits, baseline: base, tolerance: tolerance)
+        if json {
+            print(JSONText.object([("ok", breaches.isEmpty ? "true" : "false"),
+                                   ("breaches", "[" + breaches.map(JSONText.quote).joined(separator: ",") + "]")]))
+            if !breaches.isEmpty { throw ExitCode(1) }
+            return
+        }
         for v in report.verdicts(limits) {
             print("\(v.ok ? "ok  " : "FAIL") \(v.budget.stage) \(v.budget.percentileKey): \(v.valueNs.map { "\($0) ns" } ?? "no value") (limit \(v.budget.limitNs) ns)")
         }
-        let breaches = report.breaches(limits, baseline: base, tolerance: tolerance)
         for b in breaches { printError("hotpath gate: breach: \(b)") }
         if !breaches.isEmpty { throw ExitCode(1) }
         print("gate: ok (\(limits.count) budgets\(baseline == nil ? "" : ", baseline within \(tolerance)%"))")
