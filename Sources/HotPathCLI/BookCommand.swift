@@ -35,7 +35,7 @@ struct BookCommand: ParsableCommand {
         var config = L3Book.Config()
         config.depth = depth
         config.maxOrders = maxOrders
-        var out = LineWriter()
+        var out = BufferedWriter(fd: 1)
         do {
             switch try FeedFile.open(file) {
             case let .dbn(dbn):

@@ -31,7 +31,7 @@ struct Decode: ParsableCommand {
     var raw = false
 
     func run() throws {
-        var out = LineWriter()
+        var out = BufferedWriter(fd: 1)
         do {
             switch try FeedFile.open(file) {
             case let .dbn(dbn):

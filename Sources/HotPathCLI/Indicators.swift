@@ -20,7 +20,7 @@ struct Indicators: ParsableCommand {
         do {
             let rows = try OHLCVFile.read(path: file)
             var columns = TALibColumns()
-            var out = LineWriter()
+            var out = BufferedWriter(fd: 1)
             out.line((["date"] + TALibColumns.names).joined(separator: ","))
             var values = [Double](repeating: 0, count: TALibColumns.names.count)
             for (date, bar) in rows {

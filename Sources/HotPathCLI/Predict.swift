@@ -33,7 +33,7 @@ struct Predict: ParsableCommand {
             guard width == m.features else {
                 fail("\(input): rows have \(width) features but \(model) expects \(m.features)", code: 2)
             }
-            var out = LineWriter()
+            var out = BufferedWriter(fd: 1)
             var y = [Double](repeating: 0, count: m.outputs)
             var scratch = [Float](repeating: 0, count: m.features + m.outputs)
             let rows = width == 0 ? 0 : values.count / width

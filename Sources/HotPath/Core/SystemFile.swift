@@ -36,14 +36,22 @@ public enum SystemFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { return false }
         defer { close(fd) }
-        var bytes = Array(text.utf8)[...]
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        let bytes = Array(text.utf8)
+        return bytes.withUnsafeBytes { writeAll(fd, $0) } == bytes.count
+    }
+
+    /// Writes all of `bytes` to `fd`, retrying on EINTR; returns how many were written (fewer
+    /// only on an error, with errno set).
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Int {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return false }
-            bytes = bytes.dropFirst(n)
+            if n <= 0 { break }
+            done += n
         }
-        return true
+        return done
     }
 
     /// Whether a path exists.

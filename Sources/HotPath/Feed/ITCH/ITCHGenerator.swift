@@ -49,12 +49,10 @@ public struct ITCHGenerator {
         var written = 0
         var failure: FeedError? = nil
         generate(messages: messages) { chunk in
-            var done = 0
-            while failure == nil && done < chunk.count {
-                let n = Glibc.write(fd, chunk.baseAddress! + done, chunk.count - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { failure = FeedError(file: path, offset: written + done, reason: "write failed: \(String(cString: strerror(errno)))") }
-                else { done += n }
+            guard failure == nil else { return }
+            let done = SystemFile.writeAll(fd, chunk)
+            if done < chunk.count {
+                failure = FeedError(file: path, offset: written + done, reason: "write failed: \(String(cString: strerror(errno)))")
             }
             written += done
         }

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Buffered output to a file descriptor for the cold paths (CLI lines, the signal sink): one
+/// write(2) per 64 KiB and at `flush()`.
+public struct BufferedWriter {
+    public let fd: Int32
+    private var buffer: [UInt8] = []
+
+    public init(fd: Int32) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 17)
+    }
+
+    public mutating func line(_ s: String) {
+        buffer.append(contentsOf: s.utf8)
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    public mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        buffer.append(contentsOf: bytes)
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    public mutating func flush() {
+        _ = buffer.withUnsafeBytes { SystemFile.writeAll(fd, $0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
