@@ -32,6 +32,9 @@ public struct EngineCore: @unchecked Sendable {
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
         public static var names: [String] { allCases.map(\.name) + RiskGates.Reason.allCases.map { "suppressed_" + $0.name } }
+        /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
+        /// does not build `allCases`). Reasons count from 1.
+        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.deferred.rawValue + r.rawValue }
     }
 
     public let book: L3Book
@@ -213,7 +216,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         if s.strength != .weak {
             if let reason = gates.check(s, book: b, event: e, stale: h.stale != 0, finite: finite) {
-                counts[Count.allCases.count + reason.rawValue - 1].increment()
+                counts[Count.suppressed(reason)].increment()
             } else {
                 sequence.pointee &+= 1
                 s.sequence = sequence.pointee
@@ -228,6 +231,6 @@ public struct EngineCore: @unchecked Sendable {
     /// Answers pending histogram swaps (at batch boundaries).
     @inline(__always)
     func pollHistograms() {
-        for i in 1..<Stage.allCases.count { histograms[i].poll() }
+        for i in Stage.ringWait.rawValue...Stage.tickToSignal.rawValue { histograms[i].poll() }
     }
 }

@@ -61,6 +61,8 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     public static var count: Int { names.count }
 
     public let config: Config
+    /// Whether `config.micropriceTable` is set, decided once (the table is an array).
+    let hasMicropriceTable: Bool
     public private(set) var undefined = 0
     public private(set) var badInputs = 0
     /// Book views and trades seen.
@@ -103,6 +105,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
 
     public init(config: Config = Config()) {
         self.config = config
+        hasMicropriceTable = config.micropriceTable != nil
         let cap = config.historyCapacity
         book1s = TimeWindowSums(span: 1_000_000_000, capacity: cap)
         ofi5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
@@ -237,7 +240,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         put(4, db + da > 0 ? db / (db + da) : .nan)
         let wmid = i1 * ask + (1 - i1) * bid
         put(5, wmid)
-        put(6, config.micropriceTable == nil ? wmid : Self.microprice(config, mid: mid, imbalance: i1, spread: spread))
+        put(6, hasMicropriceTable ? Self.microprice(config, mid: mid, imbalance: i1, spread: spread) : wmid)
         put(7, db)
         put(8, da)
         // Order-flow imbalance against the previous book event.
