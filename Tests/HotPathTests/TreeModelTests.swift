@@ -67,29 +67,42 @@ final class TreeModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(try maxDifference("xgb-reg", load: XGBoostLoader.load).0, 1e-9)
     }
 
-    /// QuickScorer's prefix tables and its scan pick the same leaves, so the demo model's
-    /// 102 trees of 31 leaves give the same bits either way, missing values included.
+    /// QuickScorer's prefix tables and its scan pick the same leaves and sum them in the same
+    /// order, for each word width: the demo model's 102 trees of 31 leaves (4-byte words),
+    /// lgb-ova's 15-leaf trees (2 bytes), lgb-nano's 8-leaf trees (1 byte), missing values
+    /// included.
     func testQuickScorerPrefixTablesEqualTheScan() throws {
-        let trees = try LightGBMLoader.load(path: TestPaths.root + "/demo/model-lgb.txt")
-        let tables = try XCTUnwrap(QuickScorer(trees, prefixTables: true))
-        let scan = try XCTUnwrap(QuickScorer(trees, prefixTables: false))
-        XCTAssertNotNil(tables.prefix, "31-leaf trees: the tables fit")
-        XCTAssertNil(scan.prefix)
-        var rng = SystemRandomNumberGenerator()
-        var x = [Double](repeating: 0, count: trees.features)
-        var a = [Double](repeating: 0, count: trees.outputs), b = a
-        for row in 0..<5_000 {
-            for f in x.indices {
-                // Values on and around the model's own thresholds, some missing.
-                x[f] = Int.random(in: 0..<20, using: &rng) == 0 ? .nan : Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
+        let models = [(TestPaths.root + "/demo/model-lgb.txt", 4), (TestPaths.fixtures + "/models/lgb-ova/model.txt", 2),
+                      (TestPaths.fixtures + "/models/lgb-nano/model.txt", 1)]
+        for (path, wordBytes) in models {
+            let trees = try LightGBMLoader.load(path: path)
+            let tables = try XCTUnwrap(QuickScorer(trees, prefixTables: true))
+            let scan = try XCTUnwrap(QuickScorer(trees, prefixTables: false))
+            XCTAssertNotNil(tables.prefix, "\(path): the tables fit")
+            XCTAssertEqual(tables.wordBytes, wordBytes, path)
+            XCTAssertNil(scan.prefix)
+            var rng = SystemRandomNumberGenerator()
+            var x = [Double](repeating: 0, count: trees.features)
+            var a = [Double](repeating: 0, count: trees.outputs), b = a
+            for row in 0..<5_000 {
+                for f in x.indices {
+                    // Some missing, a quarter exactly on one of the model's thresholds for the
+                    // feature (where <= and < part), the rest spread over several magnitudes.
+                    let (lo, hi) = (tables.featureStart[f], tables.featureStart[f + 1])
+                    switch Int.random(in: 0..<20, using: &rng) {
+                    case 0: x[f] = .nan
+                    case 1...5 where hi > lo: x[f] = tables.thresholds[Int.random(in: lo..<hi, using: &rng)]
+                    default: x[f] = Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
+                    }
+                }
+                for k in a.indices { a[k] = 0; b[k] = 0 }
+                x.withUnsafeBufferPointer { xp in
+                    a.withUnsafeMutableBufferPointer { tables.scores(xp.baseAddress!, $0.baseAddress!) }
+                    b.withUnsafeMutableBufferPointer { scan.scores(xp.baseAddress!, $0.baseAddress!) }
+                }
+                XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "\(path) row \(row): \(x)")
+                if a != b { break }
             }
-            for k in a.indices { a[k] = 0; b[k] = 0 }
-            x.withUnsafeBufferPointer { xp in
-                a.withUnsafeMutableBufferPointer { tables.scores(xp.baseAddress!, $0.baseAddress!) }
-                b.withUnsafeMutableBufferPointer { scan.scores(xp.baseAddress!, $0.baseAddress!) }
-            }
-            XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "row \(row): \(x)")
-            if a != b { break }
         }
     }
 }

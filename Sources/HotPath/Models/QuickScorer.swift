@@ -28,18 +28,39 @@ public struct QuickScorer: @unchecked Sendable {
     let features: Int
     let trees: Int
     let bits: UnsafeMutablePointer<UInt64>
-    /// Prefix tables, when they fit in `prefixTableLimit` bytes: for feature f and k in
-    /// 0...n_f, row `prefixRow[f] + k` holds, per tree, the AND of the masks of f's first k
-    /// nodes (by threshold) — exactly what the scan would and into each tree when k nodes are
-    /// false. A row then costs one binary search for k and `trees` independent ANDs, which
-    /// vectorise, instead of k dependent read-modify-writes. Same masks, same leaves, same sums.
-    /// 32-bit words: every tree has at most 32 leaves (64-bit models keep the scan).
-    let prefix: UnsafeMutablePointer<UInt32>?
-    let prefixRow: UnsafeMutablePointer<Int>
-    /// Per feature, the AND of the masks a NaN applies, per tree (rows of `trees` words).
-    let nanRows: UnsafeMutablePointer<UInt32>?
-    let bits32: UnsafeMutablePointer<UInt32>
+    /// Prefix tables, when they fit in `prefixTableLimit` bytes (every tree ≤ 32 leaves).
+    /// For each feature some split uses and each k in 0...n (its thresholds, ascending), one
+    /// row holds per tree the AND of the masks of its first k nodes — exactly what the scan
+    /// would and in when k nodes are false — and one more row holds what a NaN ands in. A row
+    /// then costs a binary search for k and `trees` independent ANDs, which vectorise,
+    /// instead of k dependent read-modify-writes. Words are as narrow as the widest tree
+    /// (8, 16 or 32 leaves: 1, 2 or 4 bytes a tree), so 32 trees of 8 leaves AND as one
+    /// 32-byte row. Same masks, same leaves, same sums as the scan.
+    let prefix: UnsafeMutableRawPointer?
+    /// Bytes per tree in a prefix row (1, 2 or 4); rows are `rowStride` bytes, padded to 32.
+    let wordBytes: Int
+    let rowStride: Int
+    /// Per feature a split uses: where its thresholds and rows are.
+    let used: UnsafeMutablePointer<UsedFeature>
+    let usedCount: Int
+    /// Leaf values with a fixed stride of `wordBytes * 8` per tree (left to right): the leaf
+    /// of tree t is `slotValues[t * width + trailing zeros]`, one load, no per-tree offset.
+    let slotValues: UnsafeMutablePointer<Double>
+    let prefixBits: UnsafeMutableRawPointer
+    /// Per used feature, the prefix row this call selected.
+    let rowScratch: UnsafeMutablePointer<UnsafeRawPointer>
+    /// Class k's trees are k, k + outputs, … (LightGBM's order), so each class sums its trees
+    /// in a register, in tree order: the library's sums to the bit.
+    let outputCount: Int
     static let prefixTableLimit = 4 << 20
+
+    struct UsedFeature {
+        var feature: Int
+        var thresholdStart: Int
+        var thresholds: Int
+        var firstRow: Int   // row of k = 0; k = thresholds is firstRow + thresholds
+        var nanRow: Int
+    }
 
     /// - Parameter prefixTables: build the prefix tables when they fit (tests compare both ways).
     init?(_ e: TreeEnsemble, prefixTables: Bool = true) {
@@ -99,45 +120,72 @@ public struct QuickScorer: @unchecked Sendable {
         trees = e.trees.count
         bits = .allocate(capacity: max(1, e.trees.count))
         bits.initialize(repeating: .max, count: max(1, e.trees.count))
-        let treeCount = max(1, e.trees.count)
-        let rows = thresholds.count + e.features
-        prefixRow = .allocate(capacity: e.features + 1)
-        bits32 = .allocate(capacity: treeCount)
-        bits32.initialize(repeating: .max, count: treeCount)
-        let narrow = zip(leafStart, leafStart.dropFirst()).allSatisfy { $1 - $0 <= 32 }
-        if narrow && rows * treeCount * 4 <= Self.prefixTableLimit && prefixTables {
-            let table = UnsafeMutablePointer<UInt32>.allocate(capacity: rows * treeCount)
-            let nan = UnsafeMutablePointer<UInt32>.allocate(capacity: e.features * treeCount)
+        outputCount = e.outputs
+        let widest = zip(leafStart, leafStart.dropFirst()).map { $1 - $0 }.max() ?? 1
+        let wordBytes = widest <= 8 ? 1 : widest <= 16 ? 2 : 4
+        let rowStride = (e.trees.count * wordBytes + 31) & ~31
+        self.wordBytes = wordBytes
+        self.rowStride = rowStride
+        let usedFeatures = (0..<e.features).filter { featureStart[$0 + 1] > featureStart[$0] }
+        let rows = thresholds.count + 2 * usedFeatures.count
+        used = .allocate(capacity: max(1, usedFeatures.count))
+        usedCount = usedFeatures.count
+        rowScratch = .allocate(capacity: max(1, usedFeatures.count))
+        let width = wordBytes * 8
+        slotValues = .allocate(capacity: max(1, e.trees.count * width))
+        slotValues.initialize(repeating: 0, count: max(1, e.trees.count * width))
+        for t in 0..<e.trees.count {
+            for i in leafStart[t]..<leafStart[t + 1] { slotValues[t * width + i - leafStart[t]] = leafValues[i] }
+        }
+        prefixBits = .allocate(byteCount: max(32, rowStride), alignment: 32)
+        let classInterleaved = e.trees.indices.allSatisfy { Int(e.trees[$0].output) == $0 % e.outputs }
+        if prefixTables && widest <= 32 && classInterleaved && rows * rowStride <= Self.prefixTableLimit {
+            let table = UnsafeMutableRawPointer.allocate(byteCount: max(32, rows * rowStride), alignment: 32)
+            table.initializeMemory(as: UInt8.self, repeating: 0, count: max(32, rows * rowStride))
+            // Rows are built as UInt32 masks and stored narrowed (a tree's bits fit its word).
+            var masks = [UInt32](repeating: .max, count: e.trees.count)
+            func store(_ row: Int) {
+                let p = table + row * rowStride
+                for t in masks.indices {
+                    switch wordBytes {
+                    case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: masks[t]), toByteOffset: t, as: UInt8.self)
+                    case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: masks[t]), toByteOffset: 2 * t, as: UInt16.self)
+                    default: p.storeBytes(of: masks[t], toByteOffset: 4 * t, as: UInt32.self)
+                    }
+                }
+            }
             var row = 0
-            for f in 0..<e.features {
-                prefixRow[f] = row
-                let first = table + row * treeCount
-                first.initialize(repeating: .max, count: treeCount)
+            for (u, f) in usedFeatures.enumerated() {
+                let n = featureStart[f + 1] - featureStart[f]
+                used[u] = UsedFeature(feature: f, thresholdStart: featureStart[f], thresholds: n, firstRow: row, nanRow: row + n + 1)
+                for t in masks.indices { masks[t] = .max }
+                store(row)
                 for i in featureStart[f]..<featureStart[f + 1] {
-                    let previous = table + row * treeCount, next = previous + treeCount
-                    next.initialize(from: previous, count: treeCount)
-                    next[Int(nodeTree[i])] &= UInt32(truncatingIfNeeded: nodeMask[i])
+                    masks[Int(nodeTree[i])] &= UInt32(truncatingIfNeeded: nodeMask[i])
                     row += 1
+                    store(row)
                 }
                 row += 1
-                let nanRow = nan + f * treeCount
-                nanRow.initialize(repeating: .max, count: treeCount)
-                for i in nanStart[f]..<nanStart[f + 1] { nanRow[Int(nanTree[i])] &= UInt32(truncatingIfNeeded: nanMask[i]) }
+                for t in masks.indices { masks[t] = .max }
+                for i in nanStart[f]..<nanStart[f + 1] { masks[Int(nanTree[i])] &= UInt32(truncatingIfNeeded: nanMask[i]) }
+                store(row)
+                row += 1
             }
-            prefixRow[e.features] = row
             prefix = table
-            nanRows = nan
         } else {
             prefix = nil
-            nanRows = nil
         }
     }
 
     /// Adds every tree's exit leaf to `out` (raw scores, tree order).
     @inline(__always)
     func scores(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
-        if let prefix, let nanRows {
-            scoresByPrefix(x, out, prefix, nanRows)
+        if let prefix {
+            switch wordBytes {
+            case 1: scoresByPrefix(UInt8.self, prefix, x, out)
+            case 2: scoresByPrefix(UInt16.self, prefix, x, out)
+            default: scoresByPrefix(UInt32.self, prefix, x, out)
+            }
             return
         }
         bits.update(repeating: .max, count: trees)
@@ -160,32 +208,55 @@ public struct QuickScorer: @unchecked Sendable {
     }
 
     @inline(__always)
-    func scoresByPrefix(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>,
-                        _ prefix: UnsafeMutablePointer<UInt32>, _ nanRows: UnsafeMutablePointer<UInt32>) {
-        let bits = bits32
-        bits.update(repeating: .max, count: trees)
-        for f in 0..<features {
-            let start = featureStart[f], n = featureStart[f + 1] - start
-            if n == 0 { continue }
-            let v = x[f]
-            let row: UnsafeMutablePointer<UInt32>
-            if v.isNaN {
-                row = nanRows + f * trees
-            } else {
+    func scoresByPrefix<W: FixedWidthInteger & UnsignedInteger>(_: W.Type, _ table: UnsafeMutableRawPointer,
+                                                               _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+        // First every feature's row (independent binary searches the CPU overlaps), then the
+        // ANDs 32 bytes at a time in registers: no read-modify-write chain through memory.
+        let rowAt = rowScratch
+        for u in 0..<usedCount {
+            let f = used[u]
+            let v = x[f.feature]
+            var r = f.nanRow
+            if !v.isNaN {
                 // k = how many of f's thresholds are < v (the nodes v sends right).
-                var lo = 0, len = n
+                let th = thresholds + f.thresholdStart
+                var lo = 0, len = f.thresholds
                 while len > 0 {
                     let half = len >> 1
-                    let goRight = thresholds[start + lo + half] < v
-                    lo = goRight ? lo + half + 1 : lo
-                    len = goRight ? len - half - 1 : half
+                    let goRight = th[lo &+ half] < v
+                    lo = goRight ? lo &+ half &+ 1 : lo
+                    len = goRight ? len &- half &- 1 : half
                 }
-                row = prefix + (prefixRow[f] + lo) * trees
+                r = f.firstRow &+ lo
             }
-            for t in 0..<trees { bits[t] &= row[t] }
+            rowAt[u] = UnsafeRawPointer(table + r &* rowStride)
         }
-        for t in 0..<trees {
-            out[Int(outputs[t])] += leafValues[leafStart[t] + bits[t].trailingZeroBitCount]
+        var o = 0
+        while o < rowStride {
+            var a0 = UInt64.max, a1 = UInt64.max, a2 = UInt64.max, a3 = UInt64.max
+            for u in 0..<usedCount {
+                let row = rowAt[u] + o
+                a0 &= row.load(as: UInt64.self)
+                a1 &= row.load(fromByteOffset: 8, as: UInt64.self)
+                a2 &= row.load(fromByteOffset: 16, as: UInt64.self)
+                a3 &= row.load(fromByteOffset: 24, as: UInt64.self)
+            }
+            prefixBits.storeBytes(of: a0, toByteOffset: o, as: UInt64.self)
+            prefixBits.storeBytes(of: a1, toByteOffset: o &+ 8, as: UInt64.self)
+            prefixBits.storeBytes(of: a2, toByteOffset: o &+ 16, as: UInt64.self)
+            prefixBits.storeBytes(of: a3, toByteOffset: o &+ 24, as: UInt64.self)
+            o &+= 32
+        }
+        let bits = UnsafeRawPointer(prefixBits).assumingMemoryBound(to: W.self)
+        let trees = self.trees, width = W.bitWidth, k = outputCount
+        for c in 0..<k {
+            var sum = 0.0
+            var t = c
+            while t < trees {
+                sum += slotValues[t &* width &+ bits[t].trailingZeroBitCount]
+                t &+= k
+            }
+            out[c] += sum
         }
     }
 }

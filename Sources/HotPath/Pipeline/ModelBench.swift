@@ -8,12 +8,16 @@ public struct ModelBench {
         public var latency: HistogramSnapshot.Summary
         public var maxAbsDiff: Double?
         public var cpu: Int
+        /// p50 of an empty timed region: what the two TSC reads add to every figure (the
+        /// peers' harness reports its own, for clock_gettime, the same way).
+        public var clockOverheadNs: UInt64 = 0
 
         public var json: String {
             JSONText.object([
                 ("p50_ns", "\(latency.p50)"), ("p99_ns", "\(latency.p99)"), ("p999_ns", "\(latency.p999)"),
                 ("max_ns", "\(latency.max)"), ("rows", "\(rows)"), ("calls", "\(calls)"),
                 ("max_abs_diff", maxAbsDiff.map { format("%.3g", $0) } ?? "null"), ("cpu", "\(cpu)"),
+                ("clock_overhead_ns", "\(clockOverheadNs)"),
             ])
         }
     }
@@ -33,6 +37,7 @@ public struct ModelBench {
         let arena = try Arena(bytes: 1 << 20, cpu: cpu)
         defer { withExtendedLifetime(arena) {} }
         let histogram = try LatencyHistogram(arena: arena)
+        let overhead = try LatencyHistogram(arena: arena)
         let (model, rows, reference, rounds) = (self.model, self.rows, self.reference, self.rounds)
         let box = ModelBenchBox()
         let thread = try PinnedThread.start(name: "bench-model", cpu: cpu) {
@@ -45,31 +50,44 @@ public struct ModelBench {
             var worst = 0.0
             rows.withUnsafeBufferPointer { x in
                 out.withUnsafeMutableBufferPointer { y in
-                    for round in 0..<rounds {
-                        if round == rounds - 1 { histogram.reset() }  // keep the warm last round
-                        for r in 0..<n {
-                            switch model {
-                            case let .trees(t):
-                                let row = x.baseAddress! + r * model.features
-                                let t0 = clock.ticks()
-                                t.predict(row, into: y.baseAddress!)
-                                histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
-                            case let .network(net):
-                                floats.withUnsafeBufferPointer { f in
-                                    outFloat.withUnsafeMutableBufferPointer { of in
-                                        let t0 = clock.ticks()
-                                        net.predict(f.baseAddress! + r * model.features, into: of.baseAddress!)
-                                        histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
-                                        for k in 0..<model.outputs { y[k] = Double(of[k]) }
-                                    }
+                    // `call(r)` runs and times row r; the model is bound once, outside the
+                    // loops (binding the enum's payload per row copied the whole ensemble).
+                    func timeRows(_ call: (Int) -> Void) {
+                        for round in 0..<rounds {
+                            if round == rounds - 1 { histogram.reset() }  // keep the warm last round
+                            for r in 0..<n {
+                                call(r)
+                                if let reference {
+                                    for k in 0..<model.outputs { worst = max(worst, abs(y[k] - reference[r * model.outputs + k])) }
                                 }
                             }
-                            if let reference {
-                                for k in 0..<model.outputs { worst = max(worst, abs(y[k] - reference[r * model.outputs + k])) }
+                        }
+                    }
+                    switch model {
+                    case let .trees(t):
+                        timeRows { r in
+                            let row = x.baseAddress! + r * model.features
+                            let t0 = clock.ticks()
+                            t.predict(row, into: y.baseAddress!)
+                            histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                        }
+                    case let .network(net):
+                        floats.withUnsafeBufferPointer { f in
+                            outFloat.withUnsafeMutableBufferPointer { of in
+                                timeRows { r in
+                                    let t0 = clock.ticks()
+                                    net.predict(f.baseAddress! + r * model.features, into: of.baseAddress!)
+                                    histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                                    for k in 0..<model.outputs { y[k] = Double(of[k]) }
+                                }
                             }
                         }
                     }
                 }
+            }
+            for _ in 0..<n {
+                let t0 = clock.ticks()
+                overhead.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
             }
             box.maxDiff = reference == nil ? nil : worst
             box.calls = n * rounds
@@ -77,7 +95,10 @@ public struct ModelBench {
         thread.join()
         var snapshot = HistogramSnapshot()
         snapshot.add(histogram)
-        return Result(rows: rows.count / model.features, calls: box.calls, latency: snapshot.summary, maxAbsDiff: box.maxDiff, cpu: cpu)
+        var empty = HistogramSnapshot()
+        empty.add(overhead)
+        return Result(rows: rows.count / model.features, calls: box.calls, latency: snapshot.summary, maxAbsDiff: box.maxDiff, cpu: cpu,
+                      clockOverheadNs: empty.summary.p50)
     }
 }
 
