@@ -63,6 +63,10 @@ static inline void hp_cpu_relax(void) {
 static inline void hp_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
 
 /// Compiler-only barrier: keeps a benchmarked value from being optimised away.
+/// Double to integer by truncation, with no range check: for values the caller has already
+/// clamped into range (Swift's Int(Double) checks and traps).
+static inline long hp_truncate(double x) { return (long)x; }
+
 static inline void hp_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
 
 /// RLIMIT_MEMLOCK (an enum constant Swift does not see as an Int32).

@@ -1,3 +1,4 @@
+import CSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -47,6 +48,8 @@ public struct QuickScorer: @unchecked Sendable {
     /// of tree t is `slotValues[t * width + trailing zeros]`, one load, no per-tree offset.
     let slotValues: UnsafeMutablePointer<Double>
     let prefixBits: UnsafeMutableRawPointer
+    let cuts: UnsafeMutablePointer<Double>
+    let cellBase: UnsafeMutablePointer<UInt16>
     /// Per used feature, the prefix row this call selected.
     let rowScratch: UnsafeMutablePointer<UnsafeRawPointer>
     /// Class k's trees are k, k + outputs, … (LightGBM's order), so each class sums its trees
@@ -54,12 +57,34 @@ public struct QuickScorer: @unchecked Sendable {
     let outputCount: Int
     static let prefixTableLimit = 4 << 20
 
+    /// A feature some split uses. Its distinct thresholds u₀ < u₁ < … are `cuts`; the row
+    /// for a value v is `firstRow + j`, j = #{u < v} (every node with threshold < v is false).
+    /// j comes from a grid, not a binary search: cell(v) = ⌊(v − low)·scale⌋ clamped to
+    /// [0, cells), and `cellBase[cell]` = #{u : cell(u) < cell(v)}. cell is monotone, so a cut
+    /// in an earlier cell is < v and one in a later cell is > v; only the ≤ `cellWidth` cuts
+    /// sharing v's cell are compared, branch-free (4 padding cuts of +∞ end each feature).
+    /// Exact for every v, ties included. `cells == 0`: cuts too clustered for a grid of at most
+    /// `maxCells`; a binary search then.
     struct UsedFeature {
         var feature: Int
-        var thresholdStart: Int
-        var thresholds: Int
-        var firstRow: Int   // row of k = 0; k = thresholds is firstRow + thresholds
+        var cutStart: Int     // into `cuts`
+        var cutCount: Int
+        var firstRow: Int     // row of j = 0
         var nanRow: Int
+        var cells: Int
+        var lastCell: Double  // cells − 1
+        var low: Double
+        var scale: Double
+        var cellStart: Int    // into `cellBase`
+    }
+    static let cellWidth = 4
+    static let maxCells = 8192
+
+    @inline(__always)
+    static func cell(_ v: Double, _ f: UsedFeature) -> Int {
+        // NaN (an infinite v times a zero scale) and negatives land in cell 0, +∞ in the last.
+        let x = (v - f.low) * f.scale
+        return x >= 0 ? hp_truncate(Swift.min(x, f.lastCell)) : 0
     }
 
     /// - Parameter prefixTables: build the prefix tables when they fit (tests compare both ways).
@@ -127,7 +152,7 @@ public struct QuickScorer: @unchecked Sendable {
         self.wordBytes = wordBytes
         self.rowStride = rowStride
         let usedFeatures = (0..<e.features).filter { featureStart[$0 + 1] > featureStart[$0] }
-        let rows = thresholds.count + 2 * usedFeatures.count
+        let rows = usedFeatures.reduce(0) { $0 + Set(thresholds[featureStart[$1]..<featureStart[$1 + 1]]).count + 2 }
         used = .allocate(capacity: max(1, usedFeatures.count))
         usedCount = usedFeatures.count
         rowScratch = .allocate(capacity: max(1, usedFeatures.count))
@@ -154,14 +179,37 @@ public struct QuickScorer: @unchecked Sendable {
                     }
                 }
             }
-            var row = 0
+            var row = 0, cutList: [Double] = [], bases: [UInt16] = []
             for (u, f) in usedFeatures.enumerated() {
-                let n = featureStart[f + 1] - featureStart[f]
-                used[u] = UsedFeature(feature: f, thresholdStart: featureStart[f], thresholds: n, firstRow: row, nanRow: row + n + 1)
+                // Distinct thresholds, each with the nodes it splits.
+                var distinct: [(Double, [Int])] = []
+                for i in featureStart[f]..<featureStart[f + 1] {
+                    if distinct.last?.0 == thresholds[i] { distinct[distinct.count - 1].1.append(i) } else { distinct.append((thresholds[i], [i])) }
+                }
+                var feature = UsedFeature(feature: f, cutStart: cutList.count, cutCount: distinct.count, firstRow: row,
+                                          nanRow: row + distinct.count + 1, cells: 0, lastCell: 0, low: distinct[0].0, scale: 0, cellStart: bases.count)
+                cutList += distinct.map(\.0) + [Double](repeating: .infinity, count: Self.cellWidth)
+                let span = distinct[distinct.count - 1].0 - distinct[0].0
+                var cells = 1
+                while cells <= Self.maxCells && distinct.count < Int(UInt16.max) {
+                    feature.cells = cells
+                    feature.lastCell = Double(cells - 1)
+                    feature.scale = span > 0 && span.isFinite ? Double(cells) / span : 0
+                    var occupancy = [Int](repeating: 0, count: cells)
+                    for (u, _) in distinct { occupancy[Self.cell(u, feature)] += 1 }
+                    if occupancy.max()! <= Self.cellWidth {
+                        var below = 0
+                        for c in 0..<cells { bases.append(UInt16(below)); below += occupancy[c] }
+                        break
+                    }
+                    feature.cells = 0
+                    cells *= 2
+                }
+                used[u] = feature
                 for t in masks.indices { masks[t] = .max }
                 store(row)
-                for i in featureStart[f]..<featureStart[f + 1] {
-                    masks[Int(nodeTree[i])] &= UInt32(truncatingIfNeeded: nodeMask[i])
+                for (_, nodes) in distinct {
+                    for i in nodes { masks[Int(nodeTree[i])] &= UInt32(truncatingIfNeeded: nodeMask[i]) }
                     row += 1
                     store(row)
                 }
@@ -171,23 +219,38 @@ public struct QuickScorer: @unchecked Sendable {
                 store(row)
                 row += 1
             }
+            cuts = copy(cutList)
+            cellBase = copy(bases)
             prefix = table
         } else {
             prefix = nil
+            cuts = copy([])
+            cellBase = copy([])
         }
     }
 
-    /// Adds every tree's exit leaf to `out` (raw scores, tree order).
+    /// Writes every class's raw score (its trees' exit leaves summed in tree order) to `out`.
+    /// Static over a pointer: the scorer is never copied on the hot path.
     @inline(__always)
-    func scores(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
-        if let prefix {
-            switch wordBytes {
-            case 1: scoresByPrefix(UInt8.self, prefix, x, out)
-            case 2: scoresByPrefix(UInt16.self, prefix, x, out)
-            default: scoresByPrefix(UInt32.self, prefix, x, out)
+    static func scores(_ q: UnsafePointer<QuickScorer>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+        if let prefix = q.pointee.prefix {
+            switch q.pointee.wordBytes {
+            case 1: scoresByPrefix(q, UInt8.self, prefix, x, out)
+            case 2: scoresByPrefix(q, UInt16.self, prefix, x, out)
+            default: scoresByPrefix(q, UInt32.self, prefix, x, out)
             }
-            return
+        } else {
+            q.pointee.scoresByScan(x, out)
         }
+    }
+
+    /// The same, on a value (tests).
+    func scores(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+        withUnsafePointer(to: self) { QuickScorer.scores($0, x, out) }
+    }
+
+    func scoresByScan(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+        for k in 0..<outputCount { out[k] = 0 }
         bits.update(repeating: .max, count: trees)
         for f in 0..<features {
             let v = x[f]
@@ -208,26 +271,33 @@ public struct QuickScorer: @unchecked Sendable {
     }
 
     @inline(__always)
-    func scoresByPrefix<W: FixedWidthInteger & UnsignedInteger>(_: W.Type, _ table: UnsafeMutableRawPointer,
-                                                               _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+    static func scoresByPrefix<W: FixedWidthInteger & UnsignedInteger>(_ q: UnsafePointer<QuickScorer>, _: W.Type, _ table: UnsafeMutableRawPointer,
+                                                                      _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+        let (used, usedCount, cuts, cellBase, rowStride) = (q.pointee.used, q.pointee.usedCount, q.pointee.cuts, q.pointee.cellBase, q.pointee.rowStride)
+        let (prefixBits, slotValues, trees, k) = (q.pointee.prefixBits, q.pointee.slotValues, q.pointee.trees, q.pointee.outputCount)
         // First every feature's row (independent binary searches the CPU overlaps), then the
         // ANDs 32 bytes at a time in registers: no read-modify-write chain through memory.
-        let rowAt = rowScratch
+        let rowAt = q.pointee.rowScratch
         for u in 0..<usedCount {
             let f = used[u]
             let v = x[f.feature]
             var r = f.nanRow
             if !v.isNaN {
-                // k = how many of f's thresholds are < v (the nodes v sends right).
-                let th = thresholds + f.thresholdStart
-                var lo = 0, len = f.thresholds
-                while len > 0 {
-                    let half = len >> 1
-                    let goRight = th[lo &+ half] < v
-                    lo = goRight ? lo &+ half &+ 1 : lo
-                    len = goRight ? len &- half &- 1 : half
+                let u = cuts + f.cutStart
+                var j = 0
+                if f.cells > 0 {
+                    let b = Int(cellBase[f.cellStart &+ Self.cell(v, f)])
+                    j = b &+ (u[b] < v ? 1 : 0) &+ (u[b &+ 1] < v ? 1 : 0) &+ (u[b &+ 2] < v ? 1 : 0) &+ (u[b &+ 3] < v ? 1 : 0)
+                } else {
+                    var len = f.cutCount
+                    while len > 0 {
+                        let half = len >> 1
+                        let goRight = u[j &+ half] < v
+                        j = goRight ? j &+ half &+ 1 : j
+                        len = goRight ? len &- half &- 1 : half
+                    }
                 }
-                r = f.firstRow &+ lo
+                r = f.firstRow &+ j
             }
             rowAt[u] = UnsafeRawPointer(table + r &* rowStride)
         }
@@ -248,7 +318,21 @@ public struct QuickScorer: @unchecked Sendable {
             o &+= 32
         }
         let bits = UnsafeRawPointer(prefixBits).assumingMemoryBound(to: W.self)
-        let trees = self.trees, width = W.bitWidth, k = outputCount
+        let width = W.bitWidth
+        if k == 1 {
+            // One class: the same sequential sum, four trees a step.
+            var sum = 0.0, t = 0
+            while t &+ 4 <= trees {
+                sum += slotValues[t &* width &+ bits[t].trailingZeroBitCount]
+                sum += slotValues[(t &+ 1) &* width &+ bits[t &+ 1].trailingZeroBitCount]
+                sum += slotValues[(t &+ 2) &* width &+ bits[t &+ 2].trailingZeroBitCount]
+                sum += slotValues[(t &+ 3) &* width &+ bits[t &+ 3].trailingZeroBitCount]
+                t &+= 4
+            }
+            while t < trees { sum += slotValues[t &* width &+ bits[t].trailingZeroBitCount]; t &+= 1 }
+            out[0] = sum
+            return
+        }
         for c in 0..<k {
             var sum = 0.0
             var t = c
@@ -256,7 +340,7 @@ public struct QuickScorer: @unchecked Sendable {
                 sum += slotValues[t &* width &+ bits[t].trailingZeroBitCount]
                 t &+= k
             }
-            out[c] += sum
+            out[c] = sum
         }
     }
 }

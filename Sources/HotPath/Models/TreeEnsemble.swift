@@ -67,8 +67,9 @@ public struct TreeEnsemble: @unchecked Sendable {
     public let linearCoeffs: UnsafeMutableBufferPointer<Double>
     /// The evaluation layout (nil for linear trees, which take the per-tree path).
     public private(set) var lockstep: LockstepForest?
-    /// QuickScorer, for LightGBM ensembles of small numeric trees (≤ 64 leaves each).
-    public private(set) var quick: QuickScorer?
+    /// QuickScorer, for LightGBM ensembles of small numeric trees (≤ 64 leaves each). Held
+    /// by pointer (allocated once at load): `predict` must not copy the scorer's description.
+    private(set) var quick: UnsafeMutablePointer<QuickScorer>?
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
     init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double],
@@ -96,7 +97,11 @@ public struct TreeEnsemble: @unchecked Sendable {
         lockstep = nil
         quick = nil
         if !trees.contains(where: \.linear) { lockstep = LockstepForest(self) }
-        quick = QuickScorer(self)
+        quick = QuickScorer(self).map { q in
+            let p = UnsafeMutablePointer<QuickScorer>.allocate(capacity: 1)
+            p.initialize(to: q)
+            return p
+        }
     }
 
     /// LightGBM's kZeroThreshold: 1e-35 as a float, widened.
@@ -162,8 +167,7 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// or raw scores with `raw`.
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false) {
         if let q = quick {
-            for k in 0..<outputs { out[k] = 0 }
-            q.scores(x, out)
+            QuickScorer.scores(q, x, out)
             if !raw { apply(transform, out) }
             return
         }
