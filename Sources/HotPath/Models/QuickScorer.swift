@@ -48,8 +48,6 @@ public struct QuickScorer: @unchecked Sendable {
     /// of tree t is `slotValues[t * width + trailing zeros]`, one load, no per-tree offset.
     let slotValues: UnsafeMutablePointer<Double>
     let prefixBits: UnsafeMutableRawPointer
-    let cuts: UnsafeMutablePointer<Double>
-    let cellBase: UnsafeMutablePointer<UInt16>
     /// Per used feature, the prefix row this call selected.
     let rowScratch: UnsafeMutablePointer<UnsafeRawPointer>
     /// Class k's trees are k, k + outputs, … (LightGBM's order), so each class sums its trees
@@ -57,35 +55,14 @@ public struct QuickScorer: @unchecked Sendable {
     let outputCount: Int
     static let prefixTableLimit = 4 << 20
 
-    /// A feature some split uses. Its distinct thresholds u₀ < u₁ < … are `cuts`; the row
-    /// for a value v is `firstRow + j`, j = #{u < v} (every node with threshold < v is false).
-    /// j comes from a grid, not a binary search: cell(v) = ⌊(v − low)·scale⌋ clamped to
-    /// [0, cells), and `cellBase[cell]` = #{u : cell(u) < cell(v)}. cell is monotone, so a cut
-    /// in an earlier cell is < v and one in a later cell is > v; only the ≤ `cellWidth` cuts
-    /// sharing v's cell are compared, branch-free (4 padding cuts of +∞ end each feature).
-    /// Exact for every v, ties included. `cells == 0`: cuts too clustered for a grid of at most
-    /// `maxCells`; a binary search then.
+    /// A feature some split uses: the rows for j = 0…(its distinct thresholds), j = #{u < v}
+    /// from `grid`, start at `firstRow`; `nanRow` is what a NaN ands in.
     struct UsedFeature {
         var feature: Int
-        var cutStart: Int     // into `cuts`
-        var cutCount: Int
-        var firstRow: Int     // row of j = 0
+        var firstRow: Int
         var nanRow: Int
-        var cells: Int
-        var lastCell: Double  // cells − 1
-        var low: Double
-        var scale: Double
-        var cellStart: Int    // into `cellBase`
     }
-    static let cellWidth = 4
-    static let maxCells = 8192
-
-    @inline(__always)
-    static func cell(_ v: Double, _ f: UsedFeature) -> Int {
-        // NaN (an infinite v times a zero scale) and negatives land in cell 0, +∞ in the last.
-        let x = (v - f.low) * f.scale
-        return x >= 0 ? hp_truncate(Swift.min(x, f.lastCell)) : 0
-    }
+    let grid: ThresholdGrid
 
     /// - Parameter prefixTables: build the prefix tables when they fit (tests compare both ways).
     init?(_ e: TreeEnsemble, prefixTables: Bool = true) {
@@ -152,7 +129,9 @@ public struct QuickScorer: @unchecked Sendable {
         self.wordBytes = wordBytes
         self.rowStride = rowStride
         let usedFeatures = (0..<e.features).filter { featureStart[$0 + 1] > featureStart[$0] }
-        let rows = usedFeatures.reduce(0) { $0 + Set(thresholds[featureStart[$1]..<featureStart[$1 + 1]]).count + 2 }
+        let grid = ThresholdGrid(thresholds: (0..<e.features).map { Array(thresholds[featureStart[$0]..<featureStart[$0 + 1]]) })
+        self.grid = grid
+        let rows = usedFeatures.reduce(0) { $0 + grid.cutCount($1) + 2 }
         used = .allocate(capacity: max(1, usedFeatures.count))
         usedCount = usedFeatures.count
         rowScratch = .allocate(capacity: max(1, usedFeatures.count))
@@ -179,37 +158,19 @@ public struct QuickScorer: @unchecked Sendable {
                     }
                 }
             }
-            var row = 0, cutList: [Double] = [], bases: [UInt16] = []
+            var row = 0
             for (u, f) in usedFeatures.enumerated() {
-                // Distinct thresholds, each with the nodes it splits.
-                var distinct: [(Double, [Int])] = []
-                for i in featureStart[f]..<featureStart[f + 1] {
-                    if distinct.last?.0 == thresholds[i] { distinct[distinct.count - 1].1.append(i) } else { distinct.append((thresholds[i], [i])) }
-                }
-                var feature = UsedFeature(feature: f, cutStart: cutList.count, cutCount: distinct.count, firstRow: row,
-                                          nanRow: row + distinct.count + 1, cells: 0, lastCell: 0, low: distinct[0].0, scale: 0, cellStart: bases.count)
-                cutList += distinct.map(\.0) + [Double](repeating: .infinity, count: Self.cellWidth)
-                let span = distinct[distinct.count - 1].0 - distinct[0].0
-                var cells = 1
-                while cells <= Self.maxCells && distinct.count < Int(UInt16.max) {
-                    feature.cells = cells
-                    feature.lastCell = Double(cells - 1)
-                    feature.scale = span > 0 && span.isFinite ? Double(cells) / span : 0
-                    var occupancy = [Int](repeating: 0, count: cells)
-                    for (u, _) in distinct { occupancy[Self.cell(u, feature)] += 1 }
-                    if occupancy.max()! <= Self.cellWidth {
-                        var below = 0
-                        for c in 0..<cells { bases.append(UInt16(below)); below += occupancy[c] }
-                        break
-                    }
-                    feature.cells = 0
-                    cells *= 2
-                }
-                used[u] = feature
+                let distinct = grid.cutCount(f)
+                used[u] = UsedFeature(feature: f, firstRow: row, nanRow: row + distinct + 1)
                 for t in masks.indices { masks[t] = .max }
                 store(row)
-                for (_, nodes) in distinct {
-                    for i in nodes { masks[Int(nodeTree[i])] &= UInt32(truncatingIfNeeded: nodeMask[i]) }
+                var i = featureStart[f]
+                for j in 0..<distinct {
+                    // Row j + 1: the nodes of the first j + 1 distinct thresholds are false.
+                    while i < featureStart[f + 1] && thresholds[i] == grid.cut(f, j) {
+                        masks[Int(nodeTree[i])] &= UInt32(truncatingIfNeeded: nodeMask[i])
+                        i += 1
+                    }
                     row += 1
                     store(row)
                 }
@@ -219,13 +180,9 @@ public struct QuickScorer: @unchecked Sendable {
                 store(row)
                 row += 1
             }
-            cuts = copy(cutList)
-            cellBase = copy(bases)
             prefix = table
         } else {
             prefix = nil
-            cuts = copy([])
-            cellBase = copy([])
         }
     }
 
@@ -273,32 +230,15 @@ public struct QuickScorer: @unchecked Sendable {
     @inline(__always)
     static func scoresByPrefix<W: FixedWidthInteger & UnsignedInteger>(_ q: UnsafePointer<QuickScorer>, _: W.Type, _ table: UnsafeMutableRawPointer,
                                                                       _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
-        let (used, usedCount, cuts, cellBase, rowStride) = (q.pointee.used, q.pointee.usedCount, q.pointee.cuts, q.pointee.cellBase, q.pointee.rowStride)
+        let (used, usedCount, grid, rowStride) = (q.pointee.used, q.pointee.usedCount, q.pointee.grid, q.pointee.rowStride)
         let (prefixBits, slotValues, trees, k) = (q.pointee.prefixBits, q.pointee.slotValues, q.pointee.trees, q.pointee.outputCount)
-        // First every feature's row (independent binary searches the CPU overlaps), then the
-        // ANDs 32 bytes at a time in registers: no read-modify-write chain through memory.
+        // First every feature's row (independent lookups the CPU overlaps), then the ANDs 32
+        // bytes at a time in registers: no read-modify-write chain through memory.
         let rowAt = q.pointee.rowScratch
         for u in 0..<usedCount {
             let f = used[u]
             let v = x[f.feature]
-            var r = f.nanRow
-            if !v.isNaN {
-                let u = cuts + f.cutStart
-                var j = 0
-                if f.cells > 0 {
-                    let b = Int(cellBase[f.cellStart &+ Self.cell(v, f)])
-                    j = b &+ (u[b] < v ? 1 : 0) &+ (u[b &+ 1] < v ? 1 : 0) &+ (u[b &+ 2] < v ? 1 : 0) &+ (u[b &+ 3] < v ? 1 : 0)
-                } else {
-                    var len = f.cutCount
-                    while len > 0 {
-                        let half = len >> 1
-                        let goRight = u[j &+ half] < v
-                        j = goRight ? j &+ half &+ 1 : j
-                        len = goRight ? len &- half &- 1 : half
-                    }
-                }
-                r = f.firstRow &+ j
-            }
+            let r = v.isNaN ? f.nanRow : f.firstRow &+ grid.rank(f.feature, v)
             rowAt[u] = UnsafeRawPointer(table + r &* rowStride)
         }
         var o = 0
