@@ -105,4 +105,45 @@ final class TreeModelTests: XCTestCase {
             }
         }
     }
+
+    /// The ranked walk and the double walk (LockstepForest) reach the same leaves and sum them
+    /// in the same order, bit for bit: deep multiclass trees with NaN-type missing values
+    /// (lgb-seed), None-type ones (the demo model), and one-class and 15-leaf models.
+    func testBinnedForestEqualsTheDoubleWalk() throws {
+        let paths = [TestPaths.fixtures + "/models/lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt",
+                     TestPaths.fixtures + "/models/lgb-nano/model.txt", TestPaths.fixtures + "/models/lgb-ova/model.txt"]
+        for path in paths {
+            let trees = try LightGBMLoader.load(path: path)
+            var forest = try XCTUnwrap(BinnedForest(trees), path)
+            let walk = try XCTUnwrap(trees.lockstep, path)
+            var rng = SystemRandomNumberGenerator()
+            var x = [Double](repeating: 0, count: trees.features)
+            var a = [Double](repeating: 0, count: trees.outputs), b = a
+            for row in 0..<3_000 {
+                for f in x.indices {
+                    let cuts = forest.grid.cutCount(f)
+                    switch Int.random(in: 0..<20, using: &rng) {
+                    case 0: x[f] = .nan
+                    case 1...5 where cuts > 0: x[f] = forest.grid.cut(f, Int.random(in: 0..<cuts, using: &rng))
+                    case 6: x[f] = [0.0, -0.0, .infinity, -.infinity][Int.random(in: 0..<4, using: &rng)]
+                    default: x[f] = Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
+                    }
+                }
+                for k in b.indices { b[k] = 0 }
+                x.withUnsafeBufferPointer { xp in
+                    a.withUnsafeMutableBufferPointer { out in withUnsafePointer(to: &forest) { BinnedForest.scores($0, xp.baseAddress!, out.baseAddress!) } }
+                    b.withUnsafeMutableBufferPointer { trees.lockstepScores(walk, xp.baseAddress!, $0.baseAddress!) }
+                }
+                XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "\(path) row \(row): \(x)")
+                if a != b { break }
+            }
+        }
+    }
+
+    /// lgb-seed's 127-leaf trees are too wide for QuickScorer: the ranked walk takes them.
+    func testDeepLightGBMTreesTakeTheRankedWalk() throws {
+        let trees = try LightGBMLoader.load(path: TestPaths.fixtures + "/models/lgb-seed/model.txt")
+        XCTAssertNil(trees.quick)
+        XCTAssertNotNil(trees.binned)
+    }
 }

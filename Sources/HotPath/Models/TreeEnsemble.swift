@@ -70,6 +70,8 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// QuickScorer, for LightGBM ensembles of small numeric trees (≤ 64 leaves each). Held
     /// by pointer (allocated once at load): `predict` must not copy the scorer's description.
     private(set) var quick: UnsafeMutablePointer<QuickScorer>?
+    /// Ranked tree walk, for numeric LightGBM trees QuickScorer does not take (deeper ones).
+    private(set) var binned: UnsafeMutablePointer<BinnedForest>?
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
     init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double],
@@ -97,11 +99,16 @@ public struct TreeEnsemble: @unchecked Sendable {
         lockstep = nil
         quick = nil
         if !trees.contains(where: \.linear) { lockstep = LockstepForest(self) }
-        quick = QuickScorer(self).map { q in
-            let p = UnsafeMutablePointer<QuickScorer>.allocate(capacity: 1)
-            p.initialize(to: q)
-            return p
+        func boxed<T>(_ value: T?) -> UnsafeMutablePointer<T>? {
+            value.map { v in
+                let p = UnsafeMutablePointer<T>.allocate(capacity: 1)
+                p.initialize(to: v)
+                return p
+            }
         }
+        binned = nil
+        quick = boxed(QuickScorer(self))
+        if quick == nil { binned = boxed(BinnedForest(self)) }
     }
 
     /// LightGBM's kZeroThreshold: 1e-35 as a float, widened.
@@ -166,6 +173,11 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// `out` (`outputs` values): probabilities or values after the objective's transform,
     /// or raw scores with `raw`.
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false) {
+        if let b = binned {
+            BinnedForest.scores(b, x, out)
+            if !raw { apply(transform, out) }
+            return
+        }
         if let q = quick {
             QuickScorer.scores(q, x, out)
             if !raw { apply(transform, out) }
