@@ -8,10 +8,17 @@ public final class Ensemble: @unchecked Sendable {
     public let outputs: Int
     let partial: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
-    /// The models as plain values for `predict`: trees by pointer, networks unretained (the
-    /// `models` array keeps them alive). Enumerating `models` itself retains every model's
-    /// storage per call (measured with perf).
-    enum Member { case trees(UnsafeMutablePointer<TreeEnsemble>), network(Unmanaged<NeuralNetwork>) }
+    /// The models as plain values for `predict`, each an unretained class reference (`models`
+    /// and `treeBoxes` keep them alive). Enumerating `models` retains every model's storage
+    /// per call, and so did calling a tree ensemble through a pointer to it (Swift copied the
+    /// struct, retaining its arrays: found with perf in the engine thread); a `let` in a class
+    /// is borrowed in place.
+    enum Member { case trees(Unmanaged<TreesBox>), network(Unmanaged<NeuralNetwork>) }
+    final class TreesBox {
+        let model: TreeEnsemble
+        init(_ model: TreeEnsemble) { self.model = model }
+    }
+    let treeBoxes: [TreesBox]
     let members: UnsafeMutablePointer<Member>
     let weightPointer: UnsafeMutablePointer<Double>
 
@@ -35,25 +42,23 @@ public final class Ensemble: @unchecked Sendable {
         scratch = .allocate(capacity: features + outputs)
         members = .allocate(capacity: models.count)
         weightPointer = .allocate(capacity: models.count)
+        var boxes: [TreesBox] = []
         for (i, m) in models.enumerated() {
             switch m {
             case let .trees(t):
-                let p = UnsafeMutablePointer<TreeEnsemble>.allocate(capacity: 1)
-                p.initialize(to: t)
-                (members + i).initialize(to: .trees(p))
+                boxes.append(TreesBox(t))
+                (members + i).initialize(to: .trees(Unmanaged.passUnretained(boxes[boxes.count - 1])))
             case let .network(n):
                 (members + i).initialize(to: .network(Unmanaged.passUnretained(n)))
             }
             weightPointer[i] = self.weights[i]
         }
+        treeBoxes = boxes
     }
 
     deinit {
         partial.deallocate()
         scratch.deallocate()
-        for i in 0..<models.count {
-            if case let .trees(p) = members[i] { p.deinitialize(count: 1); p.deallocate() }
-        }
         members.deallocate()
         weightPointer.deallocate()
     }
@@ -63,7 +68,8 @@ public final class Ensemble: @unchecked Sendable {
         for i in 0..<models.count {
             switch members[i] {
             case let .trees(t):
-                t.pointee.predict(x, into: partial)
+                let partial = self.partial
+                t._withUnsafeGuaranteedRef { $0.model.predict(x, into: partial) }
             case let .network(n):
                 let features = self.features, outputs = self.outputs, scratch = self.scratch, partial = self.partial
                 n._withUnsafeGuaranteedRef { net in
