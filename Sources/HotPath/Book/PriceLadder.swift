@@ -12,14 +12,28 @@
 public struct PriceLadder: @unchecked Sendable {
     public typealias Level = PriceLevels.Level
 
-    @usableFromInline let slots: UnsafeMutablePointer<Level>
-    @usableFromInline let bits: UnsafeMutablePointer<UInt64>
+    /// The side's description lives in arena memory and the ladder is a one-word handle to
+    /// it: the book passes ladders around by value, and an 88-byte value was copied on every
+    /// access (~20 instructions each, several per event: callgrind).
+    @usableFromInline struct Storage {
+        @usableFromInline var slots: UnsafeMutablePointer<Level>
+        @usableFromInline var bits: UnsafeMutablePointer<UInt64>
+        @usableFromInline var ctl: UnsafeMutablePointer<Int64>
+        @usableFromInline var overflow: PriceLevels
+        @usableFromInline var capacity: Int
+        @usableFromInline var sign: Int64
+        @usableFromInline var learnAfter: Int
+    }
+    @usableFromInline let storage: UnsafeMutablePointer<Storage>
+
+    @inlinable var slots: UnsafeMutablePointer<Level> { storage.pointee.slots }
+    @inlinable var bits: UnsafeMutablePointer<UInt64> { storage.pointee.bits }
     /// Control words: see the `Ctl` indices.
-    @usableFromInline let ctl: UnsafeMutablePointer<Int64>
-    public let overflow: PriceLevels
-    public let capacity: Int
-    @usableFromInline let sign: Int64
-    public let learnAfter: Int
+    @inlinable var ctl: UnsafeMutablePointer<Int64> { storage.pointee.ctl }
+    @inlinable public var overflow: PriceLevels { storage.pointee.overflow }
+    @inlinable public var capacity: Int { storage.pointee.capacity }
+    @inlinable var sign: Int64 { storage.pointee.sign }
+    @inlinable public var learnAfter: Int { storage.pointee.learnAfter }
 
     @usableFromInline enum Ctl {
         @usableFromInline static var tick: Int { 0 }          // 0 while learning
@@ -44,13 +58,11 @@ public struct PriceLadder: @unchecked Sendable {
     public init(slots: Int = 4096, overflowLevels: Int = 4096, learnAfter: Int = 16, isBid: Bool, arena: Arena) throws(ArenaError) {
         var c = 64
         while c < slots { c <<= 1 }
-        capacity = c
-        self.slots = try arena.allocate(Level.self, count: c)
-        bits = try arena.allocate(UInt64.self, count: c / 64)
-        ctl = try arena.allocate(Int64.self, count: 16)
-        overflow = try PriceLevels(capacity: overflowLevels, isBid: isBid, arena: arena)
-        sign = isBid ? 1 : -1
-        self.learnAfter = learnAfter
+        storage = try arena.allocate(Storage.self, count: 1)
+        storage.initialize(to: Storage(slots: try arena.allocate(Level.self, count: c), bits: try arena.allocate(UInt64.self, count: c / 64),
+                                       ctl: try arena.allocate(Int64.self, count: 16),
+                                       overflow: try PriceLevels(capacity: overflowLevels, isBid: isBid, arena: arena),
+                                       capacity: c, sign: isBid ? 1 : -1, learnAfter: learnAfter))
         ctl[Ctl.best] = -1
         ctl[Ctl.dirty] = 2
         ctl[Ctl.windowLowKey] = Int64.max
