@@ -81,21 +81,16 @@ struct BinnedForest: @unchecked Sendable {
             }
             depths.append(deepest)
         }
-        func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
-            let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
-            p.initialize(from: a, count: a.count)
-            return p
-        }
         self.grid = grid
-        self.nodes = copy(nodes)
-        self.values = copy(values)
-        self.roots = copy(roots)
-        self.depths = copy(depths)
-        classOf = copy(e.trees.map(\.output))
+        self.nodes = loadTimeCopy(nodes)
+        self.values = loadTimeCopy(values)
+        self.roots = loadTimeCopy(roots)
+        self.depths = loadTimeCopy(depths)
+        classOf = loadTimeCopy(e.trees.map(\.output))
         treeCount = e.trees.count
         outputCount = e.outputs
         let usedFeatures = (0..<e.features).filter { grid.cutCount($0) > 0 }
-        used = copy(usedFeatures)
+        used = loadTimeCopy(usedFeatures)
         usedCount = usedFeatures.count
         ranks = .allocate(capacity: 2 * e.features + 1)
         ranks.initialize(repeating: 0, count: 2 * e.features + 1)

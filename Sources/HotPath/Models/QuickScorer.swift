@@ -108,16 +108,11 @@ public struct QuickScorer: @unchecked Sendable {
             for (t, m) in perFeatureNaN[f] { nanTree.append(t); nanMask.append(m) }
             nanStart.append(nanTree.count)
         }
-        func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
-            let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
-            p.initialize(from: a, count: a.count)
-            return p
-        }
-        self.thresholds = copy(thresholds); self.nodeTree = copy(nodeTree); self.nodeMask = copy(nodeMask)
-        self.featureStart = copy(featureStart)
-        self.nanTree = copy(nanTree); self.nanMask = copy(nanMask); self.nanStart = copy(nanStart)
-        self.leafValues = copy(leafValues); self.leafStart = copy(leafStart)
-        outputs = copy(e.trees.map(\.output))
+        self.thresholds = loadTimeCopy(thresholds); self.nodeTree = loadTimeCopy(nodeTree); self.nodeMask = loadTimeCopy(nodeMask)
+        self.featureStart = loadTimeCopy(featureStart)
+        self.nanTree = loadTimeCopy(nanTree); self.nanMask = loadTimeCopy(nanMask); self.nanStart = loadTimeCopy(nanStart)
+        self.leafValues = loadTimeCopy(leafValues); self.leafStart = loadTimeCopy(leafStart)
+        outputs = loadTimeCopy(e.trees.map(\.output))
         features = e.features
         trees = e.trees.count
         bits = .allocate(capacity: max(1, e.trees.count))

@@ -56,14 +56,9 @@ struct ThresholdGrid: @unchecked Sendable {
             }
             table[f] = feature
         }
-        func copy<T>(_ a: [T]) -> UnsafeMutablePointer<T> {
-            let p = UnsafeMutablePointer<T>.allocate(capacity: max(a.count, 1))
-            p.initialize(from: a, count: a.count)
-            return p
-        }
-        features = copy(table)
-        cuts = copy(cutList)
-        cellBase = copy(bases)
+        features = loadTimeCopy(table)
+        cuts = loadTimeCopy(cutList)
+        cellBase = loadTimeCopy(bases)
     }
 
     /// How many distinct cuts feature `f` has.

@@ -53,16 +53,11 @@ public struct LockstepForest: @unchecked Sendable {
             n < Int32(internalCount) ? 1 + max(depth(nodes[Int(n)].left), depth(nodes[Int(n)].right)) : 0
         }
         let roots = e.trees.map { id($0.root) }
-        func copy<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
-            let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(a.count, 1))
-            _ = p.initialize(from: a)
-            return UnsafeMutableBufferPointer(start: p.baseAddress, count: a.count)
-        }
-        self.nodes = copy(nodes)
-        self.values = copy(values)
-        self.roots = copy(roots)
-        self.depths = copy(roots.map(depth))
-        self.outputsOf = copy(e.trees.map { $0.output })
+        self.nodes = loadTimeBuffer(nodes)
+        self.values = loadTimeBuffer(values)
+        self.roots = loadTimeBuffer(roots)
+        self.depths = loadTimeBuffer(roots.map(depth))
+        self.outputsOf = loadTimeBuffer(e.trees.map { $0.output })
         treeCount = e.trees.count
     }
 }

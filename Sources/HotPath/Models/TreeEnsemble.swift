@@ -77,25 +77,20 @@ public struct TreeEnsemble: @unchecked Sendable {
     init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double],
          trees: [Tree], nodes: [Node], leaves: [Double], bitsets: [UInt32], bitsetRanges: [(Int32, Int32)],
          leafConst: [Double] = [], leafTermRange: [(Int32, Int32)] = [], linearFeatures: [Int32] = [], linearCoeffs: [Double] = []) {
-        func copy<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
-            let p = UnsafeMutableBufferPointer<T>.allocate(capacity: max(a.count, 1))
-            _ = p.initialize(from: a)
-            return UnsafeMutableBufferPointer(start: p.baseAddress, count: a.count)
-        }
         self.arithmetic = arithmetic
         self.features = features
         self.outputs = outputs
         self.transform = transform
         self.baseMargin = baseMargin
         self.trees = trees
-        self.nodes = copy(nodes)
-        self.leaves = copy(leaves)
-        self.bitsets = copy(bitsets)
-        self.bitsetRanges = copy(bitsetRanges)
-        self.leafConst = copy(leafConst)
-        self.leafTermRange = copy(leafTermRange)
-        self.linearFeatures = copy(linearFeatures)
-        self.linearCoeffs = copy(linearCoeffs)
+        self.nodes = loadTimeBuffer(nodes)
+        self.leaves = loadTimeBuffer(leaves)
+        self.bitsets = loadTimeBuffer(bitsets)
+        self.bitsetRanges = loadTimeBuffer(bitsetRanges)
+        self.leafConst = loadTimeBuffer(leafConst)
+        self.leafTermRange = loadTimeBuffer(leafTermRange)
+        self.linearFeatures = loadTimeBuffer(linearFeatures)
+        self.linearCoeffs = loadTimeBuffer(linearCoeffs)
         lockstep = nil
         quick = nil
         if !trees.contains(where: \.linear) { lockstep = LockstepForest(self) }
