@@ -215,6 +215,21 @@ final class EngineTests: XCTestCase {
         XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.evaluations.rawValue].value, 0)
     }
 
+    /// Rule 1 for the whole per-event path (book, features, models, signal, gates): no
+    /// reference counting once running.
+    func testEngineProcessMakesNoRetains() throws {
+        let engine = try Engine(config: try config(risk: "max_position = 3"))
+        var events: [Event] = []
+        try demoSession(messages: 20_000).forEachEvent { events.append($0) }
+        for i in 0..<1_000 { engine.core.process(events[i]) }
+        let before = hp_thread_retain_count()
+        events.withUnsafeBufferPointer { e in
+            for i in 1_000..<e.count { engine.core.process(e[i]) }
+        }
+        XCTAssertEqual(hp_thread_retain_count() - before, 0)
+        XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.evaluations.rawValue].value, 0)
+    }
+
     /// Conflation: evaluations due inside a batch are made once per instrument at its end, on
     /// the book as it then stands — never lost, never repeated.
     func testConflationEvaluatesEachDeferredInstrumentOnceAtTheBatchEnd() throws {

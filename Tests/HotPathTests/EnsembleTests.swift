@@ -1,4 +1,5 @@
 import XCTest
+import MallocCounter
 @testable import HotPath
 
 final class EnsembleTests: XCTestCase {
@@ -41,6 +42,28 @@ final class EnsembleTests: XCTestCase {
         let bad = temporaryFile(Array("1,2\n3,x\n".utf8), suffix: ".csv")
         XCTAssertThrowsError(try ModelInput.rows(path: bad, features: nil)) { error in
             XCTAssertEqual("\(error)", "\(bad):2: column 2: \"x\" is not a number")
+        }
+    }
+
+    /// Rule 1: the demo ensemble (LightGBM through QuickScorer + ONNX MLP) predicts with no
+    /// reference counting at all. Calling the tree model through a pointer once copied it —
+    /// a retain of its arrays per call — and the malloc counts could not see that.
+    func testPredictMakesNoRetains() throws {
+        let lgb = try ModelFile.load(path: TestPaths.root + "/demo/model-lgb.txt")
+        let mlp = try ModelFile.load(path: TestPaths.root + "/demo/model-mlp.onnx")
+        let deep = try ModelFile.load(path: TestPaths.fixtures + "/models/lgb-seed/model.txt")
+        let x = [Double](repeating: 0.25, count: 32)
+        var out = [Double](repeating: 0, count: 3)
+        for (name, ensemble) in [("demo", try Ensemble(models: [lgb, mlp], weights: [0.7, 0.3])),
+                                 ("lgb-seed", try Ensemble(models: [deep], weights: [1]))] {
+            x.withUnsafeBufferPointer { xb in
+                out.withUnsafeMutableBufferPointer { ob in
+                    ensemble.predict(xb.baseAddress!, into: ob.baseAddress!)  // warm
+                    let before = hp_thread_retain_count()
+                    for _ in 0..<1_000 { ensemble.predict(xb.baseAddress!, into: ob.baseAddress!) }
+                    XCTAssertEqual(hp_thread_retain_count() - before, 0, name)
+                }
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 #include "MallocCounter.h"
 #include <stddef.h>
 #include <errno.h>
+#include <dlfcn.h>
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -24,3 +25,24 @@ int posix_memalign(void **out, size_t a, size_t n) {
     *out = p;
     return 0;
 }
+
+// Reference counting: the test binary defines swift_retain and swift_retain_n too, so every
+// retain the code linked into it makes (HotPath's included) is counted here and forwarded to
+// the runtime's own (calls inside the runtime itself are not seen).
+static void *(*runtime_retain)(void *);
+static void *(*runtime_retain_n)(void *, uint32_t);
+static __thread uint64_t retain_count __attribute__((tls_model("initial-exec")));
+
+void *swift_retain(void *object) {
+    retain_count++;
+    if (!runtime_retain) runtime_retain = (void *(*)(void *))dlsym(RTLD_NEXT, "swift_retain");
+    return runtime_retain(object);
+}
+
+void *swift_retain_n(void *object, uint32_t n) {
+    retain_count += n;
+    if (!runtime_retain_n) runtime_retain_n = (void *(*)(void *, uint32_t))dlsym(RTLD_NEXT, "swift_retain_n");
+    return runtime_retain_n(object, n);
+}
+
+uint64_t hp_thread_retain_count(void) { return retain_count; }

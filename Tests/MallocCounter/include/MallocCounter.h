@@ -6,4 +6,6 @@
 #include <stdint.h>
 /// Allocation calls made so far by the calling thread.
 uint64_t hp_thread_malloc_count(void);
+/// Swift retains (swift_retain, swift_retain_n) made so far by the calling thread.
+uint64_t hp_thread_retain_count(void);
 #endif
