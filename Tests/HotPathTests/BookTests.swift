@@ -128,16 +128,19 @@ final class BookTests: XCTestCase {
         for id in UInt64(1)...80 { XCTAssertEqual(table.find(id) >= 0, live.contains(id), "order \(id)") }
     }
 
-    /// Decode + book + publish over the real ESH4 records: malloc count flat in the number of records.
+    /// Decode + book + publish over the real ESH4 records: malloc count flat in the number of
+    /// records, and no retains at all.
     func testDecodeAndBookDoNotAllocate() throws {
         let data = try TestPaths.requireSharedData()
         let dbn = try DBNFile(path: data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
         let (book, arena) = try makeBook(maxOrders: 1 << 16, maxInstruments: 4, levels: 4096)
+        var retains: UInt64 = 0
         func run(records: Int) -> UInt64 {
             var decoder = DBNDecoder(metadata: dbn.metadata)
             var cursor = dbn.cursor()
             var e = Event()
-            let before = hp_thread_malloc_count()
+            let before = hp_thread_malloc_count(), retainsBefore = hp_thread_retain_count()
+            defer { retains += hp_thread_retain_count() - retainsBefore }
             var n = 0
             while n < records {
                 if cursor.next() != .record {
@@ -153,5 +156,6 @@ final class BookTests: XCTestCase {
         withExtendedLifetime(arena) {
             XCTAssertEqual(run(records: 1_000), run(records: 1_000_000))
         }
+        XCTAssertEqual(retains, 0)
     }
 }
