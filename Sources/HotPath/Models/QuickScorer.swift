@@ -30,13 +30,14 @@ public struct QuickScorer: @unchecked Sendable {
     let trees: Int
     let bits: UnsafeMutablePointer<UInt64>
     /// Prefix tables, when they fit in `prefixTableLimit` bytes (every tree ≤ 32 leaves).
-    /// For each feature some split uses and each k in 0...n (its thresholds, ascending), one
-    /// row holds per tree the AND of the masks of its first k nodes — exactly what the scan
-    /// would and in when k nodes are false — and one more row holds what a NaN ands in. A row
-    /// then costs a binary search for k and `trees` independent ANDs, which vectorise,
-    /// instead of k dependent read-modify-writes. Words are as narrow as the widest tree
-    /// (8, 16 or 32 leaves: 1, 2 or 4 bytes a tree), so 32 trees of 8 leaves AND as one
-    /// 32-byte row. Same masks, same leaves, same sums as the scan.
+    /// For each feature some split uses and each j in 0...m (m distinct thresholds), one row
+    /// holds per tree the AND of the masks of the nodes whose threshold is among the first j
+    /// — exactly what the scan would and in when a value exceeds those j — and one more row
+    /// holds what a NaN ands in. A row then costs a rank lookup (`ThresholdGrid`) and
+    /// `trees` independent ANDs, instead of dependent read-modify-writes per false node.
+    /// Words are as narrow as the widest tree (8, 16 or 32 leaves: 1, 2 or 4 bytes a tree),
+    /// so 32 trees of 8 leaves AND as one 32-byte row. Same masks, same leaves, same sums as
+    /// the scan.
     let prefix: UnsafeMutableRawPointer?
     /// Bytes per tree in a prefix row (1, 2 or 4); rows are `rowStride` bytes, padded to 32.
     let wordBytes: Int
