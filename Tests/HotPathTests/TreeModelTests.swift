@@ -108,12 +108,14 @@ final class TreeModelTests: XCTestCase {
 
     /// The ranked walk and the double walk (LockstepForest) reach the same leaves and sum them
     /// in the same order, bit for bit: deep multiclass trees with NaN-type missing values
-    /// (lgb-seed), None-type ones (the demo model), and one-class and 15-leaf models.
+    /// (lgb-seed), None-type ones (the demo model), one-class and 15-leaf models, and
+    /// XGBoost's float comparisons and float sums (softprob, squared error).
     func testBinnedForestEqualsTheDoubleWalk() throws {
-        let paths = [TestPaths.fixtures + "/models/lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt",
-                     TestPaths.fixtures + "/models/lgb-nano/model.txt", TestPaths.fixtures + "/models/lgb-ova/model.txt"]
+        let models = TestPaths.fixtures + "/models/"
+        let paths = [models + "lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt", models + "lgb-nano/model.txt",
+                     models + "lgb-ova/model.txt", models + "xgb/model.json", models + "xgb-reg/model.json"]
         for path in paths {
-            let trees = try LightGBMLoader.load(path: path)
+            let trees = try path.hasSuffix(".json") ? XGBoostLoader.load(path: path) : LightGBMLoader.load(path: path)
             var forest = try XCTUnwrap(BinnedForest(trees), path)
             let walk = try XCTUnwrap(trees.lockstep, path)
             var rng = SystemRandomNumberGenerator()
@@ -129,7 +131,7 @@ final class TreeModelTests: XCTestCase {
                     default: x[f] = Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
                     }
                 }
-                for k in b.indices { b[k] = 0 }
+                for k in b.indices { b[k] = trees.arithmetic == .xgboost ? Double(Float(trees.baseMargin[k])) : 0 }
                 x.withUnsafeBufferPointer { xp in
                     a.withUnsafeMutableBufferPointer { out in withUnsafePointer(to: &forest) { BinnedForest.scores($0, xp.baseAddress!, out.baseAddress!) } }
                     b.withUnsafeMutableBufferPointer { trees.lockstepScores(walk, xp.baseAddress!, $0.baseAddress!) }
@@ -140,10 +142,16 @@ final class TreeModelTests: XCTestCase {
         }
     }
 
-    /// lgb-seed's 127-leaf trees are too wide for QuickScorer: the ranked walk takes them.
-    func testDeepLightGBMTreesTakeTheRankedWalk() throws {
-        let trees = try LightGBMLoader.load(path: TestPaths.fixtures + "/models/lgb-seed/model.txt")
-        XCTAssertNil(trees.quick)
-        XCTAssertNotNil(trees.binned)
+    /// lgb-seed's 127-leaf trees are too wide for QuickScorer: the ranked walk takes them, and
+    /// XGBoost's numeric trees; categorical splits keep the double walk.
+    func testEvaluatorChoice() throws {
+        let models = TestPaths.fixtures + "/models/"
+        let seed = try LightGBMLoader.load(path: models + "lgb-seed/model.txt")
+        XCTAssertNil(seed.quick)
+        XCTAssertNotNil(seed.binned)
+        XCTAssertNotNil(try LightGBMLoader.load(path: models + "lgb-nano/model.txt").quick)
+        XCTAssertNotNil(try XGBoostLoader.load(path: models + "xgb/model.json").binned)
+        XCTAssertNil(try XGBoostLoader.load(path: models + "xgb-cat/model.json").binned)
+        XCTAssertNil(try LightGBMLoader.load(path: models + "lgb-cat/model.txt").binned)
     }
 }

@@ -11,7 +11,12 @@
 /// own left child, so trees walked in lockstep for the deepest one's depth stay on their
 /// leaves. Leaves are added to their class in tree order: the library's sums to the bit.
 ///
-/// Built at load time when every split is numeric with missing type None or NaN.
+/// XGBoost models too: there a split sends x left when Float(x) < c in float, so the cuts are
+/// the conditions rounded to float and a value is ranked as #{c ≤ Float(x)}, the rank of the
+/// next float up; NaN goes the node's default way; leaves are summed in float from the base
+/// margin, as XGBoost does.
+///
+/// Built at load time when every split is numeric (LightGBM: missing type None or NaN).
 struct BinnedForest: @unchecked Sendable {
     struct Node {
         var left: Int32
@@ -35,12 +40,17 @@ struct BinnedForest: @unchecked Sendable {
     /// This row's rank slots: 2 × features + 1 (scratch: one caller at a time).
     let ranks: UnsafeMutablePointer<UInt32>
     let features: Int
+    let xgboost: Bool
+    /// Per class, where its sum starts (XGBoost's base margin as a float; 0 for LightGBM).
+    let baseMargin: UnsafeMutablePointer<Double>
 
     init?(_ e: TreeEnsemble) {
-        guard e.arithmetic == .lightgbm, !e.trees.contains(where: \.linear),
-              e.nodes.allSatisfy({ $0.kind == 0 || $0.kind == 2 }) else { return nil }
+        let xgboost = e.arithmetic == .xgboost
+        guard !e.trees.contains(where: \.linear),
+              e.nodes.allSatisfy({ xgboost ? $0.kind != 3 : $0.kind == 0 || $0.kind == 2 }) else { return nil }
+        func cut(_ n: TreeEnsemble.Node) -> Double { xgboost ? Double(Float(n.threshold)) : n.threshold }
         var perFeature = [[Double]](repeating: [], count: e.features)
-        for n in e.nodes { perFeature[Int(n.feature)].append(n.threshold) }
+        for n in e.nodes { perFeature[Int(n.feature)].append(cut(n)) }
         let grid = ThresholdGrid(thresholds: perFeature)
         guard 2 * e.features < Int(UInt16.max), (0..<e.features).allSatisfy({ grid.cutCount($0) < Int(Self.nanRank) - 1 }) else { return nil }
         let leafSlot = UInt16(2 * e.features)
@@ -69,8 +79,8 @@ struct BinnedForest: @unchecked Sendable {
                     continue
                 }
                 let n = e.nodes[Int(source)]
-                let lo = UInt16(index[Int(n.feature)][n.threshold]! + 1)
-                let nanLeft = n.kind == 2 ? n.defaultLeft != 0 : 0 <= n.threshold
+                let lo = UInt16(index[Int(n.feature)][cut(n)]! + 1)
+                let nanLeft = xgboost || n.kind == 2 ? n.defaultLeft != 0 : 0 <= n.threshold
                 let left = Int32(nodes.count)
                 nodes[Int(slot)] = Node(left: left, lo: lo, slot: UInt16(Int(n.feature) + (nanLeft ? e.features : 0)))
                 nodes.append(leaf(left))
@@ -95,6 +105,8 @@ struct BinnedForest: @unchecked Sendable {
         ranks = .allocate(capacity: 2 * e.features + 1)
         ranks.initialize(repeating: 0, count: 2 * e.features + 1)
         features = e.features
+        self.xgboost = xgboost
+        baseMargin = loadTimeCopy((0..<e.outputs).map { xgboost ? Double(Float(e.baseMargin[$0])) : 0 })
     }
 
     @inline(__always)
@@ -103,19 +115,27 @@ struct BinnedForest: @unchecked Sendable {
         return node.left &+ (ranks[Int(node.slot)] >= UInt32(node.lo) ? 1 : 0)
     }
 
+    /// Adds a leaf to its class: in double (LightGBM) or in float (XGBoost).
+    @inline(__always)
+    static func add(_ out: UnsafeMutablePointer<Double>, _ k: Int, _ leaf: Double, _ xgboost: Bool) {
+        out[k] = xgboost ? Double(Float(out[k]) + Float(leaf)) : out[k] + leaf
+    }
+
     /// Writes every class's raw score to `out`. Static over a pointer: never copied.
     static func scores(_ b: UnsafePointer<BinnedForest>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
-        let (grid, ranks, used, features) = (b.pointee.grid, b.pointee.ranks, b.pointee.used, b.pointee.features)
+        let (grid, ranks, used, features, xgboost) = (b.pointee.grid, b.pointee.ranks, b.pointee.used, b.pointee.features, b.pointee.xgboost)
         for u in 0..<b.pointee.usedCount {
             let f = used[u]
             let v = x[f]
-            let r = v.isNaN ? nanRank : UInt32(truncatingIfNeeded: grid.rank(f, v))
+            // XGBoost: #{c ≤ Float(v)} = #{c < the next float up}.
+            let key = xgboost ? Double(Float(v).nextUp) : v
+            let r = v.isNaN ? nanRank : UInt32(truncatingIfNeeded: grid.rank(f, key))
             ranks[f] = r
             ranks[features &+ f] = v.isNaN ? 0 : r
         }
         let (nodes, values, roots, depths, classOf) = (b.pointee.nodes, b.pointee.values, b.pointee.roots, b.pointee.depths, b.pointee.classOf)
         let count = b.pointee.treeCount
-        for k in 0..<b.pointee.outputCount { out[k] = 0 }
+        for k in 0..<b.pointee.outputCount { out[k] = b.pointee.baseMargin[k] }
         var t = 0
         // Eight trees at a time (their loads overlap), then one at a time.
         while t &+ 8 <= count {
@@ -127,20 +147,20 @@ struct BinnedForest: @unchecked Sendable {
                 n0 = step(nodes, ranks, n0); n1 = step(nodes, ranks, n1); n2 = step(nodes, ranks, n2); n3 = step(nodes, ranks, n3)
                 n4 = step(nodes, ranks, n4); n5 = step(nodes, ranks, n5); n6 = step(nodes, ranks, n6); n7 = step(nodes, ranks, n7)
             }
-            out[Int(classOf[t])] += values[Int(n0)]
-            out[Int(classOf[t &+ 1])] += values[Int(n1)]
-            out[Int(classOf[t &+ 2])] += values[Int(n2)]
-            out[Int(classOf[t &+ 3])] += values[Int(n3)]
-            out[Int(classOf[t &+ 4])] += values[Int(n4)]
-            out[Int(classOf[t &+ 5])] += values[Int(n5)]
-            out[Int(classOf[t &+ 6])] += values[Int(n6)]
-            out[Int(classOf[t &+ 7])] += values[Int(n7)]
+            add(out, Int(classOf[t]), values[Int(n0)], xgboost)
+            add(out, Int(classOf[t &+ 1]), values[Int(n1)], xgboost)
+            add(out, Int(classOf[t &+ 2]), values[Int(n2)], xgboost)
+            add(out, Int(classOf[t &+ 3]), values[Int(n3)], xgboost)
+            add(out, Int(classOf[t &+ 4]), values[Int(n4)], xgboost)
+            add(out, Int(classOf[t &+ 5]), values[Int(n5)], xgboost)
+            add(out, Int(classOf[t &+ 6]), values[Int(n6)], xgboost)
+            add(out, Int(classOf[t &+ 7]), values[Int(n7)], xgboost)
             t &+= 8
         }
         while t < count {
             var n = roots[t]
             for _ in 0..<depths[t] { n = step(nodes, ranks, n) }
-            out[Int(classOf[t])] += values[Int(n)]
+            add(out, Int(classOf[t]), values[Int(n)], xgboost)
             t &+= 1
         }
     }
