@@ -103,7 +103,9 @@ struct Bench: ParsableCommand {
                 Every call is timed with the TSC into HotPath's histogram; the last of three
                 passes over the rows is reported. With --ref, the largest difference from the
                 reference outputs (e.g. the library's own predictions) is reported too.
-                Prints {"p50_ns","p99_ns","p999_ns","max_ns","rows","calls","max_abs_diff"} with --json.
+                Prints {"p50_ns","p99_ns","p999_ns","max_ns","rows","calls","max_abs_diff","cpu",\
+                "clock_overhead_ns"} with --json; clock_overhead_ns is the p50 of an empty timed \
+                region, included in every figure (compare it with a harness's own overhead).
                 """
         )
 
