@@ -55,6 +55,30 @@ final class SPSCRingTests: XCTestCase {
         XCTAssertEqual(ring.stats.dropped, 4)
     }
 
+    /// consume hands items over in place, in order, as one or two runs across the wrap, and
+    /// frees exactly the slots it handed over.
+    func testConsumeInPlaceAcrossWraps() throws {
+        let arena = try Arena(bytes: 1 << 16, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let ring = try SPSCRing<UInt32>(capacity: 16, policy: .drop, arena: arena)
+        var next: UInt32 = 0, expected: UInt32 = 0, runs = 0
+        for _ in 0..<40 {
+            let batch = (0..<UInt32(11)).map { next + $0 }
+            XCTAssertEqual(batch.withUnsafeBufferPointer { ring.producer.push(contentsOf: $0) }, 11)
+            next += 11
+            let first = ring.consumer.consume(limit: 7) { run in
+                runs += 1
+                for v in run { XCTAssertEqual(v, expected); expected += 1 }
+            }
+            XCTAssertEqual(first, 7)
+            XCTAssertEqual(ring.consumer.count, 4)
+            XCTAssertEqual(ring.consumer.consume(limit: 100) { run in for v in run { XCTAssertEqual(v, expected); expected += 1 } }, 4)
+        }
+        XCTAssertEqual(expected, next)
+        XCTAssertGreaterThan(runs, 40, "some hand-overs straddled the wrap")
+        XCTAssertEqual(ring.consumer.consume(limit: 8) { _ in XCTFail("empty ring") }, 0)
+    }
+
     /// 10^7 sequence-numbered items between two pinned threads: each arrives once, in order.
     func testTenMillionItemsBetweenPinnedThreadsArriveOnceInOrder() throws {
         let count = 10_000_000

@@ -216,6 +216,23 @@ public struct SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
             return n
         }
 
+        /// Hands up to `limit` queued items to `body` where they lie in the ring (one or two
+        /// contiguous runs, oldest first), then frees their slots with one index publish;
+        /// returns how many. Nothing is copied: a consumer that only reads or writes items
+        /// out (the output thread) saves a copy of every item.
+        @inlinable
+        public func consume(limit: Int, _ body: (UnsafeBufferPointer<Element>) -> Void) -> Int {
+            let t = ring.tail.pointee.load(ordering: .relaxed)
+            let n = min(limit, available(tail: t))
+            if n == 0 { return 0 }
+            let start = t & ring.mask
+            let first = min(n, ring.capacity &- start)
+            body(UnsafeBufferPointer(start: ring.slots + start, count: first))
+            if first < n { body(UnsafeBufferPointer(start: ring.slots, count: n &- first)) }
+            ring.tail.pointee.store(t &+ n, ordering: .releasing)
+            return n
+        }
+
         /// Items queued now (a hint: the producer may add more at once).
         public var count: Int {
             ring.head.pointee.load(ordering: .acquiring) &- ring.tail.pointee.load(ordering: .relaxed)

@@ -206,14 +206,15 @@ struct OutputLoop {
 
     mutating func run(sink: SignalSink?, feedDone: () -> Bool, engineDone: () -> Bool) {
         let consumer = engine.signals.consumer
-        let buffer = UnsafeMutableBufferPointer<Signal>.allocate(capacity: 256)
-        defer { buffer.deallocate() }
         let interval = engine.config.snapshotNs
         var nextSnapshot = started + interval
         var nextKillCheck = started
         while true {
-            let n = consumer.pop(into: buffer)
-            for i in 0..<n { sink?.write(buffer[i]) }
+            // Signals are written from the ring's slots (no copy): this thread shares the
+            // feed's CPU, and its bursts delay the feed.
+            let n = consumer.consume(limit: 4096) { run in
+                if let sink { for s in run { sink.write(s) } }
+            }
             written += n
             if n == 0 {
                 if engineDone() && consumer.count == 0 { break }
