@@ -67,10 +67,11 @@ public struct TreeEnsemble: @unchecked Sendable {
     public let linearCoeffs: UnsafeMutableBufferPointer<Double>
     /// The evaluation layout (nil for linear trees, which take the per-tree path).
     public private(set) var lockstep: LockstepForest?
-    /// QuickScorer, for LightGBM ensembles of small numeric trees (≤ 64 leaves each). Held
-    /// by pointer (allocated once at load): `predict` must not copy the scorer's description.
+    /// QuickScorer, for LightGBM ensembles of small numeric trees whose prefix tables fit
+    /// (≤ 32 leaves), or its scan (≤ 64) where the ranked walk cannot take the model. Held by
+    /// pointer (allocated once at load): `predict` must not copy the scorer's description.
     private(set) var quick: UnsafeMutablePointer<QuickScorer>?
-    /// Ranked tree walk, for numeric LightGBM trees too wide for QuickScorer's prefix tables.
+    /// The ranked tree walk, for the other numeric LightGBM trees and XGBoost's.
     private(set) var binned: UnsafeMutablePointer<BinnedForest>?
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
