@@ -154,4 +154,37 @@ final class TreeModelTests: XCTestCase {
         XCTAssertNil(try XGBoostLoader.load(path: models + "xgb-cat/model.json").binned)
         XCTAssertNil(try LightGBMLoader.load(path: models + "lgb-cat/model.txt").binned)
     }
+
+    /// A model with a NaN or infinite threshold (hand-edited; LightGBM does not write them)
+    /// still predicts what the double walk does: NaN keeps the model off the rank-based
+    /// evaluators, infinities are ranked like any cut.
+    func testNonFiniteThresholdsKeepTheDoubleWalksAnswers() throws {
+        let text = try XCTUnwrap(readText(TestPaths.fixtures + "/models/lgb-nano/model.txt"))
+        var rng = SystemRandomNumberGenerator()
+        for replacement in ["nan", "inf", "-inf"] {
+            // The first tree's first threshold.
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            let at = try XCTUnwrap(lines.firstIndex { $0.hasPrefix("threshold=") })
+            var fields = lines[at].dropFirst("threshold=".count).split(separator: " ").map(String.init)
+            fields[0] = replacement
+            var edited = lines
+            edited[at] = "threshold=" + fields.joined(separator: " ")
+            let path = temporaryFile(Array(edited.joined(separator: "\n").utf8), suffix: ".txt")
+            let trees = try LightGBMLoader.load(path: path)
+            XCTAssertEqual(trees.quick == nil && trees.binned == nil, replacement == "nan", replacement)
+            let walk = try XCTUnwrap(trees.lockstep)
+            var x = [Double](repeating: 0, count: trees.features)
+            var a = [0.0], b = [0.0]
+            for _ in 0..<2_000 {
+                for f in x.indices { x[f] = Int.random(in: 0..<20, using: &rng) == 0 ? .nan : Double.random(in: -4...4, using: &rng) }
+                b[0] = 0
+                x.withUnsafeBufferPointer { xp in
+                    trees.predict(xp.baseAddress!, into: &a, raw: true)
+                    b.withUnsafeMutableBufferPointer { trees.lockstepScores(walk, xp.baseAddress!, $0.baseAddress!) }
+                }
+                XCTAssertEqual(a[0].bitPattern, b[0].bitPattern, "\(replacement): \(x)")
+                if a != b { break }
+            }
+        }
+    }
 }

@@ -46,9 +46,10 @@ struct BinnedForest: @unchecked Sendable {
 
     init?(_ e: TreeEnsemble) {
         let xgboost = e.arithmetic == .xgboost
-        guard !e.trees.contains(where: \.linear),
-              e.nodes.allSatisfy({ xgboost ? $0.kind != 3 : $0.kind == 0 || $0.kind == 2 }) else { return nil }
         func cut(_ n: TreeEnsemble.Node) -> Double { xgboost ? Double(Float(n.threshold)) : n.threshold }
+        // A NaN threshold has no rank (the double walk sends every value right of it).
+        guard !e.trees.contains(where: \.linear),
+              e.nodes.allSatisfy({ (xgboost ? $0.kind != 3 : $0.kind == 0 || $0.kind == 2) && !cut($0).isNaN }) else { return nil }
         var perFeature = [[Double]](repeating: [], count: e.features)
         for n in e.nodes { perFeature[Int(n.feature)].append(cut(n)) }
         let grid = ThresholdGrid(thresholds: perFeature)

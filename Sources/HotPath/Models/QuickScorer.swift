@@ -67,7 +67,8 @@ public struct QuickScorer: @unchecked Sendable {
 
     /// - Parameter prefixTables: build the prefix tables when they fit (tests compare both ways).
     init?(_ e: TreeEnsemble, prefixTables: Bool = true) {
-        guard e.arithmetic == .lightgbm, !e.trees.contains(where: \.linear) else { return nil }
+        // A NaN threshold cannot be ordered among the others (the double walk takes it).
+        guard e.arithmetic == .lightgbm, !e.trees.contains(where: \.linear), !e.nodes.contains(where: { $0.threshold.isNaN }) else { return nil }
         var perFeature = [[(Double, Int32, UInt64)]](repeating: [], count: e.features)
         var perFeatureNaN = [[(Int32, UInt64)]](repeating: [], count: e.features)
         var leafValues: [Double] = [], leafStart: [Int] = []
