@@ -67,6 +67,21 @@ final class TreeModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(try maxDifference("xgb-reg", load: XGBoostLoader.load).0, 1e-9)
     }
 
+    /// A row that probes a model's splits: some values missing, a quarter exactly on one of the
+    /// feature's thresholds (where <= and < part), some signed zeros and infinities, the rest
+    /// spread over several magnitudes.
+    func probe(_ x: inout [Double], _ grid: ThresholdGrid, _ rng: inout SystemRandomNumberGenerator) {
+        for f in x.indices {
+            let cuts = grid.cutCount(f)
+            switch Int.random(in: 0..<20, using: &rng) {
+            case 0: x[f] = .nan
+            case 1...5 where cuts > 0: x[f] = grid.cut(f, Int.random(in: 0..<cuts, using: &rng))
+            case 6: x[f] = [0.0, -0.0, .infinity, -.infinity][Int.random(in: 0..<4, using: &rng)]
+            default: x[f] = Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
+            }
+        }
+    }
+
     /// QuickScorer's prefix tables and its scan pick the same leaves and sum them in the same
     /// order, for each word width: the demo model's 102 trees of 31 leaves (4-byte words),
     /// lgb-ova's 15-leaf trees (2 bytes), lgb-nano's 8-leaf trees (1 byte), missing values
@@ -85,16 +100,7 @@ final class TreeModelTests: XCTestCase {
             var x = [Double](repeating: 0, count: trees.features)
             var a = [Double](repeating: 0, count: trees.outputs), b = a
             for row in 0..<5_000 {
-                for f in x.indices {
-                    // Some missing, a quarter exactly on one of the model's thresholds for the
-                    // feature (where <= and < part), the rest spread over several magnitudes.
-                    let (lo, hi) = (tables.featureStart[f], tables.featureStart[f + 1])
-                    switch Int.random(in: 0..<20, using: &rng) {
-                    case 0: x[f] = .nan
-                    case 1...5 where hi > lo: x[f] = tables.thresholds[Int.random(in: lo..<hi, using: &rng)]
-                    default: x[f] = Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
-                    }
-                }
+                probe(&x, tables.grid, &rng)
                 for k in a.indices { a[k] = 0; b[k] = 0 }
                 x.withUnsafeBufferPointer { xp in
                     a.withUnsafeMutableBufferPointer { tables.scores(xp.baseAddress!, $0.baseAddress!) }
@@ -122,15 +128,7 @@ final class TreeModelTests: XCTestCase {
             var x = [Double](repeating: 0, count: trees.features)
             var a = [Double](repeating: 0, count: trees.outputs), b = a
             for row in 0..<3_000 {
-                for f in x.indices {
-                    let cuts = forest.grid.cutCount(f)
-                    switch Int.random(in: 0..<20, using: &rng) {
-                    case 0: x[f] = .nan
-                    case 1...5 where cuts > 0: x[f] = forest.grid.cut(f, Int.random(in: 0..<cuts, using: &rng))
-                    case 6: x[f] = [0.0, -0.0, .infinity, -.infinity][Int.random(in: 0..<4, using: &rng)]
-                    default: x[f] = Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
-                    }
-                }
+                probe(&x, forest.grid, &rng)
                 for k in b.indices { b[k] = trees.arithmetic == .xgboost ? Double(Float(trees.baseMargin[k])) : 0 }
                 x.withUnsafeBufferPointer { xp in
                     a.withUnsafeMutableBufferPointer { out in withUnsafePointer(to: &forest) { BinnedForest.scores($0, xp.baseAddress!, out.baseAddress!) } }
