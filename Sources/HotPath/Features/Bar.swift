@@ -20,19 +20,26 @@ func taIsZeroOrNeg(_ v: Double) -> Bool { v < 0.00000001 }
 public struct RollingWindow: @unchecked Sendable {
     let values: UnsafeMutablePointer<Double>
     public let capacity: Int
+    let owned: Bool
     public private(set) var count = 0
     var head = 0  // where the next value goes
 
     public init(capacity: Int) {
+        // The heap cannot run out the way an arena can.
+        self = try! RollingWindow(capacity: capacity, memory: .heap)
+    }
+
+    public init(capacity: Int, memory: WindowMemory) throws(ArenaError) {
         self.capacity = max(capacity, 1)
-        values = .allocate(capacity: self.capacity)
-        values.initialize(repeating: 0, count: self.capacity)
+        values = try memory.allocate(Double.self, count: self.capacity, zero: 0)
+        owned = memory.owned
     }
 
     public var isFull: Bool { count == capacity }
 
-    /// Frees the memory. The window (and every copy of it) must not be used afterwards.
-    public func release() { values.deallocate() }
+    /// Frees heap memory (arena memory goes with its arena). The window (and every copy of
+    /// it) must not be used afterwards.
+    public func release() { if owned { values.deallocate() } }
 
     public mutating func push(_ v: Double) {
         values[head] = v

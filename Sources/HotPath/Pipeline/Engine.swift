@@ -51,16 +51,14 @@ public final class Engine: @unchecked Sendable {
         let b = config.book
         let histogramBytes = Stage.allCases.count * 2 * HistogramLayout.countsLength * 8
         let bookBytes = b.maxOrders * 32 + b.maxInstruments * (b.ladderSlots * 2 * 24 + b.levelsPerSide * 2 * 16 + b.depth * 2 * 16 + 1024)
-        let bytes = 8 << 20 + histogramBytes + bookBytes + (config.eventRing + config.signalRing) * 64
-        // Feature windows: five time windows of 40-byte entries and one 16-byte series per
-        // instrument, `history_capacity` entries each (rounded up to a power of two).
-        var entries = 16
-        while entries < config.features.historyCapacity { entries <<= 1 }
-        let featureBytes = b.maxInstruments * entries * (5 * 40 + 16)
+        // Feature windows (five time windows of 40-byte entries and one 16-byte series per
+        // instrument, `history_capacity` entries each) are carved from the arena too.
+        let featureBytes = b.maxInstruments * MicrostructureFeatures.arenaBytes(config.features)
+        let bytes = 8 << 20 + histogramBytes + bookBytes + (config.eventRing + config.signalRing) * 64 + featureBytes
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
-        if physical > 0 && bytes + featureBytes > physical * 3 / 4 {
+        if physical > 0 && bytes > physical * 3 / 4 {
             throw ConfigError(file: config.file, key: "engine.max_instruments",
-                              reason: "\(b.maxInstruments) instruments and \(b.maxOrders) orders need \((bytes + featureBytes) >> 20) MiB "
+                              reason: "\(b.maxInstruments) instruments and \(b.maxOrders) orders need \(bytes >> 20) MiB "
                                   + "(books, rings, feature windows of features.history_capacity entries); this host has \(physical >> 20) MiB")
         }
         do {

@@ -71,7 +71,7 @@ public struct EngineCore: @unchecked Sendable {
         let books = config.book.maxInstruments
         book = try L3Book(config: config.book, arena: arena, counters: counters, thread: "engine")
         features = try arena.allocate(MicrostructureFeatures.self, count: books)
-        for b in 0..<books { (features + b).initialize(to: MicrostructureFeatures(config: config.features)) }
+        for b in 0..<books { (features + b).initialize(to: try MicrostructureFeatures(config: config.features, memory: .arena(arena))) }
         full = try arena.allocate(Double.self, count: MicrostructureFeatures.count * books)
         featureCount = config.featureNames.count
         row = try arena.allocate(Double.self, count: featureCount)

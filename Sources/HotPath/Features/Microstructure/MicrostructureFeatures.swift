@@ -104,20 +104,37 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     var barValues = SIMD8<Double>(repeating: .nan)
 
     public init(config: Config = Config()) {
+        // The heap cannot run out the way an arena can.
+        self = try! MicrostructureFeatures(config: config, memory: .heap)
+    }
+
+    /// Windows from `memory`: the engine passes its arena (see `arenaBytes`).
+    public init(config: Config, memory: WindowMemory) throws(ArenaError) {
         self.config = config
         hasMicropriceTable = config.micropriceTable != nil
         let cap = config.historyCapacity
-        book1s = TimeWindowSums(span: 1_000_000_000, capacity: cap)
-        ofi5s = TimeWindowSum(span: 5_000_000_000, capacity: cap)
-        rv60s = TimeWindowSum(span: 60_000_000_000, capacity: cap)
-        logMids = SeriesRing(capacity: cap)
-        trades5s = TimeWindowSums(span: 5_000_000_000, capacity: cap)
-        trades60s = TimeWindowSums(span: 60_000_000_000, capacity: cap)
-        imbalances = RollingWindow(capacity: config.vpinBuckets)
-        kyleX = RollingWindow(capacity: config.regressionTrades)
-        kyleY = RollingWindow(capacity: config.regressionTrades)
-        amihudTerms = RollingWindow(capacity: config.regressionTrades)
+        book1s = try TimeWindowSums(span: 1_000_000_000, capacity: cap, memory: memory)
+        ofi5s = try TimeWindowSum(span: 5_000_000_000, capacity: cap, memory: memory)
+        rv60s = try TimeWindowSum(span: 60_000_000_000, capacity: cap, memory: memory)
+        logMids = try SeriesRing(capacity: cap, memory: memory)
+        trades5s = try TimeWindowSums(span: 5_000_000_000, capacity: cap, memory: memory)
+        trades60s = try TimeWindowSums(span: 60_000_000_000, capacity: cap, memory: memory)
+        imbalances = try RollingWindow(capacity: config.vpinBuckets, memory: memory)
+        kyleX = try RollingWindow(capacity: config.regressionTrades, memory: memory)
+        kyleY = try RollingWindow(capacity: config.regressionTrades, memory: memory)
+        amihudTerms = try RollingWindow(capacity: config.regressionTrades, memory: memory)
         bars = BarBuilder(mode: .time(seconds: config.barSeconds))
+    }
+
+    /// Arena bytes one instrument's windows take (the bar indicators' few-element windows
+    /// stay on the heap).
+    public static func arenaBytes(_ config: Config) -> Int {
+        let entries = SeriesRing.entries(config.historyCapacity)
+        return 3 * (WindowMemory.arenaBytes(UInt64.self, count: entries) + WindowMemory.arenaBytes(SIMD4<Double>.self, count: entries))
+            + 2 * (WindowMemory.arenaBytes(UInt64.self, count: entries) + WindowMemory.arenaBytes(SIMD4<Double>.self, count: entries))
+            + WindowMemory.arenaBytes(UInt64.self, count: entries) + WindowMemory.arenaBytes(Double.self, count: entries)
+            + WindowMemory.arenaBytes(Double.self, count: max(config.vpinBuckets, 1))
+            + 3 * WindowMemory.arenaBytes(Double.self, count: max(config.regressionTrades, 1))
     }
 
     /// Frees the windows' memory (a struct of raw pointers has no deinit): once, when this

@@ -4,6 +4,10 @@ public struct TimeWindowSum: @unchecked Sendable {
 
     public init(span: UInt64, capacity: Int) { inner = TimeWindowSums(span: span, capacity: capacity) }
 
+    public init(span: UInt64, capacity: Int, memory: WindowMemory) throws(ArenaError) {
+        inner = try TimeWindowSums(span: span, capacity: capacity, memory: memory)
+    }
+
     public var span: UInt64 { inner.span }
 
     /// Frees the memory; not to be used afterwards.
@@ -25,20 +29,31 @@ public struct SeriesRing: @unchecked Sendable {
     let times: UnsafeMutablePointer<UInt64>
     let values: UnsafeMutablePointer<Double>
     let mask: Int
+    let owned: Bool
     public private(set) var next = 0
 
     public init(capacity: Int) {
-        var c = 16
-        while c < capacity { c <<= 1 }
-        mask = c - 1
-        times = .allocate(capacity: c)
-        values = .allocate(capacity: c)
-        times.initialize(repeating: 0, count: c)
-        values.initialize(repeating: 0, count: c)
+        // The heap cannot run out the way an arena can.
+        self = try! SeriesRing(capacity: capacity, memory: .heap)
     }
 
-    /// Frees the memory; not to be used afterwards.
-    public func release() { times.deallocate(); values.deallocate() }
+    public init(capacity: Int, memory: WindowMemory) throws(ArenaError) {
+        let c = SeriesRing.entries(capacity)
+        mask = c - 1
+        times = try memory.allocate(UInt64.self, count: c, zero: 0)
+        values = try memory.allocate(Double.self, count: c, zero: 0)
+        owned = memory.owned
+    }
+
+    /// Entries held for a requested capacity: a power of two, at least 16.
+    static func entries(_ capacity: Int) -> Int {
+        var c = 16
+        while c < capacity { c <<= 1 }
+        return c
+    }
+
+    /// Frees heap memory (arena memory goes with its arena); not to be used afterwards.
+    public func release() { if owned { times.deallocate(); values.deallocate() } }
 
     /// Absolute index of the oldest value still held.
     public var oldest: Int { max(0, next - (mask + 1)) }
@@ -91,19 +106,24 @@ public struct TimeWindowSums: @unchecked Sendable {
     public private(set) var sums = SIMD4<Double>()
     public private(set) var overflows = 0
 
+    let owned: Bool
+
     public init(span: UInt64, capacity: Int) {
-        self.span = span
-        var c = 16
-        while c < capacity { c <<= 1 }
-        mask = c - 1
-        times = .allocate(capacity: c)
-        values = .allocate(capacity: c)
-        times.initialize(repeating: 0, count: c)  // pre-faulted at start-up
-        values.initialize(repeating: SIMD4<Double>(), count: c)
+        // The heap cannot run out the way an arena can.
+        self = try! TimeWindowSums(span: span, capacity: capacity, memory: .heap)
     }
 
-    /// Frees the memory; not to be used afterwards.
-    public func release() { times.deallocate(); values.deallocate() }
+    public init(span: UInt64, capacity: Int, memory: WindowMemory) throws(ArenaError) {
+        self.span = span
+        let c = SeriesRing.entries(capacity)
+        mask = c - 1
+        times = try memory.allocate(UInt64.self, count: c, zero: 0)
+        values = try memory.allocate(SIMD4<Double>.self, count: c, zero: SIMD4<Double>())
+        owned = memory.owned
+    }
+
+    /// Frees heap memory (arena memory goes with its arena); not to be used afterwards.
+    public func release() { if owned { times.deallocate(); values.deallocate() } }
 
     @inline(__always)
     public mutating func add(_ v: SIMD4<Double>, at t: UInt64) {
