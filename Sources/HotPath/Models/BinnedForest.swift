@@ -1,5 +1,5 @@
-/// LightGBM trees of numeric splits walked on ranks instead of doubles, for trees too deep for
-/// QuickScorer. Per row, every feature a split uses is ranked once (`ThresholdGrid`: r =
+/// LightGBM trees of numeric splits walked on ranks instead of doubles, for trees too wide for
+/// QuickScorer's prefix tables. Per row, every feature a split uses is ranked once (`ThresholdGrid`: r =
 /// #{distinct thresholds < x}); then `x <= u_i` is `r <= i`, and a node is 8 bytes — its left
 /// child (the right one is next to it), `lo` = i + 1 and a rank slot — so a step is one node
 /// load, one rank load and `left + (rank >= lo ? 1 : 0)`: no NaN branch, no double compare.
