@@ -63,6 +63,13 @@ final class TreeModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(try maxDifference("xgb-cat", load: XGBoostLoader.load).0, 1e-9)
     }
 
+    /// 63-leaf trees (tools/models/make_wide_model.py): QuickScorer's 8-byte words.
+    func testLightGBMWithSixtyThreeLeafTreesMatchesTheLibrary() throws {
+        let (d, rows) = try maxDifference("lgb-63", load: LightGBMLoader.load)
+        XCTAssertEqual(rows, 500)
+        XCTAssertLessThanOrEqual(d, 1e-9)
+    }
+
     func testXGBoostSquaredErrorRegressionMatchesTheLibrary() throws {
         XCTAssertLessThanOrEqual(try maxDifference("xgb-reg", load: XGBoostLoader.load).0, 1e-9)
     }
@@ -84,11 +91,11 @@ final class TreeModelTests: XCTestCase {
 
     /// QuickScorer's prefix tables and its scan pick the same leaves and sum them in the same
     /// order, for each word width: the demo model's 102 trees of 31 leaves (4-byte words),
-    /// lgb-ova's 15-leaf trees (2 bytes), lgb-nano's 8-leaf trees (1 byte), missing values
-    /// included.
+    /// lgb-ova's 15-leaf trees (2 bytes), lgb-nano's 8-leaf trees (1 byte), lgb-63's 63-leaf
+    /// trees (8 bytes), missing values included.
     func testQuickScorerPrefixTablesEqualTheScan() throws {
         let models = [(TestPaths.root + "/demo/model-lgb.txt", 4), (TestPaths.fixtures + "/models/lgb-ova/model.txt", 2),
-                      (TestPaths.fixtures + "/models/lgb-nano/model.txt", 1)]
+                      (TestPaths.fixtures + "/models/lgb-nano/model.txt", 1), (TestPaths.fixtures + "/models/lgb-63/model.txt", 8)]
         for (path, wordBytes) in models {
             let trees = try LightGBMLoader.load(path: path)
             let tables = try XCTUnwrap(QuickScorer(trees, prefixTables: true))
@@ -119,7 +126,7 @@ final class TreeModelTests: XCTestCase {
     func testBinnedForestEqualsTheDoubleWalk() throws {
         let models = TestPaths.fixtures + "/models/"
         let paths = [models + "lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt", models + "lgb-nano/model.txt",
-                     models + "lgb-ova/model.txt", models + "xgb/model.json", models + "xgb-reg/model.json"]
+                     models + "lgb-ova/model.txt", models + "lgb-63/model.txt", models + "xgb/model.json", models + "xgb-reg/model.json"]
         for path in paths {
             let trees = try path.hasSuffix(".json") ? XGBoostLoader.load(path: path) : LightGBMLoader.load(path: path)
             var forest = try XCTUnwrap(BinnedForest(trees), path)
@@ -148,6 +155,7 @@ final class TreeModelTests: XCTestCase {
         XCTAssertNil(seed.quick)
         XCTAssertNotNil(seed.binned)
         XCTAssertNotNil(try LightGBMLoader.load(path: models + "lgb-nano/model.txt").quick)
+        XCTAssertNotNil(try LightGBMLoader.load(path: models + "lgb-63/model.txt").quick?.pointee.prefix)
         XCTAssertNotNil(try XGBoostLoader.load(path: models + "xgb/model.json").binned)
         XCTAssertNil(try XGBoostLoader.load(path: models + "xgb-cat/model.json").binned)
         XCTAssertNil(try LightGBMLoader.load(path: models + "lgb-cat/model.txt").binned)

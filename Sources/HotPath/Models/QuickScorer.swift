@@ -29,17 +29,17 @@ public struct QuickScorer: @unchecked Sendable {
     let features: Int
     let trees: Int
     let bits: UnsafeMutablePointer<UInt64>
-    /// Prefix tables, when they fit in `prefixTableLimit` bytes (every tree ≤ 32 leaves).
+    /// Prefix tables, when they fit in `prefixTableLimit` bytes.
     /// For each feature some split uses and each j in 0...m (m distinct thresholds), one row
     /// holds per tree the AND of the masks of the nodes whose threshold is among the first j
     /// — exactly what the scan would and in when a value exceeds those j — and one more row
     /// holds what a NaN ands in. A row then costs a rank lookup (`ThresholdGrid`) and
     /// `trees` independent ANDs, instead of dependent read-modify-writes per false node.
-    /// Words are as narrow as the widest tree (8, 16 or 32 leaves: 1, 2 or 4 bytes a tree),
+    /// Words are as narrow as the widest tree (8, 16, 32 or 64 leaves: 1, 2, 4 or 8 bytes a tree),
     /// so 32 trees of 8 leaves AND as one 32-byte row. Same masks, same leaves, same sums as
     /// the scan.
     let prefix: UnsafeMutableRawPointer?
-    /// Bytes per tree in a prefix row (1, 2 or 4); rows are `rowStride` bytes, padded to 32.
+    /// Bytes per tree in a prefix row (1, 2, 4 or 8); rows are `rowStride` bytes, padded to 32.
     let wordBytes: Int
     let rowStride: Int
     /// Per feature a split uses: where its thresholds and rows are.
@@ -121,7 +121,7 @@ public struct QuickScorer: @unchecked Sendable {
         bits.initialize(repeating: .max, count: max(1, e.trees.count))
         outputCount = e.outputs
         let widest = zip(leafStart, leafStart.dropFirst()).map { $1 - $0 }.max() ?? 1
-        let wordBytes = widest <= 8 ? 1 : widest <= 16 ? 2 : 4
+        let wordBytes = widest <= 8 ? 1 : widest <= 16 ? 2 : widest <= 32 ? 4 : 8
         let rowStride = (e.trees.count * wordBytes + 31) & ~31
         self.wordBytes = wordBytes
         self.rowStride = rowStride
@@ -140,18 +140,19 @@ public struct QuickScorer: @unchecked Sendable {
         }
         prefixBits = .allocate(byteCount: max(32, rowStride), alignment: 32)
         let classInterleaved = e.trees.indices.allSatisfy { Int(e.trees[$0].output) == $0 % e.outputs }
-        if prefixTables && widest <= 32 && classInterleaved && rows * rowStride <= Self.prefixTableLimit {
+        if prefixTables && classInterleaved && rows * rowStride <= Self.prefixTableLimit {
             let table = UnsafeMutableRawPointer.allocate(byteCount: max(32, rows * rowStride), alignment: 32)
             table.initializeMemory(as: UInt8.self, repeating: 0, count: max(32, rows * rowStride))
-            // Rows are built as UInt32 masks and stored narrowed (a tree's bits fit its word).
-            var masks = [UInt32](repeating: .max, count: e.trees.count)
+            // Rows are built as 64-bit masks and stored narrowed (a tree's bits fit its word).
+            var masks = [UInt64](repeating: .max, count: e.trees.count)
             func store(_ row: Int) {
                 let p = table + row * rowStride
                 for t in masks.indices {
                     switch wordBytes {
                     case 1: p.storeBytes(of: UInt8(truncatingIfNeeded: masks[t]), toByteOffset: t, as: UInt8.self)
                     case 2: p.storeBytes(of: UInt16(truncatingIfNeeded: masks[t]), toByteOffset: 2 * t, as: UInt16.self)
-                    default: p.storeBytes(of: masks[t], toByteOffset: 4 * t, as: UInt32.self)
+                    case 4: p.storeBytes(of: UInt32(truncatingIfNeeded: masks[t]), toByteOffset: 4 * t, as: UInt32.self)
+                    default: p.storeBytes(of: masks[t], toByteOffset: 8 * t, as: UInt64.self)
                     }
                 }
             }
@@ -165,7 +166,7 @@ public struct QuickScorer: @unchecked Sendable {
                 for j in 0..<distinct {
                     // Row j + 1: the nodes of the first j + 1 distinct thresholds are false.
                     while i < featureStart[f + 1] && thresholds[i] == grid.cut(f, j) {
-                        masks[Int(nodeTree[i])] &= UInt32(truncatingIfNeeded: nodeMask[i])
+                        masks[Int(nodeTree[i])] &= nodeMask[i]
                         i += 1
                     }
                     row += 1
@@ -173,7 +174,7 @@ public struct QuickScorer: @unchecked Sendable {
                 }
                 row += 1
                 for t in masks.indices { masks[t] = .max }
-                for i in nanStart[f]..<nanStart[f + 1] { masks[Int(nanTree[i])] &= UInt32(truncatingIfNeeded: nanMask[i]) }
+                for i in nanStart[f]..<nanStart[f + 1] { masks[Int(nanTree[i])] &= nanMask[i] }
                 store(row)
                 row += 1
             }
@@ -191,7 +192,8 @@ public struct QuickScorer: @unchecked Sendable {
             switch q.pointee.wordBytes {
             case 1: scoresByPrefix(q, UInt8.self, prefix, x, out)
             case 2: scoresByPrefix(q, UInt16.self, prefix, x, out)
-            default: scoresByPrefix(q, UInt32.self, prefix, x, out)
+            case 4: scoresByPrefix(q, UInt32.self, prefix, x, out)
+            default: scoresByPrefix(q, UInt64.self, prefix, x, out)
             }
         } else {
             q.pointee.scoresByScan(x, out)
