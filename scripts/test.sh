@@ -64,3 +64,6 @@ echo "gate: exits 1 on a breach and 2 on a corrupt report"
 rm -f "$report" "$report.tight.toml" "$report.corrupt"
 "$bin" demo --messages 100000 | tail -3
 echo "1 passed, 0 failed: CLI smoke"
+
+echo "== AddressSanitizer sweep of the binary (scripts/asan.sh)"
+bash scripts/asan.sh
