@@ -10,10 +10,10 @@ final class TreeModelTests: XCTestCase {
     }
 
     /// The largest |ours − library| over every row and output.
-    func maxDifference(_ kind: String, load: (String) throws -> TreeEnsemble) throws -> (Double, Int) {
+    func maxDifference(_ kind: String, rows prefix: String = "", load: (String) throws -> TreeEnsemble) throws -> (Double, Int) {
         let dir = TestPaths.fixtures + "/models/" + kind
         let model = try load(dir + (kind.hasPrefix("xgb") ? "/model.json" : "/model.txt"))
-        let x = doubles(dir + "/X.f64"), ref = doubles(dir + "/ref.f64")
+        let x = doubles(dir + "/\(prefix)X.f64"), ref = doubles(dir + "/\(prefix)ref.f64")
         let rows = x.count / model.features
         XCTAssertEqual(ref.count, rows * model.outputs, kind)
         var out = [Double](repeating: 0, count: model.outputs)
@@ -41,6 +41,18 @@ final class TreeModelTests: XCTestCase {
 
     func testLightGBMCategoricalWithMissingValuesMatchesTheLibrary() throws {
         XCTAssertLessThanOrEqual(try maxDifference("lgb-cat", load: LightGBMLoader.load).0, 1e-9)
+    }
+
+    /// Category values at every edge the rules have — huge, infinite, NaN, in (−1, 0), −1,
+    /// fractional, past every bitset — against the libraries' own predictions
+    /// (tools/models/make_category_edges.py). A huge value once trapped converting to Int.
+    func testCategoricalEdgeValuesMatchTheLibraries() throws {
+        let (lgb, lgbRows) = try maxDifference("lgb-cat", rows: "edge-", load: LightGBMLoader.load)
+        XCTAssertEqual(lgbRows, 30)
+        XCTAssertLessThanOrEqual(lgb, 1e-9)
+        let (xgb, xgbRows) = try maxDifference("xgb-cat", rows: "edge-", load: XGBoostLoader.load)
+        XCTAssertEqual(xgbRows, 13)
+        XCTAssertLessThanOrEqual(xgb, 1e-9)
     }
 
     func testXGBoostSoftprobMatchesTheLibrary() throws {

@@ -89,13 +89,10 @@ extension TreeEnsemble {
         var v = value
         let defaultLeft = node.flags & 8 != 0
         if node.flags & 4 != 0 {
-            if v.isNaN { return arithmetic == .xgboost ? (defaultLeft ? node.left : node.right) : node.right }
-            if v < 0 { return arithmetic == .xgboost ? node.left : node.right }
-            let c = Int(v)
-            let (start, count) = bitsetRanges[Int(node.category)]
-            let listed = c >> 5 < Int(count) && (bitsets[Int(start) + c >> 5] >> UInt32(c & 31)) & 1 == 1
-            // LightGBM: listed → left. XGBoost: listed → right.
-            return (arithmetic == .lightgbm) == listed ? node.left : node.right
+            let range = bitsetRanges[Int(node.category)]
+            let left = arithmetic == .xgboost ? TreeEnsemble.xgboostCategoryGoesLeft(Float(v), defaultLeft, range, bitsets)
+                                              : TreeEnsemble.inCategorySet(v, range, bitsets)
+            return left ? node.left : node.right
         }
         if v.isNaN { v = 0 }
         if v >= -TreeEnsemble.zeroThreshold && v <= TreeEnsemble.zeroThreshold { return defaultLeft ? node.left : node.right }

@@ -119,6 +119,30 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// LightGBM's kZeroThreshold: 1e-35 as a float, widened.
     static let zeroThreshold = Double(Float(1e-35))
 
+    /// Whether `v` names a category in the bitset `range` (words of `bitsets`), by LightGBM's
+    /// rule: the value is truncated to an integer first, so (−1, 0) is category 0; NaN and
+    /// values ≤ −1 are in no set, nor is anything past the bitset (huge and infinite values
+    /// included — they are compared before any conversion, which would trap).
+    @inline(__always)
+    static func inCategorySet(_ v: Double, _ range: (Int32, Int32), _ bitsets: UnsafeMutableBufferPointer<UInt32>) -> Bool {
+        let (start, count) = range
+        guard v > -1, v < Double(Int(count) &* 32) else { return false }  // NaN fails both
+        let c = Int(v)
+        return (bitsets[Int(start) &+ c >> 5] >> UInt32(c & 31)) & 1 == 1
+    }
+
+    /// XGBoost's rule for a categorical split, on the float value: a negative value, or one
+    /// past the node's bitset (its largest listed category's 32-bit words), is not a category
+    /// and goes the default way, as NaN does; otherwise the value is truncated and a listed
+    /// category goes right.
+    @inline(__always)
+    static func xgboostCategoryGoesLeft(_ v: Float, _ defaultLeft: Bool, _ range: (Int32, Int32), _ bitsets: UnsafeMutableBufferPointer<UInt32>) -> Bool {
+        let (start, count) = range
+        guard v >= 0, v < Float(Int(count) &* 32) else { return defaultLeft }  // NaN fails both
+        let c = Int(v)
+        return (bitsets[Int(start) &+ c >> 5] >> UInt32(c & 31)) & 1 == 0
+    }
+
     /// The leaf a row reaches in the tree rooted at `root` (LightGBM arithmetic).
     @inline(__always)
     func leafLightGBM(_ root: Int32, _ x: UnsafePointer<Double>) -> Int {
@@ -129,12 +153,7 @@ public struct TreeEnsemble: @unchecked Sendable {
             let goLeft: Bool
             switch node.kind {
             case 3:
-                if v.isNaN || v < 0 { goLeft = false } else {
-                    let c = Int(v)  // truncation, as static_cast<int>
-                    let (start, count) = bitsetRanges[Int(node.category)]
-                    let word = c >> 5
-                    goLeft = c >= 0 && word < Int(count) && (bitsets[Int(start) + word] >> UInt32(c & 31)) & 1 == 1
-                }
+                goLeft = TreeEnsemble.inCategorySet(v, bitsetRanges[Int(node.category)], bitsets)
             case 2:
                 goLeft = v.isNaN ? node.defaultLeft != 0 : v <= node.threshold
             case 1:
@@ -160,12 +179,7 @@ public struct TreeEnsemble: @unchecked Sendable {
             if v.isNaN {
                 goLeft = node.defaultLeft != 0
             } else if node.kind == 3 {
-                // Listed categories go right.
-                let c = Int(v)
-                let (start, count) = bitsetRanges[Int(node.category)]
-                let word = c >> 5
-                let listed = c >= 0 && word < Int(count) && (bitsets[Int(start) + word] >> UInt32(c & 31)) & 1 == 1
-                goLeft = !listed
+                goLeft = TreeEnsemble.xgboostCategoryGoesLeft(v, node.defaultLeft != 0, bitsetRanges[Int(node.category)], bitsets)
             } else {
                 goLeft = v < Float(node.threshold)
             }
