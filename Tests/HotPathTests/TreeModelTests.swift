@@ -160,7 +160,8 @@ final class TreeModelTests: XCTestCase {
     }
 
     /// lgb-seed's 127-leaf trees are too wide for QuickScorer: the ranked walk takes them, and
-    /// XGBoost's numeric trees; categorical splits keep the double walk.
+    /// XGBoost's numeric trees; LightGBM's categorical splits go to QuickScorer's tables,
+    /// XGBoost's keep the double walk.
     func testEvaluatorChoice() throws {
         let models = TestPaths.fixtures + "/models/"
         let seed = try LightGBMLoader.load(path: models + "lgb-seed/model.txt")
@@ -170,7 +171,7 @@ final class TreeModelTests: XCTestCase {
         XCTAssertNotNil(try LightGBMLoader.load(path: models + "lgb-63/model.txt").quick?.pointee.prefix)
         XCTAssertNotNil(try XGBoostLoader.load(path: models + "xgb/model.json").binned)
         XCTAssertNil(try XGBoostLoader.load(path: models + "xgb-cat/model.json").binned)
-        XCTAssertNil(try LightGBMLoader.load(path: models + "lgb-cat/model.txt").binned)
+        XCTAssertNotNil(try LightGBMLoader.load(path: models + "lgb-cat/model.txt").quick?.pointee.prefix)
     }
 
     /// A model with a NaN or infinite threshold (hand-edited; LightGBM does not write them)
@@ -203,6 +204,36 @@ final class TreeModelTests: XCTestCase {
                 XCTAssertEqual(a[0].bitPattern, b[0].bitPattern, "\(replacement): \(x)")
                 if a != b { break }
             }
+        }
+    }
+
+    /// Categorical splits in QuickScorer's prefix tables (a row per category) pick the leaves
+    /// the double walk does, bit for bit, on category values at every edge: integers in and
+    /// past the bitsets, fractions, (−1, 0), −1, NaN, huge and infinite values.
+    func testQuickScorerCategoricalRowsEqualTheDoubleWalk() throws {
+        let trees = try LightGBMLoader.load(path: TestPaths.fixtures + "/models/lgb-cat/model.txt")
+        let q = try XCTUnwrap(trees.quick, "lgb-cat takes QuickScorer")
+        XCTAssertNotNil(q.pointee.prefix)
+        let walk = try XCTUnwrap(trees.lockstep)
+        var rng = SystemRandomNumberGenerator()
+        var x = [Double](repeating: 0, count: trees.features)
+        var a = [0.0], b = [0.0]
+        for row in 0..<5_000 {
+            for f in x.indices {
+                switch Int.random(in: 0..<10, using: &rng) {
+                case 0: x[f] = [Double.nan, -0.5, -1, -1e-300, 1e20, .infinity, -.infinity, 2e9][Int.random(in: 0..<8, using: &rng)]
+                case 1...4: x[f] = Double(Int.random(in: 0..<80, using: &rng))
+                case 5: x[f] = Double(Int.random(in: 0..<80, using: &rng)) + 0.5
+                default: x[f] = Double.random(in: -3...3, using: &rng)
+                }
+            }
+            b[0] = 0
+            x.withUnsafeBufferPointer { xp in
+                a.withUnsafeMutableBufferPointer { QuickScorer.scores(q, xp.baseAddress!, $0.baseAddress!) }
+                b.withUnsafeMutableBufferPointer { trees.lockstepScores(walk, xp.baseAddress!, $0.baseAddress!) }
+            }
+            XCTAssertEqual(a[0].bitPattern, b[0].bitPattern, "row \(row): \(x)")
+            if a != b { break }
         }
     }
 }

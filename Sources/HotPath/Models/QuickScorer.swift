@@ -11,9 +11,11 @@ import Glibc
 /// lowest set bit. Every comparison is independent (no dependent loads between levels).
 ///
 /// Built at load time when every tree has at most 64 leaves and every split is numeric with
-/// missing type None or NaN (LightGBM arithmetic): a NaN feature sends each node its missing
-/// way (NaN type: its default; None: as 0). Leaf values are summed in tree order, so the
-/// outputs are the library's to the bit. One scratch row of bitvectors: one caller at a time.
+/// missing type None or NaN, or categorical (LightGBM arithmetic): a NaN feature sends each
+/// numeric node its missing way (NaN type: its default; None: as 0) and every categorical
+/// node right. Categorical splits need the prefix tables (a row per category). Leaf values
+/// are summed in tree order, so the outputs are the library's to the bit. One scratch row of
+/// bitvectors: one caller at a time.
 public struct QuickScorer: @unchecked Sendable {
     // All in memory allocated once at load (raw pointers: no array checks on the hot path).
     let thresholds: UnsafeMutablePointer<Double>   // per feature, ascending, concatenated
@@ -62,6 +64,10 @@ public struct QuickScorer: @unchecked Sendable {
         var feature: Int
         var firstRow: Int
         var nanRow: Int
+        /// A categorical feature: the row of category c (0 ≤ c < categories) is firstRow + c,
+        /// and `nanRow` serves every value in no set (NaN, ≤ −1, past every bitset). 0 for
+        /// a numeric feature.
+        var categories = 0
     }
     let grid: ThresholdGrid
 
@@ -71,6 +77,9 @@ public struct QuickScorer: @unchecked Sendable {
         guard e.arithmetic == .lightgbm, !e.trees.contains(where: \.linear), !e.nodes.contains(where: { $0.threshold.isNaN }) else { return nil }
         var perFeature = [[(Double, Int32, UInt64)]](repeating: [], count: e.features)
         var perFeatureNaN = [[(Int32, UInt64)]](repeating: [], count: e.features)
+        // Categorical splits (LightGBM sends a listed category left): per feature, each node's
+        // tree, mask and bitset.
+        var perFeatureCategorical = [[(tree: Int, mask: UInt64, set: Int)]](repeating: [], count: e.features)
         var leafValues: [Double] = [], leafStart: [Int] = []
         for (t, tree) in e.trees.enumerated() {
             leafStart.append(leafValues.count)
@@ -81,7 +90,7 @@ public struct QuickScorer: @unchecked Sendable {
             func walk(_ n: Int32) -> Int {  // the first leaf position of the subtree
                 if n < 0 { order.append(Int(~n)); return order.count - 1 }
                 let node = e.nodes[Int(n)]
-                if node.kind != 0 && node.kind != 2 { ok = false }
+                if node.kind == 1 { ok = false }
                 let a = walk(node.left)
                 let leftEnd = order.count
                 _ = walk(node.right)
@@ -96,6 +105,10 @@ public struct QuickScorer: @unchecked Sendable {
                 let width = b - a
                 let clear = width == 64 ? UInt64.max : ((UInt64(1) << UInt64(width)) - 1) << UInt64(a)
                 let mask = ~clear
+                if node.kind == 3 {
+                    perFeatureCategorical[Int(node.feature)].append((t, mask, Int(node.category)))
+                    continue
+                }
                 perFeature[Int(node.feature)].append((node.threshold, Int32(t), mask))
                 let nanGoesLeft = node.kind == 2 ? node.defaultLeft != 0 : 0 <= node.threshold
                 if !nanGoesLeft { perFeatureNaN[Int(node.feature)].append((Int32(t), mask)) }
@@ -125,10 +138,14 @@ public struct QuickScorer: @unchecked Sendable {
         let rowStride = (e.trees.count * wordBytes + 31) & ~31
         self.wordBytes = wordBytes
         self.rowStride = rowStride
-        let usedFeatures = (0..<e.features).filter { featureStart[$0 + 1] > featureStart[$0] }
+        // Categorical features take rows per category (up to their widest bitset), and only
+        // prefix tables serve them: a model that has them and no tables is not taken.
+        let categories = perFeatureCategorical.map { nodes in nodes.map { Int(e.bitsetRanges[$0.set].1) * 32 }.max() ?? 0 }
+        guard (0..<e.features).allSatisfy({ categories[$0] == 0 || featureStart[$0 + 1] == featureStart[$0] }) else { return nil }
+        let usedFeatures = (0..<e.features).filter { featureStart[$0 + 1] > featureStart[$0] || categories[$0] > 0 }
         let grid = ThresholdGrid(thresholds: (0..<e.features).map { Array(thresholds[featureStart[$0]..<featureStart[$0 + 1]]) })
         self.grid = grid
-        let rows = usedFeatures.reduce(0) { $0 + grid.cutCount($1) + 2 }
+        let rows = usedFeatures.reduce(0) { $0 + (categories[$1] > 0 ? categories[$1] + 1 : grid.cutCount($1) + 2) }
         used = .allocate(capacity: max(1, usedFeatures.count))
         usedCount = usedFeatures.count
         rowScratch = .allocate(capacity: max(1, usedFeatures.count))
@@ -158,6 +175,20 @@ public struct QuickScorer: @unchecked Sendable {
             }
             var row = 0
             for (u, f) in usedFeatures.enumerated() {
+                if categories[f] > 0 {
+                    used[u] = UsedFeature(feature: f, firstRow: row, nanRow: row + categories[f], categories: categories[f])
+                    for c in 0...categories[f] {  // the last row: in no set
+                        for t in masks.indices { masks[t] = .max }
+                        for node in perFeatureCategorical[f] {
+                            let (start, words) = e.bitsetRanges[node.set]
+                            let listed = c < categories[f] && c >> 5 < Int(words) && (e.bitsets[Int(start) + c >> 5] >> UInt32(c & 31)) & 1 == 1
+                            if !listed { masks[node.tree] &= node.mask }
+                        }
+                        store(row)
+                        row += 1
+                    }
+                    continue
+                }
                 let distinct = grid.cutCount(f)
                 used[u] = UsedFeature(feature: f, firstRow: row, nanRow: row + distinct + 1)
                 for t in masks.indices { masks[t] = .max }
@@ -180,6 +211,7 @@ public struct QuickScorer: @unchecked Sendable {
             }
             prefix = table
         } else {
+            if categories.contains(where: { $0 > 0 }) { return nil }
             prefix = nil
         }
     }
@@ -237,7 +269,13 @@ public struct QuickScorer: @unchecked Sendable {
         for u in 0..<usedCount {
             let f = used[u]
             let v = x[f.feature]
-            let r = v.isNaN ? f.nanRow : f.firstRow &+ grid.rank(f.feature, v)
+            let r: Int
+            if f.categories > 0 {
+                // LightGBM truncates: (−1, 0) is category 0; NaN fails both compares.
+                r = v > -1 && v < Double(f.categories) ? f.firstRow &+ Int(v) : f.nanRow
+            } else {
+                r = v.isNaN ? f.nanRow : f.firstRow &+ grid.rank(f.feature, v)
+            }
             rowAt[u] = UnsafeRawPointer(table + r &* rowStride)
         }
         var o = 0
