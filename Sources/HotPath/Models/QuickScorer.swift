@@ -180,8 +180,7 @@ public struct QuickScorer: @unchecked Sendable {
                     for c in 0...categories[f] {  // the last row: in no set
                         for t in masks.indices { masks[t] = .max }
                         for node in perFeatureCategorical[f] {
-                            let (start, words) = e.bitsetRanges[node.set]
-                            let listed = c < categories[f] && c >> 5 < Int(words) && (e.bitsets[Int(start) + c >> 5] >> UInt32(c & 31)) & 1 == 1
+                            let listed = c < categories[f] && TreeEnsemble.inCategorySet(Double(c), e.bitsetRanges[node.set], e.bitsets)
                             if !listed { masks[node.tree] &= node.mask }
                         }
                         store(row)
