@@ -67,8 +67,9 @@ public struct TreeEnsemble: @unchecked Sendable {
     public let linearCoeffs: UnsafeMutableBufferPointer<Double>
     /// The evaluation layout (nil for linear trees, which take the per-tree path).
     public private(set) var lockstep: LockstepForest?
-    /// QuickScorer, for LightGBM ensembles of numeric trees of ≤ 64 leaves whose prefix tables
-    /// fit, or its scan where the ranked walk cannot take the model. Held by
+    /// QuickScorer, for LightGBM ensembles of trees of ≤ 64 leaves (numeric or categorical
+    /// splits) whose prefix tables fit, or its scan where the ranked walk cannot take the
+    /// model. Held by
     /// pointer (allocated once at load): `predict` must not copy the scorer's description.
     private(set) var quick: UnsafeMutablePointer<QuickScorer>?
     /// The ranked tree walk, for the other numeric LightGBM trees and XGBoost's.

@@ -129,12 +129,10 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     /// Arena bytes one instrument's windows take (the bar indicators' few-element windows
     /// stay on the heap).
     public static func arenaBytes(_ config: Config) -> Int {
-        let entries = SeriesRing.entries(config.historyCapacity)
-        return 3 * (WindowMemory.arenaBytes(UInt64.self, count: entries) + WindowMemory.arenaBytes(SIMD4<Double>.self, count: entries))
-            + 2 * (WindowMemory.arenaBytes(UInt64.self, count: entries) + WindowMemory.arenaBytes(SIMD4<Double>.self, count: entries))
-            + WindowMemory.arenaBytes(UInt64.self, count: entries) + WindowMemory.arenaBytes(Double.self, count: entries)
-            + WindowMemory.arenaBytes(Double.self, count: max(config.vpinBuckets, 1))
-            + 3 * WindowMemory.arenaBytes(Double.self, count: max(config.regressionTrades, 1))
+        // Five time windows (three TimeWindowSums, two TimeWindowSum), the log-mid series and
+        // four rolling windows, as `init(config:memory:)` makes them.
+        5 * TimeWindowSums.arenaBytes(capacity: config.historyCapacity) + SeriesRing.arenaBytes(capacity: config.historyCapacity)
+            + RollingWindow.arenaBytes(capacity: config.vpinBuckets) + 3 * RollingWindow.arenaBytes(capacity: config.regressionTrades)
     }
 
     /// Frees the windows' memory (a struct of raw pointers has no deinit): once, when this
