@@ -5,18 +5,20 @@ public struct InstrumentIndex: @unchecked Sendable {
     @usableFromInline let books: UnsafeMutablePointer<UInt16>
     @usableFromInline let mask: Int
     /// [0] = instruments seen; [1] = last key looked up, [2] = its index: most feeds send runs
-    /// of one instrument, so the last answer is checked before hashing.
+    /// of one instrument, so the last answer is checked before hashing; [3] = capacity (kept
+    /// here so the index is four words and travels in registers, not through a stack copy).
     @usableFromInline let countPointer: UnsafeMutablePointer<Int>
-    public let capacity: Int
+    public var capacity: Int { countPointer[3] }
 
     public init(capacity: Int, arena: Arena) throws(ArenaError) {
-        self.capacity = capacity
         var slots = 16
         while slots < capacity * 2 { slots <<= 1 }
         mask = slots - 1
         keys = try arena.allocate(UInt32.self, count: slots)
         books = try arena.allocate(UInt16.self, count: slots)
-        countPointer = try arena.allocate(Int.self, count: 3)
+        countPointer = try arena.allocate(Int.self, count: 4)
+        countPointer.initialize(repeating: 0, count: 4)
+        countPointer[3] = capacity
     }
 
     public var count: Int { countPointer.pointee }

@@ -28,16 +28,18 @@ public struct OrderTable: @unchecked Sendable {
         }
     }
 
+    // Four words, so the table travels in registers: with a fifth (the capacity) every
+    // out-of-line call such as `remove(slot:)` took it through a stack copy, which the
+    // inlined probes then read back on their critical path.
     @usableFromInline let slots: UnsafeMutablePointer<Entry>
     @usableFromInline let mask: Int
     @usableFromInline let shift: UInt64
     @usableFromInline let state: UnsafeMutablePointer<Int>   // [0] = live count
-    public let capacity: Int
+    @inlinable public var capacity: Int { mask &+ 1 }
 
     public init(capacity requested: Int, arena: Arena) throws(ArenaError) {
         var cap = 16
         while cap < requested { cap <<= 1 }
-        capacity = cap
         mask = cap - 1
         shift = UInt64(64 - cap.trailingZeroBitCount)
         slots = try arena.allocate(Entry.self, count: cap)
@@ -47,7 +49,7 @@ public struct OrderTable: @unchecked Sendable {
     public var count: Int { state.pointee }
 
     @inlinable @inline(__always)
-    func home(_ id: UInt64) -> Int { Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) >> shift) }
+    func home(_ id: UInt64) -> Int { Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) &>> shift) }
 
     /// The slot holding `id`, or -1.
     @inlinable @inline(__always)
