@@ -102,6 +102,14 @@ hp_dense_f32_fn hp_dense_f32_portable(void);
 hp_dense_f32_fn hp_dense_narrow_f32_best(void);
 hp_dense_f32_fn hp_dense_narrow_f32_portable(void);
 
+/// Walks `trees` trees laid out as 64-byte three-level blocks (see forest.c) for one row's
+/// 64 u16 rank slots; writes each tree's leaf (a node index) to `leaves`.
+typedef void (*hp_forest_walk_fn)(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
+                                  const uint16_t *ranks, const uint8_t *path, int32_t *leaves);
+
+/// The blocked walk when this CPU runs it (AVX-512 BW), else NULL.
+hp_forest_walk_fn hp_forest_walk_blocks(void);
+
 /// SIGINT and SIGTERM set a flag instead of killing the process (the engine then drains its
 /// rings, flushes and reports); a second signal of either kind takes the default action.
 void hp_install_stop_handlers(void);
