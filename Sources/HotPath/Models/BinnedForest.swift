@@ -158,7 +158,7 @@ struct BinnedForest: @unchecked Sendable {
         if let w = blocked {
             let leaves = w.pointee.leaves
             w.pointee.walk(w.pointee.blocks, w.pointee.roots, w.pointee.depths, count, w.pointee.ranks, w.pointee.path, leaves)
-            for t in 0..<count { add(out, Int(classOf[t]), values[Int(leaves[t])], xgboost) }
+            for t in 0..<count { add(out, Int(classOf[t]), values[Int(roots[t]) &+ Int(leaves[t])], xgboost) }
             return
         }
         var t = 0
@@ -203,44 +203,49 @@ struct BlockedWalk {
 
     let walk: hp_forest_walk_fn
     let blocks: UnsafeMutablePointer<UInt8>
+    /// Per tree: its first block, or ~0 when its root is a leaf.
     let roots: UnsafeMutablePointer<Int32>
+    /// Per tree: the blocks on its longest path.
     let depths: UnsafeMutablePointer<Int32>
     /// This row's rank slots, as the kernel reads them (scratch).
     let ranks: UnsafeMutablePointer<UInt16>
     /// 7 node results → the exit (0..<8) their path reaches.
     let path: UnsafeMutablePointer<UInt8>
-    /// Each tree's leaf for this row (scratch).
+    /// Each tree's leaf for this row, counted from the tree's root node (scratch).
     let leaves: UnsafeMutablePointer<Int32>
 
-    /// - Parameters: `nodes` and `roots` as BinnedForest lays them out (a leaf is its own left
-    ///   child).
+    /// - Parameters: `nodes` and `roots` as BinnedForest lays them out (a tree's nodes follow
+    ///   its root; a leaf is its own left child).
     init?(nodes: [BinnedForest.Node], roots: [Int32], features: Int) {
         guard 2 * features <= 64, let walk = hp_forest_walk_blocks() else { return nil }
-        // Block 0 is the sink that finished lanes read: every node false, every exit 0.
+        // Block 0 is what finished lanes read: every node false, every exit 0 (stay).
         // A node that is never true: a NaN-left slot (never 0xFFFF) against lo 0xFFFF.
         let never = (slot: UInt16(features), lo: UInt16.max)
-        var words: [UInt16] = []  // 32 per block: 8 slots, 8 los, 8 exits as (low, high)
+        var words: [UInt16] = []  // 32 per block: 8 slots, 8 los, 8 exits, 8 unused
         func newBlock() -> Int {
             words += [UInt16](repeating: never.slot, count: 8) + [UInt16](repeating: never.lo, count: 8) + [UInt16](repeating: 0, count: 16)
             return words.count / 32 - 1
         }
-        func setExit(_ b: Int, _ e: Int, _ to: Int32) {
-            words[32 * b + 16 + 2 * e] = UInt16(truncatingIfNeeded: to)
-            words[32 * b + 17 + 2 * e] = UInt16(truncatingIfNeeded: to >> 16)
-        }
+        var fits = true
         func isLeaf(_ n: Int) -> Bool { Int(nodes[n].left) == n }
-        /// The state a lane takes on reaching node `n`, and how many blocks lie below it.
-        func enter(_ n: Int) -> (state: Int32, depth: Int32) {
-            if isLeaf(n) { return (~Int32(n), 0) }
+        /// What a lane in block `from` takes on reaching node `n` of the tree rooted at
+        /// `root` (the exit's value: a block's distance ahead, or ~leaf counted from the
+        /// root), and how many blocks lie below it.
+        func enter(_ n: Int, root: Int, from: Int) -> (exit: Int, depth: Int32) {
+            if isLeaf(n) { return (~(n - root), 0) }
             let b = newBlock()
             var deepest: Int32 = 0
+            func setExit(_ e: Int, _ v: Int) {
+                if v < Int(Int16.min) || v > Int(Int16.max) { fits = false }
+                words[32 * b + 16 + e] = UInt16(truncatingIfNeeded: v)
+            }
             // Node `n` at heap position j of block b.
             func fill(_ j: Int, _ n: Int) {
                 if isLeaf(n) {
                     // Its (never true) position leads left to its first exit; send all there.
                     let level = j == 0 ? 0 : j < 3 ? 1 : 2
                     let first = (j - ((1 << level) - 1)) << (3 - level), width = 8 >> level
-                    for e in first..<(first + width) { setExit(b, e, ~Int32(n)) }
+                    for e in first..<(first + width) { setExit(e, ~(n - root)) }
                     return
                 }
                 words[32 * b + j] = nodes[n].slot
@@ -251,22 +256,23 @@ struct BlockedWalk {
                     fill(2 * j + 2, left + 1)
                 } else {
                     for (e, c) in [(2 * (j - 3), left), (2 * (j - 3) + 1, left + 1)] {
-                        let (state, depth) = enter(c)
-                        setExit(b, e, state)
+                        let (exit, depth) = enter(c, root: root, from: b)
+                        setExit(e, exit)
                         deepest = max(deepest, depth)
                     }
                 }
             }
             fill(0, n)
-            return (Int32(b), deepest + 1)
+            return (b - from, deepest + 1)
         }
         _ = newBlock()
         var rootStates: [Int32] = [], depths: [Int32] = []
         for r in roots {
-            let (state, depth) = enter(Int(r))
-            rootStates.append(state)
+            let (state, depth) = enter(Int(r), root: Int(r), from: 0)  // from block 0: the root block's index
+            rootStates.append(Int32(state))
             depths.append(depth)
         }
+        guard fits else { return nil }
         var table = [UInt8](repeating: 0, count: 128)
         for m in 0..<128 {
             func bit(_ j: Int) -> Int { (m >> j) & 1 }
