@@ -37,10 +37,15 @@ struct BinnedForest: @unchecked Sendable {
     let classOf: UnsafeMutablePointer<Int32>
     let treeCount: Int
     let outputCount: Int
+    /// Tree t feeds class t % outputCount, and there are at most four classes (LightGBM's and
+    /// XGBoost's multiclass layout, and every one-class model).
+    let classesTakeTurns: Bool
     let used: UnsafeMutablePointer<Int>
     let usedCount: Int
     /// This row's rank slots: 2 × features + 1 (scratch: one caller at a time).
     let ranks: UnsafeMutablePointer<UInt32>
+    /// Each tree's leaf node for this row (scratch, scalar walk).
+    let leaves: UnsafeMutablePointer<Int32>
     let features: Int
     let xgboost: Bool
     /// Per class, where its sum starts (XGBoost's base margin as a float; 0 for LightGBM).
@@ -105,9 +110,11 @@ struct BinnedForest: @unchecked Sendable {
         classOf = loadTimeCopy(e.trees.map(\.output))
         treeCount = e.trees.count
         outputCount = e.outputs
+        classesTakeTurns = e.outputs <= 4 && e.trees.indices.allSatisfy { Int(e.trees[$0].output) == $0 % e.outputs }
         let usedFeatures = (0..<e.features).filter { grid.cutCount($0) > 0 }
         used = loadTimeCopy(usedFeatures)
         usedCount = usedFeatures.count
+        leaves = loadTimeCopy([Int32](repeating: 0, count: e.trees.count))
         ranks = .allocate(capacity: 2 * e.features + 1)
         ranks.initialize(repeating: 0, count: 2 * e.features + 1)
         features = e.features
@@ -152,15 +159,16 @@ struct BinnedForest: @unchecked Sendable {
                 ranks[features &+ f] = nanLeft
             }
         }
-        let (nodes, values, roots, depths, classOf) = (b.pointee.nodes, b.pointee.values, b.pointee.roots, b.pointee.depths, b.pointee.classOf)
+        let (nodes, values, roots, depths) = (b.pointee.nodes, b.pointee.values, b.pointee.roots, b.pointee.depths)
         let count = b.pointee.treeCount
         for k in 0..<b.pointee.outputCount { out[k] = b.pointee.baseMargin[k] }
         if let w = blocked {
             let leaves = w.pointee.leaves
             w.pointee.walk(w.pointee.blocks, w.pointee.roots, w.pointee.depths, count, w.pointee.ranks, w.pointee.path, leaves)
-            for t in 0..<count { add(out, Int(classOf[t]), values[Int(roots[t]) &+ Int(leaves[t])], xgboost) }
+            sumLeaves(b, out) { values[Int(roots[$0]) &+ Int(leaves[$0])] }
             return
         }
+        let leaves = b.pointee.leaves
         var t = 0
         // Eight trees at a time (their loads overlap), then one at a time.
         while t &+ 8 <= count {
@@ -172,22 +180,55 @@ struct BinnedForest: @unchecked Sendable {
                 n0 = step(nodes, ranks, n0); n1 = step(nodes, ranks, n1); n2 = step(nodes, ranks, n2); n3 = step(nodes, ranks, n3)
                 n4 = step(nodes, ranks, n4); n5 = step(nodes, ranks, n5); n6 = step(nodes, ranks, n6); n7 = step(nodes, ranks, n7)
             }
-            add(out, Int(classOf[t]), values[Int(n0)], xgboost)
-            add(out, Int(classOf[t &+ 1]), values[Int(n1)], xgboost)
-            add(out, Int(classOf[t &+ 2]), values[Int(n2)], xgboost)
-            add(out, Int(classOf[t &+ 3]), values[Int(n3)], xgboost)
-            add(out, Int(classOf[t &+ 4]), values[Int(n4)], xgboost)
-            add(out, Int(classOf[t &+ 5]), values[Int(n5)], xgboost)
-            add(out, Int(classOf[t &+ 6]), values[Int(n6)], xgboost)
-            add(out, Int(classOf[t &+ 7]), values[Int(n7)], xgboost)
+            leaves[t] = n0; leaves[t &+ 1] = n1; leaves[t &+ 2] = n2; leaves[t &+ 3] = n3
+            leaves[t &+ 4] = n4; leaves[t &+ 5] = n5; leaves[t &+ 6] = n6; leaves[t &+ 7] = n7
             t &+= 8
         }
         while t < count {
             var n = roots[t]
             for _ in 0..<depths[t] { n = step(nodes, ranks, n) }
-            add(out, Int(classOf[t]), values[Int(n)], xgboost)
+            leaves[t] = n
             t &+= 1
         }
+        sumLeaves(b, out) { values[Int(leaves[$0])] }
+    }
+
+    /// Adds each tree's leaf (`leaf(t)`) to its class in tree order: the library's sums to the
+    /// bit.
+    @inline(__always)
+    static func sumLeaves(_ b: UnsafePointer<BinnedForest>, _ out: UnsafeMutablePointer<Double>, _ leaf: (Int) -> Double) {
+        let (count, xgboost, classOf) = (b.pointee.treeCount, b.pointee.xgboost, b.pointee.classOf)
+        if b.pointee.classesTakeTurns {
+            sumTakingTurns(out, b.pointee.outputCount, count, xgboost, leaf)
+        } else {
+            for t in 0..<count { add(out, Int(classOf[t]), leaf(t), xgboost) }
+        }
+    }
+
+    /// Adds tree t's leaf to class t % `classes` (at most 4) in tree order, each class's sum in
+    /// a register: through `out[k]` every addition waited on the previous one's store and
+    /// reload (lgb-seed 2.90 -> 2.76 us, xgb 2.42 -> 2.20 us, blocked walk).
+    @inline(__always)
+    static func sumTakingTurns(_ out: UnsafeMutablePointer<Double>, _ classes: Int, _ count: Int, _ xgboost: Bool,
+                               _ leaf: (Int) -> Double) {
+        func plus(_ a: Double, _ v: Double) -> Double { xgboost ? Double(Float(a) + Float(v)) : a + v }
+        var s0 = out[0], s1 = classes > 1 ? out[1] : 0, s2 = classes > 2 ? out[2] : 0, s3 = classes > 3 ? out[3] : 0
+        var t = 0
+        while t &+ classes <= count {
+            s0 = plus(s0, leaf(t))
+            if classes > 1 { s1 = plus(s1, leaf(t &+ 1)) }
+            if classes > 2 { s2 = plus(s2, leaf(t &+ 2)) }
+            if classes > 3 { s3 = plus(s3, leaf(t &+ 3)) }
+            t &+= classes
+        }
+        // Fewer than `classes` trees left: they feed classes 0, 1, … in order.
+        if t < count { s0 = plus(s0, leaf(t)) }
+        if t &+ 1 < count { s1 = plus(s1, leaf(t &+ 1)) }
+        if t &+ 2 < count { s2 = plus(s2, leaf(t &+ 2)) }
+        out[0] = s0
+        if classes > 1 { out[1] = s1 }
+        if classes > 2 { out[2] = s2 }
+        if classes > 3 { out[3] = s3 }
     }
 }
 
