@@ -11,8 +11,8 @@
 // A lane holding a leaf (a negative state) reads block 0, whose exits are all 0, and so keeps
 // its state with no branch: next = exit + (exit < 0 ? 0 : state). (Branching around finished
 // lanes instead measured 10 % slower on lgb-seed: which lanes finish early is unpredictable.)
-// Sixteen trees are walked at once so their loads overlap (eight: 7 % slower; 24 or 32 in a
-// stack array: slower again).
+// Twelve trees are walked at once so their loads overlap (measured on lgb-seed: eight 10 %
+// slower, sixteen 3 % slower as lanes spill to the stack, 24 or 32 slower again).
 #include "CSupport.h"
 
 #if defined(__x86_64__)
@@ -37,23 +37,20 @@ static void walk_avx512(const uint8_t *blocks, const int32_t *roots, const int32
     const __m512i r0 = _mm512_loadu_si512((const void *)ranks);
     const __m512i r1 = _mm512_loadu_si512((const void *)(ranks + 32));
     long t = 0;
-    for (; t + 16 <= trees; t += 16) {
+    for (; t + 12 <= trees; t += 12) {
         int32_t s0 = roots[t], s1 = roots[t + 1], s2 = roots[t + 2], s3 = roots[t + 3];
         int32_t s4 = roots[t + 4], s5 = roots[t + 5], s6 = roots[t + 6], s7 = roots[t + 7];
         int32_t s8 = roots[t + 8], s9 = roots[t + 9], s10 = roots[t + 10], s11 = roots[t + 11];
-        int32_t s12 = roots[t + 12], s13 = roots[t + 13], s14 = roots[t + 14], s15 = roots[t + 15];
         int32_t steps = 0;
-        for (int k = 0; k < 16; k++) steps = depths[t + k] > steps ? depths[t + k] : steps;
+        for (int k = 0; k < 12; k++) steps = depths[t + k] > steps ? depths[t + k] : steps;
         for (int32_t i = 0; i < steps; i++) {
             HP_STEP(s0); HP_STEP(s1); HP_STEP(s2); HP_STEP(s3);
             HP_STEP(s4); HP_STEP(s5); HP_STEP(s6); HP_STEP(s7);
             HP_STEP(s8); HP_STEP(s9); HP_STEP(s10); HP_STEP(s11);
-            HP_STEP(s12); HP_STEP(s13); HP_STEP(s14); HP_STEP(s15);
         }
         leaves[t] = ~s0; leaves[t + 1] = ~s1; leaves[t + 2] = ~s2; leaves[t + 3] = ~s3;
         leaves[t + 4] = ~s4; leaves[t + 5] = ~s5; leaves[t + 6] = ~s6; leaves[t + 7] = ~s7;
         leaves[t + 8] = ~s8; leaves[t + 9] = ~s9; leaves[t + 10] = ~s10; leaves[t + 11] = ~s11;
-        leaves[t + 12] = ~s12; leaves[t + 13] = ~s13; leaves[t + 14] = ~s14; leaves[t + 15] = ~s15;
     }
     for (; t < trees; t++) {
         int32_t s = roots[t];
