@@ -1,18 +1,20 @@
 // The blocked tree walk of BinnedForest (Sources/HotPath/Models/BinnedForest.swift), for CPUs
-// with AVX-512 BW. A block is three levels of one tree in 64 bytes:
-//   bytes  0..15  the rank slot of each of its 7 nodes (heap order; u16, the 8th unused)
+// with AVX-512 BW/VL/DQ. A block is three levels of one tree in 64 bytes:
+//   bytes  0..15  the rank slot of each of its 7 nodes (heap order; u16); the 8th is a node
+//                 that is never true
 //   bytes 16..31  each node's `lo` (u16): the node sends a row right when rank >= lo
-//   bytes 32..47  its 8 exits (i16): >= 1 is the next block's distance ahead; < 0 is ~leaf,
-//                 the leaf's node index counted from the tree's root
-// A step looks up all 7 nodes' ranks at once (one permute over the row's 64 u16 rank slots,
-// held in two registers), compares them with the 7 `lo`s in one instruction, and maps the
-// 7-bit result to the exit the path takes through a 128-entry table: three levels for one
-// dependent block load, where the scalar walk waits on a node load and a rank load per level.
-// A lane holding a leaf (a negative state) reads block 0, whose exits are all 0, and so keeps
-// its state with no branch: next = exit + (exit < 0 ? 0 : state). (Branching around finished
-// lanes instead measured 10 % slower on lgb-seed: which lanes finish early is unpredictable.)
-// Twelve trees are walked at once so their loads overlap (measured on lgb-seed: eight 10 %
-// slower, sixteen 3 % slower as lanes spill to the stack, 24 or 32 slower again).
+//   bytes 32..63  its 8 exits (i32): >= 64 is the next block's distance ahead in bytes; < 0 is
+//                 ~leaf, the leaf's node index counted from the tree's root
+// A lane's state is its block's byte offset, or ~leaf once it has one. A step looks up all the
+// block's nodes' ranks at once (one permute over the row's 64 u16 rank slots, held in two
+// registers), compares them with the `lo`s in one instruction, and maps the 7-bit result to
+// the exit the path takes through a table: three levels for one dependent block load, where
+// the scalar walk waits on a node load and a rank load per level.
+// A lane holding a leaf reads block 0, whose exits are all 0, and so keeps its state with no
+// branch: next = exit + (exit < 0 ? 0 : state). (Branching around finished lanes instead
+// measured 10 % slower on lgb-seed: which lanes finish early is unpredictable.) Twelve trees
+// are walked at once so their loads overlap (measured on lgb-seed: eight 10 % slower,
+// sixteen 3 % slower as lanes spill to the stack, 24 or 32 slower again).
 #include "CSupport.h"
 
 #if defined(__x86_64__)
@@ -21,17 +23,18 @@
 #define HP_STEP(s)                                                                                   \
     do {                                                                                             \
         const int32_t cur = (s);                                                                     \
-        const uint8_t *blk = blocks + ((long)(cur & ~(cur >> 31)) << 6);                             \
+        const uint8_t *blk = blocks + (cur & ~(cur >> 31));                                          \
         const __m512i idx = _mm512_zextsi128_si512(_mm_load_si128((const __m128i *)blk));            \
         const __m512i r = _mm512_permutex2var_epi16(r0, idx, r1);                                    \
-        const __m512i lo = _mm512_zextsi128_si512(_mm_load_si128((const __m128i *)(blk + 16)));      \
-        const unsigned m = (unsigned)_mm512_mask_cmpge_epu16_mask(0x7f, r, lo);                      \
-        const int32_t x = ((const int16_t *)(blk + 32))[path[m]];                                    \
+        const __m128i lo = _mm_load_si128((const __m128i *)(blk + 16));                              \
+        /* all eight words: the unused eighth node is never true, so m < 128 */                     \
+        const unsigned m = _cvtmask8_u32(_mm_cmpge_epu16_mask(_mm512_castsi512_si128(r), lo));       \
+        const int32_t x = ((const int32_t *)(blk + 32))[path[m]];                                    \
         (s) = x + (cur & ~(x >> 31));                                                                \
         __asm__("" : "+r"(s)); /* one lane, one register: keeps clang from vectorising the lanes */ \
     } while (0)
 
-__attribute__((target("avx512f,avx512bw")))
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
 static void walk_avx512(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
                         const uint16_t *ranks, const uint8_t *path, int32_t *leaves) {
     const __m512i r0 = _mm512_loadu_si512((const void *)ranks);
@@ -64,7 +67,9 @@ static void walk_avx512(const uint8_t *blocks, const int32_t *roots, const int32
 hp_forest_walk_fn hp_forest_walk_blocks(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")) return walk_avx512;
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+        __builtin_cpu_supports("avx512dq"))
+        return walk_avx512;
 #endif
     return 0;
 }

@@ -262,12 +262,11 @@ struct BlockedWalk {
         // Block 0 is what finished lanes read: every node false, every exit 0 (stay).
         // A node that is never true: a NaN-left slot (never 0xFFFF) against lo 0xFFFF.
         let never = (slot: UInt16(features), lo: UInt16.max)
-        var words: [UInt16] = []  // 32 per block: 8 slots, 8 los, 8 exits, 8 unused
+        var words: [UInt16] = []  // 32 per block: 8 slots, 8 los, 8 exits of two words
         func newBlock() -> Int {
             words += [UInt16](repeating: never.slot, count: 8) + [UInt16](repeating: never.lo, count: 8) + [UInt16](repeating: 0, count: 16)
             return words.count / 32 - 1
         }
-        var fits = true
         func isLeaf(_ n: Int) -> Bool { Int(nodes[n].left) == n }
         /// What a lane in block `from` takes on reaching node `n` of the tree rooted at
         /// `root` (the exit's value: a block's distance ahead, or ~leaf counted from the
@@ -276,9 +275,9 @@ struct BlockedWalk {
             if isLeaf(n) { return (~(n - root), 0) }
             let b = newBlock()
             var deepest: Int32 = 0
-            func setExit(_ e: Int, _ v: Int) {
-                if v < Int(Int16.min) || v > Int(Int16.max) { fits = false }
-                words[32 * b + 16 + e] = UInt16(truncatingIfNeeded: v)
+            func setExit(_ e: Int, _ v: Int) {  // int32, little-endian
+                words[32 * b + 16 + 2 * e] = UInt16(truncatingIfNeeded: v)
+                words[32 * b + 17 + 2 * e] = UInt16(truncatingIfNeeded: v >> 16)
             }
             // Node `n` at heap position j of block b.
             func fill(_ j: Int, _ n: Int) {
@@ -304,7 +303,7 @@ struct BlockedWalk {
                 }
             }
             fill(0, n)
-            return (b - from, deepest + 1)
+            return (64 * (b - from), deepest + 1)
         }
         _ = newBlock()
         var rootStates: [Int32] = [], depths: [Int32] = []
@@ -313,9 +312,8 @@ struct BlockedWalk {
             rootStates.append(Int32(state))
             depths.append(depth)
         }
-        guard fits else { return nil }
-        var table = [UInt8](repeating: 0, count: 128)
-        for m in 0..<128 {
+        var table = [UInt8](repeating: 0, count: 256)  // the kernel indexes by a byte
+        for m in 0..<256 {
             func bit(_ j: Int) -> Int { (m >> j) & 1 }
             var j = 0
             for _ in 0..<2 { j = 2 * j + 1 + bit(j) }
