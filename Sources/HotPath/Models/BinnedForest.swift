@@ -236,21 +236,22 @@ struct BinnedForest: @unchecked Sendable {
 /// CSupport/forest.c (layout described there): per block, one load, one permute for the
 /// ranks of its seven nodes, one compare, and a table lookup for the exit the row takes.
 /// Exact by construction: the same ranks, `lo`s and NaN slots as the scalar walk; a leaf met
-/// inside a block sends every exit below it to that leaf. Built when the CPU has AVX-512 BW
-/// and the model's rank slots (two per feature) fit the kernel's 64.
+/// inside a block sends every exit below it to that leaf. Built when the CPU has AVX-512
+/// BW/VL/DQ and the model's rank slots (two per feature) fit the kernel's 64.
 struct BlockedWalk {
     /// Smaller forests keep the scalar walk (see BinnedForest.init).
     static let minimumNodeBytes = 64 << 10
 
     let walk: hp_forest_walk_fn
     let blocks: UnsafeMutablePointer<UInt8>
-    /// Per tree: its first block, or ~0 when its root is a leaf.
+    /// Per tree: its first block's byte offset, or ~0 when its root is a leaf.
     let roots: UnsafeMutablePointer<Int32>
     /// Per tree: the blocks on its longest path.
     let depths: UnsafeMutablePointer<Int32>
     /// This row's rank slots, as the kernel reads them (scratch).
     let ranks: UnsafeMutablePointer<UInt16>
-    /// 7 node results → the exit (0..<8) their path reaches.
+    /// A block's compare result (7 node bits; the 8th is always 0) → the exit (0..<8) the
+    /// path takes.
     let path: UnsafeMutablePointer<UInt8>
     /// Each tree's leaf for this row, counted from the tree's root node (scratch).
     let leaves: UnsafeMutablePointer<Int32>
@@ -269,8 +270,8 @@ struct BlockedWalk {
         }
         func isLeaf(_ n: Int) -> Bool { Int(nodes[n].left) == n }
         /// What a lane in block `from` takes on reaching node `n` of the tree rooted at
-        /// `root` (the exit's value: a block's distance ahead, or ~leaf counted from the
-        /// root), and how many blocks lie below it.
+        /// `root` (the exit's value: the distance in bytes to the block `n` heads, or ~leaf
+        /// counted from the root), and how many blocks lie below it.
         func enter(_ n: Int, root: Int, from: Int) -> (exit: Int, depth: Int32) {
             if isLeaf(n) { return (~(n - root), 0) }
             let b = newBlock()
@@ -308,7 +309,7 @@ struct BlockedWalk {
         _ = newBlock()
         var rootStates: [Int32] = [], depths: [Int32] = []
         for r in roots {
-            let (state, depth) = enter(Int(r), root: Int(r), from: 0)  // from block 0: the root block's index
+            let (state, depth) = enter(Int(r), root: Int(r), from: 0)  // from block 0: the root block's offset
             rootStates.append(Int32(state))
             depths.append(depth)
         }
