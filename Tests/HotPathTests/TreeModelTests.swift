@@ -36,6 +36,14 @@ final class TreeModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(d, 1e-9)
     }
 
+    /// Single-leaf trees (num_leaves=1) between deeper ones, in a multiclass model
+    /// (tools/models/make_stump_model.py).
+    func testLightGBMSingleLeafTreesMatchTheLibrary() throws {
+        let (d, rows) = try maxDifference("lgb-stump", load: LightGBMLoader.load)
+        XCTAssertEqual(rows, 500)
+        XCTAssertLessThanOrEqual(d, 1e-9)
+    }
+
     func testLightGBMBinaryMatchesTheLibrary() throws {
         XCTAssertLessThanOrEqual(try maxDifference("lgb-nano", load: LightGBMLoader.load).0, 1e-9)
     }
@@ -135,22 +143,24 @@ final class TreeModelTests: XCTestCase {
     /// The ranked walk and the double walk (LockstepForest) reach the same leaves and sum them
     /// in the same order, bit for bit: deep multiclass trees with NaN-type missing values
     /// (lgb-seed), None-type ones (the demo model), one-class and 15-leaf models, and
-    /// XGBoost's float comparisons and float sums (softprob, squared error). Both ranked
-    /// walks: the blocked one where this CPU runs it, and the scalar one.
+    /// XGBoost's float comparisons and float sums (softprob, squared error), single-leaf
+    /// trees between deep ones (lgb-stump). Both ranked walks: the blocked one (on every model,
+    /// where this CPU runs it) and the scalar one.
     func testBinnedForestEqualsTheDoubleWalk() throws {
         let models = TestPaths.fixtures + "/models/"
         let paths = [models + "lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt", models + "lgb-nano/model.txt",
-                     models + "lgb-ova/model.txt", models + "lgb-63/model.txt", models + "xgb/model.json", models + "xgb-reg/model.json"]
+                     models + "lgb-ova/model.txt", models + "lgb-63/model.txt", models + "lgb-stump/model.txt",
+                     models + "xgb/model.json", models + "xgb-reg/model.json"]
         let blockedRuns = hp_forest_walk_blocks() != nil
-        if !blockedRuns { print("testBinnedForestEqualsTheDoubleWalk: no AVX-512 BW here; the blocked walk is not exercised") }
+        if !blockedRuns { print("testBinnedForestEqualsTheDoubleWalk: no AVX-512 BW/VL/DQ here; the blocked walk is not exercised") }
         for path in paths {
             let trees = try path.hasSuffix(".json") ? XGBoostLoader.load(path: path) : LightGBMLoader.load(path: path)
-            for blocks in [true, false] {
+            for blocks in [BinnedForest.Blocks.always, .never, .whenLarge] {
                 var forest = try XCTUnwrap(BinnedForest(trees, blocks: blocks), path)
-                // The two large forests take the blocked walk where it runs; the small ones keep
-                // the scalar walk.
+                // By default only the two large forests take the blocked walk; the small ones
+                // are faster scalar.
                 let large = path.contains("lgb-seed") || path.contains("/xgb/")
-                XCTAssertEqual(forest.blocked != nil, blocks && blockedRuns && large, path)
+                XCTAssertEqual(forest.blocked != nil, blockedRuns && (blocks == .always || blocks == .whenLarge && large), path)
                 let walk = try XCTUnwrap(trees.lockstep, path)
                 var rng = SystemRandomNumberGenerator()
                 var x = [Double](repeating: 0, count: trees.features)

@@ -53,8 +53,11 @@ struct BinnedForest: @unchecked Sendable {
     /// The same trees as three-level blocks, when this CPU runs the blocked walk.
     let blocked: UnsafeMutablePointer<BlockedWalk>?
 
-    /// - Parameter blocks: false keeps the scalar walk even where the blocked one runs (tests).
-    init?(_ e: TreeEnsemble, blocks: Bool = true) {
+    /// When to lay the trees out for the blocked walk (where the CPU runs it). Tests use
+    /// `never` and `always` to check both walks on every model.
+    enum Blocks { case never, whenLarge, always }
+
+    init?(_ e: TreeEnsemble, blocks: Blocks = .whenLarge) {
         let xgboost = e.arithmetic == .xgboost
         func cut(_ n: TreeEnsemble.Node) -> Double { xgboost ? Double(Float(n.threshold)) : n.threshold }
         // A NaN threshold has no rank (the double walk sends every value right of it).
@@ -124,7 +127,7 @@ struct BinnedForest: @unchecked Sendable {
         // xgb-reg (10 KB of nodes) 260-270 ns scalar, 310 blocked; lgb-seed (607 KB) and xgb
         // (917 KB) 16 % and 36 % faster blocked.
         let large = nodes.count * MemoryLayout<Node>.stride > BlockedWalk.minimumNodeBytes
-        blocked = blocks && large ? BlockedWalk(nodes: nodes, roots: roots, features: e.features).map { loadTimeCopy([$0]) } : nil
+        blocked = blocks == .always || blocks == .whenLarge && large ? BlockedWalk(nodes: nodes, roots: roots, features: e.features).map { loadTimeCopy([$0]) } : nil
         baseMargin = loadTimeCopy((0..<e.outputs).map { xgboost ? Double(Float(e.baseMargin[$0])) : 0 })
     }
 
