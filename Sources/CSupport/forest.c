@@ -7,9 +7,10 @@
 //                 ~leaf, the leaf's node index counted from the tree's root
 // A lane's state is its block's byte offset, or ~leaf once it has one. A step looks up all the
 // block's nodes' ranks at once (one permute over the row's 64 u16 rank slots, held in two
-// registers), compares them with the `lo`s in one instruction, and maps the 7-bit result to
-// the exit the path takes through a table: three levels for one dependent block load, where
-// the scalar walk waits on a node load and a rank load per level.
+// registers; with up to 128 slots, two permutes and a blend), compares them with the `lo`s in
+// one instruction, and maps the 7-bit result to the exit the path takes through a table:
+// three levels for one dependent block load, where the scalar walk waits on a node load and a
+// rank load per level.
 // A lane holding a leaf reads block 0, whose exits are all 0, and so keeps its state with no
 // branch: next = exit + (exit < 0 ? 0 : state). (Branching around finished lanes instead
 // measured 10 % slower on lgb-seed: which lanes finish early is unpredictable.) Twelve trees
@@ -20,25 +21,35 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
+// The ranks of a block's eight nodes: slots 0..63 from r0:r1 (one permute); with 128 slots
+// (`WIDE`) slots 64..127 from r2:r3 too, blended by each index's bit 6.
+#define HP_RANKS(idx, WIDE)                                                                          \
+    (!(WIDE) ? _mm512_castsi512_si128(_mm512_permutex2var_epi16(r0, idx, r1))                        \
+             : _mm_mask_blend_epi16(_mm_test_epi16_mask(_mm512_castsi512_si128(idx), _mm_set1_epi16(64)), \
+                                    _mm512_castsi512_si128(_mm512_permutex2var_epi16(r0, idx, r1)),   \
+                                    _mm512_castsi512_si128(_mm512_permutex2var_epi16(r2, idx, r3))))
+
 #define HP_STEP(s)                                                                                   \
     do {                                                                                             \
         const int32_t cur = (s);                                                                     \
         const uint8_t *blk = blocks + (cur & ~(cur >> 31));                                          \
         const __m512i idx = _mm512_zextsi128_si512(_mm_load_si128((const __m128i *)blk));            \
-        const __m512i r = _mm512_permutex2var_epi16(r0, idx, r1);                                    \
+        const __m128i r = HP_RANKS(idx, WIDE);                                                       \
         const __m128i lo = _mm_load_si128((const __m128i *)(blk + 16));                              \
         /* all eight words: the unused eighth node is never true, so m < 128 */                     \
-        const unsigned m = _cvtmask8_u32(_mm_cmpge_epu16_mask(_mm512_castsi512_si128(r), lo));       \
+        const unsigned m = _cvtmask8_u32(_mm_cmpge_epu16_mask(r, lo));                               \
         const int32_t x = ((const int32_t *)(blk + 32))[path[m]];                                    \
         (s) = x + (cur & ~(x >> 31));                                                                \
         __asm__("" : "+r"(s)); /* one lane, one register: keeps clang from vectorising the lanes */ \
     } while (0)
 
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-static void walk_avx512(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
-                        const uint16_t *ranks, const uint8_t *path, int32_t *leaves) {
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq"), always_inline))
+static inline void walk(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
+                        const uint16_t *ranks, const uint8_t *path, int32_t *leaves, const int WIDE) {
     const __m512i r0 = _mm512_loadu_si512((const void *)ranks);
     const __m512i r1 = _mm512_loadu_si512((const void *)(ranks + 32));
+    const __m512i r2 = WIDE ? _mm512_loadu_si512((const void *)(ranks + 64)) : r0;
+    const __m512i r3 = WIDE ? _mm512_loadu_si512((const void *)(ranks + 96)) : r1;
     long t = 0;
     for (; t + 12 <= trees; t += 12) {
         int32_t s0 = roots[t], s1 = roots[t + 1], s2 = roots[t + 2], s3 = roots[t + 3];
@@ -62,14 +73,27 @@ static void walk_avx512(const uint8_t *blocks, const int32_t *roots, const int32
     }
 }
 #undef HP_STEP
+
+// Two copies, each with WIDE a constant: 64 rank slots (up to 32 features) or 128 (up to 64).
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+static void walk64(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
+                   const uint16_t *ranks, const uint8_t *path, int32_t *leaves) {
+    walk(blocks, roots, depths, trees, ranks, path, leaves, 0);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
+static void walk128(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
+                    const uint16_t *ranks, const uint8_t *path, int32_t *leaves) {
+    walk(blocks, roots, depths, trees, ranks, path, leaves, 1);
+}
 #endif
 
-hp_forest_walk_fn hp_forest_walk_blocks(void) {
+hp_forest_walk_fn hp_forest_walk_blocks(int slots) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq"))
-        return walk_avx512;
+        return slots <= 64 ? walk64 : slots <= 128 ? walk128 : 0;
 #endif
     return 0;
 }

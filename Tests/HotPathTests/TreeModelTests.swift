@@ -144,14 +144,15 @@ final class TreeModelTests: XCTestCase {
     /// in the same order, bit for bit: deep multiclass trees with NaN-type missing values
     /// (lgb-seed), None-type ones (the demo model), one-class and 15-leaf models, and
     /// XGBoost's float comparisons and float sums (softprob, squared error), single-leaf
-    /// trees between deep ones (lgb-stump). Both ranked walks: the blocked one (on every model,
-    /// where this CPU runs it) and the scalar one.
+    /// trees between deep ones over 48 features (lgb-stump: the blocked walk's 128-slot
+    /// form). Both ranked walks: the blocked one (on every model, where this CPU runs it) and
+    /// the scalar one.
     func testBinnedForestEqualsTheDoubleWalk() throws {
         let models = TestPaths.fixtures + "/models/"
         let paths = [models + "lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt", models + "lgb-nano/model.txt",
                      models + "lgb-ova/model.txt", models + "lgb-63/model.txt", models + "lgb-stump/model.txt",
                      models + "xgb/model.json", models + "xgb-reg/model.json"]
-        let blockedRuns = hp_forest_walk_blocks() != nil
+        let blockedRuns = hp_forest_walk_blocks(64) != nil
         if !blockedRuns { print("testBinnedForestEqualsTheDoubleWalk: no AVX-512 BW/VL/DQ here; the blocked walk is not exercised") }
         for path in paths {
             let trees = try path.hasSuffix(".json") ? XGBoostLoader.load(path: path) : LightGBMLoader.load(path: path)

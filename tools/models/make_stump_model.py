@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""A LightGBM multiclass model in which one class's trees are single leaves (num_leaves=1: the
-library found no split worth making for that class), trained by the real library on rows with
-missing values, with its predictions. Writes Tests/Fixtures/models/lgb-stump/{model.txt,X.f64,
+"""A LightGBM multiclass model over 48 features (more than the blocked walk's 64 rank slots
+hold in two registers) in which one class's trees are single leaves (num_leaves=1: the library
+found no split worth making for that class), trained by the real library on rows with missing
+values, with its predictions. Writes Tests/Fixtures/models/lgb-stump/{model.txt,X.f64,
 ref.f64,meta.json}. From the repository root:
 
     $(bash ../shared/tools/peers/setup.sh | tail -1)/bin/python tools/models/make_stump_model.py
@@ -12,7 +13,7 @@ import lightgbm as lgb
 
 OUT = os.path.join("Tests", "Fixtures", "models", "lgb-stump")
 rng = np.random.default_rng(11)
-F, N, ROWS = 16, 20000, 500
+F, N, ROWS = 48, 20000, 500
 
 def data(n):
     X = rng.standard_normal((n, F))

@@ -103,12 +103,14 @@ hp_dense_f32_fn hp_dense_narrow_f32_best(void);
 hp_dense_f32_fn hp_dense_narrow_f32_portable(void);
 
 /// Walks `trees` trees laid out as 64-byte three-level blocks (see forest.c) for one row's
-/// 64 u16 rank slots; writes each tree's leaf (a node index) to `leaves`.
+/// u16 rank slots; writes each tree's leaf (its node index counted from the tree's root) to
+/// `leaves`.
 typedef void (*hp_forest_walk_fn)(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
                                   const uint16_t *ranks, const uint8_t *path, int32_t *leaves);
 
-/// The blocked walk when this CPU runs it (AVX-512 BW), else NULL.
-hp_forest_walk_fn hp_forest_walk_blocks(void);
+/// The blocked walk for a model with `slots` rank slots (up to 128; `ranks` then holds 64 or
+/// 128 of them) when this CPU runs it (AVX-512 BW/VL/DQ), else NULL.
+hp_forest_walk_fn hp_forest_walk_blocks(int slots);
 
 /// SIGINT and SIGTERM set a flag instead of killing the process (the engine then drains its
 /// rings, flushes and reports); a second signal of either kind takes the default action.

@@ -240,7 +240,7 @@ struct BinnedForest: @unchecked Sendable {
 /// ranks of its seven nodes, one compare, and a table lookup for the exit the row takes.
 /// Exact by construction: the same ranks, `lo`s and NaN slots as the scalar walk; a leaf met
 /// inside a block sends every exit below it to that leaf. Built when the CPU has AVX-512
-/// BW/VL/DQ and the model's rank slots (two per feature) fit the kernel's 64.
+/// BW/VL/DQ and the model's rank slots (two per feature) fit the kernel's 128.
 struct BlockedWalk {
     /// Smaller forests keep the scalar walk (see BinnedForest.init).
     static let minimumNodeBytes = 64 << 10
@@ -262,7 +262,7 @@ struct BlockedWalk {
     /// - Parameters: `nodes` and `roots` as BinnedForest lays them out (a tree's nodes follow
     ///   its root; a leaf is its own left child).
     init?(nodes: [BinnedForest.Node], roots: [Int32], features: Int) {
-        guard 2 * features <= 64, let walk = hp_forest_walk_blocks() else { return nil }
+        guard let walk = hp_forest_walk_blocks(Int32(min(2 * features, 1 << 20))) else { return nil }
         // Block 0 is what finished lanes read: every node false, every exit 0 (stay).
         // A node that is never true: a NaN-left slot (never 0xFFFF) against lo 0xFFFF.
         let never = (slot: UInt16(features), lo: UInt16.max)
@@ -329,7 +329,7 @@ struct BlockedWalk {
         blocks = bytes.bindMemory(to: UInt8.self, capacity: words.count * 2)
         self.roots = loadTimeCopy(rootStates)
         self.depths = loadTimeCopy(depths)
-        ranks = loadTimeCopy([UInt16](repeating: 0, count: 64))
+        ranks = loadTimeCopy([UInt16](repeating: 0, count: 128))
         path = loadTimeCopy(table)
         leaves = loadTimeCopy([Int32](repeating: 0, count: roots.count))
     }
