@@ -104,8 +104,10 @@ struct Bench: ParsableCommand {
                 passes over the rows is reported. With --ref, the largest difference from the
                 reference outputs (e.g. the library's own predictions) is reported too.
                 Prints {"p50_ns","p99_ns","p999_ns","max_ns","rows","calls","max_abs_diff","cpu",\
-                "clock_overhead_ns"} with --json; clock_overhead_ns is the p50 of an empty timed \
-                region, included in every figure (compare it with a harness's own overhead).
+                "clock_overhead_ns","evaluator"} with --json; clock_overhead_ns is the p50 of an \
+                empty timed region, included in every figure (compare it with a harness's own \
+                overhead); evaluator names the path that ran, which depends on the model and on \
+                the CPU (the blocked tree walk needs AVX-512).
                 """
         )
 
@@ -136,7 +138,7 @@ struct Bench: ParsableCommand {
                     print(r.json)
                 } else {
                     print("\(model): p50 \(r.latency.p50) ns, p99 \(r.latency.p99) ns, p99.9 \(r.latency.p999) ns over \(r.rows) rows"
-                        + (r.maxAbsDiff.map { ", max |diff| \($0)" } ?? "") + " (cpu \(r.cpu))")
+                        + (r.maxAbsDiff.map { ", max |diff| \($0)" } ?? "") + " (cpu \(r.cpu); \(r.evaluator))")
                 }
             } catch {
                 fail("bench model: \(error)", code: 2)

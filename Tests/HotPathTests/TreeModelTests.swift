@@ -158,9 +158,9 @@ final class TreeModelTests: XCTestCase {
             let trees = try path.hasSuffix(".json") ? XGBoostLoader.load(path: path) : LightGBMLoader.load(path: path)
             for blocks in [BinnedForest.Blocks.always, .never, .whenLarge] {
                 var forest = try XCTUnwrap(BinnedForest(trees, blocks: blocks), path)
-                // By default only the two large forests take the blocked walk; the small ones
-                // are faster scalar.
-                let large = path.contains("lgb-seed") || path.contains("/xgb/")
+                // By default forests of more than 16 KB of nodes take the blocked walk; smaller
+                // ones are as fast scalar.
+                let large = forest.nodeBytes > BlockedWalk.minimumNodeBytes
                 XCTAssertEqual(forest.blocked != nil, blockedRuns && (blocks == .always || blocks == .whenLarge && large), path)
                 let walk = try XCTUnwrap(trees.lockstep, path)
                 var rng = SystemRandomNumberGenerator()

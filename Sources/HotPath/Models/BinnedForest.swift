@@ -52,6 +52,8 @@ struct BinnedForest: @unchecked Sendable {
     let xgboost: Bool
     /// Per class, where its sum starts (XGBoost's base margin as a float; 0 for LightGBM).
     let baseMargin: UnsafeMutablePointer<Double>
+    /// The scalar walk's node memory (what decides for the blocked walk).
+    let nodeBytes: Int
     /// The same trees as three-level blocks, when this CPU runs the blocked walk and `init`
     /// chose it.
     let blocked: UnsafeMutablePointer<BlockedWalk>?
@@ -126,11 +128,11 @@ struct BinnedForest: @unchecked Sendable {
         features = e.features
         self.xgboost = xgboost
         // Blocks pay off once the nodes no longer sit in L1: a block step waits ~30 cycles on
-        // vector latencies, three scalar steps on L1-resident nodes about as long. Measured:
-        // xgb-reg (10 KB of nodes) 260-270 ns scalar, 310 blocked (first form); lgb-seed
-        // (607 KB) 4.2 → 2.2 µs and xgb (917 KB) 3.5 → 1.85 µs blocked.
-        let large = nodes.count * MemoryLayout<Node>.stride > BlockedWalk.minimumNodeBytes
-        blocked = blocks == .always || blocks == .whenLarge && large ? BlockedWalk(nodes: nodes, roots: roots, features: e.features).map { loadTimeCopy([$0]) } : nil
+        // vector latencies, three scalar steps on L1-resident nodes about as long. Measured
+        // (scalar → blocked): xgb-reg (10 KB of nodes) 220 → 230 ns; lgb-stump (59 KB)
+        // 1.29-1.43 → 1.01-1.02 µs; lgb-seed (607 KB) 4.2 → 2.2 µs; xgb (917 KB) 3.5 → 1.85 µs.
+        nodeBytes = nodes.count * MemoryLayout<Node>.stride
+        blocked = blocks == .always || blocks == .whenLarge && nodeBytes > BlockedWalk.minimumNodeBytes ? BlockedWalk(nodes: nodes, roots: roots, features: e.features).map { loadTimeCopy([$0]) } : nil
         baseMargin = loadTimeCopy((0..<e.outputs).map { xgboost ? Double(Float(e.baseMargin[$0])) : 0 })
     }
 
@@ -246,9 +248,11 @@ struct BinnedForest: @unchecked Sendable {
 /// BW/VL/DQ and the model's rank slots (two per feature) fit the kernel's 128.
 struct BlockedWalk {
     /// Smaller forests keep the scalar walk (see BinnedForest.init).
-    static let minimumNodeBytes = 64 << 10
+    static let minimumNodeBytes = 16 << 10
 
     let walk: hp_forest_walk_fn
+    /// Rank slots the kernel holds: 64 or 128.
+    let slots: Int
     let blocks: UnsafeMutablePointer<UInt8>
     /// Per tree: its first block's byte offset, or ~0 when its root is a leaf.
     let roots: UnsafeMutablePointer<Int32>
@@ -266,6 +270,7 @@ struct BlockedWalk {
     ///   its root; a leaf is its own left child).
     init?(nodes: [BinnedForest.Node], roots: [Int32], features: Int) {
         guard let walk = hp_forest_walk_blocks(Int32(min(2 * features, 1 << 20))) else { return nil }
+        slots = 2 * features <= 64 ? 64 : 128
         // Block 0 is what finished lanes read: every node false, every exit 0 (stay).
         // A node that is never true: a NaN-left slot (never 0xFFFF) against lo 0xFFFF.
         let never = (slot: UInt16(features), lo: UInt16.max)

@@ -11,6 +11,14 @@ public enum Model: Sendable {
         switch self { case let .trees(t): return t.outputs; case let .network(n): return n.outputs }
     }
 
+    /// The evaluator `predict` runs (it depends on the model and the CPU).
+    public var evaluator: String {
+        switch self {
+        case let .trees(t): return t.evaluator
+        case let .network(n): return n.usesAVX2 ? "dense layers, AVX2+FMA" : "dense layers, portable"
+        }
+    }
+
     /// The feature names recorded in the model file, if any (ONNX networks record none).
     public var featureNames: [String]? {
         switch self { case let .trees(t): return t.featureNames; case .network: return nil }

@@ -189,6 +189,17 @@ public struct TreeEnsemble: @unchecked Sendable {
         return Int(~n)
     }
 
+    /// Which evaluator `predict` runs, as `bench model` reports it: the choice depends on the
+    /// model and on the CPU (the blocked walk needs AVX-512), so a figure names its path.
+    public var evaluator: String {
+        if let b = binned {
+            guard let w = b.pointee.blocked else { return "ranked walk" }
+            return w.pointee.slots <= 64 ? "blocked walk (AVX-512, 64 rank slots)" : "blocked walk (AVX-512, 128 rank slots)"
+        }
+        if let q = quick { return q.pointee.prefix != nil ? "QuickScorer, prefix tables" : "QuickScorer, scan" }
+        return lockstep != nil ? "lockstep walk" : "node walk"
+    }
+
     /// Writes the model's outputs for one row of `features` doubles (NaN = missing) into
     /// `out` (`outputs` values): probabilities or values after the objective's transform,
     /// or raw scores with `raw`.

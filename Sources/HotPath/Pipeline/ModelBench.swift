@@ -11,13 +11,15 @@ public struct ModelBench {
         /// p50 of an empty timed region: what the two TSC reads add to every figure (the
         /// peers' harness reports its own, for clock_gettime, the same way).
         public var clockOverheadNs: UInt64 = 0
+        /// Which evaluator ran (`Model.evaluator`).
+        public var evaluator = ""
 
         public var json: String {
             JSONText.object([
                 ("p50_ns", "\(latency.p50)"), ("p99_ns", "\(latency.p99)"), ("p999_ns", "\(latency.p999)"),
                 ("max_ns", "\(latency.max)"), ("rows", "\(rows)"), ("calls", "\(calls)"),
                 ("max_abs_diff", maxAbsDiff.map { format("%.3g", $0) } ?? "null"), ("cpu", "\(cpu)"),
-                ("clock_overhead_ns", "\(clockOverheadNs)"),
+                ("clock_overhead_ns", "\(clockOverheadNs)"), ("evaluator", JSONText.quote(evaluator)),
             ])
         }
     }
@@ -98,7 +100,7 @@ public struct ModelBench {
         var empty = HistogramSnapshot()
         empty.add(overhead)
         return Result(rows: rows.count / model.features, calls: box.calls, latency: snapshot.summary, maxAbsDiff: box.maxDiff, cpu: cpu,
-                      clockOverheadNs: empty.summary.p50)
+                      clockOverheadNs: empty.summary.p50, evaluator: model.evaluator)
     }
 }
 
