@@ -7,10 +7,10 @@
 //                 ~leaf, the leaf's node index counted from the tree's root
 // A lane's state is its block's byte offset, or ~leaf once it has one. A step looks up all the
 // block's nodes' ranks at once (one permute over the row's 64 u16 rank slots, held in two
-// registers; with up to 128 slots, two permutes and a blend), compares them with the `lo`s in
-// one instruction, and maps the 7-bit result to the exit the path takes through a table:
-// three levels for one dependent block load, where the scalar walk waits on a node load and a
-// rank load per level.
+// registers; for 128 or 256 slots, two or four permutes and blends), compares them with the
+// `lo`s in one instruction, and maps the 7-bit result to the exit the path takes through a
+// table: three levels for one dependent block load, where the scalar walk waits on a node
+// load and a rank load per level.
 // A lane holding a leaf reads block 0, whose exits are all 0, and so keeps its state with no
 // branch: next = exit + (exit < 0 ? 0 : state). (Branching around finished lanes instead
 // measured 10 % slower on lgb-seed: which lanes finish early is unpredictable.) Twelve trees
@@ -21,20 +21,24 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// The ranks of a block's eight nodes: slots 0..63 from r0:r1 (one permute); with 128 slots
-// (`WIDE`) slots 64..127 from r2:r3 too, blended by each index's bit 6.
-#define HP_RANKS(idx, WIDE)                                                                          \
-    (!(WIDE) ? _mm512_castsi512_si128(_mm512_permutex2var_epi16(r0, idx, r1))                        \
-             : _mm_mask_blend_epi16(_mm_test_epi16_mask(_mm512_castsi512_si128(idx), _mm_set1_epi16(64)), \
-                                    _mm512_castsi512_si128(_mm512_permutex2var_epi16(r0, idx, r1)),   \
-                                    _mm512_castsi512_si128(_mm512_permutex2var_epi16(r2, idx, r3))))
+// The ranks of a block's eight nodes: slots 0..63 from r0:r1 (one permute); with more slots
+// (`TABLES` of 64: 2 or 4) the other tables' permutes are blended in by each index's bits 6
+// and 7.
+#define HP_PERMUTE(a, b) _mm512_castsi512_si128(_mm512_permutex2var_epi16(a, idx, b))
+#define HP_ABOVE(bit) _mm_test_epi16_mask(_mm512_castsi512_si128(idx), _mm_set1_epi16(bit))
+#define HP_RANKS(idx, TABLES)                                                                         \
+    ((TABLES) == 1 ? HP_PERMUTE(r0, r1)                                                               \
+     : (TABLES) == 2 ? _mm_mask_blend_epi16(HP_ABOVE(64), HP_PERMUTE(r0, r1), HP_PERMUTE(r2, r3))     \
+     : _mm_mask_blend_epi16(HP_ABOVE(128),                                                            \
+                            _mm_mask_blend_epi16(HP_ABOVE(64), HP_PERMUTE(r0, r1), HP_PERMUTE(r2, r3)), \
+                            _mm_mask_blend_epi16(HP_ABOVE(64), HP_PERMUTE(r4, r5), HP_PERMUTE(r6, r7))))
 
 #define HP_STEP(s)                                                                                   \
     do {                                                                                             \
         const int32_t cur = (s);                                                                     \
         const uint8_t *blk = blocks + (cur & ~(cur >> 31));                                          \
         const __m512i idx = _mm512_zextsi128_si512(_mm_load_si128((const __m128i *)blk));            \
-        const __m128i r = HP_RANKS(idx, WIDE);                                                       \
+        const __m128i r = HP_RANKS(idx, TABLES);                                                     \
         const __m128i lo = _mm_load_si128((const __m128i *)(blk + 16));                              \
         /* all eight words: the unused eighth node is never true, so m < 128 */                     \
         const unsigned m = _cvtmask8_u32(_mm_cmpge_epu16_mask(r, lo));                               \
@@ -45,11 +49,15 @@
 
 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq"), always_inline))
 static inline void walk(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
-                        const uint16_t *ranks, const uint8_t *path, int32_t *leaves, const int WIDE) {
+                        const uint16_t *ranks, const uint8_t *path, int32_t *leaves, const int TABLES) {
     const __m512i r0 = _mm512_loadu_si512((const void *)ranks);
     const __m512i r1 = _mm512_loadu_si512((const void *)(ranks + 32));
-    const __m512i r2 = WIDE ? _mm512_loadu_si512((const void *)(ranks + 64)) : r0;
-    const __m512i r3 = WIDE ? _mm512_loadu_si512((const void *)(ranks + 96)) : r1;
+    const __m512i r2 = TABLES > 1 ? _mm512_loadu_si512((const void *)(ranks + 64)) : r0;
+    const __m512i r3 = TABLES > 1 ? _mm512_loadu_si512((const void *)(ranks + 96)) : r1;
+    const __m512i r4 = TABLES > 2 ? _mm512_loadu_si512((const void *)(ranks + 128)) : r0;
+    const __m512i r5 = TABLES > 2 ? _mm512_loadu_si512((const void *)(ranks + 160)) : r1;
+    const __m512i r6 = TABLES > 2 ? _mm512_loadu_si512((const void *)(ranks + 192)) : r0;
+    const __m512i r7 = TABLES > 2 ? _mm512_loadu_si512((const void *)(ranks + 224)) : r1;
     long t = 0;
     for (; t + 12 <= trees; t += 12) {
         int32_t s0 = roots[t], s1 = roots[t + 1], s2 = roots[t + 2], s3 = roots[t + 3];
@@ -73,19 +81,22 @@ static inline void walk(const uint8_t *blocks, const int32_t *roots, const int32
     }
 }
 #undef HP_STEP
+#undef HP_RANKS
+#undef HP_ABOVE
+#undef HP_PERMUTE
 
-// Two copies, each with WIDE a constant: 64 rank slots (up to 32 features) or 128 (up to 64).
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-static void walk64(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
-                   const uint16_t *ranks, const uint8_t *path, int32_t *leaves) {
-    walk(blocks, roots, depths, trees, ranks, path, leaves, 0);
-}
-
-__attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))
-static void walk128(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
-                    const uint16_t *ranks, const uint8_t *path, int32_t *leaves) {
-    walk(blocks, roots, depths, trees, ranks, path, leaves, 1);
-}
+// One copy per table count, each with it a constant: 64 rank slots (up to 32 features), 128
+// (up to 64) or 256 (up to 128).
+#define HP_WALK_COPY(name, tables)                                                                   \
+    __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq")))                                    \
+    static void name(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees, \
+                     const uint16_t *ranks, const uint8_t *path, int32_t *leaves) {                  \
+        walk(blocks, roots, depths, trees, ranks, path, leaves, tables);                             \
+    }
+HP_WALK_COPY(walk64, 1)
+HP_WALK_COPY(walk128, 2)
+HP_WALK_COPY(walk256, 4)
+#undef HP_WALK_COPY
 #endif
 
 hp_forest_walk_fn hp_forest_walk_blocks(int slots) {
@@ -93,7 +104,7 @@ hp_forest_walk_fn hp_forest_walk_blocks(int slots) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq"))
-        return slots <= 64 ? walk64 : slots <= 128 ? walk128 : 0;
+        return slots <= 64 ? walk64 : slots <= 128 ? walk128 : slots <= 256 ? walk256 : 0;
 #endif
     return 0;
 }

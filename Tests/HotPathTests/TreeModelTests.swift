@@ -36,12 +36,14 @@ final class TreeModelTests: XCTestCase {
         XCTAssertLessThanOrEqual(d, 1e-9)
     }
 
-    /// Single-leaf trees (num_leaves=1) between deeper ones, in a multiclass model
-    /// (tools/models/make_stump_model.py).
+    /// Single-leaf trees (num_leaves=1) between deeper ones, in multiclass models over 48 and
+    /// 100 features (tools/models/make_stump_model.py).
     func testLightGBMSingleLeafTreesMatchTheLibrary() throws {
-        let (d, rows) = try maxDifference("lgb-stump", load: LightGBMLoader.load)
-        XCTAssertEqual(rows, 500)
-        XCTAssertLessThanOrEqual(d, 1e-9)
+        for kind in ["lgb-stump", "lgb-wide"] {
+            let (d, rows) = try maxDifference(kind, load: LightGBMLoader.load)
+            XCTAssertEqual(rows, 500, kind)
+            XCTAssertLessThanOrEqual(d, 1e-9, kind)
+        }
     }
 
     func testLightGBMBinaryMatchesTheLibrary() throws {
@@ -144,13 +146,13 @@ final class TreeModelTests: XCTestCase {
     /// in the same order, bit for bit: deep multiclass trees with NaN-type missing values
     /// (lgb-seed), None-type ones (the demo model), one-class and 15-leaf models, and
     /// XGBoost's float comparisons and float sums (softprob, squared error), single-leaf
-    /// trees between deep ones over 48 features (lgb-stump: the blocked walk's 128-slot
-    /// form). Both ranked walks: the blocked one (on every model, where this CPU runs it) and
-    /// the scalar one.
+    /// trees between deep ones over 48 and 100 features (lgb-stump and lgb-wide: the blocked
+    /// walk's 128- and 256-slot forms). Both ranked walks: the blocked one (on every model,
+    /// where this CPU runs it) and the scalar one.
     func testBinnedForestEqualsTheDoubleWalk() throws {
         let models = TestPaths.fixtures + "/models/"
         let paths = [models + "lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt", models + "lgb-nano/model.txt",
-                     models + "lgb-ova/model.txt", models + "lgb-63/model.txt", models + "lgb-stump/model.txt",
+                     models + "lgb-ova/model.txt", models + "lgb-63/model.txt", models + "lgb-stump/model.txt", models + "lgb-wide/model.txt",
                      models + "xgb/model.json", models + "xgb-reg/model.json"]
         let blockedRuns = hp_forest_walk_blocks(64) != nil
         if !blockedRuns { print("testBinnedForestEqualsTheDoubleWalk: no AVX-512 BW/VL/DQ here; the blocked walk is not exercised") }

@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
-"""A LightGBM multiclass model over 48 features (more than the blocked walk's 64 rank slots
-hold in two registers) in which one class's trees are single leaves (num_leaves=1: the library
-found no split worth making for that class), trained by the real library on rows with missing
-values, with its predictions. Writes Tests/Fixtures/models/lgb-stump/{model.txt,X.f64,
-ref.f64,meta.json}. From the repository root:
+"""A LightGBM multiclass model in which one class's trees are single leaves (num_leaves=1: the
+library found no split worth making for that class), trained by the real library on rows with
+missing values, with its predictions. Two fixtures, wider than the blocked walk's first rank
+table (64 slots, two per feature): lgb-stump over 48 features and lgb-wide over 100. Writes
+Tests/Fixtures/models/NAME/{model.txt,X.f64,ref.f64,meta.json}. From the repository root:
 
-    $(bash ../shared/tools/peers/setup.sh | tail -1)/bin/python tools/models/make_stump_model.py
+    PY=$(bash ../shared/tools/peers/setup.sh | tail -1)/bin/python
+    $PY tools/models/make_stump_model.py lgb-stump 48
+    $PY tools/models/make_stump_model.py lgb-wide 100
 """
-import json, os
+import json, os, sys
 import numpy as np
 import lightgbm as lgb
 
-OUT = os.path.join("Tests", "Fixtures", "models", "lgb-stump")
+NAME, F = sys.argv[1], int(sys.argv[2])
+OUT = os.path.join("Tests", "Fixtures", "models", NAME)
 rng = np.random.default_rng(11)
-F, N, ROWS = 48, 20000, 500
+N, ROWS = 20000, 500
 
 def data(n):
     X = rng.standard_normal((n, F))
@@ -35,6 +38,6 @@ stumps = text.count("\nnum_leaves=1\n")
 assert stumps > 0, "no single-leaf trees: adjust the parameters"
 Xt.astype("<f8").tofile(os.path.join(OUT, "X.f64"))
 np.asarray(b.predict(Xt), dtype=np.float64).astype("<f8").tofile(os.path.join(OUT, "ref.f64"))
-json.dump(dict(kind="lgb-stump", features=F, rows=ROWS, outputs=3, model="model.txt", single_leaf_trees=stumps),
+json.dump(dict(kind=NAME, features=F, rows=ROWS, outputs=3, model="model.txt", single_leaf_trees=stumps),
           open(os.path.join(OUT, "meta.json"), "w"), indent=1)
 print("ok", stumps, "single-leaf trees of", text.count("\nTree="))

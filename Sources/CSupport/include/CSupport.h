@@ -108,8 +108,8 @@ hp_dense_f32_fn hp_dense_narrow_f32_portable(void);
 typedef void (*hp_forest_walk_fn)(const uint8_t *blocks, const int32_t *roots, const int32_t *depths, long trees,
                                   const uint16_t *ranks, const uint8_t *path, int32_t *leaves);
 
-/// The blocked walk for a model with `slots` rank slots (up to 128; `ranks` then holds 64 or
-/// 128 of them) when this CPU runs it (AVX-512 BW/VL/DQ), else NULL.
+/// The blocked walk for a model with `slots` rank slots (up to 256; `ranks` then holds 64, 128
+/// or 256 of them) when this CPU runs it (AVX-512 BW/VL/DQ), else NULL.
 hp_forest_walk_fn hp_forest_walk_blocks(int slots);
 
 /// SIGINT and SIGTERM set a flag instead of killing the process (the engine then drains its

@@ -19,7 +19,7 @@ import CSupport
 /// margin, as XGBoost does.
 ///
 /// Built at load time when every split is numeric (LightGBM: missing type None or NaN). On
-/// CPUs with AVX-512, large forests of up to 64 features are walked as 64-byte blocks of three
+/// CPUs with AVX-512, large forests of up to 128 features are walked as 64-byte blocks of three
 /// levels instead (`BlockedWalk`, below), on the same ranks.
 struct BinnedForest: @unchecked Sendable {
     struct Node {
@@ -245,13 +245,13 @@ struct BinnedForest: @unchecked Sendable {
 /// ranks of its seven nodes, one compare, and a table lookup for the exit the row takes.
 /// Exact by construction: the same ranks, `lo`s and NaN slots as the scalar walk; a leaf met
 /// inside a block sends every exit below it to that leaf. Built when the CPU has AVX-512
-/// BW/VL/DQ and the model's rank slots (two per feature) fit the kernel's 128.
+/// BW/VL/DQ and the model's rank slots (two per feature) fit the kernel's 256.
 struct BlockedWalk {
     /// Smaller forests keep the scalar walk (see BinnedForest.init).
     static let minimumNodeBytes = 16 << 10
 
     let walk: hp_forest_walk_fn
-    /// Rank slots the kernel holds: 64 or 128.
+    /// Rank slots the kernel holds: 64, 128 or 256.
     let slots: Int
     let blocks: UnsafeMutablePointer<UInt8>
     /// Per tree: its first block's byte offset, or ~0 when its root is a leaf.
@@ -270,7 +270,7 @@ struct BlockedWalk {
     ///   its root; a leaf is its own left child).
     init?(nodes: [BinnedForest.Node], roots: [Int32], features: Int) {
         guard let walk = hp_forest_walk_blocks(Int32(min(2 * features, 1 << 20))) else { return nil }
-        slots = 2 * features <= 64 ? 64 : 128
+        slots = 2 * features <= 64 ? 64 : 2 * features <= 128 ? 128 : 256
         // Block 0 is what finished lanes read: every node false, every exit 0 (stay).
         // A node that is never true: a NaN-left slot (never 0xFFFF) against lo 0xFFFF.
         let never = (slot: UInt16(features), lo: UInt16.max)
@@ -337,7 +337,7 @@ struct BlockedWalk {
         blocks = bytes.bindMemory(to: UInt8.self, capacity: words.count * 2)
         self.roots = loadTimeCopy(rootStates)
         self.depths = loadTimeCopy(depths)
-        ranks = loadTimeCopy([UInt16](repeating: 0, count: 128))
+        ranks = loadTimeCopy([UInt16](repeating: 0, count: slots))
         path = loadTimeCopy(table)
         leaves = loadTimeCopy([Int32](repeating: 0, count: roots.count))
     }

@@ -194,7 +194,7 @@ public struct TreeEnsemble: @unchecked Sendable {
     public var evaluator: String {
         if let b = binned {
             guard let w = b.pointee.blocked else { return "ranked walk" }
-            return w.pointee.slots <= 64 ? "blocked walk (AVX-512, 64 rank slots)" : "blocked walk (AVX-512, 128 rank slots)"
+            return "blocked walk (AVX-512, \(w.pointee.slots) rank slots)"
         }
         if let q = quick { return q.pointee.prefix != nil ? "QuickScorer, prefix tables" : "QuickScorer, scan" }
         return lockstep != nil ? "lockstep walk" : "node walk"
