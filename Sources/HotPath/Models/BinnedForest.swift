@@ -46,7 +46,8 @@ struct BinnedForest: @unchecked Sendable {
     let usedCount: Int
     /// This row's rank slots: 2 × features + 1 (scratch: one caller at a time).
     let ranks: UnsafeMutablePointer<UInt32>
-    /// Each tree's leaf node for this row (scratch, scalar walk).
+    /// Each tree's leaf for this row (scratch): its node index from the scalar walk, counted
+    /// from the tree's root from the blocked one.
     let leaves: UnsafeMutablePointer<Int32>
     let features: Int
     let xgboost: Bool
@@ -170,13 +171,13 @@ struct BinnedForest: @unchecked Sendable {
         let (nodes, values, roots, depths) = (b.pointee.nodes, b.pointee.values, b.pointee.roots, b.pointee.depths)
         let count = b.pointee.treeCount
         for k in 0..<b.pointee.outputCount { out[k] = b.pointee.baseMargin[k] }
+        let leaves = b.pointee.leaves
         if let w = blocked {
-            let leaves = w.pointee.leaves
+            // The kernel writes each tree's leaf counted from its root node.
             w.pointee.walk(w.pointee.blocks, w.pointee.roots, w.pointee.depths, count, w.pointee.ranks, w.pointee.path, leaves)
             sumLeaves(b, out) { values[Int(roots[$0]) &+ Int(leaves[$0])] }
             return
         }
-        let leaves = b.pointee.leaves
         var t = 0
         // Eight trees at a time (their loads overlap), then one at a time.
         while t &+ 8 <= count {
@@ -263,8 +264,6 @@ struct BlockedWalk {
     /// A block's compare result (7 node bits; the 8th is always 0) → the exit (0..<8) the
     /// path takes.
     let path: UnsafeMutablePointer<UInt8>
-    /// Each tree's leaf for this row, counted from the tree's root node (scratch).
-    let leaves: UnsafeMutablePointer<Int32>
 
     /// - Parameters: `nodes` and `roots` as BinnedForest lays them out (a tree's nodes follow
     ///   its root; a leaf is its own left child).
@@ -332,13 +331,11 @@ struct BlockedWalk {
             table[m] = UInt8(2 * (j - 3) + bit(j))
         }
         self.walk = walk
-        let bytes = UnsafeMutableRawPointer.allocate(byteCount: words.count * 2, alignment: 64)
-        words.withUnsafeBytes { bytes.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        blocks = bytes.bindMemory(to: UInt8.self, capacity: words.count * 2)
+        // A block is one cache line, read with aligned loads.
+        blocks = loadTimeBytes(words, alignment: 64).bindMemory(to: UInt8.self, capacity: 2 * words.count)
         self.roots = loadTimeCopy(rootStates)
         self.depths = loadTimeCopy(depths)
         ranks = loadTimeCopy([UInt16](repeating: 0, count: slots))
         path = loadTimeCopy(table)
-        leaves = loadTimeCopy([Int32](repeating: 0, count: roots.count))
     }
 }
