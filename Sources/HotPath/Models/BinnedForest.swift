@@ -119,7 +119,7 @@ struct BinnedForest: @unchecked Sendable {
         classOf = loadTimeCopy(e.trees.map(\.output))
         treeCount = e.trees.count
         outputCount = e.outputs
-        classesTakeTurns = e.outputs <= 4 && e.trees.indices.allSatisfy { Int(e.trees[$0].output) == $0 % e.outputs }
+        classesTakeTurns = e.outputs <= 4 && e.classesTakeTurns
         let usedFeatures = (0..<e.features).filter { grid.cutCount($0) > 0 }
         used = loadTimeCopy(usedFeatures)
         usedCount = usedFeatures.count

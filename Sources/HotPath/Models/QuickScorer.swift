@@ -156,8 +156,7 @@ public struct QuickScorer: @unchecked Sendable {
             for i in leafStart[t]..<leafStart[t + 1] { slotValues[t * width + i - leafStart[t]] = leafValues[i] }
         }
         prefixBits = .allocate(byteCount: max(32, rowStride), alignment: 32)
-        let classInterleaved = e.trees.indices.allSatisfy { Int(e.trees[$0].output) == $0 % e.outputs }
-        if prefixTables && classInterleaved && rows * rowStride <= Self.prefixTableLimit {
+        if prefixTables && e.classesTakeTurns && rows * rowStride <= Self.prefixTableLimit {
             let table = UnsafeMutableRawPointer.allocate(byteCount: max(32, rows * rowStride), alignment: 32)
             table.initializeMemory(as: UInt8.self, repeating: 0, count: max(32, rows * rowStride))
             // Rows are built as 64-bit masks and stored narrowed (a tree's bits fit its word).

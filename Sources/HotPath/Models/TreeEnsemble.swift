@@ -111,6 +111,10 @@ public struct TreeEnsemble: @unchecked Sendable {
         }
     }
 
+    /// Whether tree t feeds class t % outputs: LightGBM's and XGBoost's multiclass layout
+    /// (and every one-class model). Load time.
+    var classesTakeTurns: Bool { trees.indices.allSatisfy { Int(trees[$0].output) == $0 % outputs } }
+
     /// LightGBM's kZeroThreshold: 1e-35 as a float, widened.
     static let zeroThreshold = Double(Float(1e-35))
 
