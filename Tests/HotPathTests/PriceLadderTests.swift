@@ -2,7 +2,8 @@ import XCTest
 @testable import HotPath
 
 /// The ladder against a plain dictionary model, through tick learning, tick refinement,
-/// prices outside the window and levels emptying at the top.
+/// prices outside the window and levels emptying at the top, publishing after one or several
+/// changes.
 final class PriceLadderTests: XCTestCase {
     struct Model {
         var levels: [Int64: (size: UInt32, count: UInt32)] = [:]
@@ -41,6 +42,8 @@ final class PriceLadderTests: XCTestCase {
                 model.levels[key] = (l.size - size, l.count - orders)
                 if l.count - orders == 0 { model.levels[key] = nil }
             }
+            // Publish after one, two or more changes, as a book does at the end of a batch.
+            if next(3) == 0 { continue }
             let n = ladder.publish(into: out, depth: 10)
             let top = n == 0 ? [] : Array(UnsafeBufferPointer(start: out, count: n))
             // The ladder may skip the copy when nothing in the top changed: keep the last one.

@@ -21,6 +21,9 @@ public struct PriceLadder: @unchecked Sendable {
     @usableFromInline struct Storage {
         @usableFromInline var slots: UnsafeMutablePointer<Level>
         @usableFromInline var bits: UnsafeMutablePointer<UInt64>
+        /// Per slot: its rank in the last published top N (valid only for the levels that
+        /// were in it).
+        @usableFromInline var ranks: UnsafeMutablePointer<UInt8>
         @usableFromInline var overflow: PriceLevels
         @usableFromInline var capacity: Int
         @usableFromInline var sign: Int64
@@ -30,6 +33,7 @@ public struct PriceLadder: @unchecked Sendable {
 
     @inlinable var slots: UnsafeMutablePointer<Level> { storage.pointee.slots }
     @inlinable var bits: UnsafeMutablePointer<UInt64> { storage.pointee.bits }
+    @inlinable var ranks: UnsafeMutablePointer<UInt8> { storage.pointee.ranks }
     /// Control words: see the `Ctl` indices.
     @inlinable var ctl: UnsafeMutablePointer<Int64> {
         UnsafeMutableRawPointer(storage).advanced(by: -Self.ctlBytes).assumingMemoryBound(to: Int64.self)
@@ -48,8 +52,8 @@ public struct PriceLadder: @unchecked Sendable {
         @usableFromInline static var first: Int { 4 }         // first price seen (learning)
         @usableFromInline static var gcd: Int { 5 }           // gcd of differences (learning)
         @usableFromInline static var seen: Int { 6 }          // distinct prices seen (learning)
-        /// 0: the published top N is current; 1: one level in it changed size or order count
-        /// (`patchSlot`), so publishing patches that level; 2: recompute the top N.
+        /// 0: the published top N is current (a level in it that changes size or order count
+        /// is rewritten in place at once, `patch`); 1: recompute it at the next publish.
         @usableFromInline static var dirty: Int { 7 }
         @usableFromInline static var published: Int { 8 }     // levels in the last top-N
         @usableFromInline static var worst: Int { 9 }         // key of the worst level published
@@ -57,7 +61,8 @@ public struct PriceLadder: @unchecked Sendable {
         /// Key (price × sign) of the window's worst slot: an overflow level whose key is below
         /// it is worse than every ladder level.
         @usableFromInline static var windowLowKey: Int { 11 }
-        @usableFromInline static var patchSlot: Int { 12 }
+        /// Where the last publish wrote the top N (the view's levels), as an address.
+        @usableFromInline static var view: Int { 12 }
     }
 
     public init(slots: Int = 4096, overflowLevels: Int = 4096, learnAfter: Int = 16, isBid: Bool, arena: Arena) throws(ArenaError) {
@@ -66,11 +71,13 @@ public struct PriceLadder: @unchecked Sendable {
         let raw = try arena.allocateBytes(Self.ctlBytes + MemoryLayout<Storage>.stride)
         raw.initializeMemory(as: Int64.self, repeating: 0, count: 16)
         storage = (raw + Self.ctlBytes).bindMemory(to: Storage.self, capacity: 1)
-        storage.initialize(to: Storage(slots: try arena.allocate(Level.self, count: c), bits: try arena.allocate(UInt64.self, count: c / 64),
+        let ranks = try arena.allocate(UInt8.self, count: c)
+        ranks.initialize(repeating: 0, count: c)
+        storage.initialize(to: Storage(slots: try arena.allocate(Level.self, count: c), bits: try arena.allocate(UInt64.self, count: c / 64), ranks: ranks,
                                        overflow: try PriceLevels(capacity: overflowLevels, isBid: isBid, arena: arena),
                                        capacity: c, sign: isBid ? 1 : -1, learnAfter: learnAfter))
         ctl[Ctl.best] = -1
-        ctl[Ctl.dirty] = 2
+        ctl[Ctl.dirty] = 1
         ctl[Ctl.windowLowKey] = Int64.max
     }
 
@@ -95,20 +102,17 @@ public struct PriceLadder: @unchecked Sendable {
     /// A level appeared or vanished at `price`: the top N must be recomputed if it is in it.
     @inlinable @inline(__always)
     func touch(_ price: Int64) {
-        if price &* sign >= ctl[Ctl.worst] { ctl[Ctl.dirty] = 2 }
+        if price &* sign >= ctl[Ctl.worst] { ctl[Ctl.dirty] = 1 }
     }
 
-    /// The level in slot `s` changed size or count: if it is in the top N, publishing can
-    /// patch just that level (the common case), unless something else changed too.
+    /// The level in slot `s` changed size or count: if it is in the published top N (which
+    /// is then current), it is rewritten there now, at its rank, so publishing has nothing to
+    /// do for it. Only the book's own thread reads the view, after the batch's publish.
     @inlinable @inline(__always)
-    func touchLevel(_ price: Int64, slot s: Int) {
-        if price &* sign < ctl[Ctl.worst] { return }
-        let d = ctl[Ctl.dirty]
-        if d == 0 {
-            ctl[Ctl.dirty] = 1
-            ctl[Ctl.patchSlot] = Int64(s)
-        } else if d == 1 && ctl[Ctl.patchSlot] != Int64(s) {
-            ctl[Ctl.dirty] = 2
+    func patch(_ price: Int64, slot s: Int) {
+        if price &* sign >= ctl[Ctl.worst] && ctl[Ctl.dirty] == 0 {
+            let view = UnsafeMutablePointer<Level>(bitPattern: Int(ctl[Ctl.view]))
+            view.unsafelyUnwrapped[Int(ranks[s])] = slots[s]
         }
     }
 
@@ -118,9 +122,9 @@ public struct PriceLadder: @unchecked Sendable {
         if _slowPath(s < 0) { return addOverflow(price: price, size: size, orders: orders) }
         let l = slots + s
         if bits[s >> 6] & (1 << UInt64(s & 63)) != 0 {
-            touchLevel(price, slot: s)
             l.pointee.size &+= size
             l.pointee.count &+= orders
+            patch(price, slot: s)
             return true
         }
         touch(price)
@@ -155,7 +159,7 @@ public struct PriceLadder: @unchecked Sendable {
             ctl[Ctl.ladderCount] &-= 1
             if s == Int(ctl[Ctl.best]) { ctl[Ctl.best] = Int64(nextOccupied(below: s)) }
         } else {
-            touchLevel(price, slot: s)
+            patch(price, slot: s)
         }
         return ok
     }
@@ -234,7 +238,7 @@ public struct PriceLadder: @unchecked Sendable {
         }
         overflow.countPointer.pointee = kept
         overflow.countPointer[1] = 0
-        ctl[Ctl.dirty] = 2
+        ctl[Ctl.dirty] = 1
     }
 
     /// The top `depth` of the ladder and the overflow array merged.
@@ -249,6 +253,7 @@ public struct PriceLadder: @unchecked Sendable {
             if !haveLadder && !haveOverflow { break }
             if haveLadder && (!haveOverflow || slots[s].price &* sign >= overflow.level(rank: r).price &* sign) {
                 out[n] = slots[s]
+                ranks[s] = UInt8(truncatingIfNeeded: n)
                 s = nextOccupied(below: s)
             } else {
                 out[n] = overflow.level(rank: r)
@@ -269,7 +274,7 @@ public struct PriceLadder: @unchecked Sendable {
         ctl[Ctl.best] = -1
         ctl[Ctl.ladderCount] = 0
         overflow.removeAll()
-        ctl[Ctl.dirty] = 2
+        ctl[Ctl.dirty] = 1
     }
 
     /// The best level, if any (for the crossed-book check).
@@ -295,18 +300,7 @@ public struct PriceLadder: @unchecked Sendable {
     /// the last call; returns how many levels the side has in the top `depth`.
     @inlinable @inline(__always)
     public func publish(into out: UnsafeMutablePointer<Level>, depth: Int) -> Int {
-        let dirty = ctl[Ctl.dirty]
-        if dirty == 0 { return Int(ctl[Ctl.published]) }
-        if dirty == 1 {
-            // One level of the top N changed in place: patch it.
-            let l = slots[Int(ctl[Ctl.patchSlot])]
-            let published = Int(ctl[Ctl.published])
-            for i in 0..<published where out[i].price == l.price {
-                out[i] = l
-                ctl[Ctl.dirty] = 0
-                return published
-            }
-        }
+        if ctl[Ctl.dirty] == 0 { return Int(ctl[Ctl.published]) }
         var n = 0
         if overflowIsBelowWindow {
             // The usual case: walk the occupancy bits down from the best slot, then continue
@@ -323,6 +317,7 @@ public struct PriceLadder: @unchecked Sendable {
                     }
                     let bit = 63 &- word.leadingZeroBitCount
                     out[n] = slots[w << 6 | bit]
+                    ranks[w << 6 | bit] = UInt8(truncatingIfNeeded: n)
                     n &+= 1
                     word &= ~(1 << UInt64(bit))
                 }
@@ -337,6 +332,7 @@ public struct PriceLadder: @unchecked Sendable {
             n = mergedTop(into: out, depth: depth)
         }
         ctl[Ctl.published] = Int64(n)
+        ctl[Ctl.view] = Int64(Int(bitPattern: out))
         // With fewer than `depth` levels any change matters; otherwise only changes at or
         // above the worst published level do.
         ctl[Ctl.worst] = n < depth ? Int64.min : out[n &- 1].price &* sign
