@@ -84,6 +84,8 @@ public struct PriceLadder: @unchecked Sendable {
     /// Levels on this side.
     @inlinable public var count: Int { Int(ctl[Ctl.ladderCount]) &+ overflow.count }
 
+    @usableFromInline static var roundingBias: Double { 0x1.8p52 }
+
     /// The slot of `price`, or -1 when it is off the grid, outside the window, or the tick is
     /// not learnt yet.
     @inlinable @inline(__always)
@@ -91,10 +93,13 @@ public struct PriceLadder: @unchecked Sendable {
         let tick = ctl[Ctl.tick]
         if tick == 0 { return -1 }
         let d = price &- ctl[Ctl.base]
-        // d / tick by a multiply (an integer divide costs ~40 cycles here); the product check
-        // below keeps it exact.
-        // (+0.5 and truncation round non-negative quotients; a negative one fails the check.)
-        let q = Int64(Double(d) * Double(bitPattern: UInt64(bitPattern: ctl[Ctl.inverseTick])) + 0.5)
+        // d / tick by a multiply (an integer divide costs ~40 cycles here), rounded to an
+        // integer by adding 1.5 × 2^52 (the sum's low mantissa bits are then the nearest
+        // integer, for |quotient| < 2^51), which unlike Int64(_:) has no range checks to
+        // branch on. Whatever q is, the product check below admits only a slot whose price is
+        // exactly base + q × tick, so the answer is exact.
+        let x = Double(d) * Double(bitPattern: UInt64(bitPattern: ctl[Ctl.inverseTick])) + Self.roundingBias
+        let q = Int64(bitPattern: x.bitPattern) &- Int64(bitPattern: Self.roundingBias.bitPattern)
         if q &* tick != d || q < 0 || q >= Int64(capacity) { return -1 }
         return sign > 0 ? Int(q) : capacity &- 1 &- Int(q)
     }
