@@ -17,6 +17,11 @@
 /// its first reason (cleared by a clear; a crossed book only for that publish), and
 /// processing goes on.
 /// All memory is carved from the arena at start-up; `apply` allocates nothing.
+///
+/// `apply` and the per-action paths are `@_transparent` (inlined always, even in a large
+/// caller): with `@inline(__always)` the optimiser left them as calls inside the feed loop,
+/// each passing the 64-byte event through memory and saving and restoring five registers
+/// (ESH4 decode + book: 30.4-31.6 -> 29.6-30.1 ns/record, alternating A/B).
 public struct L3Book: @unchecked Sendable {
     public struct Config: Sendable {
         public var maxInstruments = 64
@@ -106,7 +111,7 @@ public struct L3Book: @unchecked Sendable {
 
     /// Applies one order event. Returns the book index when the event closed a batch and the
     /// book's view was published, else -1.
-    @inlinable @inline(__always)
+    @_transparent
     @discardableResult
     public func apply(_ e: Event) -> Int {
         count(L3Book.events)
@@ -132,7 +137,7 @@ public struct L3Book: @unchecked Sendable {
         return -1
     }
 
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     func add(_ b: Int, _ e: Event) {
         guard e.side == Event.Side.bid || e.side == Event.Side.ask else { count(L3Book.badSide); return }
         let side = levels(b, e.side)
@@ -154,7 +159,7 @@ public struct L3Book: @unchecked Sendable {
         }
     }
 
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     func cancel(_ b: Int, _ e: Event) {
         let slot = orders.find(e.orderId)
         if _slowPath(slot < 0) { count(L3Book.unknownOrder); markStale(b, BookStale.unknownOrder); return }
@@ -184,7 +189,7 @@ public struct L3Book: @unchecked Sendable {
         orders.remove(slot: slot)
     }
 
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     func modify(_ b: Int, _ e: Event) {
         let slot = orders.find(e.orderId)
         if slot < 0 { add(b, e); return }
@@ -224,7 +229,7 @@ public struct L3Book: @unchecked Sendable {
         stale[b] = 0
     }
 
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     func publish(_ b: Int, _ e: Event) {
         let view = views[b]
         view.publish(bids: sides[2 &* b], asks: sides[2 &* b &+ 1], event: e, stale: stale[b])
