@@ -35,7 +35,7 @@ public struct OrderTable: @unchecked Sendable {
     @usableFromInline let mask: Int
     @usableFromInline let shift: UInt64
     @usableFromInline let state: UnsafeMutablePointer<Int>   // [0] = live count
-    @inlinable public var capacity: Int { mask &+ 1 }
+    @_transparent public var capacity: Int { mask &+ 1 }
 
     public init(capacity requested: Int, arena: Arena) throws(ArenaError) {
         var cap = 16

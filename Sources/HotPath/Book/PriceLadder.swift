@@ -31,18 +31,18 @@ public struct PriceLadder: @unchecked Sendable {
     }
     @usableFromInline let storage: UnsafeMutablePointer<Storage>
 
-    @inlinable var slots: UnsafeMutablePointer<Level> { storage.pointee.slots }
-    @inlinable var bits: UnsafeMutablePointer<UInt64> { storage.pointee.bits }
-    @inlinable var ranks: UnsafeMutablePointer<UInt8> { storage.pointee.ranks }
+    @_transparent @usableFromInline var slots: UnsafeMutablePointer<Level> { storage.pointee.slots }
+    @_transparent @usableFromInline var bits: UnsafeMutablePointer<UInt64> { storage.pointee.bits }
+    @_transparent @usableFromInline var ranks: UnsafeMutablePointer<UInt8> { storage.pointee.ranks }
     /// Control words: see the `Ctl` indices.
-    @inlinable var ctl: UnsafeMutablePointer<Int64> {
+    @_transparent @usableFromInline var ctl: UnsafeMutablePointer<Int64> {
         UnsafeMutableRawPointer(storage).advanced(by: -Self.ctlBytes).assumingMemoryBound(to: Int64.self)
     }
     @usableFromInline static var ctlBytes: Int { 16 * 8 }
-    @inlinable public var overflow: PriceLevels { storage.pointee.overflow }
-    @inlinable public var capacity: Int { storage.pointee.capacity }
-    @inlinable var sign: Int64 { storage.pointee.sign }
-    @inlinable public var learnAfter: Int { storage.pointee.learnAfter }
+    @_transparent public var overflow: PriceLevels { storage.pointee.overflow }
+    @_transparent public var capacity: Int { storage.pointee.capacity }
+    @_transparent @usableFromInline var sign: Int64 { storage.pointee.sign }
+    @_transparent public var learnAfter: Int { storage.pointee.learnAfter }
 
     @usableFromInline enum Ctl {
         @usableFromInline static var tick: Int { 0 }          // 0 while learning
