@@ -47,7 +47,7 @@ public struct BookView: @unchecked Sendable {
     }
 
     /// The header of a publish.
-    @inlinable @inline(__always)
+    @_transparent @usableFromInline
     func stamp(_ event: Event, bids nb: Int, asks na: Int, stale: UInt8) {
         header.pointee.tsRecv = event.tsRecv
         header.pointee.tsEvent = event.tsEvent
@@ -61,7 +61,7 @@ public struct BookView: @unchecked Sendable {
 
     /// Brings the view up to date from an L3 book's ladders (each copies only when its top
     /// `depth` may have changed).
-    @inlinable @inline(__always)
+    @_transparent
     public func publish(bids: PriceLadder, asks: PriceLadder, event: Event, stale: UInt8) {
         let nb = bids.publish(into: levels, depth: depth)
         let na = asks.publish(into: levels + depth, depth: depth)

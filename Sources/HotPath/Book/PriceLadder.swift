@@ -306,9 +306,14 @@ public struct PriceLadder: @unchecked Sendable {
 
     /// Writes the best `depth` levels, best first, into `out` when they may have changed since
     /// the last call; returns how many levels the side has in the top `depth`.
-    @inlinable @inline(__always)
+    @_transparent
     public func publish(into out: UnsafeMutablePointer<Level>, depth: Int) -> Int {
-        if ctl[Ctl.dirty] == 0 { return Int(ctl[Ctl.published]) }
+        ctl[Ctl.dirty] == 0 ? Int(ctl[Ctl.published]) : recompute(into: out, depth: depth)
+    }
+
+    /// The top N from scratch: a level entered or left it, or the view is new.
+    @usableFromInline @inline(never)
+    func recompute(into out: UnsafeMutablePointer<Level>, depth: Int) -> Int {
         var n = 0
         if overflowIsBelowWindow {
             // The usual case: walk the occupancy bits down from the best slot, then continue
