@@ -67,6 +67,76 @@ final class BookTests: XCTestCase {
         }
     }
 
+    /// Random adds, cancels and modifies against a plain model of the resting orders, through
+    /// the ladder's tick learning, a finer tick that relays its window, and prices outside it:
+    /// the slots the book keeps with its orders go stale there, and must never be trusted then.
+    func testRandomOrderFlowMatchesTheModelThroughRelayouts() throws {
+        let (book, arena) = try makeBook(maxOrders: 4096, levels: 4096)
+        try withExtendedLifetime(arena) {
+            var live: [UInt64: (side: UInt8, price: Int64, size: UInt32)] = [:]
+            var rng: UInt64 = 0x9E37_79B9
+            func next(_ n: Int) -> Int { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return Int(rng % UInt64(n)) }
+            func top(_ side: UInt8) -> [PriceLevels.Level] {
+                var levels: [Int64: (UInt32, UInt32)] = [:]
+                for o in live.values where o.side == side { levels[o.price, default: (0, 0)].0 += o.size; levels[o.price, default: (0, 0)].1 += 1 }
+                let prices = levels.keys.sorted(by: side == Event.Side.bid ? (>) : (<)).prefix(10)
+                return prices.map { .init(price: $0, size: levels[$0]!.0, count: levels[$0]!.1) }
+            }
+            var nextId: UInt64 = 1
+            for step in 0..<30_000 {
+                let side = next(2) == 0 ? Event.Side.bid : Event.Side.ask
+                // Bids below 1,000 ticks of 500, asks above; later a finer tick, sometimes far away.
+                var price = Int64(side == Event.Side.bid ? 900 + next(100) : 1001 + next(100)) * 500
+                if step > 3_000 && next(40) == 0 { price += 250 }
+                if next(300) == 0 { price += (side == Event.Side.bid ? -1 : 1) * 50_000_000 }
+                let size = UInt32(1 + next(20))
+                let last = next(4) != 0
+                let roll = next(10)
+                if live.isEmpty || roll < 4 {
+                    book.apply(event(Event.Action.add, side, id: nextId, price: price, size: size, last: last))
+                    live[nextId] = (side, price, size)
+                    nextId += 1
+                } else {
+                    let id = live.keys.sorted()[next(live.count)]
+                    let o = live[id]!
+                    if roll < 8 {
+                        let take = min(o.size, roll < 6 ? o.size : size)
+                        book.apply(event(Event.Action.cancel, o.side, id: id, price: o.price, size: take, last: last))
+                        live[id] = take == o.size ? nil : (o.side, o.price, o.size - take)
+                    } else {
+                        let newPrice = roll == 8 ? o.price : price + (o.side == side ? 0 : (o.side == Event.Side.bid ? -50_000 : 50_000))
+                        book.apply(event(Event.Action.modify, o.side, id: id, price: newPrice, size: size, last: last))
+                        live[id] = (o.side, newPrice, size)
+                    }
+                }
+                guard last else { continue }
+                let v = book.view(instrumentId: 1)!
+                let bids = (0..<Int(v.info.bidLevels)).map(v.bid), asks = (0..<Int(v.info.askLevels)).map(v.ask)
+                XCTAssertEqual(bids, top(Event.Side.bid), "step \(step)")
+                XCTAssertEqual(asks, top(Event.Side.ask), "step \(step)")
+                if bids != top(Event.Side.bid) || asks != top(Event.Side.ask) { return }
+            }
+            XCTAssertEqual(book.counter("unknown_order") + book.counter("size_underflow") + book.counter("level_overflow"), 0)
+        }
+    }
+
+    /// `arenaBytes` is what the books carve: an arena of exactly that size holds them (the
+    /// engine, the replays and the benches size their arenas with it).
+    func testArenaBytesCoverWhatTheBooksCarve() throws {
+        for (orders, instruments, slots, levels, depth) in [(1 << 18, 64, 4096, 4096, 10), (100_000, 3, 1000, 17, 50), (1, 1, 1, 1, 1)] {
+            var config = L3Book.Config()
+            (config.maxOrders, config.maxInstruments, config.ladderSlots, config.levelsPerSide, config.depth) = (orders, instruments, slots, levels, depth)
+            let bytes = L3Book.arenaBytes(config), l2Bytes = L2Book.arenaBytes(maxInstruments: instruments, depth: depth)
+            let arena = try Arena(bytes: bytes + l2Bytes, lock: false)
+            try withExtendedLifetime(arena) {
+                _ = try L3Book(config: config, arena: arena)
+                XCTAssertLessThanOrEqual(arena.used, bytes, "L3 \(config)")
+                _ = try L2Book(maxInstruments: instruments, depth: depth, arena: arena)
+                XCTAssertLessThanOrEqual(arena.used, bytes + l2Bytes, "L2 \(config)")
+            }
+        }
+    }
+
     func testInconsistentInputIsCountedAndMarksTheBookStale() throws {
         let (book, arena) = try makeBook(maxOrders: 16, maxInstruments: 1, levels: 2)
         withExtendedLifetime(arena) {

@@ -15,9 +15,8 @@ public enum BookReplay {
     /// message.
     public static func run(_ file: ITCHFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
                            emit: (BookView) -> Void) throws -> (Result, ITCHFile.Summary) {
-        let arena = try Arena(bytes: 16 << 20 + config.maxOrders * 32
-                                + config.maxInstruments * config.levelsPerSide * 2 * 24, lock: false)
-        defer { withExtendedLifetime(arena) {} }  // rings, books and histograms point into it
+        let arena = try arena(config)
+        defer { withExtendedLifetime(arena) {} }  // the books point into it
         let l3 = try L3Book(config: config, arena: arena)
         var reader = try file.reader()
         var decoder = ITCHDecoder()
@@ -44,11 +43,15 @@ public enum BookReplay {
         }
     }
 
+    /// Room for the L3 and L2 books of `config`.
+    static func arena(_ config: L3Book.Config) throws -> Arena {
+        try Arena(bytes: L3Book.arenaBytes(config) + L2Book.arenaBytes(maxInstruments: config.maxInstruments, depth: config.depth), lock: false)
+    }
+
     public static func run(_ file: DBNFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
                            emit: (BookView) -> Void) throws -> Result {
-        let arena = try Arena(bytes: 16 << 20 + config.maxOrders * 32
-                                + config.maxInstruments * config.levelsPerSide * 2 * 24, lock: false)
-        defer { withExtendedLifetime(arena) {} }  // rings, books and histograms point into it
+        let arena = try arena(config)
+        defer { withExtendedLifetime(arena) {} }  // the books point into it
         let l3 = try L3Book(config: config, arena: arena)
         let l2 = try L2Book(maxInstruments: config.maxInstruments, depth: config.depth, arena: arena)
         var decoder = DBNDecoder(metadata: file.metadata)

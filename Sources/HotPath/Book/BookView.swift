@@ -20,6 +20,11 @@ public struct BookView: @unchecked Sendable {
     /// bids[0..<depth] then asks[0..<depth], best first.
     @usableFromInline let levels: UnsafeMutablePointer<PriceLevels.Level>
 
+    /// Arena bytes `init(depth:arena:)` carves.
+    public static func arenaBytes(depth: Int) -> Int {
+        Arena.footprint(Header.self, count: 1) + Arena.footprint(PriceLevels.Level.self, count: 2 * depth)
+    }
+
     public init(depth: Int, arena: Arena) throws(ArenaError) {
         self.depth = depth
         header = try arena.allocate(Header.self, count: 1)

@@ -10,9 +10,21 @@ public struct InstrumentIndex: @unchecked Sendable {
     @usableFromInline let countPointer: UnsafeMutablePointer<Int>
     public var capacity: Int { countPointer[3] }
 
-    public init(capacity: Int, arena: Arena) throws(ArenaError) {
+    /// Slots for `capacity` instruments at most half full: a power of two.
+    static func slotCount(_ capacity: Int) -> Int {
         var slots = 16
         while slots < capacity * 2 { slots <<= 1 }
+        return slots
+    }
+
+    /// Arena bytes `init(capacity:arena:)` carves.
+    public static func arenaBytes(capacity: Int) -> Int {
+        let n = slotCount(capacity)
+        return Arena.footprint(UInt32.self, count: n) + Arena.footprint(UInt16.self, count: n) + Arena.footprint(Int.self, count: 4)
+    }
+
+    public init(capacity: Int, arena: Arena) throws(ArenaError) {
+        let slots = Self.slotCount(capacity)
         mask = slots - 1
         keys = try arena.allocate(UInt32.self, count: slots)
         books = try arena.allocate(UInt16.self, count: slots)

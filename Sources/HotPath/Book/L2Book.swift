@@ -7,6 +7,12 @@ public struct L2Book: @unchecked Sendable {
     @usableFromInline let scratchAsks: PriceLevels
     public let depth: Int
 
+    /// Arena bytes `init(maxInstruments:depth:arena:)` carves.
+    public static func arenaBytes(maxInstruments: Int, depth: Int) -> Int {
+        InstrumentIndex.arenaBytes(capacity: maxInstruments) + Arena.footprint(BookView.self, count: maxInstruments)
+            + maxInstruments * BookView.arenaBytes(depth: depth) + 2 * PriceLevels.arenaBytes(capacity: 16)
+    }
+
     public init(maxInstruments: Int = 64, depth: Int = 10, arena: Arena) throws(ArenaError) {
         self.depth = depth
         instruments = try InstrumentIndex(capacity: maxInstruments, arena: arena)

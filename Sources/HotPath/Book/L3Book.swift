@@ -54,6 +54,17 @@ public struct L3Book: @unchecked Sendable {
     /// a reference count.
     @usableFromInline let c: UnsafeMutablePointer<UInt64>
 
+    /// Arena bytes `init(config:arena:…)` carves: size arenas with this.
+    public static func arenaBytes(_ config: Config) -> Int {
+        let n = config.maxInstruments
+        let perBook = 2 * PriceLadder.arenaBytes(slots: config.ladderSlots, overflowLevels: config.levelsPerSide)
+            + BookView.arenaBytes(depth: config.depth)
+        return OrderTable.arenaBytes(capacity: config.maxOrders) + n * perBook
+            + Arena.footprint(PriceLadder.self, count: 2 * n) + Arena.footprint(BookView.self, count: n)
+            + 2 * Arena.footprint(UInt8.self, count: n) + InstrumentIndex.arenaBytes(capacity: n)
+            + Arena.footprint(UInt64.self, count: counterNames.count)
+    }
+
     /// - Parameter counters: where the named counters live (a cold thread can read them);
     ///   nil keeps them private to the book (read them with `counter(_:)`).
     public init(config: Config = Config(), arena: Arena, counters: CounterRegistry? = nil, thread: String = "engine") throws(ArenaError) {
@@ -146,9 +157,10 @@ public struct L3Book: @unchecked Sendable {
             if e.price != Event.undefinedPrice { _ = side.add(price: e.price, size: e.size, orders: 1) }
             return
         }
-        switch orders.insert(.init(id: e.orderId, price: e.price, size: e.size, book: UInt16(b), side: e.side, used: 1)) {
+        let s = side.slot(e.price)
+        switch orders.insert(.init(id: e.orderId, price: e.price, size: e.size, book: UInt16(b), side: e.side, used: 1, slot: Int32(truncatingIfNeeded: s))) {
         case .inserted:
-            if _slowPath(!side.add(price: e.price, size: e.size)) {
+            if _slowPath(!side.add(price: e.price, size: e.size, orders: 1, at: s)) {
                 count(L3Book.levelOverflow); markStale(b, BookStale.levelOverflow)
                 orders.remove(slot: orders.find(e.orderId))
             }
@@ -170,7 +182,7 @@ public struct L3Book: @unchecked Sendable {
             take = o.pointee.size
         }
         let gone = take == o.pointee.size
-        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: take, orders: gone ? 1 : 0)
+        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: take, orders: gone ? 1 : 0, hint: Int(o.pointee.slot))
         if gone { orders.remove(slot: slot) } else { o.pointee.size &-= take }
     }
 
@@ -185,7 +197,7 @@ public struct L3Book: @unchecked Sendable {
         }
         let o = orders.entry(slot)
         if rememberSide { replaceSide[b] = o.pointee.side }
-        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: o.pointee.size, orders: 1)
+        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: o.pointee.size, orders: 1, hint: Int(o.pointee.slot))
         orders.remove(slot: slot)
     }
 
@@ -195,18 +207,21 @@ public struct L3Book: @unchecked Sendable {
         if slot < 0 { add(b, e); return }
         let o = orders.entry(slot)
         let side = levels(b, o.pointee.side)
+        let hint = Int(o.pointee.slot)
         if o.pointee.price == e.price {
             if e.size >= o.pointee.size {
-                _ = side.add(price: e.price, size: e.size &- o.pointee.size, orders: 0)
+                _ = side.add(price: e.price, size: e.size &- o.pointee.size, orders: 0, at: side.slot(e.price, hint: hint))
             } else {
-                _ = side.remove(price: e.price, size: o.pointee.size &- e.size, orders: 0)
+                _ = side.remove(price: e.price, size: o.pointee.size &- e.size, orders: 0, hint: hint)
             }
         } else {
-            _ = side.remove(price: o.pointee.price, size: o.pointee.size, orders: 1)
-            if _slowPath(!side.add(price: e.price, size: e.size)) {
+            _ = side.remove(price: o.pointee.price, size: o.pointee.size, orders: 1, hint: hint)
+            let s = side.slot(e.price)
+            if _slowPath(!side.add(price: e.price, size: e.size, orders: 1, at: s)) {
                 count(L3Book.levelOverflow); markStale(b, BookStale.levelOverflow)
             }
             o.pointee.price = e.price
+            o.pointee.slot = Int32(truncatingIfNeeded: s)
         }
         o.pointee.size = e.size
     }

@@ -16,9 +16,12 @@ public struct OrderTable: @unchecked Sendable {
         /// Event.Side raw value.
         public var side: UInt8
         public var used: UInt8
+        /// The ladder slot of the order's level when it was added (-1: none), a hint.
+        public var slot: Int32
 
         @inlinable
-        public init(id: UInt64, price: Int64, size: UInt32, book: UInt16, side: UInt8, used: UInt8) {
+        public init(id: UInt64, price: Int64, size: UInt32, book: UInt16, side: UInt8, used: UInt8, slot: Int32 = -1) {
+            self.slot = slot
             self.id = id
             self.price = price
             self.size = size
@@ -37,9 +40,20 @@ public struct OrderTable: @unchecked Sendable {
     @usableFromInline let state: UnsafeMutablePointer<Int>   // [0] = live count
     @_transparent public var capacity: Int { mask &+ 1 }
 
-    public init(capacity requested: Int, arena: Arena) throws(ArenaError) {
+    /// Slots for at least `requested` orders: a power of two.
+    static func slotCount(_ requested: Int) -> Int {
         var cap = 16
         while cap < requested { cap <<= 1 }
+        return cap
+    }
+
+    /// Arena bytes `init(capacity:arena:)` carves.
+    public static func arenaBytes(capacity: Int) -> Int {
+        Arena.footprint(Entry.self, count: slotCount(capacity)) + Arena.footprint(Int.self, count: 1)
+    }
+
+    public init(capacity requested: Int, arena: Arena) throws(ArenaError) {
+        let cap = Self.slotCount(requested)
         mask = cap - 1
         shift = UInt64(64 - cap.trailingZeroBitCount)
         slots = try arena.allocate(Entry.self, count: cap)

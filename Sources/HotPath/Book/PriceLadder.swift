@@ -65,9 +65,23 @@ public struct PriceLadder: @unchecked Sendable {
         @usableFromInline static var view: Int { 12 }
     }
 
-    public init(slots: Int = 4096, overflowLevels: Int = 4096, learnAfter: Int = 16, isBid: Bool, arena: Arena) throws(ArenaError) {
+    /// Slots for a window of at least `slots` ticks: a power of two, at least 64.
+    static func slotCount(_ slots: Int) -> Int {
         var c = 64
         while c < slots { c <<= 1 }
+        return c
+    }
+
+    /// Arena bytes `init(slots:overflowLevels:…)` carves.
+    public static func arenaBytes(slots: Int, overflowLevels: Int) -> Int {
+        let c = slotCount(slots)
+        return Arena.footprint(UInt8.self, count: ctlBytes + MemoryLayout<Storage>.stride) + Arena.footprint(UInt8.self, count: c)
+            + Arena.footprint(Level.self, count: c) + Arena.footprint(UInt64.self, count: c / 64)
+            + PriceLevels.arenaBytes(capacity: overflowLevels)
+    }
+
+    public init(slots: Int = 4096, overflowLevels: Int = 4096, learnAfter: Int = 16, isBid: Bool, arena: Arena) throws(ArenaError) {
+        let c = Self.slotCount(slots)
         let raw = try arena.allocateBytes(Self.ctlBytes + MemoryLayout<Storage>.stride)
         raw.initializeMemory(as: Int64.self, repeating: 0, count: 16)
         storage = (raw + Self.ctlBytes).bindMemory(to: Storage.self, capacity: 1)
@@ -104,6 +118,14 @@ public struct PriceLadder: @unchecked Sendable {
         return sign > 0 ? Int(q) : capacity &- 1 &- Int(q)
     }
 
+    /// `slot(price)`, skipping the division when `hint` (the slot the book kept with an order
+    /// when it was added) still holds the level of `price`: a relayout may have moved it.
+    @inlinable @inline(__always)
+    public func slot(_ price: Int64, hint: Int) -> Int {
+        if hint >= 0 && bits[hint >> 6] & (1 << UInt64(hint & 63)) != 0 && slots[hint].price == price { return hint }
+        return slot(price)
+    }
+
     /// A level appeared or vanished at `price`: the top N must be recomputed if it is in it.
     @inlinable @inline(__always)
     func touch(_ price: Int64) {
@@ -123,7 +145,12 @@ public struct PriceLadder: @unchecked Sendable {
 
     @inlinable @inline(__always)
     public func add(price: Int64, size: UInt32, orders: UInt32 = 1) -> Bool {
-        let s = slot(price)
+        add(price: price, size: size, orders: orders, at: slot(price))
+    }
+
+    /// `add` with the slot already known (`slot(price)`, which the book keeps with the order).
+    @inlinable @inline(__always)
+    public func add(price: Int64, size: UInt32, orders: UInt32, at s: Int) -> Bool {
         if _slowPath(s < 0) { return addOverflow(price: price, size: size, orders: orders) }
         let l = slots + s
         if bits[s >> 6] & (1 << UInt64(s & 63)) != 0 {
@@ -144,8 +171,8 @@ public struct PriceLadder: @unchecked Sendable {
     /// loop: 29.5-30.4 -> 28.0-28.5 ns/record on ESH4); doing the same to `add` or to the
     /// order table's `remove(slot:)` measured slower (more spills in the loop).
     @_transparent
-    public func remove(price: Int64, size: UInt32, orders: UInt32) -> Bool {
-        let s = slot(price)
+    public func remove(price: Int64, size: UInt32, orders: UInt32, hint: Int = -1) -> Bool {
+        let s = slot(price, hint: hint)
         if _slowPath(s < 0) {
             touch(price)
             return overflow.remove(price: price, size: size, orders: orders)

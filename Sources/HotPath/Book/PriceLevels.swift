@@ -26,6 +26,11 @@ public struct PriceLevels: @unchecked Sendable {
     /// +1 for bids (higher is better), -1 for asks.
     @usableFromInline let sign: Int64
 
+    /// Arena bytes `init(capacity:isBid:arena:)` carves.
+    public static func arenaBytes(capacity: Int) -> Int {
+        Arena.footprint(Level.self, count: capacity) + Arena.footprint(Int.self, count: 2)
+    }
+
     public init(capacity: Int, isBid: Bool, arena: Arena) throws(ArenaError) {
         self.capacity = capacity
         levels = try arena.allocate(Level.self, count: capacity)

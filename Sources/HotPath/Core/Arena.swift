@@ -117,6 +117,12 @@ public final class Arena: @unchecked Sendable {
         munmap(base, capacity)
     }
 
+    /// The most `allocate(T.self, count:)` takes from an arena, alignment included: size
+    /// arenas from what their users carve (each type says so beside its init).
+    public static func footprint<T: ~Copyable>(_: T.Type, count: Int) -> Int {
+        count * MemoryLayout<T>.stride + 64
+    }
+
     /// Carves `count` elements of `T`, aligned to `alignment` (a power of two, at least T's),
     /// zero-filled. Start-up only.
     public func allocate<T: ~Copyable>(_ type: T.Type, count: Int, alignment: Int = 64) throws(ArenaError) -> UnsafeMutablePointer<T> {

@@ -14,8 +14,7 @@ public enum FeatureReplay {
                            emit: (UInt64, UInt32, UnsafeBufferPointer<Double>) -> Void) throws -> (events: Int, undefined: Int, badInputs: Int) {
         var bookConfig = L3Book.Config()
         bookConfig.maxInstruments = 64
-        let arena = try Arena(bytes: 16 << 20 + bookConfig.maxOrders * 32 + bookConfig.maxInstruments * bookConfig.ladderSlots * 2 * 24
-                                + bookConfig.maxInstruments * bookConfig.levelsPerSide * 2 * 16, lock: false)
+        let arena = try Arena(bytes: L3Book.arenaBytes(bookConfig), lock: false)
         defer { withExtendedLifetime(arena) {} }
         let book = try L3Book(config: bookConfig, arena: arena)
         var features = [Int: MicrostructureFeatures]()

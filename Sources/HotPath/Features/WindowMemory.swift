@@ -22,5 +22,5 @@ public struct WindowMemory: Sendable {
     }
 
     /// Bytes a window of `count` elements of T may take from an arena (with its alignment).
-    static func arenaBytes<T>(_: T.Type, count: Int) -> Int { count * MemoryLayout<T>.stride + 64 }
+    static func arenaBytes<T>(_: T.Type, count: Int) -> Int { Arena.footprint(T.self, count: count) }
 }

@@ -50,7 +50,7 @@ public final class Engine: @unchecked Sendable {
         ensemble = try config.loadEnsemble()
         let b = config.book
         let histogramBytes = Stage.allCases.count * 2 * HistogramLayout.countsLength * 8
-        let bookBytes = b.maxOrders * 32 + b.maxInstruments * (b.ladderSlots * 2 * 24 + b.levelsPerSide * 2 * 16 + b.depth * 2 * 16 + 1024)
+        let bookBytes = L3Book.arenaBytes(b)
         // Feature windows (five time windows of 40-byte entries and one 16-byte series per
         // instrument, `history_capacity` entries each) are carved from the arena too.
         let featureBytes = b.maxInstruments * MicrostructureFeatures.arenaBytes(config.features)

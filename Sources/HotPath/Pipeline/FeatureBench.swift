@@ -37,7 +37,7 @@ public struct FeatureBench {
         var bookConfig = L3Book.Config()
         bookConfig.maxInstruments = 16
         bookConfig.depth = 10
-        let arena = try Arena(bytes: 128 << 20, lock: false)
+        let arena = try Arena(bytes: L3Book.arenaBytes(bookConfig), lock: false)
         defer { withExtendedLifetime(arena) {} }
         let book = try L3Book(config: bookConfig, arena: arena)
         let cpu = PinnedThread.currentAffinity().cpus.last ?? 0
