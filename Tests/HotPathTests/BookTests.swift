@@ -67,6 +67,32 @@ final class BookTests: XCTestCase {
         }
     }
 
+    /// The view changes only when a batch closes: records without F_LAST (the first fills of
+    /// one match) do not show through it, whether they resize a published level or add one.
+    func testViewChangesOnlyAtTheEndOfABatch() throws {
+        let (book, arena) = try makeBook()
+        withExtendedLifetime(arena) {
+            // Enough distinct prices for the ladders to learn their tick (25).
+            for i in 0..<20 {
+                book.apply(event(Event.Action.add, Event.Side.bid, id: UInt64(1 + i), price: 10_000 - Int64(i) * 25, size: 5))
+                book.apply(event(Event.Action.add, Event.Side.ask, id: UInt64(101 + i), price: 10_025 + Int64(i) * 25, size: 4))
+            }
+            let v = book.view(instrumentId: 1)!
+            let (bids, asks, version) = ((0..<10).map(v.bid), (0..<10).map(v.ask), v.info.version)
+            XCTAssertEqual(bids[0], .init(price: 10_000, size: 5, count: 1))
+            book.apply(event(Event.Action.cancel, Event.Side.bid, id: 1, price: 10_000, size: 2, last: false))
+            book.apply(event(Event.Action.cancel, Event.Side.bid, id: 2, price: 9_975, size: 1, last: false))
+            book.apply(event(Event.Action.add, Event.Side.ask, id: 200, price: 10_025, size: 1, last: false))
+            XCTAssertEqual((0..<10).map(v.bid), bids, "resized levels show before the batch ends")
+            XCTAssertEqual((0..<10).map(v.ask), asks)
+            XCTAssertEqual(v.info.version, version)
+            book.apply(event(Event.Action.cancel, Event.Side.ask, id: 102, price: 10_050, size: 1, last: true))
+            XCTAssertEqual([v.bid(0), v.bid(1)], [.init(price: 10_000, size: 3, count: 1), .init(price: 9_975, size: 4, count: 1)])
+            XCTAssertEqual([v.ask(0), v.ask(1)], [.init(price: 10_025, size: 5, count: 2), .init(price: 10_050, size: 3, count: 1)])
+            XCTAssertEqual(v.info.version, version + 1)
+        }
+    }
+
     /// Random adds, cancels and modifies against a plain model of the resting orders, through
     /// the ladder's tick learning, a finer tick that relays its window, and prices outside it:
     /// the slots the book keeps with its orders go stale there, and must never be trusted then.

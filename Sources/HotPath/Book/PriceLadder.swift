@@ -22,7 +22,7 @@ public struct PriceLadder: @unchecked Sendable {
         @usableFromInline var slots: UnsafeMutablePointer<Level>
         @usableFromInline var bits: UnsafeMutablePointer<UInt64>
         /// Per slot: its rank in the last published top N (valid only for the levels that
-        /// were in it).
+        /// were in it), so the one level that changed is patched there without a search.
         @usableFromInline var ranks: UnsafeMutablePointer<UInt8>
         @usableFromInline var overflow: PriceLevels
         @usableFromInline var capacity: Int
@@ -52,8 +52,8 @@ public struct PriceLadder: @unchecked Sendable {
         @usableFromInline static var first: Int { 4 }         // first price seen (learning)
         @usableFromInline static var gcd: Int { 5 }           // gcd of differences (learning)
         @usableFromInline static var seen: Int { 6 }          // distinct prices seen (learning)
-        /// 0: the published top N is current (a level in it that changes size or order count
-        /// is rewritten in place at once, `patch`); 1: recompute it at the next publish.
+        /// 0: the published top N is current; 1: one level in it changed size or order count
+        /// (`patchSlot`), so publishing rewrites that level at its rank; 2: recompute the top N.
         @usableFromInline static var dirty: Int { 7 }
         @usableFromInline static var published: Int { 8 }     // levels in the last top-N
         @usableFromInline static var worst: Int { 9 }         // key of the worst level published
@@ -61,8 +61,7 @@ public struct PriceLadder: @unchecked Sendable {
         /// Key (price × sign) of the window's worst slot: an overflow level whose key is below
         /// it is worse than every ladder level.
         @usableFromInline static var windowLowKey: Int { 11 }
-        /// Where the last publish wrote the top N (the view's levels), as an address.
-        @usableFromInline static var view: Int { 12 }
+        @usableFromInline static var patchSlot: Int { 12 }
     }
 
     /// Slots for a window of at least `slots` ticks: a power of two, at least 64.
@@ -91,7 +90,7 @@ public struct PriceLadder: @unchecked Sendable {
                                        overflow: try PriceLevels(capacity: overflowLevels, isBid: isBid, arena: arena),
                                        capacity: c, sign: isBid ? 1 : -1, learnAfter: learnAfter))
         ctl[Ctl.best] = -1
-        ctl[Ctl.dirty] = 1
+        ctl[Ctl.dirty] = 2
         ctl[Ctl.windowLowKey] = Int64.max
     }
 
@@ -129,17 +128,22 @@ public struct PriceLadder: @unchecked Sendable {
     /// A level appeared or vanished at `price`: the top N must be recomputed if it is in it.
     @inlinable @inline(__always)
     func touch(_ price: Int64) {
-        if price &* sign >= ctl[Ctl.worst] { ctl[Ctl.dirty] = 1 }
+        if price &* sign >= ctl[Ctl.worst] { ctl[Ctl.dirty] = 2 }
     }
 
-    /// The level in slot `s` changed size or count: if it is in the published top N (which
-    /// is then current), it is rewritten there now, at its rank, so publishing has nothing to
-    /// do for it. Only the book's own thread reads the view, after the batch's publish.
+    /// The level in slot `s` changed size or count: if it is in the top N, publishing
+    /// rewrites just that level (the common case), unless something else changed too. The
+    /// view itself changes only at a publish: a reader between two (the engine's deferred
+    /// evaluations) sees the last batch's book, never half of the next one.
     @inlinable @inline(__always)
     func patch(_ price: Int64, slot s: Int) {
-        if price &* sign >= ctl[Ctl.worst] && ctl[Ctl.dirty] == 0 {
-            let view = UnsafeMutablePointer<Level>(bitPattern: Int(ctl[Ctl.view]))
-            view.unsafelyUnwrapped[Int(ranks[s])] = slots[s]
+        if price &* sign < ctl[Ctl.worst] { return }
+        let d = ctl[Ctl.dirty]
+        if d == 0 {
+            ctl[Ctl.dirty] = 1
+            ctl[Ctl.patchSlot] = Int64(s)
+        } else if d == 1 && ctl[Ctl.patchSlot] != Int64(s) {
+            ctl[Ctl.dirty] = 2
         }
     }
 
@@ -273,7 +277,7 @@ public struct PriceLadder: @unchecked Sendable {
         }
         overflow.countPointer.pointee = kept
         overflow.countPointer[1] = 0
-        ctl[Ctl.dirty] = 1
+        ctl[Ctl.dirty] = 2
     }
 
     /// The top `depth` of the ladder and the overflow array merged.
@@ -309,7 +313,7 @@ public struct PriceLadder: @unchecked Sendable {
         ctl[Ctl.best] = -1
         ctl[Ctl.ladderCount] = 0
         overflow.removeAll()
-        ctl[Ctl.dirty] = 1
+        ctl[Ctl.dirty] = 2
     }
 
     /// The best level, if any (for the crossed-book check).
@@ -335,7 +339,16 @@ public struct PriceLadder: @unchecked Sendable {
     /// the last call; returns how many levels the side has in the top `depth`.
     @_transparent
     public func publish(into out: UnsafeMutablePointer<Level>, depth: Int) -> Int {
-        ctl[Ctl.dirty] == 0 ? Int(ctl[Ctl.published]) : recompute(into: out, depth: depth)
+        let dirty = ctl[Ctl.dirty]
+        if dirty == 0 { return Int(ctl[Ctl.published]) }
+        if dirty == 1 {
+            // One level changed in place: copy it to its rank.
+            let s = Int(ctl[Ctl.patchSlot])
+            out[Int(ranks[s])] = slots[s]
+            ctl[Ctl.dirty] = 0
+            return Int(ctl[Ctl.published])
+        }
+        return recompute(into: out, depth: depth)
     }
 
     /// The top N from scratch: a level entered or left it, or the view is new.
@@ -372,7 +385,6 @@ public struct PriceLadder: @unchecked Sendable {
             n = mergedTop(into: out, depth: depth)
         }
         ctl[Ctl.published] = Int64(n)
-        ctl[Ctl.view] = Int64(Int(bitPattern: out))
         // With fewer than `depth` levels any change matters; otherwise only changes at or
         // above the worst published level do.
         ctl[Ctl.worst] = n < depth ? Int64.min : out[n &- 1].price &* sign
