@@ -31,6 +31,7 @@ public struct L3Book: @unchecked Sendable {
         public var levelsPerSide = 4096
         /// Ticks in each side's price ladder (a window around the first prices seen).
         public var ladderSlots = 4096
+        /// Levels per side in the published view: 1...PriceLadder.maxDepth (64).
         public var depth = 10
         public init() {}
     }
@@ -69,6 +70,9 @@ public struct L3Book: @unchecked Sendable {
     ///   nil keeps them private to the book (read them with `counter(_:)`).
     public init(config: Config = Config(), arena: Arena, counters: CounterRegistry? = nil, thread: String = "engine") throws(ArenaError) {
         self.config = config
+        guard (1...PriceLadder.maxDepth).contains(config.depth) else {
+            throw .badRequest("book depth \(config.depth) is outside 1...\(PriceLadder.maxDepth)")
+        }
         orders = try OrderTable(capacity: config.maxOrders, arena: arena)
         sides = try arena.allocate(PriceLadder.self, count: 2 * config.maxInstruments)
         views = try arena.allocate(BookView.self, count: config.maxInstruments)
@@ -128,6 +132,8 @@ public struct L3Book: @unchecked Sendable {
         count(L3Book.events)
         let b = instruments.index(for: e.instrumentId)
         if _slowPath(b < 0) { count(L3Book.tooManyInstruments); return -1 }
+        sides[2 &* b].setClosesBatch(e.isLast)
+        sides[2 &* b &+ 1].setClosesBatch(e.isLast)
         switch e.action {
         case Event.Action.add: add(b, e)
         case Event.Action.cancel, Event.Action.execute: cancel(b, e)
