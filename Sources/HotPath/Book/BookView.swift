@@ -1,6 +1,7 @@
 /// The published top-N of one instrument's book: what features and the `book` command read
 /// after each event that closes a batch. Fixed-size, arena memory, written only by the
-/// book's owner thread.
+/// book's owner thread, and only at a publish: read at any time on that thread, it shows
+/// the book as the last closed batch left it, never part of the batch in progress.
 public struct BookView: @unchecked Sendable {
     public struct Header: BitwiseCopyable {
         public var tsRecv: UInt64 = 0

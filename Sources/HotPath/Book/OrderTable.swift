@@ -16,7 +16,8 @@ public struct OrderTable: @unchecked Sendable {
         /// Event.Side raw value.
         public var side: UInt8
         public var used: UInt8
-        /// The ladder slot of the order's level when it was added (-1: none), a hint.
+        /// The ladder slot of the order's level when it was placed (-1: none): a hint the
+        /// ladder checks before use, since a relayout moves levels.
         public var slot: Int32
 
         @inlinable
