@@ -107,7 +107,7 @@ public struct PriceLadder: @unchecked Sendable {
                                        overflow: try PriceLevels(capacity: overflowLevels, isBid: isBid, arena: arena),
                                        capacity: c, sign: isBid ? 1 : -1, learnAfter: learnAfter))
         ctl[Ctl.best] = -1
-        ctl[Ctl.dirty] = 2
+        needRecompute()
         ctl[Ctl.windowLowKey] = Int64.max
     }
 
@@ -142,10 +142,18 @@ public struct PriceLadder: @unchecked Sendable {
         return slot(price)
     }
 
+    /// The top N must be recomputed at the next publish. Until then no level is "in" it
+    /// (`worst` is the largest key), so `patch` and `touch` need not ask separately.
+    @inlinable @inline(__always)
+    func needRecompute() {
+        ctl[Ctl.dirty] = 2
+        ctl[Ctl.worst] = Int64.max
+    }
+
     /// A level appeared or vanished at `price`: the top N must be recomputed if it is in it.
     @inlinable @inline(__always)
     func touch(_ price: Int64) {
-        if price &* sign >= ctl[Ctl.worst] { ctl[Ctl.dirty] = 2 }
+        if price &* sign >= ctl[Ctl.worst] { needRecompute() }
     }
 
     /// The level in slot `s` changed size or count. If it is in the published top N, its
@@ -160,7 +168,7 @@ public struct PriceLadder: @unchecked Sendable {
     /// view, which a reader between publishes could catch half done).
     @inlinable @inline(__always)
     func patch(_ price: Int64, slot s: Int) {
-        if price &* sign < ctl[Ctl.worst] || ctl[Ctl.dirty] != 0 { return }
+        if price &* sign < ctl[Ctl.worst] { return }  // also when a recompute is due
         let r = Int(ranks[s])
         // One store, to the view or to `shadow`, chosen without a branch; a rank written to
         // the view is no longer staged (its newer value must not be overwritten at publish).
@@ -305,7 +313,7 @@ public struct PriceLadder: @unchecked Sendable {
         }
         overflow.countPointer.pointee = kept
         overflow.countPointer[1] = 0
-        ctl[Ctl.dirty] = 2
+        needRecompute()
     }
 
     /// The top `depth` of the ladder and the overflow array merged.
@@ -341,7 +349,7 @@ public struct PriceLadder: @unchecked Sendable {
         ctl[Ctl.best] = -1
         ctl[Ctl.ladderCount] = 0
         overflow.removeAll()
-        ctl[Ctl.dirty] = 2
+        needRecompute()
     }
 
     /// The best level, if any (for the crossed-book check).
