@@ -106,6 +106,23 @@ final class MicrostructureTests: XCTestCase {
         XCTAssertEqual(checked, 47_022)
     }
 
+    /// `arenaBytes` measures what a state's windows take by building them against a measuring
+    /// memory: an arena of exactly that size holds them, and nothing is left over.
+    func testArenaBytesAreWhatTheWindowsTake() throws {
+        for (history, buckets, trades) in [(1 << 14, 50, 100), (1000, 7, 3), (1, 1, 1)] {
+            var config = MicrostructureFeatures.Config()
+            (config.historyCapacity, config.vpinBuckets, config.regressionTrades) = (history, buckets, trades)
+            let bytes = MicrostructureFeatures.arenaBytes(config)
+            XCTAssertGreaterThan(bytes, 0)
+            let arena = try Arena(bytes: bytes, lock: false)
+            try withExtendedLifetime(arena) {
+                _ = try MicrostructureFeatures(config: config, memory: .arena(arena))
+                XCTAssertLessThanOrEqual(arena.used, bytes)
+                XCTAssertGreaterThanOrEqual(arena.used, bytes - 64 * 16, "the measure is tight (64 bytes of alignment at most for each of 16 arrays)")
+            }
+        }
+    }
+
     func testFeatureUpdatesDoNotAllocate() throws {
         let steps = try replay()
         let arena = try Arena(bytes: 1 << 20, lock: false)

@@ -35,9 +35,6 @@ public struct RollingWindow: @unchecked Sendable {
         owned = memory.owned
     }
 
-    /// Arena bytes a window of `capacity` takes (beside the init, which carves them).
-    static func arenaBytes(capacity: Int) -> Int { WindowMemory.arenaBytes(Double.self, count: max(capacity, 1)) }
-
     public var isFull: Bool { count == capacity }
 
     /// Frees heap memory (arena memory goes with its arena). The window (and every copy of

@@ -126,13 +126,10 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         bars = BarBuilder(mode: .time(seconds: config.barSeconds))
     }
 
-    /// Arena bytes one instrument's windows take (the bar indicators' few-element windows
-    /// stay on the heap).
+    /// Arena bytes one instrument's windows take, measured by building them (the bar
+    /// indicators' few-element windows stay on the heap).
     public static func arenaBytes(_ config: Config) -> Int {
-        // Five time windows (three TimeWindowSums, two TimeWindowSum), the log-mid series and
-        // four rolling windows, as `init(config:memory:)` makes them.
-        5 * TimeWindowSums.arenaBytes(capacity: config.historyCapacity) + SeriesRing.arenaBytes(capacity: config.historyCapacity)
-            + RollingWindow.arenaBytes(capacity: config.vpinBuckets) + 3 * RollingWindow.arenaBytes(capacity: config.regressionTrades)
+        WindowMemory.arenaBytes { memory throws(ArenaError) in try MicrostructureFeatures(config: config, memory: memory) }
     }
 
     /// Frees the windows' memory (a struct of raw pointers has no deinit): once, when this

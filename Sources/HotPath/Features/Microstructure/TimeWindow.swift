@@ -45,12 +45,6 @@ public struct SeriesRing: @unchecked Sendable {
         owned = memory.owned
     }
 
-    /// Arena bytes a ring of `capacity` takes (beside `init(capacity:memory:)`, which carves them).
-    static func arenaBytes(capacity: Int) -> Int {
-        let c = entries(capacity)
-        return WindowMemory.arenaBytes(UInt64.self, count: c) + WindowMemory.arenaBytes(Double.self, count: c)
-    }
-
     /// Entries held for a requested capacity: a power of two, at least 16.
     static func entries(_ capacity: Int) -> Int {
         var c = 16
@@ -130,12 +124,6 @@ public struct TimeWindowSums: @unchecked Sendable {
 
     /// Frees heap memory (arena memory goes with its arena); not to be used afterwards.
     public func release() { if owned { times.deallocate(); values.deallocate() } }
-
-    /// Arena bytes a window of `capacity` takes (beside the init, which carves them).
-    static func arenaBytes(capacity: Int) -> Int {
-        let c = SeriesRing.entries(capacity)
-        return WindowMemory.arenaBytes(UInt64.self, count: c) + WindowMemory.arenaBytes(SIMD4<Double>.self, count: c)
-    }
 
     @inline(__always)
     public mutating func add(_ v: SIMD4<Double>, at t: UInt64) {
