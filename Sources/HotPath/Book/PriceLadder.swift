@@ -58,11 +58,11 @@ public struct PriceLadder: @unchecked Sendable {
         @usableFromInline static var first: Int { 4 }         // first price seen (learning)
         @usableFromInline static var gcd: Int { 5 }           // gcd of differences (learning)
         @usableFromInline static var seen: Int { 6 }          // distinct prices seen (learning)
-        /// 0: the published top N is current, but for levels resized in place (`patch`);
-        /// 2: a level entered or left it, so publishing recomputes it.
-        @usableFromInline static var dirty: Int { 7 }
         @usableFromInline static var published: Int { 8 }     // levels in the last top-N
-        @usableFromInline static var worst: Int { 9 }         // key of the worst level published
+        /// Key of the worst level published (Int64.min while fewer than N are), or
+        /// Int64.max when a level entered or left the top N and the next publish recomputes
+        /// it: then no key is "in" it, so `patch` and `touch` need only this one compare.
+        @usableFromInline static var worst: Int { 9 }
         @usableFromInline static var inverseTick: Int { 10 }  // 1/tick as Double bits
         /// Key (price × sign) of the window's worst slot: an overflow level whose key is below
         /// it is worse than every ladder level.
@@ -100,7 +100,6 @@ public struct PriceLadder: @unchecked Sendable {
         raw.initializeMemory(as: Int64.self, repeating: 0, count: Self.ctlBytes / 8)
         storage = (raw + Self.ctlBytes).bindMemory(to: Storage.self, capacity: 1)
         let ranks = try arena.allocate(UInt8.self, count: c)
-        ranks.initialize(repeating: 0, count: c)
         let shadow = try arena.allocate(Level.self, count: Self.maxDepth)
         storage.initialize(to: Storage(slots: try arena.allocate(Level.self, count: c), bits: try arena.allocate(UInt64.self, count: c / 64),
                                        ranks: ranks, shadow: shadow,
@@ -142,13 +141,9 @@ public struct PriceLadder: @unchecked Sendable {
         return slot(price)
     }
 
-    /// The top N must be recomputed at the next publish. Until then no level is "in" it
-    /// (`worst` is the largest key), so `patch` and `touch` need not ask separately.
+    /// The top N must be recomputed at the next publish (see `Ctl.worst`).
     @inlinable @inline(__always)
-    func needRecompute() {
-        ctl[Ctl.dirty] = 2
-        ctl[Ctl.worst] = Int64.max
-    }
+    func needRecompute() { ctl[Ctl.worst] = Int64.max }
 
     /// A level appeared or vanished at `price`: the top N must be recomputed if it is in it.
     @inlinable @inline(__always)
@@ -375,7 +370,7 @@ public struct PriceLadder: @unchecked Sendable {
     /// the last call; returns how many levels the side has in the top `depth`.
     @_transparent
     public func publish(into out: UnsafeMutablePointer<Level>, depth: Int) -> Int {
-        if ctl[Ctl.dirty] != 0 { return recompute(into: out, depth: depth) }
+        if ctl[Ctl.worst] == Int64.max { return recompute(into: out, depth: depth) }
         if _slowPath(ctl[Ctl.stagedRanks] != 0) { copyStaged(into: out) }
         return Int(ctl[Ctl.published])
     }
@@ -429,9 +424,9 @@ public struct PriceLadder: @unchecked Sendable {
         ctl[Ctl.view] = Int64(Int(bitPattern: out))
         ctl[Ctl.stagedRanks] = 0
         // With fewer than `depth` levels any change matters; otherwise only changes at or
-        // above the worst published level do.
-        ctl[Ctl.worst] = n < depth ? Int64.min : out[n &- 1].price &* sign
-        ctl[Ctl.dirty] = 0
+        // above the worst published level do. (Int64.max is kept for "recompute due": a worst
+        // level keyed that high — a bid at the undefined price — is stored one below.)
+        ctl[Ctl.worst] = n < depth ? Int64.min : min(out[n &- 1].price &* sign, Int64.max &- 1)
         return n
     }
 }
