@@ -44,7 +44,7 @@ public struct PriceLadder: @unchecked Sendable {
     @_transparent @usableFromInline var ctl: UnsafeMutablePointer<Int64> {
         UnsafeMutableRawPointer(storage).advanced(by: -Self.ctlBytes).assumingMemoryBound(to: Int64.self)
     }
-    @usableFromInline static var ctlBytes: Int { 32 * 8 }
+    @usableFromInline static var ctlBytes: Int { 16 * 8 }
     @_transparent public var overflow: PriceLevels { storage.pointee.overflow }
     @_transparent public var capacity: Int { storage.pointee.capacity }
     @_transparent @usableFromInline var sign: Int64 { storage.pointee.sign }
@@ -74,8 +74,6 @@ public struct PriceLadder: @unchecked Sendable {
         /// Bit r: rank r was resized by a record that did not close its batch, and waits in
         /// `shadow` for the publish.
         @usableFromInline static var stagedRanks: Int { 14 }
-        /// Two words nobody reads: where `patch` writes when the view must not change yet.
-        @usableFromInline static var sink: Int { 16 }
     }
 
     /// Slots for a window of at least `slots` ticks: a power of two, at least 64.
