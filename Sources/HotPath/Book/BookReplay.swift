@@ -45,7 +45,12 @@ public enum BookReplay {
 
     /// Room for the L3 and L2 books of `config`.
     static func arena(_ config: L3Book.Config) throws -> Arena {
-        try Arena(bytes: L3Book.arenaBytes(config) + L2Book.arenaBytes(maxInstruments: config.maxInstruments, depth: config.depth), lock: false)
+        try Arena(bytes: arenaBytes(config), lock: false)
+    }
+
+    /// Arena bytes for the L3 and L2 books of `config`.
+    static func arenaBytes(_ config: L3Book.Config) -> Int {
+        L3Book.arenaBytes(config) + L2Book.arenaBytes(maxInstruments: config.maxInstruments, depth: config.depth)
     }
 
     public static func run(_ file: DBNFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,

@@ -33,7 +33,7 @@ public struct FeedBench {
     public func run() throws -> Result {
         let cpu = PinnedThread.currentAffinity().cpus.last ?? 0
         let box = ResultBox()
-        let arena = try Arena(bytes: L3Book.arenaBytes(config) + L2Book.arenaBytes(maxInstruments: config.maxInstruments, depth: config.depth), cpu: cpu)
+        let arena = try Arena(bytes: BookReplay.arenaBytes(config), cpu: cpu)
         let l3 = try L3Book(config: config, arena: arena)
         let l2 = try L2Book(maxInstruments: config.maxInstruments, depth: config.depth, arena: arena)
         let (file, book, loops) = (self.file, self.book, self.loops)
