@@ -1,3 +1,4 @@
+import CSupport
 /// `hotpath bench model`: one row per call on a pinned thread, every call timed with the TSC
 /// into HotPath's own histogram (per-call percentiles, not averages), and the largest
 /// difference from a reference output file when one is given.
@@ -69,17 +70,17 @@ public struct ModelBench {
                     case let .trees(t):
                         timeRows { r in
                             let row = x.baseAddress! + r * model.features
-                            let t0 = clock.ticks()
+                            let t0 = hp_rdtsc_ordered()
                             t.predict(row, into: y.baseAddress!)
-                            histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                            histogram.record(clock.nanoseconds(ticks: hp_rdtsc_ordered() &- t0))
                         }
                     case let .network(net):
                         floats.withUnsafeBufferPointer { f in
                             outFloat.withUnsafeMutableBufferPointer { of in
                                 timeRows { r in
-                                    let t0 = clock.ticks()
+                                    let t0 = hp_rdtsc_ordered()
                                     net.predict(f.baseAddress! + r * model.features, into: of.baseAddress!)
-                                    histogram.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                                    histogram.record(clock.nanoseconds(ticks: hp_rdtsc_ordered() &- t0))
                                     for k in 0..<model.outputs { y[k] = Double(of[k]) }
                                 }
                             }
@@ -88,8 +89,8 @@ public struct ModelBench {
                 }
             }
             for _ in 0..<n {
-                let t0 = clock.ticks()
-                overhead.record(clock.nanoseconds(ticks: clock.ticks() &- t0))
+                let t0 = hp_rdtsc_ordered()
+                overhead.record(clock.nanoseconds(ticks: hp_rdtsc_ordered() &- t0))
             }
             box.maxDiff = reference == nil ? nil : worst
             box.calls = n * rounds
