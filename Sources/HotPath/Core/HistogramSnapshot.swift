@@ -87,6 +87,23 @@ public struct HistogramSnapshot: Sendable, Equatable {
         return (mean, (sq / Double(totalCount)).squareRoot())
     }
 
+    /// Mean of the lowest `p` percent of the recorded values (each at its bucket's median
+    /// equivalent), so a few interrupted calls do not move it. Where the clock ticks
+    /// coarsely (this host's TSC advances in ~10 ns steps) the per-call values are
+    /// quantised, and this mean resolves differences the percentiles cannot.
+    public func mean(upToPercentile p: Double) -> Double {
+        let keep = UInt64((min(max(p, 0), 100) / 100 * Double(totalCount)).rounded())
+        if keep == 0 { return 0 }
+        var sum = 0.0, taken: UInt64 = 0
+        for i in 0..<counts.count where counts[i] != 0 {
+            let n = min(counts[i], keep - taken)
+            sum += Double(HistogramLayout.medianEquivalent(HistogramLayout.value(atIndex: i))) * Double(n)
+            taken += n
+            if taken == keep { break }
+        }
+        return sum / Double(keep)
+    }
+
     /// The percentiles reports show.
     public struct Summary: Equatable, Sendable {
         public var count: UInt64
