@@ -124,6 +124,28 @@ typedef void (*hp_forest_walk_fn)(const uint8_t *blocks, const int32_t *roots, c
 /// or 256 of them) when this CPU runs it (AVX-512 BW/VL/DQ), else NULL.
 hp_forest_walk_fn hp_forest_walk_blocks(int slots);
 
+/// A feature QuickScorer's compare kernel ranks (see quickscore.c): x[index] against `blocks`
+/// groups of eight ascending thresholds (padded with +inf); the rows for ranks 0, 1, … start at
+/// byte `first_row` of the table, the NaN row at `nan_row`.
+typedef struct {
+    int32_t index, blocks, first_row, nan_row;
+} hp_qs_feature;
+
+/// A small QuickScorer model for the compare kernel, all in memory built at load time.
+typedef struct {
+    const hp_qs_feature *features;  // `used` of them
+    const double *thresholds;       // 64-byte aligned, each feature's blocks in turn
+    const uint8_t *table;           // prefix rows of `row_bytes` (32 or 64), 32-byte aligned
+    const double *leaves;           // tree t's leaf i at t · 8 · word_bytes + i
+    int32_t used, word_bytes, trees, classes;
+} hp_qs_plan;
+
+typedef void (*hp_qs_scores_fn)(const hp_qs_plan *plan, const double *x, double *out);
+
+/// The compare kernel for rows of `row_bytes` (32 or 64) when this CPU runs it (AVX-512
+/// BW/VL/DQ), else NULL. It writes each class's raw score, summed in tree order.
+hp_qs_scores_fn hp_qs_scores_best(int32_t row_bytes);
+
 /// SIGINT and SIGTERM set a flag instead of killing the process (the engine then drains its
 /// rings, flushes and reports); a second signal of either kind takes the default action.
 void hp_install_stop_handlers(void);

@@ -57,6 +57,12 @@ public struct QuickScorer: @unchecked Sendable {
     /// in a register, in tree order: the library's sums to the bit.
     let outputCount: Int
     static let prefixTableLimit = 4 << 20
+    /// The compare kernel (quickscore.c) and its plan, for models small enough: prefix rows of
+    /// at most 64 bytes, numeric splits only, and at most `compareThresholdLimit` distinct
+    /// thresholds per feature; nil on CPUs without AVX-512. Same rows, same sums.
+    let compare: hp_qs_scores_fn?
+    let comparePlan: UnsafeMutablePointer<hp_qs_plan>?
+    static let compareThresholdLimit = 256
 
     /// A feature some split uses: the rows for j = 0…(its distinct thresholds), j = #{u < v}
     /// from `grid`, start at `firstRow`; `nanRow` is what a NaN ands in.
@@ -208,17 +214,44 @@ public struct QuickScorer: @unchecked Sendable {
                 row += 1
             }
             prefix = table
+            (compare, comparePlan) = Self.comparePlan(table: table, rowStride: rowStride, wordBytes: wordBytes, trees: e.trees.count,
+                                                      classes: e.outputs, used: Array(UnsafeBufferPointer(start: used, count: usedCount)),
+                                                      grid: grid, leaves: slotValues)
         } else {
             if categories.contains(where: { $0 > 0 }) { return nil }
             prefix = nil
+            (compare, comparePlan) = (nil, nil)
         }
+    }
+
+    /// The compare kernel's plan over the prefix tables, when the model and the CPU suit it.
+    static func comparePlan(table: UnsafeMutableRawPointer, rowStride: Int, wordBytes: Int, trees: Int, classes: Int,
+                            used: [UsedFeature], grid: ThresholdGrid, leaves: UnsafeMutablePointer<Double>)
+        -> (hp_qs_scores_fn?, UnsafeMutablePointer<hp_qs_plan>?) {
+        guard used.allSatisfy({ $0.categories == 0 && grid.cutCount($0.feature) <= compareThresholdLimit }),
+              let kernel = hp_qs_scores_best(Int32(rowStride)) else { return (nil, nil) }
+        var features: [hp_qs_feature] = [], thresholds: [Double] = []
+        for u in used {
+            let count = grid.cutCount(u.feature), blocks = (count + 7) / 8
+            features.append(hp_qs_feature(index: Int32(u.feature), blocks: Int32(blocks),
+                                          first_row: Int32(u.firstRow * rowStride), nan_row: Int32(u.nanRow * rowStride)))
+            thresholds += (0..<count).map { grid.cut(u.feature, $0) } + [Double](repeating: .infinity, count: blocks * 8 - count)
+        }
+        let plan = UnsafeMutablePointer<hp_qs_plan>.allocate(capacity: 1)
+        plan.initialize(to: hp_qs_plan(features: UnsafePointer(loadTimeCopy(features)),
+                                       thresholds: UnsafePointer(loadTimeBytes(thresholds, alignment: 64).assumingMemoryBound(to: Double.self)),
+                                       table: UnsafePointer(table.assumingMemoryBound(to: UInt8.self)), leaves: UnsafePointer(leaves),
+                                       used: Int32(used.count), word_bytes: Int32(wordBytes), trees: Int32(trees), classes: Int32(classes)))
+        return (kernel, plan)
     }
 
     /// Writes every class's raw score (its trees' exit leaves summed in tree order) to `out`.
     /// Static over a pointer: the scorer is never copied on the hot path.
     @inline(__always)
     static func scores(_ q: UnsafePointer<QuickScorer>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
-        if let prefix = q.pointee.prefix {
+        if let kernel = q.pointee.compare {
+            kernel(q.pointee.comparePlan, x, out)
+        } else if let prefix = q.pointee.prefix {
             switch q.pointee.wordBytes {
             case 1: scoresByPrefix(q, UInt8.self, prefix, x, out)
             case 2: scoresByPrefix(q, UInt16.self, prefix, x, out)
