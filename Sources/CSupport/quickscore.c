@@ -1,5 +1,6 @@
 // QuickScorer's prefix-table scoring (Sources/HotPath/Models/QuickScorer.swift) for small
-// models on CPUs with AVX-512: every tree's leaf bits fit one 32- or 64-byte row, and every
+// models on CPUs with AVX-512: every tree's leaf bits fit a row of at most 256 bytes (eight
+// registers), and every
 // feature a split uses has few enough distinct thresholds to compare them all at once.
 //
 // A feature's rank j = #{thresholds < v} is counted, not looked up: eight thresholds per
@@ -29,13 +30,15 @@
         }                                                                                         \
     } while (0)
 
-#define HP_QS_COPY(name, ROW)                                                                             \
+// One copy per row width, ROW = 32 · WORDS bytes, so the accumulators stay in registers.
+#define HP_QS_COPY(name, WORDS)                                                                           \
     __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,popcnt,bmi")))                             \
     static void name(const hp_qs_plan *p, const double *x, double *out) {                                  \
         const hp_qs_feature *f = p->features;                                                            \
         const double *th = p->thresholds;                                                                 \
         const uint8_t *table = p->table;                                                                  \
-        __m256i a0 = _mm256_set1_epi8(-1), a1 = _mm256_set1_epi8(-1);                                     \
+        __m256i a[WORDS];                                                                                 \
+        for (int k = 0; k < (WORDS); k++) a[k] = _mm256_set1_epi8(-1);                                    \
         for (int32_t u = 0; u < p->used; u++) {                                                           \
             const double v = x[f[u].index];                                                               \
             const __m512d xv = _mm512_set1_pd(v);                                                         \
@@ -43,13 +46,11 @@
             for (int32_t b = 0; b < f[u].blocks; b++)                                                     \
                 rank += __builtin_popcount(_mm512_cmp_pd_mask(_mm512_load_pd(th + 8 * b), xv, _CMP_LT_OQ)); \
             th += 8 * f[u].blocks;                                                                        \
-            const int32_t at = v != v ? f[u].nan_row : f[u].first_row + rank * (ROW);                     \
-            a0 = _mm256_and_si256(a0, _mm256_load_si256((const __m256i *)(table + at)));                  \
-            if ((ROW) == 64) a1 = _mm256_and_si256(a1, _mm256_load_si256((const __m256i *)(table + at + 32))); \
+            const uint8_t *row = table + (v != v ? f[u].nan_row : f[u].first_row + rank * 32 * (WORDS));   \
+            for (int k = 0; k < (WORDS); k++) a[k] = _mm256_and_si256(a[k], _mm256_load_si256((const __m256i *)(row + 32 * k))); \
         }                                                                                                 \
-        _Alignas(64) uint8_t bits[64];                                                                    \
-        _mm256_store_si256((__m256i *)bits, a0);                                                          \
-        if ((ROW) == 64) _mm256_store_si256((__m256i *)(bits + 32), a1);                                  \
+        _Alignas(64) uint8_t bits[32 * (WORDS)];                                                          \
+        for (int k = 0; k < (WORDS); k++) _mm256_store_si256((__m256i *)(bits + 32 * k), a[k]);           \
         const double *leaves = p->leaves;                                                                 \
         const int32_t trees = p->trees, classes = p->classes;                                             \
         switch (p->word_bytes) {                                                                          \
@@ -59,8 +60,14 @@
         default: HP_SUMS(((const uint64_t *)bits)[t], 64); break;                                         \
         }                                                                                                 \
     }
-HP_QS_COPY(scores32, 32)
-HP_QS_COPY(scores64, 64)
+HP_QS_COPY(scores1, 1)
+HP_QS_COPY(scores2, 2)
+HP_QS_COPY(scores3, 3)
+HP_QS_COPY(scores4, 4)
+HP_QS_COPY(scores5, 5)
+HP_QS_COPY(scores6, 6)
+HP_QS_COPY(scores7, 7)
+HP_QS_COPY(scores8, 8)
 #undef HP_QS_COPY
 #undef HP_SUMS
 #endif
@@ -70,7 +77,10 @@ hp_qs_scores_fn hp_qs_scores_best(int32_t row_bytes) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq"))
-        return row_bytes == 32 ? scores32 : row_bytes == 64 ? scores64 : 0;
+    {
+        static const hp_qs_scores_fn copies[8] = {scores1, scores2, scores3, scores4, scores5, scores6, scores7, scores8};
+        if (row_bytes > 0 && row_bytes % 32 == 0 && row_bytes <= 256) return copies[row_bytes / 32 - 1];
+    }
 #endif
     (void)row_bytes;
     return 0;

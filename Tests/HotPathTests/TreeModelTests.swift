@@ -115,29 +115,38 @@ final class TreeModelTests: XCTestCase {
     /// QuickScorer's prefix tables and its scan pick the same leaves and sum them in the same
     /// order, for each word width: the demo model's 102 trees of 31 leaves (4-byte words),
     /// lgb-ova's 15-leaf trees (2 bytes), lgb-nano's 8-leaf trees (1 byte), lgb-63's 63-leaf
-    /// trees (8 bytes), missing values included.
+    /// trees (8 bytes), missing values included. So does the compare kernel, where the CPU runs
+    /// it and the rows fit it (lgb-nano's 32-byte rows, lgb-ova's 128-byte ones, forced past
+    /// its threshold limit).
     func testQuickScorerPrefixTablesEqualTheScan() throws {
-        let models = [(TestPaths.root + "/demo/model-lgb.txt", 4), (TestPaths.fixtures + "/models/lgb-ova/model.txt", 2),
-                      (TestPaths.fixtures + "/models/lgb-nano/model.txt", 1), (TestPaths.fixtures + "/models/lgb-63/model.txt", 8)]
-        for (path, wordBytes) in models {
+        let models = [(TestPaths.root + "/demo/model-lgb.txt", 4, false), (TestPaths.fixtures + "/models/lgb-ova/model.txt", 2, true),
+                      (TestPaths.fixtures + "/models/lgb-nano/model.txt", 1, true), (TestPaths.fixtures + "/models/lgb-63/model.txt", 8, false)]
+        let kernelRuns = hp_qs_scores_best(32) != nil
+        if !kernelRuns { print("testQuickScorerPrefixTablesEqualTheScan: no AVX-512 BW/VL/DQ here; the compare kernel is not exercised") }
+        for (path, wordBytes, fits) in models {
             let trees = try LightGBMLoader.load(path: path)
-            let tables = try XCTUnwrap(QuickScorer(trees, prefixTables: true))
+            let tables = try XCTUnwrap(QuickScorer(trees, prefixTables: true, compareBlocks: 0))
+            let compare = try XCTUnwrap(QuickScorer(trees, prefixTables: true, compareBlocks: .max))
             let scan = try XCTUnwrap(QuickScorer(trees, prefixTables: false))
             XCTAssertNotNil(tables.prefix, "\(path): the tables fit")
+            XCTAssertNil(tables.compare)
+            XCTAssertEqual(compare.compare != nil, kernelRuns && fits, path)
             XCTAssertEqual(tables.wordBytes, wordBytes, path)
             XCTAssertNil(scan.prefix)
             var rng = SystemRandomNumberGenerator()
             var x = [Double](repeating: 0, count: trees.features)
-            var a = [Double](repeating: 0, count: trees.outputs), b = a
+            var a = [Double](repeating: 0, count: trees.outputs), b = a, c = a
             for row in 0..<5_000 {
                 probe(&x, tables.grid, &rng)
-                for k in a.indices { a[k] = 0; b[k] = 0 }
+                for k in a.indices { a[k] = 0; b[k] = 0; c[k] = 0 }
                 x.withUnsafeBufferPointer { xp in
                     a.withUnsafeMutableBufferPointer { tables.scores(xp.baseAddress!, $0.baseAddress!) }
                     b.withUnsafeMutableBufferPointer { scan.scores(xp.baseAddress!, $0.baseAddress!) }
+                    c.withUnsafeMutableBufferPointer { compare.scores(xp.baseAddress!, $0.baseAddress!) }
                 }
                 XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "\(path) row \(row): \(x)")
-                if a != b { break }
+                XCTAssertEqual(c.map(\.bitPattern), b.map(\.bitPattern), "\(path) row \(row), compare kernel: \(x)")
+                if a != b || c != b { break }
             }
         }
     }

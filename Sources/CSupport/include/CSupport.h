@@ -135,14 +135,14 @@ typedef struct {
 typedef struct {
     const hp_qs_feature *features;  // `used` of them
     const double *thresholds;       // 64-byte aligned, each feature's blocks in turn
-    const uint8_t *table;           // prefix rows of `row_bytes` (32 or 64), 32-byte aligned
+    const uint8_t *table;           // prefix rows of `row_bytes` (32 · 1…8), 32-byte aligned
     const double *leaves;           // tree t's leaf i at t · 8 · word_bytes + i
     int32_t used, word_bytes, trees, classes;
 } hp_qs_plan;
 
 typedef void (*hp_qs_scores_fn)(const hp_qs_plan *plan, const double *x, double *out);
 
-/// The compare kernel for rows of `row_bytes` (32 or 64) when this CPU runs it (AVX-512
+/// The compare kernel for rows of `row_bytes` (a multiple of 32, at most 256) when this CPU runs it (AVX-512
 /// BW/VL/DQ), else NULL. It writes each class's raw score, summed in tree order.
 hp_qs_scores_fn hp_qs_scores_best(int32_t row_bytes);
 

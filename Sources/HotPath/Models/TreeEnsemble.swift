@@ -194,7 +194,10 @@ public struct TreeEnsemble: @unchecked Sendable {
             guard let w = b.pointee.blocked else { return "ranked walk" }
             return "blocked walk (AVX-512, \(w.pointee.slots) rank slots)"
         }
-        if let q = quick { return q.pointee.prefix != nil ? "QuickScorer, prefix tables" : "QuickScorer, scan" }
+        if let q = quick {
+            return q.pointee.compare != nil ? "QuickScorer, prefix tables, compare kernel (AVX-512)"
+                : q.pointee.prefix != nil ? "QuickScorer, prefix tables" : "QuickScorer, scan"
+        }
         return lockstep != nil ? "lockstep walk" : "node walk"
     }
 
