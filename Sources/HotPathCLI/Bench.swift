@@ -100,14 +100,17 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time one row per call of a model, pinned, with per-call percentiles.",
             discussion: """
-                Every call is timed with the TSC into HotPath's histogram; the last of three
+                Every call is timed with ordered TSC reads (lfence; rdtsc: the end stamp waits \
+                for the call's last instruction) into HotPath's histogram; the last of three \
                 passes over the rows is reported. With --ref, the largest difference from the
                 reference outputs (e.g. the library's own predictions) is reported too.
-                Prints {"p50_ns","p99_ns","p999_ns","max_ns","rows","calls","max_abs_diff","cpu",\
-                "clock_overhead_ns","evaluator"} with --json; clock_overhead_ns is the p50 of an \
-                empty timed region, included in every figure (compare it with a harness's own \
-                overhead); evaluator names the path that ran, which depends on the model and on \
-                the CPU (the blocked tree walk needs AVX-512).
+                Prints {"p50_ns","p99_ns","p999_ns","max_ns","mean_to_p99_ns","rows","calls",\
+                "max_abs_diff","cpu","clock_overhead_ns","evaluator"} with --json; \
+                clock_overhead_ns is the p50 of an empty timed region, included in every figure \
+                (compare it with a harness's own overhead); mean_to_p99_ns is the mean of the \
+                calls up to p99, finer than the TSC's steps; evaluator names the path that ran, \
+                which depends on the model and on the CPU (the blocked tree walk and the \
+                compare kernel need AVX-512).
                 """
         )
 
