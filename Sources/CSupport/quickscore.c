@@ -1,7 +1,7 @@
 // QuickScorer's prefix-table scoring (Sources/HotPath/Models/QuickScorer.swift) for small
-// models on CPUs with AVX-512: every tree's leaf bits fit a row of at most 256 bytes (eight
-// registers), and every
-// feature a split uses has few enough distinct thresholds to compare them all at once.
+// models on CPUs with AVX-512: the trees' leaf bits fit a row of at most 256 bytes (eight
+// registers), and the features the splits use have few enough distinct thresholds to compare
+// them all at once.
 //
 // A feature's rank j = #{thresholds < v} is counted, not looked up: eight thresholds per
 // compare into a mask, a popcount per mask. That is three dependent steps from the value to
