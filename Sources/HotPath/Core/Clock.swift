@@ -6,18 +6,13 @@ import Glibc
 /// Nanosecond time for the hot path.
 ///
 /// Design: where the CPU has an invariant TSC (`constant_tsc` and `nonstop_tsc` in
-/// /proc/cpuinfo), time is the TSC scaled by a fixed-point factor measured once at start-up
+/// /proc/cpuinfo), time is `rdtsc` scaled by a fixed-point factor measured once at start-up
 /// against `CLOCK_MONOTONIC`; the conversion is one 64×64→128 multiply and a shift, no
 /// syscall, no vDSO. Elsewhere (no TSC, or a TSC that stops or drifts) it falls back to
 /// `clock_gettime(CLOCK_MONOTONIC)`. `HOTPATH_CLOCK=monotonic` forces the fallback.
 ///
 /// Stages stamp raw `ticks()` and convert differences with `nanoseconds(ticks:)`, which keeps
-/// the per-stamp cost to one TSC read. The read is `rdtscp`, which waits until every earlier
-/// instruction has finished, so a stage's end stamp includes the stage's work. A plain
-/// `rdtsc` can run ahead of work still in flight: the engine's decode stage read 10 ns at p50
-/// with it and 130–140 ns with `rdtscp`, so its latency budget was gating little more than two
-/// back-to-back reads. Later instructions may still start before an
-/// `rdtscp`; benchmarks that time one call fence both sides (`hp_rdtsc_ordered`).
+/// the per-stamp cost to one `rdtsc`.
 public struct Clock: Sendable, CustomStringConvertible {
     public enum Source: String, Sendable {
         case tsc
@@ -68,7 +63,7 @@ public struct Clock: Sendable, CustomStringConvertible {
     /// Raw ticks: the TSC, or monotonic nanoseconds in the fallback. Cheapest stamp.
     @inlinable @inline(__always)
     public func ticks() -> UInt64 {
-        source == .tsc ? hp_rdtscp(nil) : Clock.monotonicNs()
+        source == .tsc ? hp_rdtsc() : Clock.monotonicNs()
     }
 
     /// Converts a tick difference into nanoseconds.
@@ -81,7 +76,7 @@ public struct Clock: Sendable, CustomStringConvertible {
     /// Nanoseconds on the CLOCK_MONOTONIC time line.
     @inlinable @inline(__always)
     public func now() -> UInt64 {
-        source == .tsc ? baseNs &+ nanoseconds(ticks: hp_rdtscp(nil) &- baseTicks) : Clock.monotonicNs()
+        source == .tsc ? baseNs &+ nanoseconds(ticks: hp_rdtsc() &- baseTicks) : Clock.monotonicNs()
     }
 
     @inlinable @inline(__always)
