@@ -50,9 +50,10 @@ static inline uint64_t hp_rdtsc(void) {
 #endif
 }
 
-/// lfence; rdtsc: the read waits until every earlier instruction has completed (AMD and
-/// Intel both document LFENCE as dispatch-serialising when used this way), so a stamp taken
-/// after a call includes all of the call's work. For benchmarks that time single calls.
+/// lfence; rdtsc: the read waits until every earlier instruction has completed (LFENCE is
+/// dispatch-serialising on Intel, and on AMD once the kernel sets the DE_CFG bit, as Linux
+/// does; the vDSO's clock_gettime reads the TSC the same way), so a stamp taken after a call
+/// includes all of the call's work. For benchmarks that time single calls.
 static inline uint64_t hp_rdtsc_ordered(void) {
 #if defined(__x86_64__)
     __builtin_ia32_lfence();

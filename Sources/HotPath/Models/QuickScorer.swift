@@ -60,8 +60,8 @@ public struct QuickScorer: @unchecked Sendable {
     /// The compare kernel (quickscore.c) and its plan, for models small enough: prefix rows of
     /// at most 256 bytes, numeric splits only, and at most `compareBlockLimit` groups of eight
     /// thresholds over all used features; nil on CPUs without AVX-512. Same rows, same sums.
-    /// The limit is where the compares stop paying (ordered per-call p50 means, alternating
-    /// with the grid lookup): `lgb-nano`, 25 groups, 98 → 91 ns; `lgb-ova`, 41 groups,
+    /// The limit is where the compares stop paying (`bench model`'s mean to p99, ordered
+    /// stamps, alternating with the grid lookup): `lgb-nano`, 25 groups, 98 → 91 ns; `lgb-ova`, 41 groups,
     /// 105 → 110 ns.
     let compare: hp_qs_scores_fn?
     let comparePlan: UnsafeMutablePointer<hp_qs_plan>?
@@ -233,7 +233,7 @@ public struct QuickScorer: @unchecked Sendable {
     static func comparePlan(table: UnsafeMutableRawPointer, rowStride: Int, wordBytes: Int, trees: Int, classes: Int,
                             used: [UsedFeature], grid: ThresholdGrid, leaves: UnsafeMutablePointer<Double>, blockLimit: Int)
         -> (hp_qs_scores_fn?, UnsafeMutablePointer<hp_qs_plan>?) {
-        guard used.allSatisfy({ $0.categories == 0 }),
+        guard blockLimit > 0, used.allSatisfy({ $0.categories == 0 }),
               used.reduce(0, { $0 + (grid.cutCount($1.feature) + 7) / 8 }) <= blockLimit,
               let kernel = hp_qs_scores_best(Int32(rowStride)) else { return (nil, nil) }
         var features: [hp_qs_feature] = [], thresholds: [Double] = []
