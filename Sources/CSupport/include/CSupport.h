@@ -101,8 +101,9 @@ int hp_set_thread_name(const char *name);
 /// Sets SCHED_FIFO with `priority` on the calling thread. Returns 0 or an errno value.
 int hp_set_fifo(int priority);
 
-/// y[0..<out] = b + x·W for W stored [in][out] (row-major by input).
-typedef void (*hp_dense_f32_fn)(const float *x, const float *w, const float *b, float *y, int in, int out);
+/// y[0..<out] = b + x·W for W stored [in][out] (row-major by input), through ReLU when `relu`
+/// is non-zero (max(0, y); NaN stays NaN).
+typedef void (*hp_dense_f32_fn)(const float *x, const float *w, const float *b, float *y, int in, int out, int relu);
 
 /// The fastest dense kernel this CPU runs (AVX2+FMA when present); *uses_avx2 says which.
 hp_dense_f32_fn hp_dense_f32_best(int *uses_avx2);

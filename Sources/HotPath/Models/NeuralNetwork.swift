@@ -128,10 +128,10 @@ public final class NeuralNetwork: @unchecked Sendable {
             let step = steps[li]
             let y = li == stepCount - 1 ? out : (li & 1 == 0 ? scratch.0 : scratch.1)
             let n = Int(step.outputs)
-            (step.transposed ? narrow : dense)(input, step.weights, step.bias, y, step.inputs, step.outputs)
+            let relu: Int32 = if case .relu = step.activation { 1 } else { 0 }
+            (step.transposed ? narrow : dense)(input, step.weights, step.bias, y, step.inputs, step.outputs, relu)
             switch step.activation {
-            case .identity: break
-            case .relu: for j in 0..<n { y[j] = max(y[j], 0) }
+            case .identity, .relu: break  // ReLU: applied by the kernel as it stores
             case let .leakyRelu(a): for j in 0..<n { y[j] = y[j] < 0 ? a * y[j] : y[j] }
             case .tanh: for j in 0..<n { y[j] = tanhf(y[j]) }
             case .sigmoid: for j in 0..<n { y[j] = 1 / (1 + expf(-y[j])) }
