@@ -1,4 +1,5 @@
 import XCTest
+import CSupport
 @testable import HotPath
 
 /// scikit-learn MLPs exported with skl2onnx, against ONNX Runtime's outputs (fixtures from
@@ -26,6 +27,43 @@ final class NeuralNetworkTests: XCTestCase {
             }
         }
         return worst
+    }
+
+    /// The kernels a CPU may run agree: portable against the best one here, for the dense
+    /// layout ([in][out]) and the narrow one ([out][in]), at widths that take every block
+    /// size and tail, with ReLU fused or not. ReLU keeps NaN (ONNX Runtime's max(y, 0)); the
+    /// portable kernel with ReLU is exactly the portable kernel without, then y < 0 ? 0 : y.
+    func testDenseKernelsAgreeWithAndWithoutReLU() {
+        var rng = SystemRandomNumberGenerator()
+        let kernels = [("dense", hp_dense_f32_portable()!, hp_dense_f32_best(nil)!),
+                       ("narrow", hp_dense_narrow_f32_portable()!, hp_dense_narrow_f32_best()!)]
+        for (name, portable, best) in kernels {
+            for (inputs, outputs) in [(32, 64), (64, 64), (64, 3), (7, 19), (16, 1), (33, 120)] {
+                var x = (0..<inputs).map { _ in Float.random(in: -2...2, using: &rng) }
+                x[0] = .nan  // row 0's outputs: NaN throughout
+                let w = (0..<inputs * outputs).map { _ in Float.random(in: -1...1, using: &rng) }
+                let b = (0..<outputs).map { _ in Float.random(in: -1...1, using: &rng) }
+                func run(_ k: hp_dense_f32_fn, _ x: [Float], _ w: [Float], _ relu: Int32) -> [Float] {
+                    var y = [Float](repeating: 7, count: outputs)
+                    x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in b.withUnsafeBufferPointer { bp in
+                        y.withUnsafeMutableBufferPointer { k(xp.baseAddress!, wp.baseAddress!, bp.baseAddress!, $0.baseAddress!, Int32(inputs), Int32(outputs), relu) }
+                    } } }
+                    return y
+                }
+                let label = "\(name) \(inputs)→\(outputs)"
+                XCTAssert(run(portable, x, w, 1).allSatisfy(\.isNaN), label)
+                XCTAssert(run(best, x, w, 1).allSatisfy(\.isNaN), label)
+                x[0] = 0.5
+                for relu: Int32 in [0, 1] {
+                    let p = run(portable, x, w, relu), q = run(best, x, w, relu)
+                    for j in 0..<outputs { XCTAssertEqual(p[j], q[j], accuracy: 1e-5, "\(label) relu \(relu) output \(j)") }
+                    if relu == 1 {
+                        let plain = run(portable, x, w, 0)
+                        XCTAssertEqual(p.map(\.bitPattern), plain.map { ($0 < 0 ? 0 : $0).bitPattern }, label)
+                    }
+                }
+            }
+        }
     }
 
     func testReluTwoHiddenLayersMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-relu-64-64"), 1e-5) }
