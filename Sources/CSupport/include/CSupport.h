@@ -116,6 +116,16 @@ hp_dense_f32_fn hp_dense_f32_portable(void);
 hp_dense_f32_fn hp_dense_narrow_f32_best(void);
 hp_dense_f32_fn hp_dense_narrow_f32_portable(void);
 
+/// An activation applied in place to y[0..<n] (see dense.c).
+typedef void (*hp_activation_f32_fn)(float *y, int n);
+
+/// tanh and the logistic sigmoid: eight at a time with AVX2+FMA where the CPU has them
+/// (absolute error ~1e-7 against libm), else libm's one at a time.
+hp_activation_f32_fn hp_tanh_f32_best(void);
+hp_activation_f32_fn hp_sigmoid_f32_best(void);
+hp_activation_f32_fn hp_tanh_f32_portable(void);
+hp_activation_f32_fn hp_sigmoid_f32_portable(void);
+
 /// Walks `trees` trees laid out as 64-byte three-level blocks (see forest.c) for one row's
 /// u16 rank slots; writes each tree's leaf (its node index counted from the tree's root) to
 /// `leaves`.

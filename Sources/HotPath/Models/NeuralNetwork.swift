@@ -44,6 +44,8 @@ public final class NeuralNetwork: @unchecked Sendable {
     let scratch: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>)
     let dense: hp_dense_f32_fn
     let narrow: hp_dense_f32_fn
+    let tanhKernel: hp_activation_f32_fn
+    let sigmoidKernel: hp_activation_f32_fn
     /// Per layer: true when it runs the narrow kernel on transposed weights (fewer than 8 outputs).
     let transposed: [Bool]
     public let usesAVX2: Bool
@@ -98,6 +100,8 @@ public final class NeuralNetwork: @unchecked Sendable {
         let portable = getenv("HOTPATH_PORTABLE") != nil
         dense = portable ? hp_dense_f32_portable() : hp_dense_f32_best(&avx2)
         narrow = portable ? hp_dense_narrow_f32_portable() : hp_dense_narrow_f32_best()
+        tanhKernel = portable ? hp_tanh_f32_portable() : hp_tanh_f32_best()
+        sigmoidKernel = portable ? hp_sigmoid_f32_portable() : hp_sigmoid_f32_best()
         usesAVX2 = avx2 != 0
         stepCount = layers.count
         steps = .allocate(capacity: layers.count)
@@ -133,8 +137,8 @@ public final class NeuralNetwork: @unchecked Sendable {
             switch step.activation {
             case .identity, .relu: break  // ReLU: applied by the kernel as it stores
             case let .leakyRelu(a): for j in 0..<n { y[j] = y[j] < 0 ? a * y[j] : y[j] }
-            case .tanh: for j in 0..<n { y[j] = tanhf(y[j]) }
-            case .sigmoid: for j in 0..<n { y[j] = 1 / (1 + expf(-y[j])) }
+            case .tanh: tanhKernel(y, Int32(n))
+            case .sigmoid: sigmoidKernel(y, Int32(n))
             case .softmax:
                 var m = y[0]
                 for j in 1..<n { m = max(m, y[j]) }
