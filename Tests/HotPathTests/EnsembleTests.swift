@@ -52,10 +52,13 @@ final class EnsembleTests: XCTestCase {
         let lgb = try ModelFile.load(path: TestPaths.root + "/demo/model-lgb.txt")
         let mlp = try ModelFile.load(path: TestPaths.root + "/demo/model-mlp.onnx")
         let deep = try ModelFile.load(path: TestPaths.fixtures + "/models/lgb-seed/model.txt")
-        let x = [Double](repeating: 0.25, count: 32)
+        let x = [Double](repeating: 0.25, count: 48)  // the widest model's row (the RNNs': 8 steps × 6)
         var out = [Double](repeating: 0, count: 3)
+        let lstm = try ModelFile.load(path: TestPaths.fixtures + "/models/rnn-lstm/model.onnx")
+        let gru = try ModelFile.load(path: TestPaths.fixtures + "/models/rnn-gru/model.onnx")
         for (name, ensemble) in [("demo", try Ensemble(models: [lgb, mlp], weights: [0.7, 0.3])),
-                                 ("lgb-seed", try Ensemble(models: [deep], weights: [1]))] {
+                                 ("lgb-seed", try Ensemble(models: [deep], weights: [1])),
+                                 ("lstm", try Ensemble(models: [lstm], weights: [1])), ("gru", try Ensemble(models: [gru], weights: [1]))] {
             x.withUnsafeBufferPointer { xb in
                 out.withUnsafeMutableBufferPointer { ob in
                     ensemble.predict(xb.baseAddress!, into: ob.baseAddress!)  // warm
