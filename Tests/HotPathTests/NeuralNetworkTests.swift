@@ -91,6 +91,16 @@ final class NeuralNetworkTests: XCTestCase {
         }
     }
 
+    /// HOTPATH_PORTABLE=1 (the kernels CPUs without AVX2+FMA run: plain loops, libm's
+    /// activations) holds every network fixture to ONNX Runtime's outputs as well.
+    func testPortableKernelsMatchONNXRuntime() throws {
+        setenv("HOTPATH_PORTABLE", "1", 1)
+        defer { unsetenv("HOTPATH_PORTABLE") }
+        XCTAssertFalse(try ONNXLoader.load(path: TestPaths.fixtures + "/models/mlp-relu-64-64/model.onnx").usesAVX2)
+        for name in ["mlp-relu-64-64", "mlp-tanh-32", "mlp-logistic-64-32-16"] { XCTAssertLessThanOrEqual(try maxDifference(name), 1e-5, name) }
+        for name in ["rnn-lstm", "rnn-gru", "rnn-gru-lbr"] { XCTAssertLessThanOrEqual(try maxDifference(name, rows: 500), 1e-5, name) }
+    }
+
     func testReluTwoHiddenLayersMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-relu-64-64"), 1e-5) }
     func testTanhOneHiddenLayerMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-tanh-32"), 1e-5) }
     func testLogisticThreeHiddenLayersMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-logistic-64-32-16"), 1e-5) }

@@ -6,8 +6,10 @@ import Glibc
 /// A small feed-forward network with fixed-size float weights, evaluated one row at a time
 /// with no allocation. Weights are stored input-major ([in][out]); each dense layer runs the
 /// C kernel chosen at load time (AVX2 + FMA when the CPU has them, a portable loop
-/// otherwise: `usesAVX2` says which); activations work in place on a preallocated scratch
-/// row. Outputs are float, within 1e-5 of ONNX Runtime.
+/// otherwise: `usesAVX2` says which; `HOTPATH_PORTABLE=1` forces the portable one); ReLU is
+/// applied by the kernel as it stores, tanh and sigmoid eight at a time in place on a
+/// preallocated scratch row. A recurrent first stage runs on the same kernels
+/// (`RecurrentPlan`). Outputs are float, within 1e-5 of ONNX Runtime.
 public final class NeuralNetwork: @unchecked Sendable {
     public enum Activation: Equatable, Sendable {
         case identity, relu, tanh, sigmoid, softmax
@@ -65,8 +67,56 @@ public final class NeuralNetwork: @unchecked Sendable {
     let stepCount: Int
     let hasRecurrent: Bool
 
-    /// Recurrent scratch: h, c, gates.
+    /// Recurrent scratch: h, c, gates, and two rows of H for a gate's product (GRU) or tanh(c)
+    /// (LSTM).
     let h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>
+    let t: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>
+
+    /// The recurrence's weights for the dense kernel, input-major, built at load: a step is
+    /// x·W and h·R as kernel calls over every gate at once, then the gates' activations eight
+    /// at a time. LSTM: `w` [F][4H], `r` [H][4H], `bias` Wb + Rb. GRU: `w` [F][3H], `r` [H][2H]
+    /// (z and r), `rCandidate` [H][H] apart, because it multiplies r ⊙ h (or its product is
+    /// gated by r), `bias` Wb + Rb for z and r and Wb alone for the candidate, whose Rb is
+    /// `rBias` (it sits inside the gating).
+    struct RecurrentPlan {
+        var steps: Int, inputs: Int, hidden: Int
+        var lstm: Bool, linearBeforeReset: Bool
+        var w: UnsafeMutablePointer<Float>
+        var r: UnsafeMutablePointer<Float>
+        var rCandidate: UnsafeMutablePointer<Float>
+        var bias: UnsafeMutablePointer<Float>
+        var rBias: UnsafeMutablePointer<Float>
+
+        init(_ rnn: Recurrent) {
+            let H = rnn.hidden, F = rnn.inputs
+            let gates: Int
+            (steps, inputs, hidden) = (rnn.steps, F, H)
+            switch rnn.kind {
+            case .lstm: (gates, lstm, linearBeforeReset) = (4, true, false)
+            case let .gru(lbr): (gates, lstm, linearBeforeReset) = (3, false, lbr)
+            }
+            // ONNX stores W [gates·H][F] and R [gates·H][H]; the kernel wants [in][out].
+            func transpose(_ m: [Float], rows: Range<Int>, inputs: Int) -> UnsafeMutablePointer<Float> {
+                let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows.count * inputs))
+                for (o, row) in rows.enumerated() { for i in 0..<inputs { (p + i * rows.count + o).initialize(to: m[row * inputs + i]) } }
+                return p
+            }
+            w = transpose(rnn.w, rows: 0..<gates * H, inputs: F)
+            var bias = (0..<gates * H).map { rnn.b[$0] + rnn.b[gates * H + $0] }
+            if case .gru = rnn.kind {
+                r = transpose(rnn.r, rows: 0..<2 * H, inputs: H)
+                rCandidate = transpose(rnn.r, rows: 2 * H..<3 * H, inputs: H)
+                for j in 2 * H..<3 * H { bias[j] = rnn.b[j] }
+                rBias = loadTimeCopy(Array(rnn.b[5 * H..<6 * H]))
+            } else {
+                r = transpose(rnn.r, rows: 0..<gates * H, inputs: H)
+                rCandidate = .allocate(capacity: 1)
+                rBias = .allocate(capacity: 1)
+            }
+            self.bias = loadTimeCopy(bias)
+        }
+    }
+    let recurrentPlan: RecurrentPlan?
 
     init(layers: [Layer], recurrent: Recurrent? = nil) {
         self.layers = layers
@@ -76,6 +126,9 @@ public final class NeuralNetwork: @unchecked Sendable {
         h = .allocate(capacity: hidden)
         c = .allocate(capacity: hidden)
         g = .allocate(capacity: 4 * hidden)
+        t = .allocate(capacity: hidden)
+        u = .allocate(capacity: hidden)
+        recurrentPlan = recurrent.map(RecurrentPlan.init)
         outputs = layers[layers.count - 1].outputs
         // Layers narrower than a vector keep their weights transposed ([out][in]) for the
         // dot-product kernel; the rest stay input-major for the broadcast-FMA kernel.
@@ -113,7 +166,10 @@ public final class NeuralNetwork: @unchecked Sendable {
     }
 
     deinit {
-        h.deallocate(); c.deallocate(); g.deallocate()
+        h.deallocate(); c.deallocate(); g.deallocate(); t.deallocate(); u.deallocate()
+        if let p = recurrentPlan {
+            for m in [p.w, p.r, p.rCandidate, p.bias, p.rBias] { m.deallocate() }
+        }
         weights.forEach { $0.deallocate() }
         biases.forEach { $0.deallocate() }
         scratch.0.deallocate()
@@ -125,7 +181,7 @@ public final class NeuralNetwork: @unchecked Sendable {
     public func predict(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         var input = UnsafePointer(x)
         if hasRecurrent {
-            run(recurrent!, x)
+            run(recurrentPlan!, x)
             input = UnsafePointer(h)
         }
         for li in 0..<stepCount {
@@ -150,60 +206,40 @@ public final class NeuralNetwork: @unchecked Sendable {
         }
     }
 
-    @inline(__always)
-    static func sigmoid(_ v: Float) -> Float { 1 / (1 + expf(-v)) }
-
     /// The recurrence over the row's steps, leaving the last hidden state in `h`.
-    func run(_ rnn: Recurrent, _ x: UnsafePointer<Float>) {
-        let H = rnn.hidden, F = rnn.inputs
-        h.update(repeating: 0, count: H)
-        c.update(repeating: 0, count: H)
-        rnn.w.withUnsafeBufferPointer { w in rnn.r.withUnsafeBufferPointer { r in rnn.b.withUnsafeBufferPointer { b in
-            let gates: Int
-            switch rnn.kind { case .lstm: gates = 4; case .gru: gates = 3 }
-            for t in 0..<rnn.steps {
-                let xt = x + t * F
-                switch rnn.kind {
-                case .lstm:
-                    // gates i, o, f, c: Wx + Rh + Wb + Rb
-                    for j in 0..<gates * H {
-                        var a = b[j] + b[gates * H + j]
-                        for k in 0..<F { a += w[j * F + k] * xt[k] }
-                        for k in 0..<H { a += r[j * H + k] * h[k] }
-                        g[j] = a
-                    }
-                    for j in 0..<H {
-                        let i = Self.sigmoid(g[j]), o = Self.sigmoid(g[H + j]), f = Self.sigmoid(g[2 * H + j])
-                        c[j] = f * c[j] + i * tanhf(g[3 * H + j])
-                        h[j] = o * tanhf(c[j])
-                    }
-                case let .gru(linearBeforeReset):
-                    // z and r: Wx + Rh + Wb + Rb
-                    for j in 0..<2 * H {
-                        var a = b[j] + b[3 * H + j]
-                        for k in 0..<F { a += w[j * F + k] * xt[k] }
-                        for k in 0..<H { a += r[j * H + k] * h[k] }
-                        g[j] = Self.sigmoid(a)
-                    }
-                    // candidate
-                    for j in 0..<H {
-                        var wx = b[2 * H + j]
-                        for k in 0..<F { wx += w[(2 * H + j) * F + k] * xt[k] }
-                        var rh = b[5 * H + j]
-                        if linearBeforeReset {
-                            for k in 0..<H { rh += r[(2 * H + j) * H + k] * h[k] }
-                            g[2 * H + j] = tanhf(wx + g[H + j] * rh)
-                        } else {
-                            for k in 0..<H { rh += r[(2 * H + j) * H + k] * (g[H + k] * h[k]) }
-                            g[2 * H + j] = tanhf(wx + rh)
-                        }
-                    }
-                    for j in 0..<H {
-                        let z = g[j]
-                        h[j] = (1 - z) * g[2 * H + j] + z * h[j]
-                    }
+    func run(_ p: RecurrentPlan, _ x: UnsafePointer<Float>) {
+        let H = Int32(p.hidden), F = Int32(p.inputs), n = p.hidden
+        h.update(repeating: 0, count: n)
+        c.update(repeating: 0, count: n)
+        for step in 0..<p.steps {
+            let xt = x + step * p.inputs
+            if p.lstm {
+                // gates i, o, f, c = (Wb + Rb) + x·W + h·R
+                dense(xt, p.w, p.bias, g, F, 4 * H, 0)
+                dense(h, p.r, g, g, H, 4 * H, 0)
+                sigmoidKernel(g, 3 * H)
+                tanhKernel(g + 3 * n, H)
+                for j in 0..<n { c[j] = g[2 * n + j] * c[j] + g[j] * g[3 * n + j]; t[j] = c[j] }
+                tanhKernel(t, H)
+                for j in 0..<n { h[j] = g[n + j] * t[j] }
+            } else {
+                // z, r = σ((Wb + Rb) + x·W + h·R); the candidate's x·W + Wb comes with them
+                dense(xt, p.w, p.bias, g, F, 3 * H, 0)
+                dense(h, p.r, g, g, H, 2 * H, 0)
+                sigmoidKernel(g, 2 * H)
+                if p.linearBeforeReset {
+                    // tanh(x·W + Wb + r ⊙ (h·R + Rb))
+                    dense(h, p.rCandidate, p.rBias, t, H, H, 0)
+                    for j in 0..<n { t[j] = g[2 * n + j] + g[n + j] * t[j] }
+                } else {
+                    // tanh(x·W + Wb + (r ⊙ h)·R + Rb)
+                    for j in 0..<n { u[j] = g[n + j] * h[j] }
+                    dense(u, p.rCandidate, p.rBias, t, H, H, 0)
+                    for j in 0..<n { t[j] = g[2 * n + j] + t[j] }
                 }
+                tanhKernel(t, H)
+                for j in 0..<n { h[j] = (1 - g[j]) * t[j] + g[j] * h[j] }
             }
-        } } }
+        }
     }
 }
