@@ -102,7 +102,8 @@ int hp_set_thread_name(const char *name);
 int hp_set_fifo(int priority);
 
 /// y[0..<out] = b + x·W for W stored [in][out] (row-major by input), through ReLU when `relu`
-/// is non-zero (max(0, y); NaN stays NaN).
+/// is non-zero (max(0, y); NaN stays NaN). y may be b (each output's bias is read before
+/// its sum is stored; the recurrent steps add h·R onto x·W that way); x must not overlap y.
 typedef void (*hp_dense_f32_fn)(const float *x, const float *w, const float *b, float *y, int in, int out, int relu);
 
 /// The fastest dense kernel this CPU runs (AVX2+FMA when present); *uses_avx2 says which.
