@@ -65,7 +65,6 @@ public final class NeuralNetwork: @unchecked Sendable {
     }
     let steps: UnsafeMutablePointer<Step>
     let stepCount: Int
-    let hasRecurrent: Bool
 
     /// Recurrent scratch: h, c, gates, and two rows of H for a gate's product (GRU) or tanh(c)
     /// (LSTM).
@@ -162,7 +161,6 @@ public final class NeuralNetwork: @unchecked Sendable {
             (steps + i).initialize(to: Step(weights: weights[i], bias: biases[i], inputs: Int32(l.inputs), outputs: Int32(l.outputs),
                                             transposed: transposed[i], activation: l.activation))
         }
-        hasRecurrent = recurrent != nil
     }
 
     deinit {
@@ -180,8 +178,8 @@ public final class NeuralNetwork: @unchecked Sendable {
     /// One row of `features` floats in, `outputs` floats out.
     public func predict(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         var input = UnsafePointer(x)
-        if hasRecurrent {
-            run(recurrentPlan!, x)
+        if let plan = recurrentPlan {
+            run(plan, x)
             input = UnsafePointer(h)
         }
         for li in 0..<stepCount {
