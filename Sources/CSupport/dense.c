@@ -180,45 +180,33 @@ static void sigmoid_avx2(float *y, int n) {
 #undef HP_CLAMP
 #endif
 
-hp_activation_f32_fn hp_tanh_f32_best(void) {
+// Whether this CPU runs the AVX2+FMA kernels (each selector asks once, at load time).
+static int avx2_fma(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return tanh_avx2;
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
 #endif
-    return tanh_portable;
 }
 
-hp_activation_f32_fn hp_sigmoid_f32_best(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return sigmoid_avx2;
+#if !defined(__x86_64__)
+#define dense_avx2 dense_portable
+#define narrow_avx2 narrow_portable
+#define tanh_avx2 tanh_portable
+#define sigmoid_avx2 sigmoid_portable
 #endif
-    return sigmoid_portable;
-}
 
+hp_activation_f32_fn hp_tanh_f32_best(void) { return avx2_fma() ? tanh_avx2 : tanh_portable; }
+hp_activation_f32_fn hp_sigmoid_f32_best(void) { return avx2_fma() ? sigmoid_avx2 : sigmoid_portable; }
 hp_activation_f32_fn hp_tanh_f32_portable(void) { return tanh_portable; }
 hp_activation_f32_fn hp_sigmoid_f32_portable(void) { return sigmoid_portable; }
-
-hp_dense_f32_fn hp_dense_narrow_f32_best(void) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return narrow_avx2;
-#endif
-    return narrow_portable;
-}
-
+hp_dense_f32_fn hp_dense_narrow_f32_best(void) { return avx2_fma() ? narrow_avx2 : narrow_portable; }
 hp_dense_f32_fn hp_dense_narrow_f32_portable(void) { return narrow_portable; }
+hp_dense_f32_fn hp_dense_f32_portable(void) { return dense_portable; }
 
 hp_dense_f32_fn hp_dense_f32_best(int *uses_avx2) {
-#if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-        if (uses_avx2) *uses_avx2 = 1;
-        return dense_avx2;
-    }
-#endif
-    if (uses_avx2) *uses_avx2 = 0;
-    return dense_portable;
+    const int fast = avx2_fma();
+    if (uses_avx2) *uses_avx2 = fast;
+    return fast ? dense_avx2 : dense_portable;
 }
-
-hp_dense_f32_fn hp_dense_f32_portable(void) { return dense_portable; }
