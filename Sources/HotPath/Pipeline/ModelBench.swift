@@ -1,6 +1,6 @@
-import CSupport
-/// `hotpath bench model`: one row per call on a pinned thread, every call timed with the TSC
-/// into HotPath's own histogram (per-call percentiles, not averages), and the largest
+/// `hotpath bench model`: one row per call on a pinned thread, every call timed with ordered
+/// clock reads (`Clock.orderedTicks`, as the peers' harness reads its clock) into HotPath's
+/// own histogram (per-call percentiles, not averages), and the largest
 /// difference from a reference output file when one is given.
 public struct ModelBench {
     public struct Result: Sendable {
@@ -72,17 +72,17 @@ public struct ModelBench {
                     case let .trees(t):
                         timeRows { r in
                             let row = x.baseAddress! + r * model.features
-                            let t0 = hp_rdtsc_ordered()
+                            let t0 = clock.orderedTicks()
                             t.predict(row, into: y.baseAddress!)
-                            histogram.record(clock.nanoseconds(ticks: hp_rdtsc_ordered() &- t0))
+                            histogram.record(clock.nanoseconds(ticks: clock.orderedTicks() &- t0))
                         }
                     case let .network(net):
                         floats.withUnsafeBufferPointer { f in
                             outFloat.withUnsafeMutableBufferPointer { of in
                                 timeRows { r in
-                                    let t0 = hp_rdtsc_ordered()
+                                    let t0 = clock.orderedTicks()
                                     net.predict(f.baseAddress! + r * model.features, into: of.baseAddress!)
-                                    histogram.record(clock.nanoseconds(ticks: hp_rdtsc_ordered() &- t0))
+                                    histogram.record(clock.nanoseconds(ticks: clock.orderedTicks() &- t0))
                                     for k in 0..<model.outputs { y[k] = Double(of[k]) }
                                 }
                             }
@@ -91,8 +91,8 @@ public struct ModelBench {
                 }
             }
             for _ in 0..<n {
-                let t0 = hp_rdtsc_ordered()
-                overhead.record(clock.nanoseconds(ticks: hp_rdtsc_ordered() &- t0))
+                let t0 = clock.orderedTicks()
+                overhead.record(clock.nanoseconds(ticks: clock.orderedTicks() &- t0))
             }
             box.maxDiff = reference == nil ? nil : worst
             box.calls = n * rounds
