@@ -1,7 +1,7 @@
 // Dense layer kernels, y = b + x·W with W stored [in][out], for the neural-network evaluator.
 // Swift cannot compile one function for a wider target than the module, so the AVX2+FMA
 // variant lives here behind a target attribute and is chosen once at load time
-// (hp_dense_f32_best); the portable variant runs everywhere else.
+// (hp_nn_kernels_select); the portable variant runs everywhere else.
 // With `relu` set a kernel applies ReLU as it stores: y < 0 ? 0 : y, as ONNX Runtime's
 // std::max(y, 0) does (a NaN and a −0 stay as they are; maxps(0, y) returns y unless 0 > y).
 // Fused, it costs a max per register; as a pass of its own it was a scalar loop through the
@@ -163,7 +163,7 @@ static void tanh_avx2(float *y, int n) {
         const __m256 one = _mm256_set1_ps(1.f);
         _mm256_storeu_ps(y + j, _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.f), _mm256_add_ps(e, one))));
     }
-    for (; j < n; j++) y[j] = tanhf(y[j]);
+    tanh_portable(y + j, n - j);
 }
 
 __attribute__((target("avx2,fma")))
@@ -175,38 +175,20 @@ static void sigmoid_avx2(float *y, int n) {
         const __m256 one = _mm256_set1_ps(1.f);
         _mm256_storeu_ps(y + j, _mm256_div_ps(one, _mm256_add_ps(one, e)));
     }
-    for (; j < n; j++) y[j] = 1 / (1 + expf(-y[j]));
+    sigmoid_portable(y + j, n - j);
 }
 #undef HP_CLAMP
 #endif
 
-// Whether this CPU runs the AVX2+FMA kernels (each selector asks once, at load time).
-static int avx2_fma(void) {
+hp_nn_kernels hp_nn_kernels_select(int portable) {
+    const hp_nn_kernels plain = {dense_portable, narrow_portable, tanh_portable, sigmoid_portable, 0};
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-    return 0;
+    if (!portable && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+        const hp_nn_kernels fast = {dense_avx2, narrow_avx2, tanh_avx2, sigmoid_avx2, 1};
+        return fast;
+    }
 #endif
-}
-
-#if !defined(__x86_64__)
-#define dense_avx2 dense_portable
-#define narrow_avx2 narrow_portable
-#define tanh_avx2 tanh_portable
-#define sigmoid_avx2 sigmoid_portable
-#endif
-
-hp_activation_f32_fn hp_tanh_f32_best(void) { return avx2_fma() ? tanh_avx2 : tanh_portable; }
-hp_activation_f32_fn hp_sigmoid_f32_best(void) { return avx2_fma() ? sigmoid_avx2 : sigmoid_portable; }
-hp_activation_f32_fn hp_tanh_f32_portable(void) { return tanh_portable; }
-hp_activation_f32_fn hp_sigmoid_f32_portable(void) { return sigmoid_portable; }
-hp_dense_f32_fn hp_dense_narrow_f32_best(void) { return avx2_fma() ? narrow_avx2 : narrow_portable; }
-hp_dense_f32_fn hp_dense_narrow_f32_portable(void) { return narrow_portable; }
-hp_dense_f32_fn hp_dense_f32_portable(void) { return dense_portable; }
-
-hp_dense_f32_fn hp_dense_f32_best(int *uses_avx2) {
-    const int fast = avx2_fma();
-    if (uses_avx2) *uses_avx2 = fast;
-    return fast ? dense_avx2 : dense_portable;
+    (void)portable;
+    return plain;
 }

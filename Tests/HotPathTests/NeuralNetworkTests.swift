@@ -35,8 +35,8 @@ final class NeuralNetworkTests: XCTestCase {
     /// portable kernel with ReLU is exactly the portable kernel without, then y < 0 ? 0 : y.
     func testDenseKernelsAgreeWithAndWithoutReLU() {
         var rng = SystemRandomNumberGenerator()
-        let kernels = [("dense", hp_dense_f32_portable()!, hp_dense_f32_best(nil)!),
-                       ("narrow", hp_dense_narrow_f32_portable()!, hp_dense_narrow_f32_best()!)]
+        let (portableSet, bestSet) = (hp_nn_kernels_select(1), hp_nn_kernels_select(0))
+        let kernels = [("dense", portableSet.dense!, bestSet.dense!), ("narrow", portableSet.narrow!, bestSet.narrow!)]
         for (name, portable, best) in kernels {
             for (inputs, outputs) in [(32, 64), (64, 64), (64, 3), (7, 19), (16, 1), (33, 120)] {
                 var x = (0..<inputs).map { _ in Float.random(in: -2...2, using: &rng) }
@@ -73,8 +73,8 @@ final class NeuralNetworkTests: XCTestCase {
         var values: [Float] = stride(from: -100, through: 100, by: 0.0137).map { Float($0) }
         values += [0, -0.0, 1e-30, -1e-30, 1e-7, -1e-7, 88.5, -88.5, 1e30, -1e30, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
         let specials: [Float] = [.infinity, -.infinity, .nan, 0.5, -0.5, .nan, 3, -3]  // one whole vector
-        for (name, best, portable) in [("tanh", hp_tanh_f32_best()!, hp_tanh_f32_portable()!),
-                                       ("sigmoid", hp_sigmoid_f32_best()!, hp_sigmoid_f32_portable()!)] {
+        let (portableSet, bestSet) = (hp_nn_kernels_select(1), hp_nn_kernels_select(0))
+        for (name, best, portable) in [("tanh", bestSet.tanh!, portableSet.tanh!), ("sigmoid", bestSet.sigmoid!, portableSet.sigmoid!)] {
             var a = values, b = values
             a.withUnsafeMutableBufferPointer { best($0.baseAddress!, Int32($0.count)) }
             b.withUnsafeMutableBufferPointer { portable($0.baseAddress!, Int32($0.count)) }

@@ -106,26 +106,22 @@ int hp_set_fifo(int priority);
 /// its sum is stored; the recurrent steps add h·R onto x·W that way); x must not overlap y.
 typedef void (*hp_dense_f32_fn)(const float *x, const float *w, const float *b, float *y, int in, int out, int relu);
 
-/// The fastest dense kernel this CPU runs (AVX2+FMA when present); *uses_avx2 says which.
-hp_dense_f32_fn hp_dense_f32_best(int *uses_avx2);
-
-/// The portable dense kernel.
-hp_dense_f32_fn hp_dense_f32_portable(void);
-
-/// Dense kernels for layers narrower than a vector, taking the weights transposed
-/// ([out][in]): best for this CPU, and portable.
-hp_dense_f32_fn hp_dense_narrow_f32_best(void);
-hp_dense_f32_fn hp_dense_narrow_f32_portable(void);
-
 /// An activation applied in place to y[0..<n] (see dense.c).
 typedef void (*hp_activation_f32_fn)(float *y, int n);
 
-/// tanh and the logistic sigmoid: eight at a time with AVX2+FMA where the CPU has them
-/// (absolute error ~1e-7 against libm), else libm's one at a time.
-hp_activation_f32_fn hp_tanh_f32_best(void);
-hp_activation_f32_fn hp_sigmoid_f32_best(void);
-hp_activation_f32_fn hp_tanh_f32_portable(void);
-hp_activation_f32_fn hp_sigmoid_f32_portable(void);
+/// The network kernels, one set chosen at load time: dense layers ([in][out] weights), narrow
+/// layers (fewer outputs than a vector; [out][in] weights), and tanh and the logistic sigmoid
+/// in place (eight at a time, absolute error ~1e-7 against libm). `avx2` says whether the
+/// set is the AVX2+FMA one.
+typedef struct {
+    hp_dense_f32_fn dense, narrow;
+    hp_activation_f32_fn tanh, sigmoid;
+    int32_t avx2;
+} hp_nn_kernels;
+
+/// The AVX2+FMA set where the CPU has them and `portable` is 0, else the portable one (plain
+/// loops, libm's activations).
+hp_nn_kernels hp_nn_kernels_select(int portable);
 
 /// Walks `trees` trees laid out as 64-byte three-level blocks (see forest.c) for one row's
 /// u16 rank slots; writes each tree's leaf (its node index counted from the tree's root) to

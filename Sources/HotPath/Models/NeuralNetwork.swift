@@ -148,13 +148,9 @@ public final class NeuralNetwork: @unchecked Sendable {
         }
         let widest = layers.map { max($0.inputs, $0.outputs) }.max()!
         scratch = (.allocate(capacity: widest), .allocate(capacity: widest))
-        var avx2: Int32 = 0
-        let portable = getenv("HOTPATH_PORTABLE") != nil
-        dense = portable ? hp_dense_f32_portable() : hp_dense_f32_best(&avx2)
-        narrow = portable ? hp_dense_narrow_f32_portable() : hp_dense_narrow_f32_best()
-        tanhKernel = portable ? hp_tanh_f32_portable() : hp_tanh_f32_best()
-        sigmoidKernel = portable ? hp_sigmoid_f32_portable() : hp_sigmoid_f32_best()
-        usesAVX2 = avx2 != 0
+        let kernels = hp_nn_kernels_select(getenv("HOTPATH_PORTABLE") != nil ? 1 : 0)
+        (dense, narrow, tanhKernel, sigmoidKernel) = (kernels.dense, kernels.narrow, kernels.tanh, kernels.sigmoid)
+        usesAVX2 = kernels.avx2 != 0
         stepCount = layers.count
         steps = .allocate(capacity: layers.count)
         for (i, l) in layers.enumerated() {
