@@ -63,8 +63,7 @@ public struct QuickScorer: @unchecked Sendable {
     /// The limit is where the compares stop paying (`bench model`'s mean to p99, ordered
     /// stamps, alternating with the grid lookup): `lgb-nano`, 25 groups, 98 → 91 ns; `lgb-ova`, 41 groups,
     /// 105 → 110 ns.
-    let compare: hp_qs_scores_fn?
-    let comparePlan: UnsafeMutablePointer<hp_qs_plan>?
+    let compare: (kernel: hp_qs_scores_fn, plan: UnsafeMutablePointer<hp_qs_plan>)?
     static let compareBlockLimit = 32
 
     /// A feature some split uses: the rows for j = 0…(its distinct thresholds), j = #{u < v}
@@ -219,23 +218,23 @@ public struct QuickScorer: @unchecked Sendable {
                 row += 1
             }
             prefix = table
-            (compare, comparePlan) = Self.comparePlan(table: table, rowStride: rowStride, wordBytes: wordBytes, trees: e.trees.count,
+            compare = Self.comparePlan(table: table, rowStride: rowStride, wordBytes: wordBytes, trees: e.trees.count,
                                                       classes: e.outputs, used: Array(UnsafeBufferPointer(start: used, count: usedCount)),
                                                       grid: grid, leaves: slotValues, blockLimit: compareBlocks)
         } else {
             if categories.contains(where: { $0 > 0 }) { return nil }
             prefix = nil
-            (compare, comparePlan) = (nil, nil)
+            compare = nil
         }
     }
 
     /// The compare kernel's plan over the prefix tables, when the model and the CPU suit it.
     static func comparePlan(table: UnsafeMutableRawPointer, rowStride: Int, wordBytes: Int, trees: Int, classes: Int,
                             used: [UsedFeature], grid: ThresholdGrid, leaves: UnsafeMutablePointer<Double>, blockLimit: Int)
-        -> (hp_qs_scores_fn?, UnsafeMutablePointer<hp_qs_plan>?) {
+        -> (kernel: hp_qs_scores_fn, plan: UnsafeMutablePointer<hp_qs_plan>)? {
         guard blockLimit > 0, used.allSatisfy({ $0.categories == 0 }),
               used.reduce(0, { $0 + (grid.cutCount($1.feature) + 7) / 8 }) <= blockLimit,
-              let kernel = hp_qs_scores_best(Int32(rowStride)) else { return (nil, nil) }
+              let kernel = hp_qs_scores_best(Int32(rowStride)) else { return nil }
         var features: [hp_qs_feature] = [], thresholds: [Double] = []
         for u in used {
             let count = grid.cutCount(u.feature), blocks = (count + 7) / 8
@@ -255,8 +254,8 @@ public struct QuickScorer: @unchecked Sendable {
     /// Static over a pointer: the scorer is never copied on the hot path.
     @inline(__always)
     static func scores(_ q: UnsafePointer<QuickScorer>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
-        if let kernel = q.pointee.compare {
-            kernel(q.pointee.comparePlan, x, out)
+        if let (kernel, plan) = q.pointee.compare {
+            kernel(plan, x, out)
         } else if let prefix = q.pointee.prefix {
             switch q.pointee.wordBytes {
             case 1: scoresByPrefix(q, UInt8.self, prefix, x, out)
