@@ -21,7 +21,9 @@ echo "== package-benchmark: hot-path malloc counts are zero at every size"
 # (package-benchmark's own `thresholds check` reported EQUAL for a benchmark that allocated
 # once per sample, so the counts are read from its table instead.)
 if ! swift package --package-path Benchmarks benchmark --filter ".*mallocs.*" --no-progress > "$log" 2>&1; then
-  tail -30 "$log"; echo "test: the benchmark suite did not build or run" >&2; exit 1
+  # package-benchmark prints which child crashed before its tables; the tail alone hides it.
+  grep -E "Failed to run|crashed|Fatal error|error:" "$log" | head -20; tail -30 "$log"
+  echo "test: the benchmark suite did not build or run" >&2; exit 1
 fi
 python3 - "$log" <<'PY'
 import re, sys

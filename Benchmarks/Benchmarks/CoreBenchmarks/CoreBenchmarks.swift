@@ -6,9 +6,10 @@ import HotPath
 // outside the measured loops. Per-operation tails of the ring round trip come from
 // `hotpath bench core`, which samples every round trip into HotPath's own histogram.
 
-/// Rings and histograms are raw pointers into this arena and do not keep it alive, so it lives
-/// as long as the process.
+/// Rings and histograms are raw pointers into this arena, and counters into this registry's
+/// blocks; neither keeps its owner alive, so both live as long as the process.
 let arena = try! Arena(bytes: 64 << 20, cpu: PinnedThread.currentAffinity().cpus.last ?? 0)
+let counters = CounterRegistry()
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(
@@ -92,7 +93,7 @@ let benchmarks: @Sendable () -> Void = {
     ]
     let flatRing = try! SPSCRing<UInt64>(capacity: 1024, policy: .drop, arena: arena)
     let flatHistogram = try! LatencyHistogram(arena: arena)
-    let flatCounter = CounterRegistry().makeGroup(thread: "bench", names: ["events"])[0]
+    let flatCounter = counters.makeGroup(thread: "bench", names: ["events"])[0]
     for (label, ops) in [("1e3", 1_000), ("1e6", 1_000_000)] {
         Benchmark("Hot path mallocs, \(label) ops (ring push+pop, histogram, counter, clock)",
                   configuration: .init(metrics: [.mallocCountTotal], maxIterations: 5, thresholds: flatMalloc)) { _ in

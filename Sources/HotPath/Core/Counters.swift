@@ -36,6 +36,11 @@ public struct CounterGroup: @unchecked Sendable {
 
 /// All counters of a process, for reports. Groups are made at start-up; `snapshot()` may be
 /// called from any thread at any time.
+///
+/// The registry owns the counters' memory and a `Counter` or `CounterGroup` is a raw pointer
+/// into it that does not keep it alive: keep the registry (as `Engine` does) for as long as any
+/// of its counters is used. A registry dropped at once (`CounterRegistry().makeGroup(…)`)
+/// leaves counters writing into freed memory.
 public final class CounterRegistry: @unchecked Sendable {
     public struct Value: Equatable, Sendable {
         public var thread: String
