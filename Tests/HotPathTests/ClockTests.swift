@@ -32,6 +32,27 @@ final class ClockTests: XCTestCase {
         XCTAssertEqual(Double(clock.nanoseconds(ticks: t1 - t0)), Double(m1 - m0), accuracy: 500_000)
     }
 
+    /// Both stamps, under both sources, convert with the clock's own factor: a bench that read
+    /// the TSC but converted with the fallback's factor reported ticks as nanoseconds.
+    func testOrderedAndPlainTicksConvertUnderEitherSource() {
+        setenv("HOTPATH_CLOCK", "monotonic", 1)
+        let fallback = Clock.calibrated()
+        unsetenv("HOTPATH_CLOCK")
+        XCTAssertEqual(fallback.source, .monotonic)
+        for clock in [Clock.calibrated(), fallback] {
+            for stamp in [clock.ticks, clock.orderedTicks] {
+                let m0 = Clock.monotonicNs(), t0 = stamp()
+                usleep(20_000)
+                let t1 = stamp(), m1 = Clock.monotonicNs()
+                // The stamps sit inside the reference's reads: never longer (beyond the
+                // calibration's error), and shorter only by the reads between them.
+                let inner = Double(clock.nanoseconds(ticks: t1 - t0)), outer = Double(m1 - m0)
+                XCTAssertLessThanOrEqual(inner, outer * 1.001, "\(clock)")
+                XCTAssertGreaterThan(inner, outer - 1_000_000, "\(clock)")
+            }
+        }
+    }
+
     func testDescriptionSaysWhichSourceIsUsed() {
         let clock = Clock.calibrated()
         let text = "\(clock)"
