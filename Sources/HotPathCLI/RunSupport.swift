@@ -12,8 +12,9 @@ func loadConfig(_ path: String) -> EngineConfig {
     do { return try EngineConfig.load(path: path) } catch { fail("\(error)", code: 2) }
 }
 
-/// Starts the engine over `feeds` and writes the report where the configuration says.
-func runEngine(_ config: EngineConfig, feeds: [FeedFile]) -> (RunReport, Engine.FeedOutcome) {
+/// Starts the engine over `feeds` (each replayed `loops` times) and writes the report where
+/// the configuration says.
+func runEngine(_ config: EngineConfig, feeds: [FeedFile], loops: Int = 1) -> (RunReport, Engine.FeedOutcome) {
     let engine: Engine
     do { engine = try Engine(config: config) } catch { fail("\(error)", code: 2) }
     for note in engine.arena.notes { printError("hotpath: note: \(note)") }
@@ -22,6 +23,7 @@ func runEngine(_ config: EngineConfig, feeds: [FeedFile]) -> (RunReport, Engine.
     let replays = feeds.map { file -> FileReplay in
         var r = FileReplay(file: file, clock: engine.clock)
         r.pace = config.pace
+        r.loops = loops
         return r
     }
     hp_install_stop_handlers()

@@ -6,17 +6,21 @@ final class FileReplayTests: XCTestCase {
     final class Sink: @unchecked Sendable {
         var count = 0
         var checksum: UInt64 = 0
+        /// Events whose exchange time is earlier than the one before.
+        var backwards = 0
+        var lastTs: UInt64 = 0
     }
 
     /// Replays through a pinned feed thread into the ring and counts what a pinned consumer
     /// pops, with an order-sensitive checksum over the decoded fields.
-    func replay(_ file: FeedFile, pace: FileReplay.Pace, ringCapacity: Int = 1024) throws -> (FileReplay.Stats, Sink, UInt64) {
+    func replay(_ file: FeedFile, pace: FileReplay.Pace, ringCapacity: Int = 1024, loops: Int = 1) throws -> (FileReplay.Stats, Sink, UInt64) {
         let arena = try Arena(bytes: 1 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }
         let ring = try SPSCRing<Event>(capacity: ringCapacity, policy: .spin, arena: arena)
         let cpus = PinnedThread.currentAffinity().cpus
         var configured = FileReplay(file: file, clock: Clock.calibrated())
         configured.pace = pace
+        configured.loops = loops
         let replay = configured
         let sink = Sink()
         let done = Atomic<Bool>(false)
@@ -34,6 +38,8 @@ final class FileReplayTests: XCTestCase {
                     if let e = c.pop() {
                         sink.count += 1
                         sink.checksum = sink.checksum &* 31 &+ e.orderId &+ UInt64(bitPattern: e.price) &+ UInt64(e.size)
+                        if e.tsEvent < sink.lastTs { sink.backwards += 1 }
+                        sink.lastTs = e.tsEvent
                     } else if finished.pointee.load(ordering: .acquiring) && c.count == 0 {
                         break
                     }
@@ -94,5 +100,37 @@ final class FileReplayTests: XCTestCase {
         XCTAssertEqual(stats.records, 12)
         XCTAssertEqual(stats.events, 9)  // A F E C X U(2) P D
         XCTAssertEqual(sink.count, 9)
+    }
+
+    /// A closed-out session (every live order deleted at its end) replays in loops as one
+    /// session: books empty at each loop's end, no order id added twice, time never goes back.
+    func testClosedOutSessionLoopsAsOneSession() throws {
+        var g = ITCHGenerator.demoSession
+        g.closeOut = true
+        let path = temporaryFile(g.generate(messages: 20_000), suffix: ".itch")
+        defer { unlink(path) }
+        let file = try FeedFile.open(path)
+
+        let arena = try Arena(bytes: 16 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        var config = L3Book.Config()
+        config.maxInstruments = 4
+        config.maxOrders = 1 << 12
+        let book = try L3Book(config: config, arena: arena)
+        var perLoop = 0
+        for _ in 0..<2 {
+            perLoop = 0
+            try file.forEachEvent { e in perLoop += 1; if e.kind == .order { book.apply(e) } }
+            XCTAssertEqual(book.orders.count, 0, "the close-out deletes every live order")
+        }
+        for name in ["unknown_order", "duplicate_order", "size_underflow", "crossed_book"] {
+            XCTAssertEqual(book.counter(name), 0, name)
+        }
+
+        let (stats, sink, _) = try replay(file, pace: .max, loops: 3)
+        XCTAssertEqual(stats.events, 3 * perLoop)
+        XCTAssertEqual(sink.count, 3 * perLoop)
+        XCTAssertEqual(sink.backwards, 0, "each loop's times continue from the last loop's")
+        XCTAssertNil(stats.error)
     }
 }

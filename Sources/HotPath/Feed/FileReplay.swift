@@ -37,8 +37,10 @@ public struct FileReplay: Sendable {
     public let file: FeedFile
     public var pace: Pace = .max
     public var clock: Clock
-    /// Replays the file this many times (books should be cleared by the consumer between
-    /// loops when it needs a clean session).
+    /// Replays the file this many times as one session: from the second loop on, event times
+    /// continue from the loop before (`LoopTime`). Order ids repeat in each loop, so the file
+    /// should end with its books empty (`ITCHGenerator.closeOut`), or the consumer must clear
+    /// them between loops.
     public var loops = 1
     /// Where decode times go (owned by the feed thread), if anywhere.
     public var decode: HistogramRecorder? = nil
@@ -52,9 +54,11 @@ public struct FileReplay: Sendable {
     public func run(into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil) -> Stats {
         var stats = Stats()
         var pacer = Pacer(pace: pace, clock: clock)
+        var time = LoopTime()
         let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
         defer { out.deallocate() }
-        for _ in 0..<loops {
+        for loop in 0..<loops {
+            time.loopStarts = loop > 0
             switch file {
             case let .dbn(dbn):
                 var decoder = DBNDecoder(metadata: dbn.metadata)
@@ -68,7 +72,7 @@ public struct FileReplay: Sendable {
                     stats.records &+= 1
                     let taken = clock.ticks()
                     guard decoder.decode(cursor.record, length: cursor.length, into: &out[0]) else { stats.skipped &+= 1; continue }
-                    if !emit(out, 1, taken: taken, producer: producer, pacer: &pacer, stats: &stats, stop: stop) { return stats }
+                    if !emit(out, 1, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop) { return stats }
                 }
             case let .itch(itch):
                 guard var reader = try? itch.reader() else { stats.error = "\(itch.path): unreadable"; return stats }
@@ -86,7 +90,7 @@ public struct FileReplay: Sendable {
                         let taken = clock.ticks()
                         let n = decoder.decode(message, into: out)
                         if n == 0 { stats.skipped &+= 1; continue }
-                        if !emit(out, n, taken: taken, producer: producer, pacer: &pacer, stats: &stats, stop: stop) { return stats }
+                        if !emit(out, n, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop) { return stats }
                     }
                 }
             }
@@ -97,7 +101,7 @@ public struct FileReplay: Sendable {
 
     @inline(__always)
     func emit(_ events: UnsafeMutablePointer<Event>, _ n: Int, taken: UInt64, producer: SPSCRing<Event>.Producer,
-              pacer: inout Pacer, stats: inout Stats, stop: UnsafePointer<Atomic<Bool>>?) -> Bool {
+              pacer: inout Pacer, time: inout LoopTime, stats: inout Stats, stop: UnsafePointer<Atomic<Bool>>?) -> Bool {
         if let stop, stop.pointee.load(ordering: .relaxed) {
             stats.stoppedEarly = true
             return false
@@ -108,6 +112,7 @@ public struct FileReplay: Sendable {
             decode.poll()
         }
         for i in 0..<n {
+            time.apply(&events[i])
             if let due = pacer.wait(for: events[i]) {
                 events[i].tsLocal = due
             } else if case .max = pace {
@@ -119,6 +124,29 @@ public struct FileReplay: Sendable {
             if producer.push(events[i]) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
         }
         return true
+    }
+}
+
+/// Makes the loops of a replay one session in time: from the second loop on, every event's
+/// exchange and receive times move forward by as much as puts the loop's first event 1 µs
+/// after the latest event so far, so time windows, rates and recorded pacing see time go on
+/// instead of jumping back. Costs two adds and a compare per event.
+struct LoopTime {
+    var shift: UInt64 = 0
+    /// The latest exchange time emitted so far (shifted).
+    var latest: UInt64 = 0
+    /// Set at the start of every loop after the first: the next event fixes the shift.
+    var loopStarts = false
+
+    @inline(__always)
+    mutating func apply(_ e: inout Event) {
+        if _slowPath(loopStarts) {
+            loopStarts = false
+            if latest > 0 { shift = latest &+ 1_000 &- e.tsEvent }  // ≥ 0: latest ≥ every raw time
+        }
+        e.tsEvent &+= shift
+        if e.tsRecv != 0 && e.tsRecv != UInt64.max { e.tsRecv &+= shift }
+        latest = max(latest, e.tsEvent)
     }
 }
 
