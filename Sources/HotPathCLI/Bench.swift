@@ -11,8 +11,8 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure the core primitives: clock read, histogram record, SPSC ring.",
             discussion: """
-                The ring runs between the first and last CPU this process may use, each thread
-                pinned. Clock cost is shown beside clock_gettime measured in the same run;
+                The ring runs between the first and last CPU this process may use, each thread \
+                pinned. Clock cost is shown beside clock_gettime measured in the same run; \
                 round trips are per-operation samples in HotPath's own histogram.
                 """
         )
@@ -53,7 +53,7 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Decode (and with --book, build books from) a DBN or ITCH file held in memory, looped.",
             discussion: """
-                The file is read and decompressed once; the timed loop runs on one pinned thread.
+                The file is read and decompressed once; the timed loop runs on one pinned thread. \
                 Prints {"records","seconds","records_per_s","ns_per_record",…}.
                 """
         )
@@ -102,8 +102,8 @@ struct Bench: ParsableCommand {
             discussion: """
                 Every call is timed with ordered TSC reads (lfence; rdtsc: the end stamp waits \
                 for the call's last instruction) into HotPath's histogram; the last of three \
-                passes over the rows is reported. With --ref, the largest difference from the
-                reference outputs (e.g. the library's own predictions) is reported too.
+                passes over the rows is reported. With --ref, the largest difference from the \
+                reference outputs (e.g. the library's own predictions) is reported too. \
                 Prints {"p50_ns","p99_ns","p999_ns","max_ns","mean_to_p99_ns","rows","calls",\
                 "max_abs_diff","cpu","clock_overhead_ns","evaluator"} with --json; \
                 clock_overhead_ns is the p50 of an empty timed region, included in every figure \

@@ -6,11 +6,11 @@ struct BookCommand: ParsableCommand {
         commandName: "book",
         abstract: "Rebuild books from a feed file and print the top levels as JSON lines.",
         discussion: """
-            MBO records and ITCH messages build an order-by-order (L3) book; MBP-1/MBP-10
-            records an L2 book.
-            After each event that closes a batch (DBN F_LAST) the instrument's top levels print as
-            {"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}.
-            Inconsistent input (cancel of an unknown order, size underflow, a crossed book) is
+            MBO records and ITCH messages build an order-by-order (L3) book; MBP-1/MBP-10 \
+            records an L2 book. \
+            After each event that closes a batch (DBN F_LAST) the instrument's top levels print as \
+            {"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}. \
+            Inconsistent input (cancel of an unknown order, size underflow, a crossed book) is \
             counted and reported on stderr; the book goes on.
             """
     )

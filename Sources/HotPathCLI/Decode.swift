@@ -5,18 +5,18 @@ struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print feed records as JSON lines.",
         discussion: """
-            DBN files (.dbn or .dbn.zst, versions 1–3) print exactly as Databento's official
-            Transcoder prints them: pretty prices and ISO timestamps with symbols mapped, or
-            with --raw integer prices and nanosecond timestamps without symbols. Older
-            versions are upgraded to the current record layouts, as the Transcoder does.
-            Records of an unknown type, or shorter than their type, are skipped and counted
-            on stderr; a record whose length cannot frame the stream stops the decode with
+            DBN files (.dbn or .dbn.zst, versions 1–3) print exactly as Databento's official \
+            Transcoder prints them: pretty prices and ISO timestamps with symbols mapped, or \
+            with --raw integer prices and nanosecond timestamps without symbols. Older \
+            versions are upgraded to the current record layouts, as the Transcoder does. \
+            Records of an unknown type, or shorter than their type, are skipped and counted \
+            on stderr; a record whose length cannot frame the stream stops the decode with \
             the file and byte offset.
 
-            ITCH 5.0 input — a pcap of MoldUDP64 over UDP, a MoldUDP64 stream (.mold) or a
-            Nasdaq binary file (u16 length-prefixed messages) — prints one JSON object per
-            message: message_type, the specification's fields in snake_case, prices as
-            decimal strings, and the MoldUDP64 sequence. Sequence gaps, duplicates,
+            ITCH 5.0 input — a pcap of MoldUDP64 over UDP, a MoldUDP64 stream (.mold) or a \
+            Nasdaq binary file (u16 length-prefixed messages) — prints one JSON object per \
+            message: message_type, the specification's fields in snake_case, prices as \
+            decimal strings, and the MoldUDP64 sequence. Sequence gaps, duplicates, \
             heartbeats and skipped frames are counted on stderr.
             """
     )

@@ -8,12 +8,12 @@ struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a synthetic market, run it through the full pipeline with the bundled models, show signals and latency.",
         discussion: """
-            A deterministic 4-instrument TotalView-ITCH session from HotPath's own simulator
-            (the market demo/train.py trained the bundled models on, with another seed: unseen
-            data) is offered open loop at --rate events/s: feed thread → book → 16
-            microstructure features → LightGBM (102 trees × 31 leaves) + MLP ensemble → signal
-            → risk gates. Prints the first signals, the signal counts by strength and by
-            suppression reason, and the per-stage latency table. Same seed, same signals (unless
+            A deterministic 4-instrument TotalView-ITCH session from HotPath's own simulator \
+            (the market demo/train.py trained the bundled models on, with another seed: unseen \
+            data) is offered open loop at --rate events/s: feed thread → book → 16 \
+            microstructure features → LightGBM (102 trees × 31 leaves) + MLP ensemble → signal \
+            → risk gates. Prints the first signals, the signal counts by strength and by \
+            suppression reason, and the per-stage latency table. Same seed, same signals (unless \
             the event ring overflows, which is counted).
             """
     )

@@ -9,11 +9,11 @@ struct FeaturesCommand: ParsableCommand {
         commandName: "features",
         abstract: "Write every book event's feature vector with its forward mid-return label: a training set.",
         discussion: """
-            The feed is replayed through the book and the microstructure feature vector (the
-            code that serves the models). One CSV row per published book view: ts (ns),
-            instrument_id, the features in their fixed order, and label = log(mid at the first
-            event ≥ ts + horizon / mid now) for the same instrument (empty past the end).
-            Undefined features (an empty book side, no trades yet) are empty cells; their count
+            The feed is replayed through the book and the microstructure feature vector (the \
+            code that serves the models). One CSV row per published book view: ts (ns), \
+            instrument_id, the features in their fixed order, and label = log(mid at the first \
+            event ≥ ts + horizon / mid now) for the same instrument (empty past the end). \
+            Undefined features (an empty book side, no trades yet) are empty cells; their count \
             is reported on stderr.
             """
     )

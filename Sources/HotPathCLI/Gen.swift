@@ -15,9 +15,9 @@ struct Gen: ParsableCommand {
             commandName: "itch",
             abstract: "A deterministic synthetic TotalView-ITCH 5.0 session in Nasdaq binary framing.",
             discussion: """
-                Adds near each instrument's centre, cancels, executions, deletes, replaces and
-                trades over live orders of several instruments. --demo writes the demo's market
-                instead: centres that move with a persistent hidden pressure which also tilts
+                Adds near each instrument's centre, cancels, executions, deletes, replaces and \
+                trades over live orders of several instruments. --demo writes the demo's market \
+                instead: centres that move with a persistent hidden pressure which also tilts \
                 the order flow (what the demo model learns). Same options, same bytes.
                 """
         )

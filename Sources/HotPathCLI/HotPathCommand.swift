@@ -10,8 +10,8 @@ struct HotPathCommand: ParsableCommand {
         commandName: "hotpath",
         abstract: "HotPath: a low-latency market-data → features → model → signal engine.",
         discussion: """
-            One binary for colocated deployment, benchmark runs and latency regression gating.
-            Every subcommand prints machine-readable output with --json and exits non-zero
+            One binary for colocated deployment, benchmark runs and latency regression gating. \
+            Every subcommand prints machine-readable output with --json and exits non-zero \
             with a one-line reason on bad input.
             """,
         subcommands: [Demo.self, Replay.self, Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self, Bench.self, ReportCommand.self, Gate.self, Tune.self, Gen.self]

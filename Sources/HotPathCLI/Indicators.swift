@@ -5,10 +5,10 @@ struct Indicators: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "TA-Lib's indicators over an OHLCV CSV, computed bar by bar.",
         discussion: """
-            Input: Date,Open,High,Low,Close[,Adj Close],Volume (the unadjusted columns are used).
-            Output: a CSV with the columns ../shared/tools/peers/talib_reference.py prints (its
-            parameters, TA-Lib's defaults otherwise), one row per input bar, empty cells during
-            each indicator's lookback. Every indicator updates in O(1) per bar except CCI (its
+            Input: Date,Open,High,Low,Close[,Adj Close],Volume (the unadjusted columns are used). \
+            Output: a CSV with the columns ../shared/tools/peers/talib_reference.py prints (its \
+            parameters, TA-Lib's defaults otherwise), one row per input bar, empty cells during \
+            each indicator's lookback. Every indicator updates in O(1) per bar except CCI (its \
             mean deviation is over the window), streaming, as the engine computes them.
             """
     )

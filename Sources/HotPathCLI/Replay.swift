@@ -9,12 +9,12 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run recorded feed files through the full pipeline: book → features → models → signals.",
         discussion: """
-            Three threads, pinned as the configuration says: feed (decode), engine (book,
-            features, inference, signal, risk gates) and output (signals, histograms, budget
-            checks). Signals go where [output] says (or --signals); the latency table and
-            counters are printed at the end, and the report JSON is written with --report.
-            SIGINT/SIGTERM stop the feed; everything already read is processed, written and
-            reported. Exit status: 0 done, 1 a budget failed or input was bad, 2 bad
+            Three threads, pinned as the configuration says: feed (decode), engine (book, \
+            features, inference, signal, risk gates) and output (signals, histograms, budget \
+            checks). Signals go where [output] says (or --signals); the latency table and \
+            counters are printed at the end, and the report JSON is written with --report. \
+            SIGINT/SIGTERM stop the feed; everything already read is processed, written and \
+            reported. Exit status: 0 done, 1 a budget failed or input was bad, 2 bad \
             configuration.
             """
     )

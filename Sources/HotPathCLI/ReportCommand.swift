@@ -31,8 +31,8 @@ struct Gate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fail when a run's latency breaks a budget or regresses against a baseline.",
         discussion: """
-            Exit 0 when every budget holds (and, with --baseline, no stage's p50/p99/p99.9 is
-            more than --tolerance percent above the baseline's); 1 on any breach, each named on
+            Exit 0 when every budget holds (and, with --baseline, no stage's p50/p99/p99.9 is \
+            more than --tolerance percent above the baseline's); 1 on any breach, each named on \
             stderr; 2 when the report, budgets or baseline cannot be read.
             """
     )

@@ -11,10 +11,10 @@ struct Tune: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read-only audit of every low-latency knob: value, recommendation, verdict.",
             discussion: """
-                Reads /proc and /sys only; never changes the host. Verdicts: pass; warn (costs
-                some jitter); fail (puts interrupts, ticks or frequency changes on a hot core);
-                unknown (not readable here, e.g. no cpufreq driver in a VM). Exits 0 whatever
-                the verdicts, unless --strict is given (then 1 when any knob fails).
+                Reads /proc and /sys only; never changes the host. Verdicts: pass; warn (costs \
+                some jitter); fail (puts interrupts, ticks or frequency changes on a hot core); \
+                unknown (not readable here, e.g. no cpufreq driver in a VM). Exits 0 whatever \
+                the verdicts, unless --strict is given (then 1 when any knob fails). \
                 tuning/README.md explains each knob and how to set it.
                 """
         )
