@@ -67,4 +67,5 @@ for f in "$work"/mz*.txt "$work"/mz*.json; do check "model $f" "$A" predict --mo
 for f in "$work"/mz*.onnx; do check "model $f" "$A" predict --model "$f" --input "$M/mlp-relu-64-64/X.f32" --features 32; done
 check "demo" "$A" demo
 check "bench e2e" "$A" bench e2e --rate 200000 --seconds 1 --json
+check "bench e2e, looped" "$A" bench e2e --rate 200000 --seconds 1 --session-messages 20000 --json
 echo "asan: no reports in $runs runs"

@@ -20,8 +20,8 @@ extension Bench {
                 Exit 1 when a configured budget fails.
 
                 The session is written to a temporary file before the run starts (about 35 \
-                bytes and 0.2 µs a message). Past \(E2E.sessionCap) messages, a shorter session \
-                that ends with its books emptied is replayed in loops, each continuing the last \
+                bytes and 0.2 µs a message). Past --session-messages, a shorter session that \
+                ends with its books emptied is replayed in loops, each continuing the last \
                 one's clock, so a long run costs neither minutes nor gigabytes up front.
                 """
         )
@@ -35,18 +35,21 @@ extension Bench {
         @Option(help: "Seconds to offer events for.")
         var seconds = 5.0
 
+        @Option(help: "The most messages generated for the run; a longer run replays a session of at most this many in loops.")
+        var sessionMessages = 4_000_000
+
         @Option(help: "Write the report JSON here too.")
         var report: String?
 
         @Flag(help: "Print the report JSON.")
         var json = false
 
-        /// The most messages generated for one run (~140 MB, under a second); longer runs loop.
-        static let sessionCap = 4_000_000
-
         func validate() throws {
             guard rate >= 1, rate <= 50_000_000, seconds > 0, seconds <= 600 else {
                 throw ValidationError("--rate must be within 1...5e7 and --seconds within 0...600")
+            }
+            guard sessionMessages >= 1_000, sessionMessages <= 100_000_000 else {
+                throw ValidationError("--session-messages must be within 1000...1e8 (35 bytes a message)")
             }
         }
 
@@ -59,7 +62,7 @@ extension Bench {
             defaultCores(&c)
             // ITCH replaces yield two events per message: offer slightly fewer messages.
             let total = max(1, Int(rate * seconds / 1.05))
-            let loops = (total + E2E.sessionCap - 1) / E2E.sessionCap
+            let loops = (total + sessionMessages - 1) / sessionMessages
             var generator = ITCHGenerator.demoSession
             generator.closeOut = loops > 1
             let file = syntheticFeed(messages: total / loops, generator: generator)
