@@ -16,6 +16,10 @@ struct Replay: ParsableCommand {
             SIGINT/SIGTERM stop the feed; everything already read is processed, written and \
             reported. Exit status: 0 done, 1 a budget failed or input was bad, 2 bad \
             configuration.
+
+            When stderr is a terminal, a progress line after two seconds: elapsed time, the \
+            share of the input taken and the time left at the pace so far, events and signals \
+            ([output] progress = false turns it off).
             """
     )
 

@@ -133,4 +133,30 @@ final class FileReplayTests: XCTestCase {
         XCTAssertEqual(sink.backwards, 0, "each loop's times continue from the last loop's")
         XCTAssertNil(stats.error)
     }
+
+    /// The replay's position ends at every byte of every loop, and the progress line shows
+    /// the share and the time left from it.
+    func testReplayPositionCountsEveryLoopsBytes() throws {
+        var g = ITCHGenerator.demoSession
+        g.closeOut = true
+        let path = temporaryFile(g.generate(messages: 20_000), suffix: ".itch")
+        defer { unlink(path) }
+        let file = try FeedFile.open(path)
+        let arena = try Arena(bytes: 16 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let ring = try SPSCRing<Event>(capacity: 1 << 17, policy: .drop, arena: arena)  // holds every event
+        var replay = FileReplay(file: file, clock: Clock.calibrated())
+        replay.loops = 3
+        let position = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: 1)
+        position.initialize(to: Atomic(0))
+        defer { position.deallocate() }
+        let stats = replay.run(into: ring.producer, position: UnsafePointer(position))
+        XCTAssertEqual(stats.dropped, 0)
+        XCTAssertEqual(position.pointee.load(ordering: .relaxed), 3 * UInt64(file.byteCount))
+
+        XCTAssertEqual(OutputLoop.progressLine(seconds: 12, fraction: 0.4, events: 12_000_000, signals: 812),
+                       "\rhotpath: 12 s, 40 % of the input, ~18 s left, 12000000 events (1.00 M/s), 812 signals")
+        XCTAssertEqual(OutputLoop.progressLine(seconds: 4, fraction: nil, events: 2_000, signals: 0),
+                       "\rhotpath: 4 s, 2000 events (0.5 k/s), 0 signals")
+    }
 }

@@ -51,14 +51,20 @@ public struct FileReplay: Sendable {
     }
 
     /// Runs on the calling (feed) thread until the file is done or `stop` becomes true.
-    public func run(into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil) -> Stats {
+    /// `position`, when given, receives how many of the replay's bytes (`file.byteCount` a
+    /// loop) have been taken: every 4,096 records, and all of them at the end, for a progress
+    /// line on another thread (one relaxed store).
+    public func run(into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil,
+                    position: UnsafePointer<Atomic<UInt64>>? = nil) -> Stats {
         var stats = Stats()
+        let fileBytes = UInt64(file.byteCount)
         var pacer = Pacer(pace: pace, clock: clock)
         var time = LoopTime()
         let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
         defer { out.deallocate() }
         for loop in 0..<loops {
             time.loopStarts = loop > 0
+            let done = UInt64(loop) &* fileBytes
             switch file {
             case let .dbn(dbn):
                 var decoder = DBNDecoder(metadata: dbn.metadata)
@@ -70,6 +76,7 @@ public struct FileReplay: Sendable {
                         break
                     }
                     stats.records &+= 1
+                    if let position, stats.records & 4095 == 0 { position.pointee.store(done &+ UInt64(cursor.offset), ordering: .relaxed) }
                     let taken = clock.ticks()
                     guard decoder.decode(cursor.record, length: cursor.length, into: &out[0]) else { stats.skipped &+= 1; continue }
                     if !emit(out, 1, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop) { return stats }
@@ -87,6 +94,7 @@ public struct FileReplay: Sendable {
                         break loop
                     case .message:
                         stats.records &+= 1
+                        if let position, stats.records & 4095 == 0 { position.pointee.store(done &+ UInt64(message.offset), ordering: .relaxed) }
                         let taken = clock.ticks()
                         let n = decoder.decode(message, into: out)
                         if n == 0 { stats.skipped &+= 1; continue }
@@ -96,6 +104,7 @@ public struct FileReplay: Sendable {
             }
             if stats.error != nil { break }
         }
+        if stats.error == nil { position?.pointee.store(UInt64(loops) &* fileBytes, ordering: .relaxed) }
         return stats
     }
 

@@ -44,6 +44,30 @@ public final class Engine: @unchecked Sendable {
         subscript(i: Int) -> Atomic<Bool> { unsafeAddress { UnsafePointer(p + i) } }
     }
 
+    /// Each feed's position in its input (bytes taken, loops included; `FileReplay.run`),
+    /// and the sum of their sizes: how far a run has got, for the progress line.
+    struct Positions: @unchecked Sendable {
+        let p: UnsafeMutablePointer<Atomic<UInt64>>
+        let count: Int
+        let totalBytes: UInt64
+
+        init(_ replays: [FileReplay]) {
+            count = replays.count
+            totalBytes = replays.reduce(0) { $0 + UInt64($1.file.byteCount) * UInt64(max($1.loops, 0)) }
+            p = .allocate(capacity: max(count, 1))
+            for i in 0..<count { (p + i).initialize(to: Atomic(0)) }
+        }
+
+        func deallocate() { p.deallocate() }
+
+        /// The share of all the feeds' bytes taken so far; nil when there is nothing to take.
+        var fraction: Double? {
+            guard totalBytes > 0 else { return nil }
+            let taken = (0..<count).reduce(UInt64(0)) { $0 + p[$1].load(ordering: .relaxed) }
+            return min(1, Double(taken) / Double(totalBytes))
+        }
+    }
+
     public init(config: EngineConfig, clock: Clock = .calibrated()) throws(ConfigError) {
         self.config = config
         self.clock = clock
@@ -113,6 +137,8 @@ public final class Engine: @unchecked Sendable {
         var configured = feeds
         for i in configured.indices { configured[i].decode = recorder }
         let replays = configured
+        let positions = Positions(replays)
+        defer { positions.deallocate() }
         let engine = try PinnedThread.start(name: "hp-engine", cpu: config.engineCore) {
             // Up to 256 events per pop: with conflation, larger batches let a behind engine
             // catch up faster (A/B at 2 M events/s: p99 14–19 µs with 256, 16–29 µs with 64,
@@ -135,8 +161,8 @@ public final class Engine: @unchecked Sendable {
         let feed: PinnedThread
         do {
             feed = try PinnedThread.start(name: "hp-feed", cpu: config.feedCore) {
-                for replay in replays {
-                    let stats = replay.run(into: producer, stop: UnsafePointer(flags.p))
+                for (i, replay) in replays.enumerated() {
+                    let stats = replay.run(into: producer, stop: UnsafePointer(flags.p), position: UnsafePointer(positions.p + i))
                     feedBox.outcome.stats.append(stats)
                     if stats.stoppedEarly || stats.error != nil { break }
                 }
@@ -148,7 +174,7 @@ public final class Engine: @unchecked Sendable {
             throw error
         }
         if let cpu = config.outputCore { _ = hp_pin_thread(pthread_self(), Int32(cpu)) }
-        var output = OutputLoop(engine: self, progress: progress)
+        var output = OutputLoop(engine: self, progress: progress ? positions : nil)
         output.run(sink: sink, feedDone: { flags[1].load(ordering: .acquiring) }, engineDone: { flags[2].load(ordering: .acquiring) })
         feed.join()
         engine.join()
@@ -189,14 +215,15 @@ public final class Engine: @unchecked Sendable {
 /// Signals wait in the ring for up to the sleep; their latency is measured at the push.
 struct OutputLoop {
     let engine: Engine
-    let progress: Bool
+    /// Where the feeds are, when a progress line is wanted.
+    let progress: Engine.Positions?
     var cumulative = [HistogramSnapshot](repeating: HistogramSnapshot(), count: Stage.allCases.count)
     var breaches: [UInt64]
     var written = 0
     let started = Clock.monotonicNs()
     var feedCollectedFinal = false
 
-    init(engine: Engine, progress: Bool) {
+    init(engine: Engine, progress: Engine.Positions?) {
         self.engine = engine
         self.progress = progress
         breaches = [UInt64](repeating: 0, count: engine.config.budgets.count)
@@ -227,7 +254,7 @@ struct OutputLoop {
             if now >= nextSnapshot {
                 snapshot(final: false, feedDone: feedDone())
                 nextSnapshot = now + interval
-                if progress && now - started > 2_000_000_000 { printProgress(now) }
+                if let progress, now - started > 2_000_000_000 { printProgress(now, fraction: progress.fraction) }
             }
         }
     }
@@ -238,7 +265,7 @@ struct OutputLoop {
         while let s = consumer.pop() { sink?.write(s); written += 1 }
         sink?.flush()
         snapshot(final: true, feedDone: true)
-        if progress && Clock.monotonicNs() - started > 2_000_000_000 { printError("") }
+        if progress != nil && Clock.monotonicNs() - started > 2_000_000_000 { printError("") }
     }
 
     /// Moves each stage's counts since the last snapshot into `cumulative`, and checks every
@@ -275,12 +302,22 @@ struct OutputLoop {
         }
     }
 
-    func printProgress(_ now: UInt64) {
-        let seconds = Double(now - started) / 1e9
-        let events = engine.core.counts[EngineCore.Count.events.rawValue].value
-        let signals = engine.core.counts[EngineCore.Count.emitted.rawValue].value
-        let line = format("\rhotpath: %.0f s, %llu events (%.2f M/s), %llu signals", seconds, events, Double(events) / seconds / 1e6, signals)
+    func printProgress(_ now: UInt64, fraction: Double?) {
+        let line = OutputLoop.progressLine(seconds: Double(now - started) / 1e9, fraction: fraction,
+                                           events: engine.core.counts[EngineCore.Count.events.rawValue].value,
+                                           signals: engine.core.counts[EngineCore.Count.emitted.rawValue].value)
         _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    /// `\rhotpath: 12 s, 40 % of the input, ~18 s left, 12000000 events (1.00 M/s), 812 signals`:
+    /// the share and the time left (at the pace so far) once any input has been taken; rates
+    /// under 1 M/s in k/s.
+    static func progressLine(seconds: Double, fraction: Double?, events: UInt64, signals: UInt64) -> String {
+        var line = format("\rhotpath: %.0f s,", seconds)
+        if let f = fraction, f > 0 { line += format(" %.0f %% of the input, ~%.0f s left,", f * 100, seconds * (1 - f) / f) }
+        let rate = Double(events) / max(seconds, 1e-9)
+        line += rate >= 1e6 ? format(" %llu events (%.2f M/s),", events, rate / 1e6) : format(" %llu events (%.1f k/s),", events, rate / 1e3)
+        return line + format(" %llu signals", signals)
     }
 }
 

@@ -100,6 +100,14 @@ public enum FeedFile: Sendable {
         }
     }
 
+    /// The input's bytes in memory (decompressed): what a replay's position counts.
+    public var byteCount: Int {
+        switch self {
+        case let .dbn(dbn): dbn.input.bytes.count
+        case let .itch(itch): itch.input.bytes.count
+        }
+    }
+
     public static func open(_ path: String) throws(FeedError) -> FeedFile {
         let input = try InputFile(path: path)
         let b = input.bytes
