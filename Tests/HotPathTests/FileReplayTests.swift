@@ -154,9 +154,9 @@ final class FileReplayTests: XCTestCase {
         XCTAssertEqual(stats.dropped, 0)
         XCTAssertEqual(position.pointee.load(ordering: .relaxed), 3 * UInt64(file.byteCount))
 
-        XCTAssertEqual(OutputLoop.progressLine(seconds: 12, fraction: 0.4, events: 12_000_000, signals: 812),
+        XCTAssertEqual(ProgressLine.text(seconds: 12, fraction: 0.4, tail: OutputLoop.progressTail(seconds: 12, events: 12_000_000, signals: 812)),
                        "\rhotpath: 12 s, 40 % of the input, ~18 s left, 12000000 events (1.00 M/s), 812 signals")
-        XCTAssertEqual(OutputLoop.progressLine(seconds: 4, fraction: nil, events: 2_000, signals: 0),
+        XCTAssertEqual(ProgressLine.text(seconds: 4, fraction: nil, tail: OutputLoop.progressTail(seconds: 4, events: 2_000, signals: 0)),
                        "\rhotpath: 4 s, 2000 events (0.5 k/s), 0 signals")
     }
 }

@@ -264,4 +264,33 @@ final class MicrostructureTests: XCTestCase {
         XCTAssertGreaterThan(compared, 10_000)
         XCTAssertGreaterThan(defined, 1_000, "RSI(14) should be defined after 15 bars")
     }
+
+    /// The training labels against a plain search written here: for each row, the first later
+    /// row of its instrument at least the horizon on (ties in time, quiet instruments, a zero
+    /// mid and rows past the end included).
+    func testForwardLabelsMatchABruteForceSearch() {
+        var times: [UInt64] = [], instruments: [UInt32] = [], mids: [Double] = []
+        var t: UInt64 = 1_000, state: UInt64 = 0x2545F4914F6CDD1D
+        for _ in 0..<3_000 {
+            state ^= state << 13; state ^= state >> 7; state ^= state << 17
+            t += state % 4 == 0 ? 0 : state % 700  // some rows share a time
+            times.append(t)
+            instruments.append((state >> 40) % 7 == 0 ? 9 : UInt32((state >> 20) % 3))  // a fourth instrument, less often
+            mids.append(state % 97 == 0 ? 0 : 100 + Double(state >> 50) / 1e3)
+        }
+        let horizon: UInt64 = 2_000
+        let labels = FeatureReplay.forwardLabels(times: times, instruments: instruments, mids: mids, horizon: horizon)
+        var defined = 0
+        for i in times.indices {
+            var want = Double.nan
+            if let j = (i..<times.count).first(where: { instruments[$0] == instruments[i] && times[$0] >= times[i] + horizon }),
+               mids[i] > 0, mids[j] > 0 {
+                want = log(mids[j] / mids[i])
+            }
+            XCTAssertEqual(labels[i].bitPattern, want.bitPattern, "row \(i)")
+            if want.isFinite { defined += 1 }
+        }
+        XCTAssertGreaterThan(defined, 2_000)
+        XCTAssertTrue(labels.last!.isNaN, "nothing follows the last row")
+    }
 }

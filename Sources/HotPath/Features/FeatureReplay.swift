@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Replays a feed file through the book and the microstructure feature vector: the same code
 /// the engine serves models with, for `hotpath features` (training sets) and
 /// `hotpath bench features`. Trades (DBN action T, ITCH trade messages) update the trade
@@ -9,8 +13,9 @@ public enum FeatureReplay {
         public var features: [Double]
     }
 
-    /// Calls `emit` for every published view with its feature row (reused buffer).
-    public static func run(_ file: FeedFile, config: MicrostructureFeatures.Config = .init(),
+    /// Calls `emit` for every published view with its feature row (reused buffer), and
+    /// `progress` with the share of the file read, now and then.
+    public static func run(_ file: FeedFile, config: MicrostructureFeatures.Config = .init(), progress: ((Double) -> Void)? = nil,
                            emit: (UInt64, UInt32, UnsafeBufferPointer<Double>) -> Void) throws -> (events: Int, undefined: Int, badInputs: Int) {
         var bookConfig = L3Book.Config()
         bookConfig.maxInstruments = 64
@@ -36,9 +41,31 @@ public enum FeatureReplay {
             features[b, default: MicrostructureFeatures(config: config)].book(book.view(book: b), event: e, into: row.baseAddress!)
             emit(MicrostructureFeatures.time(e), e.instrumentId, UnsafeBufferPointer(row))
         }
-        try file.forEachEvent(handle)
+        let bytes = Double(max(file.byteCount, 1))
+        try file.forEachEvent(position: progress.map { report in { report(Double($0) / bytes) } }, handle)
         let undefined = features.values.reduce(0) { $0 + $1.undefined }, bad = features.values.reduce(0) { $0 + $1.badInputs }
         features.values.forEach { $0.release() }
         return (events, undefined, bad)
+    }
+
+    /// Forward mid-return labels for rows in time order: `log(later / mid)`, where `later` is
+    /// the mid of the first row of the same instrument whose time is at least `horizon` after
+    /// this row's; NaN when there is no such row or either mid is not positive. One moving
+    /// pointer per instrument, so linear in the rows.
+    public static func forwardLabels(times: [UInt64], instruments: [UInt32], mids: [Double], horizon: UInt64) -> [Double] {
+        var labels = [Double](repeating: .nan, count: times.count)
+        var byInstrument: [UInt32: [Int]] = [:]
+        for (i, inst) in instruments.enumerated() { byInstrument[inst, default: []].append(i) }
+        for rows in byInstrument.values {
+            var j = 0
+            for (k, i) in rows.enumerated() {
+                if j < k { j = k }
+                while j < rows.count && times[rows[j]] < times[i] &+ horizon { j += 1 }
+                guard j < rows.count else { break }
+                let now = mids[i], later = mids[rows[j]]
+                if now > 0 && later > 0 { labels[i] = log(later / now) }
+            }
+        }
+        return labels
     }
 }

@@ -216,7 +216,8 @@ public final class Engine: @unchecked Sendable {
 struct OutputLoop {
     let engine: Engine
     /// Where the feeds are, when a progress line is wanted.
-    let progress: Engine.Positions?
+    let positions: Engine.Positions?
+    var progress: ProgressLine
     var cumulative = [HistogramSnapshot](repeating: HistogramSnapshot(), count: Stage.allCases.count)
     var breaches: [UInt64]
     var written = 0
@@ -225,7 +226,8 @@ struct OutputLoop {
 
     init(engine: Engine, progress: Engine.Positions?) {
         self.engine = engine
-        self.progress = progress
+        positions = progress
+        self.progress = ProgressLine(enabled: progress != nil)
         breaches = [UInt64](repeating: 0, count: engine.config.budgets.count)
     }
 
@@ -254,7 +256,13 @@ struct OutputLoop {
             if now >= nextSnapshot {
                 snapshot(final: false, feedDone: feedDone())
                 nextSnapshot = now + interval
-                if let progress, now - started > 2_000_000_000 { printProgress(now, fraction: progress.fraction) }
+                if let positions {
+                    let core = engine.core
+                    progress.update(fraction: positions.fraction,
+                                    tail: OutputLoop.progressTail(seconds: Double(now - started) / 1e9,
+                                                                  events: core.counts[EngineCore.Count.events.rawValue].value,
+                                                                  signals: core.counts[EngineCore.Count.emitted.rawValue].value))
+                }
             }
         }
     }
@@ -265,7 +273,7 @@ struct OutputLoop {
         while let s = consumer.pop() { sink?.write(s); written += 1 }
         sink?.flush()
         snapshot(final: true, feedDone: true)
-        if progress != nil && Clock.monotonicNs() - started > 2_000_000_000 { printError("") }
+        progress.finish()
     }
 
     /// Moves each stage's counts since the last snapshot into `cumulative`, and checks every
@@ -302,22 +310,11 @@ struct OutputLoop {
         }
     }
 
-    func printProgress(_ now: UInt64, fraction: Double?) {
-        let line = OutputLoop.progressLine(seconds: Double(now - started) / 1e9, fraction: fraction,
-                                           events: engine.core.counts[EngineCore.Count.events.rawValue].value,
-                                           signals: engine.core.counts[EngineCore.Count.emitted.rawValue].value)
-        _ = line.withCString { write(2, $0, strlen($0)) }
-    }
-
-    /// `\rhotpath: 12 s, 40 % of the input, ~18 s left, 12000000 events (1.00 M/s), 812 signals`:
-    /// the share and the time left (at the pace so far) once any input has been taken; rates
-    /// under 1 M/s in k/s.
-    static func progressLine(seconds: Double, fraction: Double?, events: UInt64, signals: UInt64) -> String {
-        var line = format("\rhotpath: %.0f s,", seconds)
-        if let f = fraction, f > 0 { line += format(" %.0f %% of the input, ~%.0f s left,", f * 100, seconds * (1 - f) / f) }
+    /// `12000000 events (1.00 M/s), 812 signals`, rates under 1 M/s in k/s.
+    static func progressTail(seconds: Double, events: UInt64, signals: UInt64) -> String {
         let rate = Double(events) / max(seconds, 1e-9)
-        line += rate >= 1e6 ? format(" %llu events (%.2f M/s),", events, rate / 1e6) : format(" %llu events (%.1f k/s),", events, rate / 1e3)
-        return line + format(" %llu signals", signals)
+        return (rate >= 1e6 ? format("%llu events (%.2f M/s), ", events, rate / 1e6) : format("%llu events (%.1f k/s), ", events, rate / 1e3))
+            + format("%llu signals", signals)
     }
 }
 

@@ -69,8 +69,10 @@ public enum FeedFile: Sendable {
 
     /// Every event the file decodes to, in order (cold paths and harnesses: replay helpers,
     /// feature capture). Records that yield no event are skipped; a stream that cannot be
-    /// framed throws with its file and offset.
-    public func forEachEvent(_ body: (Event) throws -> Void) throws {
+    /// framed throws with its file and offset. `position`, when given, hears the byte offset
+    /// reached every 65,536 records (of `byteCount`), for a progress line.
+    public func forEachEvent(position: ((Int) -> Void)? = nil, _ body: (Event) throws -> Void) throws {
+        var records = 0
         switch self {
         case let .dbn(dbn):
             var decoder = DBNDecoder(metadata: dbn.metadata)
@@ -80,6 +82,8 @@ public enum FeedFile: Sendable {
                 let step = cursor.next()
                 if step == .end { return }
                 guard step == .record else { throw FeedError(file: dbn.path, offset: cursor.offset, reason: cursor.explain(step)) }
+                records &+= 1
+                if let position, records & 0xFFFF == 0 { position(cursor.offset) }
                 if decoder.decode(cursor.record, length: cursor.length, into: &e) { try body(e) }
             }
         case let .itch(itch):
@@ -93,6 +97,8 @@ public enum FeedFile: Sendable {
                 case .end: return
                 case .error: throw FeedError(file: itch.path, offset: reader.failure.offset, reason: reader.failure.reason)
                 case .message:
+                    records &+= 1
+                    if let position, records & 0xFFFF == 0 { position(m.offset) }
                     let n = decoder.decode(m, into: out)
                     for i in 0..<n { try body(out[i]) }
                 }
