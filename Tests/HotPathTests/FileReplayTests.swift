@@ -102,14 +102,20 @@ final class FileReplayTests: XCTestCase {
         XCTAssertEqual(sink.count, 9)
     }
 
-    /// A closed-out session (every live order deleted at its end) replays in loops as one
-    /// session: books empty at each loop's end, no order id added twice, time never goes back.
-    func testClosedOutSessionLoopsAsOneSession() throws {
+    /// A 20,000-message demo session that ends with its books emptied (its file already
+    /// unlinked: the mapping stays).
+    func closedOutSession() throws -> FeedFile {
         var g = ITCHGenerator.demoSession
         g.closeOut = true
         let path = temporaryFile(g.generate(messages: 20_000), suffix: ".itch")
         defer { unlink(path) }
-        let file = try FeedFile.open(path)
+        return try FeedFile.open(path)
+    }
+
+    /// A closed-out session (every live order deleted at its end) replays in loops as one
+    /// session: books empty at each loop's end, no order id added twice, time never goes back.
+    func testClosedOutSessionLoopsAsOneSession() throws {
+        let file = try closedOutSession()
 
         let arena = try Arena(bytes: 16 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }
@@ -137,11 +143,7 @@ final class FileReplayTests: XCTestCase {
     /// The replay's position ends at every byte of every loop, and the progress line shows
     /// the share and the time left from it.
     func testReplayPositionCountsEveryLoopsBytes() throws {
-        var g = ITCHGenerator.demoSession
-        g.closeOut = true
-        let path = temporaryFile(g.generate(messages: 20_000), suffix: ".itch")
-        defer { unlink(path) }
-        let file = try FeedFile.open(path)
+        let file = try closedOutSession()
         let arena = try Arena(bytes: 16 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }
         let ring = try SPSCRing<Event>(capacity: 1 << 17, policy: .drop, arena: arena)  // holds every event
