@@ -174,7 +174,7 @@ public final class Engine: @unchecked Sendable {
             throw error
         }
         if let cpu = config.outputCore { _ = hp_pin_thread(pthread_self(), Int32(cpu)) }
-        var output = OutputLoop(engine: self, progress: progress ? positions : nil)
+        var output = OutputLoop(engine: self, positions: progress ? positions : nil)
         output.run(sink: sink, feedDone: { flags[1].load(ordering: .acquiring) }, engineDone: { flags[2].load(ordering: .acquiring) })
         feed.join()
         engine.join()
@@ -224,10 +224,10 @@ struct OutputLoop {
     let started = Clock.monotonicNs()
     var feedCollectedFinal = false
 
-    init(engine: Engine, progress: Engine.Positions?) {
+    init(engine: Engine, positions: Engine.Positions?) {
         self.engine = engine
-        positions = progress
-        self.progress = ProgressLine(enabled: progress != nil)
+        self.positions = positions
+        progress = ProgressLine(enabled: positions != nil)
         breaches = [UInt64](repeating: 0, count: engine.config.budgets.count)
     }
 
