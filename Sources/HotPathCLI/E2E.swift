@@ -20,9 +20,9 @@ extension Bench {
                 Exit 1 when a configured budget fails.
 
                 The session is written to a temporary file before the run starts (about 35 \
-                bytes and 0.2 µs a message). Past --session-messages, a shorter session that \
-                ends with its books emptied is replayed in loops, each continuing the last \
-                one's clock, so a long run costs neither minutes nor gigabytes up front.
+                bytes and 0.2 µs a message). Past --session-messages, a shorter session is \
+                replayed in loops, each continuing the last one's clock and starting with the \
+                books emptied, so a long run costs neither minutes nor gigabytes up front.
                 """
         )
 
@@ -63,9 +63,7 @@ extension Bench {
             // ITCH replaces yield two events per message: offer slightly fewer messages.
             let total = max(1, Int(rate * seconds / 1.05))
             let loops = (total + sessionMessages - 1) / sessionMessages
-            var generator = ITCHGenerator.demoSession
-            generator.closeOut = loops > 1
-            let file = syntheticFeed(messages: total / loops, generator: generator)
+            let file = syntheticFeed(messages: total / loops, generator: ITCHGenerator.demoSession)
             let (report, outcome) = runEngine(c, feeds: [file], loops: loops)
             let session = loops > 1 ? "\(loops) loops of \(total / loops) messages" : "\(total) messages"
             printReport(report, config: c, json: json, title: "bench e2e: \(Int(rate)) events/s offered for \(seconds) s, \(session)")

@@ -19,7 +19,10 @@ struct Replay: ParsableCommand {
 
             When stderr is a terminal, a progress line after two seconds: elapsed time, the \
             share of the input taken and the time left at the pace so far, events and signals \
-            ([output] progress = false turns it off).
+            ([output] progress = false turns it off). With --loops, each file is replayed that \
+            many times before the next: the engine empties its books at each restart (counted \
+            as engine.input_restarts), and event times go on from the last loop's, so the \
+            features' time windows see one long session.
             """
     )
 
@@ -35,6 +38,9 @@ struct Replay: ParsableCommand {
     @Option(help: "Speed factor for --pace recorded.")
     var speed = 1.0
 
+    @Option(help: "Replay each file this many times in a row (a soak test): each time the books start empty and the clock goes on.")
+    var loops = 1
+
     @Option(help: "Write the report JSON here.")
     var report: String?
 
@@ -47,6 +53,7 @@ struct Replay: ParsableCommand {
     func validate() throws {
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
         guard !files.isEmpty else { throw ValidationError("give at least one feed file") }
+        guard (1...1_000_000).contains(loops) else { throw ValidationError("--loops must be within 1...1000000") }
     }
 
     func run() throws {
@@ -62,7 +69,7 @@ struct Replay: ParsableCommand {
         if let report { c.reportPath = report }
         let feeds: [FeedFile]
         do { feeds = try files.map { path throws(FeedError) in try FeedFile.open(path) } } catch { fail("\(error)") }
-        let (report, outcome) = runEngine(c, feeds: feeds)
+        let (report, outcome) = runEngine(c, feeds: feeds, loops: loops)
         printReport(report, config: c, json: json)
         exitOnFailure(report, outcome)
     }

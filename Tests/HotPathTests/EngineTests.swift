@@ -58,10 +58,12 @@ final class EngineTests: XCTestCase {
         return try FeedFile.open(path)
     }
 
-    func run(_ c: EngineConfig, _ file: FeedFile, pace: FileReplay.Pace = .max, signalsTo path: String? = nil) throws -> (RunReport, Engine.FeedOutcome) {
+    func run(_ c: EngineConfig, _ file: FeedFile, pace: FileReplay.Pace = .max, loops: Int = 1,
+             signalsTo path: String? = nil) throws -> (RunReport, Engine.FeedOutcome) {
         let engine = try Engine(config: c)
         var replay = FileReplay(file: file, clock: engine.clock)
         replay.pace = pace
+        replay.loops = loops
         let sink = try path.map { p throws(ConfigError) in try SignalSink(path: p, format: .binary) }
         let result = try engine.run(feeds: [replay], sink: sink)
         sink?.close()
@@ -167,6 +169,24 @@ final class EngineTests: XCTestCase {
         }
         XCTAssertGreaterThan(emitted, 0)
         XCTAssertGreaterThan(suppressed.count, 1, "the limits should make several gates fire: \(suppressed)")
+    }
+
+    /// A looped replay empties the books at each restart: every book counter of three loops
+    /// is three times one loop's (live orders at the session's end would otherwise be added
+    /// twice), and every event the feed offered was processed.
+    func testLoopedReplayRestartsTheBooks() throws {
+        let c = try config()
+        let file = try demoSession(messages: 30_000)
+        let (once, _) = try run(c, file)
+        let (thrice, outcome) = try run(c, file, loops: 3)
+        XCTAssertTrue(outcome.errors.isEmpty)
+        XCTAssertEqual(thrice.counter("engine.input_restarts"), 2)
+        XCTAssertEqual(thrice.counter("feed.events"), thrice.counter("engine.events"))
+        XCTAssertEqual(thrice.counter("feed.events"), 3 * once.counter("feed.events")! + 2)
+        for (name, value) in once.counters where name.hasPrefix("engine.book.") {
+            XCTAssertEqual(thrice.counter(name), 3 * value, name)
+        }
+        XCTAssertEqual(thrice.counter("engine.book.duplicate_order"), 0)
     }
 
     /// SIGTERM mid-replay: the feed stops, and every signal the engine computed reaches the sink.

@@ -6,9 +6,10 @@ final class FileReplayTests: XCTestCase {
     final class Sink: @unchecked Sendable {
         var count = 0
         var checksum: UInt64 = 0
-        /// Events whose exchange time is earlier than the one before.
+        /// Market events whose exchange time is earlier than the one before.
         var backwards = 0
         var lastTs: UInt64 = 0
+        var restarts = 0
     }
 
     /// Replays through a pinned feed thread into the ring and counts what a pinned consumer
@@ -38,8 +39,12 @@ final class FileReplayTests: XCTestCase {
                     if let e = c.pop() {
                         sink.count += 1
                         sink.checksum = sink.checksum &* 31 &+ e.orderId &+ UInt64(bitPattern: e.price) &+ UInt64(e.size)
-                        if e.tsEvent < sink.lastTs { sink.backwards += 1 }
-                        sink.lastTs = e.tsEvent
+                        if e.kind == .restart {
+                            sink.restarts += 1
+                        } else {
+                            if e.tsEvent < sink.lastTs { sink.backwards += 1 }
+                            sink.lastTs = e.tsEvent
+                        }
                     } else if finished.pointee.load(ordering: .acquiring) && c.count == 0 {
                         break
                     }
@@ -102,40 +107,23 @@ final class FileReplayTests: XCTestCase {
         XCTAssertEqual(sink.count, 9)
     }
 
-    /// A 20,000-message demo session that ends with its books emptied (its file already
-    /// unlinked: the mapping stays).
-    func closedOutSession() throws -> FeedFile {
-        var g = ITCHGenerator.demoSession
-        g.closeOut = true
-        let path = temporaryFile(g.generate(messages: 20_000), suffix: ".itch")
+    /// A 20,000-message demo session (its file already unlinked: the mapping stays).
+    func demoSession() throws -> FeedFile {
+        let path = temporaryFile(ITCHGenerator.demoSession.generate(messages: 20_000), suffix: ".itch")
         defer { unlink(path) }
         return try FeedFile.open(path)
     }
 
-    /// A closed-out session (every live order deleted at its end) replays in loops as one
-    /// session: books empty at each loop's end, no order id added twice, time never goes back.
-    func testClosedOutSessionLoopsAsOneSession() throws {
-        let file = try closedOutSession()
-
-        let arena = try Arena(bytes: 16 << 20, lock: false)
-        defer { withExtendedLifetime(arena) {} }
-        var config = L3Book.Config()
-        config.maxInstruments = 4
-        config.maxOrders = 1 << 12
-        let book = try L3Book(config: config, arena: arena)
+    /// Loops replay as one session: each loop after the first starts with a restart event,
+    /// and exchange time never goes back.
+    func testLoopsRestartTheBooksAndContinueTheClock() throws {
+        let file = try demoSession()
         var perLoop = 0
-        for _ in 0..<2 {
-            perLoop = 0
-            try file.forEachEvent { e in perLoop += 1; if e.kind == .order { book.apply(e) } }
-            XCTAssertEqual(book.orders.count, 0, "the close-out deletes every live order")
-        }
-        for name in ["unknown_order", "duplicate_order", "size_underflow", "crossed_book"] {
-            XCTAssertEqual(book.counter(name), 0, name)
-        }
-
+        try file.forEachEvent { _ in perLoop += 1 }
         let (stats, sink, _) = try replay(file, pace: .max, loops: 3)
-        XCTAssertEqual(stats.events, 3 * perLoop)
-        XCTAssertEqual(sink.count, 3 * perLoop)
+        XCTAssertEqual(stats.events, 3 * perLoop + 2, "each loop's events, and a restart before the second and third")
+        XCTAssertEqual(sink.count, 3 * perLoop + 2)
+        XCTAssertEqual(sink.restarts, 2)
         XCTAssertEqual(sink.backwards, 0, "each loop's times continue from the last loop's")
         XCTAssertNil(stats.error)
     }
@@ -143,7 +131,7 @@ final class FileReplayTests: XCTestCase {
     /// The replay's position ends at every byte of every loop, and the progress line shows
     /// the share and the time left from it.
     func testReplayPositionCountsEveryLoopsBytes() throws {
-        let file = try closedOutSession()
+        let file = try demoSession()
         let arena = try Arena(bytes: 16 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }
         let ring = try SPSCRing<Event>(capacity: 1 << 17, policy: .drop, arena: arena)  // holds every event

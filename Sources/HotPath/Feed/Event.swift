@@ -61,6 +61,9 @@ public struct Event: BitwiseCopyable, Equatable, Sendable {
         case level = 1      // aggregated top of book (MBP-1/MBP-10/BBO)
         case trade = 2      // trades schema
         case other = 3
+        /// No market data: the feed started its input again (`FileReplay.loops`), so every
+        /// book must be emptied before the orders it added come again.
+        case restart = 4
     }
 
     public static let undefinedPrice = Int64.max

@@ -38,9 +38,8 @@ public struct FileReplay: Sendable {
     public var pace: Pace = .max
     public var clock: Clock
     /// Replays the file this many times as one session: from the second loop on, event times
-    /// continue from the loop before (`LoopTime`). Order ids repeat in each loop, so the file
-    /// should end with its books empty (`ITCHGenerator.closeOut`), or the consumer must clear
-    /// them between loops.
+    /// continue from the loop before (`LoopTime`), and each loop starts with an event of kind
+    /// `.restart`, on which the engine empties its books, since order ids come again.
     public var loops = 1
     /// Where decode times go (owned by the feed thread), if anywhere.
     public var decode: HistogramRecorder? = nil
@@ -65,6 +64,14 @@ public struct FileReplay: Sendable {
         for loop in 0..<loops {
             time.loopStarts = loop > 0
             let done = UInt64(loop) &* fileBytes
+            if loop > 0 {
+                // Counted with the events (the ring's accounting stays exact), not stamped
+                // (the stage histograms stay market data's).
+                var restart = Event()
+                restart.kind = .restart
+                stats.events &+= 1
+                if producer.push(restart) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
+            }
             switch file {
             case let .dbn(dbn):
                 var decoder = DBNDecoder(metadata: dbn.metadata)

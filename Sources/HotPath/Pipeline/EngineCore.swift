@@ -25,10 +25,10 @@ public struct EngineCore: @unchecked Sendable {
     /// Named counters, in this order, in the engine thread's group.
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
-             signalRingFull, undefinedFeatures, deferred
+             signalRingFull, undefinedFeatures, restarts, deferred
         public var name: String {
             ["events", "trades", "not_book", "book_events", "unchanged_top", "evaluations", "strength_weak",
-             "strength_medium", "strength_strong", "emitted", "signal_ring_full", "undefined_features", "deferred"][rawValue]
+             "strength_medium", "strength_strong", "emitted", "signal_ring_full", "undefined_features", "input_restarts", "deferred"][rawValue]
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
         public static var names: [String] { allCases.map(\.name) + RiskGates.Reason.allCases.map { "suppressed_" + $0.name } }
@@ -128,7 +128,10 @@ public struct EngineCore: @unchecked Sendable {
             if let b = book.instruments.lookup(e.instrumentId) { features[b].trade(e) }
             return
         }
-        guard e.kind == .order else { count(.notBook); return }
+        guard e.kind == .order else {
+            if e.kind == .restart { book.clearAll(); count(.restarts) } else { count(.notBook) }
+            return
+        }
         let b = book.apply(e)
         let t1 = clock.ticks()
         record(.book, from: t0, to: t1)

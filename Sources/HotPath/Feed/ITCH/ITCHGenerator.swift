@@ -26,10 +26,6 @@ public struct ITCHGenerator {
     public var tilt = 0.2
     /// Exchange-time spacing between messages: 50 ns plus a uniform draw below this.
     public var spacingNs = 2_000
-    /// After the `messages` messages, a delete for every order still live, so the session
-    /// ends with empty books and can be replayed in a loop (`FileReplay.loops`) without an
-    /// order id being added twice.
-    public var closeOut = false
 
     public init() {}
 
@@ -177,11 +173,6 @@ public struct ITCHGenerator {
             default:
                 header("P", i, length: 44); put(UInt64(0)); out.append(UInt8(ascii: "B")); put(UInt32(100)); out += stock
                 put(mids[i]); put(match); match &+= 1
-            }
-        }
-        if closeOut {
-            for i in 0..<instruments {
-                for o in live[i] { header("D", i, length: 19); put(o.id) }
             }
         }
         if !out.isEmpty { out.withUnsafeBytes(chunk) }
