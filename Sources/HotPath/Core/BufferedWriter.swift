@@ -19,6 +19,17 @@ public struct BufferedWriter {
         if buffer.count >= 1 << 16 { flush() }
     }
 
+    /// `s`'s bytes, no newline.
+    public mutating func text(_ s: String) {
+        var s = s
+        s.withUTF8 { buffer.append(contentsOf: $0) }
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    public mutating func byte(_ b: UInt8) {
+        buffer.append(b)
+    }
+
     public mutating func append(_ bytes: UnsafeRawBufferPointer) {
         buffer.append(contentsOf: bytes)
         if buffer.count >= 1 << 16 { flush() }
