@@ -14,7 +14,9 @@ struct FeaturesCommand: ParsableCommand {
             instrument_id, the features in their fixed order, and label = log(mid at the first \
             event ≥ ts + horizon / mid now) for the same instrument (empty past the end). \
             Undefined features (an empty book side, no trades yet) are empty cells; their count \
-            is reported on stderr.
+            is reported on stderr. The file is replayed twice, the first time for the labels, so \
+            memory does not grow with the rows; a progress line shows on stderr when it is a \
+            terminal.
             """
     )
 
