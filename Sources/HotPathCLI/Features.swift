@@ -49,9 +49,9 @@ struct FeaturesCommand: ParsableCommand {
         config.barSeconds = barSeconds
         // Two passes over the same (deterministic) replay, so no row is held in memory: the
         // first keeps each row's time, instrument and mid (20 bytes; ~36 with the labels and
-        // their per-instrument index) for the forward labels,
-        // the second writes each row with its label as it comes. Holding the rows for the
-        // labels took 38 doubles a row: 15 GB for a day of 50 M book events. The first pass
+        // their per-instrument index) for the forward labels, the second writes each row with
+        // its label as it comes. Holding the rows for the labels took 38 doubles a row: 15 GB
+        // for a day of 50 M book events. The first pass
         // takes about a tenth of the time (3.3 M rows: ~1.5 s of 13; the CSV text is most of
         // the rest), which is how the progress line weighs them. Rows go out through one
         // buffered writer, value by value (a String built per row, then fputs: 21 s).
