@@ -129,7 +129,13 @@ public struct EngineCore: @unchecked Sendable {
             return
         }
         guard e.kind == .order else {
-            if e.kind == .restart { book.clearAll(); count(.restarts) } else { count(.notBook) }
+            if e.kind == .restart {
+                flushDeferred()  // conflated evaluations belong to the books before the restart
+                book.clearAll()
+                count(.restarts)
+            } else {
+                count(.notBook)
+            }
             return
         }
         let b = book.apply(e)
