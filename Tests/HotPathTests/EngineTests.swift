@@ -189,6 +189,25 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(thrice.counter("engine.book.duplicate_order"), 0)
     }
 
+    /// With conflation, a restart in mid-batch first evaluates the deferred books, as they
+    /// stand, before it empties them.
+    func testRestartEvaluatesDeferredBooksBeforeEmptyingThem() throws {
+        let c = try config(signal: "evaluate = \"every_event\"\nconflate = true")
+        let engine = try Engine(config: c)
+        var events: [Event] = []
+        try demoSession(messages: 5_000).forEachEvent { events.append($0) }
+        for e in events { engine.core.process(e, last: false) }
+        let evaluations = engine.core.counts[EngineCore.Count.evaluations.rawValue].value
+        let pending = engine.core.pendingCount.pointee
+        XCTAssertGreaterThan(pending, 0, "events in mid-batch should leave evaluations deferred")
+        var restart = Event()
+        restart.kind = .restart
+        engine.core.process(restart, last: false)
+        XCTAssertEqual(engine.core.pendingCount.pointee, 0)
+        XCTAssertEqual(engine.core.counts[EngineCore.Count.evaluations.rawValue].value, evaluations + UInt64(pending))
+        XCTAssertEqual(engine.core.book.orders.count, 0)
+    }
+
     /// SIGTERM mid-replay: the feed stops, and every signal the engine computed reaches the sink.
     func testSIGTERMMidReplayFlushesEverySignal() throws {
         let c = try config(signal: "evaluate = \"top_change\"\nmedium = 0.05")
