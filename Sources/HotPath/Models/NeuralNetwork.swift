@@ -62,6 +62,8 @@ public final class NeuralNetwork: @unchecked Sendable {
         var outputs: Int32
         var transposed: Bool
         var activation: Activation
+        /// 1 when the kernel applies ReLU as it stores (`activation == .relu`), as it takes it.
+        var relu: Int32
     }
     let steps: UnsafeMutablePointer<Step>
     let stepCount: Int
@@ -115,7 +117,8 @@ public final class NeuralNetwork: @unchecked Sendable {
             self.bias = loadTimeCopy(bias)
         }
     }
-    let recurrentPlan: RecurrentPlan?
+    /// Held by pointer: `predict` reads it in place instead of copying the plan each call.
+    let recurrentPlan: UnsafeMutablePointer<RecurrentPlan>?
 
     init(layers: [Layer], recurrent: Recurrent? = nil) {
         self.layers = layers
@@ -127,7 +130,11 @@ public final class NeuralNetwork: @unchecked Sendable {
         g = .allocate(capacity: 4 * hidden)
         t = .allocate(capacity: hidden)
         u = .allocate(capacity: hidden)
-        recurrentPlan = recurrent.map(RecurrentPlan.init)
+        recurrentPlan = recurrent.map { rnn in
+            let p = UnsafeMutablePointer<RecurrentPlan>.allocate(capacity: 1)
+            p.initialize(to: RecurrentPlan(rnn))
+            return p
+        }
         outputs = layers[layers.count - 1].outputs
         // Layers narrower than a vector keep their weights transposed ([out][in]) for the
         // dot-product kernel; the rest stay input-major for the broadcast-FMA kernel.
@@ -155,14 +162,15 @@ public final class NeuralNetwork: @unchecked Sendable {
         steps = .allocate(capacity: layers.count)
         for (i, l) in layers.enumerated() {
             (steps + i).initialize(to: Step(weights: weights[i], bias: biases[i], inputs: Int32(l.inputs), outputs: Int32(l.outputs),
-                                            transposed: transposed[i], activation: l.activation))
+                                            transposed: transposed[i], activation: l.activation, relu: l.activation == .relu ? 1 : 0))
         }
     }
 
     deinit {
         h.deallocate(); c.deallocate(); g.deallocate(); t.deallocate(); u.deallocate()
         if let p = recurrentPlan {
-            for m in [p.w, p.r, p.rCandidate, p.bias, p.rBias] { m.deallocate() }
+            for m in [p.pointee.w, p.pointee.r, p.pointee.rCandidate, p.pointee.bias, p.pointee.rBias] { m.deallocate() }
+            p.deallocate()
         }
         weights.forEach { $0.deallocate() }
         biases.forEach { $0.deallocate() }
@@ -175,15 +183,14 @@ public final class NeuralNetwork: @unchecked Sendable {
     public func predict(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         var input = UnsafePointer(x)
         if let plan = recurrentPlan {
-            run(plan, x)
+            run(plan.pointee, x)
             input = UnsafePointer(h)
         }
         for li in 0..<stepCount {
             let step = steps[li]
             let y = li == stepCount - 1 ? out : (li & 1 == 0 ? scratch.0 : scratch.1)
             let n = Int(step.outputs)
-            let relu: Int32 = if case .relu = step.activation { 1 } else { 0 }
-            (step.transposed ? narrow : dense)(input, step.weights, step.bias, y, step.inputs, step.outputs, relu)
+            (step.transposed ? narrow : dense)(input, step.weights, step.bias, y, step.inputs, step.outputs, step.relu)
             switch step.activation {
             case .identity, .relu: break  // ReLU: applied by the kernel as it stores
             case let .leakyRelu(a): for j in 0..<n { y[j] = y[j] < 0 ? a * y[j] : y[j] }
