@@ -62,10 +62,10 @@ extension Bench {
             defaultCores(&c)
             // ITCH replaces yield two events per message: offer slightly fewer messages.
             let total = max(1, Int(rate * seconds / 1.05))
-            let loops = (total + sessionMessages - 1) / sessionMessages
-            let file = syntheticFeed(messages: total / loops, generator: ITCHGenerator.demoSession)
+            let loops = (total + sessionMessages - 1) / sessionMessages, perLoop = total / loops
+            let file = syntheticFeed(messages: perLoop, generator: ITCHGenerator.demoSession)
             let (report, outcome) = runEngine(c, feeds: [file], loops: loops)
-            let session = loops > 1 ? "\(loops) loops of \(total / loops) messages" : "\(total) messages"
+            let session = loops > 1 ? "\(loops) loops of \(perLoop) messages" : "\(total) messages"
             printReport(report, config: c, json: json, title: "bench e2e: \(Int(rate)) events/s offered for \(seconds) s, \(session)")
             exitOnFailure(report, outcome)
         }

@@ -14,16 +14,14 @@ public struct BufferedWriter {
     }
 
     public mutating func line(_ s: String) {
-        buffer.append(contentsOf: s.utf8)
-        buffer.append(0x0A)
-        if buffer.count >= 1 << 16 { flush() }
+        text(s)
+        byte(0x0A)
     }
 
     /// `s`'s bytes, no newline.
     public mutating func text(_ s: String) {
         var s = s
-        s.withUTF8 { buffer.append(contentsOf: $0) }
-        if buffer.count >= 1 << 16 { flush() }
+        s.withUTF8 { append(UnsafeRawBufferPointer($0)) }
     }
 
     public mutating func byte(_ b: UInt8) {
