@@ -102,7 +102,7 @@ HP_WALK_COPY(walk256, 4)
 hp_forest_walk_fn hp_forest_walk_blocks(int slots) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+    if (!hp_portable_forced() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq"))
         return slots <= 64 ? walk64 : slots <= 128 ? walk128 : slots <= 256 ? walk256 : 0;
 #endif

@@ -75,7 +75,7 @@ HP_QS_COPY(scores8, 8)
 hp_qs_scores_fn hp_qs_scores_best(int32_t row_bytes) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+    if (!hp_portable_forced() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512dq"))
     {
         static const hp_qs_scores_fn copies[8] = {scores1, scores2, scores3, scores4, scores5, scores6, scores7, scores8};

@@ -1,7 +1,9 @@
 #include "CSupport.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 
 _Static_assert(sizeof(uint64_t) == 8, "uint64_t must be 8 bytes");
 _Static_assert(CPU_SETSIZE >= 64, "cpu_set_t too small");
@@ -61,3 +63,9 @@ void hp_install_stop_handlers(void) {
 int hp_stop_signal(void) { return hp_stop_flag; }
 
 void hp_clear_stop_signal(void) { hp_stop_flag = 0; }
+
+int hp_set_timer_slack_ns(unsigned long ns) {
+    return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) == 0 ? 0 : errno;
+}
+
+int hp_portable_forced(void) { return getenv("HOTPATH_PORTABLE") != NULL; }

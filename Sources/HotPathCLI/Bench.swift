@@ -4,7 +4,7 @@ import HotPath
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The latency harness.",
-        subcommands: [E2E.self, Core.self, Feed.self, Model.self, Features.self]
+        subcommands: [E2E.self, Core.self, Feed.self, Model.self, Features.self, Instructions.self]
     )
 
     struct Core: ParsableCommand {

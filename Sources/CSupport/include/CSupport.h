@@ -95,6 +95,14 @@ int hp_pin_thread(pthread_t thread, int cpu);
 /// returns how many CPUs are allowed, or -errno.
 int hp_current_affinity(int *cpus, int cap);
 
+/// Whether HOTPATH_PORTABLE is set: every kernel selector then picks the portable path (one
+/// ISA path for instruction counts that must not depend on the host's CPU).
+int hp_portable_forced(void);
+
+/// Sets the calling thread's timer slack (PR_SET_TIMERSLACK; prctl is variadic, which Swift
+/// cannot call), so a sleep wakes when asked instead of up to 50 µs later. Returns errno.
+int hp_set_timer_slack_ns(unsigned long ns);
+
 /// Sets the calling thread's name (truncated to the kernel's 15 characters). Returns errno.
 int hp_set_thread_name(const char *name);
 

@@ -43,6 +43,8 @@ public struct FileReplay: Sendable {
     public var loops = 1
     /// Where decode times go (owned by the feed thread), if anywhere.
     public var decode: HistogramRecorder? = nil
+    /// Measures the host's hiccups while a paced replay spins for its next event's due time.
+    public var hiccups: HiccupMeter? = nil
 
     public init(file: FeedFile, clock: Clock) {
         self.file = file
@@ -57,7 +59,7 @@ public struct FileReplay: Sendable {
                     position: UnsafePointer<Atomic<UInt64>>? = nil) -> Stats {
         var stats = Stats()
         let fileBytes = UInt64(file.byteCount)
-        var pacer = Pacer(pace: pace, clock: clock)
+        var pacer = Pacer(pace: pace, clock: clock, hiccups: hiccups)
         var time = LoopTime()
         let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
         defer { out.deallocate() }
@@ -127,6 +129,7 @@ public struct FileReplay: Sendable {
             decode.record(clock.nanoseconds(ticks: decoded &- taken))
             decode.poll()
         }
+        hiccups?.recorder.poll()
         for i in 0..<n {
             time.apply(&events[i])
             if let due = pacer.wait(for: events[i]) {
@@ -171,6 +174,8 @@ struct LoopTime {
 struct Pacer {
     let pace: FileReplay.Pace
     let clock: Clock
+    /// Fed every clock read of the fixed-rate spin.
+    let hiccups: HiccupMeter?
     var firstFeedNs: UInt64 = 0
     var startNs: UInt64 = 0
     let inverseSpeed: Double
@@ -178,9 +183,10 @@ struct Pacer {
     var dueTicks = 0.0
     let intervalTicks: Double
 
-    init(pace: FileReplay.Pace, clock: Clock) {
+    init(pace: FileReplay.Pace, clock: Clock, hiccups: HiccupMeter? = nil) {
         self.pace = pace
         self.clock = clock
+        self.hiccups = hiccups
         if case let .recorded(speed) = pace { inverseSpeed = 1 / max(speed, 1e-9) } else { inverseSpeed = 0 }
         if case let .rate(perSecond) = pace { intervalTicks = clock.ticksPerSecond / max(perSecond, 1e-9) } else { intervalTicks = 0 }
     }
@@ -195,7 +201,17 @@ struct Pacer {
             if dueTicks == 0 { dueTicks = Double(clock.ticks()) }
             let due = UInt64(dueTicks)
             dueTicks += intervalTicks
-            while clock.ticks() < due { hp_cpu_relax() }
+            if let hiccups {
+                while true {
+                    let now = clock.ticks()
+                    hiccups.spin(at: now)
+                    if now >= due { break }
+                    hp_cpu_relax()
+                }
+                hiccups.busy()
+            } else {
+                while clock.ticks() < due { hp_cpu_relax() }
+            }
             return due
         case .recorded:
             waitRecorded(e)

@@ -155,7 +155,7 @@ public final class NeuralNetwork: @unchecked Sendable {
         }
         let widest = layers.map { max($0.inputs, $0.outputs) }.max()!
         scratch = (.allocate(capacity: widest), .allocate(capacity: widest))
-        let kernels = hp_nn_kernels_select(getenv("HOTPATH_PORTABLE") != nil ? 1 : 0)
+        let kernels = hp_nn_kernels_select(hp_portable_forced())
         (dense, narrow, tanhKernel, sigmoidKernel) = (kernels.dense, kernels.narrow, kernels.tanh, kernels.sigmoid)
         usesAVX2 = kernels.avx2 != 0
         stepCount = layers.count

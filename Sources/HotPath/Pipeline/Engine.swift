@@ -14,6 +14,10 @@ import Glibc
 ///                kill-switch file and SIGINT/SIGTERM, print progress
 /// ```
 ///
+/// Each thread also measures what the host takes from it (`HiccupThread`): the feed and
+/// engine threads while they spin idle, the output thread by how late it wakes. The report
+/// shows these beside the stages, so a tail reads as the host's or the engine's.
+///
 /// Everything the feed and engine threads touch is sized from the configuration and carved
 /// from one arena (bound to the engine core's NUMA node, pre-faulted, locked) before they
 /// start. Stopping: at the end of the input, or on SIGINT/SIGTERM (after
@@ -36,6 +40,9 @@ public final class Engine: @unchecked Sendable {
     let flags: Flags
     /// The engine thread's pop buffer (256 events).
     let batch: Batch
+    /// Host hiccups on the feed thread (paced replays) and on the engine thread.
+    let feedHiccups: HiccupMeter
+    let engineHiccups: HiccupMeter
 
     struct Batch: @unchecked Sendable { let events: UnsafeMutableBufferPointer<Event> }
 
@@ -73,7 +80,7 @@ public final class Engine: @unchecked Sendable {
         self.clock = clock
         ensemble = try config.loadEnsemble()
         let b = config.book
-        let histogramBytes = Stage.allCases.count * 2 * HistogramLayout.countsLength * 8
+        let histogramBytes = (Stage.allCases.count + 2) * 2 * HistogramLayout.countsLength * 8
         let bookBytes = L3Book.arenaBytes(b)
         // Feature windows (five time windows of 40-byte entries and one 16-byte series per
         // instrument, `history_capacity` entries each) are carved from the arena too.
@@ -95,6 +102,8 @@ public final class Engine: @unchecked Sendable {
             for i in 0..<3 { (p + i).initialize(to: Atomic(false)) }
             flags = Flags(p: p)
             batch = Batch(events: UnsafeMutableBufferPointer(start: try arena.allocate(Event.self, count: 256), count: 256))
+            feedHiccups = try HiccupMeter(thresholdNs: config.hiccupThresholdNs, clock: clock, arena: arena)
+            engineHiccups = try HiccupMeter(thresholdNs: config.hiccupThresholdNs, clock: clock, arena: arena)
             core = try EngineCore(config: config, ensemble: ensemble, arena: arena, counters: counters,
                                   histograms: histograms, signals: signals.producer, clock: clock)
         } catch {
@@ -133,9 +142,12 @@ public final class Engine: @unchecked Sendable {
         let feedBox = FeedBox()
         let producer = events.producer, consumer = events.consumer
         let recorder = histograms[Stage.decode.rawValue]
-        let flags = self.flags, core = self.core, batchBuffer = self.batch
+        let flags = self.flags, core = self.core, batchBuffer = self.batch, hiccups = self.engineHiccups, clock = self.clock
         var configured = feeds
-        for i in configured.indices { configured[i].decode = recorder }
+        for i in configured.indices {
+            configured[i].decode = recorder
+            configured[i].hiccups = feedHiccups
+        }
         let replays = configured
         let positions = Positions(replays)
         defer { positions.deallocate() }
@@ -147,11 +159,14 @@ public final class Engine: @unchecked Sendable {
             while true {
                 let n = consumer.pop(into: batch)
                 if n == 0 {
+                    hiccups.spin(at: clock.ticks())
                     core.pollHistograms()
+                    hiccups.recorder.poll()
                     if flags[1].load(ordering: .acquiring) && consumer.count == 0 { break }
                     hp_cpu_relax()
                     continue
                 }
+                hiccups.busy()
                 for i in 0..<n { core.process(batch[i], last: i == n - 1) }
                 core.flushDeferred()
                 core.pollHistograms()
@@ -186,6 +201,7 @@ public final class Engine: @unchecked Sendable {
     func report(_ output: OutputLoop, _ outcome: FeedOutcome) -> RunReport {
         var r = RunReport()
         r.stages = Stage.allCases.map { ($0.name, RunReport.StageSummary(output.cumulative[$0.rawValue])) }
+            + HiccupThread.allCases.map { ($0.reportName, RunReport.StageSummary(output.hiccups[$0.rawValue])) }
         func add(_ name: String, _ v: Int) { r.counters.append((name, UInt64(max(v, 0)))) }
         add("feed.records", outcome.stats.reduce(0) { $0 + $1.records })
         add("feed.events", outcome.stats.reduce(0) { $0 + $1.events })
@@ -219,6 +235,8 @@ struct OutputLoop {
     let positions: Engine.Positions?
     var progress: ProgressLine
     var cumulative = [HistogramSnapshot](repeating: HistogramSnapshot(), count: Stage.allCases.count)
+    /// Per `HiccupThread`: the host's hiccups so far.
+    var hiccups = [HistogramSnapshot](repeating: HistogramSnapshot(), count: HiccupThread.allCases.count)
     var breaches: [UInt64]
     var written = 0
     let started = Clock.monotonicNs()
@@ -236,6 +254,8 @@ struct OutputLoop {
         let interval = engine.config.snapshotNs
         var nextSnapshot = started + interval
         var nextKillCheck = started
+        let threshold = engine.config.hiccupThresholdNs
+        _ = hp_set_timer_slack_ns(1)  // a wake-up's lateness is then the host's, not the timer's
         while true {
             // Signals are written from the ring's slots (no copy): this thread shares the
             // feed's CPU, and its bursts delay the feed.
@@ -245,7 +265,10 @@ struct OutputLoop {
             written += n
             if n == 0 {
                 if engineDone() && consumer.count == 0 { break }
+                let asleep = Clock.monotonicNs()
                 usleep(10_000)  // see OutputLoop's comment
+                let late = Clock.monotonicNs() &- asleep &- 10_000_000
+                if late > threshold && late < 1 << 62 { hiccups[HiccupThread.output.rawValue].record(late) }
             }
             let now = Clock.monotonicNs()
             if hp_stop_signal() != 0 { engine.flags[0].store(true, ordering: .relaxed) }
@@ -301,6 +324,13 @@ struct OutputLoop {
                 if value > b.limitNs { breaches[i] += 1; anyBreach = true }
             }
             cumulative[stage.rawValue].add(interval)
+        }
+        for (thread, meter) in [(HiccupThread.feed, engine.feedHiccups), (.engine, engine.engineHiccups)] {
+            if final {
+                meter.recorder.collectAfterOwnerStopped(into: &hiccups[thread.rawValue])
+            } else if thread != .feed || !feedDone {
+                meter.recorder.collect(into: &hiccups[thread.rawValue], timeoutNs: 20_000_000)
+            }
         }
         engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
         if let fd = engine.snapshotFD {

@@ -5,7 +5,8 @@
 ///
 /// ```toml
 /// [engine]   max_instruments, max_orders, depth
-/// [threads]  feed_core, engine_core, output_core            (-1 = not pinned)
+/// [threads]  feed_core, engine_core, output_core            (-1 = not pinned),
+///            hiccup_threshold_ns (idle-turn gaps counted as host hiccups; 1000)
 /// [rings]    events, events_full ("spin"|"drop"), signals, signals_full
 /// [feed]     pace ("max"|"recorded"), speed
 /// [features] names = [...], levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
@@ -34,6 +35,8 @@ public struct EngineConfig: Sendable {
     public var feedCore: Int? = nil
     public var engineCore: Int? = nil
     public var outputCore: Int? = nil
+    /// A gap between two idle turns of a thread longer than this is a host hiccup.
+    public var hiccupThresholdNs = HiccupMeter.defaultThresholdNs
     public var eventRing = 1 << 16
     public var eventRingPolicy = SPSCRing<Event>.FullPolicy.spin
     public var signalRing = 1 << 14
@@ -85,6 +88,7 @@ public struct EngineConfig: Sendable {
             c.feedCore = try core("feed_core")
             c.engineCore = try core("engine_core")
             c.outputCore = try core("output_core")
+            c.hiccupThresholdNs = UInt64(try t.int("hiccup_threshold_ns", default: Int(c.hiccupThresholdNs), in: 50...1_000_000_000))
             try t.finish()
         }
         if var t = try root.table("rings") {

@@ -143,12 +143,12 @@ public struct EngineCore: @unchecked Sendable {
         record(.book, from: t0, to: t1)
         guard b >= 0 else { return }
         count(.bookEvents)
-        let view = book.view(book: b)
-        features[b].book(view, event: e, into: full + b * MicrostructureFeatures.count)
+        updateFeatures(book: b, event: e)
         let t2 = clock.ticks()
         record(.features, from: t1, to: t2)
         guard ensemble != nil else { return }
         if onTopChange {
+            let view = book.view(book: b)
             let h = view.header.pointee
             let bid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
             let ask = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
@@ -193,10 +193,27 @@ public struct EngineCore: @unchecked Sendable {
     /// `stamp`: where tick-to-signal starts (0: not timed); `t2`: when inference may start.
     @inline(__always)
     func evaluate(book b: Int, event e: Event, stamp: UInt64, from t2: UInt64) {
-        let view = book.view(book: b)
-        let h = view.header.pointee
-        let bestBid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
-        let bestAsk = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
+        let finite = infer(book: b)
+        let t3 = clock.ticks()
+        record(.inference, from: t2, to: t3)
+        decide(book: b, event: e, finite: finite)
+        let t4 = clock.ticks()
+        record(.signal, from: t3, to: t4)
+        if stamp != 0 { record(.tickToSignal, from: stamp, to: t4) }
+    }
+
+    // MARK: The stages, one function each (`InstructionWork` counts each one's instructions)
+
+    /// The features stage: book `b`'s microstructure vector after event `e`.
+    @inline(__always)
+    func updateFeatures(book b: Int, event e: Event) {
+        features[b].book(book.view(book: b), event: e, into: full + b * MicrostructureFeatures.count)
+    }
+
+    /// The inference stage: gathers the model's row from book `b`'s vector and runs the
+    /// ensemble into `outputs`. Returns whether every feature was finite.
+    @inline(__always)
+    func infer(book b: Int) -> Bool {
         let vector = full + b * MicrostructureFeatures.count
         var finite = true
         for i in 0..<featureCount {
@@ -206,10 +223,17 @@ public struct EngineCore: @unchecked Sendable {
         }
         if !finite { count(.undefinedFeatures) }
         ensemble!._withUnsafeGuaranteedRef { $0.predict(row, into: outputs) }
-        let t3 = clock.ticks()
-        record(.inference, from: t2, to: t3)
+        return finite
+    }
 
+    /// The signal stage: the policy over `outputs`, the risk gates, the signal ring.
+    @inline(__always)
+    func decide(book b: Int, event e: Event, finite: Bool) {
         count(.evaluations)
+        let view = book.view(book: b)
+        let h = view.header.pointee
+        let bestBid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
+        let bestAsk = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
         let (pBuy, pSell) = policy.probabilities(outputs, outputs: outputCount)
         var s = Signal()
         s.tsEvent = e.tsEvent
@@ -223,18 +247,14 @@ public struct EngineCore: @unchecked Sendable {
         case .medium: count(.medium)
         case .strong: count(.strong)
         }
-        if s.strength != .weak {
-            if let reason = gates.check(s, book: b, event: e, stale: h.stale != 0, finite: finite) {
-                counts[Count.suppressed(reason)].increment()
-            } else {
-                sequence.pointee &+= 1
-                s.sequence = sequence.pointee
-                if signals.push(s) { count(.emitted) } else { count(.signalRingFull) }
-            }
+        guard s.strength != .weak else { return }
+        if let reason = gates.check(s, book: b, event: e, stale: h.stale != 0, finite: finite) {
+            counts[Count.suppressed(reason)].increment()
+        } else {
+            sequence.pointee &+= 1
+            s.sequence = sequence.pointee
+            if signals.push(s) { count(.emitted) } else { count(.signalRingFull) }
         }
-        let t4 = clock.ticks()
-        record(.signal, from: t3, to: t4)
-        if stamp != 0 { record(.tickToSignal, from: stamp, to: t4) }
     }
 
     /// Answers pending histogram swaps (at batch boundaries).

@@ -177,9 +177,9 @@ public struct RunReport: Sendable {
     public var text: String {
         func left(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
         func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
-        var out = left("stage", 16) + ["count", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "mean ns"].map { right($0, 11) }.joined() + "\n"
+        var out = left("stage", 20) + ["count", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "mean ns"].map { right($0, 11) }.joined() + "\n"
         for (name, s) in stages {
-            out += left(name, 16) + [s.count, s.p50, s.p99, s.p999, s.max, UInt64(s.mean.rounded())].map { right("\($0)", 11) }.joined() + "\n"
+            out += left(name, 20) + [s.count, s.p50, s.p99, s.p999, s.max, UInt64(s.mean.rounded())].map { right("\($0)", 11) }.joined() + "\n"
         }
         let shown = counters.filter { $0.1 != 0 }
         if !shown.isEmpty {
