@@ -4,7 +4,7 @@ import HotPath
 struct Tune: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Audit this host against the low-latency profile (tuning/).",
-        subcommands: [Check.self]
+        subcommands: [Check.self, Jitter.self]
     )
 
     struct Check: ParsableCommand {
@@ -44,6 +44,55 @@ struct Tune: ParsableCommand {
             let knobs = audit.run()
             print(json ? HostAudit.json(knobs, hotCores: audit.hotCores) : HostAudit.table(knobs, hotCores: audit.hotCores))
             if strict && knobs.contains(where: { $0.verdict == .fail }) { throw ExitCode(1) }
+        }
+    }
+
+    struct Jitter: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure the time the host takes from a spinning thread on each CPU (no engine running).",
+            discussion: """
+                One pinned thread per CPU, all at once, reads the TSC in a tight loop; every gap \
+                between two reads over --threshold-ns is a hiccup: an interrupt, another task or \
+                the hypervisor took the CPU. Prints per CPU the hiccups, the share of time \
+                stolen and the gaps' percentiles. The engine measures the same while its threads \
+                idle (host_hiccup.* in every report). tuning/README.md says what to change when \
+                a hot core shows hiccups.
+                """
+        )
+
+        @Option(help: ArgumentHelp("CPUs to probe, in kernel list syntax (e.g. 2-3,6).", discussion: "Default: every CPU this process may use."))
+        var cpus: String?
+
+        @Option(help: "Seconds to spin on each CPU.")
+        var seconds = 2.0
+
+        @Option(help: "A gap between two clock reads longer than this is a hiccup.")
+        var thresholdNs: UInt64 = HiccupMeter.defaultThresholdNs
+
+        @Flag(help: "Print {\"threshold_ns\",\"cpus\":[{\"cpu\",\"seconds\",\"hiccups\",\"stolen_ns\",\"stolen_share\",\"p50_ns\",…}]}.")
+        var json = false
+
+        func validate() throws {
+            guard seconds > 0, seconds <= 3_600 else { throw ValidationError("--seconds must be within 0...3600") }
+            guard thresholdNs >= 50, thresholdNs <= 1_000_000_000 else { throw ValidationError("--threshold-ns must be within 50...1e9") }
+        }
+
+        func run() throws {
+            var list = PinnedThread.currentAffinity()
+            if let cpus {
+                guard let parsed = CPUList(parsing: cpus), !parsed.isEmpty else { fail("--cpus \(cpus): not a CPU list (expected e.g. 2-3,6)", code: 2) }
+                guard list.isSuperset(of: parsed) else {
+                    fail("--cpus \(cpus): CPUs \(CPUList(parsed.cpus.filter { !list.contains($0) })) are not usable by this process (allowed: \(list))", code: 2)
+                }
+                list = parsed
+            }
+            var probe = JitterProbe(cpus: list.cpus)
+            probe.seconds = seconds
+            probe.thresholdNs = thresholdNs
+            let results: [JitterProbe.Result]
+            do { results = try probe.run() } catch { fail("tune jitter: \(error)") }
+            print(json ? JitterProbe.json(results, thresholdNs: thresholdNs) : JitterProbe.table(results, thresholdNs: thresholdNs),
+                  terminator: json ? "\n" : "")
         }
     }
 }

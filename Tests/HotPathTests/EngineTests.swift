@@ -322,6 +322,19 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual((counters["engine.events"] as? NSNumber)?.uint64Value, report.counter("engine.events"))
     }
 
+    /// Every report carries each thread's host hiccups beside the stages; a paced feed and an
+    /// idle engine spin, so a 0.2 s run measures them (the output thread's wake-ups always do).
+    func testReportCarriesHostHiccupsPerThread() throws {
+        let (report, _) = try run(try config(), try demoSession(messages: 40_000), pace: .rate(eventsPerSecond: 200_000))
+        for thread in HiccupThread.allCases {
+            XCTAssertNotNil(report.stage(thread.reportName), "\(thread.reportName) missing")
+        }
+        XCTAssertGreaterThan(report.stage("host_hiccup.output")?.count ?? 0, 0, "the output thread woke at least once late by 1 µs")
+        let back = try RunReport.load(path: temporaryFile(Array(report.json.utf8), suffix: ".json"))
+        let (was, now) = (try XCTUnwrap(report.stage("host_hiccup.engine")), try XCTUnwrap(back.stage("host_hiccup.engine")))
+        XCTAssertEqual([now.count, now.p50, now.p99, now.max], [was.count, was.p50, was.p99, was.max])
+    }
+
     /// The binary signal record is the documented fixed 64 bytes, fields at fixed offsets.
     func testSignalRecordIs64Bytes() {
         XCTAssertEqual(MemoryLayout<Signal>.size, 64)

@@ -1,3 +1,4 @@
+import CSupport
 /// A weighted combination of several models' outputs (class probabilities), weights from
 /// configuration: out[k] = Σ wᵢ · modelᵢ[k] / Σ wᵢ. Every model must have the same number of
 /// outputs. Scratch rows are allocated once at construction, so `predict` allocates nothing.
@@ -64,6 +65,15 @@ public final class Ensemble: @unchecked Sendable {
     }
 
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        #if HOTPATH_INJECT_SLOW_INFERENCE
+        // A deliberate regression for measuring the latency gate's miss rate only
+        // (scripts/gate-ab.sh --slow-head): every prediction takes a quarter longer.
+        let injectedStart = hp_rdtsc_ordered()
+        defer {
+            let until = hp_rdtsc_ordered() &+ (hp_rdtsc_ordered() &- injectedStart) / 4
+            while hp_rdtsc() < until { hp_cpu_relax() }
+        }
+        #endif
         for k in 0..<outputs { out[k] = 0 }
         for i in 0..<models.count {
             switch members[i] {
