@@ -37,11 +37,12 @@ struct Predict: ParsableCommand {
             var y = [Double](repeating: 0, count: m.outputs)
             var scratch = [Float](repeating: 0, count: m.features + m.outputs)
             let rows = width == 0 ? 0 : values.count / width
+            let columns = m.predictionWidth(raw: raw)
             values.withUnsafeBufferPointer { x in
                 y.withUnsafeMutableBufferPointer { yb in
                     for r in 0..<rows {
                         scratch.withUnsafeMutableBufferPointer { m.predict(x.baseAddress! + r * width, into: yb.baseAddress!, raw: raw, scratch: $0.baseAddress!) }
-                        out.line(yb.map { "\($0)" }.joined(separator: ","))
+                        out.line(yb.prefix(columns).map { "\($0)" }.joined(separator: ","))
                     }
                 }
             }

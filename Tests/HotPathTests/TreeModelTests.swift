@@ -15,15 +15,15 @@ final class TreeModelTests: XCTestCase {
         let dir = TestPaths.fixtures + "/models/" + kind
         let model = try load(dir + (kind.hasPrefix("xgb") ? "/model.json" : "/model.txt"))
         let x = doubles(dir + "/\(prefix)X.f64"), ref = doubles(dir + "/\(prefix)ref.f64")
-        let rows = x.count / model.features
-        XCTAssertEqual(ref.count, rows * model.outputs, kind)
+        let rows = x.count / model.features, width = model.predictionWidth()
+        XCTAssertEqual(ref.count, rows * width, kind)
         var out = [Double](repeating: 0, count: model.outputs)
         var worst = 0.0
         x.withUnsafeBufferPointer { xb in
             out.withUnsafeMutableBufferPointer { ob in
                 for r in 0..<rows {
                     model.predict(xb.baseAddress! + r * model.features, into: ob.baseAddress!)
-                    for k in 0..<model.outputs { worst = max(worst, abs(ob[k] - ref[r * model.outputs + k])) }
+                    for k in 0..<width { worst = max(worst, abs(ob[k] - ref[r * width + k])) }
                 }
             }
         }
@@ -80,6 +80,32 @@ final class TreeModelTests: XCTestCase {
 
     func testLightGBMMulticlassOVAMatchesTheLibrary() throws {
         XCTAssertLessThanOrEqual(try maxDifference("lgb-ova", load: LightGBMLoader.load).0, 1e-9)
+    }
+
+    // Regression tests for three outputs that were silently wrong
+    // (tools/models/make_objective_fixes.py; each fails without its fix).
+
+    /// LightGBM random forests average their trees (the sum was off by 0.45 in probability).
+    func testLightGBMRandomForestAveragesItsTrees() throws {
+        XCTAssertEqual(try maxDifference("lgb-rf-binary", load: LightGBMLoader.load).0, 0)
+        XCTAssertEqual(try maxDifference("lgb-rf-reg", load: LightGBMLoader.load).0, 0)
+    }
+
+    /// binary:logitraw predicts the margin, base_score included as it stands.
+    func testXGBoostLogitrawGivesTheLibrarysMargin() throws {
+        XCTAssertEqual(try maxDifference("xgb-logitraw", load: XGBoostLoader.load).0, 0)
+    }
+
+    /// multi:softmax's predict() is one column, the class index.
+    func testXGBoostSoftmaxPredictsTheClassIndex() throws {
+        let model = try XGBoostLoader.load(path: TestPaths.fixtures + "/models/xgb-softmax/model.json")
+        XCTAssertEqual(model.outputs, 3)
+        XCTAssertEqual(model.predictionWidth(), 1)
+        XCTAssertEqual(model.predictionWidth(raw: true), 3)
+        XCTAssertEqual(try maxDifference("xgb-softmax", load: XGBoostLoader.load).0, 0)
+        XCTAssertThrowsError(try Ensemble(models: [.trees(model)], weights: [1])) { error in
+            XCTAssertTrue("\(error)".contains("multi:softprob"), "\(error)")
+        }
     }
 
     func testXGBoostLogisticWithACategoricalFeatureMatchesTheLibrary() throws {

@@ -23,10 +23,13 @@ public enum LightGBMLoader {
         }
         // Header
         var header: [String: (String, Int)] = [:]
+        var averaged = false  // `average_output`, a bare line: boosting=rf
         var i = 1
         while i < lines.count && !lines[i].hasPrefix("Tree=") {
             if let eq = lines[i].firstIndex(of: "=") {
                 header[String(lines[i][..<eq])] = (String(lines[i][lines[i].index(after: eq)...]), i)
+            } else if lines[i].trimmingSpaces() == "average_output" {
+                averaged = true
             }
             if lines[i].hasPrefix("end of trees") { break }
             i += 1
@@ -155,8 +158,11 @@ public enum LightGBMLoader {
         guard !trees.isEmpty else { throw ModelError(file: file, place: "", reason: "the model has no trees") }
         if anyLinear { while leafConst.count < leaves.count { leafConst.append(0); termRange.append((0, 0)) } }
         let outputs = perIteration > 1 ? perIteration : numClass
+        // A random forest's score is the trees' mean over its iterations (GBDT::PredictRaw).
+        let averageOver = averaged ? trees.count / perIteration : 0
         var ensemble = TreeEnsemble(arithmetic: .lightgbm, features: features, outputs: outputs, transform: transform,
-                            baseMargin: [Double](repeating: 0, count: outputs), trees: trees, nodes: nodes, leaves: leaves,
+                            baseMargin: [Double](repeating: 0, count: outputs), averageOver: averageOver,
+                            trees: trees, nodes: nodes, leaves: leaves,
                             bitsets: bitsets, bitsetRanges: ranges, leafConst: leafConst, leafTermRange: termRange,
                             linearFeatures: linFeatures, linearCoeffs: linCoeffs)
         if let (names, _) = header["feature_names"] {

@@ -11,6 +11,11 @@ public enum Model: Sendable {
         switch self { case let .trees(t): return t.outputs; case let .network(n): return n.outputs }
     }
 
+    /// How many of `predict`'s values are the prediction (1 for a class index).
+    public func predictionWidth(raw: Bool = false) -> Int {
+        switch self { case let .trees(t): return t.predictionWidth(raw: raw); case let .network(n): return n.outputs }
+    }
+
     /// The evaluator `predict` runs (it depends on the model and the CPU).
     public var evaluator: String {
         switch self {

@@ -22,6 +22,9 @@ public struct TreeEnsemble: @unchecked Sendable {
         /// One sigmoid per class (LightGBM multiclassova).
         case sigmoidPerClass(scale: Double)
         case exp
+        /// The index of the largest margin, first on ties, as one output (XGBoost
+        /// multi:softmax, whose `predict()` gives the class, not probabilities).
+        case classIndex
     }
 
     /// 24 bytes. `left`/`right` ≥ 0 are node indices; < 0 are ~leaf index.
@@ -53,6 +56,9 @@ public struct TreeEnsemble: @unchecked Sendable {
     public let transform: Transform
     /// Added to every output before the trees (XGBoost's base margin; 0 for LightGBM).
     public let baseMargin: [Double]
+    /// LightGBM random forests (`boosting=rf`, `average_output` in the file): the raw score
+    /// is the sum over the trees divided by this many iterations; 0 when scores are sums.
+    public let averageOver: Int
     public let trees: [Tree]
     public let nodes: UnsafeMutableBufferPointer<Node>
     public let leaves: UnsafeMutableBufferPointer<Double>
@@ -76,7 +82,7 @@ public struct TreeEnsemble: @unchecked Sendable {
     private(set) var binned: UnsafeMutablePointer<BinnedForest>?
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
-    init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double],
+    init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double], averageOver: Int = 0,
          trees: [Tree], nodes: [Node], leaves: [Double], bitsets: [UInt32], bitsetRanges: [(Int32, Int32)],
          leafConst: [Double] = [], leafTermRange: [(Int32, Int32)] = [], linearFeatures: [Int32] = [], linearCoeffs: [Double] = []) {
         self.arithmetic = arithmetic
@@ -84,6 +90,7 @@ public struct TreeEnsemble: @unchecked Sendable {
         self.outputs = outputs
         self.transform = transform
         self.baseMargin = baseMargin
+        self.averageOver = averageOver
         self.trees = trees
         self.nodes = loadTimeBuffer(nodes)
         self.leaves = loadTimeBuffer(leaves)
@@ -201,25 +208,27 @@ public struct TreeEnsemble: @unchecked Sendable {
         return lockstep != nil ? "lockstep walk" : "node walk"
     }
 
+    /// How many values `predict` writes that mean something: `outputs`, or 1 for a class
+    /// index (the rest of `out` is scratch).
+    public func predictionWidth(raw: Bool = false) -> Int { transform == .classIndex && !raw ? 1 : outputs }
+
     /// Writes the model's outputs for one row of `features` doubles (NaN = missing) into
-    /// `out` (`outputs` values): probabilities or values after the objective's transform,
-    /// or raw scores with `raw`.
+    /// `out` (room for `outputs` values): probabilities or values after the objective's
+    /// transform, or raw scores with `raw` — what the library's `predict()` gives, and its
+    /// `predict(raw_score=True)` / `output_margin=True`.
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false) {
         if let b = binned {
             BinnedForest.scores(b, x, out)
-            if !raw { apply(transform, out) }
-            return
+            return finish(out, raw: raw)
         }
         if let q = quick {
             QuickScorer.scores(q, x, out)
-            if !raw { apply(transform, out) }
-            return
+            return finish(out, raw: raw)
         }
         if let f = lockstep {
             for k in 0..<outputs { out[k] = arithmetic == .xgboost ? Double(Float(baseMargin[k])) : 0 }
             lockstepScores(f, x, out)
-            if !raw { apply(transform, out) }
-            return
+            return finish(out, raw: raw)
         }
         switch arithmetic {
         case .lightgbm:
@@ -235,6 +244,17 @@ public struct TreeEnsemble: @unchecked Sendable {
                 let leaf = t.root < 0 ? Int(~t.root) : leafXGBoost(t.root, x)
                 out[Int(t.output)] = Double(Float(out[Int(t.output)]) + Float(leaves[leaf]))
             }
+        }
+        finish(out, raw: raw)
+    }
+
+    /// The summed scores into the library's outputs: LightGBM's rf average (raw scores
+    /// included, as `PredictRaw` divides), then the objective's transform.
+    @inline(__always)
+    func finish(_ out: UnsafeMutablePointer<Double>, raw: Bool) {
+        if averageOver > 0 {
+            let n = Double(averageOver)
+            for k in 0..<outputs { out[k] /= n }
         }
         if !raw { apply(transform, out) }
     }
@@ -264,6 +284,10 @@ public struct TreeEnsemble: @unchecked Sendable {
             for k in 0..<outputs { out[k] = 1.0 / (1.0 + exp(-scale * out[k])) }
         case .exp:
             for k in 0..<outputs { out[k] = exp(out[k]) }
+        case .classIndex:
+            var best = 0
+            for k in 1..<outputs where out[k] > out[best] { best = k }
+            out[0] = Double(best)
         case .softmax:
             if arithmetic == .xgboost {
                 // XGBoost: float values, float max, double sum of expf, float division.

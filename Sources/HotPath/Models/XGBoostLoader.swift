@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Supported: gbtree boosters with numeric splits (default_left for missing), categorical
 /// splits (listed categories go right), base_score as a number or a JSON array inside its
-/// string, objectives binary:logistic, multi:softprob / multi:softmax (probabilities),
+/// string, objectives binary:logistic, binary:logitraw (the margin), multi:softprob
+/// (probabilities), multi:softmax (the class index),
 /// reg:squarederror (and the other identity-link regressions).
 public enum XGBoostLoader {
     public static func load(path: String) throws(ModelError) -> TreeEnsemble {
@@ -82,10 +83,15 @@ public enum XGBoostLoader {
             transform = .sigmoid(scale: 1)
             margin = baseScores.map(Self.logit)
         case "binary:logitraw":
+            // LogisticRaw keeps base_score as the margin (its ProbToMargin is the identity)
+            // and predicts the margin itself.
             transform = .identity
-            margin = baseScores.map(Self.logit)
-        case "multi:softprob", "multi:softmax":
+            margin = baseScores
+        case "multi:softprob":
             transform = .softmax
+            margin = baseScores
+        case "multi:softmax":
+            transform = .classIndex
             margin = baseScores
         case "reg:squarederror", "reg:squaredlogerror", "reg:pseudohubererror", "reg:absoluteerror", "reg:quantileerror":
             transform = .identity
