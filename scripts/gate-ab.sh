@@ -13,7 +13,7 @@
 # back to the instruction budgets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pairs=15 head=.build/release/hotpath base= slow=0 keep=
+pairs=40 head=.build/release/hotpath base= slow=0 keep=
 while [ $# -gt 0 ]; do
   case "$1" in
     --pairs) pairs=$2; shift 2 ;;
@@ -50,7 +50,7 @@ fi
 dir=${keep:-$(mktemp -d)}
 mkdir -p "$dir"
 run() {  # run BIN OUT: one bench e2e; exit 1 means only that the demo's own budgets failed
-  "$1" bench e2e --rate 200000 --seconds 1 --json > "$2" || [ $? -eq 1 ]
+  "$1" bench e2e --rate 200000 --seconds 0.3 --json > "$2" || [ $? -eq 1 ]
 }
 heads=() bases=()
 for i in $(seq 1 "$pairs"); do

@@ -43,7 +43,7 @@ struct Gate: ParsableCommand {
             (B) from alternating `bench e2e` runs, pair by pair: for each stage's p50 (all but \
             ring_wait) and inference p99 it prints the median of the pair ratios H/B, their \
             spread and the median values, and fails when a median ratio passes 1 + tolerance \
-            ([ab] tolerance, 12 %; tail_tolerance for p99, 25 %). Holds on any host, since \
+            ([ab] tolerance, 12 %; tail_tolerance for p99, 25 %; <stage>_tolerance per stage, book 40 %). Holds on any host, since \
             both builds share its state. scripts/gate-ab.sh builds the base and runs the pairs.
 
             instructions: `hotpath gate --instructions counts.json --budgets B.toml` checks \

@@ -17,11 +17,13 @@ for kind in same slow; do
   head=$base; [ "$kind" = slow ] && head=.build-slow/release/hotpath
   passed=0
   for i in $(seq 1 "$runs"); do
-    if bash scripts/gate-ab.sh --head "$head" --base "$base" --keep "$out/$kind/$i" >> "$out/$kind.log" 2>&1; then
-      passed=$((passed + 1)); echo "$kind run $i: pass" >> "$out/$kind.log"
-    else
-      echo "$kind run $i: FAIL" >> "$out/$kind.log"
-    fi
+    bash scripts/gate-ab.sh --head "$head" --base "$base" --keep "$out/$kind/$i" >> "$out/$kind.log" 2>&1
+    rc=$?
+    case $rc in
+      0) passed=$((passed + 1)); echo "$kind run $i: pass" >> "$out/$kind.log" ;;
+      1) echo "$kind run $i: FAIL" >> "$out/$kind.log" ;;
+      *) echo "measure_rates: gate-ab exited $rc (not a verdict); see $out/$kind.log" >&2; exit 2 ;;
+    esac
   done
   echo "$kind: $passed of $runs gate runs passed"
 done | tee "$out/summary"
