@@ -74,9 +74,10 @@ public final class Ensemble: @unchecked Sendable {
         #if HOTPATH_INJECT_SLOW_INFERENCE
         // A deliberate regression for measuring the latency gate's miss rate only
         // (scripts/gate-ab.sh --slow-head): every prediction takes a quarter longer.
-        let injectedStart = hp_rdtsc_ordered()
+        let injectedStart = hp_rdtsc()
         defer {
-            let until = hp_rdtsc_ordered() &+ (hp_rdtsc_ordered() &- injectedStart) / 4
+            let now = hp_rdtsc()
+            let until = now &+ (now &- injectedStart) / 4
             while hp_rdtsc() < until { hp_cpu_relax() }
         }
         #endif

@@ -80,7 +80,8 @@ public final class Engine: @unchecked Sendable {
         self.clock = clock
         ensemble = try config.loadEnsemble()
         let b = config.book
-        let histogramBytes = (Stage.allCases.count + 2) * 2 * HistogramLayout.countsLength * 8
+        // Double-buffered histograms: one per stage, one per hiccup meter.
+        let histogramBytes = (Stage.allCases.count + HiccupThread.allCases.count) * 2 * HistogramLayout.countsLength * 8
         let bookBytes = L3Book.arenaBytes(b)
         // Feature windows (five time windows of 40-byte entries and one 16-byte series per
         // instrument, `history_capacity` entries each) are carved from the arena too.

@@ -81,9 +81,8 @@ public struct ABGate: Sendable, Equatable {
         }
     }
 
-    static func median<T: Comparable>(_ values: [T]) -> T where T: Numeric {
-        values.sorted()[values.count / 2]
-    }
+    /// The middle value (the upper middle of an even count), for the reader's ns figures.
+    static func median(_ values: [UInt64]) -> UInt64 { values.sorted()[values.count / 2] }
 
     static func median(_ values: [Double]) -> Double {
         let s = values.sorted(), n = s.count

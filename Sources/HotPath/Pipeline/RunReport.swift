@@ -137,7 +137,7 @@ public struct RunReport: Sendable {
             value == nil ? nil : try count(value, key)
         }
         var report = RunReport()
-        let order = Stage.allCases.map(\.name)
+        let order = Stage.allCases.map(\.name) + HiccupThread.allCases.map(\.reportName)
         for name in stages.keys.sorted(by: { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }) {
             guard let o = stages[name] as? [String: Any] else { throw fail("stages.\(name)", "not an object") }
             var s = StageSummary()
