@@ -16,7 +16,7 @@ OUT = os.path.join("Tests", "Fixtures", "models")
 rng = np.random.default_rng(11)
 F, N, ROWS = 8, 20000, 500
 
-def data(n, cat=False):
+def data(n, cat=False, rng=rng):
     X = rng.standard_normal((n, F))
     X[rng.random((n, F)) < 0.03] = np.nan
     if cat:
@@ -35,30 +35,34 @@ def write(name, model_file, Xt, ref, meta):
     meta.update(features=F, rows=len(Xt), outputs=int(np.asarray(ref).reshape(len(Xt), -1).shape[1]), model=model_file)
     json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=1)
 
-X, y = data(N); Xt, _ = data(ROWS)
-b = lgb.train(dict(objective="regression", linear_tree=True, num_leaves=15, verbose=-1, num_threads=2, seed=1),
-              lgb.Dataset(X, y), num_boost_round=30)
-os.makedirs(os.path.join(OUT, "lgb-linear"), exist_ok=True)
-b.save_model(os.path.join(OUT, "lgb-linear", "model.txt"))
-write("lgb-linear", "model.txt", Xt, b.predict(Xt), dict(kind="lgb-linear"))
+def main():
+    X, y = data(N); Xt, _ = data(ROWS)
+    b = lgb.train(dict(objective="regression", linear_tree=True, num_leaves=15, verbose=-1, num_threads=2, seed=1),
+                  lgb.Dataset(X, y), num_boost_round=30)
+    os.makedirs(os.path.join(OUT, "lgb-linear"), exist_ok=True)
+    b.save_model(os.path.join(OUT, "lgb-linear", "model.txt"))
+    write("lgb-linear", "model.txt", Xt, b.predict(Xt), dict(kind="lgb-linear"))
 
-cls = np.digitize(y, [-1, 1])
-b = lgb.train(dict(objective="multiclassova", num_class=3, num_leaves=15, verbose=-1, num_threads=2, seed=1),
-              lgb.Dataset(X, cls), num_boost_round=20)
-os.makedirs(os.path.join(OUT, "lgb-ova"), exist_ok=True)
-b.save_model(os.path.join(OUT, "lgb-ova", "model.txt"))
-write("lgb-ova", "model.txt", Xt, b.predict(Xt), dict(kind="lgb-ova"))
+    cls = np.digitize(y, [-1, 1])
+    b = lgb.train(dict(objective="multiclassova", num_class=3, num_leaves=15, verbose=-1, num_threads=2, seed=1),
+                  lgb.Dataset(X, cls), num_boost_round=20)
+    os.makedirs(os.path.join(OUT, "lgb-ova"), exist_ok=True)
+    b.save_model(os.path.join(OUT, "lgb-ova", "model.txt"))
+    write("lgb-ova", "model.txt", Xt, b.predict(Xt), dict(kind="lgb-ova"))
 
-Xc, yc = data(N, cat=True); Xct, _ = data(ROWS, cat=True)
-dm = xgb.DMatrix(Xc, (yc > 0).astype(int), feature_types=["q", "q", "c"] + ["q"] * (F - 3), enable_categorical=True)
-m = xgb.train(dict(objective="binary:logistic", max_depth=5, tree_method="hist", max_cat_to_onehot=1, nthread=2, seed=1), dm, 40)
-os.makedirs(os.path.join(OUT, "xgb-cat"), exist_ok=True)
-m.save_model(os.path.join(OUT, "xgb-cat", "model.json"))
-ref = m.predict(xgb.DMatrix(Xct, feature_types=["q", "q", "c"] + ["q"] * (F - 3), enable_categorical=True))
-write("xgb-cat", "model.json", Xct, ref, dict(kind="xgb-cat"))
+    Xc, yc = data(N, cat=True); Xct, _ = data(ROWS, cat=True)
+    dm = xgb.DMatrix(Xc, (yc > 0).astype(int), feature_types=["q", "q", "c"] + ["q"] * (F - 3), enable_categorical=True)
+    m = xgb.train(dict(objective="binary:logistic", max_depth=5, tree_method="hist", max_cat_to_onehot=1, nthread=2, seed=1), dm, 40)
+    os.makedirs(os.path.join(OUT, "xgb-cat"), exist_ok=True)
+    m.save_model(os.path.join(OUT, "xgb-cat", "model.json"))
+    ref = m.predict(xgb.DMatrix(Xct, feature_types=["q", "q", "c"] + ["q"] * (F - 3), enable_categorical=True))
+    write("xgb-cat", "model.json", Xct, ref, dict(kind="xgb-cat"))
 
-m = xgb.train(dict(objective="reg:squarederror", max_depth=4, tree_method="hist", nthread=2, seed=1), xgb.DMatrix(X, y), 40)
-os.makedirs(os.path.join(OUT, "xgb-reg"), exist_ok=True)
-m.save_model(os.path.join(OUT, "xgb-reg", "model.json"))
-write("xgb-reg", "model.json", Xt, m.predict(xgb.DMatrix(Xt)), dict(kind="xgb-reg"))
-print("ok")
+    m = xgb.train(dict(objective="reg:squarederror", max_depth=4, tree_method="hist", nthread=2, seed=1), xgb.DMatrix(X, y), 40)
+    os.makedirs(os.path.join(OUT, "xgb-reg"), exist_ok=True)
+    m.save_model(os.path.join(OUT, "xgb-reg", "model.json"))
+    write("xgb-reg", "model.json", Xt, m.predict(xgb.DMatrix(Xt)), dict(kind="xgb-reg"))
+    print("ok")
+
+if __name__ == "__main__":
+    main()

@@ -14,30 +14,16 @@ repository root:
 
     $(bash ../shared/tools/peers/setup.sh | tail -1)/bin/python tools/models/make_objective_fixes.py
 """
-import json, os
+import os, sys
 import numpy as np
 import lightgbm as lgb
 import xgboost as xgb
 
-OUT = os.path.join("Tests", "Fixtures", "models")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_extra_models import OUT, N, ROWS, data, write  # the same rows and files as the other fixtures
+
 rng = np.random.default_rng(19)
-F, N, ROWS = 8, 20000, 500
-
-def data(n):
-    X = rng.standard_normal((n, F))
-    X[rng.random((n, F)) < 0.03] = np.nan
-    z = np.nan_to_num(X)
-    y = 1.5 * z[:, 0] - z[:, 1] + 0.5 * z[:, 3] * z[:, 4] + rng.standard_normal(n) * 0.3
-    return X, y
-
-def write(name, model_file, Xt, ref, meta):
-    d = os.path.join(OUT, name)
-    Xt.astype("<f8").tofile(os.path.join(d, "X.f64"))
-    ref = np.asarray(ref, dtype=np.float64).reshape(len(Xt), -1)
-    ref.astype("<f8").tofile(os.path.join(d, "ref.f64"))
-    meta.update(features=F, rows=len(Xt), outputs=int(ref.shape[1]), model=model_file,
-                lightgbm=lgb.__version__, xgboost=xgb.__version__)
-    json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=1)
+VERSIONS = dict(lightgbm=lgb.__version__, xgboost=xgb.__version__)
 
 def lgb_model(name, objective, label):
     os.makedirs(os.path.join(OUT, name), exist_ok=True)
@@ -45,16 +31,16 @@ def lgb_model(name, objective, label):
                   feature_fraction=0.8, verbose=-1, num_threads=2, seed=1)
     b = lgb.train(params, lgb.Dataset(X, label), num_boost_round=40)
     b.save_model(os.path.join(OUT, name, "model.txt"))
-    write(name, "model.txt", Xt, b.predict(Xt), dict(kind=name))
+    write(name, "model.txt", Xt, b.predict(Xt), dict(kind=name, **VERSIONS))
 
 def xgb_model(name, params, label):
     os.makedirs(os.path.join(OUT, name), exist_ok=True)
     m = xgb.train(dict(params, max_depth=4, tree_method="hist", nthread=2, seed=1), xgb.DMatrix(X, label), 30)
     m.save_model(os.path.join(OUT, name, "model.json"))
-    write(name, "model.json", Xt, m.predict(xgb.DMatrix(Xt)), dict(kind=name))
+    write(name, "model.json", Xt, m.predict(xgb.DMatrix(Xt)), dict(kind=name, **VERSIONS))
 
-X, y = data(N)
-Xt, _ = data(ROWS)
+X, y = data(N, rng=rng)
+Xt, _ = data(ROWS, rng=rng)
 lgb_model("lgb-rf-binary", "binary", (y > 0).astype(int))
 lgb_model("lgb-rf-reg", "regression", y)
 xgb_model("xgb-logitraw", dict(objective="binary:logitraw"), (y > 0.8).astype(int))
