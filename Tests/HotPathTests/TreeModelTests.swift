@@ -108,6 +108,15 @@ final class TreeModelTests: XCTestCase {
         }
     }
 
+    /// The log-link, hinge and ranking objectives, each exactly the library's predict()
+    /// (tools/models/make_objective_fixes.py).
+    func testLogLinkHingeAndRankingObjectivesMatchTheLibraries() throws {
+        for kind in ["xgb-gamma", "xgb-tweedie", "xgb-poisson", "xgb-cox", "xgb-hinge", "xgb-pairwise"] {
+            XCTAssertEqual(try maxDifference(kind, load: XGBoostLoader.load).0, 0, kind)
+        }
+        XCTAssertEqual(try maxDifference("lgb-lambdarank", load: LightGBMLoader.load).0, 0)
+    }
+
     func testXGBoostLogisticWithACategoricalFeatureMatchesTheLibrary() throws {
         XCTAssertLessThanOrEqual(try maxDifference("xgb-cat", load: XGBoostLoader.load).0, 1e-9)
     }

@@ -188,8 +188,9 @@ public enum LightGBMLoader {
             }
             return .identity
         case "poisson", "gamma", "tweedie": return .exp
+        case "lambdarank", "rank_xendcg", "xendcg", "xe_ndcg", "xe_ndcg_mart", "xendcg_mart": return .identity
         default:
-            throw ModelError(file: file, place: "\(line + 1)", reason: "objective \"\(objective)\" is not supported (binary, multiclass, multiclassova, cross_entropy, regression variants, poisson, gamma, tweedie)")
+            throw ModelError(file: file, place: "\(line + 1)", reason: "objective \"\(objective)\" is not supported (binary, multiclass, multiclassova, cross_entropy, regression variants, poisson, gamma, tweedie, lambdarank, rank_xendcg)")
         }
     }
 }

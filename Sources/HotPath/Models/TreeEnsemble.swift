@@ -22,6 +22,8 @@ public struct TreeEnsemble: @unchecked Sendable {
         /// One sigmoid per class (LightGBM multiclassova).
         case sigmoidPerClass(scale: Double)
         case exp
+        /// 1 when the margin is above 0, else 0 (XGBoost binary:hinge).
+        case step
         /// The index of the largest margin, first on ties, as one output (XGBoost
         /// multi:softmax, whose `predict()` gives the class, not probabilities).
         case classIndex
@@ -283,7 +285,13 @@ public struct TreeEnsemble: @unchecked Sendable {
         case let .sigmoidPerClass(scale):
             for k in 0..<outputs { out[k] = 1.0 / (1.0 + exp(-scale * out[k])) }
         case .exp:
-            for k in 0..<outputs { out[k] = exp(out[k]) }
+            if arithmetic == .xgboost {
+                for k in 0..<outputs { out[k] = Double(expf(Float(out[k]))) }
+            } else {
+                for k in 0..<outputs { out[k] = exp(out[k]) }
+            }
+        case .step:
+            for k in 0..<outputs { out[k] = out[k] > 0 ? 1 : 0 }
         case .classIndex:
             var best = 0
             for k in 1..<outputs where out[k] > out[best] { best = k }

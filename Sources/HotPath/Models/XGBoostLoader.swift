@@ -6,7 +6,8 @@ import Foundation
 /// Supported: gbtree boosters with numeric splits (default_left for missing), categorical
 /// splits (listed categories go right), base_score as a number or a JSON array inside its
 /// string, objectives binary:logistic, binary:logitraw (the margin), multi:softprob
-/// (probabilities), multi:softmax (the class index),
+/// (probabilities), multi:softmax (the class index), binary:hinge (0 or 1), the log-link
+/// reg:gamma, reg:tweedie, count:poisson and survival:cox, the rank:* objectives (the margin),
 /// reg:squarederror (and the other identity-link regressions).
 public enum XGBoostLoader {
     public static func load(path: String) throws(ModelError) -> TreeEnsemble {
@@ -93,11 +94,19 @@ public enum XGBoostLoader {
         case "multi:softmax":
             transform = .classIndex
             margin = baseScores
-        case "reg:squarederror", "reg:squaredlogerror", "reg:pseudohubererror", "reg:absoluteerror", "reg:quantileerror":
+        case "reg:squarederror", "reg:squaredlogerror", "reg:pseudohubererror", "reg:absoluteerror", "reg:quantileerror",
+             "rank:pairwise", "rank:ndcg", "rank:map":
             transform = .identity
             margin = baseScores
+        case "reg:gamma", "reg:tweedie", "count:poisson", "survival:cox":
+            // Log link: base_score is a mean, its margin the float log; predict() is expf.
+            transform = .exp
+            margin = baseScores.map { Double(logf(Float($0))) }
+        case "binary:hinge":
+            transform = .step
+            margin = baseScores
         default:
-            throw fail("learner.objective.name", "objective \"\(objectiveName)\" is not supported (binary:logistic, multi:softprob, multi:softmax, reg:squarederror and other identity-link regressions)")
+            throw fail("learner.objective.name", "objective \"\(objectiveName)\" is not supported (binary:logistic, binary:logitraw, binary:hinge, multi:softprob, multi:softmax, reg:gamma, reg:tweedie, count:poisson, survival:cox, rank:pairwise/ndcg/map, reg:squarederror and the other identity-link regressions)")
         }
 
         var trees: [TreeEnsemble.Tree] = []
