@@ -13,6 +13,7 @@ class index. Once refused: the log-link, hinge and ranking objectives.
     xgb-gamma, xgb-tweedie, xgb-poisson, xgb-cox   XGBoost's log-link objectives
     xgb-hinge       XGBoost binary:hinge (0 or 1)
     xgb-pairwise    XGBoost rank:pairwise (groups of 50 rows)
+    xgb-dart        XGBoost booster=dart, binary:logistic (trees weighted by weight_drop)
 
 Each directory gets model + X.f64 (NaN = missing) + ref.f64 + meta.json. Run from the
 repository root:
@@ -68,3 +69,4 @@ b = lgb.train(dict(objective="lambdarank", num_leaves=15, verbose=-1, num_thread
               lgb.Dataset(X, grades, group=[50] * (len(y) // 50)), num_boost_round=30)
 b.save_model(os.path.join(OUT, "lgb-lambdarank", "model.txt"))
 write("lgb-lambdarank", "model.txt", Xt, b.predict(Xt), dict(kind="lgb-lambdarank", **VERSIONS))
+xgb_model("xgb-dart", dict(objective="binary:logistic", booster="dart", rate_drop=0.2, skip_drop=0.3), (y > 0).astype(int))

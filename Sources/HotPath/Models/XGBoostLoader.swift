@@ -3,7 +3,7 @@ import Foundation
 /// Loads XGBoost's JSON model format (`Booster.save_model("….json")`) into a `TreeEnsemble`
 /// with XGBoost's float arithmetic. Cold path; problems are `ModelError`s naming the JSON path.
 ///
-/// Supported: gbtree boosters with numeric splits (default_left for missing), categorical
+/// Supported: gbtree and dart boosters with numeric splits (default_left for missing), categorical
 /// splits (listed categories go right), base_score as a number or a JSON array inside its
 /// string, objectives binary:logistic, binary:logitraw (the margin), multi:softprob
 /// (probabilities), multi:softmax (the class index), binary:hinge (0 or 1), the log-link
@@ -52,14 +52,26 @@ public enum XGBoostLoader {
         let objective = try object(learner["objective"], "learner.objective")
         guard let objectiveName = objective["name"] as? String else { throw fail("learner.objective.name", "missing") }
         let booster = try object(learner["gradient_booster"], "learner.gradient_booster")
-        guard (booster["name"] as? String) == "gbtree" else {
-            throw fail("learner.gradient_booster.name", "booster \"\(booster["name"] ?? "?")\" is not supported (gbtree only)")
+        // dart holds a gbtree and one weight per tree, which scales that tree's leaves (in
+        // float, as XGBoost multiplies a tree's output by its weight before adding it).
+        let treeBooster: [String: Any], weightDrop: [Double]?
+        switch booster["name"] as? String {
+        case "gbtree":
+            (treeBooster, weightDrop) = (booster, nil)
+        case "dart":
+            treeBooster = try object(booster["gbtree"], "learner.gradient_booster.gbtree")
+            weightDrop = try numbers(booster["weight_drop"], "learner.gradient_booster.weight_drop")
+        default:
+            throw fail("learner.gradient_booster.name", "booster \"\(booster["name"] ?? "?")\" is not supported (gbtree, dart)")
         }
-        let model = try object(booster["model"], "learner.gradient_booster.model")
+        let model = try object(treeBooster["model"], "learner.gradient_booster.model")
         guard let treeList = model["trees"] as? [Any] else { throw fail("learner.gradient_booster.model.trees", "expected an array") }
         let treeInfo = try numbers(model["tree_info"], "learner.gradient_booster.model.tree_info")
         guard treeInfo.count == treeList.count else {
             throw fail("learner.gradient_booster.model.tree_info", "\(treeInfo.count) entries for \(treeList.count) trees")
+        }
+        if let weightDrop, weightDrop.count != treeList.count {
+            throw fail("learner.gradient_booster.weight_drop", "\(weightDrop.count) weights for \(treeList.count) trees")
         }
         let outputs = max(1, numClass)
 
@@ -150,7 +162,7 @@ public enum XGBoostLoader {
             for i in 0..<n {
                 if left[i] == -1 {
                     index[i] = ~Int32(leaves.count)
-                    leaves.append(cond[i])
+                    leaves.append(weightDrop.map { Double(Float($0[t]) * Float(cond[i])) } ?? cond[i])
                 } else {
                     index[i] = Int32(nodes.count) + internalCount
                     internalCount += 1
