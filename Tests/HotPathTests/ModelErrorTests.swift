@@ -42,7 +42,8 @@ final class ModelErrorTests: XCTestCase {
     }
 
     func testUnsupportedObjective() {
-        XCTAssertTrue(lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=lambdarank")).contains("objective \"lambdarank\" is not supported"))
+        XCTAssertTrue(lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=regression sqrt")).contains("reg_sqrt models are not supported"))
+        XCTAssertTrue(lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=my_loss")).contains("objective \"my_loss\" is not supported"))
     }
 
     func testNoTrees() {
