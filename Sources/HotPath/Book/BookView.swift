@@ -37,6 +37,13 @@ public struct BookView: @unchecked Sendable {
     public func bid(_ rank: Int) -> PriceLevels.Level { levels[rank] }
     public func ask(_ rank: Int) -> PriceLevels.Level { levels[depth + rank] }
 
+    /// The best bid and ask, each a zero level while its side is empty.
+    @inline(__always)
+    public var top: (bid: PriceLevels.Level, ask: PriceLevels.Level) {
+        let h = header.pointee, none = PriceLevels.Level(price: 0, size: 0, count: 0)
+        return (h.bidLevels > 0 ? bid(0) : none, h.askLevels > 0 ? ask(0) : none)
+    }
+
     /// Brings the view up to date with the top `depth` levels of each side, copying only the
     /// ranks that changed since the last publish (most MBO updates are deeper than the top 10,
     /// and then no level is copied at all).

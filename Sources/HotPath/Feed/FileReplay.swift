@@ -201,17 +201,13 @@ struct Pacer {
             if dueTicks == 0 { dueTicks = Double(clock.ticks()) }
             let due = UInt64(dueTicks)
             dueTicks += intervalTicks
-            if let hiccups {
-                while true {
-                    let now = clock.ticks()
-                    hiccups.spin(at: now)
-                    if now >= due { break }
-                    hp_cpu_relax()
-                }
-                hiccups.busy()
-            } else {
-                while clock.ticks() < due { hp_cpu_relax() }
+            while true {
+                let now = clock.ticks()
+                hiccups?.spin(at: now)
+                if now >= due { break }
+                hp_cpu_relax()
             }
+            hiccups?.busy()
             return due
         case .recorded:
             waitRecorded(e)

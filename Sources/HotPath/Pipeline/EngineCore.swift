@@ -125,7 +125,7 @@ public struct EngineCore: @unchecked Sendable {
         count(.events)
         if e.action == Event.Action.trade {
             count(.trades)
-            if let b = book.instruments.lookup(e.instrumentId) { features[b].trade(e) }
+            tradeFeatures(e)
             return
         }
         guard e.kind == .order else {
@@ -148,10 +148,7 @@ public struct EngineCore: @unchecked Sendable {
         record(.features, from: t1, to: t2)
         guard ensemble != nil else { return }
         if onTopChange {
-            let view = book.view(book: b)
-            let h = view.header.pointee
-            let bid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
-            let ask = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
+            let (bid, ask) = book.view(book: b).top
             let top = SIMD4(bid.price, Int64(bid.size), ask.price, Int64(ask.size))
             if top == tops[b] {
                 count(.unchangedTop)
@@ -210,6 +207,12 @@ public struct EngineCore: @unchecked Sendable {
         features[b].book(book.view(book: b), event: e, into: full + b * MicrostructureFeatures.count)
     }
 
+    /// A trade's feature update (trades move no book; they feed the trade-flow features).
+    @inline(__always)
+    func tradeFeatures(_ e: Event) {
+        if let b = book.instruments.lookup(e.instrumentId) { features[b].trade(e) }
+    }
+
     /// The inference stage: gathers the model's row from book `b`'s vector and runs the
     /// ensemble into `outputs`. Returns whether every feature was finite.
     @inline(__always)
@@ -231,9 +234,7 @@ public struct EngineCore: @unchecked Sendable {
     func decide(book b: Int, event e: Event, finite: Bool) {
         count(.evaluations)
         let view = book.view(book: b)
-        let h = view.header.pointee
-        let bestBid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
-        let bestAsk = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
+        let (bestBid, bestAsk) = view.top
         let (pBuy, pSell) = policy.probabilities(outputs, outputs: outputCount)
         var s = Signal()
         s.tsEvent = e.tsEvent
@@ -248,7 +249,7 @@ public struct EngineCore: @unchecked Sendable {
         case .strong: count(.strong)
         }
         guard s.strength != .weak else { return }
-        if let reason = gates.check(s, book: b, event: e, stale: h.stale != 0, finite: finite) {
+        if let reason = gates.check(s, book: b, event: e, stale: view.info.stale != 0, finite: finite) {
             counts[Count.suppressed(reason)].increment()
         } else {
             sequence.pointee &+= 1

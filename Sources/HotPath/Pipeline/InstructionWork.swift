@@ -73,11 +73,7 @@ func hp_stage_decode_book(_ decoder: inout ITCHDecoder, _ message: ITCHReader.Me
 /// A trade's or a published book event's feature update.
 @inline(never) @_silgen_name("hp_stage_features")
 func hp_stage_features(_ core: EngineCore, _ e: Event, _ book: Int) {
-    if book >= 0 {
-        core.updateFeatures(book: book, event: e)
-    } else if let b = core.book.instruments.lookup(e.instrumentId) {
-        core.features[b].trade(e)
-    }
+    if book >= 0 { core.updateFeatures(book: book, event: e) } else { core.tradeFeatures(e) }
 }
 
 @inline(never) @_silgen_name("hp_stage_inference")

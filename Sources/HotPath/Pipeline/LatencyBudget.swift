@@ -49,13 +49,4 @@ public struct LatencyBudget: Sendable, Equatable {
         try budgets.finish()
         return out
     }
-
-    /// Budgets from a TOML file: a budgets file, or an engine configuration (only its
-    /// `[budgets]` tables are read).
-    public static func load(path: String) throws(ConfigError) -> [LatencyBudget] {
-        var reader = try TOMLReader.load(path: path)
-        let budgets = try read(&reader)
-        guard !budgets.isEmpty else { throw ConfigError(file: path, key: "budgets", reason: "no budgets ([budgets.<stage>] with p50/p99/p999/max)") }
-        return budgets
-    }
 }
