@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSupport
 import HotPath
 
 struct Decode: ParsableCommand {
@@ -18,11 +19,21 @@ struct Decode: ParsableCommand {
             message: message_type, the specification's fields in snake_case, prices as \
             decimal strings, and the MoldUDP64 sequence. Sequence gaps, duplicates, \
             heartbeats and skipped frames are counted on stderr.
+
+            A live MoldUDP64 source is a URL: \
+            moldudp64://GROUP_OR_HOST:PORT?interface=IP&rerequest=HOST:PORT[&session=NAME]\
+            [&io=uring|recvmmsg][&from=SEQ][&rcvbuf=BYTES][&window=PACKETS][&wait_us=N]\
+            [&timeout_ms=N][&retries=N]. It prints what decoding the same session from a file \
+            prints, in sequence order with gaps filled by re-requests, until end of session, \
+            --idle-timeout or Ctrl-C; the session's counters go to stderr.
             """
     )
 
-    @Argument(help: "The feed file.")
+    @Argument(help: "The feed file, or a live source's URL (moldudp64://…).")
     var file: String
+
+    @Option(help: "Live sources: stop when nothing has arrived for this many seconds (default: wait).")
+    var idleTimeout: Double?
 
     @Option(help: "Print at most N records.")
     var limit: Int?
@@ -32,6 +43,9 @@ struct Decode: ParsableCommand {
 
     func run() throws {
         var out = BufferedWriter(fd: 1)
+        let source: SourceURL
+        do { source = try SourceURL.parse(file) } catch { fail("\(error)") }
+        if case let .moldUDP64(options) = source { return decodeLive(options, out: &out) }
         do {
             switch try FeedFile.open(file) {
             case let .dbn(dbn):
@@ -47,5 +61,33 @@ struct Decode: ParsableCommand {
             out.flush()
             fail("\(error)")
         }
+    }
+}
+
+extension Decode {
+    func decodeLive(_ options: MoldUDP64Options, out: inout BufferedWriter) {
+        let feed: MoldUDP64Feed
+        do {
+            feed = try MoldUDP64Feed(options: options)
+            try feed.start()
+        } catch { fail("\(error)") }
+        printError("hotpath: \(options.url): receiving with \(feed.receivePath)")
+        hp_install_stop_handlers()
+        let end = feed.drain(idleNs: idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0, limit: limit,
+                             stop: { hp_stop_signal() != 0 }, idle: { out.flush() }) { m in
+            if let line = ITCHJSON.line(m) { out.line(line) }
+        }
+        out.flush()
+        let why: String
+        switch end {
+        case .endOfSession: why = "end of session"
+        case .idle: why = "idle for \(idleTimeout ?? 0) s"
+        case .stopped: why = "stopped"
+        case .limit: why = "limit reached"
+        case let .failed(errno): fail("\(options.url): receive failed: \(SystemError.text(errno))")
+        }
+        var counts = feed.session.counts.named.filter { $0.value != 0 }.map { "\($0.name) \($0.value)" }
+        if feed.truncated > 0 { counts.append("truncated \(feed.truncated)") }
+        printError("hotpath: \(options.url): \(why): " + counts.joined(separator: ", "))
     }
 }

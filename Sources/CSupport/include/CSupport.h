@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
 #include <liburing.h>
 #include <numa.h>
 #include <openssl/ssl.h>
@@ -172,6 +173,70 @@ int hp_stop_signal(void);
 
 /// Forgets a stop request (a process that runs the engine again, such as the test suite).
 void hp_clear_stop_signal(void);
+
+
+// ---- UDP for live feeds (udp.c) ----
+
+/// How a receiver takes datagrams: multishot recvmsg on io_uring into a provided-buffer ring,
+/// non-blocking recvmmsg busy-poll, or one blocking recvmsg at a time (a benchmark reference).
+enum { HP_RX_URING = 1, HP_RX_RECVMMSG = 2, HP_RX_RECVFROM = 3 };
+
+/// One received datagram: its bytes (valid until the next hp_udp_rx_release), whether the
+/// kernel cut it to the slot, and the kernel's receive time (CLOCK_REALTIME ns; 0 if none).
+typedef struct {
+    const uint8_t *data;
+    uint32_t length;
+    uint32_t truncated;
+    uint64_t rx_ns;
+} hp_datagram;
+
+typedef struct hp_udp_rx hp_udp_rx;
+
+/// Parses a dotted IPv4 address into `out` with `port`. Returns 0, or -1 when it is not one.
+int hp_ipv4(const char *text, struct sockaddr_in *out, uint16_t port);
+
+/// A non-blocking UDP socket bound to host:port with kernel receive timestamps on; a
+/// multicast host is joined on the interface with address `interface_ip` (NULL or "": any).
+/// `rcvbuf` > 0 sets SO_RCVBUF. Returns the fd, or -errno with *failed naming the call.
+int hp_udp_open_rx(const char *host, uint16_t port, const char *interface_ip, int rcvbuf, const char **failed);
+
+/// A blocking UDP socket for sending; multicast goes out of `interface_ip` when given, and
+/// loops back to local receivers. Returns the fd, or -errno with *failed naming the call.
+int hp_udp_open_tx(const char *interface_ip, const char **failed);
+
+/// Binds `fd` to 0.0.0.0:port (0: any free port). Returns 0 or -errno.
+int hp_udp_bind_any(int fd, uint16_t port);
+
+/// The local port `fd` is bound to, or -errno.
+int hp_udp_local_port(int fd);
+
+/// sendto without blocking. Returns the bytes sent or -errno.
+long hp_udp_sendto(int fd, const void *data, size_t length, const struct sockaddr_in *to);
+
+/// recvfrom without blocking. Returns the bytes read, or -errno (-EAGAIN: nothing waiting).
+long hp_udp_recvfrom(int fd, void *data, size_t capacity, struct sockaddr_in *from);
+
+/// A receiver on `fd` with `slots` (a power of two, at most 1024) buffers of `slot_bytes`,
+/// all allocated here. Asking for HP_RX_URING falls back to HP_RX_RECVMMSG when io_uring
+/// setup is refused (or HOTPATH_NO_URING is set); *uring_error then holds the errno.
+/// NULL on bad sizes or no memory. With io_uring, create it on the thread that polls it.
+hp_udp_rx *hp_udp_rx_create(int fd, int mode, int slots, int slot_bytes, int *uring_error);
+
+/// Up to `max` datagrams, without blocking (HP_RX_RECVFROM blocks up to 100 ms). Returns
+/// how many, or -errno. Call hp_udp_rx_release once they have been consumed.
+int hp_udp_rx_poll(hp_udp_rx *rx, hp_datagram *out, int max);
+
+/// Gives the last poll's buffers back to the kernel (io_uring; a no-op otherwise).
+void hp_udp_rx_release(hp_udp_rx *rx);
+
+/// The mode in use, and the io_uring setup flags the kernel took.
+int hp_udp_rx_mode(const hp_udp_rx *rx);
+int hp_udp_rx_uring_flags(const hp_udp_rx *rx);
+
+void hp_udp_rx_destroy(hp_udp_rx *rx);
+
+/// CLOCK_REALTIME in ns (the vDSO; no system call).
+uint64_t hp_realtime_ns(void);
 
 #ifdef __cplusplus
 }
