@@ -17,7 +17,7 @@ import Glibc
 ///   and replies are never dropped.
 /// - Re-requests arrive by unicast on `rerequestPort` and are answered from the whole source,
 ///   held in memory, up to `payload` bytes a reply.
-public struct MoldServer {
+public struct MoldServer: Sendable {
     public enum Pace: Equatable, Sendable {
         case max
         case rate(messagesPerSecond: Double)
