@@ -347,6 +347,51 @@ final class MoldUDP64Tests: XCTestCase {
         XCTAssertEqual(got.digest.count + got.counts.messagesLost, 20_000, "every message is delivered or counted lost")
     }
 
+    func testWithoutARerequestServerAHoleIsGivenUpAfterItsTimeOut() {
+        var options = MoldSession.Options()
+        options.waitNs = 10
+        options.timeoutNs = 100
+        var s = Fed(options)
+        s.feed(packet(1, 1))
+        s.feed(packet(4, 1))
+        var got: [UInt64] = []
+        XCTAssertFalse(s.session.poll(nowNs: 1_000, canRequest: false) { got.append($0.sequence) })
+        XCTAssertFalse(s.session.poll(nowNs: 1_109, canRequest: false) { got.append($0.sequence) })
+        XCTAssertTrue(s.session.hasHole)
+        XCTAssertFalse(s.session.poll(nowNs: 1_110, canRequest: false) { got.append($0.sequence) })
+        XCTAssertEqual(got, [4])
+        XCTAssertEqual(s.session.counts.messagesLost, 2)
+        XCTAssertEqual(s.session.counts.rerequestsSent, 0)
+        s.session.deallocate()
+    }
+
+    func testMulticastOnLoopback() throws {
+        let dir = try TestPaths.requireSharedData() + "/itch"
+        let port = MoldUDP64Tests.freePort(), requests = MoldUDP64Tests.freePort()
+        guard case let .moldUDP64(url) = try SourceURL.parse("moldudp64://239.255.77.1:\(port)?interface=127.0.0.1&rerequest=127.0.0.1:\(requests)&timeout_ms=20&retries=1") else {
+            return XCTFail("not a MoldUDP64 URL")
+        }
+        let feed: MoldUDP64Feed
+        do { feed = try MoldUDP64Feed(options: url) } catch {
+            throw XCTSkip("this host does not let loopback join a multicast group (\(error)); as root: ip link set lo multicast on")
+        }
+        try feed.start()
+        guard case let .itch(itch) = try FeedFile.open(dir + "/Multiple.Packets.pcap") else { return XCTFail("not ITCH") }
+        var options = MoldServer.Options(to: HostPort(host: "239.255.77.1", port: port))
+        options.interface = "127.0.0.1"
+        options.rerequestPort = requests
+        options.lingerNs = 200_000_000
+        let server = try MoldServer(source: itch, options: options)
+        let done = DispatchSemaphore(value: 0)
+        Thread { _ = try? server.run(); done.signal() }.start()
+        var lines: [String] = []
+        let end = feed.drain(idleNs: 3_000_000_000) { m in ITCHJSON.line(m).map { lines.append($0) } }
+        done.wait()
+        if end == .idle && lines.isEmpty { throw XCTSkip("multicast on loopback delivered nothing here; as root: ip link set lo multicast on") }
+        XCTAssertEqual(end, .endOfSession)
+        XCTAssertEqual(lines, try fileLines(dir + "/Multiple.Packets.pcap"))
+    }
+
     func testRefusedIoUringFallsBackToRecvmmsgAndSaysSo() throws {
         setenv("HOTPATH_NO_URING", "1", 1)
         defer { unsetenv("HOTPATH_NO_URING") }

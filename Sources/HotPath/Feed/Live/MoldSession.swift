@@ -172,9 +172,15 @@ public struct MoldSession {
     /// Asks whether a re-request is due at `nowNs` (monotonic); if so, `request` holds its 20
     /// bytes and the caller sends them. Gives a hole up (and delivers what waited behind it)
     /// when its retries are spent.
-    public mutating func poll(nowNs: UInt64, deliver: (ITCHReader.Message) -> Void) -> Bool {
+    /// With no re-request server (`canRequest` false) a hole is given up once it has been open
+    /// for `waitNs + timeoutNs`.
+    public mutating func poll(nowNs: UInt64, canRequest: Bool = true, deliver: (ITCHReader.Message) -> Void) -> Bool {
         guard hasHole, haveSession else { holeSinceNs = 0; attempts = 0; return false }
         if holeSinceNs == 0 { holeSinceNs = nowNs }
+        if !canRequest {
+            if nowNs &- holeSinceNs >= options.waitNs &+ options.timeoutNs { giveUp(deliver: deliver) }
+            return false
+        }
         if attempts == 0 {
             guard nowNs &- holeSinceNs >= options.waitNs else { return false }
         } else if expected > requestedFrom {

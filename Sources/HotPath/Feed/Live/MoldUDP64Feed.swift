@@ -101,7 +101,7 @@ public final class MoldUDP64Feed {
 
     func recover(nowNs: UInt64, deliver: (ITCHReader.Message) -> Void) {
         guard requestFD >= 0 else {
-            _ = session.poll(nowNs: nowNs, deliver: deliver)  // no server: holes are given up after their time-outs
+            _ = session.poll(nowNs: nowNs, canRequest: false, deliver: deliver)
             return
         }
         var from = sockaddr_in()
