@@ -324,3 +324,71 @@ uint64_t hp_realtime_ns(void) {
     clock_gettime(CLOCK_REALTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+// ---- egress ----
+
+struct hp_udp_tx {
+    int fd;
+    int uring;
+    struct io_uring ring;
+    uint8_t *slots;  // 64 bytes each, `entries` of them, reused in turn
+    unsigned entries, next;
+};
+
+hp_udp_tx *hp_udp_tx_create(int fd, unsigned entries, int *uring_error) {
+    *uring_error = 0;
+    hp_udp_tx *tx = calloc(1, sizeof(*tx));
+    if (!tx) return NULL;
+    tx->fd = fd;
+    tx->entries = entries;
+    tx->slots = aligned_alloc(64, (size_t)entries * 64);
+    if (!tx->slots) { free(tx); return NULL; }
+    int rc = getenv("HOTPATH_NO_URING") ? -EPERM : io_uring_queue_init(entries, &tx->ring, 0);
+    if (rc == 0) tx->uring = 1; else *uring_error = -rc;
+    return tx;
+}
+
+int hp_udp_tx_uses_uring(const hp_udp_tx *tx) { return tx->uring; }
+
+static int hp_tx_reap(hp_udp_tx *tx, int *last) {
+    struct io_uring_cqe *cqe;
+    unsigned head, seen = 0;
+    int errors = 0;
+    io_uring_for_each_cqe(&tx->ring, head, cqe) {
+        seen++;
+        if (cqe->res < 0) errors++;
+        *last = cqe->res;
+    }
+    io_uring_cq_advance(&tx->ring, seen);
+    return errors;
+}
+
+long hp_udp_tx_send(hp_udp_tx *tx, const void *data, size_t length, int *failures) {
+    if (length > 64) return -EMSGSIZE;
+    if (!tx->uring) {
+        long n = send(tx->fd, data, length, MSG_DONTWAIT);
+        if (n < 0) { (*failures)++; return -errno; }
+        return n;
+    }
+    uint8_t *slot = tx->slots + (size_t)(tx->next++ % tx->entries) * 64;
+    memcpy(slot, data, length);
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&tx->ring);
+    if (!sqe) { (*failures)++; return -EBUSY; }
+    io_uring_prep_send(sqe, tx->fd, slot, length, MSG_DONTWAIT);
+    int rc = io_uring_submit(&tx->ring);
+    if (rc < 0) { (*failures)++; return rc; }
+    int last = 0;
+    *failures += hp_tx_reap(tx, &last);
+    return last;  // 0 while the completion is still pending
+}
+
+void hp_udp_tx_destroy(hp_udp_tx *tx) {
+    if (!tx) return;
+    if (tx->uring) io_uring_queue_exit(&tx->ring);
+    free(tx->slots);
+    free(tx);
+}
+
+int hp_udp_connect(int fd, const struct sockaddr_in *to) {
+    return connect(fd, (const struct sockaddr *)to, sizeof(*to)) == 0 ? 0 : -errno;
+}

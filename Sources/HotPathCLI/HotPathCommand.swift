@@ -14,7 +14,7 @@ struct HotPathCommand: ParsableCommand {
             Every subcommand prints machine-readable output with --json and exits non-zero \
             with a one-line reason on bad input.
             """,
-        subcommands: [Demo.self, Replay.self, Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self, Bench.self, ReportCommand.self, Gate.self, Tune.self, Gen.self, Serve.self]
+        subcommands: [Demo.self, Replay.self, Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self, Bench.self, ReportCommand.self, Gate.self, Tune.self, Gen.self, Serve.self, Run.self, Listen.self]
     )
 }
 

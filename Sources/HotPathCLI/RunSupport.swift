@@ -15,20 +15,30 @@ func loadConfig(_ path: String) -> EngineConfig {
 /// Starts the engine over `feeds` (each replayed `loops` times) and writes the report where
 /// the configuration says.
 func runEngine(_ config: EngineConfig, feeds: [FeedFile], loops: Int = 1) -> (RunReport, Engine.FeedOutcome) {
+    runEngine(config) { clock in
+        feeds.map { file in
+            var r = FileReplay(file: file, clock: clock)
+            r.pace = config.pace
+            r.loops = loops
+            return .file(r)
+        }
+    }
+}
+
+/// Starts the engine over the feeds `sources` makes with the engine's clock.
+func runEngine(_ config: EngineConfig, sources: (Clock) -> [Engine.FeedRun]) -> (RunReport, Engine.FeedOutcome) {
     let engine: Engine
     do { engine = try Engine(config: config) } catch { fail("\(error)", code: 2) }
     for note in engine.arena.notes { printError("hotpath: note: \(note)") }
     let sink: SignalSink?
     do { sink = try config.signalsPath.map { path throws(ConfigError) in try SignalSink(path: path, format: config.signalFormat) } } catch { fail("\(error)", code: 2) }
-    let replays = feeds.map { file -> FileReplay in
-        var r = FileReplay(file: file, clock: engine.clock)
-        r.pace = config.pace
-        r.loops = loops
-        return r
+    if let egress = engine.egress {
+        printError("hotpath: signals out to udp://\(egress.destination) via " + (egress.usesURing ? "io_uring" : "send(2) (io_uring refused)"))
     }
+    let replays = sources(engine.clock)
     hp_install_stop_handlers()
     let result: (RunReport, Engine.FeedOutcome)
-    do { result = try engine.run(feeds: replays, sink: sink, progress: config.progress && isatty(2) != 0) } catch { fail("\(error)", code: 2) }
+    do { result = try engine.run(sources: replays, sink: sink, progress: config.progress && isatty(2) != 0) } catch { fail("\(error)", code: 2) }
     sink?.close()
     if let path = config.reportPath {
         guard SystemFile.write(path, result.0.json + "\n") else { fail("\(path): cannot write the report") }

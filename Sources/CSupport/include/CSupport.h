@@ -235,6 +235,21 @@ int hp_udp_rx_uring_flags(const hp_udp_rx *rx);
 
 void hp_udp_rx_destroy(hp_udp_rx *rx);
 
+/// Sends small records (up to 64 bytes) on a connected UDP socket through io_uring: each
+/// send is copied into one of `entries` slots, submitted at once (one io_uring_enter), and
+/// the completions already posted are reaped. Falls back to send(2) when io_uring is refused
+/// (*uring_error then holds the errno).
+typedef struct hp_udp_tx hp_udp_tx;
+hp_udp_tx *hp_udp_tx_create(int fd, unsigned entries, int *uring_error);
+int hp_udp_tx_uses_uring(const hp_udp_tx *tx);
+/// Bytes sent by the latest completion seen, 0 while it is pending, or -errno; *failures
+/// grows by the failed completions reaped.
+long hp_udp_tx_send(hp_udp_tx *tx, const void *data, size_t length, int *failures);
+void hp_udp_tx_destroy(hp_udp_tx *tx);
+
+/// connect(2) for a UDP socket. Returns 0 or -errno.
+int hp_udp_connect(int fd, const struct sockaddr_in *to);
+
 /// CLOCK_REALTIME in ns (the vDSO; no system call).
 uint64_t hp_realtime_ns(void);
 

@@ -105,8 +105,18 @@ public final class Engine: @unchecked Sendable {
             batch = Batch(events: UnsafeMutableBufferPointer(start: try arena.allocate(Event.self, count: 256), count: 256))
             feedHiccups = try HiccupMeter(thresholdNs: config.hiccupThresholdNs, clock: clock, arena: arena)
             engineHiccups = try HiccupMeter(thresholdNs: config.hiccupThresholdNs, clock: clock, arena: arena)
+        } catch {
+            throw ConfigError(file: config.file, key: "engine", reason: "start-up memory: \(error)")
+        }
+        if let url = config.outputURL {
+            let live = !config.feeds.isEmpty && config.feeds.allSatisfy { if case .file = $0.source { false } else { true } }
+            egress = try SignalEgress(url: url, interface: config.outputInterface, live: live, counters: counters, configFile: config.file)
+        } else {
+            egress = nil
+        }
+        do {
             core = try EngineCore(config: config, ensemble: ensemble, arena: arena, counters: counters,
-                                  histograms: histograms, signals: signals.producer, clock: clock)
+                                  histograms: histograms, signals: signals.producer, clock: clock, egress: egress)
         } catch {
             throw ConfigError(file: config.file, key: "engine", reason: "start-up memory: \(error)")
         }
@@ -118,6 +128,11 @@ public final class Engine: @unchecked Sendable {
             snapshotFD = nil
         }
     }
+
+    /// The live feeds of the run, for their counters in the report.
+    var liveFeeds: [MoldUDP64Feed] = []
+    /// Sends signals as they are made (`[output] url`); `core` holds it unretained.
+    public let egress: SignalEgress?
 
     /// Where interval snapshots go (`[output] snapshots`), opened at start-up.
     let snapshotFD: Int32?
@@ -140,17 +155,36 @@ public final class Engine: @unchecked Sendable {
     /// processed and every signal written. `progress` prints a line on stderr every snapshot
     /// interval after the first two seconds.
     public func run(feeds: [FileReplay], sink: SignalSink?, progress: Bool = false) throws(PinError) -> (RunReport, FeedOutcome) {
+        try run(sources: feeds.map { .file($0) }, sink: sink, progress: progress)
+    }
+
+    /// One feed the feed thread drives: a file replay or a live source.
+    public enum FeedRun: @unchecked Sendable {
+        case file(FileReplay)
+        case live(LiveFeedRun)
+    }
+
+    /// As `run(feeds:)`, with live sources among the feeds (run in order, each to its end).
+    public func run(sources: [FeedRun], sink: SignalSink?, progress: Bool = false) throws(PinError) -> (RunReport, FeedOutcome) {
         let feedBox = FeedBox()
         let producer = events.producer, consumer = events.consumer
-        let recorder = histograms[Stage.decode.rawValue]
+        let recorder = histograms[Stage.decode.rawValue], wire = histograms[Stage.wire.rawValue]
         let flags = self.flags, core = self.core, batchBuffer = self.batch, hiccups = self.engineHiccups, clock = self.clock
-        var configured = feeds
-        for i in configured.indices {
-            configured[i].decode = recorder
-            configured[i].hiccups = feedHiccups
+        let replays: [FeedRun] = sources.map {
+            switch $0 {
+            case var .file(replay):
+                replay.decode = recorder
+                replay.hiccups = feedHiccups
+                return .file(replay)
+            case var .live(live):
+                live.decode = recorder
+                live.wire = wire
+                live.hiccups = feedHiccups
+                return .live(live)
+            }
         }
-        let replays = configured
-        let positions = Positions(replays)
+        liveFeeds = replays.compactMap { if case let .live(l) = $0 { l.feed } else { nil } }
+        let positions = Positions(replays.compactMap { if case let .file(r) = $0 { r } else { nil } })
         defer { positions.deallocate() }
         let engine = try PinnedThread.start(name: "hp-engine", cpu: config.engineCore) {
             // Up to 256 events per pop: with conflation, larger batches let a behind engine
@@ -177,8 +211,16 @@ public final class Engine: @unchecked Sendable {
         let feed: PinnedThread
         do {
             feed = try PinnedThread.start(name: "hp-feed", cpu: config.feedCore) {
-                for (i, replay) in replays.enumerated() {
-                    let stats = replay.run(into: producer, stop: UnsafePointer(flags.p), position: UnsafePointer(positions.p + i))
+                var files = 0
+                for source in replays {
+                    let stats: FileReplay.Stats
+                    switch source {
+                    case let .file(replay):
+                        stats = replay.run(into: producer, stop: UnsafePointer(flags.p), position: UnsafePointer(positions.p + files))
+                        files += 1
+                    case let .live(live):
+                        stats = live.run(into: producer, stop: UnsafePointer(flags.p))
+                    }
                     feedBox.outcome.stats.append(stats)
                     if stats.stoppedEarly || stats.error != nil { break }
                 }
@@ -211,6 +253,11 @@ public final class Engine: @unchecked Sendable {
         add("feed.errors", outcome.errors.count)
         add("feed.stopped_early", outcome.stoppedEarly ? 1 : 0)
         for v in counters.snapshot() { r.counters.append(("\(v.thread).\(v.name)", v.value)) }
+        for (i, feed) in liveFeeds.enumerated() {
+            let prefix = liveFeeds.count == 1 ? "moldudp64." : "moldudp64[\(i)]."
+            for (name, value) in feed.session.counts.named { add(prefix + name, value) }
+            add(prefix + "truncated", feed.truncated)
+        }
         add("output.signals_written", output.written)
         add("output.signal_ring_dropped", signals.stats.dropped)
         add("output.budget_breaches", Int(output.breaches.reduce(0, +)))
@@ -310,7 +357,7 @@ struct OutputLoop {
             var interval = HistogramSnapshot()
             if final {
                 recorder.collectAfterOwnerStopped(into: &interval)
-            } else if stage == .decode && feedDone {
+            } else if stage.isFeedThread && feedDone {
                 continue  // the feed thread no longer polls; its counts are taken at the end
             } else {
                 recorder.collect(into: &interval, timeoutNs: 20_000_000)

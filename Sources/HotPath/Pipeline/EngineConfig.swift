@@ -8,9 +8,13 @@
 /// [threads]  feed_core, engine_core, output_core            (-1 = not pinned),
 ///            hiccup_threshold_ns (idle-turn gaps counted as host hiccups; 1000)
 /// [rings]    events, events_full ("spin"|"drop"), signals, signals_full
-/// [feed]     pace ("max"|"recorded"), speed
+/// [feed]     pace ("max"|"recorded"), speed, on_loss ("stale"|"stop": after messages a live
+///            feed gave up on, signals are suppressed as sequence gaps, or the run stops)
+/// [[feeds]]  url (a file path or a live source's URL, e.g. moldudp64://…), cpu (the feed
+///            thread's core; one feed thread drives every feed, so one cpu for all)
 /// [features] names = [...], levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
-///            regression_trades, history_capacity, bar_seconds
+///            regression_trades, history_capacity, bar_seconds, clock ("receive": receive time where
+///            the feed has one, else exchange time; "exchange": always the exchange's time)
 /// [[models]] path (relative to this file), weight
 /// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
@@ -18,12 +22,22 @@
 /// [risk]     max_age_ms, max_position, order_size, max_notional, contract_multiplier,
 ///            max_signals_per_s, suppress_on_budget_breach, kill_switch
 /// [budgets.<stage>] p50, p90, p99, p999, p9999, max   (nanoseconds)
-/// [output]   signals ("-" = stdout, "" = none, or a path), format ("csv"|"jsonl"|"binary"),
+/// [output]   url ("udp://ADDR:PORT": each signal's 64-byte record as a datagram, sent by the
+///            engine thread as it is made), interface (multicast),
+///            signals ("-" = stdout, "" = none, or a path), format ("csv"|"jsonl"|"binary"),
 ///            report, snapshot_ms, snapshots (JSON lines per interval), progress
 /// ```
 public struct EngineConfig: Sendable {
     public enum Evaluate: String, Sendable { case everyEvent = "every_event", topChange = "top_change" }
     public enum SignalFormat: String, Sendable { case csv, jsonl, binary }
+
+    public enum OnLoss: String, Sendable { case stale, stop }
+
+    /// One `[[feeds]]` entry: a file path or a live source's URL.
+    public struct FeedEntry: Sendable, Equatable {
+        public var source: SourceURL
+        public var text: String
+    }
 
     public struct ModelEntry: Sendable {
         public var path: String
@@ -42,6 +56,10 @@ public struct EngineConfig: Sendable {
     public var signalRing = 1 << 14
     public var signalRingPolicy = SPSCRing<Signal>.FullPolicy.drop
     public var pace = FileReplay.Pace.max
+    public var onLoss = OnLoss.stale
+    public var feeds: [FeedEntry] = []
+    public var outputURL: String? = nil
+    public var outputInterface: String? = nil
     public var featureNames = MicrostructureFeatures.names
     public var features = MicrostructureFeatures.Config()
     public var models: [ModelEntry] = []
@@ -107,6 +125,21 @@ public struct EngineConfig: Sendable {
             let pace = try t.choice("pace", default: "max", ["max", "recorded"])
             let speed = try t.double("speed", default: 1, in: 1e-6...1e9)
             c.pace = pace == "max" ? .max : .recorded(speed: speed)
+            c.onLoss = .init(rawValue: try t.choice("on_loss", default: "stale", ["stale", "stop"]))!
+            try t.finish()
+        }
+        for var t in try root.tables("feeds") {
+            guard let text = try t.string("url", default: nil), !text.isEmpty else { throw t.error("url", "missing") }
+            var source: SourceURL
+            do { source = try SourceURL.parse(text) } catch { throw t.error("url", error.reason) }
+            if case let .file(path) = source { source = .file(resolve(path)) }
+            if let cpu = try t.int("cpu", default: -1, in: -1...4095) as Int?, cpu >= 0 {
+                if let other = c.feedCore, other != cpu {
+                    throw t.error("cpu", "\(cpu), but another feed or threads.feed_core says \(other): one feed thread drives every feed")
+                }
+                c.feedCore = cpu
+            }
+            c.feeds.append(FeedEntry(source: source, text: text))
             try t.finish()
         }
         if var t = try root.table("features") {
@@ -124,6 +157,7 @@ public struct EngineConfig: Sendable {
             c.features.regressionTrades = try t.int("regression_trades", default: c.features.regressionTrades, in: 2...1_000_000)
             c.features.historyCapacity = try t.int("history_capacity", default: c.features.historyCapacity, in: 16...(1 << 24))
             c.features.barSeconds = try t.double("bar_seconds", default: c.features.barSeconds, in: 1e-3...86_400)
+            c.features.exchangeTime = try t.choice("clock", default: "receive", ["receive", "exchange"]) == "exchange"
             if let table = try t.string("microprice_table", default: nil), !table.isEmpty {
                 do { c.features.micropriceTable = try MicropriceTable.load(path: resolve(table)) } catch {
                     throw t.error("microprice_table", "\(error)")
@@ -174,6 +208,8 @@ public struct EngineConfig: Sendable {
             c.snapshotNs = UInt64(try t.int("snapshot_ms", default: 1_000, in: 10...3_600_000)) * 1_000_000
             c.snapshotsPath = try t.string("snapshots", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
             c.progress = try t.bool("progress", default: true)
+            c.outputURL = try t.string("url", default: nil).flatMap { $0.isEmpty ? nil : $0 }
+            c.outputInterface = try t.string("interface", default: nil).flatMap { $0.isEmpty ? nil : $0 }
             try t.finish()
         }
         try root.finish()

@@ -38,6 +38,9 @@ public struct EngineCore: @unchecked Sendable {
     }
 
     public let book: L3Book
+    /// Sends each signal as it is made (`[output] url`), if configured.
+    /// Unretained, as `ensemble`: the `Engine` holds it.
+    let egress: Unmanaged<SignalEgress>?
     let features: UnsafeMutablePointer<MicrostructureFeatures>
     /// Per book: its latest full microstructure vector (`MicrostructureFeatures.count` values);
     /// then the model's row gathered from it, and the outputs.
@@ -67,7 +70,9 @@ public struct EngineCore: @unchecked Sendable {
     let pendingCount: UnsafeMutablePointer<Int>
 
     init(config: EngineConfig, ensemble: Ensemble?, arena: Arena, counters: CounterRegistry,
-         histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer, clock: Clock) throws(ArenaError) {
+         histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer, clock: Clock,
+         egress: SignalEgress? = nil) throws(ArenaError) {
+        self.egress = egress.map { Unmanaged.passUnretained($0) }
         let books = config.book.maxInstruments
         book = try L3Book(config: config.book, arena: arena, counters: counters, thread: "engine")
         features = try arena.allocate(MicrostructureFeatures.self, count: books)
@@ -254,13 +259,17 @@ public struct EngineCore: @unchecked Sendable {
         } else {
             sequence.pointee &+= 1
             s.sequence = sequence.pointee
+            let made = egress == nil ? 0 : clock.ticks()
             if signals.push(s) { count(.emitted) } else { count(.signalRingFull) }
+            if let egress {
+                egress._withUnsafeGuaranteedRef { $0.send(s, madeTicks: made, clock: clock, histograms: histograms) }
+            }
         }
     }
 
     /// Answers pending histogram swaps (at batch boundaries).
     @inline(__always)
     func pollHistograms() {
-        for i in Stage.ringWait.rawValue...Stage.tickToSignal.rawValue { histograms[i].poll() }
+        for i in Stage.ringWait.rawValue...Stage.wireToSignal.rawValue { histograms[i].poll() }
     }
 }

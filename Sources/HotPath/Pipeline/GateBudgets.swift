@@ -44,7 +44,7 @@ public struct ABGate: Sendable, Equatable {
     }
 
     public static let metrics: [Metric] =
-        Stage.allCases.filter { $0 != .ringWait }.map { Metric(stage: $0.name, percentile: 50) }
+        Stage.allCases.filter { $0 != .ringWait && !$0.isLiveOnly }.map { Metric(stage: $0.name, percentile: 50) }
             + [Metric(stage: Stage.inference.name, percentile: 99)]
 
     /// Allowed median slow-down at p50, and at p99, percent; per stage at p50 where given.

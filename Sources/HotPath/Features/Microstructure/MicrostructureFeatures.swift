@@ -47,6 +47,10 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         public var tick = 0.25
         /// Time-bar length for the bar indicators, seconds.
         public var barSeconds = 1.0
+        /// Time windows run on the exchange's event time instead of the receive time (a live
+        /// feed's receive time is the kernel's stamp, so only exchange time makes a live run
+        /// and a replay of the same session compute the same features).
+        public var exchangeTime = false
         public init() {}
     }
 
@@ -144,10 +148,14 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     @inline(__always)
     static func time(_ e: Event) -> UInt64 { e.tsRecv != 0 && e.tsRecv != UInt64.max ? e.tsRecv : e.tsEvent }
 
+    /// The time this state's windows run on (`Config.exchangeTime`).
+    @inline(__always)
+    func clockTime(_ e: Event) -> UInt64 { config.exchangeTime ? e.tsEvent : Self.time(e) }
+
     /// A trade (aggressor side B = buy, A = sell) updates the trade-flow state.
     public mutating func trade(_ e: Event) {
         updates &+= 1
-        let t = Self.time(e)
+        let t = clockTime(e)
         if firstTs == 0 { firstTs = t }
         let price = Double(e.price) / 1e9, size = Double(e.size)
         guard e.price != Event.undefinedPrice, price.isFinite, size > 0 else { badInputs += 1; return }
@@ -230,7 +238,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     /// A published book view: computes the vector into `out` (`count` values).
     public mutating func book(_ view: BookView, event e: Event, into out: UnsafeMutablePointer<Double>) {
         updates &+= 1
-        let t = Self.time(e)
+        let t = clockTime(e)
         if firstTs == 0 { firstTs = t }
         let h = view.header.pointee
         func put(_ i: Int, _ v: Double) { out[i] = v }

@@ -1,0 +1,81 @@
+import ArgumentParser
+import CSupport
+import HotPath
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Listen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the signals an engine sends to udp://ADDR:PORT.",
+        discussion: """
+            Each datagram is one signal's 64-byte record ([output] url in the engine's \
+            configuration; the layout is the binary signal format). Prints CSV with a header \
+            (the file sink's columns), or JSON lines with --json, until --count signals, \
+            --idle-timeout or Ctrl-C; then, on stderr, how many came and the gaps in their \
+            sequence numbers. A multicast ADDR is joined on --interface.
+            """
+    )
+
+    @Argument(help: "udp://ADDR:PORT to listen on.")
+    var url: String
+
+    @Option(help: "The address of the interface to join a multicast group on.")
+    var interface: String?
+
+    @Flag(help: "JSON lines instead of CSV.")
+    var json = false
+
+    @Flag(help: "CSV (the default).")
+    var csv = false
+
+    @Option(help: "Stop after this many signals.")
+    var count: Int?
+
+    @Option(help: "Stop when nothing has arrived for this many seconds.")
+    var idleTimeout: Double?
+
+    func run() throws {
+        guard url.hasPrefix("udp://") else { fail("\(url): expected udp://ADDR:PORT") }
+        let address: HostPort
+        do { address = try HostPort(String(url.dropFirst(6)), what: "address", url: url) } catch { fail("\(error)") }
+        var failed: UnsafePointer<CChar>? = nil
+        let fd = hp_udp_open_rx(address.host, address.port, interface, 4 << 20, &failed)
+        guard fd >= 0 else { fail("\(SystemError(url, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd))") }
+        var uringError: Int32 = 0
+        guard let rx = hp_udp_rx_create(fd, Int32(HP_RX_RECVFROM), 1, 2048, &uringError) else { fail("\(url): no memory") }
+        defer { hp_udp_rx_destroy(rx); close(fd) }
+        hp_install_stop_handlers()
+        var out = BufferedWriter(fd: 1)
+        if !json { out.line(Signal.csvHeader) }
+        out.flush()
+        var received = 0, gaps = 0, missing: UInt64 = 0, wrongSize = 0
+        var last: UInt64 = 0
+        var quietSince = Clock.monotonicNs()
+        let datagram = UnsafeMutablePointer<hp_datagram>.allocate(capacity: 1)
+        defer { datagram.deallocate() }
+        while hp_stop_signal() == 0 && received < (count ?? Int.max) {
+            let n = hp_udp_rx_poll(rx, datagram, 1)
+            if n < 0 { fail("\(SystemError(url, call: "recvmsg", errno: -n))") }
+            if n == 0 {
+                out.flush()
+                if let idleTimeout, Double(Clock.monotonicNs() - quietSince) / 1e9 >= idleTimeout { break }
+                continue
+            }
+            quietSince = Clock.monotonicNs()
+            guard datagram.pointee.length == 64 else { wrongSize += 1; continue }
+            let s = UnsafeRawPointer(datagram.pointee.data).loadUnaligned(as: Signal.self)
+            if last != 0 && s.sequence > last + 1 {
+                gaps += 1
+                missing += s.sequence - last - 1
+            }
+            last = max(last, s.sequence)
+            received += 1
+            out.line(json ? s.json : s.csv)
+        }
+        out.flush()
+        var summary = "hotpath: \(url): \(received) signal(s), \(gaps) sequence gap(s), \(missing) missing"
+        if wrongSize > 0 { summary += ", \(wrongSize) datagram(s) not 64 bytes skipped" }
+        printError(summary)
+    }
+}

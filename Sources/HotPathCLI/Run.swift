@@ -1,0 +1,85 @@
+import ArgumentParser
+import HotPath
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the engine on the feeds the configuration names: live sources or files.",
+        discussion: """
+            The feeds are [[feeds]] url = "…" entries: a file path, or a live source's URL \
+            (moldudp64://GROUP_OR_HOST:PORT?interface=IP&rerequest=HOST:PORT…; see `decode \
+            --help`). One feed thread takes them in order, each to its end: a file to its last \
+            record, a live session to its end of session (or --idle-timeout). SIGINT/SIGTERM \
+            stop it; everything received is processed, written and reported.
+
+            The report is replay's, with the live stages: wire (kernel receive to decode \
+            start), and with [output] url = "udp://ADDR:PORT" egress (signal made to send \
+            completion) and wire_to_signal; the MoldUDP64 session's counters (packets, gaps, \
+            rerequests_sent, messages_recovered, messages_lost, duplicates, …) are under \
+            feed.moldudp64. After lost messages, [feed] on_loss = "stale" (the default) \
+            suppresses every later signal (engine.suppressed_sequence_gap), "stop" ends the \
+            run with exit status 1.
+
+            Example, two terminals:
+              hotpath serve moldudp64 demo.itch --to 127.0.0.1:31000 --rerequest-port 31001
+              hotpath run --config live.toml     # [[feeds]] url = "moldudp64://127.0.0.1:31000?rerequest=127.0.0.1:31001"
+            """
+    )
+
+    @Option(help: "Engine configuration (TOML) with [[feeds]].")
+    var config: String
+
+    @Option(help: "Stop a live feed when nothing has arrived for this many seconds (default: wait for end of session).")
+    var idleTimeout: Double?
+
+    @Option(help: "Write the report JSON here.")
+    var report: String?
+
+    @Option(help: "Write signals here (\"-\" = stdout); overrides [output] signals.")
+    var signals: String?
+
+    @Flag(help: "Print the report JSON instead of the table.")
+    var json = false
+
+    func run() throws {
+        var c = loadConfig(config)
+        guard !c.feeds.isEmpty else { fail("\(config): no [[feeds]] url = \"…\" entries to run", code: 2) }
+        if c.limits.maxAgeNs > 0, c.feeds.contains(where: { if case .moldUDP64 = $0.source { true } else { false } }) {
+            // ITCH stamps events in ns since midnight (US Eastern); a live feed's receive stamps
+            // are since the epoch. Their difference is no data age.
+            fail("\(config): risk.max_age_ms: cannot be checked on a MoldUDP64 (ITCH) feed, whose event times are ns since midnight; set it to 0", code: 2)
+        }
+        if let signals { c.signalsPath = signals.isEmpty ? nil : signals }
+        if let report { c.reportPath = report }
+        var made: [(FeedFile?, MoldUDP64Feed?)] = []
+        for feed in c.feeds {
+            switch feed.source {
+            case let .file(path):
+                do { made.append((try FeedFile.open(path), nil)) } catch { fail("\(error)") }
+            case let .moldUDP64(options):
+                do { made.append((nil, try MoldUDP64Feed(options: options))) } catch { fail("\(error)") }
+                printError("hotpath: \(options.url): receiving (io=\(options.io.rawValue); the feed thread reports the path it takes)")
+            }
+        }
+        let config = c
+        let idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
+        let (report, outcome) = runEngine(config) { clock in
+            made.map { file, live in
+                if let file {
+                    var r = FileReplay(file: file, clock: clock)
+                    r.pace = config.pace
+                    return .file(r)
+                }
+                var l = LiveFeedRun(feed: live!, clock: clock)
+                l.onLoss = config.onLoss
+                l.idleNs = idleNs
+                return .live(l)
+            }
+        }
+        for (_, live) in made { if let live { printError("hotpath: \(live.options.url): received with \(live.receivePath)") } }
+        printReport(report, config: config, json: json)
+        exitOnFailure(report, outcome)
+    }
+}

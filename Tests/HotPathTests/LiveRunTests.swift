@@ -1,0 +1,231 @@
+import CSupport
+import Foundation
+@testable import HotPath
+import Synchronization
+import XCTest
+
+/// The engine on a live MoldUDP64 session against a replay of the same session's file: the
+/// same signals, record for record; and what a loss past recovery does to a run.
+final class LiveRunTests: XCTestCase {
+    static let demo = TestPaths.root + "/demo"
+
+    /// The demo's configuration made deterministic: no conflation, feature windows on exchange
+    /// time, no data-age or rate gates (both read receive times, which a live run has and a
+    /// replay of a Nasdaq binary file does not).
+    func config(output: String = "") throws -> EngineConfig {
+        let text = """
+            [engine]
+            max_instruments = 8
+            max_orders = 65536
+            [rings]
+            events = 65536
+            events_full = "spin"
+            signals = 65536
+            signals_full = "spin"
+            [features]
+            names = ["spread_bps", "imbalance_l1", "imbalance_l5", "bid_depth_5", "ask_depth_5", "ofi", "ofi_1s", "ofi_5s",
+                     "signed_volume_5s", "return_1s", "return_5s", "realized_vol_60s", "event_rate_1s", "trade_count_5s",
+                     "levels_bid", "levels_ask"]
+            levels = 5
+            tick = 0.01
+            clock = "exchange"
+            [[models]]
+            path = "\(Self.demo)/model-lgb.txt"
+            weight = 0.7
+            [[models]]
+            path = "\(Self.demo)/model-mlp.onnx"
+            weight = 0.3
+            [signal]
+            evaluate = "top_change"
+            conflate = false
+            strong = 0.3
+            medium = 0.15
+            buy_output = 2
+            sell_output = 0
+            [risk]
+            max_position = 20
+            max_notional = 2500.0
+            [output]
+            progress = false
+            \(output)
+            """
+        let path = temporaryFile(Array(text.utf8), suffix: ".toml")
+        defer { unlink(path) }
+        var c = try EngineConfig.load(path: path)
+        let cpus = PinnedThread.currentAffinity().cpus
+        c.feedCore = cpus.first
+        c.engineCore = cpus.last
+        return c
+    }
+
+    /// What a signal decides, without its receive time.
+    struct Decision: Equatable {
+        var sequence: UInt64, instrument: UInt32, side: UInt8, strength: UInt8, edge: Double
+        init(_ s: Signal) {
+            sequence = s.sequence; instrument = s.instrumentId; side = s.side; strength = s.strength.rawValue; edge = s.edge
+        }
+    }
+
+    func decisions(_ path: String) -> [Decision] {
+        let bytes = readBytes(path) ?? []
+        return bytes.withUnsafeBytes { b in
+            stride(from: 0, to: b.count, by: 64).map { Decision(b.loadUnaligned(fromByteOffset: $0, as: Signal.self)) }
+        }
+    }
+
+    /// Receives 64-byte signal datagrams on a thread until told to stop.
+    final class Listener: @unchecked Sendable {
+        let fd: Int32
+        let port: UInt16
+        var received: [Decision] = []
+        let stop = Atomic<Bool>(false)
+        let done = DispatchSemaphore(value: 0)
+
+        init() {
+            var failed: UnsafePointer<CChar>? = nil
+            fd = hp_udp_open_rx("127.0.0.1", 0, nil, 4 << 20, &failed)
+            port = UInt16(hp_udp_local_port(fd))
+            Thread { [self] in
+                let buffer = UnsafeMutableRawPointer.allocate(byteCount: 2048, alignment: 64)
+                var from = sockaddr_in()
+                var quietPolls = 0
+                while quietPolls < 2_000 {
+                    let n = hp_udp_recvfrom(fd, buffer, 2048, &from)
+                    if n == 64 {
+                        received.append(Decision(buffer.loadUnaligned(as: Signal.self)))
+                        quietPolls = 0
+                    } else {
+                        if stop.load(ordering: .acquiring) { quietPolls += 1 }
+                        usleep(50)
+                    }
+                }
+                buffer.deallocate()
+                close(fd)
+                done.signal()
+            }.start()
+        }
+
+        func finish() -> [Decision] {
+            stop.store(true, ordering: .releasing)
+            done.wait()
+            return received
+        }
+    }
+
+    func serve(_ path: String, to port: UInt16, rerequests: UInt16, configure: (inout MoldServer.Options) -> Void = { _ in })
+        throws -> (DispatchSemaphore, () -> MoldServer.Report) {
+        guard case let .itch(itch) = try FeedFile.open(path) else { throw XCTSkip("not ITCH") }
+        var options = MoldServer.Options(to: HostPort(host: "127.0.0.1", port: port))
+        options.rerequestPort = rerequests
+        options.lingerNs = 300_000_000
+        options.pace = .rate(messagesPerSecond: 200_000)
+        configure(&options)
+        let server = try MoldServer(source: itch, options: options)
+        let done = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable { var report = MoldServer.Report() }
+        let box = Box()
+        Thread {
+            box.report = (try? server.run()) ?? MoldServer.Report()
+            done.signal()
+        }.start()
+        return (done, { box.report })
+    }
+
+    /// Binds the feed's socket, then calls `serve` (so nothing is sent before the socket is
+    /// there), then runs the engine on the feed.
+    func liveRun(_ c: EngineConfig, url: String, signalsTo path: String, serve: () throws -> Void) throws -> (Engine, RunReport, Engine.FeedOutcome) {
+        guard case let .moldUDP64(options) = try SourceURL.parse(url) else { throw XCTSkip("not a live URL") }
+        let engine = try Engine(config: c)
+        var live = LiveFeedRun(feed: try MoldUDP64Feed(options: options), clock: engine.clock)
+        try serve()
+        live.onLoss = c.onLoss
+        live.idleNs = 10_000_000_000
+        let sink = try SignalSink(path: path, format: .binary)
+        let (report, outcome) = try engine.run(sources: [.live(live)], sink: sink)
+        sink.close()
+        return (engine, report, outcome)
+    }
+
+    func testLiveRunSendsWhatAReplayWrites() throws {
+        var g = ITCHGenerator.demoSession
+        g.seed = 0xD3E1
+        let session = temporaryFile(g.generate(messages: 120_000), suffix: ".itch")
+        defer { unlink(session) }
+        let replayed = "/tmp/hotpath-test-live-replay.bin", written = "/tmp/hotpath-test-live-run.bin"
+        defer { unlink(replayed); unlink(written) }
+
+        let replayEngine = try Engine(config: try config())
+        let sink = try SignalSink(path: replayed, format: .binary)
+        _ = try replayEngine.run(feeds: [FileReplay(file: try FeedFile.open(session), clock: replayEngine.clock)], sink: sink)
+        sink.close()
+        let want = decisions(replayed)
+        XCTAssertGreaterThan(want.count, 100, "the demo model should signal on the demo session")
+
+        let listener = Listener()
+        let data = MoldUDP64Tests.freePort(), requests = MoldUDP64Tests.freePort()
+        var c = try config(output: "url = \"udp://127.0.0.1:\(listener.port)\"")
+        c.feeds = [.init(source: try SourceURL.parse("moldudp64://127.0.0.1:\(data)"), text: "")]
+        let liveConfig = c
+        var served: DispatchSemaphore?
+        let (_, report, outcome) = try liveRun(liveConfig, url: "moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)",
+                                               signalsTo: written) {
+            served = try serve(session, to: data, rerequests: requests) { $0.drop = 0.01; $0.seed = 9 }.0
+        }
+        served?.wait()
+        let sent = listener.finish()
+        XCTAssertEqual(outcome.errors, [])
+        XCTAssertTrue(decisions(written) == want, "the live run file sink: \(decisions(written).count) of \(want.count); \(report.counters.filter { $0.1 != 0 })")
+        XCTAssertEqual(sent.count, want.count, "signals received over UDP")
+        XCTAssertTrue(sent == want, "the signals sent over UDP")
+        let counter = { (name: String) in report.counters.first { $0.0 == name }?.1 ?? 0 }
+        XCTAssertEqual(counter("moldudp64.messages_lost"), 0)
+        XCTAssertGreaterThan(counter("moldudp64.messages_recovered"), 0)
+        XCTAssertEqual(counter("egress.sent"), UInt64(want.count), "\(report.counters.filter { $0.0.hasPrefix("egress") })")
+        for stage in ["wire", "egress", "wire_to_signal"] {
+            XCTAssertGreaterThan(report.stage(stage)?.count ?? 0, 0, "\(stage) is measured")
+        }
+    }
+
+    func testLossPastRecoveryMakesTheBooksStaleAndSuppressesSignals() throws {
+        var g = ITCHGenerator.demoSession
+        g.seed = 0xD3E1
+        let session = temporaryFile(g.generate(messages: 120_000), suffix: ".itch")
+        defer { unlink(session) }
+        let written = "/tmp/hotpath-test-live-loss.bin"
+        defer { unlink(written) }
+        let data = MoldUDP64Tests.freePort(), requests = MoldUDP64Tests.freePort()
+        var served: (DispatchSemaphore, () -> MoldServer.Report)?
+        let (_, run, outcome) = try liveRun(try config(), url: "moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)&timeout_ms=10&retries=1",
+                                            signalsTo: written) {
+            served = try serve(session, to: data, rerequests: requests) {
+                $0.drop = 0.01
+                $0.rerequestStopsAfter = 5  // the re-request server goes silent mid-run
+            }
+        }
+        served?.0.wait()
+        let report = served!.1
+        XCTAssertEqual(outcome.errors, [], "the run goes on")
+        XCTAssertGreaterThan(report().rerequestsIgnored, 0)
+        let counter = { (name: String) in run.counters.first { $0.0 == name }?.1 ?? 0 }
+        XCTAssertGreaterThan(counter("moldudp64.messages_lost"), 0, "the loss is counted")
+        XCTAssertGreaterThan(counter("engine.suppressed_sequence_gap"), 0, "signals after the loss are suppressed and counted")
+        XCTAssertGreaterThan(counter("moldudp64.end_of_session"), 0, "the session ran to its end")
+    }
+
+    func testOnLossStopEndsTheRunNamingTheLoss() throws {
+        var g = ITCHGenerator.demoSession
+        g.seed = 7
+        let session = temporaryFile(g.generate(messages: 20_000), suffix: ".itch")
+        defer { unlink(session) }
+        let data = MoldUDP64Tests.freePort()
+        var c = try config()
+        c.onLoss = .stop
+        var served: DispatchSemaphore?
+        let (_, _, outcome) = try liveRun(c, url: "moldudp64://127.0.0.1:\(data)?timeout_ms=5", signalsTo: "/dev/null") {
+            served = try serve(session, to: data, rerequests: 0) { $0.drop = 0.05; $0.lingerNs = 0 }.0
+        }
+        served?.wait()
+        XCTAssertEqual(outcome.errors.count, 1)
+        XCTAssertTrue(outcome.errors.first?.contains("lost past recovery; stopping (feed.on_loss = \"stop\")") ?? false, "\(outcome.errors)")
+    }
+}
