@@ -68,4 +68,49 @@ for f in "$work"/mz*.onnx; do check "model $f" "$A" predict --model "$f" --input
 check "demo" "$A" demo
 check "bench e2e" "$A" bench e2e --rate 200000 --seconds 1 --json
 check "bench e2e, looped" "$A" bench e2e --rate 200000 --seconds 1 --session-messages 20000 --json
+# Live: a MoldUDP64 receiver and a server fed malformed datagrams (a network peer's bad
+# input), then a faulty session (drops, reordering, duplicates) over loopback.
+itch=Tests/Fixtures/itch
+gen="$work/live.itch"
+"$A" gen itch --messages 50000 --out "$gen" > /dev/null
+port=$((33000 + RANDOM % 2000))
+"$A" decode "moldudp64://127.0.0.1:$port?rerequest=127.0.0.1:$((port + 1))&timeout_ms=20&retries=1" --idle-timeout 3 \
+    > /dev/null 2> "$work/live.err" &
+receiver=$!
+sleep 0.5
+python3 - "$port" <<'PY'
+import random, socket, struct, sys
+port = int(sys.argv[1])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r = random.Random(7)
+for i in range(3000):
+    kind = i % 4
+    if kind == 0:
+        b = bytes(r.randrange(256) for _ in range(r.randrange(0, 64)))
+    elif kind == 1:   # a header whose count promises more messages than the packet holds
+        b = b"GARBAGE   " + struct.pack(">QH", r.randrange(1, 1 << 40), r.randrange(1, 0xFFFE)) + bytes(r.randrange(256) for _ in range(r.randrange(0, 40)))
+    elif kind == 2:   # message lengths that run past the end
+        b = b"GARBAGE   " + struct.pack(">QH", i, 2) + struct.pack(">H", 0xFFFF) + b"x" * r.randrange(0, 30)
+    else:
+        b = bytes(r.randrange(256) for _ in range(r.randrange(20, 1500)))
+    s.sendto(b, ("127.0.0.1", port))
+PY
+"$A" serve moldudp64 "$gen" --to "127.0.0.1:$port" --rerequest-port $((port + 1)) --rate 200000 \
+    --drop 0.02 --reorder 0.02 --duplicate 0.02 --linger 0.3 > /dev/null 2> "$work/serve.err" &
+server=$!
+sleep 0.3
+python3 - "$((port + 1))" <<'PY'
+import random, socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r = random.Random(8)
+for i in range(500):
+    s.sendto(bytes(r.randrange(256) for _ in range(r.randrange(0, 64))), ("127.0.0.1", int(sys.argv[1])))
+PY
+wait $server; wait $receiver
+for f in live.err serve.err; do
+    if grep -q "AddressSanitizer" "$work/$f"; then echo "asan: live ($f)"; head -20 "$work/$f"; exit 1; fi
+    runs=$((runs + 1))
+done
+grep -q "bad_packets" "$work/live.err" || { echo "asan: live: the receiver did not count the malformed packets:"; cat "$work/live.err"; exit 1; }
+
 echo "asan: no reports in $runs runs"

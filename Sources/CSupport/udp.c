@@ -59,7 +59,9 @@ int hp_udp_open_rx(const char *host, uint16_t port, const char *interface_ip, in
     int one = 1;
     int multicast = IN_MULTICAST(ntohl(addr.sin_addr.s_addr));
     if (multicast && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) { *failed = "SO_REUSEADDR"; goto fail; }
-    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) { *failed = "SO_RCVBUF"; goto fail; }
+    // SO_RCVBUFFORCE goes past net.core.rmem_max where the process may (CAP_NET_ADMIN).
+    if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) != 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)) != 0) { *failed = "SO_RCVBUF"; goto fail; }
     if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one)) != 0) { *failed = "SO_TIMESTAMPNS"; goto fail; }
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) { *failed = "bind"; goto fail; }
     if (multicast) {
@@ -157,7 +159,10 @@ static int hp_uring_setup(hp_udp_rx *rx) {
         0,
     };
     int rc = -EINVAL;
-    for (unsigned i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+    // HOTPATH_URING_SETUP=N starts at the N-th choice (the benchmark compares them).
+    const char *start = getenv("HOTPATH_URING_SETUP");
+    unsigned first = start ? (unsigned)atoi(start) : 0;
+    for (unsigned i = first < 3 ? first : 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
         memset(&p, 0, sizeof(p));
         p.flags = tries[i];
         rc = io_uring_queue_init_params(64, &rx->ring, &p);
@@ -391,4 +396,10 @@ void hp_udp_tx_destroy(hp_udp_tx *tx) {
 
 int hp_udp_connect(int fd, const struct sockaddr_in *to) {
     return connect(fd, (const struct sockaddr *)to, sizeof(*to)) == 0 ? 0 : -errno;
+}
+
+int hp_udp_rcvbuf(int fd) {
+    int v = 0;
+    socklen_t n = sizeof(v);
+    return getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, &n) == 0 ? v : -errno;
 }

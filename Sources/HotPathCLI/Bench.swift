@@ -1,10 +1,13 @@
 import ArgumentParser
 import HotPath
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The latency harness.",
-        subcommands: [E2E.self, Core.self, Feed.self, Model.self, Features.self, Instructions.self]
+        subcommands: [E2E.self, Core.self, Feed.self, Model.self, Features.self, Instructions.self, UDP.self]
     )
 
     struct Core: ParsableCommand {
@@ -170,6 +173,89 @@ struct Bench: ParsableCommand {
                 print(json ? r.json : "\(file): \(r.events) events × \(r.features) features: \((r.nsPerEvent * 100).rounded() / 100) ns per event")
             } catch {
                 fail("bench features: \(error)")
+            }
+        }
+    }
+}
+
+extension Bench {
+    struct UDP: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "udp",
+            abstract: "Receive throughput over loopback: io_uring, recvmmsg and blocking recvmsg in one run.",
+            discussion: """
+                A MoldUDP64 session (a `gen itch` session of --messages messages, no faults) is \
+                offered at each --rates value in turn; at each rate the three receive paths run \
+                one after another, each receiver busy-polling on its own pinned CPU and the \
+                sender on another. A rate holds for a path when every message arrived (no gap \
+                given up). Prints, per path and rate, the messages received, lost, and the \
+                packets/s and messages/s received; then each path's highest rate that held.
+                """
+        )
+
+        @Option(help: "Messages in the session.")
+        var messages = 1_000_000
+
+        @Option(help: "Offered rates, messages per second, comma separated.")
+        var rates = "250000,500000,1000000,2000000,4000000"
+
+        @Option(help: "Drain rounds: the session queued in a large socket buffer first, then received flat out (0: none).")
+        var drainRounds = 5
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            let offered = rates.split(separator: ",").compactMap { Double($0) }
+            guard !offered.isEmpty, offered.allSatisfy({ $0 > 0 }), messages > 0 else {
+                throw ValidationError("--rates must be positive numbers and --messages positive")
+            }
+            var bench = UDPReceiveBench()
+            bench.rates = offered
+            bench.messages = messages
+            let cpus = PinnedThread.currentAffinity().cpus
+            if cpus.count >= 2 { bench.receiverCPU = cpus.last; bench.senderCPU = cpus.first }
+            let path = "/tmp/hotpath-bench-udp-\(getpid()).itch"
+            do { try ITCHGenerator().write(messages: messages, to: path) } catch { fail("\(error)") }
+            defer { unlink(path) }
+            let steps: [UDPReceiveBench.Step]
+            do {
+                steps = try bench.run(session: path) { s in
+                    if !json {
+                        let name = s.path.rawValue + String(repeating: " ", count: max(0, 17 - s.path.rawValue.count))
+                        print(name + format("offered %9.0f msg/s: received %8d, lost %7d, %9.0f pkt/s %10.0f msg/s",
+                                            s.offeredPerSecond, s.messages, s.lost, s.packetsPerSecond, s.messagesPerSecond)
+                              + (s.held ? "" : "  (loss)"))
+                    }
+                }
+            } catch { fail("\(error)") }
+            var drained: [UDPReceiveBench.Step] = []
+            if drainRounds > 0 {
+                bench.drainRounds = drainRounds
+                do { drained = try bench.drain(session: path) } catch { fail("\(error)") }
+            }
+            let drainMedians = UDPReceiveBench.Path.allCases.map { p -> (UDPReceiveBench.Path, Double, Double, Int) in
+                let rows = drained.filter { $0.path == p }
+                let mps = rows.map(\.messagesPerSecond).sorted(), pps = rows.map(\.packetsPerSecond).sorted()
+                return (p, mps.isEmpty ? 0 : mps[mps.count / 2], pps.isEmpty ? 0 : pps[pps.count / 2], rows.reduce(0) { $0 + $1.lost })
+            }
+            let best = UDPReceiveBench.Path.allCases.map { p in (p, steps.filter { $0.path == p && $0.held }.max { $0.offeredPerSecond < $1.offeredPerSecond }) }
+            if json {
+                let rows = steps.map { "{\"path\":\"\($0.path.rawValue)\",\"offered_msgs_per_s\":\($0.offeredPerSecond),\"received\":\($0.messages),\"lost\":\($0.lost),\"packets_per_s\":\(Int($0.packetsPerSecond)),\"messages_per_s\":\(Int($0.messagesPerSecond))}" }
+                let held = best.map { "\"\($0.0.rawValue)\":\($0.1.map { String(Int($0.offeredPerSecond)) } ?? "null")" }
+                let drains = drainMedians.map { "\"\($0.0.rawValue)\":{\"messages_per_s\":\(Int($0.1)),\"packets_per_s\":\(Int($0.2)),\"lost\":\($0.3)}" }
+                print("{\"steps\":[\(rows.joined(separator: ","))],\"highest_rate_without_loss\":{\(held.joined(separator: ","))},"
+                      + "\"drain_median\":{\(drains.joined(separator: ","))},\"drain_rounds\":\(drainRounds)}")
+            } else {
+                for (p, s) in best {
+                    print("\(p.rawValue): highest offered rate without loss " + (s.map { format("%.0f msg/s (%.0f pkt/s received)", $0.offeredPerSecond, $0.packetsPerSecond) } ?? "none of those tried"))
+                }
+                if drainRounds > 0 {
+                    print("drain (the session queued first, then received as fast as the path goes; median of \(drainRounds) rounds):")
+                    for (p, mps, pps, lost) in drainMedians {
+                        print("  \(p.rawValue): " + format("%.0f msg/s, %.0f pkt/s", mps, pps) + (lost > 0 ? ", \(lost) lost (socket buffer too small)" : ""))
+                    }
+                }
             }
         }
     }

@@ -134,8 +134,12 @@ final class MoldUDP64Tests: XCTestCase {
     func testSessionChangeStartsOverAndNamedSessionFilters() {
         var s = Fed()
         s.feed(packet(1, 2))
-        s.feed(packet(1, 1, session: "NEXT"))
-        XCTAssertEqual(s.seen, [1, 2, 1])
+        s.feed(packet(7, 1, session: "STRAY"))  // mid-session: skipped, the session goes on
+        s.feed(packet(3, 1))
+        s.feed(packet(4, 0xFFFF))
+        s.feed(packet(1, 1, session: "NEXT"))  // after end of session: the next one starts
+        XCTAssertEqual(s.seen, [1, 2, 3, 1])
+        XCTAssertEqual(s.session.counts.otherSession, 1)
         XCTAssertEqual(s.session.counts.sessionChanges, 1)
         s.session.deallocate()
         var options = MoldSession.Options()

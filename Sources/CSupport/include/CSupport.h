@@ -197,7 +197,7 @@ int hp_ipv4(const char *text, struct sockaddr_in *out, uint16_t port);
 
 /// A non-blocking UDP socket bound to host:port with kernel receive timestamps on; a
 /// multicast host is joined on the interface with address `interface_ip` (NULL or "": any).
-/// `rcvbuf` > 0 sets SO_RCVBUF. Returns the fd, or -errno with *failed naming the call.
+/// `rcvbuf` > 0 sets SO_RCVBUFFORCE where permitted, else SO_RCVBUF. Returns the fd, or -errno with *failed naming the call.
 int hp_udp_open_rx(const char *host, uint16_t port, const char *interface_ip, int rcvbuf, const char **failed);
 
 /// A blocking UDP socket for sending; multicast goes out of `interface_ip` when given, and
@@ -206,6 +206,9 @@ int hp_udp_open_tx(const char *interface_ip, const char **failed);
 
 /// Binds `fd` to 0.0.0.0:port (0: any free port). Returns 0 or -errno.
 int hp_udp_bind_any(int fd, uint16_t port);
+
+/// The receive buffer the kernel granted `fd` (bytes, as SO_RCVBUF reports it), or -errno.
+int hp_udp_rcvbuf(int fd);
 
 /// The local port `fd` is bound to, or -errno.
 int hp_udp_local_port(int fd);

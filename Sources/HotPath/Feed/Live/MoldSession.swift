@@ -12,7 +12,8 @@
 ///   the hole is given up and its messages count as lost.
 /// - Heartbeats and end of session carry the next sequence number, so a loss at the tail is
 ///   seen too. A full window gives up the oldest hole.
-/// - A new session name starts the sequence again (counted).
+/// - A new session name starts the sequence again (counted) once the current session has
+///   ended or before it delivered anything; otherwise its packets are counted and skipped.
 ///
 /// Storage is allocated at start-up; `receive` and `poll` allocate nothing.
 public struct MoldSession {
@@ -50,7 +51,8 @@ public struct MoldSession {
         public var badPackets = 0
         /// Holes given up because the reorder window was full.
         public var windowOverflows = 0
-        /// Packets of a session other than the one named in the options.
+        /// Packets of a session other than the one followed (named in the options, or a live
+        /// one that has not ended).
         public var otherSession = 0
 
         /// Every counter with its report name, in report order (the one list of names).
@@ -74,6 +76,8 @@ public struct MoldSession {
     /// The session name's 10 bytes, once known.
     var session: (UInt64, UInt16) = (0, 0)
     var haveSession = false
+    /// Messages delivered since the session name was taken.
+    var deliveredInSession = 0
     let wantedSession: (UInt64, UInt16)?
 
     // The reorder window: `window` slots of `slotBytes`, with each held packet's first
@@ -130,9 +134,16 @@ public struct MoldSession {
         guard length >= 20 else { counts.badPackets &+= 1; return }
         let count = Int(p.be(18, as: UInt16.self))
         let seq = p.be(10, as: UInt64.self)
+        guard count == 0 || count == 0xFFFF || fits(p, length: length, count: count) else { counts.badPackets &+= 1; return }
         let s0 = p.loadUnaligned(as: UInt64.self), s1 = p.loadUnaligned(fromByteOffset: 8, as: UInt16.self)
         if _slowPath(!haveSession || session != (s0, s1)) {
+            // A new name takes over only from a session that ended or delivered nothing yet: a
+            // stray packet of another session must not throw away the one being followed.
             if let named = wantedSession, named != (s0, s1) {
+                counts.otherSession &+= 1
+                return
+            }
+            if haveSession && !ended && deliveredInSession > 0 {
                 counts.otherSession &+= 1
                 return
             }
@@ -147,7 +158,6 @@ public struct MoldSession {
             see(end: seq)
             return
         }
-        guard fits(p, length: length, count: count) else { counts.badPackets &+= 1; return }
         if expected == 0 { expected = seq; knownEnd = seq }
         let last = seq &+ UInt64(count)
         if !retransmitted && seq < knownEnd && last > expected { counts.outOfOrder &+= 1 }
@@ -248,6 +258,7 @@ public struct MoldSession {
                 deliver(ITCHReader.Message(pointer: p + at + 2, length: n, sequence: seq, captureNs: rxNs, offset: 0))
                 expected = seq &+ 1
                 counts.messages &+= 1
+                deliveredInSession &+= 1
                 if recovered { counts.messagesRecovered &+= 1 }
             } else {
                 counts.duplicates &+= 1
@@ -301,6 +312,7 @@ public struct MoldSession {
 
     mutating func startOver() {
         counts.sessionChanges &+= 1
+        deliveredInSession = 0
         for i in 0..<options.window { slotCount[i] = 0 }
         held = 0
         expected = 0

@@ -11,7 +11,7 @@ import Glibc
 /// SINGLE_ISSUER and DEFER_TASKRUN tie the ring to that thread). `poll` busy-polls: it never
 /// blocks and allocates nothing. While a hole is open it also reads the re-request socket
 /// (replies come back there by unicast) and sends the requests the session asks for.
-public final class MoldUDP64Feed {
+public final class MoldUDP64Feed: @unchecked Sendable {
     public let options: MoldUDP64Options
     public var session: MoldSession
     /// Datagrams longer than a receive slot (cut by the kernel; counted, not decoded).
