@@ -1,5 +1,6 @@
 import CSupport
 import Foundation
+import MallocCounter
 @testable import HotPath
 import Synchronization
 import XCTest
@@ -227,5 +228,31 @@ final class LiveRunTests: XCTestCase {
         served?.wait()
         XCTAssertEqual(outcome.errors.count, 1)
         XCTAssertTrue(outcome.errors.first?.contains("lost past recovery; stopping (feed.on_loss = \"stop\")") ?? false, "\(outcome.errors)")
+    }
+
+    func testEgressSendsAllocateNothing() throws {
+        let listener = Listener()
+        let counters = CounterRegistry()
+        let egress = try SignalEgress(url: "udp://127.0.0.1:\(listener.port)", interface: nil, live: true, counters: counters, configFile: "test")
+        let arena = try Arena(bytes: 16 << 20, lock: false)
+        let histograms = try arena.allocate(HistogramRecorder.self, count: Stage.allCases.count)
+        for i in 0..<Stage.allCases.count { (histograms + i).initialize(to: try HistogramRecorder(arena: arena)) }
+        let clock = Clock.calibrated()
+        var s = Signal()
+        s.tsRecv = hp_realtime_ns()
+        func send(_ n: Int) -> UInt64 {
+            let before = hp_thread_malloc_count()
+            for i in 0..<n {
+                s.sequence = UInt64(i + 1)
+                egress.send(s, madeTicks: clock.ticks(), clock: clock, histograms: histograms)
+                histograms[Stage.egress.rawValue].poll()
+            }
+            return hp_thread_malloc_count() - before
+        }
+        _ = send(100)
+        XCTAssertEqual(send(1_000), 0, "mallocs over 1,000 sends")
+        XCTAssertEqual(send(10_000), 0, "mallocs over 10,000 sends")
+        XCTAssertGreaterThan(listener.finish().count, 0)
+        withExtendedLifetime(arena) {}
     }
 }
