@@ -18,7 +18,7 @@ struct Run: ParsableCommand {
             start), and with [output] url = "udp://ADDR:PORT" egress (signal made to send \
             completion) and wire_to_signal; the MoldUDP64 session's counters (packets, gaps, \
             rerequests_sent, messages_recovered, messages_lost, duplicates, …) are under \
-            feed.moldudp64. After lost messages, [feed] on_loss = "stale" (the default) \
+            moldudp64. After lost messages, [feed] on_loss = "stale" (the default) \
             suppresses every later signal (engine.suppressed_sequence_gap), "stop" ends the \
             run with exit status 1.
 

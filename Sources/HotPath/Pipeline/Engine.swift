@@ -8,7 +8,9 @@ import Glibc
 ///
 /// ```
 /// feed thread    FileReplay: take record → decode → stamp ──► event ring
+///                (LiveFeedRun: poll socket → MoldUDP64 session → decode → stamp ──► event ring)
 /// engine thread  EngineCore.process: book → features → models → signal → gates ──► signal ring
+///                (and, with `[output] url`, each signal straight out by UDP: SignalEgress)
 /// output thread  (the caller) signals → sink; every snapshot interval: collect the
 ///                histograms, check budgets (sets the breaching flag the gates read), poll the
 ///                kill-switch file and SIGINT/SIGTERM, print progress
