@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSupport
 import HotPath
 
 struct BookCommand: ParsableCommand {
@@ -12,11 +13,19 @@ struct BookCommand: ParsableCommand {
             {"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}. \
             Inconsistent input (cancel of an unknown order, size underflow, a crossed book) is \
             counted and reported on stderr; the book goes on.
+
+            A live MoldUDP64 source is a URL (moldudp64://…, see `decode --help`): the book \
+            is built from the session as it arrives, until end of session, --idle-timeout or \
+            Ctrl-C, and prints what `book` prints for the same session from a file, except \
+            that ts_recv is the kernel's receive time of each message's packet.
             """
     )
 
-    @Argument(help: "A DBN file (.dbn or .dbn.zst) or an ITCH 5.0 input (pcap, .mold, binary).")
+    @Argument(help: "A DBN file (.dbn or .dbn.zst), an ITCH 5.0 input (pcap, .mold, binary), or a moldudp64:// URL.")
     var file: String
+
+    @Option(help: "Live sources: stop when nothing has arrived for this many seconds (default: wait).")
+    var idleTimeout: Double?
 
     @Option(help: "Levels per side (1...50).")
     var depth = 10
@@ -36,6 +45,26 @@ struct BookCommand: ParsableCommand {
         config.depth = depth
         config.maxOrders = maxOrders
         var out = BufferedWriter(fd: 1)
+        let source: SourceURL
+        do { source = try SourceURL.parse(file) } catch { fail("\(error)") }
+        if case let .moldUDP64(options) = source {
+            do {
+                let feed = try MoldUDP64Feed(options: options)
+                hp_install_stop_handlers()
+                let (result, _) = try BookReplay.run(feed, config: config, instrument: instrument,
+                                                     idleNs: idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0,
+                                                     stop: { hp_stop_signal() != 0 }) { out.line($0.json) }
+                out.flush()
+                printError("hotpath: \(options.url): received with \(feed.receivePath)")
+                if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
+                let counts = feed.session.counts.named.filter { $0.value != 0 }.map { "\($0.name) \($0.value)" }
+                printError("hotpath: \(options.url): " + counts.joined(separator: ", "))
+            } catch {
+                out.flush()
+                fail("\(error)")
+            }
+            return
+        }
         do {
             switch try FeedFile.open(file) {
             case let .dbn(dbn):

@@ -17,29 +17,61 @@ public enum BookReplay {
                            emit: (BookView) -> Void) throws -> (Result, ITCHFile.Summary) {
         let arena = try arena(config)
         defer { withExtendedLifetime(arena) {} }  // the books point into it
-        let l3 = try L3Book(config: config, arena: arena)
+        var walk = try ITCHBookWalk(config: config, arena: arena)
+        defer { walk.deallocate() }
         var reader = try file.reader()
-        var decoder = ITCHDecoder()
         var message = ITCHReader.Message(pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
-        let events = UnsafeMutablePointer<Event>.allocate(capacity: 2)
-        defer { events.deallocate() }
         while true {
             switch reader.next(&message) {
             case .end:
-                let c = decoder.counts
-                let result = Result(skips: .init(unknownType: c.unknownType, short: c.short),
-                                    counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
-                return (result, ITCHFile.Summary(reader: reader.counts, unknownOrShort: c.unknownType + c.short))
+                let c = walk.decoder.counts
+                return (walk.result, ITCHFile.Summary(reader: reader.counts, unknownOrShort: c.unknownType + c.short))
             case .error:
                 let (offset, reason) = reader.failure
                 throw FeedError(file: file.path, offset: offset, reason: reason)
             case .message:
-                let n = decoder.decode(message, into: events)
-                for i in 0..<n where events[i].kind == .order {
-                    let b = l3.apply(events[i])
-                    if b >= 0, instrument.map({ $0 == events[i].instrumentId }) ?? true { emit(l3.view(book: b)) }
-                }
+                walk.take(message, instrument: instrument, emit: emit)
             }
+        }
+    }
+
+    /// A live MoldUDP64 session (`start()` is called here), until end of session, `idleNs`
+    /// without data (0: no limit) or `stop`.
+    public static func run(_ feed: MoldUDP64Feed, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
+                           idleNs: UInt64 = 0, stop: () -> Bool = { false },
+                           emit: (BookView) -> Void) throws -> (Result, MoldUDP64Feed.End) {
+        let arena = try arena(config)
+        defer { withExtendedLifetime(arena) {} }
+        var walk = try ITCHBookWalk(config: config, arena: arena)
+        defer { walk.deallocate() }
+        try feed.start()
+        let end = feed.drain(idleNs: idleNs, stop: stop) { walk.take($0, instrument: instrument, emit: emit) }
+        return (walk.result, end)
+    }
+
+    /// The ITCH book step files and live sessions share: a message's events into the L3 book.
+    struct ITCHBookWalk {
+        let l3: L3Book
+        var decoder = ITCHDecoder()
+        let events = UnsafeMutablePointer<Event>.allocate(capacity: 2)
+
+        init(config: L3Book.Config, arena: Arena) throws {
+            l3 = try L3Book(config: config, arena: arena)
+        }
+
+        func deallocate() { events.deallocate() }
+
+        mutating func take(_ message: ITCHReader.Message, instrument: UInt32?, emit: (BookView) -> Void) {
+            let n = decoder.decode(message, into: events)
+            for i in 0..<n where events[i].kind == .order {
+                let b = l3.apply(events[i])
+                if b >= 0, instrument.map({ $0 == events[i].instrumentId }) ?? true { emit(l3.view(book: b)) }
+            }
+        }
+
+        var result: Result {
+            let c = decoder.counts
+            return Result(skips: .init(unknownType: c.unknownType, short: c.short), counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
         }
     }
 
