@@ -15,7 +15,7 @@ struct Run: ParsableCommand {
             stop it; everything received is processed, written and reported.
 
             The report is replay's, with the live stages: wire (kernel receive to decode \
-            start), and with [output] url = "udp://ADDR:PORT" egress (signal made to send \
+            start), and with [output] url = "udp://ADDR:PORT" egress (signal ring push to send \
             completion) and wire_to_signal; the MoldUDP64 session's counters (packets, gaps, \
             rerequests_sent, messages_recovered, messages_lost, duplicates, …) are under \
             moldudp64. After lost messages, [feed] on_loss = "stale" (the default) \

@@ -259,10 +259,10 @@ public struct EngineCore: @unchecked Sendable {
         } else {
             sequence.pointee &+= 1
             s.sequence = sequence.pointee
-            let made = egress == nil ? 0 : clock.ticks()
             if signals.push(s) { count(.emitted) } else { count(.signalRingFull) }
             if let egress {
-                egress._withUnsafeGuaranteedRef { $0.send(s, madeTicks: made, clock: clock, histograms: histograms) }
+                let pushed = clock.ticks()
+                egress._withUnsafeGuaranteedRef { $0.send(s, madeTicks: pushed, clock: clock, histograms: histograms) }
             }
         }
     }

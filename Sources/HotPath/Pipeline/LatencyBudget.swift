@@ -4,7 +4,7 @@ public enum Stage: Int, CaseIterable, Sendable {
     /// Live sources only: kernel receive stamp to decode start (feed thread).
     case wire
     case decode, ringWait, book, features, inference, signal, tickToSignal
-    /// Network outputs only: the signal made to its send's completion (engine thread).
+    /// Network outputs only: the signal ring push to its send's completion (engine thread).
     case egress
     /// Live sources to a network output: kernel receive stamp to the send's completion.
     case wireToSignal

@@ -8,7 +8,8 @@ import Glibc
 /// wake-up stands between a signal and the wire. `[output] url = "udp://ADDR:PORT"`, unicast
 /// or multicast.
 ///
-/// Measured on the engine thread: `egress`, from the signal made to its send's completion;
+/// Measured on the engine thread: `egress`, from the signal's push to the ring to its send's
+/// completion;
 /// and, when every feed is live, `wire_to_signal`, from the kernel's receive stamp of the
 /// packet that carried the triggering event to that completion (both CLOCK_REALTIME).
 /// Counters `egress.sent` and `egress.failed`.
@@ -62,7 +63,7 @@ public final class SignalEgress: @unchecked Sendable {
         failures.deallocate()
     }
 
-    /// Sends `s`; `madeTicks` is when the engine made it.
+    /// Sends `s`; `madeTicks` is when the engine pushed it to the signal ring.
     @inline(__always)
     func send(_ s: Signal, madeTicks: UInt64, clock: Clock, histograms: UnsafeMutablePointer<HistogramRecorder>) {
         var record = s
