@@ -28,7 +28,7 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [
                 .linkedLibrary("uring"), .linkedLibrary("numa"), .linkedLibrary("ssl"),
-                .linkedLibrary("crypto"), .linkedLibrary("zstd"), .linkedLibrary("pthread"),
+                .linkedLibrary("crypto"), .linkedLibrary("zstd"), .linkedLibrary("z"), .linkedLibrary("pthread"),
             ]
         ),
         .target(name: "HotPath", dependencies: ["CSupport", .product(name: "TOMLKit", package: "TOMLKit")]),

@@ -6,7 +6,8 @@ struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print feed records as JSON lines.",
         discussion: """
-            DBN files (.dbn or .dbn.zst, versions 1–3) print exactly as Databento's official \
+            Any input may be zstd- or gzip-compressed (told by its magic bytes, not its name). \
+            DBN files (versions 1–3) print exactly as Databento's official \
             Transcoder prints them: pretty prices and ISO timestamps with symbols mapped, or \
             with --raw integer prices and nanosecond timestamps without symbols. Older \
             versions are upgraded to the current record layouts, as the Transcoder does. \

@@ -1,6 +1,6 @@
 // HotPath's C shims: only what Swift cannot import directly (macros, compiler builtins).
 // Every symbol is prefixed hp_. System headers are included here so Swift sees liburing,
-// libnuma, OpenSSL and zstd through this one module.
+// libnuma, OpenSSL, zstd and zlib through this one module.
 #ifndef HOTPATH_CSUPPORT_H
 #define HOTPATH_CSUPPORT_H
 
@@ -15,6 +15,7 @@
 #include <openssl/sha.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_findDecompressedSize, exported by libzstd */
 #include <zstd.h>
+#include <zlib.h>
 
 #ifdef __cplusplus
 extern "C" {

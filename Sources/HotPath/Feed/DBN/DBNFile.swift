@@ -1,12 +1,17 @@
-/// A DBN file in memory (plain or zstd) with its parsed metadata: the cold-path entry point
+/// A DBN file in memory (plain, zstd or gzip) with its parsed metadata: the cold-path entry point
 /// for `decode`, `book` and replay.
 public struct DBNFile: Sendable {
     public let input: InputFile
     public let metadata: DBNMetadata
 
     public init(path: String) throws(FeedError) {
-        input = try InputFile(path: path)
-        metadata = try DBNMetadata(bytes: input.bytes, file: path)
+        try self.init(input: InputFile(path: path))
+    }
+
+    /// From an input already in memory (`FeedFile.open` reads each file once).
+    public init(input: InputFile) throws(FeedError) {
+        self.input = input
+        metadata = try DBNMetadata(bytes: input.bytes, file: input.path)
     }
 
     public var path: String { input.path }

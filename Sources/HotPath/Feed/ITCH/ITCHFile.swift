@@ -5,8 +5,14 @@ public struct ITCHFile: Sendable {
     public let format: ITCHReader.Format
 
     public init(path: String, format: ITCHReader.Format? = nil) throws(FeedError) {
-        input = try InputFile(path: path)
-        self.format = format ?? ITCHReader.detect(input.bytes, path: path)
+        self.init(input: try InputFile(path: path), format: format)
+    }
+
+    /// From an input already in memory (`FeedFile.open` reads each file once). The format is
+    /// told by the decompressed bytes (pcap magic) and the name without its compression suffix.
+    public init(input: InputFile, format: ITCHReader.Format? = nil) {
+        self.input = input
+        self.format = format ?? ITCHReader.detect(input.bytes, path: input.innerPath)
     }
 
     public var path: String { input.path }
@@ -114,11 +120,12 @@ public enum FeedFile: Sendable {
         }
     }
 
+    /// Opens and decompresses `path` once, then tells the family by the decompressed bytes:
+    /// "DBN" is DBN, anything else ITCH (pcap by its magic, `.mold` by name, else Nasdaq binary).
     public static func open(_ path: String) throws(FeedError) -> FeedFile {
         let input = try InputFile(path: path)
         let b = input.bytes
-        if b.count >= 3 && b[0] == 0x44 && b[1] == 0x42 && b[2] == 0x4E { return .dbn(try DBNFile(path: path)) }
-        if input.wasCompressed { return .dbn(try DBNFile(path: path)) }
-        return .itch(try ITCHFile(path: path))
+        if b.count >= 3 && b[0] == 0x44 && b[1] == 0x42 && b[2] == 0x4E { return .dbn(try DBNFile(input: input)) }
+        return .itch(ITCHFile(input: input))
     }
 }

@@ -1,0 +1,77 @@
+import CSupport
+@testable import HotPath
+import XCTest
+
+/// Every family reads the same plain, zstd-compressed and gzip-compressed, told by magic
+/// bytes; a truncated stream says so.
+final class CompressedInputTests: XCTestCase {
+    func gzip(_ bytes: [UInt8], suffix: String) -> String {
+        let path = temporaryFile([], suffix: suffix)
+        let f = gzopen(path, "wb")!
+        _ = bytes.withUnsafeBytes { gzwrite(f, $0.baseAddress, UInt32($0.count)) }
+        gzclose(f)
+        return path
+    }
+
+    func zstd(_ bytes: [UInt8], suffix: String) -> String {
+        var out = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
+        let n = bytes.withUnsafeBytes { src in out.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, src.baseAddress, src.count, 3) } }
+        return temporaryFile(Array(out.prefix(n)), suffix: suffix)
+    }
+
+    func lines(_ path: String) throws -> [String] {
+        var out: [String] = []
+        switch try FeedFile.open(path) {
+        case let .dbn(dbn): try dbn.jsonLines { out.append($0) }
+        case let .itch(itch): try itch.jsonLines { out.append($0) }
+        }
+        return out
+    }
+
+    func testPlainZstdAndGzipDecodeAlike() throws {
+        let data = try TestPaths.requireSharedData()
+        let generated = ITCHGenerator().generate(messages: 20_000)
+        let sources: [(String, [UInt8], String)] = [
+            ("test_data.mbo.dbn", readBytes(data + "/dbn/test_data.mbo.dbn") ?? [], ".dbn"),
+            ("OrderDeleteMessage.pcap", readBytes(data + "/itch/OrderDeleteMessage.pcap") ?? [], ".pcap"),
+            ("gen itch", generated, ".itch"),
+        ]
+        for (name, bytes, suffix) in sources {
+            XCTAssertFalse(bytes.isEmpty, name)
+            let plain = temporaryFile(bytes, suffix: suffix)
+            let gz = gzip(bytes, suffix: suffix + ".gz"), zst = zstd(bytes, suffix: suffix + ".zst")
+            defer { for path: String in [plain, gz, zst] { unlink(path) } }
+            let want = try lines(plain)
+            XCTAssertFalse(want.isEmpty, name)
+            XCTAssertEqual(try lines(gz), want, "\(name).gz")
+            XCTAssertEqual(try lines(zst), want, "\(name).zst")
+            XCTAssertEqual(try InputFile(path: gz).compression, .gzip)
+            XCTAssertEqual(try InputFile(path: zst).compression, .zstd)
+        }
+    }
+
+    func testConcatenatedGzipMembersReadAsOne() throws {
+        let generated = ITCHGenerator().generate(messages: 2_000)
+        let half = generated.count / 2
+        let a = gzip(Array(generated[..<half]), suffix: ".gz"), b = gzip(Array(generated[half...]), suffix: ".gz")
+        let both = temporaryFile((readBytes(a) ?? []) + (readBytes(b) ?? []), suffix: ".itch.gz")
+        defer { for path: String in [a, b, both] { unlink(path) } }
+        let input = try InputFile(path: both)
+        XCTAssertEqual(Array(input.bytes), generated)
+    }
+
+    func testTruncatedStreamsSayTruncated() throws {
+        let generated = ITCHGenerator().generate(messages: 20_000)
+        let gz = gzip(generated, suffix: ".itch.gz"), zst = zstd(generated, suffix: ".itch.zst")
+        defer { for path: String in [gz, zst] { unlink(path) } }
+        for path in [gz, zst] {
+            let bytes = readBytes(path) ?? []
+            let cut = temporaryFile(Array(bytes.prefix(bytes.count / 2)), suffix: path.hasSuffix(".gz") ? ".gz" : ".zst")
+            defer { unlink(cut) }
+            XCTAssertThrowsError(try FeedFile.open(cut)) { error in
+                XCTAssertTrue("\(error)".contains("truncated"), "\(error)")
+                XCTAssertFalse("\(error)".contains("\n"))
+            }
+        }
+    }
+}
