@@ -199,13 +199,7 @@ final class MoldUDP64Tests: XCTestCase {
     // MARK: serve → decode over loopback
 
     /// A free UDP port on loopback (bound, read, closed).
-    static func freePort() -> UInt16 {
-        var failed: UnsafePointer<CChar>? = nil
-        let fd = hp_udp_open_tx(nil, &failed)
-        defer { close(fd) }
-        _ = hp_udp_bind_any(fd, 0)
-        return UInt16(hp_udp_local_port(fd))
-    }
+    static func freePort() -> UInt16 { UDPReceiveBench.freePort() }
 
     struct Received {
         var lines: [String] = []

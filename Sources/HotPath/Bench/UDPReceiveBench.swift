@@ -119,6 +119,7 @@ public struct UDPReceiveBench {
                     packetsPerSecond: Double(result.packets) / seconds, messagesPerSecond: Double(result.messages) / seconds)
     }
 
+    /// A free UDP port (bound to port 0, read, closed).
     static func freePort() -> UInt16 {
         var failed: UnsafePointer<CChar>? = nil
         let fd = hp_udp_open_tx(nil, &failed)

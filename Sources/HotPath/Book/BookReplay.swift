@@ -6,7 +6,8 @@ public enum BookReplay {
         /// The L3 book's counters by name (events, published, unknown_order, …).
         public var counters: [(String, UInt64)]
         public var problems: String? {
-            let bad = counters.dropFirst(2).filter { $0.1 != 0 }
+            let problems = Set(L3Book.Counter.allCases.filter(\.isProblem).map(\.name))
+            let bad = counters.filter { problems.contains($0.0) && $0.1 != 0 }
             return bad.isEmpty ? nil : "book inconsistencies: " + bad.map { "\($0.0)=\($0.1)" }.joined(separator: " ")
         }
     }

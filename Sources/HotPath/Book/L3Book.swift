@@ -36,10 +36,31 @@ public struct L3Book: @unchecked Sendable {
         public init() {}
     }
 
-    public static let counterNames = [
-        "events", "published", "unknown_order", "size_underflow", "duplicate_order", "crossed_book",
-        "level_overflow", "order_table_full", "too_many_instruments", "bad_side",
-    ]
+    /// The book's counters; each counts into its own slot (`rawValue`).
+    public enum Counter: Int, CaseIterable, Sendable {
+        case events, published, unknownOrder, sizeUnderflow, duplicateOrder, crossedBook, levelOverflow,
+             orderTableFull, tooManyInstruments, badSide
+
+        public var name: String {
+            switch self {
+            case .events: "events"
+            case .published: "published"
+            case .unknownOrder: "unknown_order"
+            case .sizeUnderflow: "size_underflow"
+            case .duplicateOrder: "duplicate_order"
+            case .crossedBook: "crossed_book"
+            case .levelOverflow: "level_overflow"
+            case .orderTableFull: "order_table_full"
+            case .tooManyInstruments: "too_many_instruments"
+            case .badSide: "bad_side"
+            }
+        }
+
+        /// Whether the counter reports an inconsistency in the input (not plain activity).
+        public var isProblem: Bool { self != .events && self != .published }
+    }
+
+    public static let counterNames = Counter.allCases.map(\.name)
 
     public let config: Config
     public let orders: OrderTable
@@ -92,18 +113,6 @@ public struct L3Book: @unchecked Sendable {
         }
     }
 
-    // Counter indices, in counterNames order.
-    @usableFromInline static var events: Int { 0 }
-    @usableFromInline static var published: Int { 1 }
-    @usableFromInline static var unknownOrder: Int { 2 }
-    @usableFromInline static var sizeUnderflow: Int { 3 }
-    @usableFromInline static var duplicateOrder: Int { 4 }
-    @usableFromInline static var crossedBook: Int { 5 }
-    @usableFromInline static var levelOverflow: Int { 6 }
-    @usableFromInline static var orderTableFull: Int { 7 }
-    @usableFromInline static var tooManyInstruments: Int { 8 }
-    @usableFromInline static var badSide: Int { 9 }
-
     /// A counter's value by name (cold path).
     public func counter(_ name: String) -> UInt64 {
         guard let i = L3Book.counterNames.firstIndex(of: name) else { return 0 }
@@ -111,7 +120,7 @@ public struct L3Book: @unchecked Sendable {
     }
 
     @inlinable @inline(__always)
-    func count(_ i: Int) { c[i] &+= 1 }
+    func count(_ counter: Counter) { c[counter.rawValue] &+= 1 }
 
     @inlinable @inline(__always)
     func markStale(_ book: Int, _ reason: UInt8) { if stale[book] == 0 { stale[book] = reason } }
@@ -129,9 +138,9 @@ public struct L3Book: @unchecked Sendable {
     @_transparent
     @discardableResult
     public func apply(_ e: Event) -> Int {
-        count(L3Book.events)
+        count(.events)
         let b = instruments.index(for: e.instrumentId)
-        if _slowPath(b < 0) { count(L3Book.tooManyInstruments); return -1 }
+        if _slowPath(b < 0) { count(.tooManyInstruments); return -1 }
         sides[2 &* b].setClosesBatch(e.isLast)
         sides[2 &* b &+ 1].setClosesBatch(e.isLast)
         switch e.action {
@@ -156,7 +165,7 @@ public struct L3Book: @unchecked Sendable {
 
     @_transparent @usableFromInline
     func add(_ b: Int, _ e: Event) {
-        guard e.side == Event.Side.bid || e.side == Event.Side.ask else { count(L3Book.badSide); return }
+        guard e.side == Event.Side.bid || e.side == Event.Side.ask else { count(.badSide); return }
         let side = levels(b, e.side)
         if _slowPath(e.flags & DBNFlags.tob != 0) {
             side.removeAll()
@@ -167,24 +176,24 @@ public struct L3Book: @unchecked Sendable {
         switch orders.insert(.init(id: e.orderId, price: e.price, size: e.size, book: UInt16(b), side: e.side, used: 1, slot: Int32(truncatingIfNeeded: s))) {
         case .inserted:
             if _slowPath(!side.add(price: e.price, size: e.size, orders: 1, at: s)) {
-                count(L3Book.levelOverflow); markStale(b, BookStale.levelOverflow)
+                count(.levelOverflow); markStale(b, BookStale.levelOverflow)
                 orders.remove(slot: orders.find(e.orderId))
             }
         case .duplicate:
-            count(L3Book.duplicateOrder); markStale(b, BookStale.duplicateOrder)
+            count(.duplicateOrder); markStale(b, BookStale.duplicateOrder)
         case .full:
-            count(L3Book.orderTableFull); markStale(b, BookStale.orderTableFull)
+            count(.orderTableFull); markStale(b, BookStale.orderTableFull)
         }
     }
 
     @_transparent @usableFromInline
     func cancel(_ b: Int, _ e: Event) {
         let slot = orders.find(e.orderId)
-        if _slowPath(slot < 0) { count(L3Book.unknownOrder); markStale(b, BookStale.unknownOrder); return }
+        if _slowPath(slot < 0) { count(.unknownOrder); markStale(b, BookStale.unknownOrder); return }
         let o = orders.entry(slot)
         var take = e.size
         if _slowPath(take > o.pointee.size) {
-            count(L3Book.sizeUnderflow); markStale(b, BookStale.sizeUnderflow)
+            count(.sizeUnderflow); markStale(b, BookStale.sizeUnderflow)
             take = o.pointee.size
         }
         let gone = take == o.pointee.size
@@ -197,7 +206,7 @@ public struct L3Book: @unchecked Sendable {
     func remove(_ b: Int, _ id: UInt64, rememberSide: Bool) {
         let slot = orders.find(id)
         if _slowPath(slot < 0) {
-            count(L3Book.unknownOrder); markStale(b, BookStale.unknownOrder)
+            count(.unknownOrder); markStale(b, BookStale.unknownOrder)
             if rememberSide { replaceSide[b] = Event.Side.none }
             return
         }
@@ -224,7 +233,7 @@ public struct L3Book: @unchecked Sendable {
             _ = side.remove(price: o.pointee.price, size: o.pointee.size, orders: 1, hint: hint)
             let s = side.slot(e.price)
             if _slowPath(!side.add(price: e.price, size: e.size, orders: 1, at: s)) {
-                count(L3Book.levelOverflow); markStale(b, BookStale.levelOverflow)
+                count(.levelOverflow); markStale(b, BookStale.levelOverflow)
             }
             o.pointee.price = e.price
             o.pointee.slot = Int32(truncatingIfNeeded: s)
@@ -258,10 +267,10 @@ public struct L3Book: @unchecked Sendable {
         // other reasons stick until the book is cleared. The view's first levels are the bests.
         let h = view.header
         if h.pointee.bidLevels > 0 && h.pointee.askLevels > 0 && view.levels[0].price >= view.levels[view.depth].price {
-            count(L3Book.crossedBook)
+            count(.crossedBook)
             if h.pointee.stale == 0 { h.pointee.stale = BookStale.crossed }
         }
-        count(L3Book.published)
+        count(.published)
     }
 
     /// The view of book index `b`.

@@ -35,8 +35,8 @@ public struct SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     @usableFromInline let slots: UnsafeMutablePointer<Element>
     @usableFromInline let head: UnsafeMutablePointer<Atomic<Int>>
     @usableFromInline let tail: UnsafeMutablePointer<Atomic<Int>>
-    /// Producer-private: its copy of `tail` (word 0) and the drop count (word 1, atomic so a
-    /// cold thread may read it).
+    /// Producer-private: its copy of `tail` (first word of its 128-byte block) and the drop
+    /// count (byte 64 of that block, its own cache line; atomic so a cold thread may read it).
     @usableFromInline let producerCachedTail: UnsafeMutablePointer<Int>
     @usableFromInline let dropped: UnsafeMutablePointer<Atomic<Int>>
     /// Consumer-private: its copy of `head`.

@@ -27,8 +27,22 @@ public struct EngineCore: @unchecked Sendable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
              signalRingFull, undefinedFeatures, restarts, deferred
         public var name: String {
-            ["events", "trades", "not_book", "book_events", "unchanged_top", "evaluations", "strength_weak",
-             "strength_medium", "strength_strong", "emitted", "signal_ring_full", "undefined_features", "input_restarts", "deferred"][rawValue]
+            switch self {
+            case .events: "events"
+            case .trades: "trades"
+            case .notBook: "not_book"
+            case .bookEvents: "book_events"
+            case .unchangedTop: "unchanged_top"
+            case .evaluations: "evaluations"
+            case .weak: "strength_weak"
+            case .medium: "strength_medium"
+            case .strong: "strength_strong"
+            case .emitted: "emitted"
+            case .signalRingFull: "signal_ring_full"
+            case .undefinedFeatures: "undefined_features"
+            case .restarts: "input_restarts"
+            case .deferred: "deferred"
+            }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
         public static var names: [String] { allCases.map(\.name) + RiskGates.Reason.allCases.map { "suppressed_" + $0.name } }

@@ -32,8 +32,17 @@ public struct RiskGates: @unchecked Sendable {
     public enum Reason: Int, CaseIterable, Sendable {
         case killSwitch = 1, staleBook, sequenceGap, dataAge, nonFiniteFeature, latencyBudget, rateLimit, positionLimit, notionalLimit
         public var name: String {
-            ["", "kill_switch", "stale_book", "sequence_gap", "data_age", "non_finite_feature", "latency_budget",
-             "rate_limit", "position_limit", "notional_limit"][rawValue]
+            switch self {
+            case .killSwitch: "kill_switch"
+            case .staleBook: "stale_book"
+            case .sequenceGap: "sequence_gap"
+            case .dataAge: "data_age"
+            case .nonFiniteFeature: "non_finite_feature"
+            case .latencyBudget: "latency_budget"
+            case .rateLimit: "rate_limit"
+            case .positionLimit: "position_limit"
+            case .notionalLimit: "notional_limit"
+            }
         }
     }
 

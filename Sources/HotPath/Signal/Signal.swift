@@ -32,7 +32,13 @@ public struct Signal: BitwiseCopyable, Equatable, Sendable {
 
     public enum Strength: UInt8, BitwiseCopyable, Sendable, CaseIterable {
         case weak = 0, medium = 1, strong = 2
-        public var name: String { ["WEAK", "MEDIUM", "STRONG"][Int(rawValue)] }
+        public var name: String {
+            switch self {
+            case .weak: "WEAK"
+            case .medium: "MEDIUM"
+            case .strong: "STRONG"
+            }
+        }
     }
 
     public enum Urgency: UInt8, BitwiseCopyable, Sendable {
@@ -42,7 +48,13 @@ public struct Signal: BitwiseCopyable, Equatable, Sendable {
 
     public enum RiskLevel: UInt8, BitwiseCopyable, Sendable {
         case low = 0, medium = 1, high = 2
-        public var name: String { ["LOW", "MEDIUM", "HIGH"][Int(rawValue)] }
+        public var name: String {
+            switch self {
+            case .low: "LOW"
+            case .medium: "MEDIUM"
+            case .high: "HIGH"
+            }
+        }
     }
 
     public var sideName: String { side == Event.Side.bid ? "BUY" : "SELL" }

@@ -109,8 +109,8 @@ public struct ITCHReader {
         return pcapSwapped ? v.byteSwapped : v
     }
 
-    /// The next message. Always inlined: returning the message through memory from an
-    /// outlined call cost a store-forwarding stall per message (measured: 22 → see BENCHMARKS.md).
+    /// The next message. Always inlined: from an outlined call the message came back through
+    /// memory, a store-forwarding stall per message (BENCHMARKS.md, "Feeds and books").
     @inline(__always)
     public mutating func next(_ out: inout Message) -> Step {
         while true {
