@@ -84,6 +84,9 @@ static inline long hp_truncate(double x) { return (long)x; }
 
 static inline void hp_compiler_barrier(void) { __asm__ __volatile__("" ::: "memory"); }
 
+/// Keeps a benchmark's result alive: the compiler must compute `v`, and cannot see it unused.
+static inline void hp_black_hole(uint64_t v) { __asm__ __volatile__("" : : "r"(v) : "memory"); }
+
 /// RLIMIT_MEMLOCK (an enum constant Swift does not see as an Int32).
 static inline int hp_rlimit_memlock(void) { return RLIMIT_MEMLOCK; }
 
