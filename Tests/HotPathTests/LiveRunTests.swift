@@ -255,4 +255,38 @@ final class LiveRunTests: XCTestCase {
         XCTAssertGreaterThan(listener.finish().count, 0)
         withExtendedLifetime(arena) {}
     }
+
+    /// The feed thread's live loop, run here on the test thread into a ring big enough to hold
+    /// every event: its mallocs (the receiver's set-up included) are the same for a session
+    /// ten times longer.
+    func testLiveFeedLoopMallocsStayFlatAsPacketsGrow() throws {
+        func mallocs(messages: Int) throws -> (UInt64, Int) {
+            let session = temporaryFile(ITCHGenerator().generate(messages: messages), suffix: ".itch")
+            defer { unlink(session) }
+            let arena = try Arena(bytes: 64 << 20, lock: false)
+            let ring = try SPSCRing<Event>(capacity: 1 << 18, policy: .drop, arena: arena)
+            let data = MoldUDP64Tests.freePort(), requests = MoldUDP64Tests.freePort()
+            guard case let .moldUDP64(options) = try SourceURL.parse("moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)") else {
+                throw XCTSkip("not a live URL")
+            }
+            var live = LiveFeedRun(feed: try MoldUDP64Feed(options: options), clock: .calibrated())
+            live.idleNs = 10_000_000_000
+            let (served, _) = try serve(session, to: data, rerequests: requests) { $0.drop = 0.01 }
+            let before = hp_thread_malloc_count()
+            let stats = live.run(into: ring.producer)
+            let count = hp_thread_malloc_count() - before
+            served.wait()
+            XCTAssertNil(stats.error)
+            XCTAssertEqual(stats.dropped, 0)
+            withExtendedLifetime(arena) {}
+            return (count, stats.records)
+        }
+        _ = try mallocs(messages: 2_000)  // first use of lazily made globals
+        let (small, smallRecords) = try mallocs(messages: 20_000)
+        let (large, largeRecords) = try mallocs(messages: 200_000)
+        XCTAssertEqual(smallRecords, 20_000)
+        XCTAssertEqual(largeRecords, 200_000)
+        XCTAssertLessThanOrEqual(large, small, "mallocs for 200k messages (\(large)) against 20k (\(small)): start-up only")
+        XCTAssertLessThan(small, 64, "start-up allocations only")
+    }
 }
