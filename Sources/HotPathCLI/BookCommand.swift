@@ -57,8 +57,7 @@ struct BookCommand: ParsableCommand {
                 out.flush()
                 printError("hotpath: \(options.url): received with \(feed.receivePath)")
                 if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
-                let counts = feed.session.counts.named.filter { $0.value != 0 }.map { "\($0.name) \($0.value)" }
-                printError("hotpath: \(options.url): " + counts.joined(separator: ", "))
+                printError("hotpath: \(options.url): \(feed.summary)")
             } catch {
                 out.flush()
                 fail("\(error)")

@@ -87,8 +87,6 @@ extension Decode {
         case .limit: why = "limit reached"
         case let .failed(errno): fail("\(options.url): receive failed: \(SystemError.text(errno))")
         }
-        var counts = feed.session.counts.named.filter { $0.value != 0 }.map { "\($0.name) \($0.value)" }
-        if feed.truncated > 0 { counts.append("truncated \(feed.truncated)") }
-        printError("hotpath: \(options.url): \(why): " + counts.joined(separator: ", "))
+        printError("hotpath: \(options.url): \(why): \(feed.summary)")
     }
 }

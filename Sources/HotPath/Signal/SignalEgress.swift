@@ -66,9 +66,8 @@ public final class SignalEgress: @unchecked Sendable {
     /// Sends `s`; `madeTicks` is when the engine pushed it to the signal ring.
     @inline(__always)
     func send(_ s: Signal, madeTicks: UInt64, clock: Clock, histograms: UnsafeMutablePointer<HistogramRecorder>) {
-        var record = s
         let before = failures.pointee
-        let n = withUnsafeBytes(of: &record) { hp_udp_tx_send(tx, $0.baseAddress, 64, failures) }
+        let n = withUnsafeBytes(of: s) { hp_udp_tx_send(tx, $0.baseAddress, 64, failures) }
         let done = clock.ticks()
         if failures.pointee != before || n < 0 { failed.increment(by: UInt64(max(failures.pointee - before, 1))) }
         guard n >= 0 else { return }

@@ -61,6 +61,14 @@ public final class MoldUDP64Feed: @unchecked Sendable {
         reply.deallocate()
     }
 
+    /// The session's non-zero counters and any truncated datagrams, as "name value, …" for a
+    /// one-line summary (cold path).
+    public var summary: String {
+        var parts = session.counts.named.filter { $0.value != 0 }.map { "\($0.name) \($0.value)" }
+        if truncated > 0 { parts.append("truncated \(truncated)") }
+        return parts.joined(separator: ", ")
+    }
+
     /// Builds the receiver on the calling thread. io_uring falls back to recvmmsg when the
     /// kernel (or a container's seccomp policy) refuses it; `receivePath` says which is in use.
     public func start(mode: Int32? = nil) throws(SystemError) {
