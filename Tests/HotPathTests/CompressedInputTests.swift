@@ -74,4 +74,19 @@ final class CompressedInputTests: XCTestCase {
             }
         }
     }
+
+    /// `FeedFile.open` opens (and so decompresses) each input once, for either family.
+    func testFeedFileOpensEachInputOnce() throws {
+        let generated = ITCHGenerator().generate(messages: 2_000)
+        let zst = zstd(generated, suffix: ".itch.zst")
+        defer { unlink(zst) }
+        var paths = [zst]
+        if let data = try? TestPaths.requireSharedData() { paths.append(data + "/dbn/esh4-glbx-mdp3-20231224.mbo.dbn.zst") }
+        for path in paths where FileManager.default.fileExists(atPath: path) {
+            let before = InputFile.opened.load(ordering: .relaxed)
+            let file = try FeedFile.open(path)
+            XCTAssertEqual(InputFile.opened.load(ordering: .relaxed) - before, 1, path)
+            XCTAssertGreaterThan(file.byteCount, 0)
+        }
+    }
 }

@@ -227,7 +227,7 @@ final class LiveRunTests: XCTestCase {
         }
         served?.wait()
         XCTAssertEqual(outcome.errors.count, 1)
-        XCTAssertTrue(outcome.errors.first?.contains("lost past recovery; stopping (feed.on_loss = \"stop\")") ?? false, "\(outcome.errors)")
+        XCTAssertTrue(outcome.errors.first?.description.contains("lost past recovery; stopping (feed.on_loss = \"stop\")") ?? false, "\(outcome.errors)")
     }
 
     func testEgressSendsAllocateNothing() throws {

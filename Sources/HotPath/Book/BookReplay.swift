@@ -21,19 +21,12 @@ public enum BookReplay {
         var walk = try ITCHBookWalk(config: config, arena: arena)
         defer { walk.deallocate() }
         var reader = try file.reader()
-        var message = ITCHReader.Message(pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
-        while true {
-            switch reader.next(&message) {
-            case .end:
-                let c = walk.decoder.counts
-                return (walk.result, ITCHFile.Summary(reader: reader.counts, unknownOrShort: c.unknownType + c.short))
-            case .error:
-                let (offset, reason) = reader.failure
-                throw FeedError(file: file.path, offset: offset, reason: reason)
-            case .message:
-                walk.take(message, instrument: instrument, emit: emit)
-            }
-        }
+        try reader.walk { message in
+            walk.take(message, instrument: instrument, emit: emit)
+            return true
+        }.check(file: file.path)
+        let c = walk.events.decoder.counts
+        return (walk.result, ITCHFile.Summary(reader: reader.counts, unknownOrShort: c.unknownType + c.short))
     }
 
     /// A live MoldUDP64 session (`start()` is called here), until end of session, `idleNs`
@@ -53,8 +46,7 @@ public enum BookReplay {
     /// The ITCH book step files and live sessions share: a message's events into the L3 book.
     struct ITCHBookWalk {
         let l3: L3Book
-        var decoder = ITCHDecoder()
-        let events = UnsafeMutablePointer<Event>.allocate(capacity: 2)
+        var events = ITCHEvents()
 
         init(config: L3Book.Config, arena: Arena) throws {
             l3 = try L3Book(config: config, arena: arena)
@@ -63,15 +55,15 @@ public enum BookReplay {
         func deallocate() { events.deallocate() }
 
         mutating func take(_ message: ITCHReader.Message, instrument: UInt32?, emit: (BookView) -> Void) {
-            let n = decoder.decode(message, into: events)
-            for i in 0..<n where events[i].kind == .order {
-                let b = l3.apply(events[i])
-                if b >= 0, instrument.map({ $0 == events[i].instrumentId }) ?? true { emit(l3.view(book: b)) }
+            let n = events.decode(message)
+            for i in 0..<n where events.slots[i].kind == .order {
+                let b = l3.apply(events.slots[i])
+                if b >= 0, instrument.map({ $0 == events.slots[i].instrumentId }) ?? true { emit(l3.view(book: b)) }
             }
         }
 
         var result: Result {
-            let c = decoder.counts
+            let c = events.decoder.counts
             return Result(skips: .init(unknownType: c.unknownType, short: c.short), counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
         }
     }
@@ -95,27 +87,20 @@ public enum BookReplay {
         var decoder = DBNDecoder(metadata: file.metadata)
         var cursor = file.cursor()
         var event = Event()
-        while true {
-            let step = cursor.next()
-            switch step {
-            case .end:
-                let c = decoder.counts
-                return Result(skips: .init(unknownType: c.unknownType, short: c.short),
-                              counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
-            case .zeroLength, .truncated:
-                throw FeedError(file: file.path, offset: cursor.offset, reason: cursor.explain(step))
-            case .record:
-                guard decoder.decode(cursor.record, length: cursor.length, into: &event) else { continue }
-                let b: Int
-                switch event.kind {
-                case .order: b = l3.apply(event)
-                case .level: b = l2.apply(record: cursor.record, event: event)
-                default: b = -1
-                }
-                if b >= 0, instrument.map({ $0 == event.instrumentId }) ?? true {
-                    emit(event.kind == .order ? l3.view(book: b) : l2.view(book: b))
-                }
+        try cursor.walk { c in
+            guard decoder.decode(c.record, length: c.length, into: &event) else { return true }
+            let b: Int
+            switch event.kind {
+            case .order: b = l3.apply(event)
+            case .level: b = l2.apply(record: c.record, event: event)
+            default: b = -1
             }
-        }
+            if b >= 0, instrument.map({ $0 == event.instrumentId }) ?? true {
+                emit(event.kind == .order ? l3.view(book: b) : l2.view(book: b))
+            }
+            return true
+        }.check(file: file.path)
+        let c = decoder.counts
+        return Result(skips: .init(unknownType: c.unknownType, short: c.short), counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
     }
 }

@@ -31,7 +31,8 @@ public struct FileReplay: Sendable {
         /// Records that yielded no event (other types, unknown, short).
         public var skipped = 0
         public var stoppedEarly = false
-        public var error: String?
+        /// What ended the feed early, if anything did.
+        public var error: FeedFailure?
     }
 
     public let file: FeedFile
@@ -74,44 +75,39 @@ public struct FileReplay: Sendable {
                 stats.events &+= 1
                 if producer.push(restart) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
             }
+            let end: WalkEnd
             switch file {
             case let .dbn(dbn):
                 var decoder = DBNDecoder(metadata: dbn.metadata)
                 var cursor = dbn.cursor()
-                while true {
-                    let step = cursor.next()
-                    if step != .record {
-                        if step != .end { stats.error = "\(FeedError(file: dbn.path, offset: cursor.offset, reason: cursor.explain(step)))" }
-                        break
-                    }
+                end = cursor.walk { c in
                     stats.records &+= 1
-                    if let position, stats.records & 4095 == 0 { position.pointee.store(done &+ UInt64(cursor.offset), ordering: .relaxed) }
+                    if let position, stats.records & 4095 == 0 { position.pointee.store(done &+ UInt64(c.offset), ordering: .relaxed) }
                     let taken = clock.ticks()
-                    guard decoder.decode(cursor.record, length: cursor.length, into: &out[0]) else { stats.skipped &+= 1; continue }
-                    if !emit(out, 1, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop) { return stats }
+                    guard decoder.decode(c.record, length: c.length, into: &out[0]) else { stats.skipped &+= 1; return true }
+                    return emit(out, 1, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop)
                 }
             case let .itch(itch):
-                guard var reader = try? itch.reader() else { stats.error = "\(itch.path): unreadable"; return stats }
+                var reader: ITCHReader
+                do { reader = try itch.reader() } catch {
+                    stats.error = .input(error)
+                    return stats
+                }
                 var decoder = ITCHDecoder()
-                var message = ITCHReader.Message(pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
-                loop: while true {
-                    switch reader.next(&message) {
-                    case .end: break loop
-                    case .error:
-                        let (offset, reason) = reader.failure
-                        stats.error = "\(FeedError(file: itch.path, offset: offset, reason: reason))"
-                        break loop
-                    case .message:
-                        stats.records &+= 1
-                        if let position, stats.records & 4095 == 0 { position.pointee.store(done &+ UInt64(message.offset), ordering: .relaxed) }
-                        let taken = clock.ticks()
-                        let n = decoder.decode(message, into: out)
-                        if n == 0 { stats.skipped &+= 1; continue }
-                        if !emit(out, n, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop) { return stats }
-                    }
+                end = reader.walk { message in
+                    stats.records &+= 1
+                    if let position, stats.records & 4095 == 0 { position.pointee.store(done &+ UInt64(message.offset), ordering: .relaxed) }
+                    let taken = clock.ticks()
+                    let n = decoder.decode(message, into: out)
+                    if n == 0 { stats.skipped &+= 1; return true }
+                    return emit(out, n, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop)
                 }
             }
-            if stats.error != nil { break }
+            if end == .stopped { return stats }
+            if let error = end.error(file: file.path) {
+                stats.error = .input(error)
+                break
+            }
         }
         if stats.error == nil { position?.pointee.store(UInt64(loops) &* fileBytes, ordering: .relaxed) }
         return stats

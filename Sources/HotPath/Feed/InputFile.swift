@@ -1,4 +1,5 @@
 import CSupport
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,8 +27,12 @@ public final class InputFile: @unchecked Sendable {
         return path
     }
 
+    /// Files opened so far in this process (a test counts them: one open per input).
+    static let opened = Atomic<Int>(0)
+
     public init(path: String) throws(FeedError) {
         self.path = path
+        InputFile.opened.add(1, ordering: .relaxed)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw FeedError(file: path, offset: 0, reason: "cannot open: \(SystemError.text(errno))") }
         defer { close(fd) }

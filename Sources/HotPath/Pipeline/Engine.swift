@@ -147,7 +147,7 @@ public final class Engine: @unchecked Sendable {
     /// What the feed thread reports when it is done.
     public struct FeedOutcome: Sendable {
         public var stats: [FileReplay.Stats] = []
-        public var errors: [String] { stats.compactMap(\.error) }
+        public var errors: [FeedFailure] { stats.compactMap(\.error) }
         public var stoppedEarly: Bool { stats.contains { $0.stoppedEarly } }
     }
 

@@ -66,9 +66,10 @@ public struct FeedBench {
         let t0 = Clock.monotonicNs()
         for _ in 0..<loops {
             cursor.rewind()
-            while cursor.next() == .record {
+            _ = cursor.walk { c in
                 records &+= 1
-                if decoder.decode(cursor.record, length: cursor.length, into: &slots[events & 4095]) { events &+= 1 }
+                if decoder.decode(c.record, length: c.length, into: &slots[events & 4095]) { events &+= 1 }
+                return true
             }
         }
         let t1 = Clock.monotonicNs()
@@ -88,15 +89,16 @@ public struct FeedBench {
         for _ in 0..<loops {
             cursor.rewind()
             l3.clearAll()
-            while cursor.next() == .record {
+            _ = cursor.walk { c in
                 records &+= 1
-                guard decoder.decode(cursor.record, length: cursor.length, into: &e) else { continue }
+                guard decoder.decode(c.record, length: c.length, into: &e) else { return true }
                 events &+= 1
                 // Look one record ahead: start loading the order slot the next MBO record
                 // will touch while this one is applied.
-                if cursor.hasNext { l3.orders.prefetch(cursor.peekOrderId()) }
-                let b = e.kind == .order ? l3.apply(e) : e.kind == .level ? l2.apply(record: cursor.record, event: e) : -1
+                if c.hasNext { l3.orders.prefetch(c.peekOrderId()) }
+                let b = e.kind == .order ? l3.apply(e) : e.kind == .level ? l2.apply(record: c.record, event: e) : -1
                 if b >= 0 { published &+= 1 }
+                return true
             }
         }
         let t1 = Clock.monotonicNs()
@@ -112,13 +114,12 @@ extension FeedBench {
         let slots = UnsafeMutablePointer<Event>.allocate(capacity: 4097)
         slots.initialize(repeating: Event(), count: 4097)
         defer { slots.deallocate() }
-        var message = ITCHReader.Message(pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
         var records = 0, events = 0, published = 0
         let t0 = Clock.monotonicNs()
         for _ in 0..<loops {
             guard var reader = try? file.reader() else { break }
             book.clearAll()
-            while reader.next(&message) == .message {
+            _ = reader.walk { message in
                 records &+= 1
                 let at = slots + (events & 4095)
                 let n = decoder.decode(message, into: at)
@@ -126,6 +127,7 @@ extension FeedBench {
                 if applyToBook {
                     for k in 0..<n where at[k].kind == .order { if book.apply(at[k]) >= 0 { published &+= 1 } }
                 }
+                return true
             }
         }
         let t1 = Clock.monotonicNs()

@@ -39,9 +39,8 @@ public enum InstructionWork {
         let events = UnsafeMutablePointer<Event>.allocate(capacity: 2)
         let books = UnsafeMutablePointer<Int>.allocate(capacity: 2)
         defer { events.deallocate(); books.deallocate() }
-        var message = ITCHReader.Message(pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
         var units = Units()
-        while reader.next(&message) == .message {
+        _ = reader.walk { message in
             units.records += 1
             let n = hp_stage_decode_book(&decoder, message, events, books, core)
             for i in 0..<n where books[i] >= 0 || events[i].action == Event.Action.trade {
@@ -53,6 +52,7 @@ public enum InstructionWork {
                 hp_stage_signal(core, books[i], events[i], finite)
                 while signals.pop() != nil {}
             }
+            return true
         }
         return units
     }

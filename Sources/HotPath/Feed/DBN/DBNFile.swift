@@ -36,27 +36,20 @@ public struct DBNFile: Sendable {
         var skips = Skips()
         var printed = 0
         let tsOutBytes = metadata.tsOut ? 8 : 0
-        while limit.map({ printed < $0 }) ?? true {
-            let step = cursor.next()
-            switch step {
-            case .end:
-                return skips
-            case .zeroLength, .truncated:
-                throw FeedError(file: path, offset: cursor.offset, reason: cursor.explain(step))
-            case .record:
-                let rec = cursor.record
-                guard let layout = DBNLayout.forRecord(rtype: rec.load(fromByteOffset: 1, as: UInt8.self), version: metadata.version) else {
-                    skips.unknownType += 1
-                    continue
-                }
-                guard cursor.length >= layout.size + tsOutBytes else {
-                    skips.short += 1
-                    continue
-                }
-                emit(writer.line(rec, layout: layout))
-                printed += 1
+        try cursor.walk { c in
+            guard limit.map({ printed < $0 }) ?? true else { return false }
+            guard let layout = DBNLayout.forRecord(rtype: c.record.load(fromByteOffset: 1, as: UInt8.self), version: metadata.version) else {
+                skips.unknownType += 1
+                return true
             }
-        }
+            guard c.length >= layout.size + tsOutBytes else {
+                skips.short += 1
+                return true
+            }
+            emit(writer.line(c.record, layout: layout))
+            printed += 1
+            return limit.map { printed < $0 } ?? true
+        }.check(file: path)
         return skips
     }
 }

@@ -43,89 +43,20 @@ public struct ITCHFile: Sendable {
     @discardableResult
     public func jsonLines(limit: Int? = nil, _ emit: (String) -> Void) throws(FeedError) -> Summary {
         var reader = try reader()
-        var message = ITCHReader.Message(pointer: input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
         var summary = Summary(reader: .init())
         var printed = 0
-        while limit.map({ printed < $0 }) ?? true {
-            switch reader.next(&message) {
-            case .end:
-                summary.reader = reader.counts
-                return summary
-            case .error:
-                let (offset, reason) = reader.failure
-                throw FeedError(file: path, offset: offset, reason: reason)
-            case .message:
-                if let line = ITCHJSON.line(message) {
-                    emit(line)
-                    printed += 1
-                } else {
-                    summary.unknownOrShort += 1
-                }
+        let end = reader.walk { message in
+            guard limit.map({ printed < $0 }) ?? true else { return false }
+            if let line = ITCHJSON.line(message) {
+                emit(line)
+                printed += 1
+            } else {
+                summary.unknownOrShort += 1
             }
+            return limit.map { printed < $0 } ?? true
         }
         summary.reader = reader.counts
+        try end.check(file: path)
         return summary
-    }
-}
-
-/// A feed file of either family, told apart by its first bytes.
-public enum FeedFile: Sendable {
-    case dbn(DBNFile)
-    case itch(ITCHFile)
-
-    /// Every event the file decodes to, in order (cold paths and harnesses: replay helpers,
-    /// feature capture). Records that yield no event are skipped; a stream that cannot be
-    /// framed throws with its file and offset. `position`, when given, hears the byte offset
-    /// reached every 65,536 records (of `byteCount`), for a progress line.
-    public func forEachEvent(position: ((Int) -> Void)? = nil, _ body: (Event) throws -> Void) throws {
-        var records = 0
-        switch self {
-        case let .dbn(dbn):
-            var decoder = DBNDecoder(metadata: dbn.metadata)
-            var cursor = dbn.cursor()
-            var e = Event()
-            while true {
-                let step = cursor.next()
-                if step == .end { return }
-                guard step == .record else { throw FeedError(file: dbn.path, offset: cursor.offset, reason: cursor.explain(step)) }
-                records &+= 1
-                if let position, records & 0xFFFF == 0 { position(cursor.offset) }
-                if decoder.decode(cursor.record, length: cursor.length, into: &e) { try body(e) }
-            }
-        case let .itch(itch):
-            var reader = try itch.reader()
-            var decoder = ITCHDecoder()
-            var m = ITCHReader.Message(pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
-            let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
-            defer { out.deallocate() }
-            while true {
-                switch reader.next(&m) {
-                case .end: return
-                case .error: throw FeedError(file: itch.path, offset: reader.failure.offset, reason: reader.failure.reason)
-                case .message:
-                    records &+= 1
-                    if let position, records & 0xFFFF == 0 { position(m.offset) }
-                    let n = decoder.decode(m, into: out)
-                    for i in 0..<n { try body(out[i]) }
-                }
-            }
-        }
-    }
-
-    /// The input's bytes in memory (decompressed): what a replay's position counts.
-    public var byteCount: Int {
-        switch self {
-        case let .dbn(dbn): dbn.input.bytes.count
-        case let .itch(itch): itch.input.bytes.count
-        }
-    }
-
-    /// Opens and decompresses `path` once, then tells the family by the decompressed bytes:
-    /// "DBN" is DBN, anything else ITCH (pcap by its magic, `.mold` by name, else Nasdaq binary).
-    public static func open(_ path: String) throws(FeedError) -> FeedFile {
-        let input = try InputFile(path: path)
-        let b = input.bytes
-        if b.count >= 3 && b[0] == 0x44 && b[1] == 0x42 && b[2] == 0x4E { return .dbn(try DBNFile(input: input)) }
-        return .itch(ITCHFile(input: input))
     }
 }

@@ -28,12 +28,11 @@ public struct LiveFeedRun: @unchecked Sendable {
     public func run(into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil) -> FileReplay.Stats {
         var stats = FileReplay.Stats()
         do { try feed.start() } catch {
-            stats.error = "\(error)"
+            stats.error = .system(error)
             return stats
         }
-        let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
-        defer { out.deallocate() }
-        var decoder = ITCHDecoder()
+        var events = ITCHEvents()
+        defer { events.deallocate() }
         var lastRx: UInt64 = 0
         var lostSeen = 0
         var gapFlag: UInt8 = 0
@@ -48,26 +47,26 @@ public struct LiveFeedRun: @unchecked Sendable {
                     let real = hp_realtime_ns()
                     if real > m.captureNs { wire?.record(real &- m.captureNs) }
                 }
-                let k = decoder.decode(m, into: out)
+                let k = events.decode(m)
                 if k == 0 { stats.skipped &+= 1; return }
                 let decoded = clock.ticks()
                 decode?.record(clock.nanoseconds(ticks: decoded &- taken))
                 for i in 0..<k {
-                    out[i].tsLocal = taken
-                    out[i].flags |= gapFlag
+                    events.slots[i].tsLocal = taken
+                    events.slots[i].flags |= gapFlag
                     stats.events &+= 1
-                    if producer.push(out[i]) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
+                    if producer.push(events.slots[i]) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
                 }
             }
             if n < 0 {
-                stats.error = "\(SystemError(feed.options.url, call: "receive", errno: Int32(-n)))"
+                stats.error = .system(SystemError(feed.options.url, call: "receive", errno: Int32(-n)))
                 return stats
             }
             let lost = feed.session.counts.messagesLost
             if _slowPath(lost != lostSeen) {
                 lostSeen = lost
                 if onLoss == .stop {
-                    stats.error = "\(feed.options.url): \(lost) message(s) lost past recovery; stopping (feed.on_loss = \"stop\")"
+                    stats.error = .loss(source: feed.options.url, messages: lost)
                     return stats
                 }
                 gapFlag = RiskGates.gapFlag

@@ -87,20 +87,17 @@ public struct MoldServer: Sendable {
         self.source = source
         self.options = options
         var reader = try source.reader()
-        var m = ITCHReader.Message(pointer: source.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
         let base = source.input.bytes.baseAddress!
-        loop: while true {
-            switch reader.next(&m) {
-            case .end: break loop
-            case .error: throw FeedError(file: source.path, offset: reader.failure.offset, reason: reader.failure.reason)
-            case .message:
-                sequences.append(m.sequence)
-                offsets.append(m.pointer - base)
-                lengths.append(m.length)
-                let itchTime = m.length >= 11 ? (0..<6).reduce(UInt64(0)) { $0 << 8 | UInt64(m.pointer.load(fromByteOffset: 5 + $1, as: UInt8.self)) } : 0
-                times.append(m.captureNs != 0 ? m.captureNs : itchTime)
-            }
-        }
+        var sequences: [UInt64] = [], offsets: [Int] = [], lengths: [Int] = [], times: [UInt64] = []
+        try reader.walk { m in
+            sequences.append(m.sequence)
+            offsets.append(m.pointer - base)
+            lengths.append(m.length)
+            let itchTime = m.length >= 11 ? (0..<6).reduce(UInt64(0)) { $0 << 8 | UInt64(m.pointer.load(fromByteOffset: 5 + $1, as: UInt8.self)) } : 0
+            times.append(m.captureNs != 0 ? m.captureNs : itchTime)
+            return true
+        }.check(file: source.path)
+        (self.sequences, self.offsets, self.lengths, self.times) = (sequences, offsets, lengths, times)
         guard !sequences.isEmpty else { throw FeedError(file: source.path, offset: 0, reason: "no ITCH messages to serve") }
         if let name = options.session {
             sessionName = MoldSession.wire(name)
