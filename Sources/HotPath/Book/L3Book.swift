@@ -74,7 +74,7 @@ public struct L3Book: @unchecked Sendable {
     public let instruments: InstrumentIndex
     /// The counters, in `counterNames` order: raw memory, so copying the book never touches
     /// a reference count.
-    @usableFromInline let c: UnsafeMutablePointer<UInt64>
+    @usableFromInline let counterSlots: UnsafeMutablePointer<UInt64>
 
     /// Arena bytes `init(config:arena:…)` carves: size arenas with this.
     public static func arenaBytes(_ config: Config) -> Int {
@@ -107,20 +107,20 @@ public struct L3Book: @unchecked Sendable {
         instruments = try InstrumentIndex(capacity: config.maxInstruments, arena: arena)
         if let counters {
             let group = counters.makeGroup(thread: thread, names: L3Book.counterNames.map { "book." + $0 })
-            c = UnsafeMutableRawPointer(group.slots).bindMemory(to: UInt64.self, capacity: L3Book.counterNames.count)
+            counterSlots = UnsafeMutableRawPointer(group.slots).bindMemory(to: UInt64.self, capacity: L3Book.counterNames.count)
         } else {
-            c = try arena.allocate(UInt64.self, count: L3Book.counterNames.count)
+            counterSlots = try arena.allocate(UInt64.self, count: L3Book.counterNames.count)
         }
     }
 
     /// A counter's value by name (cold path).
     public func counter(_ name: String) -> UInt64 {
         guard let i = L3Book.counterNames.firstIndex(of: name) else { return 0 }
-        return UnsafeRawPointer(c + i).loadUnaligned(as: UInt64.self)
+        return UnsafeRawPointer(counterSlots + i).loadUnaligned(as: UInt64.self)
     }
 
     @inlinable @inline(__always)
-    func count(_ counter: Counter) { c[counter.rawValue] &+= 1 }
+    func count(_ counter: Counter) { counterSlots[counter.rawValue] &+= 1 }
 
     @inlinable @inline(__always)
     func markStale(_ book: Int, _ reason: UInt8) { if stale[book] == 0 { stale[book] = reason } }

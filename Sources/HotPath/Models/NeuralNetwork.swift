@@ -68,10 +68,10 @@ public final class NeuralNetwork: @unchecked Sendable {
     let steps: UnsafeMutablePointer<Step>
     let stepCount: Int
 
-    /// Recurrent scratch: h, c, gates, and two rows of H for a gate's product (GRU) or tanh(c)
-    /// (LSTM).
-    let h: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>, g: UnsafeMutablePointer<Float>
-    let t: UnsafeMutablePointer<Float>, u: UnsafeMutablePointer<Float>
+    /// Recurrent scratch: the hidden state h, the LSTM cell c, the gates, and two rows of H
+    /// for a gate's product (GRU) or tanh(c) (LSTM). `run` calls them h, c, g, t and u.
+    let hiddenState: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>
+    let candidate: UnsafeMutablePointer<Float>, gatedHidden: UnsafeMutablePointer<Float>
 
     /// The recurrence's weights for the dense kernel, input-major, built at load: a step is
     /// x·W and h·R as kernel calls over every gate at once, then the gates' activations eight
@@ -125,11 +125,11 @@ public final class NeuralNetwork: @unchecked Sendable {
         self.recurrent = recurrent
         features = recurrent.map { $0.steps * $0.inputs } ?? layers[0].inputs
         let hidden = recurrent?.hidden ?? 1
-        h = .allocate(capacity: hidden)
-        c = .allocate(capacity: hidden)
-        g = .allocate(capacity: 4 * hidden)
-        t = .allocate(capacity: hidden)
-        u = .allocate(capacity: hidden)
+        hiddenState = .allocate(capacity: hidden)
+        cellState = .allocate(capacity: hidden)
+        gates = .allocate(capacity: 4 * hidden)
+        candidate = .allocate(capacity: hidden)
+        gatedHidden = .allocate(capacity: hidden)
         recurrentPlan = recurrent.map { rnn in
             let p = UnsafeMutablePointer<RecurrentPlan>.allocate(capacity: 1)
             p.initialize(to: RecurrentPlan(rnn))
@@ -167,7 +167,7 @@ public final class NeuralNetwork: @unchecked Sendable {
     }
 
     deinit {
-        h.deallocate(); c.deallocate(); g.deallocate(); t.deallocate(); u.deallocate()
+        for p in [hiddenState, cellState, gates, candidate, gatedHidden] { p.deallocate() }
         if let p = recurrentPlan {
             for m in [p.pointee.w, p.pointee.r, p.pointee.rCandidate, p.pointee.bias, p.pointee.rBias] { m.deallocate() }
             p.deallocate()
@@ -184,7 +184,7 @@ public final class NeuralNetwork: @unchecked Sendable {
         var input = UnsafePointer(x)
         if let plan = recurrentPlan {
             run(plan.pointee, x)
-            input = UnsafePointer(h)
+            input = UnsafePointer(hiddenState)
         }
         for li in 0..<stepCount {
             let step = steps[li]
@@ -207,9 +207,10 @@ public final class NeuralNetwork: @unchecked Sendable {
         }
     }
 
-    /// The recurrence over the row's steps, leaving the last hidden state in `h`.
+    /// The recurrence over the row's steps, leaving the last hidden state in `hiddenState`.
     func run(_ p: RecurrentPlan, _ x: UnsafePointer<Float>) {
         let H = Int32(p.hidden), F = Int32(p.inputs), n = p.hidden
+        let h = hiddenState, c = cellState, g = gates, t = candidate, u = gatedHidden
         h.update(repeating: 0, count: n)
         c.update(repeating: 0, count: n)
         for step in 0..<p.steps {

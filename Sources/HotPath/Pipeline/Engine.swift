@@ -38,19 +38,29 @@ public final class Engine: @unchecked Sendable {
     let signals: SPSCRing<Signal>
     let histograms: UnsafeMutablePointer<HistogramRecorder>
     public let core: EngineCore
-    /// [0] stop the feed, [1] the feed is done, [2] the engine thread is done.
+    /// Stop requested, feed done, engine done: the threads' hand-offs.
     let flags: Flags
-    /// The engine thread's pop buffer (256 events).
+    /// The engine thread's pop buffer (`batchCapacity` events).
     let batch: Batch
+    /// Events per pop: with conflation, larger batches let a behind engine catch up faster
+    /// (BENCHMARKS.md, "End to end").
+    static let batchCapacity = 256
     /// Host hiccups on the feed thread (paced replays) and on the engine thread.
     let feedHiccups: HiccupMeter
     let engineHiccups: HiccupMeter
 
     struct Batch: @unchecked Sendable { let events: UnsafeMutableBufferPointer<Event> }
 
+    /// Three flags on one cache line of their own, in arena memory.
     struct Flags: @unchecked Sendable {
         let p: UnsafeMutablePointer<Atomic<Bool>>
-        subscript(i: Int) -> Atomic<Bool> { unsafeAddress { UnsafePointer(p + i) } }
+        static let count = 3
+        /// Set by a stop request (a signal, a test); the feed thread stops at its next event.
+        var stop: UnsafePointer<Atomic<Bool>> { UnsafePointer(p) }
+        /// Set by the feed thread when every feed has ended.
+        var feedDone: UnsafePointer<Atomic<Bool>> { UnsafePointer(p + 1) }
+        /// Set by the engine thread when it has drained the ring after the feed ended.
+        var engineDone: UnsafePointer<Atomic<Bool>> { UnsafePointer(p + 2) }
     }
 
     /// Each feed's position in its input (bytes taken, loops included; `FileReplay.run`),
@@ -101,10 +111,11 @@ public final class Engine: @unchecked Sendable {
             signals = try SPSCRing(capacity: config.signalRing, policy: config.signalRingPolicy, arena: arena)
             histograms = try arena.allocate(HistogramRecorder.self, count: Stage.allCases.count)
             for s in 0..<Stage.allCases.count { (histograms + s).initialize(to: try HistogramRecorder(arena: arena)) }
-            let p = try arena.allocate(Atomic<Bool>.self, count: 3, alignment: 128)
-            for i in 0..<3 { (p + i).initialize(to: Atomic(false)) }
+            let p = try arena.allocate(Atomic<Bool>.self, count: Flags.count, alignment: 128)
+            for i in 0..<Flags.count { (p + i).initialize(to: Atomic(false)) }
             flags = Flags(p: p)
-            batch = Batch(events: UnsafeMutableBufferPointer(start: try arena.allocate(Event.self, count: 256), count: 256))
+            let n = Engine.batchCapacity
+            batch = Batch(events: UnsafeMutableBufferPointer(start: try arena.allocate(Event.self, count: n), count: n))
             feedHiccups = try HiccupMeter(thresholdNs: config.hiccupThresholdNs, clock: clock, arena: arena)
             engineHiccups = try HiccupMeter(thresholdNs: config.hiccupThresholdNs, clock: clock, arena: arena)
         } catch {
@@ -189,9 +200,6 @@ public final class Engine: @unchecked Sendable {
         let positions = Positions(replays.compactMap { if case let .file(r) = $0 { r } else { nil } })
         defer { positions.deallocate() }
         let engine = try PinnedThread.start(name: "hp-engine", cpu: config.engineCore) {
-            // Up to 256 events per pop: with conflation, larger batches let a behind engine
-            // catch up faster (A/B at 2 M events/s: p99 14–19 µs with 256, 16–29 µs with 64,
-            // 0.15–1 ms with 16).
             let batch = batchBuffer.events
             while true {
                 let n = consumer.pop(into: batch)
@@ -199,7 +207,7 @@ public final class Engine: @unchecked Sendable {
                     hiccups.spin(at: clock.ticks())
                     core.pollHistograms()
                     hiccups.recorder.poll()
-                    if flags[1].load(ordering: .acquiring) && consumer.count == 0 { break }
+                    if flags.feedDone.pointee.load(ordering: .acquiring) && consumer.count == 0 { break }
                     hp_cpu_relax()
                     continue
                 }
@@ -208,7 +216,7 @@ public final class Engine: @unchecked Sendable {
                 core.flushDeferred()
                 core.pollHistograms()
             }
-            flags[2].store(true, ordering: .releasing)
+            flags.engineDone.pointee.store(true, ordering: .releasing)
         }
         let feed: PinnedThread
         do {
@@ -218,24 +226,24 @@ public final class Engine: @unchecked Sendable {
                     let stats: FileReplay.Stats
                     switch source {
                     case let .file(replay):
-                        stats = replay.run(into: producer, stop: UnsafePointer(flags.p), position: UnsafePointer(positions.p + files))
+                        stats = replay.run(into: producer, stop: flags.stop, position: UnsafePointer(positions.p + files))
                         files += 1
                     case let .live(live):
-                        stats = live.run(into: producer, stop: UnsafePointer(flags.p))
+                        stats = live.run(into: producer, stop: flags.stop)
                     }
                     feedBox.outcome.stats.append(stats)
                     if stats.stoppedEarly || stats.error != nil { break }
                 }
-                flags[1].store(true, ordering: .releasing)
+                flags.feedDone.pointee.store(true, ordering: .releasing)
             }
         } catch {
-            flags[1].store(true, ordering: .releasing)
+            flags.feedDone.pointee.store(true, ordering: .releasing)
             engine.join()
             throw error
         }
         if let cpu = config.outputCore { _ = hp_pin_thread(pthread_self(), Int32(cpu)) }
         var output = OutputLoop(engine: self, positions: progress ? positions : nil)
-        output.run(sink: sink, feedDone: { flags[1].load(ordering: .acquiring) }, engineDone: { flags[2].load(ordering: .acquiring) })
+        output.run(sink: sink, feedDone: { flags.feedDone.pointee.load(ordering: .acquiring) }, engineDone: { flags.engineDone.pointee.load(ordering: .acquiring) })
         feed.join()
         engine.join()
         output.finish(sink: sink)
@@ -321,7 +329,7 @@ struct OutputLoop {
                 if late > threshold && late < 1 << 62 { hiccups[HiccupThread.output.rawValue].record(late) }
             }
             let now = Clock.monotonicNs()
-            if hp_stop_signal() != 0 { engine.flags[0].store(true, ordering: .relaxed) }
+            if hp_stop_signal() != 0 { engine.flags.stop.pointee.store(true, ordering: .relaxed) }
             if let path = engine.config.killSwitch, now >= nextKillCheck {
                 engine.core.gates.killSwitch.pointee.store(SystemFile.exists(path), ordering: .relaxed)
                 nextKillCheck = now + 100_000_000

@@ -77,11 +77,22 @@ public struct EngineCore: @unchecked Sendable {
     let clock: Clock
     let conflate: Bool
     /// Conflation: per book, the latest event of a deferred evaluation and the first deferred
-    /// stamp (0 = nothing deferred); the books with one, in order.
+    /// event's stamp (or `Pending.none` / `Pending.untimed`); the books with one, in order.
     let pendingEvent: UnsafeMutablePointer<Event>
     let pendingStamp: UnsafeMutablePointer<UInt64>
     let pendingBooks: UnsafeMutablePointer<Int>
     let pendingCount: UnsafeMutablePointer<Int>
+
+    /// `pendingStamp` values that are not TSC stamps (a real stamp is far above both).
+    enum Pending {
+        /// No evaluation is deferred for the book.
+        static let none: UInt64 = 0
+        /// One is deferred, but its first event carries no stamp: it will not be timed.
+        static let untimed: UInt64 = 1
+        /// The stamp tick-to-signal runs from, for a deferred evaluation `value` (0: untimed).
+        @inline(__always)
+        static func stamp(_ value: UInt64) -> UInt64 { value > untimed ? value : 0 }
+    }
 
     init(config: EngineConfig, ensemble: Ensemble?, arena: Arena, counters: CounterRegistry,
          histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer, clock: Clock,
@@ -113,7 +124,7 @@ public struct EngineCore: @unchecked Sendable {
         conflate = config.conflate
         pendingEvent = try arena.allocate(Event.self, count: books)
         pendingStamp = try arena.allocate(UInt64.self, count: books)
-        pendingStamp.initialize(repeating: 0, count: books)
+        pendingStamp.initialize(repeating: Pending.none, count: books)
         pendingBooks = try arena.allocate(Int.self, count: books)
         pendingCount = try arena.allocate(Int.self, count: 1)
         pendingCount.initialize(to: 0)
@@ -176,8 +187,8 @@ public struct EngineCore: @unchecked Sendable {
             tops[b] = top
         }
         if conflate && !last {
-            if pendingStamp[b] == 0 {
-                pendingStamp[b] = stamped ? e.tsLocal : 1
+            if pendingStamp[b] == Pending.none {
+                pendingStamp[b] = stamped ? e.tsLocal : Pending.untimed
                 pendingBooks[pendingCount.pointee] = b
                 pendingCount.pointee &+= 1
             }
@@ -185,9 +196,11 @@ public struct EngineCore: @unchecked Sendable {
             count(.deferred)
             return
         }
-        let first = pendingStamp[b]
-        if first != 0 { pendingStamp[b] = 0 }  // this evaluation covers the deferred one
-        evaluate(book: b, event: e, stamp: first > 1 ? first : stamped ? e.tsLocal : 0, from: t2)
+        let deferred = pendingStamp[b]
+        if deferred != Pending.none { pendingStamp[b] = Pending.none }  // this evaluation covers the deferred one
+        // Timed from the first deferred event's stamp when it has one, else from this event's.
+        let stamp = deferred > Pending.untimed ? deferred : stamped ? e.tsLocal : 0
+        evaluate(book: b, event: e, stamp: stamp, from: t2)
     }
 
     /// The deferred evaluations, once each, on the books as they stand (at batch ends).
@@ -197,10 +210,10 @@ public struct EngineCore: @unchecked Sendable {
         guard n > 0 else { return }
         for i in 0..<n {
             let b = pendingBooks[i]
-            let first = pendingStamp[b]
-            guard first != 0 else { continue }  // already covered by a later evaluation
-            pendingStamp[b] = 0
-            evaluate(book: b, event: pendingEvent[b], stamp: first > 1 ? first : 0, from: clock.ticks())
+            let deferred = pendingStamp[b]
+            guard deferred != Pending.none else { continue }  // already covered by a later evaluation
+            pendingStamp[b] = Pending.none
+            evaluate(book: b, event: pendingEvent[b], stamp: Pending.stamp(deferred), from: clock.ticks())
         }
         pendingCount.pointee = 0
     }

@@ -54,15 +54,70 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         public init() {}
     }
 
-    public static let names = [
-        "mid", "spread", "spread_bps", "imbalance_l1", "imbalance_l5", "weighted_mid", "microprice",
-        "bid_depth_5", "ask_depth_5", "ofi", "ofi_1s", "ofi_5s", "trade_imbalance_5s", "signed_volume_5s",
-        "vwap_session", "vwap_60s", "vwap_gap_bps", "return_1s", "return_5s", "return_15s", "return_60s",
-        "realized_vol_60s", "vpin", "kyle_lambda", "amihud", "event_rate_1s", "time_since_open_s",
-        "last_trade_gap_bps", "trade_count_5s", "levels_bid", "levels_ask", "stale",
-        "bar_close", "bar_ema_12", "bar_ema_26", "bar_rsi_14", "bar_atr_14", "bar_bbands_pctb_20",
-    ]
-    public static var count: Int { names.count }
+    /// One feature of the vector: its slot is its raw value and its name comes from `name`.
+    /// A feature is added here, in `name`, and where `book(_:event:into:)` or the bar block
+    /// fills it; `count` follows the last case.
+    public enum Feature: Int, CaseIterable, Sendable {
+        case mid, spread, spreadBps, imbalanceL1, imbalanceL5, weightedMid
+        case microprice, bidDepth5, askDepth5, ofi, ofi1s, ofi5s
+        case tradeImbalance5s, signedVolume5s, vwapSession, vwap60s, vwapGapBps, return1s
+        case return5s, return15s, return60s, realizedVol60s, vpin, kyleLambda
+        case amihud, eventRate1s, timeSinceOpenS, lastTradeGapBps, tradeCount5s, levelsBid
+        case levelsAsk, stale, barClose, barEma12, barEma26, barRsi14
+        case barAtr14, barBbandsPctb20
+
+        public var name: String {
+            switch self {
+            case .mid: "mid"
+            case .spread: "spread"
+            case .spreadBps: "spread_bps"
+            case .imbalanceL1: "imbalance_l1"
+            case .imbalanceL5: "imbalance_l5"
+            case .weightedMid: "weighted_mid"
+            case .microprice: "microprice"
+            case .bidDepth5: "bid_depth_5"
+            case .askDepth5: "ask_depth_5"
+            case .ofi: "ofi"
+            case .ofi1s: "ofi_1s"
+            case .ofi5s: "ofi_5s"
+            case .tradeImbalance5s: "trade_imbalance_5s"
+            case .signedVolume5s: "signed_volume_5s"
+            case .vwapSession: "vwap_session"
+            case .vwap60s: "vwap_60s"
+            case .vwapGapBps: "vwap_gap_bps"
+            case .return1s: "return_1s"
+            case .return5s: "return_5s"
+            case .return15s: "return_15s"
+            case .return60s: "return_60s"
+            case .realizedVol60s: "realized_vol_60s"
+            case .vpin: "vpin"
+            case .kyleLambda: "kyle_lambda"
+            case .amihud: "amihud"
+            case .eventRate1s: "event_rate_1s"
+            case .timeSinceOpenS: "time_since_open_s"
+            case .lastTradeGapBps: "last_trade_gap_bps"
+            case .tradeCount5s: "trade_count_5s"
+            case .levelsBid: "levels_bid"
+            case .levelsAsk: "levels_ask"
+            case .stale: "stale"
+            case .barClose: "bar_close"
+            case .barEma12: "bar_ema_12"
+            case .barEma26: "bar_ema_26"
+            case .barRsi14: "bar_rsi_14"
+            case .barAtr14: "bar_atr_14"
+            case .barBbandsPctb20: "bar_bbands_pctb_20"
+            }
+        }
+
+        /// The bar indicators, in slot order from `barClose`: close, EMA 12, EMA 26, RSI 14,
+        /// ATR 14, %B 20.
+        static let bars = 6
+    }
+
+    /// The vector's length: one past the last case (a constant, where `allCases.count` would
+    /// build an array).
+    public static var count: Int { Feature.barBbandsPctb20.rawValue + 1 }
+    public static let names = Feature.allCases.map(\.name)
 
     public let config: Config
     /// Whether `config.micropriceTable` is set, decided once (the table is an array).
@@ -241,82 +296,84 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         let t = clockTime(e)
         if firstTs == 0 { firstTs = t }
         let h = view.header.pointee
-        func put(_ i: Int, _ v: Double) { out[i] = v }
+        func put(_ feature: Feature, _ v: Double) { out[feature.rawValue] = v }
         let nb = Int(h.bidLevels), na = Int(h.askLevels)
         let bid = nb > 0 ? Double(view.bid(0).price) / 1e9 : .nan
         let ask = na > 0 ? Double(view.ask(0).price) / 1e9 : .nan
         let qb = nb > 0 ? Double(view.bid(0).size) : 0, qa = na > 0 ? Double(view.ask(0).size) : 0
         let mid = (bid + ask) / 2
         let spread = ask - bid
-        put(0, mid)
-        put(1, spread)
-        put(2, mid > 0 ? spread / mid * 1e4 : .nan)
+        put(.mid, mid)
+        put(.spread, spread)
+        put(.spreadBps, mid > 0 ? spread / mid * 1e4 : .nan)
         let i1 = qb + qa > 0 ? qb / (qb + qa) : .nan
-        put(3, i1)
+        put(.imbalanceL1, i1)
         var sb: UInt64 = 0, sa: UInt64 = 0  // integer sums, converted once
         for r in 0..<min(config.levels, nb) { sb &+= UInt64(view.bid(r).size) }
         for r in 0..<min(config.levels, na) { sa &+= UInt64(view.ask(r).size) }
         let db = Double(sb), da = Double(sa)
-        put(4, db + da > 0 ? db / (db + da) : .nan)
+        put(.imbalanceL5, db + da > 0 ? db / (db + da) : .nan)
         let wmid = i1 * ask + (1 - i1) * bid
-        put(5, wmid)
-        put(6, hasMicropriceTable ? Self.microprice(config, mid: mid, imbalance: i1, spread: spread) : wmid)
-        put(7, db)
-        put(8, da)
+        put(.weightedMid, wmid)
+        put(.microprice, hasMicropriceTable ? Self.microprice(config, mid: mid, imbalance: i1, spread: spread) : wmid)
+        put(.bidDepth5, db)
+        put(.askDepth5, da)
         // Order-flow imbalance against the previous book event.
         var ofi = 0.0
         if !prevBid.isNaN && !bid.isNaN { ofi += (bid >= prevBid ? qb : 0) - (bid <= prevBid ? prevBidSize : 0) }
         if !prevAsk.isNaN && !ask.isNaN { ofi += (ask >= prevAsk ? prevAskSize : 0) - (ask <= prevAsk ? qa : 0) }
-        put(9, ofi)
+        put(.ofi, ofi)
         book1s.add(SIMD4(ofi, 1, 0, 0), at: t)
         // Zero terms change no sum (x + 0 and x − 0 are exact), so windows store only the
         // events that move them and merely evict on the rest: most book events change
         // neither the top of book nor the mid.
         if ofi != 0 { ofi5s.add(ofi, at: t) } else { ofi5s.evict(before: t) }
-        put(10, book1s.sums[0])
-        put(11, ofi5s.sum)
+        put(.ofi1s, book1s.sums[0])
+        put(.ofi5s, ofi5s.sum)
         trades5s.evict(before: t)
         trades60s.evict(before: t)
         let bv = trades5s.sums[0], sv = trades5s.sums[1]
-        put(12, bv + sv > 0 ? (bv - sv) / (bv + sv) : .nan)
-        put(13, bv - sv)
-        put(14, tradeDerived[0])
+        put(.tradeImbalance5s, bv + sv > 0 ? (bv - sv) / (bv + sv) : .nan)
+        put(.signedVolume5s, bv - sv)
+        put(.vwapSession, tradeDerived[0])
         let vwap60 = trades60s.sums[1] > 0 ? trades60s.sums[0] / trades60s.sums[1] : .nan
-        put(15, vwap60)
-        put(16, mid > 0 ? (mid - vwap60) / mid * 1e4 : .nan)
+        put(.vwap60s, vwap60)
+        put(.vwapGapBps, mid > 0 ? (mid - vwap60) / mid * 1e4 : .nan)
         // Log returns as differences of log mids: one log per event, not one per horizon.
         let logMid = mid == prevMid && mid > 0 ? prevLogMid : mid.isFinite && mid > 0 ? log(mid) : Double.nan
         // The log-mid series is piecewise constant: storing its changes only gives every
         // lagged reader the same value ("the latest at or before now − lag").
         if logMid.isFinite && logMid != prevLogMid { logMids.add(logMid, at: t) }
-        put(17, difference(logMid, lag1s.value(in: logMids, now: t)))
-        put(18, difference(logMid, lag5s.value(in: logMids, now: t)))
-        put(19, difference(logMid, lag15s.value(in: logMids, now: t)))
-        put(20, difference(logMid, lag60s.value(in: logMids, now: t)))
+        put(.return1s, difference(logMid, lag1s.value(in: logMids, now: t)))
+        put(.return5s, difference(logMid, lag5s.value(in: logMids, now: t)))
+        put(.return15s, difference(logMid, lag15s.value(in: logMids, now: t)))
+        put(.return60s, difference(logMid, lag60s.value(in: logMids, now: t)))
         let r = difference(logMid, prevLogMid)
         let r2 = r.isFinite ? r * r : 0
         if r2 != 0 { rv60s.add(r2, at: t) } else { rv60s.evict(before: t) }
         if logMid.isFinite { prevLogMid = logMid }
-        put(21, max(rv60s.sum, 0).squareRoot())
-        put(22, tradeDerived[1])
-        put(23, tradeDerived[2])
-        put(24, tradeDerived[3])
-        put(25, book1s.sums[1])
-        put(26, Double(t - firstTs) / 1e9)
-        put(27, mid > 0 ? (lastTradePrice - mid) / mid * 1e4 : .nan)
-        put(28, trades5s.sums[2])
-        put(29, Double(nb))
-        put(30, Double(na))
-        put(31, h.stale == 0 ? 0 : 1)
-        for i in 0..<6 { put(32 + i, barValues[i]) }
+        put(.realizedVol60s, max(rv60s.sum, 0).squareRoot())
+        put(.vpin, tradeDerived[1])
+        put(.kyleLambda, tradeDerived[2])
+        put(.amihud, tradeDerived[3])
+        put(.eventRate1s, book1s.sums[1])
+        put(.timeSinceOpenS, Double(t - firstTs) / 1e9)
+        put(.lastTradeGapBps, mid > 0 ? (lastTradePrice - mid) / mid * 1e4 : .nan)
+        put(.tradeCount5s, trades5s.sums[2])
+        put(.levelsBid, Double(nb))
+        put(.levelsAsk, Double(na))
+        put(.stale, h.stale == 0 ? 0 : 1)
+        for i in 0..<Feature.bars { out[Feature.barClose.rawValue + i] = barValues[i] }
         // Undefined values, four at a time: v − v is 0 exactly when v is finite.
         var finite = SIMD4<Int64>()
-        for i in stride(from: 0, to: 36, by: 4) {  // names.count is 38 (a test holds it)
+        let whole = Self.count & ~3
+        for i in stride(from: 0, to: whole, by: 4) {
             let v = UnsafeRawPointer(out + i).loadUnaligned(as: SIMD4<Double>.self)
             finite &+= SIMD4<Int64>().replacing(with: 1, where: (v - v) .== SIMD4<Double>())
         }
-        let tail = (out[36] - out[36] == 0 ? 1 : 0) + (out[37] - out[37] == 0 ? 1 : 0)
-        undefined &+= 38 - Int(finite.wrappedSum()) - tail
+        var tail = 0
+        for i in whole..<Self.count where out[i] - out[i] == 0 { tail &+= 1 }
+        undefined &+= Self.count - Int(finite.wrappedSum()) - tail
         prevBid = bid; prevAsk = ask; prevBidSize = qb; prevAskSize = qa
         if mid.isFinite { prevMid = mid }
     }
