@@ -117,12 +117,26 @@ struct Gate: ParsableCommand {
             do { base = try RunReport.load(path: baseline) } catch { fail("\(error)", code: 2) }
         }
         let tolerance = self.tolerance ?? 20
-        let breaches = report.breaches(limits, baseline: base, tolerance: tolerance)
+        let breaches = report.breaches(limits, baseline: base, tolerance: tolerance).map(Self.render)
         let lines = report.verdicts(limits).map { v in
-            (v.ok, "\(v.budget.stage) \(v.budget.percentileKey): \(v.valueNs.map { "\($0) ns" } ?? "no value") (limit \(v.budget.limitNs) ns)")
+            (v.ok, "\(v.budget.stage.name) \(v.budget.percentile.rawValue): \(v.valueNs.map { "\($0) ns" } ?? "no value") (limit \(v.budget.limitNs) ns)")
         }
         try finish(.absolute, lines: lines, breaches: breaches,
                    summary: "\(limits.count) budgets\(baseline == nil ? "" : ", baseline within \(tolerance)%")")
+    }
+
+    /// One line for a breach, naming the stage and percentile.
+    static func render(_ breach: RunReport.Breach) -> String {
+        switch breach {
+        case let .overBudget(b, value):
+            "\(b.stage.name) \(b.percentile.rawValue) is \(value) ns, over its budget of \(b.limitNs) ns"
+        case let .noSamples(b):
+            "\(b.stage.name) \(b.percentile.rawValue): the report has no samples for this stage"
+        case let .notMeasured(stage):
+            "\(stage): measured in the baseline but not in this report"
+        case let .regression(stage, p, value, was, tolerance):
+            "\(stage) \(p.rawValue) is \(value) ns, \(Int((Double(value) / Double(max(was, 1)) - 1) * 100))% over the baseline's \(was) ns (tolerance \(tolerance)%)"
+        }
     }
 
     func checkAB(_ configured: ABGate) throws {

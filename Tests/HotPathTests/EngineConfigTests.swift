@@ -29,7 +29,7 @@ final class EngineConfigTests: XCTestCase {
         XCTAssertEqual(c.featureNames.count, 16)
         let ensemble = try XCTUnwrap(c.loadEnsemble())
         XCTAssertEqual(ensemble.outputs, 3)
-        XCTAssertEqual(c.budgets.first { $0.stage == "tick_to_signal" && $0.percentile == 99 }?.limitNs, 3000)
+        XCTAssertEqual(c.budgets.first { $0.stage == .tickToSignal && $0.percentile == .p99 }?.limitNs, 3000)
     }
 
     func testUnknownKeyIsNamed() {
@@ -111,22 +111,24 @@ final class GateTests: XCTestCase {
         for _ in 0..<98 { h.record(p50) }
         h.record(p99); h.record(p99)
         var r = RunReport()
-        r.stages = [("tick_to_signal", RunReport.StageSummary(h))]
+        r.stages = [("tick_to_signal", LatencySummary(h, ladder: true))]
         return r
     }
 
     func testBudgetsHoldAndBreachesAreNamed() {
-        let budgets = [LatencyBudget(stage: "tick_to_signal", percentile: 50, limitNs: 1500),
-                       LatencyBudget(stage: "tick_to_signal", percentile: 99, limitNs: 3000)]
+        let budgets = [LatencyBudget(stage: .tickToSignal, percentile: .p50, limitNs: 1500),
+                       LatencyBudget(stage: .tickToSignal, percentile: .p99, limitNs: 3000)]
         XCTAssertEqual(report(p50: 1000, p99: 2000).breaches(budgets), [])
         let breaches = report(p50: 1000, p99: 5000).breaches(budgets)
         XCTAssertEqual(breaches.count, 1)
-        XCTAssertTrue(breaches[0].hasPrefix("tick_to_signal p99 is 5"), breaches[0])
+        guard case let .overBudget(budget, value) = breaches.first else { return XCTFail("\(breaches)") }
+        XCTAssertEqual(budget, budgets[1])
+        XCTAssertEqual(value / 1000, 5, "\(value)")
     }
 
     func testAStageWithoutSamplesFailsItsBudget() {
-        let b = [LatencyBudget(stage: "inference", percentile: 99, limitNs: 3000)]
-        XCTAssertEqual(report(p50: 1, p99: 1).breaches(b).count, 1)
+        let b = [LatencyBudget(stage: .inference, percentile: .p99, limitNs: 3000)]
+        XCTAssertEqual(report(p50: 1, p99: 1).breaches(b), [.noSamples(b[0])])
     }
 
     func testBaselineRegressionBeyondToleranceIsABreach() {
@@ -134,13 +136,15 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(report(p50: 1100, p99: 2100).breaches([], baseline: base, tolerance: 20), [])
         let b = report(p50: 2000, p99: 2100).breaches([], baseline: base, tolerance: 20)
         XCTAssertEqual(b.count, 1)
-        XCTAssertTrue(b[0].hasPrefix("tick_to_signal p50"), b[0])
+        guard case let .regression(stage, percentile, _, _, _) = b.first else { return XCTFail("\(b)") }
+        XCTAssertEqual(stage, "tick_to_signal")
+        XCTAssertEqual(percentile, .p50)
     }
 
     func testReportJSONRoundTrips() throws {
         var r = report(p50: 1000, p99: 2000)
         r.counters = [("engine.emitted", 12)]
-        r.budgets = r.verdicts([LatencyBudget(stage: "tick_to_signal", percentile: 99.9, limitNs: 10_000)])
+        r.budgets = r.verdicts([LatencyBudget(stage: .tickToSignal, percentile: .p999, limitNs: 10_000)])
         let path = temporaryFile(Array(r.json.utf8), suffix: ".json")
         defer { unlink(path) }
         let back = try RunReport.load(path: path)

@@ -9,7 +9,7 @@ final class LatencyGateTests: XCTestCase {
     func report(_ ns: UInt64, tail: UInt64? = nil) -> RunReport {
         var r = RunReport()
         for stage in Stage.allCases {
-            var s = RunReport.StageSummary()
+            var s = LatencySummary()
             s.count = 1_000
             s.p50 = ns
             s.p99 = stage == .inference ? (tail ?? 2 * ns) : 2 * ns

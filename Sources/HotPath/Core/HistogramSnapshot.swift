@@ -104,28 +104,15 @@ public struct HistogramSnapshot: Sendable, Equatable {
         return sum / Double(keep)
     }
 
-    /// The percentiles reports show.
-    public struct Summary: Equatable, Sendable {
-        public var count: UInt64
-        public var p50: UInt64, p90: UInt64, p99: UInt64, p999: UInt64, p9999: UInt64, max: UInt64
-        public var min: UInt64
-        public var mean: Double
-        public var clamped: UInt64
-    }
-
-    public var summary: Summary {
-        Summary(count: totalCount, p50: value(atPercentile: 50), p90: value(atPercentile: 90),
-                p99: value(atPercentile: 99), p999: value(atPercentile: 99.9),
-                p9999: value(atPercentile: 99.99), max: maxValue, min: minValue,
-                mean: meanAndStdDev.mean, clamped: clamped)
-    }
+    /// The named percentiles, min, mean and clamped count.
+    public var summary: LatencySummary { LatencySummary(self) }
 
     /// `{"count":…,"min_ns":…,"p50_ns":…,…,"max_ns":…,"mean_ns":…,"clamped":…}`.
     public var json: String {
         let s = summary
-        return "{\"count\":\(s.count),\"min_ns\":\(s.min),\"p50_ns\":\(s.p50),\"p90_ns\":\(s.p90),"
-            + "\"p99_ns\":\(s.p99),\"p999_ns\":\(s.p999),\"p9999_ns\":\(s.p9999),\"max_ns\":\(s.max),"
-            + "\"mean_ns\":\(format("%.1f", s.mean)),\"clamped\":\(s.clamped)}"
+        var fields = s.jsonFields()
+        fields.insert(("min_ns", "\(s.min)"), at: 1)
+        return JSONText.object(fields + [("mean_ns", format("%.1f", s.mean)), ("clamped", "\(s.clamped)")])
     }
 
     /// HdrHistogram's `outputPercentileDistribution` text: rows of value, percentile, total

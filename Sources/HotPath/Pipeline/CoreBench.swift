@@ -19,7 +19,7 @@ public struct CoreBench {
         public var ringUnbatchedItemsPerSecond: Double
         public var ringBatchedItemsPerSecond: Double
         public var ringBatch: Int
-        public var roundTrip: HistogramSnapshot.Summary
+        public var roundTrip: LatencySummary
         public var notes: [String]
     }
 
@@ -187,7 +187,7 @@ extension CoreBench.Result {
             ("ring_one_way_items_per_s", format("%.0f", ringUnbatchedItemsPerSecond)),
             ("ring_batched_items_per_s", format("%.0f", ringBatchedItemsPerSecond)),
             ("ring_batch", "\(ringBatch)"),
-            ("ring_round_trip", "{\"count\":\(rt.count),\"p50_ns\":\(rt.p50),\"p90_ns\":\(rt.p90),\"p99_ns\":\(rt.p99),\"p999_ns\":\(rt.p999),\"max_ns\":\(rt.max)}"),
+            ("ring_round_trip", JSONText.object(rt.jsonFields([.p50, .p90, .p99, .p999, .max]))),
             ("notes", "[" + notes.map(JSONText.quote).joined(separator: ",") + "]"),
         ])
     }

@@ -253,8 +253,8 @@ public final class Engine: @unchecked Sendable {
 
     func report(_ output: OutputLoop, _ outcome: FeedOutcome) -> RunReport {
         var r = RunReport()
-        r.stages = Stage.allCases.map { ($0.name, RunReport.StageSummary(output.cumulative[$0.rawValue])) }
-            + HiccupThread.allCases.map { ($0.reportName, RunReport.StageSummary(output.hiccups[$0.rawValue])) }
+        r.stages = Stage.allCases.map { ($0.name, LatencySummary(output.cumulative[$0.rawValue], ladder: true)) }
+            + HiccupThread.allCases.map { ($0.reportName, LatencySummary(output.hiccups[$0.rawValue], ladder: true)) }
         func add(_ name: String, _ v: Int) { r.counters.append((name, UInt64(max(v, 0)))) }
         add("feed.records", outcome.stats.reduce(0) { $0 + $1.records })
         add("feed.events", outcome.stats.reduce(0) { $0 + $1.events })
@@ -374,11 +374,10 @@ struct OutputLoop {
             }
             guard interval.totalCount > 0 else { continue }
             if engine.snapshotFD != nil {
-                let s = interval.summary
-                stages.append((stage.name, "{\"count\":\(s.count),\"p50_ns\":\(s.p50),\"p99_ns\":\(s.p99),\"p999_ns\":\(s.p999),\"max_ns\":\(s.max)}"))
+                stages.append((stage.name, JSONText.object(interval.summary.jsonFields([.p50, .p99, .p999, .max]))))
             }
-            for (i, b) in engine.config.budgets.enumerated() where b.stage == stage.name {
-                let value = b.percentile >= 100 ? interval.maxValue : interval.value(atPercentile: b.percentile)
+            for (i, b) in engine.config.budgets.enumerated() where b.stage == stage {
+                let value = b.percentile == .max ? interval.maxValue : interval.value(atPercentile: b.percentile.value)
                 if value > b.limitNs { breaches[i] += 1; anyBreach = true }
             }
             cumulative[stage.rawValue].add(interval)

@@ -28,9 +28,9 @@ public enum GateKind: String, Sendable {
 /// levels, gets a wider tolerance (`stageTolerance`): its instruction count holds it finely.
 public struct ABGate: Sendable, Equatable {
     public struct Metric: Sendable, Equatable {
-        public var stage: String
-        public var percentile: Double
-        public var name: String { stage + (percentile == 50 ? " p50" : " p99") }
+        public var stage: Stage
+        public var percentile: Percentile
+        public var name: String { stage.name + " " + percentile.rawValue }
     }
 
     public struct Row: Sendable {
@@ -44,18 +44,18 @@ public struct ABGate: Sendable, Equatable {
     }
 
     public static let metrics: [Metric] =
-        Stage.allCases.filter { $0 != .ringWait && !$0.isLiveOnly }.map { Metric(stage: $0.name, percentile: 50) }
-            + [Metric(stage: Stage.inference.name, percentile: 99)]
+        Stage.allCases.filter { $0 != .ringWait && !$0.isLiveOnly }.map { Metric(stage: $0, percentile: .p50) }
+            + [Metric(stage: .inference, percentile: .p99)]
 
     /// Allowed median slow-down at p50, and at p99, percent; per stage at p50 where given.
     public var tolerance = 12.0
     public var tailTolerance = 25.0
-    public var stageTolerance: [String: Double] = [Stage.book.name: 40]
+    public var stageTolerance: [Stage: Double] = [.book: 40]
     public var floorNs: UInt64 = 100
 
     /// The tolerance of `m`, percent.
     public func tolerance(_ m: Metric) -> Double {
-        m.percentile == 50 ? stageTolerance[m.stage] ?? tolerance : tailTolerance
+        m.percentile == .p50 ? stageTolerance[m.stage] ?? tolerance : tailTolerance
     }
 
     public init() {}
@@ -69,8 +69,8 @@ public struct ABGate: Sendable, Equatable {
         return try Self.metrics.map { (m: Metric) throws(GateError) -> Row in
             var h: [UInt64] = [], b: [UInt64] = []
             for (i, (hr, br)) in zip(head, base).enumerated() {
-                guard let hv = hr.stage(m.stage).flatMap({ $0.count > 0 ? $0.value(atPercentile: m.percentile) : nil }),
-                      let bv = br.stage(m.stage).flatMap({ $0.count > 0 ? $0.value(atPercentile: m.percentile) : nil })
+                guard let hv = hr.stage(m.stage).flatMap({ $0.count > 0 ? $0[m.percentile] : nil }),
+                      let bv = br.stage(m.stage).flatMap({ $0.count > 0 ? $0[m.percentile] : nil })
                 else { throw GateError("a/b: pair \(i + 1) has no samples for \(m.name)") }
                 h.append(hv)
                 b.append(bv)
@@ -140,7 +140,7 @@ public struct GateBudgets: Sendable {
             g.ab.floorNs = UInt64(try t.int("floor_ns", default: Int(g.ab.floorNs), in: 0...1_000_000))
             for stage in Stage.allCases {
                 let v = try t.double(stage.name + "_tolerance", default: -1, in: -1...1_000)
-                if v >= 0 { g.ab.stageTolerance[stage.name] = v }
+                if v >= 0 { g.ab.stageTolerance[stage] = v }
             }
             try t.finish()
         }

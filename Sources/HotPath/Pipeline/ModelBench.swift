@@ -6,7 +6,7 @@ public struct ModelBench {
     public struct Result: Sendable {
         public var rows: Int
         public var calls: Int
-        public var latency: HistogramSnapshot.Summary
+        public var latency: LatencySummary
         /// Mean of the calls up to p99: the clock ticks in coarse steps, this resolves finer.
         public var meanToP99Ns = 0.0
         public var maxAbsDiff: Double?
@@ -18,9 +18,8 @@ public struct ModelBench {
         public var evaluator = ""
 
         public var json: String {
-            JSONText.object([
-                ("p50_ns", "\(latency.p50)"), ("p99_ns", "\(latency.p99)"), ("p999_ns", "\(latency.p999)"),
-                ("max_ns", "\(latency.max)"), ("mean_to_p99_ns", format("%.1f", meanToP99Ns)), ("rows", "\(rows)"), ("calls", "\(calls)"),
+            JSONText.object(latency.jsonFields([.p50, .p99, .p999, .max], count: false) + [
+                ("mean_to_p99_ns", format("%.1f", meanToP99Ns)), ("rows", "\(rows)"), ("calls", "\(calls)"),
                 ("max_abs_diff", maxAbsDiff.map { format("%.3g", $0) } ?? "null"), ("cpu", "\(cpu)"),
                 ("clock_overhead_ns", "\(clockOverheadNs)"), ("evaluator", JSONText.quote(evaluator)),
             ])

@@ -4,49 +4,13 @@ import Foundation
 /// verdicts. Written as JSON by `replay` and `bench e2e`, read back by `report` and `gate`:
 ///
 /// `{"stages":{"<name>":{"count":…,"p50_ns":…,"p90_ns":…,"p99_ns":…,"p999_ns":…,"p9999_ns":…,
-/// "max_ns":…,"mean_ns":…,"distribution":[[percentile,ns],…]}},"counters":{"thread.name":…},
+/// "max_ns":…,"min_ns":…,"mean_ns":…,"clamped":…,"distribution":[[percentile,ns],…]}},"counters":{"thread.name":…},
 /// "budgets":[{"stage":…,"percentile":…,"limit_ns":…,"value_ns":…,"ok":…,"breaches":…}]}`
 ///
 /// `distribution` holds HdrHistogram's percentile ladder (5 steps per halving of the distance
 /// to 100%), which the SVG plot draws. `breaches` counts the snapshot intervals in which the
 /// budget did not hold during the run.
 public struct RunReport: Sendable {
-    public struct StageSummary: Sendable, Equatable {
-        public var count: UInt64 = 0
-        public var p50: UInt64 = 0, p90: UInt64 = 0, p99: UInt64 = 0, p999: UInt64 = 0, p9999: UInt64 = 0, max: UInt64 = 0
-        public var mean = 0.0
-        public var distribution: [[Double]] = []
-
-        public init() {}
-
-        public init(_ h: HistogramSnapshot) {
-            let s = h.summary
-            count = s.count; p50 = s.p50; p90 = s.p90; p99 = s.p99; p999 = s.p999; p9999 = s.p9999; max = s.max
-            mean = s.mean
-            guard s.count > 0 else { return }
-            var level = 0.0
-            while level < 99.9999 {
-                distribution.append([level, Double(h.value(atPercentile: level))])
-                let halvings = (log2(100 / (100 - level))).rounded(.down) + 1
-                level += 100 / (5 * pow(2, halvings))
-            }
-            distribution.append([100, Double(s.max)])
-        }
-
-        /// The value at a budget's percentile, when the report holds it.
-        public func value(atPercentile p: Double) -> UInt64? {
-            switch p {
-            case 50: return p50
-            case 90: return p90
-            case 99: return p99
-            case 99.9: return p999
-            case 99.99: return p9999
-            case 100: return max
-            default: return distribution.last(where: { $0[0] <= p }).map { UInt64($0[1]) }
-            }
-        }
-    }
-
     public struct Verdict: Sendable, Equatable {
         public var budget: LatencyBudget
         public var valueNs: UInt64?
@@ -54,41 +18,51 @@ public struct RunReport: Sendable {
         public var ok: Bool { valueNs.map { $0 <= budget.limitNs } ?? false }
     }
 
-    public var stages: [(String, StageSummary)] = []
+    public var stages: [(String, LatencySummary)] = []
     public var counters: [(String, UInt64)] = []
     public var budgets: [Verdict] = []
 
     public init() {}
 
-    public func stage(_ name: String) -> StageSummary? { stages.first { $0.0 == name }?.1 }
+    public func stage(_ name: String) -> LatencySummary? { stages.first { $0.0 == name }?.1 }
+    public func stage(_ stage: Stage) -> LatencySummary? { self.stage(stage.name) }
     public func counter(_ name: String) -> UInt64? { counters.first { $0.0 == name }?.1 }
 
     /// Checks `budgets` against this report's stages (a missing stage fails its budget).
     public func verdicts(_ budgets: [LatencyBudget]) -> [Verdict] {
         budgets.map { b in
-            Verdict(budget: b, valueNs: stage(b.stage).flatMap { $0.count > 0 ? $0.value(atPercentile: b.percentile) : nil })
+            Verdict(budget: b, valueNs: stage(b.stage).flatMap { $0.count > 0 ? $0[b.percentile] : nil })
         }
     }
 
+    /// One way a report fails its gate: a value, which the CLI renders.
+    public enum Breach: Equatable, Sendable {
+        /// The stage's value at the budget's percentile is over its limit.
+        case overBudget(LatencyBudget, valueNs: UInt64)
+        /// The report has no samples for a budget's stage.
+        case noSamples(LatencyBudget)
+        /// The baseline measured a stage this report did not.
+        case notMeasured(stage: String)
+        /// Slower than the baseline by more than `tolerance` percent.
+        case regression(stage: String, percentile: Percentile, valueNs: UInt64, baselineNs: UInt64, tolerance: Double)
+    }
+
+    /// The percentiles a baseline comparison looks at.
+    public static let comparedPercentiles: [Percentile] = [.p50, .p99, .p999]
+
     /// Every way this report breaks `budgets`, or regresses by more than `tolerance` percent
-    /// against `baseline` at p50, p99 or p99.9 of any stage the baseline measured: one line
-    /// each, naming the stage and percentile. Empty when the gate passes.
-    public func breaches(_ budgets: [LatencyBudget], baseline: RunReport? = nil, tolerance: Double = 20) -> [String] {
-        var out: [String] = []
+    /// against `baseline` at p50, p99 or p99.9 of any stage the baseline measured. Empty when
+    /// the gate passes.
+    public func breaches(_ budgets: [LatencyBudget], baseline: RunReport? = nil, tolerance: Double = 20) -> [Breach] {
+        var out: [Breach] = []
         for v in verdicts(budgets) where !v.ok {
-            let what = "\(v.budget.stage) \(v.budget.percentileKey)"
-            if let value = v.valueNs {
-                out.append("\(what) is \(value) ns, over its budget of \(v.budget.limitNs) ns")
-            } else {
-                out.append("\(what): the report has no samples for this stage")
-            }
+            out.append(v.valueNs.map { .overBudget(v.budget, valueNs: $0) } ?? .noSamples(v.budget))
         }
         guard let baseline else { return out }
         for (name, b) in baseline.stages where b.count > 0 {
-            guard let s = stage(name), s.count > 0 else { out.append("\(name): measured in the baseline but not in this report"); continue }
-            for (key, was, now) in [("p50", b.p50, s.p50), ("p99", b.p99, s.p99), ("p999", b.p999, s.p999)]
-            where Double(now) > Double(was) * (1 + tolerance / 100) {
-                out.append("\(name) \(key) is \(now) ns, \(Int((Double(now) / Double(max(was, 1)) - 1) * 100))% over the baseline's \(was) ns (tolerance \(tolerance)%)")
+            guard let s = stage(name), s.count > 0 else { out.append(.notMeasured(stage: name)); continue }
+            for p in Self.comparedPercentiles where Double(s[p]) > Double(b[p]) * (1 + tolerance / 100) {
+                out.append(.regression(stage: name, percentile: p, valueNs: s[p], baselineNs: b[p], tolerance: tolerance))
             }
         }
         return out
@@ -98,17 +72,15 @@ public struct RunReport: Sendable {
 
     public var json: String {
         let stageText = stages.map { name, s in
-            JSONText.quote(name) + ":" + JSONText.object([
-                ("count", "\(s.count)"), ("p50_ns", "\(s.p50)"), ("p90_ns", "\(s.p90)"), ("p99_ns", "\(s.p99)"),
-                ("p999_ns", "\(s.p999)"), ("p9999_ns", "\(s.p9999)"), ("max_ns", "\(s.max)"),
-                ("mean_ns", format("%.1f", s.mean)),
+            JSONText.quote(name) + ":" + JSONText.object(s.jsonFields() + [
+                ("min_ns", "\(s.min)"), ("mean_ns", format("%.1f", s.mean)), ("clamped", "\(s.clamped)"),
                 ("distribution", "[" + s.distribution.map { "[\($0[0]),\(UInt64($0[1]))]" }.joined(separator: ",") + "]"),
             ])
         }.joined(separator: ",")
         let counterText = counters.map { JSONText.quote($0.0) + ":\($0.1)" }.joined(separator: ",")
         let budgetText = budgets.map { v in
             JSONText.object([
-                ("stage", JSONText.quote(v.budget.stage)), ("percentile", "\(v.budget.percentile)"),
+                ("stage", JSONText.quote(v.budget.stage.name)), ("percentile", "\(v.budget.percentile.value)"),
                 ("limit_ns", "\(v.budget.limitNs)"), ("value_ns", v.valueNs.map { "\($0)" } ?? "null"),
                 ("ok", v.ok ? "true" : "false"), ("breaches", "\(v.breaches)"),
             ])
@@ -140,16 +112,16 @@ public struct RunReport: Sendable {
         let order = Stage.allCases.map(\.name) + HiccupThread.allCases.map(\.reportName)
         for name in stages.keys.sorted(by: { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }) {
             guard let o = stages[name] as? [String: Any] else { throw fail("stages.\(name)", "not an object") }
-            var s = StageSummary()
+            var s = LatencySummary()
             let key = "stages.\(name)"
             s.count = try count(o["count"], key + ".count")
-            s.p50 = try count(o["p50_ns"], key + ".p50_ns")
-            s.p99 = try count(o["p99_ns"], key + ".p99_ns")
-            s.p999 = try count(o["p999_ns"], key + ".p999_ns")
-            s.max = try count(o["max_ns"], key + ".max_ns")
-            s.p90 = try optionalCount(o["p90_ns"], key + ".p90_ns") ?? s.p99
-            s.p9999 = try optionalCount(o["p9999_ns"], key + ".p9999_ns") ?? s.max
+            for p in [Percentile.p50, .p99, .p999, .max] { s[p] = try count(o[p.jsonKey], key + "." + p.jsonKey) }
+            // Older reports lack p90 and p99.99: the next percentile up stands in.
+            s.p90 = try optionalCount(o[Percentile.p90.jsonKey], key + ".p90_ns") ?? s.p99
+            s.p9999 = try optionalCount(o[Percentile.p9999.jsonKey], key + ".p9999_ns") ?? s.max
             s.mean = (o["mean_ns"] as? NSNumber)?.doubleValue ?? 0
+            s.min = try optionalCount(o["min_ns"], key + ".min_ns") ?? 0
+            s.clamped = try optionalCount(o["clamped"], key + ".clamped") ?? 0
             s.distribution = ((o["distribution"] as? [[NSNumber]]) ?? []).map { $0.map(\.doubleValue) }
                 .filter { $0.count == 2 && $0[0].isFinite && $0[1].isFinite && $0[1] >= 0 && $0[1] < 1.8e19 }
             report.stages.append((name, s))
@@ -160,9 +132,10 @@ public struct RunReport: Sendable {
             }
         }
         for (i, item) in ((root["budgets"] as? [[String: Any]]) ?? []).enumerated() {
-            guard let stage = item["stage"] as? String else { throw fail("budgets[\(i)].stage", "missing") }
-            guard let percentile = (item["percentile"] as? NSNumber)?.doubleValue, percentile.isFinite, (0...100).contains(percentile) else {
-                throw fail("budgets[\(i)].percentile", "missing or not within 0...100")
+            guard let name = item["stage"] as? String else { throw fail("budgets[\(i)].stage", "missing") }
+            guard let stage = Stage(name: name) else { throw fail("budgets[\(i)].stage", "unknown stage \"\(name)\"") }
+            guard let number = (item["percentile"] as? NSNumber)?.doubleValue, let percentile = Percentile(value: number) else {
+                throw fail("budgets[\(i)].percentile", "missing or not one of " + Percentile.allCases.map { "\($0.value)" }.joined(separator: ", "))
             }
             let b = LatencyBudget(stage: stage, percentile: percentile, limitNs: try count(item["limit_ns"], "budgets[\(i)].limit_ns"))
             report.budgets.append(Verdict(budget: b, valueNs: item["value_ns"] is NSNull ? nil : try optionalCount(item["value_ns"], "budgets[\(i)].value_ns"),
@@ -189,7 +162,7 @@ public struct RunReport: Sendable {
         if !budgets.isEmpty {
             out += "\nbudgets\n"
             for v in budgets {
-                out += "  " + left(v.ok ? "ok" : "FAIL", 5) + left(v.budget.stage, 16) + left(v.budget.percentileKey, 6)
+                out += "  " + left(v.ok ? "ok" : "FAIL", 5) + left(v.budget.stage.name, 16) + left(v.budget.percentile.rawValue, 6)
                     + "limit " + right("\(v.budget.limitNs)", 10) + " ns  value " + right(v.valueNs.map { "\($0)" } ?? "-", 10)
                     + " ns  breached in \(v.breaches) intervals\n"
             }

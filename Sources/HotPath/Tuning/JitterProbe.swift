@@ -57,8 +57,7 @@ public struct JitterProbe: Sendable {
             return JSONText.object([
                 ("cpu", "\(r.cpu)"), ("seconds", format("%.3f", Double(r.spunNs) / 1e9)), ("hiccups", "\(s.count)"),
                 ("stolen_ns", format("%.0f", r.stolenNs)), ("stolen_share", format("%.6f", r.stolenShare)),
-                ("p50_ns", "\(s.p50)"), ("p99_ns", "\(s.p99)"), ("p999_ns", "\(s.p999)"), ("max_ns", "\(s.max)"),
-            ])
+            ] + s.jsonFields([.p50, .p99, .p999, .max], count: false))
         }
         return JSONText.object([("threshold_ns", "\(thresholdNs)"), ("cpus", "[" + rows.joined(separator: ",") + "]")])
     }
