@@ -69,7 +69,7 @@ struct FeaturesCommand: ParsableCommand {
             let labels = FeatureReplay.forwardLabels(times: ts, instruments: instrument, mids: mids, horizon: h)
             ts = []; instrument = []; mids = []
             let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { fail("\(out): cannot create: \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { fail("\(SystemError(out, call: "create", errno: errno))") }
             defer { close(fd) }
             var w = BufferedWriter(fd: fd)
             w.line((["ts", "instrument_id"] + MicrostructureFeatures.names + ["label"]).joined(separator: ","))

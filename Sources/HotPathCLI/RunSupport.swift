@@ -31,7 +31,7 @@ func runEngine(_ config: EngineConfig, sources: (Clock) -> [Engine.FeedRun]) -> 
     do { engine = try Engine(config: config) } catch { fail("\(error)", code: 2) }
     for note in engine.arena.notes { printError("hotpath: note: \(note)") }
     let sink: SignalSink?
-    do { sink = try config.signalsPath.map { path throws(ConfigError) in try SignalSink(path: path, format: config.signalFormat) } } catch { fail("\(error)", code: 2) }
+    do { sink = try config.signalsPath.map { path throws(EngineError) in try SignalSink(path: path, format: config.signalFormat) } } catch { fail("\(error)", code: 2) }
     if let egress = engine.egress {
         printError("hotpath: signals out to udp://\(egress.destination) via " + (egress.usesURing ? "io_uring" : "send(2) (io_uring refused)"))
     }
@@ -81,7 +81,7 @@ func defaultCores(_ c: inout EngineConfig) {
 func syntheticFeed(messages: Int, generator: ITCHGenerator) -> FeedFile {
     var template = Array("/tmp/hotpath-XXXXXX.itch".utf8CString)
     let fd = template.withUnsafeMutableBufferPointer { mkstemps($0.baseAddress!, 5) }
-    guard fd >= 0 else { fail("cannot create a temporary file in /tmp: \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { fail("\(SystemError("/tmp/hotpath-XXXXXX.itch", call: "mkstemps", errno: errno))") }
     close(fd)
     let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     defer { unlink(path) }

@@ -93,7 +93,8 @@ final class EngineConfigTests: XCTestCase {
     func testSizesBeyondThisHostsMemoryAreNamedBeforeAllocating() throws {
         let c = try load("[engine]\nmax_instruments = 65536\nmax_orders = 268435456\n")
         XCTAssertThrowsError(try Engine(config: c)) { error in
-            XCTAssertEqual((error as? ConfigError)?.key, "engine.max_instruments", "\(error)")
+            guard case let .config(e) = error as? EngineError else { return XCTFail("\(error)") }
+            XCTAssertEqual(e.key, "engine.max_instruments", "\(error)")
         }
     }
 

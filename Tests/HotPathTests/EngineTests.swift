@@ -64,7 +64,7 @@ final class EngineTests: XCTestCase {
         var replay = FileReplay(file: file, clock: engine.clock)
         replay.pace = pace
         replay.loops = loops
-        let sink = try path.map { p throws(ConfigError) in try SignalSink(path: p, format: .binary) }
+        let sink = try path.map { p throws(EngineError) in try SignalSink(path: p, format: .binary) }
         let result = try engine.run(feeds: [replay], sink: sink)
         sink?.close()
         return result

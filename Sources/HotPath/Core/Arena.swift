@@ -4,14 +4,14 @@ import Glibc
 #endif
 
 public enum ArenaError: Error, Equatable, CustomStringConvertible {
-    case mapFailed(bytes: Int, errno: Int32)
+    case mapFailed(SystemError)
     case exhausted(requested: Int, remaining: Int, capacity: Int)
     case badRequest(String)
 
     public var description: String {
         switch self {
-        case let .mapFailed(bytes, e):
-            return "arena: mmap of \(bytes) bytes failed: \(String(cString: strerror(e)))"
+        case let .mapFailed(error):
+            return "\(error)"
         case let .exhausted(requested, remaining, capacity):
             return "arena exhausted: \(requested) bytes requested, \(remaining) of \(capacity) left; size the arena larger"
         case let .badRequest(why):
@@ -61,12 +61,12 @@ public final class Arena: @unchecked Sendable {
             if let p, p != MAP_FAILED {
                 mapped = p; size = hsize; huge = true
             } else {
-                notes.append("2 MiB huge pages unavailable (\(String(cString: strerror(errno)))): using normal pages with MADV_HUGEPAGE; reserve some with vm.nr_hugepages")
+                notes.append("2 MiB huge pages unavailable (\(SystemError.text(errno))): using normal pages with MADV_HUGEPAGE; reserve some with vm.nr_hugepages")
             }
         }
         if mapped == nil {
             let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            guard let p, p != MAP_FAILED else { throw .mapFailed(bytes: size, errno: errno) }
+            guard let p, p != MAP_FAILED else { throw .mapFailed(SystemError("arena of \(size) bytes", call: "mmap", errno: errno)) }
             mapped = p
             if hugePages { _ = madvise(p, size, MADV_HUGEPAGE) }
         }
@@ -101,7 +101,7 @@ public final class Arena: @unchecked Sendable {
                 var lim = rlimit()
                 getrlimit(__rlimit_resource_t(UInt32(hp_rlimit_memlock())), &lim)
                 let limit = lim.rlim_cur == rlim_t.max ? "unlimited" : "\(lim.rlim_cur) bytes"
-                notes.append("mlock of \(size) bytes not permitted (\(String(cString: strerror(e))), RLIMIT_MEMLOCK \(limit)): memory may be swapped out; raise `ulimit -l`")
+                notes.append("mlock of \(size) bytes not permitted (\(SystemError.text(e)), RLIMIT_MEMLOCK \(limit)): memory may be swapped out; raise `ulimit -l`")
             }
         }
         self.base = region

@@ -8,9 +8,9 @@ import Glibc
 public enum PinError: Error, Equatable, CustomStringConvertible {
     case cpuOutOfRange(cpu: Int, online: String)
     case cpuNotAllowed(cpu: Int, allowed: String)
-    case affinityFailed(cpu: Int, errno: Int32)
+    case affinityFailed(SystemError)
     case affinityNotConfirmed(cpu: Int, actual: String)
-    case createFailed(errno: Int32)
+    case createFailed(SystemError)
 
     public var description: String {
         switch self {
@@ -18,12 +18,12 @@ public enum PinError: Error, Equatable, CustomStringConvertible {
             return "cpu \(cpu) is offline or out of range: online CPUs are \(online)"
         case let .cpuNotAllowed(cpu, allowed):
             return "cpu \(cpu) is online but outside this process's allowed CPUs (\(allowed)); check taskset/cgroup cpusets"
-        case let .affinityFailed(cpu, e):
-            return "pinning to cpu \(cpu) failed: \(String(cString: strerror(e)))"
+        case let .affinityFailed(error):
+            return "\(error)"
         case let .affinityNotConfirmed(cpu, actual):
             return "asked for cpu \(cpu) but sched_getaffinity reports \(actual)"
-        case let .createFailed(e):
-            return "pthread_create failed: \(String(cString: strerror(e)))"
+        case let .createFailed(error):
+            return "\(error)"
         }
     }
 }
@@ -68,7 +68,7 @@ public final class PinnedThread: @unchecked Sendable {
         let rc = pthread_create(&thread.tid, nil, hotPathThreadEntry, context)
         if rc != 0 {
             Unmanaged<ThreadStart>.fromOpaque(context).release()
-            throw .createFailed(errno: rc)
+            throw .createFailed(SystemError("thread '\(name)'", call: "pthread_create", errno: rc))
         }
         // Wait for the thread to report its pin (a start-up handshake, not a hot path).
         while start.state.load(ordering: .acquiring) == ThreadStart.starting { usleep(50) }
@@ -118,7 +118,7 @@ final class ThreadStart: @unchecked Sendable {
             let rc = hp_pin_thread(pthread_self(), Int32(cpu))
             let actual = PinnedThread.currentAffinity()
             if rc != 0 {
-                error = .affinityFailed(cpu: cpu, errno: rc)
+                error = .affinityFailed(SystemError("pinning to cpu \(cpu)", call: "sched_setaffinity", errno: rc))
             } else if actual.cpus != [cpu] {
                 error = .affinityNotConfirmed(cpu: cpu, actual: actual.description)
             }
@@ -126,7 +126,7 @@ final class ThreadStart: @unchecked Sendable {
         if error == nil, let priority = fifoPriority {
             let rc = hp_set_fifo(Int32(priority))
             if rc != 0 {
-                notes.append("SCHED_FIFO priority \(priority) not permitted for thread '\(name)' (\(String(cString: strerror(rc)))): "
+                notes.append("SCHED_FIFO priority \(priority) not permitted for thread '\(name)' (\(SystemError.text(rc))): "
                     + "running at normal priority; grant CAP_SYS_NICE or an rtprio limit to enable it")
             }
         }

@@ -16,7 +16,7 @@ public struct SystemError: Error, Equatable, CustomStringConvertible {
         self.errno = errno
     }
 
-    /// The C library's text for an errno value.
+    /// The C library's text for an errno value: the one place that calls `strerror`.
     public static func text(_ errno: Int32) -> String { String(cString: strerror(errno)) }
 
     public var description: String { "\(subject): \(call) failed: \(SystemError.text(errno))" }

@@ -54,6 +54,13 @@ public enum SystemFile {
         return done
     }
 
+    /// Writes all of `text`'s UTF-8 to `fd` (as `writeAll(_:_:)` with bytes).
+    @discardableResult
+    public static func writeAll(_ fd: Int32, _ text: String) -> Int {
+        var text = text
+        return text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
+
     /// Whether a path exists.
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
@@ -84,6 +91,5 @@ extension StringProtocol {
 
 /// One line to stderr, unbuffered (cold path).
 public func printError(_ line: String) {
-    let text = line + "\n"
-    _ = text.withCString { write(2, $0, strlen($0)) }
+    SystemFile.writeAll(2, line + "\n")
 }

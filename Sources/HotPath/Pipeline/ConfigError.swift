@@ -13,3 +13,20 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
 
     public var description: String { key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)" }
 }
+
+/// Why an engine could not start, as what it is: a configuration it cannot run, start-up
+/// memory it could not get, or an output (file or socket, by its configuration key) it
+/// could not open.
+public enum EngineError: Error, CustomStringConvertible {
+    case config(ConfigError)
+    case memory(file: String, ArenaError)
+    case output(key: String, SystemError)
+
+    public var description: String {
+        switch self {
+        case let .config(error): "\(error)"
+        case let .memory(file, error): "\(file): start-up memory: \(error)"
+        case let .output(key, error): "\(key): \(error)"
+        }
+    }
+}

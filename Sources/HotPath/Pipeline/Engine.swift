@@ -87,10 +87,10 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    public init(config: EngineConfig, clock: Clock = .calibrated()) throws(ConfigError) {
+    public init(config: EngineConfig, clock: Clock = .calibrated()) throws(EngineError) {
         self.config = config
         self.clock = clock
-        ensemble = try config.loadEnsemble()
+        do { ensemble = try config.loadEnsemble() } catch { throw .config(error) }
         let b = config.book
         // Double-buffered histograms: one per stage, one per hiccup meter.
         let histogramBytes = (Stage.allCases.count + HiccupThread.allCases.count) * 2 * HistogramLayout.countsLength * 8
@@ -101,9 +101,9 @@ public final class Engine: @unchecked Sendable {
         let bytes = 8 << 20 + histogramBytes + bookBytes + (config.eventRing + config.signalRing) * 64 + featureBytes
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
         if physical > 0 && bytes > physical * 3 / 4 {
-            throw ConfigError(file: config.file, key: "engine.max_instruments",
+            throw .config(ConfigError(file: config.file, key: "engine.max_instruments",
                               reason: "\(b.maxInstruments) instruments and \(b.maxOrders) orders need \(bytes >> 20) MiB "
-                                  + "(books, rings, feature windows of features.history_capacity entries); this host has \(physical >> 20) MiB")
+                                  + "(books, rings, feature windows of features.history_capacity entries); this host has \(physical >> 20) MiB"))
         }
         do {
             arena = try Arena(bytes: bytes, cpu: config.engineCore, lock: true)
@@ -119,7 +119,7 @@ public final class Engine: @unchecked Sendable {
             feedHiccups = try HiccupMeter(thresholdNs: config.hiccupThresholdNs, clock: clock, arena: arena)
             engineHiccups = try HiccupMeter(thresholdNs: config.hiccupThresholdNs, clock: clock, arena: arena)
         } catch {
-            throw ConfigError(file: config.file, key: "engine", reason: "start-up memory: \(error)")
+            throw .memory(file: config.file, error)
         }
         if let url = config.outputURL {
             let live = !config.feeds.isEmpty && config.feeds.allSatisfy { if case .file = $0.source { false } else { true } }
@@ -131,11 +131,11 @@ public final class Engine: @unchecked Sendable {
             core = try EngineCore(config: config, ensemble: ensemble, arena: arena, counters: counters,
                                   histograms: histograms, signals: signals.producer, clock: clock, egress: egress)
         } catch {
-            throw ConfigError(file: config.file, key: "engine", reason: "start-up memory: \(error)")
+            throw .memory(file: config.file, error)
         }
         if let path = config.snapshotsPath {
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw ConfigError(file: config.file, key: "output.snapshots", reason: "\(path): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw .output(key: "output.snapshots", SystemError(path, call: "open", errno: errno)) }
             snapshotFD = fd
         } else {
             snapshotFD = nil
@@ -393,7 +393,7 @@ struct OutputLoop {
         if let fd = engine.snapshotFD {
             let line = JSONText.object([("t_ns", "\(Clock.monotonicNs() - started)"), ("final", final ? "true" : "false"),
                                         ("stages", JSONText.object(stages)), ("counters", engine.counters.json())]) + "\n"
-            _ = line.withCString { write(fd, $0, strlen($0)) }
+            SystemFile.writeAll(fd, line)
         }
     }
 

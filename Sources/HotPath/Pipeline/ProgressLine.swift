@@ -31,12 +31,12 @@ public struct ProgressLine {
         guard now >= next else { return }
         next = now + 1_000_000_000
         let line = ProgressLine.text(seconds: Double(now - started) / 1e9, fraction: fraction, tail: tail())
-        _ = line.withCString { write(2, $0, strlen($0)) }
+        SystemFile.writeAll(2, line)
         printed = true
     }
 
     /// Ends the line, when one was printed, so what follows starts on its own.
     public func finish() {
-        if printed { _ = write(2, "\n", 1) }
+        if printed { printError("") }
     }
 }

@@ -12,13 +12,13 @@ public final class SignalSink {
     public private(set) var written = 0
 
     /// `path` "-" is stdout.
-    public init(path: String, format: EngineConfig.SignalFormat) throws(ConfigError) {
+    public init(path: String, format: EngineConfig.SignalFormat) throws(EngineError) {
         self.path = path
         self.format = format
         var fd: Int32 = 1
         if path != "-" {
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw ConfigError(file: path, key: "output.signals", reason: String(cString: strerror(errno))) }
+            guard fd >= 0 else { throw .output(key: "output.signals", SystemError(path, call: "open", errno: errno)) }
         }
         out = BufferedWriter(fd: fd)
         if format == .csv { out.line(Signal.csvHeader) }

@@ -25,27 +25,27 @@ public final class SignalEgress: @unchecked Sendable {
     let failures: UnsafeMutablePointer<Int32>
 
     /// `udp://A.B.C.D:PORT`; `interface` picks the interface multicast leaves by.
-    public init(url: String, interface: String?, live: Bool, counters: CounterRegistry, configFile: String) throws(ConfigError) {
+    public init(url: String, interface: String?, live: Bool, counters: CounterRegistry, configFile: String) throws(EngineError) {
         guard url.hasPrefix("udp://") else {
-            throw ConfigError(file: configFile, key: "output.url", reason: "\(url): expected udp://ADDR:PORT")
+            throw .config(ConfigError(file: configFile, key: "output.url", reason: "\(url): expected udp://ADDR:PORT"))
         }
         do { destination = try HostPort(String(url.dropFirst(6)), what: "address", url: url) } catch {
-            throw ConfigError(file: configFile, key: "output.url", reason: error.description)
+            throw .config(ConfigError(file: configFile, key: "output.url", reason: error.description))
         }
         self.live = live
         var failedCall: UnsafePointer<CChar>? = nil
         let fd = hp_udp_open_tx(interface, &failedCall)
         guard fd >= 0 else {
-            throw ConfigError(file: configFile, key: "output.url", reason: "\(url): \(failedCall.map { String(cString: $0) } ?? "socket"): \(SystemError.text(-fd))")
+            throw .output(key: "output.url", SystemError(url, call: failedCall.map { String(cString: $0) } ?? "socket", errno: -fd))
         }
         var to = sockaddr_in()
         _ = hp_ipv4(destination.host, &to, destination.port)
         let rc = hp_udp_connect(fd, &to)
-        guard rc == 0 else { close(fd); throw ConfigError(file: configFile, key: "output.url", reason: "\(url): connect: \(SystemError.text(-rc))") }
+        guard rc == 0 else { close(fd); throw .output(key: "output.url", SystemError(url, call: "connect", errno: -rc)) }
         var uringError: Int32 = 0
         guard let tx = hp_udp_tx_create(fd, 256, &uringError) else {
             close(fd)
-            throw ConfigError(file: configFile, key: "output.url", reason: "\(url): no memory for the sender")
+            throw .output(key: "output.url", SystemError(url, call: "io_uring set-up", errno: ENOMEM))
         }
         self.fd = fd
         self.tx = tx

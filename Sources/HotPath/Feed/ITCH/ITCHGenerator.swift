@@ -42,19 +42,14 @@ public struct ITCHGenerator {
 
     /// Writes `generate(messages:)` to `path`, a megabyte at a time (a long session never sits
     /// in memory whole). Cold path.
-    public func write(messages: Int, to path: String) throws(FeedError) {
+    public func write(messages: Int, to path: String) throws(SystemError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw FeedError(file: path, offset: 0, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw SystemError(path, call: "create", errno: errno) }
         defer { close(fd) }
-        var written = 0
-        var failure: FeedError? = nil
+        var failure: SystemError? = nil
         generate(messages: messages) { chunk in
             guard failure == nil else { return }
-            let done = SystemFile.writeAll(fd, chunk)
-            if done < chunk.count {
-                failure = FeedError(file: path, offset: written + done, reason: "write failed: \(String(cString: strerror(errno)))")
-            }
-            written += done
+            if SystemFile.writeAll(fd, chunk) < chunk.count { failure = SystemError(path, call: "write", errno: errno) }
         }
         if let failure { throw failure }
     }
