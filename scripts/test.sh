@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds the release binary (failing on any
 # warning from HotPath's own sources), runs the test suite in release mode (allocation-free
-# is a property of the optimised build, and the suite counts mallocs), then smoke-tests the CLI.
+# is a property of the optimised build, and the suite counts mallocs) and once more in a
+# debug build (its asserts check internal invariants), then smoke-tests the CLI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -18,6 +19,9 @@ echo "== tests (release, -enable-testing)"
 # The live-feed tests send multicast over loopback where the host lets them (root can).
 if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null; then ip link set lo multicast on 2>/dev/null || true; fi
 swift test -c release -Xswiftc -enable-testing --scratch-path .build-tests
+
+echo "== tests (debug build: the internal asserts on; allocation counts skip here)"
+swift test --scratch-path .build-debug
 
 echo "== package-benchmark: hot-path malloc counts are zero at every size"
 # (package-benchmark's own `thresholds check` reported EQUAL for a benchmark that allocated

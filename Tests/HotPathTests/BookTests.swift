@@ -227,6 +227,7 @@ final class BookTests: XCTestCase {
     /// Decode + book + publish over the real ESH4 records: malloc count flat in the number of
     /// records, and no retains at all.
     func testDecodeAndBookDoNotAllocate() throws {
+        try requireOptimizedBuild()
         let data = try TestPaths.requireSharedData()
         let dbn = try DBNFile(path: data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
         let (book, arena) = try makeBook(maxOrders: 1 << 16, maxInstruments: 4, levels: 4096)

@@ -240,6 +240,7 @@ final class EngineTests: XCTestCase {
     /// The engine thread's per-event work allocates nothing: the same malloc count over 2,000
     /// and 20,000 events.
     func testEngineProcessMallocCountIsFlat() throws {
+        try requireOptimizedBuild()
         let c = try config(risk: "max_position = 3")
         let engine = try Engine(config: c)
         var events: [Event] = []
@@ -257,6 +258,7 @@ final class EngineTests: XCTestCase {
     /// Rule 1 for the whole per-event path (book, features, models, signal, gates): no
     /// reference counting once running.
     func testEngineProcessMakesNoRetains() throws {
+        try requireOptimizedBuild()
         let engine = try Engine(config: try config(risk: "max_position = 3"))
         var events: [Event] = []
         try demoSession(messages: 20_000).forEachEvent { events.append($0) }

@@ -49,6 +49,7 @@ final class EnsembleTests: XCTestCase {
     /// reference counting at all. Calling the tree model through a pointer once copied it —
     /// a retain of its arrays per call — and the malloc counts could not see that.
     func testPredictMakesNoRetains() throws {
+        try requireOptimizedBuild()
         let lgb = try ModelFile.load(path: TestPaths.root + "/demo/model-lgb.txt")
         let mlp = try ModelFile.load(path: TestPaths.root + "/demo/model-mlp.onnx")
         let deep = try ModelFile.load(path: TestPaths.fixtures + "/models/lgb-seed/model.txt")

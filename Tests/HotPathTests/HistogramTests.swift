@@ -56,6 +56,7 @@ final class HistogramTests: XCTestCase {
     }
 
     func testRecordDoesNotAllocate() throws {
+        try requireOptimizedBuild()
         let arena = try Arena(bytes: 1 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let h = try LatencyHistogram(arena: arena)

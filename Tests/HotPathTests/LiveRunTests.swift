@@ -231,6 +231,7 @@ final class LiveRunTests: XCTestCase {
     }
 
     func testEgressSendsAllocateNothing() throws {
+        try requireOptimizedBuild()
         let listener = Listener()
         let counters = CounterRegistry()
         let egress = try SignalEgress(url: "udp://127.0.0.1:\(listener.port)", interface: nil, live: true, counters: counters, configFile: "test")
@@ -260,6 +261,7 @@ final class LiveRunTests: XCTestCase {
     /// every event: its mallocs (the receiver's set-up included) are the same for a session
     /// ten times longer.
     func testLiveFeedLoopMallocsStayFlatAsPacketsGrow() throws {
+        try requireOptimizedBuild()
         func mallocs(messages: Int) throws -> (UInt64, Int) {
             let session = temporaryFile(ITCHGenerator().generate(messages: messages), suffix: ".itch")
             defer { unlink(session) }

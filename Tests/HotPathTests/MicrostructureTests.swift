@@ -124,6 +124,7 @@ final class MicrostructureTests: XCTestCase {
     }
 
     func testFeatureUpdatesDoNotAllocate() throws {
+        try requireOptimizedBuild()
         let steps = try replay()
         let arena = try Arena(bytes: 1 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }

@@ -308,7 +308,7 @@ final class MoldUDP64Tests: XCTestCase {
             XCTAssertEqual(got.end, .endOfSession)
             XCTAssertEqual(got.digest, want, "\(io)")
             XCTAssertEqual(got.counts.messagesLost, 0)
-            XCTAssertEqual(got.mallocs, 0, "\(io): mallocs while receiving 1 M messages")
+            if isOptimizedBuild { XCTAssertEqual(got.mallocs, 0, "\(io): mallocs while receiving 1 M messages") }
         }
     }
 
@@ -327,7 +327,7 @@ final class MoldUDP64Tests: XCTestCase {
             XCTAssertGreaterThan(got.report.droppedMessages, 0)
             XCTAssertEqual(got.counts.messagesRecovered, got.report.droppedMessages, "seed \(seed): recovered = what the sender dropped")
             XCTAssertGreaterThan(got.counts.duplicates, 0)
-            XCTAssertEqual(got.mallocs, 0, "seed \(seed): mallocs while recovering")
+            if isOptimizedBuild { XCTAssertEqual(got.mallocs, 0, "seed \(seed): mallocs while recovering") }
         }
     }
 

@@ -116,6 +116,7 @@ import MallocCounter
 /// Model evaluation allocates nothing per row.
 final class ModelMallocTests: XCTestCase {
     func testPredictDoesNotAllocate() throws {
+        try requireOptimizedBuild()
         let dir = TestPaths.fixtures + "/models/"
         let trees = try LightGBMLoader.load(path: dir + "lgb-cat/model.txt")
         let xgb = try XGBoostLoader.load(path: dir + "xgb/model.json")

@@ -154,6 +154,7 @@ final class SPSCRingTests: XCTestCase {
     }
 
     func testPushAndPopDoNotAllocate() throws {
+        try requireOptimizedBuild()
         let arena = try Arena(bytes: 1 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
         let ring = try SPSCRing<UInt64>(capacity: 1024, policy: .drop, arena: arena)

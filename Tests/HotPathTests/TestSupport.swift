@@ -63,3 +63,16 @@ func temporaryFile(_ bytes: [UInt8], suffix: String = ".dbn") -> String {
     close(fd)
     return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
 }
+
+/// Allocation and retain counts are properties of the optimised build (a debug build
+/// allocates where the optimiser would not): tests that count them skip in a debug build,
+/// which runs to exercise the `assert`s.
+func requireOptimizedBuild() throws {
+    if !isOptimizedBuild { throw XCTSkip("debug build: allocation counts are measured in the release test run") }
+}
+
+#if DEBUG
+let isOptimizedBuild = false
+#else
+let isOptimizedBuild = true
+#endif

@@ -101,6 +101,7 @@ public struct SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
                 ring.producerCachedTail.pointee = ring.tail.pointee.load(ordering: .acquiring)
                 free = ring.capacity &- (h &- ring.producerCachedTail.pointee)
             }
+            assert(free >= 0 && free <= ring.capacity, "SPSCRing: \(ring.capacity &- free) items queued in \(ring.capacity) slots")
             return free
         }
 
@@ -189,6 +190,7 @@ public struct SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
                 ring.consumerCachedHead.pointee = ring.head.pointee.load(ordering: .acquiring)
                 n = ring.consumerCachedHead.pointee &- t
             }
+            assert(n >= 0 && n <= ring.capacity, "SPSCRing: \(n) items queued in \(ring.capacity) slots")
             return n
         }
 
@@ -205,6 +207,7 @@ public struct SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         /// Copies up to `buffer.count` items out with one index publish; returns how many.
         @inlinable
         public func pop(into buffer: UnsafeMutableBufferPointer<Element>) -> Int {
+            assert(buffer.count > 0, "SPSCRing: pop into an empty buffer")
             let t = ring.tail.pointee.load(ordering: .relaxed)
             let n = min(buffer.count, available(tail: t))
             if n == 0 { return 0 }
@@ -222,6 +225,7 @@ public struct SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         /// out (the output thread) saves a copy of every item.
         @inlinable
         public func consume(limit: Int, _ body: (UnsafeBufferPointer<Element>) -> Void) -> Int {
+            assert(limit > 0, "SPSCRing: consume with a limit of \(limit)")
             let t = ring.tail.pointee.load(ordering: .relaxed)
             let n = min(limit, available(tail: t))
             if n == 0 { return 0 }

@@ -82,6 +82,8 @@ public struct EngineCore: @unchecked Sendable {
     let pendingStamp: UnsafeMutablePointer<UInt64>
     let pendingBooks: UnsafeMutablePointer<Int>
     let pendingCount: UnsafeMutablePointer<Int>
+    /// Books (instruments) the core was sized for.
+    let bookCapacity: Int
 
     /// `pendingStamp` values that are not TSC stamps (a real stamp is far above both).
     enum Pending {
@@ -99,6 +101,7 @@ public struct EngineCore: @unchecked Sendable {
          egress: SignalEgress? = nil) throws(ArenaError) {
         self.egress = egress.map { Unmanaged.passUnretained($0) }
         let books = config.book.maxInstruments
+        bookCapacity = books
         book = try L3Book(config: config.book, arena: arena, counters: counters, thread: "engine")
         features = try arena.allocate(MicrostructureFeatures.self, count: books)
         for b in 0..<books { (features + b).initialize(to: try MicrostructureFeatures(config: config.features, memory: .arena(arena))) }
@@ -189,6 +192,7 @@ public struct EngineCore: @unchecked Sendable {
         if conflate && !last {
             if pendingStamp[b] == Pending.none {
                 pendingStamp[b] = stamped ? e.tsLocal : Pending.untimed
+                assert(pendingCount.pointee < bookCapacity, "EngineCore: more deferred books than books")
                 pendingBooks[pendingCount.pointee] = b
                 pendingCount.pointee &+= 1
             }
@@ -257,6 +261,7 @@ public struct EngineCore: @unchecked Sendable {
             finite = finite && v.isFinite
         }
         if !finite { count(.undefinedFeatures) }
+        assert(ensemble != nil, "EngineCore: inference without a model")
         ensemble!._withUnsafeGuaranteedRef { $0.predict(row, into: outputs) }
         return finite
     }
