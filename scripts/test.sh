@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
+echo "== swift format lint (.swift-format: 4 spaces, 120 columns)"
+swift format lint --strict -r Sources Tests Benchmarks/Benchmarks Package.swift
+echo "swift format lint: clean"
+
 echo "== release build"
 log=$(mktemp)
 swift build -c release 2>&1 | tee "$log" | grep -E "error|warning|Compiling|Build" || true

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -61,7 +62,10 @@ struct Bench: ParsableCommand {
                 """
         )
 
-        @Argument(help: "A DBN file (.dbn or .dbn.zst) or an ITCH 5.0 input (pcap, .mold, binary; `hotpath gen itch` makes one).")
+        @Argument(
+            help:
+                "A DBN file (.dbn or .dbn.zst) or an ITCH 5.0 input (pcap, .mold, binary; `hotpath gen itch` makes one)."
+        )
         var file: String
 
         @Flag(help: "Also apply every event to the L3/L2 book and publish the top 10 after each F_LAST record.")
@@ -70,7 +74,8 @@ struct Bench: ParsableCommand {
         @Option(help: "Times to replay the file.")
         var loops = 20
 
-        @Option(help: "Capacity of the live-order table (a power of two; size it to the session's peak live orders × 2).")
+        @Option(
+            help: "Capacity of the live-order table (a power of two; size it to the session's peak live orders × 2).")
         var maxOrders = 1 << 16
 
         @Flag(help: "Print one JSON object.")
@@ -90,8 +95,10 @@ struct Bench: ParsableCommand {
                 if json {
                     print(r.json)
                 } else {
-                    print("\(file): \(r.records) records in \(r.seconds) s: \(Int(r.recordsPerSecond / 1e6)) M records/s, "
-                        + "\((r.nsPerRecord * 100).rounded() / 100) ns/record (\(book ? "decode + book + top-10 publish" : "decode only"), cpu \(r.cpu))")
+                    print(
+                        "\(file): \(r.records) records in \(r.seconds) s: \(Int(r.recordsPerSecond / 1e6)) M records/s, "
+                            + "\((r.nsPerRecord * 100).rounded() / 100) ns/record (\(book ? "decode + book + top-10 publish" : "decode only"), cpu \(r.cpu))"
+                    )
                 }
             } catch {
                 fail("bench feed: \(error)")
@@ -136,15 +143,18 @@ struct Bench: ParsableCommand {
             do {
                 let m = try ModelFile.load(path: model)
                 let (rows, width) = try ModelInput.rows(path: input, features: features ?? m.features)
-                guard width == m.features else { fail("\(input): rows have \(width) features but \(model) expects \(m.features)", code: 2) }
+                guard width == m.features else {
+                    fail("\(input): rows have \(width) features but \(model) expects \(m.features)", code: 2)
+                }
                 var bench = ModelBench(model: m, rows: rows)
                 if let reference { bench.reference = try ModelInput.rows(path: reference, features: m.outputs).values }
                 let r = try bench.run()
                 if json {
                     print(r.json)
                 } else {
-                    print("\(model): p50 \(r.latency.p50) ns, p99 \(r.latency.p99) ns, p99.9 \(r.latency.p999) ns over \(r.rows) rows"
-                        + (r.maxAbsDiff.map { ", max |diff| \($0)" } ?? "") + " (cpu \(r.cpu); \(r.evaluator))")
+                    print(
+                        "\(model): p50 \(r.latency.p50) ns, p99 \(r.latency.p99) ns, p99.9 \(r.latency.p999) ns over \(r.rows) rows"
+                            + (r.maxAbsDiff.map { ", max |diff| \($0)" } ?? "") + " (cpu \(r.cpu); \(r.evaluator))")
                 }
             } catch {
                 fail("bench model: \(error)", code: 2)
@@ -155,7 +165,8 @@ struct Bench: ParsableCommand {
     struct Features: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time the full feature vector per book event and trade of a feed file.",
-            discussion: "Events are captured once (book views copied), then replayed through fresh feature vectors on a pinned core: the time is the feature updates alone. Prints {\"events\",\"features\",\"ns_per_event\"} with --json."
+            discussion:
+                "Events are captured once (book views copied), then replayed through fresh feature vectors on a pinned core: the time is the feature updates alone. Prints {\"events\",\"features\",\"ns_per_event\"} with --json."
         )
 
         @Argument(help: "A DBN MBO file or an ITCH input.")
@@ -170,7 +181,11 @@ struct Bench: ParsableCommand {
         func run() throws {
             do {
                 let r = try FeatureBench.run(FeedFile.open(file), loops: loops)
-                print(json ? r.json : "\(file): \(r.events) events × \(r.features) features: \((r.nsPerEvent * 100).rounded() / 100) ns per event")
+                print(
+                    json
+                        ? r.json
+                        : "\(file): \(r.events) events × \(r.features) features: \((r.nsPerEvent * 100).rounded() / 100) ns per event"
+                )
             } catch {
                 fail("bench features: \(error)")
             }
@@ -199,7 +214,8 @@ extension Bench {
         @Option(help: "Offered rates, messages per second, comma separated.")
         var rates = "250000,500000,1000000,2000000,4000000"
 
-        @Option(help: "Drain rounds: the session queued in a large socket buffer first, then received flat out (0: none).")
+        @Option(
+            help: "Drain rounds: the session queued in a large socket buffer first, then received flat out (0: none).")
         var drainRounds = 5
 
         @Flag(help: "Print one JSON object.")
@@ -223,9 +239,12 @@ extension Bench {
                 steps = try bench.run(session: path) { s in
                     if !json {
                         let name = s.path.rawValue + String(repeating: " ", count: max(0, 17 - s.path.rawValue.count))
-                        print(name + format("offered %9.0f msg/s: received %8d, lost %7d, %9.0f pkt/s %10.0f msg/s",
-                                            s.offeredPerSecond, s.messages, s.lost, s.packetsPerSecond, s.messagesPerSecond)
-                              + (s.held ? "" : "  (loss)"))
+                        print(
+                            name
+                                + format(
+                                    "offered %9.0f msg/s: received %8d, lost %7d, %9.0f pkt/s %10.0f msg/s",
+                                    s.offeredPerSecond, s.messages, s.lost, s.packetsPerSecond, s.messagesPerSecond)
+                                + (s.held ? "" : "  (loss)"))
                     }
                 }
             } catch { fail("\(error)") }
@@ -237,23 +256,43 @@ extension Bench {
             let drainMedians = UDPReceiveBench.Path.allCases.map { p -> (UDPReceiveBench.Path, Double, Double, Int) in
                 let rows = drained.filter { $0.path == p }
                 let mps = rows.map(\.messagesPerSecond).sorted(), pps = rows.map(\.packetsPerSecond).sorted()
-                return (p, mps.isEmpty ? 0 : mps[mps.count / 2], pps.isEmpty ? 0 : pps[pps.count / 2], rows.reduce(0) { $0 + $1.lost })
+                return (
+                    p, mps.isEmpty ? 0 : mps[mps.count / 2], pps.isEmpty ? 0 : pps[pps.count / 2],
+                    rows.reduce(0) { $0 + $1.lost }
+                )
             }
-            let best = UDPReceiveBench.Path.allCases.map { p in (p, steps.filter { $0.path == p && $0.held }.max { $0.offeredPerSecond < $1.offeredPerSecond }) }
+            let best = UDPReceiveBench.Path.allCases.map { p in
+                (p, steps.filter { $0.path == p && $0.held }.max { $0.offeredPerSecond < $1.offeredPerSecond })
+            }
             if json {
-                let rows = steps.map { "{\"path\":\"\($0.path.rawValue)\",\"offered_msgs_per_s\":\($0.offeredPerSecond),\"received\":\($0.messages),\"lost\":\($0.lost),\"packets_per_s\":\(Int($0.packetsPerSecond)),\"messages_per_s\":\(Int($0.messagesPerSecond))}" }
-                let held = best.map { "\"\($0.0.rawValue)\":\($0.1.map { String(Int($0.offeredPerSecond)) } ?? "null")" }
-                let drains = drainMedians.map { "\"\($0.0.rawValue)\":{\"messages_per_s\":\(Int($0.1)),\"packets_per_s\":\(Int($0.2)),\"lost\":\($0.3)}" }
-                print("{\"steps\":[\(rows.joined(separator: ","))],\"highest_rate_without_loss\":{\(held.joined(separator: ","))},"
-                      + "\"drain_median\":{\(drains.joined(separator: ","))},\"drain_rounds\":\(drainRounds)}")
+                let rows = steps.map {
+                    "{\"path\":\"\($0.path.rawValue)\",\"offered_msgs_per_s\":\($0.offeredPerSecond),\"received\":\($0.messages),\"lost\":\($0.lost),\"packets_per_s\":\(Int($0.packetsPerSecond)),\"messages_per_s\":\(Int($0.messagesPerSecond))}"
+                }
+                let held = best.map {
+                    "\"\($0.0.rawValue)\":\($0.1.map { String(Int($0.offeredPerSecond)) } ?? "null")"
+                }
+                let drains = drainMedians.map {
+                    "\"\($0.0.rawValue)\":{\"messages_per_s\":\(Int($0.1)),\"packets_per_s\":\(Int($0.2)),\"lost\":\($0.3)}"
+                }
+                print(
+                    "{\"steps\":[\(rows.joined(separator: ","))],\"highest_rate_without_loss\":{\(held.joined(separator: ","))},"
+                        + "\"drain_median\":{\(drains.joined(separator: ","))},\"drain_rounds\":\(drainRounds)}")
             } else {
                 for (p, s) in best {
-                    print("\(p.rawValue): highest offered rate without loss " + (s.map { format("%.0f msg/s (%.0f pkt/s received)", $0.offeredPerSecond, $0.packetsPerSecond) } ?? "none of those tried"))
+                    print(
+                        "\(p.rawValue): highest offered rate without loss "
+                            + (s.map {
+                                format("%.0f msg/s (%.0f pkt/s received)", $0.offeredPerSecond, $0.packetsPerSecond)
+                            } ?? "none of those tried"))
                 }
                 if drainRounds > 0 {
-                    print("drain (the session queued first, then received as fast as the path goes; median of \(drainRounds) rounds):")
+                    print(
+                        "drain (the session queued first, then received as fast as the path goes; median of \(drainRounds) rounds):"
+                    )
                     for (p, mps, pps, lost) in drainMedians {
-                        print("  \(p.rawValue): " + format("%.0f msg/s, %.0f pkt/s", mps, pps) + (lost > 0 ? ", \(lost) lost (socket buffer too small)" : ""))
+                        print(
+                            "  \(p.rawValue): " + format("%.0f msg/s, %.0f pkt/s", mps, pps)
+                                + (lost > 0 ? ", \(lost) lost (socket buffer too small)" : ""))
                     }
                 }
             }

@@ -51,9 +51,11 @@ struct BookCommand: ParsableCommand {
             do {
                 let feed = try MoldUDP64Feed(options: options)
                 hp_install_stop_handlers()
-                let (result, _) = try BookReplay.run(feed, config: config, instrument: instrument,
-                                                     idleNs: idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0,
-                                                     stop: { hp_stop_signal() != 0 }) { out.line($0.json) }
+                let (result, _) = try BookReplay.run(
+                    feed, config: config, instrument: instrument,
+                    idleNs: idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0,
+                    stop: { hp_stop_signal() != 0 }
+                ) { out.line($0.json) }
                 out.flush()
                 printError("hotpath: \(options.url): received with \(feed.receivePath)")
                 if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
@@ -72,7 +74,9 @@ struct BookCommand: ParsableCommand {
                 if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
                 if result.skips.total > 0 { printError("hotpath: \(file): \(result.skips.summary)") }
             case let .itch(itch):
-                let (result, summary) = try BookReplay.run(itch, config: config, instrument: instrument) { out.line($0.json) }
+                let (result, summary) = try BookReplay.run(itch, config: config, instrument: instrument) {
+                    out.line($0.json)
+                }
                 out.flush()
                 if let problems = result.problems { printError("hotpath: \(file): \(problems)") }
                 if let notes = summary.notes { printError("hotpath: \(file): \(notes)") }

@@ -74,8 +74,10 @@ extension Decode {
         } catch { fail("\(error)") }
         printError("hotpath: \(options.url): receiving with \(feed.receivePath)")
         hp_install_stop_handlers()
-        let end = feed.drain(idleNs: idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0, limit: limit,
-                             stop: { hp_stop_signal() != 0 }, idle: { out.flush() }) { m in
+        let end = feed.drain(
+            idleNs: idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0, limit: limit,
+            stop: { hp_stop_signal() != 0 }, idle: { out.flush() }
+        ) { m in
             if let line = ITCHJSON.line(m) { out.line(line) }
         }
         out.flush()

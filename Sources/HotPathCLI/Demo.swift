@@ -1,12 +1,14 @@
 import ArgumentParser
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Generate a synthetic market, run it through the full pipeline with the bundled models, show signals and latency.",
+        abstract:
+            "Generate a synthetic market, run it through the full pipeline with the bundled models, show signals and latency.",
         discussion: """
             A deterministic 4-instrument TotalView-ITCH session from HotPath's own simulator \
             (the market demo/train.py trained the bundled models on, with another seed: unseen \
@@ -64,14 +66,21 @@ struct Demo: ParsableCommand {
             if !outcome.errors.isEmpty { throw ExitCode(1) }
             return
         }
-        print("HotPath demo: \(messages) ITCH messages of a synthetic \(generator.instruments)-instrument session (seed \(seed))")
-        print("models: \(c.models.map { "\($0.path.split(separator: "/").last!) × \($0.weight)" }.joined(separator: " + ")), \(c.featureNames.count) features, evaluated on top-of-book changes\n")
+        print(
+            "HotPath demo: \(messages) ITCH messages of a synthetic \(generator.instruments)-instrument session (seed \(seed))"
+        )
+        print(
+            "models: \(c.models.map { "\($0.path.split(separator: "/").last!) × \($0.weight)" }.joined(separator: " + ")), \(c.featureNames.count) features, evaluated on top-of-book changes\n"
+        )
         let (result, outcome) = runEngine(c, feeds: [file])
-        let lines = (SystemFile.read(signalsPath, limit: 1 << 20) ?? "").split(separator: "\n", omittingEmptySubsequences: true)
+        let lines = (SystemFile.read(signalsPath, limit: 1 << 20) ?? "").split(
+            separator: "\n", omittingEmptySubsequences: true)
         print("first signals (\(signalsPath)):")
         for line in lines.prefix(11) { print("  " + line) }
         func count(_ name: String) -> UInt64 { result.counter("engine." + name) ?? 0 }
-        print("\nsignals: \(count("evaluations")) model evaluations → STRONG \(count("strength_strong")), MEDIUM \(count("strength_medium")), WEAK \(count("strength_weak")) (not sent)")
+        print(
+            "\nsignals: \(count("evaluations")) model evaluations → STRONG \(count("strength_strong")), MEDIUM \(count("strength_medium")), WEAK \(count("strength_weak")) (not sent)"
+        )
         print("  emitted \(count("emitted"))", terminator: "")
         for reason in RiskGates.Reason.allCases where count("suppressed_" + reason.name) > 0 {
             print(", suppressed by \(reason.name) \(count("suppressed_" + reason.name))", terminator: "")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,7 +36,10 @@ extension Bench {
         @Option(help: "Seconds to offer events for.")
         var seconds = 5.0
 
-        @Option(help: "The most messages generated for the run; a longer run replays a session of at most this many in loops.")
+        @Option(
+            help:
+                "The most messages generated for the run; a longer run replays a session of at most this many in loops."
+        )
         var sessionMessages = 4_000_000
 
         @Option(help: "Write the report JSON here too.")
@@ -66,7 +70,9 @@ extension Bench {
             let file = syntheticFeed(messages: perLoop, generator: ITCHGenerator.demoSession)
             let (report, outcome) = runEngine(c, feeds: [file], loops: loops)
             let session = loops > 1 ? "\(loops) loops of \(perLoop) messages" : "\(total) messages"
-            printReport(report, config: c, json: json, title: "bench e2e: \(Int(rate)) events/s offered for \(seconds) s, \(session)")
+            printReport(
+                report, config: c, json: json,
+                title: "bench e2e: \(Int(rate)) events/s offered for \(seconds) s, \(session)")
             exitOnFailure(report, outcome)
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,13 +30,19 @@ struct FeaturesCommand: ParsableCommand {
     @Option(help: "Label horizon: 500ms, 1s, 5s, 1m …")
     var horizon = "1s"
 
-    @Option(help: "Microprice adjustment table g(I, S) (CSV: rows = imbalance buckets, columns = spread in ticks). Default: identity.")
+    @Option(
+        help:
+            "Microprice adjustment table g(I, S) (CSV: rows = imbalance buckets, columns = spread in ticks). Default: identity."
+    )
     var microprice: String?
 
     @Option(help: "Tick size in price units, for the microprice table's spread columns.")
     var tick = 0.25
 
-    @Option(help: "Time-bar length in seconds for the bar indicators (bar_close, bar_ema_12, …); the engine's [features] bar_seconds.")
+    @Option(
+        help:
+            "Time-bar length in seconds for the bar indicators (bar_close, bar_ema_12, …); the engine's [features] bar_seconds."
+    )
     var barSeconds = 1.0
 
     func run() throws {
@@ -45,7 +52,9 @@ struct FeaturesCommand: ParsableCommand {
         let n = MicrostructureFeatures.count
         var config = MicrostructureFeatures.Config()
         config.tick = tick
-        guard barSeconds >= 1e-3, barSeconds <= 86_400 else { fail("--bar-seconds \(barSeconds): expected 0.001...86400", code: 2) }
+        guard barSeconds >= 1e-3, barSeconds <= 86_400 else {
+            fail("--bar-seconds \(barSeconds): expected 0.001...86400", code: 2)
+        }
         config.barSeconds = barSeconds
         // Two passes over the same (deterministic) replay, so no row is held in memory: the
         // first keeps each row's time, instrument and mid (20 bytes; ~36 with the labels and
@@ -63,7 +72,9 @@ struct FeaturesCommand: ParsableCommand {
             var progress = ProgressLine()
             defer { progress.finish() }
             var ts: [UInt64] = [], instrument: [UInt32] = [], mids: [Double] = []
-            _ = try FeatureReplay.run(feed, config: config, progress: { progress.update(fraction: $0 / 10, tail: "pass 1 of 2") }) { t, i, row in
+            _ = try FeatureReplay.run(
+                feed, config: config, progress: { progress.update(fraction: $0 / 10, tail: "pass 1 of 2") }
+            ) { t, i, row in
                 ts.append(t); instrument.append(i); mids.append(row[0])  // names[0] is "mid"
             }
             let labels = FeatureReplay.forwardLabels(times: ts, instruments: instrument, mids: mids, horizon: h)
@@ -74,7 +85,9 @@ struct FeaturesCommand: ParsableCommand {
             var w = BufferedWriter(fd: fd)
             w.line((["ts", "instrument_id"] + MicrostructureFeatures.names + ["label"]).joined(separator: ","))
             let comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n")
-            result = try FeatureReplay.run(feed, config: config, progress: { progress.update(fraction: 0.1 + $0 * 0.9, tail: "pass 2 of 2") }) { t, i, row in
+            result = try FeatureReplay.run(
+                feed, config: config, progress: { progress.update(fraction: 0.1 + $0 * 0.9, tail: "pass 2 of 2") }
+            ) { t, i, row in
                 w.text(t.description); w.byte(comma); w.text(i.description)
                 for k in 0..<n {
                     w.byte(comma)
@@ -87,9 +100,13 @@ struct FeaturesCommand: ParsableCommand {
                 rows += 1
             }
             w.flush()
-            guard rows == labels.count else { fail("\(file): the second pass gave \(rows) rows, the first \(labels.count)") }
+            guard rows == labels.count else {
+                fail("\(file): the second pass gave \(rows) rows, the first \(labels.count)")
+            }
         } catch { fail("\(error)") }
-        printError("hotpath: \(out): \(rows) rows × \(n) features (\(result.undefined) undefined values, \(result.badInputs) bad inputs skipped)")
+        printError(
+            "hotpath: \(out): \(rows) rows × \(n) features (\(result.undefined) undefined values, \(result.badInputs) bad inputs skipped)"
+        )
     }
 }
 

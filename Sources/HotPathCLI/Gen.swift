@@ -1,5 +1,6 @@
 import ArgumentParser
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,7 +35,8 @@ struct Gen: ParsableCommand {
         @Option(help: "Output file.")
         var out: String
 
-        @Flag(help: "The demo's market (4 instruments, moving centres); --instruments and --seed still apply when given.")
+        @Flag(
+            help: "The demo's market (4 instruments, moving centres); --instruments and --seed still apply when given.")
         var demo = false
 
         func run() throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,10 @@ struct HotPathCommand: ParsableCommand {
             Every subcommand prints machine-readable output with --json and exits non-zero \
             with a one-line reason on bad input.
             """,
-        subcommands: [Demo.self, Replay.self, Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self, Bench.self, ReportCommand.self, Gate.self, Tune.self, Gen.self, Serve.self, Run.self, Listen.self]
+        subcommands: [
+            Demo.self, Replay.self, Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self,
+            Bench.self, ReportCommand.self, Gate.self, Tune.self, Gen.self, Serve.self, Run.self, Listen.self,
+        ]
     )
 }
 
@@ -23,5 +27,3 @@ func fail(_ message: String, code: Int32 = 1) -> Never {
     printError("hotpath: \(message)")
     exit(code)
 }
-
-

@@ -31,14 +31,19 @@ extension Bench {
         var work = false
 
         func validate() throws {
-            guard messages >= 1_000, messages <= 10_000_000 else { throw ValidationError("--messages must be within 1000...1e7") }
+            guard messages >= 1_000, messages <= 10_000_000 else {
+                throw ValidationError("--messages must be within 1000...1e7")
+            }
         }
 
         func run() throws {
             if work { return runWork() }
-            let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let executable =
+                (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+                ?? CommandLine.arguments[0]
             do {
-                let counts = try InstructionCount.measure(executable: executable, messages: messages, config: config ?? demoFile("config.toml"))
+                let counts = try InstructionCount.measure(
+                    executable: executable, messages: messages, config: config ?? demoFile("config.toml"))
                 print(json ? counts.json : counts.text, terminator: json ? "\n" : "")
             } catch {
                 fail("bench instructions: \(error)")
@@ -50,7 +55,9 @@ extension Bench {
             let c = loadConfig(config ?? demoFile("config.toml"))
             let engine: Engine
             do { engine = try Engine(config: c) } catch { fail("\(error)", code: 2) }
-            guard case let .itch(file) = syntheticFeed(messages: messages, generator: ITCHGenerator.demoSession) else { fail("bench instructions: the session is not ITCH") }
+            guard case let .itch(file) = syntheticFeed(messages: messages, generator: ITCHGenerator.demoSession) else {
+                fail("bench instructions: the session is not ITCH")
+            }
             do {
                 let u = try InstructionWork.run(file: file, engine: engine)
                 print("{\"records\":\(u.records),\"updates\":\(u.updates),\"evaluations\":\(u.evaluations)}")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSupport
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -41,9 +42,13 @@ struct Listen: ParsableCommand {
         do { address = try HostPort(String(url.dropFirst(6)), what: "address", url: url) } catch { fail("\(error)") }
         var failed: UnsafePointer<CChar>? = nil
         let fd = hp_udp_open_rx(address.host, address.port, interface, 4 << 20, &failed)
-        guard fd >= 0 else { fail("\(SystemError(url, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd))") }
+        guard fd >= 0 else {
+            fail("\(SystemError(url, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd))")
+        }
         var uringError: Int32 = 0
-        guard let rx = hp_udp_rx_create(fd, Int32(HP_RX_RECVFROM), 1, 2048, &uringError) else { fail("\(url): no memory") }
+        guard let rx = hp_udp_rx_create(fd, Int32(HP_RX_RECVFROM), 1, 2048, &uringError) else {
+            fail("\(url): no memory")
+        }
         defer { hp_udp_rx_destroy(rx); close(fd) }
         hp_install_stop_handlers()
         var out = BufferedWriter(fd: 1)

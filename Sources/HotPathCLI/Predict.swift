@@ -41,7 +41,10 @@ struct Predict: ParsableCommand {
             values.withUnsafeBufferPointer { x in
                 y.withUnsafeMutableBufferPointer { yb in
                     for r in 0..<rows {
-                        scratch.withUnsafeMutableBufferPointer { m.predict(x.baseAddress! + r * width, into: yb.baseAddress!, raw: raw, scratch: $0.baseAddress!) }
+                        scratch.withUnsafeMutableBufferPointer {
+                            m.predict(
+                                x.baseAddress! + r * width, into: yb.baseAddress!, raw: raw, scratch: $0.baseAddress!)
+                        }
                         out.line(yb.prefix(columns).map { "\($0)" }.joined(separator: ","))
                     }
                 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSupport
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,7 +39,10 @@ struct Replay: ParsableCommand {
     @Option(help: "Speed factor for --pace recorded.")
     var speed = 1.0
 
-    @Option(help: "Replay each file this many times in a row (a soak test): each time the books start empty and the clock goes on.")
+    @Option(
+        help:
+            "Replay each file this many times in a row (a soak test): each time the books start empty and the clock goes on."
+    )
     var loops = 1
 
     @Option(help: "Write the report JSON here.")

@@ -5,7 +5,8 @@ struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Show a run report: percentiles per stage, counters, budget verdicts.",
-        discussion: "Reads the JSON that replay --report and bench e2e --json write. --svg draws the percentile distribution."
+        discussion:
+            "Reads the JSON that replay --report and bench e2e --json write. --svg draws the percentile distribution."
     )
 
     @Argument(help: "Report JSON.")
@@ -29,7 +30,8 @@ struct ReportCommand: ParsableCommand {
 
 struct Gate: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fail when latency breaks a budget, regresses against a base build, or exceeds an instruction budget.",
+        abstract:
+            "Fail when latency breaks a budget, regresses against a base build, or exceeds an instruction budget.",
         discussion: """
             Three kinds of check, one per call; every line says which kind it is.
 
@@ -58,13 +60,19 @@ struct Gate: ParsableCommand {
     @Argument(help: "Report JSON of the run to check against absolute budgets.")
     var file: String?
 
-    @Option(help: "Budgets (TOML): [budgets.<stage>] p50/p99/p999/max in ns, [ab], [instructions]; an engine configuration works too.")
+    @Option(
+        help:
+            "Budgets (TOML): [budgets.<stage>] p50/p99/p999/max in ns, [ab], [instructions]; an engine configuration works too."
+    )
     var budgets: String?
 
     @Option(help: "absolute: report JSON of a baseline run.")
     var baseline: String?
 
-    @Option(help: "absolute: allowed regression against --baseline, percent (20). a/b: the p50 tolerance, percent (overrides [ab] tolerance).")
+    @Option(
+        help:
+            "absolute: allowed regression against --baseline, percent (20). a/b: the p50 tolerance, percent (overrides [ab] tolerance)."
+    )
     var tolerance: Double?
 
     @Option(parsing: .upToNextOption, help: "a/b: reports of the build under test, one per pair.")
@@ -81,15 +89,29 @@ struct Gate: ParsableCommand {
 
     func validate() throws {
         let modes = [file != nil, !ab.isEmpty || !base.isEmpty, instructions != nil].filter { $0 }.count
-        guard modes == 1 else { throw ValidationError("give one of: a report (absolute), --ab … --base … (a/b), or --instructions") }
-        if let tolerance { guard tolerance >= 0, tolerance.isFinite else { throw ValidationError("--tolerance must be a non-negative percentage") } }
-        if file != nil || instructions != nil { guard budgets != nil else { throw ValidationError("--budgets is required") } }
-        if !ab.isEmpty || !base.isEmpty { guard ab.count == base.count else { throw ValidationError("--ab and --base need one report each per pair (\(ab.count) and \(base.count))") } }
+        guard modes == 1 else {
+            throw ValidationError("give one of: a report (absolute), --ab … --base … (a/b), or --instructions")
+        }
+        if let tolerance {
+            guard tolerance >= 0, tolerance.isFinite else {
+                throw ValidationError("--tolerance must be a non-negative percentage")
+            }
+        }
+        if file != nil || instructions != nil {
+            guard budgets != nil else { throw ValidationError("--budgets is required") }
+        }
+        if !ab.isEmpty || !base.isEmpty {
+            guard ab.count == base.count else {
+                throw ValidationError("--ab and --base need one report each per pair (\(ab.count) and \(base.count))")
+            }
+        }
     }
 
     func run() throws {
         let config: GateBudgets
-        do { config = try budgets.map { p throws(ConfigError) in try GateBudgets.load(path: p) } ?? GateBudgets() } catch { fail("\(error)", code: 2) }
+        do {
+            config = try budgets.map { p throws(ConfigError) in try GateBudgets.load(path: p) } ?? GateBudgets()
+        } catch { fail("\(error)", code: 2) }
         if let instructions { return try checkInstructions(instructions, config.instructions) }
         if !ab.isEmpty { return try checkAB(config.ab) }
         try checkAbsolute(file!, config.latency)
@@ -98,8 +120,11 @@ struct Gate: ParsableCommand {
     /// Prints the verdict lines (or the JSON) and exits 1 when anything breached.
     func finish(_ kind: GateKind, lines: [(ok: Bool, text: String)], breaches: [String], summary: String) throws {
         if json {
-            print(JSONText.object([("kind", JSONText.quote(kind.rawValue)), ("ok", breaches.isEmpty ? "true" : "false"),
-                                   ("breaches", "[" + breaches.map(JSONText.quote).joined(separator: ",") + "]")]))
+            print(
+                JSONText.object([
+                    ("kind", JSONText.quote(kind.rawValue)), ("ok", breaches.isEmpty ? "true" : "false"),
+                    ("breaches", "[" + breaches.map(JSONText.quote).joined(separator: ",") + "]"),
+                ]))
         } else {
             for l in lines { print("\(kind.rawValue) \(l.ok ? "ok  " : "FAIL") \(l.text)") }
             for b in breaches { printError("hotpath gate: \(kind.rawValue) breach: \(b)") }
@@ -111,7 +136,9 @@ struct Gate: ParsableCommand {
     func checkAbsolute(_ file: String, _ limits: [LatencyBudget]) throws {
         let report: RunReport
         do { report = try RunReport.load(path: file) } catch { fail("\(error)", code: 2) }
-        guard !limits.isEmpty else { fail("\(budgets!): budgets: no budgets ([budgets.<stage>] with p50/p99/p999/max)", code: 2) }
+        guard !limits.isEmpty else {
+            fail("\(budgets!): budgets: no budgets ([budgets.<stage>] with p50/p99/p999/max)", code: 2)
+        }
         var base: RunReport? = nil
         if let baseline {
             do { base = try RunReport.load(path: baseline) } catch { fail("\(error)", code: 2) }
@@ -119,10 +146,14 @@ struct Gate: ParsableCommand {
         let tolerance = self.tolerance ?? 20
         let breaches = report.breaches(limits, baseline: base, tolerance: tolerance).map(Self.render)
         let lines = report.verdicts(limits).map { v in
-            (v.ok, "\(v.budget.stage.name) \(v.budget.percentile.rawValue): \(v.valueNs.map { "\($0) ns" } ?? "no value") (limit \(v.budget.limitNs) ns)")
+            (
+                v.ok,
+                "\(v.budget.stage.name) \(v.budget.percentile.rawValue): \(v.valueNs.map { "\($0) ns" } ?? "no value") (limit \(v.budget.limitNs) ns)"
+            )
         }
-        try finish(.absolute, lines: lines, breaches: breaches,
-                   summary: "\(limits.count) budgets\(baseline == nil ? "" : ", baseline within \(tolerance)%")")
+        try finish(
+            .absolute, lines: lines, breaches: breaches,
+            summary: "\(limits.count) budgets\(baseline == nil ? "" : ", baseline within \(tolerance)%")")
     }
 
     /// One line for a breach, naming the stage and percentile.
@@ -150,12 +181,19 @@ struct Gate: ParsableCommand {
         let rows: [ABGate.Row]
         do { rows = try gate.compare(head: head, base: baseReports) } catch { fail("\(error)", code: 2) }
         let lines = rows.map { r in
-            (r.ok, r.metric.name + format(": median ratio %.3f (pairs %.2f to %.2f), head %llu ns, base %llu ns, limit %.2f",
-                                          r.median, r.ratios.min()!, r.ratios.max()!, r.headNs, r.baseNs, r.limit))
+            (
+                r.ok,
+                r.metric.name
+                    + format(
+                        ": median ratio %.3f (pairs %.2f to %.2f), head %llu ns, base %llu ns, limit %.2f",
+                        r.median, r.ratios.min()!, r.ratios.max()!, r.headNs, r.baseNs, r.limit)
+            )
         }
         let breaches = rows.filter { !$0.ok }.map {
-            $0.metric.name + format(" is %.1f%% slower than the base (median of %d pair ratios; tolerance %.0f%%)",
-                                    ($0.median - 1) * 100, $0.ratios.count, ($0.limit - 1) * 100)
+            $0.metric.name
+                + format(
+                    " is %.1f%% slower than the base (median of %d pair ratios; tolerance %.0f%%)",
+                    ($0.median - 1) * 100, $0.ratios.count, ($0.limit - 1) * 100)
         }
         try finish(.ab, lines: lines, breaches: breaches, summary: "\(rows.count) metrics over \(head.count) pairs")
     }
@@ -164,15 +202,29 @@ struct Gate: ParsableCommand {
         let counts: InstructionCount
         do { counts = try InstructionCount.load(path: path) } catch { fail("\(error)", code: 2) }
         let rows = limits.check(counts)
-        guard !rows.isEmpty else { fail("\(budgets!): instructions: no per-unit budgets ([instructions] decode_book, features, inference, signal)", code: 2) }
+        guard !rows.isEmpty else {
+            fail(
+                "\(budgets!): instructions: no per-unit budgets ([instructions] decode_book, features, inference, signal)",
+                code: 2)
+        }
         let lines = rows.map { r in
-            (r.ok, "\(r.stage.rawValue): \(r.measured.map { format("%.1f", $0) } ?? "no count") instructions per unit"
-                + format(" (budget %.1f, limit %.1f)", r.budget, r.limit))
+            (
+                r.ok,
+                "\(r.stage.rawValue): \(r.measured.map { format("%.1f", $0) } ?? "no count") instructions per unit"
+                    + format(" (budget %.1f, limit %.1f)", r.budget, r.limit)
+            )
         }
         let breaches = rows.filter { !$0.ok }.map { r in
-            r.measured.map { r.stage.rawValue + format(" is %.1f instructions per unit, %.1f%% over its budget of %.1f", $0, ($0 / r.budget - 1) * 100, r.budget) }
+            r.measured.map {
+                r.stage.rawValue
+                    + format(
+                        " is %.1f instructions per unit, %.1f%% over its budget of %.1f", $0, ($0 / r.budget - 1) * 100,
+                        r.budget)
+            }
                 ?? "\(r.stage.rawValue): the counts have no entry for this stage"
         }
-        try finish(.instructions, lines: lines, breaches: breaches, summary: "\(rows.count) stages within \(limits.tolerance)%")
+        try finish(
+            .instructions, lines: lines, breaches: breaches, summary: "\(rows.count) stages within \(limits.tolerance)%"
+        )
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,7 +50,9 @@ struct Run: ParsableCommand {
         if c.limits.maxAgeNs > 0, c.feeds.contains(where: { if case .moldUDP64 = $0.source { true } else { false } }) {
             // ITCH stamps events in ns since midnight (US Eastern); a live feed's receive stamps
             // are since the epoch. Their difference is no data age.
-            fail("\(config): risk.max_age_ms: cannot be checked on a MoldUDP64 (ITCH) feed, whose event times are ns since midnight; set it to 0", code: 2)
+            fail(
+                "\(config): risk.max_age_ms: cannot be checked on a MoldUDP64 (ITCH) feed, whose event times are ns since midnight; set it to 0",
+                code: 2)
         }
         if let signals { c.signalsPath = signals.isEmpty ? nil : signals }
         if let report { c.reportPath = report }
@@ -60,7 +63,9 @@ struct Run: ParsableCommand {
                 do { made.append((try FeedFile.open(path), nil)) } catch { fail("\(error)") }
             case let .moldUDP64(options):
                 do { made.append((nil, try MoldUDP64Feed(options: options))) } catch { fail("\(error)") }
-                printError("hotpath: \(options.url): receiving (io=\(options.io.rawValue); the feed thread reports the path it takes)")
+                printError(
+                    "hotpath: \(options.url): receiving (io=\(options.io.rawValue); the feed thread reports the path it takes)"
+                )
             }
         }
         let config = c
@@ -78,7 +83,9 @@ struct Run: ParsableCommand {
                 return .live(l)
             }
         }
-        for (_, live) in made { if let live { printError("hotpath: \(live.options.url): received with \(live.receivePath)") } }
+        for (_, live) in made {
+            if let live { printError("hotpath: \(live.options.url): received with \(live.receivePath)") }
+        }
         printReport(report, config: config, json: json)
         exitOnFailure(report, outcome)
     }

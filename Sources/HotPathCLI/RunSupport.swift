@@ -1,5 +1,6 @@
 import CSupport
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,19 +32,29 @@ func runEngine(_ config: EngineConfig, sources: (Clock) -> [Engine.FeedRun]) -> 
     do { engine = try Engine(config: config) } catch { fail("\(error)", code: 2) }
     for note in engine.arena.notes { printError("hotpath: note: \(note)") }
     let sink: SignalSink?
-    do { sink = try config.signalsPath.map { path throws(EngineError) in try SignalSink(path: path, format: config.signalFormat) } } catch { fail("\(error)", code: 2) }
+    do {
+        sink = try config.signalsPath.map { path throws(EngineError) in
+            try SignalSink(path: path, format: config.signalFormat)
+        }
+    } catch { fail("\(error)", code: 2) }
     if let egress = engine.egress {
-        printError("hotpath: signals out to udp://\(egress.destination) via " + (egress.usesURing ? "io_uring" : "send(2) (io_uring refused)"))
+        printError(
+            "hotpath: signals out to udp://\(egress.destination) via "
+                + (egress.usesURing ? "io_uring" : "send(2) (io_uring refused)"))
     }
     let replays = sources(engine.clock)
     hp_install_stop_handlers()
     let result: (RunReport, Engine.FeedOutcome)
-    do { result = try engine.run(sources: replays, sink: sink, progress: config.progress && isatty(2) != 0) } catch { fail("\(error)", code: 2) }
+    do { result = try engine.run(sources: replays, sink: sink, progress: config.progress && isatty(2) != 0) } catch {
+        fail("\(error)", code: 2)
+    }
     sink?.close()
     if let path = config.reportPath {
         guard SystemFile.write(path, result.0.json + "\n") else { fail("\(path): cannot write the report") }
     }
-    if hp_stop_signal() != 0 { printError("hotpath: stopped by signal \(hp_stop_signal()); everything read was processed and written") }
+    if hp_stop_signal() != 0 {
+        printError("hotpath: stopped by signal \(hp_stop_signal()); everything read was processed and written")
+    }
     for e in result.1.errors { printError("hotpath: \(e)") }
     return result
 }
@@ -110,5 +121,7 @@ func demoFile(_ name: String) -> String {
     }
     candidates.append("demo")
     for dir in candidates where SystemFile.exists(dir + "/" + name) { return dir + "/" + name }
-    fail("the bundled demo file \(name) was not found (looked in \(candidates.joined(separator: ", "))); set HOTPATH_DEMO to the repository's demo/ folder", code: 2)
+    fail(
+        "the bundled demo file \(name) was not found (looked in \(candidates.joined(separator: ", "))); set HOTPATH_DEMO to the repository's demo/ folder",
+        code: 2)
 }

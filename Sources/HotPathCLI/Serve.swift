@@ -1,6 +1,7 @@
 import ArgumentParser
 import CSupport
 import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -95,11 +96,14 @@ struct Serve: ParsableCommand {
             case (nil, nil): break
             default: throw ValidationError("give --rate N, or --pace recorded|max, not both")
             }
-            for (name, p) in [("--drop", drop), ("--reorder", reorder), ("--duplicate", duplicate)] where !(0...1).contains(p) {
+            for (name, p) in [("--drop", drop), ("--reorder", reorder), ("--duplicate", duplicate)]
+            where !(0...1).contains(p) {
                 throw ValidationError("\(name) must be a probability from 0 to 1")
             }
             guard loops >= 1 else { throw ValidationError("--loops must be at least 1") }
-            if let session, !(1...10).contains(session.utf8.count) { throw ValidationError("--session must be 1 to 10 characters") }
+            if let session, !(1...10).contains(session.utf8.count) {
+                throw ValidationError("--session must be 1 to 10 characters")
+            }
             options.drop = drop
             options.reorder = reorder
             options.duplicate = duplicate
@@ -116,15 +120,18 @@ struct Serve: ParsableCommand {
                 server = try MoldServer(source: itch, options: options)
             } catch { fail("\(error)") }
             hp_install_stop_handlers()
-            printError("hotpath: serving \(source) (\(server.messageCount) messages, \(server.packetCount) packets) to \(destination)"
-                + (rerequestPort != 0 ? ", re-requests on port \(rerequestPort)" : ""))
+            printError(
+                "hotpath: serving \(source) (\(server.messageCount) messages, \(server.packetCount) packets) to \(destination)"
+                    + (rerequestPort != 0 ? ", re-requests on port \(rerequestPort)" : ""))
             let report: MoldServer.Report
             do { report = try server.run(stop: { hp_stop_signal() != 0 }) } catch { fail("\(error)") }
             let fields = report.named
             if json {
                 print("{" + fields.map { "\"\($0.name)\":\($0.value)" }.joined(separator: ",") + "}")
             } else {
-                printError("hotpath: served " + fields.filter { $0.value != 0 }.map { "\($0.name) \($0.value)" }.joined(separator: ", "))
+                printError(
+                    "hotpath: served "
+                        + fields.filter { $0.value != 0 }.map { "\($0.name) \($0.value)" }.joined(separator: ", "))
             }
         }
     }

@@ -19,8 +19,10 @@ struct Tune: ParsableCommand {
                 """
         )
 
-        @Option(help: ArgumentHelp("Hot cores, in kernel list syntax (e.g. 2-3,6).",
-                                   discussion: "Default: the kernel's isolated CPUs, else all online CPUs but CPU 0."))
+        @Option(
+            help: ArgumentHelp(
+                "Hot cores, in kernel list syntax (e.g. 2-3,6).",
+                discussion: "Default: the kernel's isolated CPUs, else all online CPUs but CPU 0."))
         var cores: String?
 
         @Flag(help: "Print {\"knobs\":[{\"name\",\"value\",\"recommended\",\"verdict\",\"hint\"}…]}.")
@@ -36,13 +38,18 @@ struct Tune: ParsableCommand {
                     fail("--cores \(cores): not a CPU list (expected e.g. 2-3,6)", code: 2)
                 }
                 if let online = CPUList.online(), !online.isSuperset(of: list) {
-                    fail("--cores \(cores): CPUs \(CPUList(list.cpus.filter { !online.contains($0) })) are not online (online: \(online))", code: 2)
+                    fail(
+                        "--cores \(cores): CPUs \(CPUList(list.cpus.filter { !online.contains($0) })) are not online (online: \(online))",
+                        code: 2)
                 }
                 hot = list
             }
             let audit = HostAudit(hotCores: hot)
             let knobs = audit.run()
-            print(json ? HostAudit.json(knobs, hotCores: audit.hotCores) : HostAudit.table(knobs, hotCores: audit.hotCores))
+            print(
+                json
+                    ? HostAudit.json(knobs, hotCores: audit.hotCores) : HostAudit.table(knobs, hotCores: audit.hotCores)
+            )
             if strict && knobs.contains(where: { $0.verdict == .fail }) { throw ExitCode(1) }
         }
     }
@@ -60,7 +67,10 @@ struct Tune: ParsableCommand {
                 """
         )
 
-        @Option(help: ArgumentHelp("CPUs to probe, in kernel list syntax (e.g. 2-3,6).", discussion: "Default: every CPU this process may use."))
+        @Option(
+            help: ArgumentHelp(
+                "CPUs to probe, in kernel list syntax (e.g. 2-3,6).",
+                discussion: "Default: every CPU this process may use."))
         var cpus: String?
 
         @Option(help: "Seconds to spin on each CPU.")
@@ -69,20 +79,29 @@ struct Tune: ParsableCommand {
         @Option(help: "A gap between two clock reads longer than this is a hiccup.")
         var thresholdNs: UInt64 = HiccupMeter.defaultThresholdNs
 
-        @Flag(help: "Print {\"threshold_ns\",\"cpus\":[{\"cpu\",\"seconds\",\"hiccups\",\"stolen_ns\",\"stolen_share\",\"p50_ns\",…}]}.")
+        @Flag(
+            help:
+                "Print {\"threshold_ns\",\"cpus\":[{\"cpu\",\"seconds\",\"hiccups\",\"stolen_ns\",\"stolen_share\",\"p50_ns\",…}]}."
+        )
         var json = false
 
         func validate() throws {
             guard seconds > 0, seconds <= 3_600 else { throw ValidationError("--seconds must be within 0...3600") }
-            guard thresholdNs >= 50, thresholdNs <= 1_000_000_000 else { throw ValidationError("--threshold-ns must be within 50...1e9") }
+            guard thresholdNs >= 50, thresholdNs <= 1_000_000_000 else {
+                throw ValidationError("--threshold-ns must be within 50...1e9")
+            }
         }
 
         func run() throws {
             var list = PinnedThread.currentAffinity()
             if let cpus {
-                guard let parsed = CPUList(parsing: cpus), !parsed.isEmpty else { fail("--cpus \(cpus): not a CPU list (expected e.g. 2-3,6)", code: 2) }
+                guard let parsed = CPUList(parsing: cpus), !parsed.isEmpty else {
+                    fail("--cpus \(cpus): not a CPU list (expected e.g. 2-3,6)", code: 2)
+                }
                 guard list.isSuperset(of: parsed) else {
-                    fail("--cpus \(cpus): CPUs \(CPUList(parsed.cpus.filter { !list.contains($0) })) are not usable by this process (allowed: \(list))", code: 2)
+                    fail(
+                        "--cpus \(cpus): CPUs \(CPUList(parsed.cpus.filter { !list.contains($0) })) are not usable by this process (allowed: \(list))",
+                        code: 2)
                 }
                 list = parsed
             }
@@ -91,8 +110,11 @@ struct Tune: ParsableCommand {
             probe.thresholdNs = thresholdNs
             let results: [JitterProbe.Result]
             do { results = try probe.run() } catch { fail("tune jitter: \(error)") }
-            print(json ? JitterProbe.json(results, thresholdNs: thresholdNs) : JitterProbe.table(results, thresholdNs: thresholdNs),
-                  terminator: json ? "\n" : "")
+            print(
+                json
+                    ? JitterProbe.json(results, thresholdNs: thresholdNs)
+                    : JitterProbe.table(results, thresholdNs: thresholdNs),
+                terminator: json ? "\n" : "")
         }
     }
 }

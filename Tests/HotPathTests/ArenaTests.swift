@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import HotPath
 
 final class ArenaTests: XCTestCase {

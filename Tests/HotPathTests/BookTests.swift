@@ -1,5 +1,6 @@
-import XCTest
 import MallocCounter
+import XCTest
+
 @testable import HotPath
 
 final class BookTests: XCTestCase {
@@ -19,7 +20,8 @@ final class BookTests: XCTestCase {
                 lines += 1
             }
             XCTAssertEqual(lines, Int(cols[1]), cols[0])
-            XCTAssertEqual(sha256Hex(text), cols[2], "\(cols[0]): book differs from the reference (see Tests/Fixtures/dbn/books/)")
+            XCTAssertEqual(
+                sha256Hex(text), cols[2], "\(cols[0]): book differs from the reference (see Tests/Fixtures/dbn/books/)")
             XCTAssertEqual(result.skips.total, 0)
             checked += 1
         }
@@ -36,7 +38,10 @@ final class BookTests: XCTestCase {
         return (try L3Book(config: config, arena: arena), arena)
     }
 
-    func event(_ action: UInt8, _ side: UInt8, id: UInt64, price: Int64, size: UInt32, instrument: UInt32 = 1, last: Bool = true) -> Event {
+    func event(
+        _ action: UInt8, _ side: UInt8, id: UInt64, price: Int64, size: UInt32, instrument: UInt32 = 1,
+        last: Bool = true
+    ) -> Event {
         var e = Event()
         e.action = action; e.side = side; e.orderId = id; e.price = price; e.size = size
         e.instrumentId = instrument; e.kind = .order; e.flags = last ? 0x80 : 0
@@ -59,7 +64,12 @@ final class BookTests: XCTestCase {
             book.apply(event(Event.Action.modify, Event.Side.bid, id: 1, price: 100, size: 1))  // size down
             v = book.view(instrumentId: 1)!
             XCTAssertEqual(v.info.bidLevels, 3)
-            XCTAssertEqual([v.bid(0), v.bid(1), v.bid(2)], [.init(price: 100, size: 1, count: 1), .init(price: 99, size: 7, count: 1), .init(price: 98, size: 4, count: 1)])
+            XCTAssertEqual(
+                [v.bid(0), v.bid(1), v.bid(2)],
+                [
+                    .init(price: 100, size: 1, count: 1), .init(price: 99, size: 7, count: 1),
+                    .init(price: 98, size: 4, count: 1),
+                ])
             book.apply(event(Event.Action.clear, Event.Side.none, id: 0, price: Event.undefinedPrice, size: 0))
             XCTAssertEqual(book.view(instrumentId: 1)!.info.bidLevels, 0)
             XCTAssertEqual(book.orders.count, 0)
@@ -74,8 +84,11 @@ final class BookTests: XCTestCase {
         withExtendedLifetime(arena) {
             // Enough distinct prices for the ladders to learn their tick (25).
             for i in 0..<20 {
-                book.apply(event(Event.Action.add, Event.Side.bid, id: UInt64(1 + i), price: 10_000 - Int64(i) * 25, size: 5))
-                book.apply(event(Event.Action.add, Event.Side.ask, id: UInt64(101 + i), price: 10_025 + Int64(i) * 25, size: 4))
+                book.apply(
+                    event(Event.Action.add, Event.Side.bid, id: UInt64(1 + i), price: 10_000 - Int64(i) * 25, size: 5))
+                book.apply(
+                    event(Event.Action.add, Event.Side.ask, id: UInt64(101 + i), price: 10_025 + Int64(i) * 25, size: 4)
+                )
             }
             let v = book.view(instrumentId: 1)!
             let (bids, asks, version) = ((0..<10).map(v.bid), (0..<10).map(v.ask), v.info.version)
@@ -87,8 +100,11 @@ final class BookTests: XCTestCase {
             XCTAssertEqual((0..<10).map(v.ask), asks)
             XCTAssertEqual(v.info.version, version)
             book.apply(event(Event.Action.cancel, Event.Side.ask, id: 102, price: 10_050, size: 1, last: true))
-            XCTAssertEqual([v.bid(0), v.bid(1)], [.init(price: 10_000, size: 3, count: 1), .init(price: 9_975, size: 4, count: 1)])
-            XCTAssertEqual([v.ask(0), v.ask(1)], [.init(price: 10_025, size: 5, count: 2), .init(price: 10_050, size: 3, count: 1)])
+            XCTAssertEqual(
+                [v.bid(0), v.bid(1)], [.init(price: 10_000, size: 3, count: 1), .init(price: 9_975, size: 4, count: 1)])
+            XCTAssertEqual(
+                [v.ask(0), v.ask(1)],
+                [.init(price: 10_025, size: 5, count: 2), .init(price: 10_050, size: 3, count: 1)])
             XCTAssertEqual(v.info.version, version + 1)
         }
     }
@@ -98,13 +114,17 @@ final class BookTests: XCTestCase {
     /// the slots the book keeps with its orders go stale there, and must never be trusted then.
     func testRandomOrderFlowMatchesTheModelThroughRelayouts() throws {
         let (book, arena) = try makeBook(maxOrders: 4096, levels: 4096)
-        try withExtendedLifetime(arena) {
+        withExtendedLifetime(arena) {
             var live: [UInt64: (side: UInt8, price: Int64, size: UInt32)] = [:]
             var rng: UInt64 = 0x9E37_79B9
-            func next(_ n: Int) -> Int { rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return Int(rng % UInt64(n)) }
+            func next(_ n: Int) -> Int {
+                rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17; return Int(rng % UInt64(n))
+            }
             func top(_ side: UInt8) -> [PriceLevels.Level] {
                 var levels: [Int64: (UInt32, UInt32)] = [:]
-                for o in live.values where o.side == side { levels[o.price, default: (0, 0)].0 += o.size; levels[o.price, default: (0, 0)].1 += 1 }
+                for o in live.values where o.side == side {
+                    levels[o.price, default: (0, 0)].0 += o.size; levels[o.price, default: (0, 0)].1 += 1
+                }
                 let prices = levels.keys.sorted(by: side == Event.Side.bid ? (>) : (<)).prefix(10)
                 return prices.map { .init(price: $0, size: levels[$0]!.0, count: levels[$0]!.1) }
             }
@@ -130,7 +150,9 @@ final class BookTests: XCTestCase {
                         book.apply(event(Event.Action.cancel, o.side, id: id, price: o.price, size: take, last: last))
                         live[id] = take == o.size ? nil : (o.side, o.price, o.size - take)
                     } else {
-                        let newPrice = roll == 8 ? o.price : price + (o.side == side ? 0 : (o.side == Event.Side.bid ? -50_000 : 50_000))
+                        let newPrice =
+                            roll == 8
+                            ? o.price : price + (o.side == side ? 0 : (o.side == Event.Side.bid ? -50_000 : 50_000))
                         book.apply(event(Event.Action.modify, o.side, id: id, price: newPrice, size: size, last: last))
                         live[id] = (o.side, newPrice, size)
                     }
@@ -142,17 +164,23 @@ final class BookTests: XCTestCase {
                 XCTAssertEqual(asks, top(Event.Side.ask), "step \(step)")
                 if bids != top(Event.Side.bid) || asks != top(Event.Side.ask) { return }
             }
-            XCTAssertEqual(book.counter("unknown_order") + book.counter("size_underflow") + book.counter("level_overflow"), 0)
+            XCTAssertEqual(
+                book.counter("unknown_order") + book.counter("size_underflow") + book.counter("level_overflow"), 0)
         }
     }
 
     /// `arenaBytes` is what the books carve: an arena of exactly that size holds them (the
     /// engine, the replays and the benches size their arenas with it).
     func testArenaBytesCoverWhatTheBooksCarve() throws {
-        for (orders, instruments, slots, levels, depth) in [(1 << 18, 64, 4096, 4096, 10), (100_000, 3, 1000, 17, 50), (1, 1, 1, 1, 1)] {
+        for (orders, instruments, slots, levels, depth) in [
+            (1 << 18, 64, 4096, 4096, 10), (100_000, 3, 1000, 17, 50), (1, 1, 1, 1, 1),
+        ] {
             var config = L3Book.Config()
-            (config.maxOrders, config.maxInstruments, config.ladderSlots, config.levelsPerSide, config.depth) = (orders, instruments, slots, levels, depth)
-            let bytes = L3Book.arenaBytes(config), l2Bytes = L2Book.arenaBytes(maxInstruments: instruments, depth: depth)
+            (config.maxOrders, config.maxInstruments, config.ladderSlots, config.levelsPerSide, config.depth) = (
+                orders, instruments, slots, levels, depth
+            )
+            let bytes = L3Book.arenaBytes(config),
+                l2Bytes = L2Book.arenaBytes(maxInstruments: instruments, depth: depth)
             let arena = try Arena(bytes: bytes + l2Bytes, lock: false)
             try withExtendedLifetime(arena) {
                 _ = try L3Book(config: config, arena: arena)
@@ -183,9 +211,12 @@ final class BookTests: XCTestCase {
             XCTAssertEqual(book.counter("crossed_book"), 1)
             book.apply(event(Event.Action.add, Event.Side.none, id: 6, price: 90, size: 1))
             XCTAssertEqual(book.counter("bad_side"), 1)
-            book.apply(event(Event.Action.add, Event.Side.bid, id: 7, price: 100, size: 1, instrument: 2))  // no book left
+            // No book left for a third instrument.
+            book.apply(event(Event.Action.add, Event.Side.bid, id: 7, price: 100, size: 1, instrument: 2))
             XCTAssertEqual(book.counter("too_many_instruments"), 1)
-            for id in UInt64(100)..<130 { book.apply(event(Event.Action.add, Event.Side.bid, id: id, price: 100, size: 1)) }
+            for id in UInt64(100)..<130 {
+                book.apply(event(Event.Action.add, Event.Side.bid, id: id, price: 100, size: 1))
+            }
             XCTAssertGreaterThan(book.counter("order_table_full"), 0)
             // A clear resets the stale mark.
             book.apply(event(Event.Action.clear, Event.Side.none, id: 0, price: Event.undefinedPrice, size: 0))

@@ -1,12 +1,15 @@
 import XCTest
+
 @testable import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
 
 final class ClockTests: XCTestCase {
     func testInvariantTSCNeedsBothFlags() {
-        XCTAssertTrue(Clock.cpuHasInvariantTSC(cpuinfo: "processor: 0\nflags\t\t: fpu tsc constant_tsc nonstop_tsc rdtscp\n"))
+        XCTAssertTrue(
+            Clock.cpuHasInvariantTSC(cpuinfo: "processor: 0\nflags\t\t: fpu tsc constant_tsc nonstop_tsc rdtscp\n"))
         XCTAssertFalse(Clock.cpuHasInvariantTSC(cpuinfo: "flags\t\t: fpu tsc constant_tsc rdtscp\n"))
         XCTAssertFalse(Clock.cpuHasInvariantTSC(cpuinfo: nil))
     }

@@ -1,6 +1,7 @@
 import CSupport
-@testable import HotPath
 import XCTest
+
+@testable import HotPath
 
 /// Every family reads the same plain, zstd-compressed and gzip-compressed, told by magic
 /// bytes; a truncated stream says so.
@@ -15,7 +16,9 @@ final class CompressedInputTests: XCTestCase {
 
     func zstd(_ bytes: [UInt8], suffix: String) -> String {
         var out = [UInt8](repeating: 0, count: ZSTD_compressBound(bytes.count))
-        let n = bytes.withUnsafeBytes { src in out.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, src.baseAddress, src.count, 3) } }
+        let n = bytes.withUnsafeBytes { src in
+            out.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, src.baseAddress, src.count, 3) }
+        }
         return temporaryFile(Array(out.prefix(n)), suffix: suffix)
     }
 
@@ -66,7 +69,8 @@ final class CompressedInputTests: XCTestCase {
         defer { for path: String in [gz, zst] { unlink(path) } }
         for path in [gz, zst] {
             let bytes = readBytes(path) ?? []
-            let cut = temporaryFile(Array(bytes.prefix(bytes.count / 2)), suffix: path.hasSuffix(".gz") ? ".gz" : ".zst")
+            let cut = temporaryFile(
+                Array(bytes.prefix(bytes.count / 2)), suffix: path.hasSuffix(".gz") ? ".gz" : ".zst")
             defer { unlink(cut) }
             XCTAssertThrowsError(try FeedFile.open(cut)) { error in
                 XCTAssertTrue("\(error)".contains("truncated"), "\(error)")
@@ -81,7 +85,9 @@ final class CompressedInputTests: XCTestCase {
         let zst = zstd(generated, suffix: ".itch.zst")
         defer { unlink(zst) }
         var paths = [zst]
-        if let data = try? TestPaths.requireSharedData() { paths.append(data + "/dbn/esh4-glbx-mdp3-20231224.mbo.dbn.zst") }
+        if let data = try? TestPaths.requireSharedData() {
+            paths.append(data + "/dbn/esh4-glbx-mdp3-20231224.mbo.dbn.zst")
+        }
         for path in paths where FileManager.default.fileExists(atPath: path) {
             let before = InputFile.opened.load(ordering: .relaxed)
             let file = try FeedFile.open(path)

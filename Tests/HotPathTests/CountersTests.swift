@@ -1,5 +1,6 @@
-import XCTest
 import MallocCounter
+import XCTest
+
 @testable import HotPath
 
 final class CountersTests: XCTestCase {

@@ -1,5 +1,6 @@
-import XCTest
 import CSupport
+import XCTest
+
 @testable import HotPath
 
 /// `hotpath decode` against Databento's official Transcoder (fixtures from
@@ -91,21 +92,27 @@ final class DBNBadInputTests: XCTestCase {
 
     func testTruncatedRecordNamesFileAndOffset() {
         let path = file(records: mbo() + Array(mbo().prefix(20)))
-        XCTAssertEqual(decodeError(path), "\(path): byte 184: truncated record: its length 56 runs past the end of the data (20 bytes left)")
+        XCTAssertEqual(
+            decodeError(path),
+            "\(path): byte 184: truncated record: its length 56 runs past the end of the data (20 bytes left)")
     }
 
     func testZeroLengthByteStopsWithItsOffset() {
         var bad = mbo()
         bad[0] = 0
         let path = file(records: mbo() + bad)
-        XCTAssertEqual(decodeError(path), "\(path): byte 184: record length byte is 0: the stream cannot be framed past here")
+        XCTAssertEqual(
+            decodeError(path), "\(path): byte 184: record length byte is 0: the stream cannot be framed past here")
     }
 
     func testLengthPastTheEnd() {
         var bad = mbo()
         bad[0] = 200
         let path = file(records: bad)
-        XCTAssertTrue(decodeError(path)!.hasSuffix("byte 128: truncated record: its length 800 runs past the end of the data (56 bytes left)"), decodeError(path)!)
+        XCTAssertTrue(
+            decodeError(path)!.hasSuffix(
+                "byte 128: truncated record: its length 800 runs past the end of the data (56 bytes left)"),
+            decodeError(path)!)
     }
 
     func testUnknownVersionIsRejected() {
@@ -119,7 +126,8 @@ final class DBNBadInputTests: XCTestCase {
     }
 
     func testCorruptZstdIsAClearError() {
-        let path = temporaryFile([0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x58, 0xFF, 0xFF, 0x01, 0x02, 0x03, 0x04], suffix: ".dbn.zst")
+        let path = temporaryFile(
+            [0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x58, 0xFF, 0xFF, 0x01, 0x02, 0x03, 0x04], suffix: ".dbn.zst")
         let message = decodeError(path)!
         XCTAssertTrue(message.hasPrefix(path + ": byte "), message)
         XCTAssertTrue(message.contains("zstd"), message)
@@ -148,7 +156,9 @@ final class DBNBadInputTests: XCTestCase {
         var cursor = dbn.cursor()
         var e = Event()
         var events = 0
-        while cursor.next() == .record { if decoder.decode(cursor.record, length: cursor.length, into: &e) { events += 1 } }
+        while cursor.next() == .record {
+            if decoder.decode(cursor.record, length: cursor.length, into: &e) { events += 1 }
+        }
         XCTAssertEqual(events, 2)
         XCTAssertEqual(decoder.counts, .init(decoded: 2, other: 0, unknownType: 1, short: 1))
     }
@@ -164,7 +174,9 @@ final class FeedInputTests: XCTestCase {
         var compressed: [UInt8] = []
         for part in [Array(plain[..<cut]), Array(plain[cut...])] {
             var frame = [UInt8](repeating: 0, count: ZSTD_compressBound(part.count))
-            let n = part.withUnsafeBytes { src in frame.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, src.baseAddress, src.count, 3) } }
+            let n = part.withUnsafeBytes { src in
+                frame.withUnsafeMutableBytes { ZSTD_compress($0.baseAddress, $0.count, src.baseAddress, src.count, 3) }
+            }
             XCTAssertEqual(ZSTD_isError(n), 0)
             compressed += frame.prefix(n)
         }
@@ -183,7 +195,8 @@ final class FeedInputTests: XCTestCase {
         bytes.replaceSubrange(28..<32, with: [0x10, 0x27, 0x00, 0x00])  // 10,000 µs
         let file = try ITCHFile(path: temporaryFile(bytes, suffix: ".pcap"))
         var reader = try file.reader()
-        var m = ITCHReader.Message(pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+        var m = ITCHReader.Message(
+            pointer: file.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
         XCTAssertEqual(reader.next(&m), .message)
         let seconds = UInt64(bytes[24]) | UInt64(bytes[25]) << 8 | UInt64(bytes[26]) << 16 | UInt64(bytes[27]) << 24
         XCTAssertEqual(m.captureNs, seconds * 1_000_000_000 + 10_000_000)

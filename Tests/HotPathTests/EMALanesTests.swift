@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import HotPath
 
 final class EMALanesTests: XCTestCase {
@@ -13,7 +14,9 @@ final class EMALanesTests: XCTestCase {
                 rng ^= rng << 13; rng ^= rng >> 7; rng ^= rng << 17
                 x[i] = 100 + Double(rng % 1000) / 100
             }
-            x.withUnsafeBufferPointer { xb in out.withUnsafeMutableBufferPointer { lanes.update(xb.baseAddress!, into: $0.baseAddress!) } }
+            x.withUnsafeBufferPointer { xb in
+                out.withUnsafeMutableBufferPointer { lanes.update(xb.baseAddress!, into: $0.baseAddress!) }
+            }
             for i in 0..<instruments {
                 let s = scalars[i].update(x[i])
                 if s.isNaN { XCTAssertTrue(out[i].isNaN) } else { XCTAssertEqual(out[i], s) }

@@ -1,5 +1,7 @@
 import XCTest
+
 @testable import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,7 +14,8 @@ final class EngineConfigTests: XCTestCase {
         return try EngineConfig.load(path: path)
     }
 
-    func assertError(_ text: String, key: String, mentions: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertError(_ text: String, key: String, mentions: String, file: StaticString = #filePath, line: UInt = #line)
+    {
         do {
             _ = try load(text)
             XCTFail("expected an error at \(key)", file: file, line: line)
@@ -38,7 +41,9 @@ final class EngineConfigTests: XCTestCase {
     }
 
     func testWrongTypeIsNamed() {
-        assertError("[risk]\nmax_position = \"ten\"\n", key: "risk.max_position", mentions: "expected an integer, found a string")
+        assertError(
+            "[risk]\nmax_position = \"ten\"\n", key: "risk.max_position",
+            mentions: "expected an integer, found a string")
         assertError("[features]\nnames = [\"mid\", 3]\n", key: "features.names[1]", mentions: "expected a string")
     }
 
@@ -75,8 +80,11 @@ final class EngineConfigTests: XCTestCase {
     }
 
     func testModelWithTheSchemasCountButOtherNamesIsNamed() throws {
-        let names = ["mid", "spread", "spread_bps", "imbalance_l1", "imbalance_l5", "weighted_mid", "microprice", "bid_depth_5",
-                     "ask_depth_5", "ofi", "ofi_1s", "ofi_5s", "trade_imbalance_5s", "signed_volume_5s", "vwap_session", "vwap_60s"]
+        let names = [
+            "mid", "spread", "spread_bps", "imbalance_l1", "imbalance_l5", "weighted_mid", "microprice", "bid_depth_5",
+            "ask_depth_5", "ofi", "ofi_1s", "ofi_5s", "trade_imbalance_5s", "signed_volume_5s", "vwap_session",
+            "vwap_60s",
+        ]
         let text = """
             [features]
             names = [\(names.map { "\"\($0)\"" }.joined(separator: ", "))]
@@ -86,7 +94,8 @@ final class EngineConfigTests: XCTestCase {
         XCTAssertThrowsError(try load(text).loadEnsemble()) { error in
             let e = error as! ConfigError
             XCTAssertEqual(e.key, "models[0].path")
-            XCTAssertTrue(e.reason.contains("feature 0 is \"spread_bps\" in the model but \"mid\" in the schema"), "\(e)")
+            XCTAssertTrue(
+                e.reason.contains("feature 0 is \"spread_bps\" in the model but \"mid\" in the schema"), "\(e)")
         }
     }
 
@@ -117,8 +126,10 @@ final class GateTests: XCTestCase {
     }
 
     func testBudgetsHoldAndBreachesAreNamed() {
-        let budgets = [LatencyBudget(stage: .tickToSignal, percentile: .p50, limitNs: 1500),
-                       LatencyBudget(stage: .tickToSignal, percentile: .p99, limitNs: 3000)]
+        let budgets = [
+            LatencyBudget(stage: .tickToSignal, percentile: .p50, limitNs: 1500),
+            LatencyBudget(stage: .tickToSignal, percentile: .p99, limitNs: 3000),
+        ]
         XCTAssertEqual(report(p50: 1000, p99: 2000).breaches(budgets), [])
         let breaches = report(p50: 1000, p99: 5000).breaches(budgets)
         XCTAssertEqual(breaches.count, 1)
@@ -158,15 +169,20 @@ final class GateTests: XCTestCase {
     /// Counts of 0 and 1 load (Foundation on Linux bridges them to values that also cast to
     /// Bool); negative or unrepresentable numbers are errors, never traps.
     func testReportNumbersAreCheckedNotTrusted() throws {
-        let good = temporaryFile(Array(#"{"stages":{"inference":{"count":0,"p50_ns":0,"p99_ns":0,"p999_ns":0,"max_ns":0},"book":{"count":1,"p50_ns":1,"p99_ns":1,"p999_ns":1,"max_ns":1}},"counters":{"x":1}}"#.utf8), suffix: ".json")
+        let good = temporaryFile(
+            Array(
+                #"{"stages":{"inference":{"count":0,"p50_ns":0,"p99_ns":0,"p999_ns":0,"max_ns":0},"book":{"count":1,"p50_ns":1,"p99_ns":1,"p999_ns":1,"max_ns":1}},"counters":{"x":1}}"#
+                    .utf8), suffix: ".json")
         defer { unlink(good) }
         let report = try RunReport.load(path: good)
         XCTAssertEqual(report.stage("inference")?.count, 0)
         XCTAssertEqual(report.stage("book")?.count, 1)
         XCTAssertEqual(report.counter("x"), 1)
-        for bad in [#"{"stages":{"book":{"count":-1,"p50_ns":1,"p99_ns":1,"p999_ns":1,"max_ns":1}}}"#,
-                    #"{"stages":{"book":{"count":1,"p50_ns":1e300,"p99_ns":1,"p999_ns":1,"max_ns":1}}}"#,
-                    #"{"stages":{},"budgets":[{"stage":"book","percentile":500,"limit_ns":1}]}"#] {
+        for bad in [
+            #"{"stages":{"book":{"count":-1,"p50_ns":1,"p99_ns":1,"p999_ns":1,"max_ns":1}}}"#,
+            #"{"stages":{"book":{"count":1,"p50_ns":1e300,"p99_ns":1,"p999_ns":1,"max_ns":1}}}"#,
+            #"{"stages":{},"budgets":[{"stage":"book","percentile":500,"limit_ns":1}]}"#,
+        ] {
             let path = temporaryFile(Array(bad.utf8), suffix: ".json")
             defer { unlink(path) }
             XCTAssertThrowsError(try RunReport.load(path: path), bad)

@@ -2,7 +2,9 @@ import CSupport
 import Foundation
 import MallocCounter
 import XCTest
+
 @testable import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +15,9 @@ final class EngineTests: XCTestCase {
     static let demo = TestPaths.root + "/demo"
 
     /// The demo configuration with absolute model paths and `extra` TOML appended per table.
-    func config(risk: String = "", signal: String = "evaluate = \"top_change\"", output: String = "signals = \"\"") throws -> EngineConfig {
+    func config(
+        risk: String = "", signal: String = "evaluate = \"top_change\"", output: String = "signals = \"\""
+    ) throws -> EngineConfig {
         let text = """
             [engine]
             max_instruments = 8
@@ -58,8 +62,10 @@ final class EngineTests: XCTestCase {
         return try FeedFile.open(path)
     }
 
-    func run(_ c: EngineConfig, _ file: FeedFile, pace: FileReplay.Pace = .max, loops: Int = 1,
-             signalsTo path: String? = nil) throws -> (RunReport, Engine.FeedOutcome) {
+    func run(
+        _ c: EngineConfig, _ file: FeedFile, pace: FileReplay.Pace = .max, loops: Int = 1,
+        signalsTo path: String? = nil
+    ) throws -> (RunReport, Engine.FeedOutcome) {
         let engine = try Engine(config: c)
         var replay = FileReplay(file: file, clock: engine.clock)
         replay.pace = pace
@@ -118,14 +124,19 @@ final class EngineTests: XCTestCase {
         defer { scratch.deallocate() }
         try file.forEachEvent { e in
             if e.action == Event.Action.trade {
-                if let b = book.instruments.lookup(e.instrumentId) { features[b, default: MicrostructureFeatures(config: c.features)].trade(e) }
+                if let b = book.instruments.lookup(e.instrumentId) {
+                    features[b, default: MicrostructureFeatures(config: c.features)].trade(e)
+                }
                 return
             }
             guard e.kind == .order else { return }
             let b = book.apply(e)
             guard b >= 0 else { return }
             let view = book.view(book: b)
-            full.withUnsafeMutableBufferPointer { features[b, default: MicrostructureFeatures(config: c.features)].book(view, event: e, into: $0.baseAddress!) }
+            full.withUnsafeMutableBufferPointer {
+                features[b, default: MicrostructureFeatures(config: c.features)].book(
+                    view, event: e, into: $0.baseAddress!)
+            }
             let h = view.info
             let bid = h.bidLevels > 0 ? view.bid(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
             let ask = h.askLevels > 0 ? view.ask(0) : PriceLevels.Level(price: 0, size: 0, count: 0)
@@ -136,7 +147,11 @@ final class EngineTests: XCTestCase {
             var p = [0.0, 0.0, 0.0]
             for (m, w) in zip(models, weights) {
                 var out = [0.0, 0.0, 0.0]
-                row.withUnsafeBufferPointer { x in out.withUnsafeMutableBufferPointer { m.predict(x.baseAddress!, into: $0.baseAddress!, scratch: scratch) } }
+                row.withUnsafeBufferPointer { x in
+                    out.withUnsafeMutableBufferPointer {
+                        m.predict(x.baseAddress!, into: $0.baseAddress!, scratch: scratch)
+                    }
+                }
                 for k in 0..<3 { p[k] += w * out[k] }
             }
             let edge = p[2] - p[0]
@@ -147,13 +162,21 @@ final class EngineTests: XCTestCase {
             let next = position[b, default: 0] + (edge >= 0 ? 1 : -1)
             let mid = Double((bid.price + ask.price) / 2) / 1e9
             let reason: String?
-            if h.stale != 0 { reason = "stale_book" }
-            else if e.flags & 0x04 != 0 { reason = "sequence_gap" }
-            else if !row.allSatisfy(\.isFinite) || !edge.isFinite { reason = "non_finite_feature" }
-            else if recent.filter({ t - $0 < 1_000_000_000 }).count >= 40 { reason = "rate_limit" }
-            else if abs(next) > 4 { reason = "position_limit" }
-            else if Double(abs(next)) * mid > 300 { reason = "notional_limit" }
-            else { reason = nil }
+            if h.stale != 0 {
+                reason = "stale_book"
+            } else if e.flags & 0x04 != 0 {
+                reason = "sequence_gap"
+            } else if !row.allSatisfy(\.isFinite) || !edge.isFinite {
+                reason = "non_finite_feature"
+            } else if recent.filter({ t - $0 < 1_000_000_000 }).count >= 40 {
+                reason = "rate_limit"
+            } else if abs(next) > 4 {
+                reason = "position_limit"
+            } else if Double(abs(next)) * mid > 300 {
+                reason = "notional_limit"
+            } else {
+                reason = nil
+            }
             if let reason { suppressed[reason, default: 0] += 1; return }
             position[b] = next
             recent.append(t)
@@ -233,7 +256,8 @@ final class EngineTests: XCTestCase {
         XCTAssertGreaterThan(written, 0)
         XCTAssertEqual(UInt64(written), report.counter("engine.emitted"))
         XCTAssertEqual(UInt64(written), report.counter("output.signals_written"))
-        XCTAssertEqual(report.counter("feed.events"), report.counter("engine.events"), "every event the feed pushed was processed")
+        XCTAssertEqual(
+            report.counter("feed.events"), report.counter("engine.events"), "every event the feed pushed was processed")
         XCTAssertLessThan(report.counter("feed.events")!, 300_000)
     }
 
@@ -327,13 +351,17 @@ final class EngineTests: XCTestCase {
     /// Every report carries each thread's host hiccups beside the stages; a paced feed and an
     /// idle engine spin, so a 0.2 s run measures them (the output thread's wake-ups always do).
     func testReportCarriesHostHiccupsPerThread() throws {
-        let (report, _) = try run(try config(), try demoSession(messages: 40_000), pace: .rate(eventsPerSecond: 200_000))
+        let (report, _) = try run(
+            try config(), try demoSession(messages: 40_000), pace: .rate(eventsPerSecond: 200_000))
         for thread in HiccupThread.allCases {
             XCTAssertNotNil(report.stage(thread.reportName), "\(thread.reportName) missing")
         }
-        XCTAssertGreaterThan(report.stage("host_hiccup.output")?.count ?? 0, 0, "the output thread woke at least once late by 1 µs")
+        XCTAssertGreaterThan(
+            report.stage("host_hiccup.output")?.count ?? 0, 0, "the output thread woke at least once late by 1 µs")
         let back = try RunReport.load(path: temporaryFile(Array(report.json.utf8), suffix: ".json"))
-        let (was, now) = (try XCTUnwrap(report.stage("host_hiccup.engine")), try XCTUnwrap(back.stage("host_hiccup.engine")))
+        let (was, now) = (
+            try XCTUnwrap(report.stage("host_hiccup.engine")), try XCTUnwrap(back.stage("host_hiccup.engine"))
+        )
         XCTAssertEqual([now.count, now.p50, now.p99, now.max], [was.count, was.p50, was.p99, was.max])
     }
 

@@ -1,5 +1,6 @@
-import XCTest
 import MallocCounter
+import XCTest
+
 @testable import HotPath
 
 final class EnsembleTests: XCTestCase {
@@ -57,9 +58,11 @@ final class EnsembleTests: XCTestCase {
         var out = [Double](repeating: 0, count: 3)
         let lstm = try ModelFile.load(path: TestPaths.fixtures + "/models/rnn-lstm/model.onnx")
         let gru = try ModelFile.load(path: TestPaths.fixtures + "/models/rnn-gru/model.onnx")
-        for (name, ensemble) in [("demo", try Ensemble(models: [lgb, mlp], weights: [0.7, 0.3])),
-                                 ("lgb-seed", try Ensemble(models: [deep], weights: [1])),
-                                 ("lstm", try Ensemble(models: [lstm], weights: [1])), ("gru", try Ensemble(models: [gru], weights: [1]))] {
+        for (name, ensemble) in [
+            ("demo", try Ensemble(models: [lgb, mlp], weights: [0.7, 0.3])),
+            ("lgb-seed", try Ensemble(models: [deep], weights: [1])),
+            ("lstm", try Ensemble(models: [lstm], weights: [1])), ("gru", try Ensemble(models: [gru], weights: [1])),
+        ] {
             x.withUnsafeBufferPointer { xb in
                 out.withUnsafeMutableBufferPointer { ob in
                     ensemble.predict(xb.baseAddress!, into: ob.baseAddress!)  // warm

@@ -1,5 +1,6 @@
-import XCTest
 import Synchronization
+import XCTest
+
 @testable import HotPath
 
 final class FileReplayTests: XCTestCase {
@@ -14,7 +15,9 @@ final class FileReplayTests: XCTestCase {
 
     /// Replays through a pinned feed thread into the ring and counts what a pinned consumer
     /// pops, with an order-sensitive checksum over the decoded fields.
-    func replay(_ file: FeedFile, pace: FileReplay.Pace, ringCapacity: Int = 1024, loops: Int = 1) throws -> (FileReplay.Stats, Sink, UInt64) {
+    func replay(
+        _ file: FeedFile, pace: FileReplay.Pace, ringCapacity: Int = 1024, loops: Int = 1
+    ) throws -> (FileReplay.Stats, Sink, UInt64) {
         let arena = try Arena(bytes: 1 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }
         let ring = try SPSCRing<Event>(capacity: ringCapacity, policy: .spin, arena: arena)
@@ -38,7 +41,8 @@ final class FileReplayTests: XCTestCase {
                 while true {
                     if let e = c.pop() {
                         sink.count += 1
-                        sink.checksum = sink.checksum &* 31 &+ e.orderId &+ UInt64(bitPattern: e.price) &+ UInt64(e.size)
+                        sink.checksum =
+                            sink.checksum &* 31 &+ e.orderId &+ UInt64(bitPattern: e.price) &+ UInt64(e.size)
                         if e.kind == .restart {
                             sink.restarts += 1
                         } else {
@@ -51,7 +55,8 @@ final class FileReplayTests: XCTestCase {
                 }
             }
             let feed = try PinnedThread.start(name: "test-feed", cpu: cpus.first) {
-                UnsafeMutablePointer<FileReplay.Stats>(bitPattern: statsAddress)!.pointee = replay.run(into: ring.producer)
+                UnsafeMutablePointer<FileReplay.Stats>(bitPattern: statsAddress)!.pointee = replay.run(
+                    into: ring.producer)
                 UnsafePointer<Atomic<Bool>>(bitPattern: doneAddress)!.pointee.store(true, ordering: .releasing)
             }
             feed.join()
@@ -101,7 +106,8 @@ final class FileReplayTests: XCTestCase {
     }
 
     func testITCHReplaysThroughTheRing() throws {
-        let (stats, sink, _) = try replay(.itch(ITCHFile(path: TestPaths.fixtures + "/itch/synthetic.itch")), pace: .max)
+        let (stats, sink, _) = try replay(
+            .itch(ITCHFile(path: TestPaths.fixtures + "/itch/synthetic.itch")), pace: .max)
         XCTAssertEqual(stats.records, 12)
         XCTAssertEqual(stats.events, 9)  // A F E C X U(2) P D
         XCTAssertEqual(sink.count, 9)
@@ -144,9 +150,14 @@ final class FileReplayTests: XCTestCase {
         XCTAssertEqual(stats.dropped, 0)
         XCTAssertEqual(position.pointee.load(ordering: .relaxed), 3 * UInt64(file.byteCount))
 
-        XCTAssertEqual(ProgressLine.text(seconds: 12, fraction: 0.4, tail: OutputLoop.progressTail(seconds: 12, events: 12_000_000, signals: 812)),
-                       "\rhotpath: 12 s, 40 % of the input, ~18 s left, 12000000 events (1.00 M/s), 812 signals")
-        XCTAssertEqual(ProgressLine.text(seconds: 4, fraction: nil, tail: OutputLoop.progressTail(seconds: 4, events: 2_000, signals: 0)),
-                       "\rhotpath: 4 s, 2000 events (0.5 k/s), 0 signals")
+        XCTAssertEqual(
+            ProgressLine.text(
+                seconds: 12, fraction: 0.4, tail: OutputLoop.progressTail(seconds: 12, events: 12_000_000, signals: 812)
+            ),
+            "\rhotpath: 12 s, 40 % of the input, ~18 s left, 12000000 events (1.00 M/s), 812 signals")
+        XCTAssertEqual(
+            ProgressLine.text(
+                seconds: 4, fraction: nil, tail: OutputLoop.progressTail(seconds: 4, events: 2_000, signals: 0)),
+            "\rhotpath: 4 s, 2000 events (0.5 k/s), 0 signals")
     }
 }

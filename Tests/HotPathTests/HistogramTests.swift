@@ -1,5 +1,7 @@
-import XCTest
 import MallocCounter
+import Synchronization
+import XCTest
+
 @testable import HotPath
 
 final class HistogramTests: XCTestCase {
@@ -112,7 +114,6 @@ final class HistogramTests: XCTestCase {
     }
 }
 
-import Synchronization
 enum RecorderTestFlag {
     static let stop = Atomic<Bool>(false)
 }

@@ -1,5 +1,7 @@
 import XCTest
+
 @testable import HotPath
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -31,7 +33,9 @@ final class HostAuditTests: XCTestCase {
     }
 
     func testEveryKnobIsReportedOnATunedHost() {
-        put("/proc/cmdline", "BOOT_IMAGE=/vmlinuz isolcpus=managed_irq,domain,2-3 nohz_full=2-3 rcu_nocbs=2-3 idle=poll")
+        put(
+            "/proc/cmdline", "BOOT_IMAGE=/vmlinuz isolcpus=managed_irq,domain,2-3 nohz_full=2-3 rcu_nocbs=2-3 idle=poll"
+        )
         put("/sys/devices/system/cpu/online", "0-3")
         put("/sys/devices/system/cpu/isolated", "2-3")
         put("/proc/irq/default_smp_affinity", "3")
@@ -56,11 +60,13 @@ final class HostAuditTests: XCTestCase {
         let audit = HostAudit(root: root)
         XCTAssertEqual(audit.hotCores.cpus, [2, 3], "isolated CPUs are the default hot cores")
         let knobs = audit.run()
-        XCTAssertEqual(knobs.map(\.name), [
-            "isolcpus", "nohz_full", "rcu_nocbs", "irq_affinity", "irqbalance", "cpu_governor", "c_states",
-            "transparent_hugepages", "hugepages", "swap", "timer_migration", "numa_balancing", "vm.stat_interval",
-            "workqueue_cpumask", "busy_poll", "busy_read", "smt_siblings", "clocksource", "invariant_tsc",
-        ])
+        XCTAssertEqual(
+            knobs.map(\.name),
+            [
+                "isolcpus", "nohz_full", "rcu_nocbs", "irq_affinity", "irqbalance", "cpu_governor", "c_states",
+                "transparent_hugepages", "hugepages", "swap", "timer_migration", "numa_balancing", "vm.stat_interval",
+                "workqueue_cpumask", "busy_poll", "busy_read", "smt_siblings", "clocksource", "invariant_tsc",
+            ])
         for k in knobs { XCTAssertEqual(k.verdict, .pass, "\(k)") }
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import HotPath
 
 /// ITCH 5.0 against the specification's layouts, decoded independently by
@@ -12,9 +13,11 @@ final class ITCHTests: XCTestCase {
 
     func testRealPcapsDecodeToTheSpecificationsValues() throws {
         let data = try TestPaths.requireSharedData()
-        let names = ["AddOrderNoMpidAttributionMessage", "MarketParticipantPositionMessage", "Multiple.Packets",
-                     "NetOrderImbalanceIndicatorMessage", "OrderDeleteMessage", "OrderExecutedMessage",
-                     "OrderReplaceMessage", "StockTradingActionMessage"]
+        let names = [
+            "AddOrderNoMpidAttributionMessage", "MarketParticipantPositionMessage", "Multiple.Packets",
+            "NetOrderImbalanceIndicatorMessage", "OrderDeleteMessage", "OrderExecutedMessage",
+            "OrderReplaceMessage", "StockTradingActionMessage",
+        ]
         for name in names {
             let (text, summary) = try lines(data + "/itch/\(name).pcap")
             XCTAssertEqual(text, readText(TestPaths.fixtures + "/itch/\(name).pcap.jsonl"), name)
@@ -25,8 +28,11 @@ final class ITCHTests: XCTestCase {
     func testTheAddOrderPcapCarriesTheExpectedFields() throws {
         let data = try TestPaths.requireSharedData()
         let (text, _) = try lines(data + "/itch/AddOrderNoMpidAttributionMessage.pcap")
-        XCTAssertEqual(text, "{\"message_type\":\"A\",\"stock_locate\":5528,\"tracking_number\":0,\"timestamp\":34199999894278,"
-            + "\"order_reference_number\":23508286,\"buy_sell_indicator\":\"B\",\"shares\":1600,\"stock\":\"IVOO\",\"price\":\"87.3900\",\"sequence\":14757721}\n")
+        XCTAssertEqual(
+            text,
+            "{\"message_type\":\"A\",\"stock_locate\":5528,\"tracking_number\":0,\"timestamp\":34199999894278,"
+                + "\"order_reference_number\":23508286,\"buy_sell_indicator\":\"B\",\"shares\":1600,\"stock\":\"IVOO\",\"price\":\"87.3900\",\"sequence\":14757721}\n"
+        )
     }
 
     func testNasdaqBinaryFileDecodes() throws {
@@ -48,8 +54,11 @@ final class ITCHTests: XCTestCase {
 
     func testEventsAndBookFollowTheMessages() throws {
         var views: [String] = []
-        let (result, _) = try BookReplay.run(ITCHFile(path: TestPaths.fixtures + "/itch/synthetic.itch")) { views.append($0.json) }
-        XCTAssertEqual(views.last, "{\"ts_recv\":0,\"instrument_id\":7,\"bids\":[],\"asks\":[[\"100.020000000\",400,1]]}")
+        let (result, _) = try BookReplay.run(ITCHFile(path: TestPaths.fixtures + "/itch/synthetic.itch")) {
+            views.append($0.json)
+        }
+        XCTAssertEqual(
+            views.last, "{\"ts_recv\":0,\"instrument_id\":7,\"bids\":[],\"asks\":[[\"100.020000000\",400,1]]}")
         XCTAssertEqual(views.count, 7, "one publish per add/execute/cancel/replace/delete message")
         XCTAssertNil(result.problems)
     }
@@ -60,7 +69,9 @@ final class ITCHTests: XCTestCase {
         var decoder = ITCHDecoder()
         let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
         defer { out.deallocate() }
-        let n = bytes.withUnsafeBytes { decoder.decode(.init(pointer: $0.baseAddress!, length: 35, sequence: 9, captureNs: 0, offset: 0), into: out) }
+        let n = bytes.withUnsafeBytes {
+            decoder.decode(.init(pointer: $0.baseAddress!, length: 35, sequence: 9, captureNs: 0, offset: 0), into: out)
+        }
         XCTAssertEqual(n, 2)
         XCTAssertEqual(out[0].action, Event.Action.replace)
         XCTAssertEqual(out[0].orderId, 2)
@@ -79,7 +90,8 @@ final class ITCHTests: XCTestCase {
         packet += [0, 12] + Array(repeating: UInt8(ascii: "S"), count: 12)  // one message, count says three
         let path = temporaryFile(packet, suffix: ".mold")
         XCTAssertThrowsError(try ITCHFile(path: path).jsonLines { _ in }) { error in
-            XCTAssertEqual("\(error)", "\(path): byte 0: MoldUDP64 packet's message count or lengths run past the end of the data")
+            XCTAssertEqual(
+                "\(error)", "\(path): byte 0: MoldUDP64 packet's message count or lengths run past the end of the data")
         }
     }
 
@@ -112,19 +124,23 @@ final class ITCHTests: XCTestCase {
         let bytes = readBytes(data + "/itch/OrderDeleteMessage.pcap")!
         let path = temporaryFile(Array(bytes.dropLast(5)), suffix: ".pcap")
         XCTAssertThrowsError(try ITCHFile(path: path).jsonLines { _ in }) { error in
-            XCTAssertTrue("\(error)".hasPrefix("\(path): byte 24: pcap record of 87 bytes runs past the end"), "\(error)")
+            XCTAssertTrue(
+                "\(error)".hasPrefix("\(path): byte 24: pcap record of 87 bytes runs past the end"), "\(error)")
         }
     }
 
     func testBinaryMessageLengthPastTheEndIsAnError() {
         let path = temporaryFile([0, 40, UInt8(ascii: "S"), 0, 0], suffix: ".itch")
         XCTAssertThrowsError(try ITCHFile(path: path).jsonLines { _ in }) { error in
-            XCTAssertEqual("\(error)", "\(path): byte 0: message length 40 runs past the end of the file (3 bytes left)")
+            XCTAssertEqual(
+                "\(error)", "\(path): byte 0: message length 40 runs past the end of the file (3 bytes left)")
         }
     }
 
     func testUnknownMessageTypeIsSkippedAndCounted() throws {
-        let path = temporaryFile([0, 3, UInt8(ascii: "z"), 1, 2] + [0, 12, UInt8(ascii: "S")] + Array(repeating: 0, count: 11), suffix: ".itch")
+        let path = temporaryFile(
+            [0, 3, UInt8(ascii: "z"), 1, 2] + [0, 12, UInt8(ascii: "S")] + Array(repeating: 0, count: 11),
+            suffix: ".itch")
         var n = 0
         let summary = try ITCHFile(path: path).jsonLines { _ in n += 1 }
         XCTAssertEqual(n, 1)

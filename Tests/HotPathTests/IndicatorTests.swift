@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import HotPath
 
 /// Streaming indicators against TA-Lib (ta-lib 0.8.2 on PyPI, from index 0): fixtures made by
@@ -7,7 +8,9 @@ final class IndicatorTests: XCTestCase {
     func reference(_ name: String) throws -> [[Substring]] {
         let input = try InputFile(path: TestPaths.fixtures + "/talib/\(name).talib.csv.zst")
         let text = String(decoding: input.bytes, as: UTF8.self)
-        return text.split(whereSeparator: \.isNewline).map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        return text.split(whereSeparator: \.isNewline).map {
+            $0.split(separator: ",", omittingEmptySubsequences: false)
+        }
     }
 
     func check(_ name: String) throws {
@@ -15,7 +18,9 @@ final class IndicatorTests: XCTestCase {
         let bars = try OHLCVFile.read(path: data + "/ohlcv/\(name).txt")
         let ref = try reference(name)
         XCTAssertEqual(ref[0].map(String.init), ["date"] + TALibColumns.names)
-        guard ref.count - 1 == bars.count else { return XCTFail("\(ref.count - 1) reference rows for \(bars.count) bars") }
+        guard ref.count - 1 == bars.count else {
+            return XCTFail("\(ref.count - 1) reference rows for \(bars.count) bars")
+        }
         var columns = TALibColumns()
         var row = [Double](repeating: 0, count: TALibColumns.names.count)
         var worst = 0.0, compared = 0
@@ -30,7 +35,9 @@ final class IndicatorTests: XCTestCase {
                     continue
                 }
                 let want = Double(cell)!
-                guard !row[k].isNaN else { XCTFail("\(name) \(date): HotPath has no value, TA-Lib has \(want)"); return }
+                guard !row[k].isNaN else {
+                    XCTFail("\(name) \(date): HotPath has no value, TA-Lib has \(want)"); return
+                }
                 let rel = abs(row[k] - want) / max(abs(want), .leastNormalMagnitude)
                 worst = max(worst, rel)
                 if rel > 1e-9 { XCTFail("\(name) \(date): \(row[k]) vs TA-Lib \(want) (relative \(rel))"); return }
@@ -61,7 +68,10 @@ final class IndicatorTests: XCTestCase {
     }
 
     func testMinuteFileWithTimeColumnIsRead() throws {
-        let path = temporaryFile(Array("Date,Open,High,Low,Close,Volume,OpenInterest\n2006-01-02,09:01:00,3602.00,3603.00,3597.00,3599.00,5699,0\n".utf8), suffix: ".txt")
+        let path = temporaryFile(
+            Array(
+                "Date,Open,High,Low,Close,Volume,OpenInterest\n2006-01-02,09:01:00,3602.00,3603.00,3597.00,3599.00,5699,0\n"
+                    .utf8), suffix: ".txt")
         let rows = try OHLCVFile.read(path: path)
         XCTAssertEqual(rows.first?.date, "2006-01-02 09:01:00")
         XCTAssertEqual(rows.first?.bar, Bar(open: 3602, high: 3603, low: 3597, close: 3599, volume: 5699))

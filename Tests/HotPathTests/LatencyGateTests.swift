@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import HotPath
 
 /// The latency gate's three kinds: the relative A/B comparison, instruction budgets, and the
@@ -24,7 +25,12 @@ final class LatencyGateTests: XCTestCase {
         let head = [1_000, 1_100, 900, 1_000, 1_050].map { report(UInt64($0)) }
         let rows = try ABGate().compare(head: head, base: head)
         XCTAssertTrue(rows.allSatisfy(\.ok))
-        XCTAssertEqual(rows.map(\.metric.name), ["decode p50", "book p50", "features p50", "inference p50", "signal p50", "tick_to_signal p50", "inference p99"])
+        XCTAssertEqual(
+            rows.map(\.metric.name),
+            [
+                "decode p50", "book p50", "features p50", "inference p50", "signal p50", "tick_to_signal p50",
+                "inference p99",
+            ])
         XCTAssertTrue(rows.allSatisfy { $0.median == 1 })
     }
 
@@ -83,13 +89,16 @@ final class LatencyGateTests: XCTestCase {
 
     func counts(_ perUnit: [InstructionWork.Stage: Double]) -> InstructionCount {
         var c = InstructionCount()
-        c.stages = InstructionWork.Stage.allCases.map { ($0, .init(instructions: UInt64((perUnit[$0] ?? 0) * 10_000), units: 10_000)) }
+        c.stages = InstructionWork.Stage.allCases.map {
+            ($0, .init(instructions: UInt64((perUnit[$0] ?? 0) * 10_000), units: 10_000))
+        }
         return c
     }
 
     func testAFivePercentInstructionRegressionInAnyStageFails() throws {
         let budgets = try GateBudgets.load(path: TestPaths.root + "/.ci/budgets.toml").instructions
-        XCTAssertEqual(Set(budgets.perUnit.keys), Set(InstructionWork.Stage.allCases), ".ci/budgets.toml budgets every stage")
+        XCTAssertEqual(
+            Set(budgets.perUnit.keys), Set(InstructionWork.Stage.allCases), ".ci/budgets.toml budgets every stage")
         XCTAssertTrue(budgets.check(counts(budgets.perUnit)).allSatisfy(\.ok))
         for stage in InstructionWork.Stage.allCases {
             var grown = budgets.perUnit
@@ -107,8 +116,9 @@ final class LatencyGateTests: XCTestCase {
               9,823,483 ( 7.41%)  ???:hp_stage_decode_book [/tmp/hp]
               2,110,845 ( 1.59%)  ???:hp_stage_signal [/tmp/hp]
             """
-        let c = try InstructionCount.parse(unitsJSON: "{\"records\":22330,\"updates\":22000,\"evaluations\":21747}\n",
-                                           annotated: listing, messages: 20_000)
+        let c = try InstructionCount.parse(
+            unitsJSON: "{\"records\":22330,\"updates\":22000,\"evaluations\":21747}\n",
+            annotated: listing, messages: 20_000)
         XCTAssertEqual(c.entry(.inference)?.instructions, 104_045_444)
         XCTAssertEqual(c.entry(.decodeBook)?.units, 22_330)
         XCTAssertEqual(c.entry(.features)?.units, 22_000)
@@ -129,9 +139,9 @@ final class LatencyGateTests: XCTestCase {
         var t: UInt64 = 1_000_000
         meter.spin(at: t)
         for _ in 0..<100 { t += tick; meter.spin(at: t) }  // short turns: no hiccup
-        t += 50 * tick; meter.spin(at: t)                   // ~5 µs taken: one hiccup
+        t += 50 * tick; meter.spin(at: t)  // ~5 µs taken: one hiccup
         meter.busy()
-        t += 1_000 * tick; meter.spin(at: t)                // after work: not a gap
+        t += 1_000 * tick; meter.spin(at: t)  // after work: not a gap
         t += tick; meter.spin(at: t)
         var h = HistogramSnapshot()
         meter.recorder.collectAfterOwnerStopped(into: &h)
@@ -150,7 +160,9 @@ final class LatencyGateTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(r.spunNs, 50_000_000)
             XCTAssertLessThan(r.stolenShare, 1)
         }
-        let json = try JSONSerialization.jsonObject(with: Data(JitterProbe.json(results, thresholdNs: 1_000).utf8)) as? [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(JitterProbe.json(results, thresholdNs: 1_000).utf8))
+            as? [String: Any]
         XCTAssertEqual((json?["cpus"] as? [[String: Any]])?.count, cpus.count)
     }
 }

@@ -1,9 +1,10 @@
 import CSupport
 import Foundation
 import MallocCounter
-@testable import HotPath
 import Synchronization
 import XCTest
+
+@testable import HotPath
 
 /// The engine on a live MoldUDP64 session against a replay of the same session's file: the
 /// same signals, record for record; and what a loss past recovery does to a run.
@@ -63,7 +64,8 @@ final class LiveRunTests: XCTestCase {
     struct Decision: Equatable {
         var sequence: UInt64, instrument: UInt32, side: UInt8, strength: UInt8, edge: Double
         init(_ s: Signal) {
-            sequence = s.sequence; instrument = s.instrumentId; side = s.side; strength = s.strength.rawValue; edge = s.edge
+            sequence = s.sequence; instrument = s.instrumentId; side = s.side; strength = s.strength.rawValue;
+            edge = s.edge
         }
     }
 
@@ -113,8 +115,11 @@ final class LiveRunTests: XCTestCase {
         }
     }
 
-    func serve(_ path: String, to port: UInt16, rerequests: UInt16, configure: (inout MoldServer.Options) -> Void = { _ in })
-        throws -> (DispatchSemaphore, () -> MoldServer.Report) {
+    func serve(
+        _ path: String, to port: UInt16, rerequests: UInt16, configure: (inout MoldServer.Options) -> Void = { _ in }
+    )
+        throws -> (DispatchSemaphore, () -> MoldServer.Report)
+    {
         guard case let .itch(itch) = try FeedFile.open(path) else { throw XCTSkip("not ITCH") }
         var options = MoldServer.Options(to: HostPort(host: "127.0.0.1", port: port))
         options.rerequestPort = rerequests
@@ -134,7 +139,9 @@ final class LiveRunTests: XCTestCase {
 
     /// Binds the feed's socket, then calls `serve` (so nothing is sent before the socket is
     /// there), then runs the engine on the feed.
-    func liveRun(_ c: EngineConfig, url: String, signalsTo path: String, serve: () throws -> Void) throws -> (Engine, RunReport, Engine.FeedOutcome) {
+    func liveRun(
+        _ c: EngineConfig, url: String, signalsTo path: String, serve: () throws -> Void
+    ) throws -> (Engine, RunReport, Engine.FeedOutcome) {
         guard case let .moldUDP64(options) = try SourceURL.parse(url) else { throw XCTSkip("not a live URL") }
         let engine = try Engine(config: c)
         var live = LiveFeedRun(feed: try MoldUDP64Feed(options: options), clock: engine.clock)
@@ -157,7 +164,8 @@ final class LiveRunTests: XCTestCase {
 
         let replayEngine = try Engine(config: try config())
         let sink = try SignalSink(path: replayed, format: .binary)
-        _ = try replayEngine.run(feeds: [FileReplay(file: try FeedFile.open(session), clock: replayEngine.clock)], sink: sink)
+        _ = try replayEngine.run(
+            feeds: [FileReplay(file: try FeedFile.open(session), clock: replayEngine.clock)], sink: sink)
         sink.close()
         let want = decisions(replayed)
         XCTAssertGreaterThan(want.count, 100, "the demo model should signal on the demo session")
@@ -168,20 +176,28 @@ final class LiveRunTests: XCTestCase {
         c.feeds = [.init(source: try SourceURL.parse("moldudp64://127.0.0.1:\(data)"), text: "")]
         let liveConfig = c
         var served: DispatchSemaphore?
-        let (_, report, outcome) = try liveRun(liveConfig, url: "moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)",
-                                               signalsTo: written) {
-            served = try serve(session, to: data, rerequests: requests) { $0.drop = 0.01; $0.seed = 9 }.0
+        let (_, report, outcome) = try liveRun(
+            liveConfig, url: "moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)",
+            signalsTo: written
+        ) {
+            served = try serve(session, to: data, rerequests: requests) {
+                $0.drop = 0.01; $0.seed = 9
+            }.0
         }
         served?.wait()
         let sent = listener.finish()
         XCTAssertEqual(outcome.errors, [])
-        XCTAssertTrue(decisions(written) == want, "the live run file sink: \(decisions(written).count) of \(want.count); \(report.counters.filter { $0.1 != 0 })")
+        XCTAssertTrue(
+            decisions(written) == want,
+            "the live run file sink: \(decisions(written).count) of \(want.count); \(report.counters.filter { $0.1 != 0 })"
+        )
         XCTAssertEqual(sent.count, want.count, "signals received over UDP")
         XCTAssertTrue(sent == want, "the signals sent over UDP")
         let counter = { (name: String) in report.counters.first { $0.0 == name }?.1 ?? 0 }
         XCTAssertEqual(counter("moldudp64.messages_lost"), 0)
         XCTAssertGreaterThan(counter("moldudp64.messages_recovered"), 0)
-        XCTAssertEqual(counter("egress.sent"), UInt64(want.count), "\(report.counters.filter { $0.0.hasPrefix("egress") })")
+        XCTAssertEqual(
+            counter("egress.sent"), UInt64(want.count), "\(report.counters.filter { $0.0.hasPrefix("egress") })")
         for stage in ["wire", "egress", "wire_to_signal"] {
             XCTAssertGreaterThan(report.stage(stage)?.count ?? 0, 0, "\(stage) is measured")
         }
@@ -196,8 +212,10 @@ final class LiveRunTests: XCTestCase {
         defer { unlink(written) }
         let data = MoldUDP64Tests.freePort(), requests = MoldUDP64Tests.freePort()
         var served: (DispatchSemaphore, () -> MoldServer.Report)?
-        let (_, run, outcome) = try liveRun(try config(), url: "moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)&timeout_ms=10&retries=1",
-                                            signalsTo: written) {
+        let (_, run, outcome) = try liveRun(
+            try config(), url: "moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)&timeout_ms=10&retries=1",
+            signalsTo: written
+        ) {
             served = try serve(session, to: data, rerequests: requests) {
                 $0.drop = 0.01
                 $0.rerequestStopsAfter = 5  // the re-request server goes silent mid-run
@@ -209,7 +227,8 @@ final class LiveRunTests: XCTestCase {
         XCTAssertGreaterThan(report().rerequestsIgnored, 0)
         let counter = { (name: String) in run.counters.first { $0.0 == name }?.1 ?? 0 }
         XCTAssertGreaterThan(counter("moldudp64.messages_lost"), 0, "the loss is counted")
-        XCTAssertGreaterThan(counter("engine.suppressed_sequence_gap"), 0, "signals after the loss are suppressed and counted")
+        XCTAssertGreaterThan(
+            counter("engine.suppressed_sequence_gap"), 0, "signals after the loss are suppressed and counted")
         XCTAssertGreaterThan(counter("moldudp64.end_of_session"), 0, "the session ran to its end")
     }
 
@@ -222,19 +241,25 @@ final class LiveRunTests: XCTestCase {
         var c = try config()
         c.onLoss = .stop
         var served: DispatchSemaphore?
-        let (_, _, outcome) = try liveRun(c, url: "moldudp64://127.0.0.1:\(data)?timeout_ms=5", signalsTo: "/dev/null") {
-            served = try serve(session, to: data, rerequests: 0) { $0.drop = 0.05; $0.lingerNs = 0 }.0
+        let (_, _, outcome) = try liveRun(c, url: "moldudp64://127.0.0.1:\(data)?timeout_ms=5", signalsTo: "/dev/null")
+        {
+            served = try serve(session, to: data, rerequests: 0) {
+                $0.drop = 0.05; $0.lingerNs = 0
+            }.0
         }
         served?.wait()
         XCTAssertEqual(outcome.errors.count, 1)
-        XCTAssertTrue(outcome.errors.first?.description.contains("lost past recovery; stopping (feed.on_loss = \"stop\")") ?? false, "\(outcome.errors)")
+        XCTAssertTrue(
+            outcome.errors.first?.description.contains("lost past recovery; stopping (feed.on_loss = \"stop\")")
+                ?? false, "\(outcome.errors)")
     }
 
     func testEgressSendsAllocateNothing() throws {
         try requireOptimizedBuild()
         let listener = Listener()
         let counters = CounterRegistry()
-        let egress = try SignalEgress(url: "udp://127.0.0.1:\(listener.port)", interface: nil, live: true, counters: counters, configFile: "test")
+        let egress = try SignalEgress(
+            url: "udp://127.0.0.1:\(listener.port)", interface: nil, live: true, counters: counters, configFile: "test")
         let arena = try Arena(bytes: 16 << 20, lock: false)
         let histograms = try arena.allocate(HistogramRecorder.self, count: Stage.allCases.count)
         for i in 0..<Stage.allCases.count { (histograms + i).initialize(to: try HistogramRecorder(arena: arena)) }
@@ -268,7 +293,10 @@ final class LiveRunTests: XCTestCase {
             let arena = try Arena(bytes: 64 << 20, lock: false)
             let ring = try SPSCRing<Event>(capacity: 1 << 18, policy: .drop, arena: arena)
             let data = MoldUDP64Tests.freePort(), requests = MoldUDP64Tests.freePort()
-            guard case let .moldUDP64(options) = try SourceURL.parse("moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)") else {
+            guard
+                case let .moldUDP64(options) = try SourceURL.parse(
+                    "moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)")
+            else {
                 throw XCTSkip("not a live URL")
             }
             var live = LiveFeedRun(feed: try MoldUDP64Feed(options: options), clock: .calibrated())
@@ -288,7 +316,8 @@ final class LiveRunTests: XCTestCase {
         let (large, largeRecords) = try mallocs(messages: 200_000)
         XCTAssertEqual(smallRecords, 20_000)
         XCTAssertEqual(largeRecords, 200_000)
-        XCTAssertLessThanOrEqual(large, small, "mallocs for 200k messages (\(large)) against 20k (\(small)): start-up only")
+        XCTAssertLessThanOrEqual(
+            large, small, "mallocs for 200k messages (\(large)) against 20k (\(small)): start-up only")
         XCTAssertLessThan(small, 64, "start-up allocations only")
     }
 }

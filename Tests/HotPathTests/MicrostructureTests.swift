@@ -1,13 +1,16 @@
-import XCTest
 import Foundation
 import MallocCounter
+import XCTest
+
 @testable import HotPath
 
 /// The feature vector over the real ESH4 book against plain reference implementations that
 /// recompute each feature from the full history by brute force.
 final class MicrostructureTests: XCTestCase {
-    struct Step { var t: UInt64; var trade: Bool; var price: Double; var size: Double; var side: UInt8
-                  var bids: [(Double, Double)]; var asks: [(Double, Double)]; var row: [Double] }
+    struct Step {
+        var t: UInt64; var trade: Bool; var price: Double; var size: Double; var side: UInt8
+        var bids: [(Double, Double)]; var asks: [(Double, Double)]; var row: [Double]
+    }
 
     func replay() throws -> [Step] {
         let data = try TestPaths.requireSharedData()
@@ -29,7 +32,10 @@ final class MicrostructureTests: XCTestCase {
             let t = MicrostructureFeatures.time(e)
             if e.action == Event.Action.trade {
                 f.trade(e)
-                steps.append(Step(t: t, trade: true, price: Double(e.price) / 1e9, size: Double(e.size), side: e.side, bids: [], asks: [], row: []))
+                steps.append(
+                    Step(
+                        t: t, trade: true, price: Double(e.price) / 1e9, size: Double(e.size), side: e.side, bids: [],
+                        asks: [], row: []))
                 continue
             }
             let b = book.apply(e)
@@ -37,9 +43,12 @@ final class MicrostructureTests: XCTestCase {
             let v = book.view(book: b)
             row.withUnsafeMutableBufferPointer { f.book(v, event: e, into: $0.baseAddress!) }
             let h = v.info
-            steps.append(Step(t: t, trade: false, price: 0, size: 0, side: 0,
-                              bids: (0..<Int(h.bidLevels)).map { (Double(v.bid($0).price) / 1e9, Double(v.bid($0).size)) },
-                              asks: (0..<Int(h.askLevels)).map { (Double(v.ask($0).price) / 1e9, Double(v.ask($0).size)) }, row: row))
+            steps.append(
+                Step(
+                    t: t, trade: false, price: 0, size: 0, side: 0,
+                    bids: (0..<Int(h.bidLevels)).map { (Double(v.bid($0).price) / 1e9, Double(v.bid($0).size)) },
+                    asks: (0..<Int(h.askLevels)).map { (Double(v.ask($0).price) / 1e9, Double(v.ask($0).size)) },
+                    row: row))
         }
         return steps
     }
@@ -91,7 +100,9 @@ final class MicrostructureTests: XCTestCase {
                         trades += 1
                         signed += o.side == Event.Side.bid ? o.size : o.side == Event.Side.ask ? -o.size : 0
                     }
-                    if midThen == nil && !o.trade && o.t <= s.t - 1_000_000_000, let b = o.bids.first, let a = o.asks.first {
+                    if midThen == nil && !o.trade && o.t <= s.t - 1_000_000_000, let b = o.bids.first,
+                        let a = o.asks.first
+                    {
                         midThen = (b.0 + a.0) / 2
                     }
                     if o.t + 5_000_000_000 < s.t && midThen != nil { break }
@@ -118,7 +129,9 @@ final class MicrostructureTests: XCTestCase {
             try withExtendedLifetime(arena) {
                 _ = try MicrostructureFeatures(config: config, memory: .arena(arena))
                 XCTAssertLessThanOrEqual(arena.used, bytes)
-                XCTAssertGreaterThanOrEqual(arena.used, bytes - 64 * 16, "the measure is tight (64 bytes of alignment at most for each of 16 arrays)")
+                XCTAssertGreaterThanOrEqual(
+                    arena.used, bytes - 64 * 16,
+                    "the measure is tight (64 bytes of alignment at most for each of 16 arrays)")
             }
         }
     }
@@ -224,7 +237,9 @@ final class MicrostructureTests: XCTestCase {
         let names = MicrostructureFeatures.names
         XCTAssertEqual(names.count, 38, "MicrostructureFeatures.book counts undefined values over 38 slots")
         let first = names.firstIndex(of: "bar_close")!
-        typealias Reference = (bars: BarBuilder, ema12: EMA, ema26: EMA, rsi: RSI, atr: ATR, bands: BBANDS, values: [Double])
+        typealias Reference = (
+            bars: BarBuilder, ema12: EMA, ema26: EMA, rsi: RSI, atr: ATR, bands: BBANDS, values: [Double]
+        )
         var expected = [Int: Reference]()
         let arena = try Arena(bytes: 64 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }
@@ -239,13 +254,20 @@ final class MicrostructureTests: XCTestCase {
             if e.action == Event.Action.trade {
                 guard let b = book.instruments.lookup(e.instrumentId) else { return }
                 features[b, default: MicrostructureFeatures()].trade(e)
-                var r = expected[b] ?? (BarBuilder(mode: .time(seconds: 1)), EMA(period: 12), EMA(period: 26), RSI(period: 14),
-                                        ATR(period: 14), BBANDS(period: 20), [Double](repeating: .nan, count: 6))
-                r.bars.trade(price: Double(e.price) / 1e9, size: Double(e.size), at: e.tsRecv != 0 ? e.tsRecv : e.tsEvent) { bar in
+                var r =
+                    expected[b] ?? (
+                        BarBuilder(mode: .time(seconds: 1)), EMA(period: 12), EMA(period: 26), RSI(period: 14),
+                        ATR(period: 14), BBANDS(period: 20), [Double](repeating: .nan, count: 6)
+                    )
+                r.bars.trade(
+                    price: Double(e.price) / 1e9, size: Double(e.size), at: e.tsRecv != 0 ? e.tsRecv : e.tsEvent
+                ) { bar in
                     let bands = r.bands.update(bar.close)
                     let width = bands.upper - bands.lower
-                    r.values = [bar.close, r.ema12.update(bar.close), r.ema26.update(bar.close), r.rsi.update(bar.close),
-                                r.atr.update(bar), width > 0 ? (bar.close - bands.lower) / width : .nan]
+                    r.values = [
+                        bar.close, r.ema12.update(bar.close), r.ema26.update(bar.close), r.rsi.update(bar.close),
+                        r.atr.update(bar), width > 0 ? (bar.close - bands.lower) / width : .nan,
+                    ]
                 }
                 expected[b] = r
                 return
@@ -253,7 +275,9 @@ final class MicrostructureTests: XCTestCase {
             guard e.kind == .order else { return }
             let b = book.apply(e)
             guard b >= 0 else { return }
-            row.withUnsafeMutableBufferPointer { features[b, default: MicrostructureFeatures()].book(book.view(book: b), event: e, into: $0.baseAddress!) }
+            row.withUnsafeMutableBufferPointer {
+                features[b, default: MicrostructureFeatures()].book(book.view(book: b), event: e, into: $0.baseAddress!)
+            }
             let want = expected[b]?.values ?? [Double](repeating: .nan, count: 6)
             for k in 0..<6 {
                 let a = row[first + k], w = want[k]
@@ -276,7 +300,8 @@ final class MicrostructureTests: XCTestCase {
             state ^= state << 13; state ^= state >> 7; state ^= state << 17
             t += state % 4 == 0 ? 0 : state % 700  // some rows share a time
             times.append(t)
-            instruments.append((state >> 40) % 7 == 0 ? 9 : UInt32((state >> 20) % 3))  // a fourth instrument, less often
+            // A fourth instrument, less often.
+            instruments.append((state >> 40) % 7 == 0 ? 9 : UInt32((state >> 20) % 3))
             mids.append(state % 97 == 0 ? 0 : 100 + Double(state >> 50) / 1e3)
         }
         let horizon: UInt64 = 2_000
@@ -284,8 +309,11 @@ final class MicrostructureTests: XCTestCase {
         var defined = 0
         for i in times.indices {
             var want = Double.nan
-            if let j = (i..<times.count).first(where: { instruments[$0] == instruments[i] && times[$0] >= times[i] + horizon }),
-               mids[i] > 0, mids[j] > 0 {
+            if let j = (i..<times.count).first(where: {
+                instruments[$0] == instruments[i] && times[$0] >= times[i] + horizon
+            }),
+                mids[i] > 0, mids[j] > 0
+            {
                 want = log(mids[j] / mids[i])
             }
             XCTAssertEqual(labels[i].bitPattern, want.bitPattern, "row \(i)")

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import HotPath
 
 /// Malformed or unsupported models: an error naming the file, the place and the reason,
@@ -15,35 +16,46 @@ final class ModelErrorTests: XCTestCase {
     }
 
     func testNotAModelAtAll() {
-        XCTAssertEqual(lightGBMError("hello\n"), ": not a LightGBM text model (first line \"tree\"), an XGBoost JSON model nor an .onnx file")
+        XCTAssertEqual(
+            lightGBMError("hello\n"),
+            ": not a LightGBM text model (first line \"tree\"), an XGBoost JSON model nor an .onnx file")
     }
 
     func testWrongNumberOfThresholds() {
         let text = nano.replacingFirst("threshold=", with: "threshold=0.5 ")
-        XCTAssertTrue(lightGBMError(text).contains("Tree=0 has 8 values in threshold for 7 expected"), lightGBMError(text))
+        XCTAssertTrue(
+            lightGBMError(text).contains("Tree=0 has 8 values in threshold for 7 expected"), lightGBMError(text))
     }
 
     func testChildOutOfRange() {
         let line = nano.split(separator: "\n").first { $0.hasPrefix("left_child=") }!
         let bad = "left_child=99" + line.dropFirst("left_child=".count).drop { $0 != " " }
-        XCTAssertTrue(lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("node 0 points at node 99 of 7"))
+        XCTAssertTrue(
+            lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("node 0 points at node 99 of 7"))
     }
 
     func testFeatureOutOfRange() {
         let line = nano.split(separator: "\n").first { $0.hasPrefix("split_feature=") }!
         let bad = "split_feature=40" + line.dropFirst("split_feature=".count).drop { $0 != " " }
-        XCTAssertTrue(lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("node 0 splits on feature 40 of 32"))
+        XCTAssertTrue(
+            lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("node 0 splits on feature 40 of 32"))
     }
 
     func testNonNumericLeafValue() {
         let line = nano.split(separator: "\n").first { $0.hasPrefix("leaf_value=") }!
         let bad = "leaf_value=abc" + line.dropFirst("leaf_value=".count).drop { $0 != " " }
-        XCTAssertTrue(lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("leaf_value value \"abc\" is not a number"))
+        XCTAssertTrue(
+            lightGBMError(nano.replacingFirst(String(line), with: bad)).contains(
+                "leaf_value value \"abc\" is not a number"))
     }
 
     func testUnsupportedObjective() {
-        XCTAssertTrue(lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=regression sqrt")).contains("reg_sqrt models are not supported"))
-        XCTAssertTrue(lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=my_loss")).contains("objective \"my_loss\" is not supported"))
+        XCTAssertTrue(
+            lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=regression sqrt"))
+                .contains("reg_sqrt models are not supported"))
+        XCTAssertTrue(
+            lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=my_loss")).contains(
+                "objective \"my_loss\" is not supported"))
     }
 
     func testNoTrees() {
@@ -52,7 +64,9 @@ final class ModelErrorTests: XCTestCase {
     }
 
     func testMissingNumLeaves() {
-        XCTAssertTrue(lightGBMError(nano.replacingFirst("num_leaves=", with: "leaves=")).contains("Tree=0 has no valid num_leaves"))
+        XCTAssertTrue(
+            lightGBMError(nano.replacingFirst("num_leaves=", with: "leaves=")).contains(
+                "Tree=0 has no valid num_leaves"))
     }
 
     func testXGBoostErrorsNameTheJSONPath() {
@@ -62,8 +76,10 @@ final class ModelErrorTests: XCTestCase {
         }
         XCTAssertTrue(xgbError("{\"learner\": ").contains("not valid JSON"))
         XCTAssertTrue(xgbError("{\"learner\": {}}").contains("learner.learner_model_param: expected a JSON object"))
-        let gblinear = "{\"learner\":{\"learner_model_param\":{\"num_class\":\"0\",\"num_feature\":\"2\",\"base_score\":\"5E-1\"},\"objective\":{\"name\":\"binary:logistic\"},\"gradient_booster\":{\"name\":\"gblinear\"}}}"
-        XCTAssertTrue(xgbError(gblinear).contains("learner.gradient_booster.name: booster \"gblinear\" is not supported"))
+        let gblinear =
+            "{\"learner\":{\"learner_model_param\":{\"num_class\":\"0\",\"num_feature\":\"2\",\"base_score\":\"5E-1\"},\"objective\":{\"name\":\"binary:logistic\"},\"gradient_booster\":{\"name\":\"gblinear\"}}}"
+        XCTAssertTrue(
+            xgbError(gblinear).contains("learner.gradient_booster.name: booster \"gblinear\" is not supported"))
         var broken = readText(TestPaths.fixtures + "/models/xgb/model.json")!
         broken = broken.replacingFirst("\"split_indices\":[", with: "\"split_indices\":[99999,")
         XCTAssertTrue(xgbError(broken).contains("trees[0]: node arrays differ in length"), xgbError(broken))
@@ -71,13 +87,17 @@ final class ModelErrorTests: XCTestCase {
 
     func testONNXWithoutAGraphIsAClearError() {
         let path = temporaryFile([0x08, 0x07], suffix: ".onnx")
-        XCTAssertThrowsError(try ModelFile.load(path: path)) { XCTAssertEqual("\($0)", "\(path): no graph in the model (is this an ONNX file?)") }
+        XCTAssertThrowsError(try ModelFile.load(path: path)) {
+            XCTAssertEqual("\($0)", "\(path): no graph in the model (is this an ONNX file?)")
+        }
     }
 
     func testTruncatedONNXIsAClearError() {
         let whole = readBytes(TestPaths.fixtures + "/models/mlp-tanh-32/model.onnx")!
         let path = temporaryFile(Array(whole.prefix(whole.count / 2)), suffix: ".onnx")
-        XCTAssertThrowsError(try ModelFile.load(path: path)) { XCTAssertTrue("\($0)".contains("malformed protobuf"), "\($0)") }
+        XCTAssertThrowsError(try ModelFile.load(path: path)) {
+            XCTAssertTrue("\($0)".contains("malformed protobuf"), "\($0)")
+        }
     }
 }
 

@@ -1,8 +1,9 @@
 import CSupport
 import Foundation
-@testable import HotPath
 import MallocCounter
 import XCTest
+
+@testable import HotPath
 
 /// The MoldUDP64 session on its own (packets built here), then `serve` → `decode` over
 /// loopback on both receive paths.
@@ -32,7 +33,8 @@ final class MoldUDP64Tests: XCTestCase {
             p.withUnsafeBytes { b in
                 session.receive(b.baseAddress!, length: b.count, rxNs: 7, retransmitted: retransmitted) { m in
                     XCTAssertEqual(m.captureNs, 7)
-                    XCTAssertEqual(m.pointer.load(fromByteOffset: 1, as: UInt8.self), UInt8(truncatingIfNeeded: m.sequence))
+                    XCTAssertEqual(
+                        m.pointer.load(fromByteOffset: 1, as: UInt8.self), UInt8(truncatingIfNeeded: m.sequence))
                     got.append(m.sequence)
                 }
             }
@@ -57,7 +59,8 @@ final class MoldUDP64Tests: XCTestCase {
         XCTAssertEqual(s.seen, [1, 2, 3, 4, 5])
         XCTAssertTrue(s.session.finished)
         let c = s.session.counts
-        XCTAssertEqual([c.packets, c.messages, c.duplicates, c.heartbeats, c.endOfSession, c.gaps], [5, 5, 2, 1, 1, 0])
+        XCTAssertEqual(
+            [c.packets, c.messages, c.duplicates, c.heartbeats, c.endOfSession, c.gaps], [5, 5, 2, 1, 1, 0])
         s.session.deallocate()
     }
 
@@ -178,7 +181,11 @@ final class MoldUDP64Tests: XCTestCase {
     }
 
     func testURLs() throws {
-        guard case let .moldUDP64(o) = try SourceURL.parse("moldudp64://239.1.1.1:26477?interface=10.0.0.2&rerequest=10.0.0.9:26478&session=ABC&io=recvmmsg&from=5") else {
+        guard
+            case let .moldUDP64(o) = try SourceURL.parse(
+                "moldudp64://239.1.1.1:26477?interface=10.0.0.2&rerequest=10.0.0.9:26478&session=ABC&io=recvmmsg&from=5"
+            )
+        else {
             return XCTFail("not a MoldUDP64 URL")
         }
         XCTAssertEqual(o.address, HostPort(host: "239.1.1.1", port: 26477))
@@ -189,9 +196,11 @@ final class MoldUDP64Tests: XCTestCase {
         XCTAssertEqual(o.recovery.from, 5)
         XCTAssertEqual(o.io, .recvmmsg)
         XCTAssertEqual(try SourceURL.parse("data/x.itch"), .file("data/x.itch"))
-        for (bad, says) in [("moldudp64://1.2.3.4", "HOST:PORT"), ("moldudp64://1.2.3.4:9?ioo=uring", "unknown parameter \"ioo\""),
-                            ("moldudp64://host:9", "not a dotted IPv4"), ("udpx://1.2.3.4:9", "unknown scheme"),
-                            ("moldudp64://1.2.3.4:9?io=epoll", "expected uring or recvmmsg")] {
+        for (bad, says) in [
+            ("moldudp64://1.2.3.4", "HOST:PORT"), ("moldudp64://1.2.3.4:9?ioo=uring", "unknown parameter \"ioo\""),
+            ("moldudp64://host:9", "not a dotted IPv4"), ("udpx://1.2.3.4:9", "unknown scheme"),
+            ("moldudp64://1.2.3.4:9?io=epoll", "expected uring or recvmmsg"),
+        ] {
             XCTAssertThrowsError(try SourceURL.parse(bad)) { XCTAssertTrue("\($0)".contains(says), "\($0)") }
         }
     }
@@ -217,16 +226,23 @@ final class MoldUDP64Tests: XCTestCase {
         var count = 0
         mutating func add(_ m: ITCHReader.Message) {
             withUnsafeBytes(of: m.sequence) { for b in $0 { hash = (hash ^ UInt64(b)) &* 0x100_0000_01B3 } }
-            for i in 0..<m.length { hash = (hash ^ UInt64(m.pointer.load(fromByteOffset: i, as: UInt8.self))) &* 0x100_0000_01B3 }
+            for i in 0..<m.length {
+                hash = (hash ^ UInt64(m.pointer.load(fromByteOffset: i, as: UInt8.self))) &* 0x100_0000_01B3
+            }
             count += 1
         }
     }
 
     /// Serves `path` on a thread and decodes it here; JSON lines when `lines`.
-    func serveAndDecode(_ path: String, io: MoldUDP64Options.IO = .uring, lines: Bool = true, query: String = "",
-                        configure: (inout MoldServer.Options) -> Void = { _ in }) throws -> Received {
+    func serveAndDecode(
+        _ path: String, io: MoldUDP64Options.IO = .uring, lines: Bool = true, query: String = "",
+        configure: (inout MoldServer.Options) -> Void = { _ in }
+    ) throws -> Received {
         let data = MoldUDP64Tests.freePort(), requests = MoldUDP64Tests.freePort()
-        guard case let .moldUDP64(url) = try SourceURL.parse("moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)&io=\(io)\(query)") else {
+        guard
+            case let .moldUDP64(url) = try SourceURL.parse(
+                "moldudp64://127.0.0.1:\(data)?rerequest=127.0.0.1:\(requests)&io=\(io)\(query)")
+        else {
             throw XCTSkip("unreachable")
         }
         let feed = try MoldUDP64Feed(options: url)
@@ -275,7 +291,8 @@ final class MoldUDP64Tests: XCTestCase {
     func fileDigest(_ path: String) throws -> Digest {
         guard case let .itch(itch) = try FeedFile.open(path) else { return Digest() }
         var reader = try itch.reader()
-        var m = ITCHReader.Message(pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
+        var m = ITCHReader.Message(
+            pointer: itch.input.bytes.baseAddress!, length: 0, sequence: 0, captureNs: 0, offset: 0)
         var d = Digest()
         while reader.next(&m) == .message { d.add(m) }
         return d
@@ -294,7 +311,8 @@ final class MoldUDP64Tests: XCTestCase {
         for (i, name) in captures.enumerated() {
             // Captures are excerpts: a jump in their numbering is a hole the server cannot fill,
             // given up quickly here and counted lost.
-            let got = try serveAndDecode(dir + "/" + name, io: i % 2 == 0 ? .uring : .recvmmsg, query: "&timeout_ms=20&retries=1")
+            let got = try serveAndDecode(
+                dir + "/" + name, io: i % 2 == 0 ? .uring : .recvmmsg, query: "&timeout_ms=20&retries=1")
             XCTAssertEqual(got.end, .endOfSession, name)
             XCTAssertEqual(got.lines, try fileLines(dir + "/" + name), name)
         }
@@ -325,7 +343,9 @@ final class MoldUDP64Tests: XCTestCase {
             XCTAssertEqual(got.counts.messagesLost, 0, "seed \(seed)")
             XCTAssertGreaterThan(got.counts.gaps, 0)
             XCTAssertGreaterThan(got.report.droppedMessages, 0)
-            XCTAssertEqual(got.counts.messagesRecovered, got.report.droppedMessages, "seed \(seed): recovered = what the sender dropped")
+            XCTAssertEqual(
+                got.counts.messagesRecovered, got.report.droppedMessages,
+                "seed \(seed): recovered = what the sender dropped")
             XCTAssertGreaterThan(got.counts.duplicates, 0)
             if isOptimizedBuild { XCTAssertEqual(got.mallocs, 0, "seed \(seed): mallocs while recovering") }
         }
@@ -366,26 +386,38 @@ final class MoldUDP64Tests: XCTestCase {
     func testMulticastOnLoopback() throws {
         let dir = try TestPaths.requireSharedData() + "/itch"
         let port = MoldUDP64Tests.freePort(), requests = MoldUDP64Tests.freePort()
-        guard case let .moldUDP64(url) = try SourceURL.parse("moldudp64://239.255.77.1:\(port)?interface=127.0.0.1&rerequest=127.0.0.1:\(requests)&timeout_ms=20&retries=1") else {
+        guard
+            case let .moldUDP64(url) = try SourceURL.parse(
+                "moldudp64://239.255.77.1:\(port)?interface=127.0.0.1&rerequest=127.0.0.1:\(requests)&timeout_ms=20&retries=1"
+            )
+        else {
             return XCTFail("not a MoldUDP64 URL")
         }
         let feed: MoldUDP64Feed
         do { feed = try MoldUDP64Feed(options: url) } catch {
-            throw XCTSkip("this host does not let loopback join a multicast group (\(error)); as root: ip link set lo multicast on")
+            throw XCTSkip(
+                "this host does not let loopback join a multicast group (\(error)); as root: ip link set lo multicast on"
+            )
         }
         try feed.start()
-        guard case let .itch(itch) = try FeedFile.open(dir + "/Multiple.Packets.pcap") else { return XCTFail("not ITCH") }
+        guard case let .itch(itch) = try FeedFile.open(dir + "/Multiple.Packets.pcap") else {
+            return XCTFail("not ITCH")
+        }
         var options = MoldServer.Options(to: HostPort(host: "239.255.77.1", port: port))
         options.interface = "127.0.0.1"
         options.rerequestPort = requests
         options.lingerNs = 200_000_000
         let server = try MoldServer(source: itch, options: options)
         let done = DispatchSemaphore(value: 0)
-        Thread { _ = try? server.run(); done.signal() }.start()
+        Thread {
+            _ = try? server.run(); done.signal()
+        }.start()
         var lines: [String] = []
         let end = feed.drain(idleNs: 3_000_000_000) { m in ITCHJSON.line(m).map { lines.append($0) } }
         done.wait()
-        if end == .idle && lines.isEmpty { throw XCTSkip("multicast on loopback delivered nothing here; as root: ip link set lo multicast on") }
+        if end == .idle && lines.isEmpty {
+            throw XCTSkip("multicast on loopback delivered nothing here; as root: ip link set lo multicast on")
+        }
         XCTAssertEqual(end, .endOfSession)
         XCTAssertEqual(lines, try fileLines(dir + "/Multiple.Packets.pcap"))
     }

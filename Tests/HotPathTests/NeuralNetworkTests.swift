@@ -1,5 +1,7 @@
-import XCTest
 import CSupport
+import MallocCounter
+import XCTest
+
 @testable import HotPath
 
 /// scikit-learn MLPs exported with skl2onnx, against ONNX Runtime's outputs (fixtures from
@@ -45,9 +47,17 @@ final class NeuralNetworkTests: XCTestCase {
                 let b = (0..<outputs).map { _ in Float.random(in: -1...1, using: &rng) }
                 func run(_ k: hp_dense_f32_fn, _ x: [Float], _ w: [Float], _ relu: Int32) -> [Float] {
                     var y = [Float](repeating: 7, count: outputs)
-                    x.withUnsafeBufferPointer { xp in w.withUnsafeBufferPointer { wp in b.withUnsafeBufferPointer { bp in
-                        y.withUnsafeMutableBufferPointer { k(xp.baseAddress!, wp.baseAddress!, bp.baseAddress!, $0.baseAddress!, Int32(inputs), Int32(outputs), relu) }
-                    } } }
+                    x.withUnsafeBufferPointer { xp in
+                        w.withUnsafeBufferPointer { wp in
+                            b.withUnsafeBufferPointer { bp in
+                                y.withUnsafeMutableBufferPointer {
+                                    k(
+                                        xp.baseAddress!, wp.baseAddress!, bp.baseAddress!, $0.baseAddress!,
+                                        Int32(inputs), Int32(outputs), relu)
+                                }
+                            }
+                        }
+                    }
                     return y
                 }
                 let label = "\(name) \(inputs)→\(outputs)"
@@ -56,7 +66,9 @@ final class NeuralNetworkTests: XCTestCase {
                 x[0] = 0.5
                 for relu: Int32 in [0, 1] {
                     let p = run(portable, x, w, relu), q = run(best, x, w, relu)
-                    for j in 0..<outputs { XCTAssertEqual(p[j], q[j], accuracy: 1e-5, "\(label) relu \(relu) output \(j)") }
+                    for j in 0..<outputs {
+                        XCTAssertEqual(p[j], q[j], accuracy: 1e-5, "\(label) relu \(relu) output \(j)")
+                    }
                     if relu == 1 {
                         let plain = run(portable, x, w, 0)
                         XCTAssertEqual(p.map(\.bitPattern), plain.map { ($0 < 0 ? 0 : $0).bitPattern }, label)
@@ -71,10 +83,15 @@ final class NeuralNetworkTests: XCTestCase {
     /// keep NaN.
     func testVectorActivationsMatchLibm() {
         var values: [Float] = stride(from: -100, through: 100, by: 0.0137).map { Float($0) }
-        values += [0, -0.0, 1e-30, -1e-30, 1e-7, -1e-7, 88.5, -88.5, 1e30, -1e30, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]
+        values += [
+            0, -0.0, 1e-30, -1e-30, 1e-7, -1e-7, 88.5, -88.5, 1e30, -1e30, .greatestFiniteMagnitude,
+            -.greatestFiniteMagnitude,
+        ]
         let specials: [Float] = [.infinity, -.infinity, .nan, 0.5, -0.5, .nan, 3, -3]  // one whole vector
         let (portableSet, bestSet) = (hp_nn_kernels_select(1), hp_nn_kernels_select(0))
-        for (name, best, portable) in [("tanh", bestSet.tanh!, portableSet.tanh!), ("sigmoid", bestSet.sigmoid!, portableSet.sigmoid!)] {
+        for (name, best, portable) in [
+            ("tanh", bestSet.tanh!, portableSet.tanh!), ("sigmoid", bestSet.sigmoid!, portableSet.sigmoid!),
+        ] {
             var a = values, b = values
             a.withUnsafeMutableBufferPointer { best($0.baseAddress!, Int32($0.count)) }
             b.withUnsafeMutableBufferPointer { portable($0.baseAddress!, Int32($0.count)) }
@@ -97,21 +114,33 @@ final class NeuralNetworkTests: XCTestCase {
         setenv("HOTPATH_PORTABLE", "1", 1)
         defer { unsetenv("HOTPATH_PORTABLE") }
         XCTAssertFalse(try ONNXLoader.load(path: TestPaths.fixtures + "/models/mlp-relu-64-64/model.onnx").usesAVX2)
-        for name in ["mlp-relu-64-64", "mlp-tanh-32", "mlp-logistic-64-32-16"] { XCTAssertLessThanOrEqual(try maxDifference(name), 1e-5, name) }
-        for name in ["rnn-lstm", "rnn-gru", "rnn-gru-lbr"] { XCTAssertLessThanOrEqual(try maxDifference(name, rows: 500), 1e-5, name) }
+        for name in ["mlp-relu-64-64", "mlp-tanh-32", "mlp-logistic-64-32-16"] {
+            XCTAssertLessThanOrEqual(try maxDifference(name), 1e-5, name)
+        }
+        for name in ["rnn-lstm", "rnn-gru", "rnn-gru-lbr"] {
+            XCTAssertLessThanOrEqual(try maxDifference(name, rows: 500), 1e-5, name)
+        }
     }
 
-    func testReluTwoHiddenLayersMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-relu-64-64"), 1e-5) }
-    func testTanhOneHiddenLayerMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-tanh-32"), 1e-5) }
-    func testLogisticThreeHiddenLayersMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("mlp-logistic-64-32-16"), 1e-5) }
+    func testReluTwoHiddenLayersMatchesONNXRuntime() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("mlp-relu-64-64"), 1e-5)
+    }
+    func testTanhOneHiddenLayerMatchesONNXRuntime() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("mlp-tanh-32"), 1e-5)
+    }
+    func testLogisticThreeHiddenLayersMatchesONNXRuntime() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("mlp-logistic-64-32-16"), 1e-5)
+    }
 
     // Recurrent classifiers (tools/models/make_rnn.py): 8 steps × 6 features, hidden 16.
-    func testLSTMMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("rnn-lstm", rows: 500), 1e-5) }
+    func testLSTMMatchesONNXRuntime() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("rnn-lstm", rows: 500), 1e-5)
+    }
     func testGRUMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("rnn-gru", rows: 500), 1e-5) }
-    func testGRULinearBeforeResetMatchesONNXRuntime() throws { XCTAssertLessThanOrEqual(try maxDifference("rnn-gru-lbr", rows: 500), 1e-5) }
+    func testGRULinearBeforeResetMatchesONNXRuntime() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("rnn-gru-lbr", rows: 500), 1e-5)
+    }
 }
-
-import MallocCounter
 
 /// Model evaluation allocates nothing per row.
 final class ModelMallocTests: XCTestCase {
@@ -124,17 +153,21 @@ final class ModelMallocTests: XCTestCase {
         let x = [Double](repeating: 0.25, count: 32), xf = [Float](repeating: 0.25, count: 32)
         var out = [Double](repeating: 0, count: 3), outf = [Float](repeating: 0, count: 3)
         func run(_ rows: Int) -> UInt64 {
-            x.withUnsafeBufferPointer { xb in xf.withUnsafeBufferPointer { xfb in
-                out.withUnsafeMutableBufferPointer { ob in outf.withUnsafeMutableBufferPointer { ofb in
-                    let before = hp_thread_malloc_count()
-                    for _ in 0..<rows {
-                        trees.predict(xb.baseAddress!, into: ob.baseAddress!)
-                        xgb.predict(xb.baseAddress!, into: ob.baseAddress!)
-                        net.predict(xfb.baseAddress!, into: ofb.baseAddress!)
+            x.withUnsafeBufferPointer { xb in
+                xf.withUnsafeBufferPointer { xfb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        outf.withUnsafeMutableBufferPointer { ofb in
+                            let before = hp_thread_malloc_count()
+                            for _ in 0..<rows {
+                                trees.predict(xb.baseAddress!, into: ob.baseAddress!)
+                                xgb.predict(xb.baseAddress!, into: ob.baseAddress!)
+                                net.predict(xfb.baseAddress!, into: ofb.baseAddress!)
+                            }
+                            return hp_thread_malloc_count() - before
+                        }
                     }
-                    return hp_thread_malloc_count() - before
-                } }
-            } }
+                }
+            }
         }
         XCTAssertEqual(run(1_000), run(100_000))
     }

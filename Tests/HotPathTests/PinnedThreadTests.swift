@@ -1,5 +1,6 @@
-import XCTest
 import Synchronization
+import XCTest
+
 @testable import HotPath
 
 final class PinnedThreadTests: XCTestCase {

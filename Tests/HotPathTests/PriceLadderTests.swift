@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import HotPath
 
 /// The ladder against a plain dictionary model, through tick learning, tick refinement,
@@ -9,7 +10,9 @@ final class PriceLadderTests: XCTestCase {
         var levels: [Int64: (size: UInt32, count: UInt32)] = [:]
         let isBid: Bool
         func top(_ n: Int) -> [PriceLadder.Level] {
-            levels.keys.sorted(by: isBid ? (>) : (<)).prefix(n).map { .init(price: $0, size: levels[$0]!.size, count: levels[$0]!.count) }
+            levels.keys.sorted(by: isBid ? (>) : (<)).prefix(n).map {
+                .init(price: $0, size: levels[$0]!.size, count: levels[$0]!.count)
+            }
         }
     }
 
@@ -26,7 +29,7 @@ final class PriceLadderTests: XCTestCase {
         for step in 0..<20_000 {
             // Mostly a coarse grid near 1000; sometimes a finer tick, sometimes far away.
             var price = Int64(1000 + next(80) - 40) * 500
-            if step > 2000 && next(50) == 0 { price += 250 }            // refines the tick
+            if step > 2000 && next(50) == 0 { price += 250 }  // refines the tick
             if next(200) == 0 { price += Int64(next(2) == 0 ? 1 : -1) * 10_000_000 }  // outside the window
             if next(3) > 0 || model.levels.isEmpty {
                 let size = UInt32(1 + next(9))

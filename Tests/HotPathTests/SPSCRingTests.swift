@@ -1,5 +1,6 @@
-import XCTest
 import MallocCounter
+import XCTest
+
 @testable import HotPath
 
 final class SPSCRingTests: XCTestCase {
@@ -72,7 +73,9 @@ final class SPSCRingTests: XCTestCase {
             }
             XCTAssertEqual(first, 7)
             XCTAssertEqual(ring.consumer.count, 4)
-            XCTAssertEqual(ring.consumer.consume(limit: 100) { run in for v in run { XCTAssertEqual(v, expected); expected += 1 } }, 4)
+            XCTAssertEqual(
+                ring.consumer.consume(limit: 100) { run in for v in run { XCTAssertEqual(v, expected); expected += 1 }
+                }, 4)
         }
         XCTAssertEqual(expected, next)
         XCTAssertGreaterThan(runs, 40, "some hand-overs straddled the wrap")

@@ -1,5 +1,6 @@
 import CSupport
 import XCTest
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,5 +1,6 @@
-import XCTest
 import CSupport
+import XCTest
+
 @testable import HotPath
 
 /// Tree ensembles against the libraries that trained them (fixtures from
@@ -11,7 +12,9 @@ final class TreeModelTests: XCTestCase {
     }
 
     /// The largest |ours − library| over every row and output.
-    func maxDifference(_ kind: String, rows prefix: String = "", load: (String) throws -> TreeEnsemble) throws -> (Double, Int) {
+    func maxDifference(
+        _ kind: String, rows prefix: String = "", load: (String) throws -> TreeEnsemble
+    ) throws -> (Double, Int) {
         let dir = TestPaths.fixtures + "/models/" + kind
         let model = try load(dir + (kind.hasPrefix("xgb") ? "/model.json" : "/model.txt"))
         let x = doubles(dir + "/\(prefix)X.f64"), ref = doubles(dir + "/\(prefix)ref.f64")
@@ -142,7 +145,8 @@ final class TreeModelTests: XCTestCase {
             case 0: x[f] = .nan
             case 1...5 where cuts > 0: x[f] = grid.cut(f, Int.random(in: 0..<cuts, using: &rng))
             case 6: x[f] = [0.0, -0.0, .infinity, -.infinity][Int.random(in: 0..<4, using: &rng)]
-            default: x[f] = Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
+            default:
+                x[f] = Double.random(in: -3...3, using: &rng) * pow(10, Double(Int.random(in: -2...3, using: &rng)))
             }
         }
     }
@@ -154,10 +158,18 @@ final class TreeModelTests: XCTestCase {
     /// it and the rows fit it (lgb-nano's 32-byte rows, lgb-ova's 128-byte ones, forced past
     /// its threshold limit).
     func testQuickScorerPrefixTablesEqualTheScan() throws {
-        let models = [(TestPaths.root + "/demo/model-lgb.txt", 4, false), (TestPaths.fixtures + "/models/lgb-ova/model.txt", 2, true),
-                      (TestPaths.fixtures + "/models/lgb-nano/model.txt", 1, true), (TestPaths.fixtures + "/models/lgb-63/model.txt", 8, false)]
+        let models = [
+            (TestPaths.root + "/demo/model-lgb.txt", 4, false),
+            (TestPaths.fixtures + "/models/lgb-ova/model.txt", 2, true),
+            (TestPaths.fixtures + "/models/lgb-nano/model.txt", 1, true),
+            (TestPaths.fixtures + "/models/lgb-63/model.txt", 8, false),
+        ]
         let kernelRuns = hp_qs_scores_best(32) != nil
-        if !kernelRuns { print("testQuickScorerPrefixTablesEqualTheScan: no AVX-512 BW/VL/DQ here; the compare kernel is not exercised") }
+        if !kernelRuns {
+            print(
+                "testQuickScorerPrefixTablesEqualTheScan: no AVX-512 BW/VL/DQ here; the compare kernel is not exercised"
+            )
+        }
         for (path, wordBytes, fits) in models {
             let trees = try LightGBMLoader.load(path: path)
             let tables = try XCTUnwrap(QuickScorer(trees, prefixTables: true, compareBlocks: 0))
@@ -195,11 +207,16 @@ final class TreeModelTests: XCTestCase {
     /// where this CPU runs it) and the scalar one.
     func testBinnedForestEqualsTheDoubleWalk() throws {
         let models = TestPaths.fixtures + "/models/"
-        let paths = [models + "lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt", models + "lgb-nano/model.txt",
-                     models + "lgb-ova/model.txt", models + "lgb-63/model.txt", models + "lgb-stump/model.txt", models + "lgb-wide/model.txt",
-                     models + "xgb/model.json", models + "xgb-reg/model.json"]
+        let paths = [
+            models + "lgb-seed/model.txt", TestPaths.root + "/demo/model-lgb.txt", models + "lgb-nano/model.txt",
+            models + "lgb-ova/model.txt", models + "lgb-63/model.txt", models + "lgb-stump/model.txt",
+            models + "lgb-wide/model.txt",
+            models + "xgb/model.json", models + "xgb-reg/model.json",
+        ]
         let blockedRuns = hp_forest_walk_blocks(64) != nil
-        if !blockedRuns { print("testBinnedForestEqualsTheDoubleWalk: no AVX-512 BW/VL/DQ here; the blocked walk is not exercised") }
+        if !blockedRuns {
+            print("testBinnedForestEqualsTheDoubleWalk: no AVX-512 BW/VL/DQ here; the blocked walk is not exercised")
+        }
         for path in paths {
             let trees = try path.hasSuffix(".json") ? XGBoostLoader.load(path: path) : LightGBMLoader.load(path: path)
             for blocks in [BinnedForest.Blocks.always, .never, .whenLarge] {
@@ -207,7 +224,8 @@ final class TreeModelTests: XCTestCase {
                 // By default forests of more than 16 KB of nodes take the blocked walk; smaller
                 // ones are as fast scalar.
                 let large = forest.nodeBytes > BlockedWalk.minimumNodeBytes
-                XCTAssertEqual(forest.blocked != nil, blockedRuns && (blocks == .always || blocks == .whenLarge && large), path)
+                XCTAssertEqual(
+                    forest.blocked != nil, blockedRuns && (blocks == .always || blocks == .whenLarge && large), path)
                 let walk = try XCTUnwrap(trees.lockstep, path)
                 var rng = SystemRandomNumberGenerator()
                 var x = [Double](repeating: 0, count: trees.features)
@@ -216,10 +234,17 @@ final class TreeModelTests: XCTestCase {
                     probe(&x, forest.grid, &rng)
                     for k in b.indices { b[k] = trees.arithmetic == .xgboost ? Double(Float(trees.baseMargin[k])) : 0 }
                     x.withUnsafeBufferPointer { xp in
-                        a.withUnsafeMutableBufferPointer { out in withUnsafePointer(to: &forest) { BinnedForest.scores($0, xp.baseAddress!, out.baseAddress!) } }
-                        b.withUnsafeMutableBufferPointer { trees.lockstepScores(walk, xp.baseAddress!, $0.baseAddress!) }
+                        a.withUnsafeMutableBufferPointer { out in
+                            withUnsafePointer(to: &forest) {
+                                BinnedForest.scores($0, xp.baseAddress!, out.baseAddress!)
+                            }
+                        }
+                        b.withUnsafeMutableBufferPointer {
+                            trees.lockstepScores(walk, xp.baseAddress!, $0.baseAddress!)
+                        }
                     }
-                    XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "\(path) blocks \(blocks) row \(row): \(x)")
+                    XCTAssertEqual(
+                        a.map(\.bitPattern), b.map(\.bitPattern), "\(path) blocks \(blocks) row \(row): \(x)")
                     if a != b { break }
                 }
             }
@@ -262,7 +287,9 @@ final class TreeModelTests: XCTestCase {
             var x = [Double](repeating: 0, count: trees.features)
             var a = [0.0], b = [0.0]
             for _ in 0..<2_000 {
-                for f in x.indices { x[f] = Int.random(in: 0..<20, using: &rng) == 0 ? .nan : Double.random(in: -4...4, using: &rng) }
+                for f in x.indices {
+                    x[f] = Int.random(in: 0..<20, using: &rng) == 0 ? .nan : Double.random(in: -4...4, using: &rng)
+                }
                 b[0] = 0
                 x.withUnsafeBufferPointer { xp in
                     trees.predict(xp.baseAddress!, into: &a, raw: true)
@@ -288,7 +315,10 @@ final class TreeModelTests: XCTestCase {
         for row in 0..<5_000 {
             for f in x.indices {
                 switch Int.random(in: 0..<10, using: &rng) {
-                case 0: x[f] = [Double.nan, -0.5, -1, -1e-300, 1e20, .infinity, -.infinity, 2e9][Int.random(in: 0..<8, using: &rng)]
+                case 0:
+                    x[f] =
+                        [Double.nan, -0.5, -1, -1e-300, 1e20, .infinity, -.infinity, 2e9][
+                            Int.random(in: 0..<8, using: &rng)]
                 case 1...4: x[f] = Double(Int.random(in: 0..<80, using: &rng))
                 case 5: x[f] = Double(Int.random(in: 0..<80, using: &rng)) + 0.5
                 default: x[f] = Double.random(in: -3...3, using: &rng)

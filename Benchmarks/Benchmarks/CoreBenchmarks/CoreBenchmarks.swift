@@ -43,8 +43,10 @@ let benchmarks: @Sendable () -> Void = {
     // One-way throughput between the two pinned cores: 10^6 items per iteration.
     for batch in [1, 64] {
         let ring = try! SPSCRing<UInt64>(capacity: 4096, policy: .spin, arena: arena)
-        Benchmark("SPSCRing one-way, batch \(batch)",
-                  configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .mega, maxDuration: .seconds(3))) { benchmark in
+        Benchmark(
+            "SPSCRing one-way, batch \(batch)",
+            configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .mega, maxDuration: .seconds(3))
+        ) { benchmark in
             let total = benchmark.scaledIterations.count
             let consumer = try! PinnedThread.start(name: "bm-consumer", cpu: consumerCPU) {
                 let c = ring.consumer
@@ -89,14 +91,16 @@ let benchmarks: @Sendable () -> Void = {
     // Flat malloc counts: the same hot-path work at 10^3 and 10^6 operations; the thresholds
     // hold both to the same absolute count, so any per-operation allocation fails the run.
     let flatMalloc: [BenchmarkMetric: BenchmarkThresholds] = [
-        .mallocCountTotal: .init(absolute: [.p100: 0]),
+        .mallocCountTotal: .init(absolute: [.p100: 0])
     ]
     let flatRing = try! SPSCRing<UInt64>(capacity: 1024, policy: .drop, arena: arena)
     let flatHistogram = try! LatencyHistogram(arena: arena)
     let flatCounter = counters.makeGroup(thread: "bench", names: ["events"])[0]
     for (label, ops) in [("1e3", 1_000), ("1e6", 1_000_000)] {
-        Benchmark("Hot path mallocs, \(label) ops (ring push+pop, histogram, counter, clock)",
-                  configuration: .init(metrics: [.mallocCountTotal], maxIterations: 5, thresholds: flatMalloc)) { _ in
+        Benchmark(
+            "Hot path mallocs, \(label) ops (ring push+pop, histogram, counter, clock)",
+            configuration: .init(metrics: [.mallocCountTotal], maxIterations: 5, thresholds: flatMalloc)
+        ) { _ in
             let p = flatRing.producer, c = flatRing.consumer
             for i in 0..<ops {
                 let t0 = clock.ticks()

@@ -37,13 +37,18 @@ func engineBenchmarks() {
             }
         }
     }
-    Benchmark("Engine per event (demo configuration)", configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo)) { b in
+    Benchmark(
+        "Engine per event (demo configuration)",
+        configuration: .init(metrics: [.wallClock, .throughput], scalingFactor: .kilo)
+    ) { b in
         process(b.scaledIterations.count)
     }
     let flatMalloc: [BenchmarkMetric: BenchmarkThresholds] = [.mallocCountTotal: .init(absolute: [.p100: 0])]
     for (label, n) in [("1e3", 1_000), ("1e5", 100_000)] {
-        Benchmark("Engine mallocs, \(label) events (book + features + models + signal)",
-                  configuration: .init(metrics: [.mallocCountTotal], maxIterations: 5, thresholds: flatMalloc)) { _ in
+        Benchmark(
+            "Engine mallocs, \(label) events (book + features + models + signal)",
+            configuration: .init(metrics: [.mallocCountTotal], maxIterations: 5, thresholds: flatMalloc)
+        ) { _ in
             process(n)
         }
     }

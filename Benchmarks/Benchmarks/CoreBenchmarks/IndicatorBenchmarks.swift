@@ -6,7 +6,10 @@ func indicatorBenchmarks() {
     let instruments = 64
     var x = [Double](repeating: 0, count: instruments)
     for i in 0..<instruments { x[i] = 100 + Double(i) / 10 }
-    Benchmark("EMA(12) bar close, 64 instruments, scalar", configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)) { b in
+    Benchmark(
+        "EMA(12) bar close, 64 instruments, scalar",
+        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)
+    ) { b in
         var emas = (0..<instruments).map { _ in EMA(period: 12) }
         var sink = 0.0
         b.startMeasurement()
@@ -16,7 +19,10 @@ func indicatorBenchmarks() {
         b.stopMeasurement()
         blackHole(sink)
     }
-    Benchmark("EMA(12) bar close, 64 instruments, SIMD4 lanes", configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)) { b in
+    Benchmark(
+        "EMA(12) bar close, 64 instruments, SIMD4 lanes",
+        configuration: .init(metrics: [.wallClock, .throughput, .mallocCountTotal], scalingFactor: .kilo)
+    ) { b in
         var lanes = EMALanes(period: 12, instruments: instruments)
         var out = [Double](repeating: 0, count: instruments)
         b.startMeasurement()

@@ -13,7 +13,13 @@ import Foundation
 public struct UDPReceiveBench {
     public enum Path: String, CaseIterable, Sendable {
         case uring = "io_uring", recvmmsg, recvfrom = "blocking recvmsg"
-        var mode: Int32 { switch self { case .uring: Int32(HP_RX_URING); case .recvmmsg: Int32(HP_RX_RECVMMSG); case .recvfrom: Int32(HP_RX_RECVFROM) } }
+        var mode: Int32 {
+            switch self {
+            case .uring: Int32(HP_RX_URING);
+            case .recvmmsg: Int32(HP_RX_RECVMMSG);
+            case .recvfrom: Int32(HP_RX_RECVFROM)
+            }
+        }
     }
 
     public struct Step: Sendable {
@@ -39,7 +45,9 @@ public struct UDPReceiveBench {
     /// Runs every path at every rate, alternating paths within each rate so drift on the host
     /// touches them alike. `progress` hears each step.
     public func run(session path: String, progress: (Step) -> Void = { _ in }) throws -> [Step] {
-        guard case let .itch(itch) = try FeedFile.open(path) else { throw FeedError(file: path, offset: 0, reason: "not ITCH") }
+        guard case let .itch(itch) = try FeedFile.open(path) else {
+            throw FeedError(file: path, offset: 0, reason: "not ITCH")
+        }
         var steps: [Step] = []
         for rate in rates {
             for p in Path.allCases {
@@ -53,7 +61,9 @@ public struct UDPReceiveBench {
 
     /// The drain rounds: per round, every path once, in an order that rotates each round.
     public func drain(session path: String, progress: (Step) -> Void = { _ in }) throws -> [Step] {
-        guard case let .itch(itch) = try FeedFile.open(path) else { throw FeedError(file: path, offset: 0, reason: "not ITCH") }
+        guard case let .itch(itch) = try FeedFile.open(path) else {
+            throw FeedError(file: path, offset: 0, reason: "not ITCH")
+        }
         var steps: [Step] = []
         let paths = Path.allCases
         for round in 0..<drainRounds {
@@ -79,7 +89,10 @@ public struct UDPReceiveBench {
     func measure(_ itch: ITCHFile, path: Path, rate: Double?) throws -> Step {
         let port = UDPReceiveBench.freePort()
         let buffer = rate == nil ? "&rcvbuf=1073741824" : ""
-        guard case let .moldUDP64(url) = try SourceURL.parse("moldudp64://127.0.0.1:\(port)?wait_us=2000&timeout_ms=50&retries=0\(buffer)") else {
+        guard
+            case let .moldUDP64(url) = try SourceURL.parse(
+                "moldudp64://127.0.0.1:\(port)?wait_us=2000&timeout_ms=50&retries=0\(buffer)")
+        else {
             throw SourceURLError(url: "moldudp64://127.0.0.1:\(port)", reason: "not a MoldUDP64 URL")
         }
         let feed = try MoldUDP64Feed(options: url)
@@ -109,14 +122,17 @@ public struct UDPReceiveBench {
         options.pace = rate.map { .rate(messagesPerSecond: $0) } ?? .max
         options.lingerNs = 0
         let server = try MoldServer(source: itch, options: options)
-        let sender = try PinnedThread.start(name: "hp-bench-tx", cpu: rate == nil ? receiverCPU : senderCPU) { _ = try? server.run() }
+        let sender = try PinnedThread.start(name: "hp-bench-tx", cpu: rate == nil ? receiverCPU : senderCPU) {
+            _ = try? server.run()
+        }
         sender.join()
         go.signal()
         receiver.join()
         let missing = server.messageCount - result.messages
         let seconds = max(Double(result.lastNs &- result.firstNs) / 1e9, 1e-9)
-        return Step(path: path, offeredPerSecond: rate ?? 0, messages: result.messages, lost: max(missing, result.lost),
-                    packetsPerSecond: Double(result.packets) / seconds, messagesPerSecond: Double(result.messages) / seconds)
+        return Step(
+            path: path, offeredPerSecond: rate ?? 0, messages: result.messages, lost: max(missing, result.lost),
+            packetsPerSecond: Double(result.packets) / seconds, messagesPerSecond: Double(result.messages) / seconds)
     }
 
     /// A free UDP port (bound to port 0, read, closed).

@@ -14,8 +14,10 @@ public enum BookReplay {
 
     /// ITCH: every message's events are applied to the L3 book, which publishes after each
     /// message.
-    public static func run(_ file: ITCHFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
-                           emit: (BookView) -> Void) throws -> (Result, ITCHFile.Summary) {
+    public static func run(
+        _ file: ITCHFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
+        emit: (BookView) -> Void
+    ) throws -> (Result, ITCHFile.Summary) {
         let arena = try arena(config)
         defer { withExtendedLifetime(arena) {} }  // the books point into it
         var walk = try ITCHBookWalk(config: config, arena: arena)
@@ -31,9 +33,11 @@ public enum BookReplay {
 
     /// A live MoldUDP64 session (`start()` is called here), until end of session, `idleNs`
     /// without data (0: no limit) or `stop`.
-    public static func run(_ feed: MoldUDP64Feed, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
-                           idleNs: UInt64 = 0, stop: () -> Bool = { false },
-                           emit: (BookView) -> Void) throws -> (Result, MoldUDP64Feed.End) {
+    public static func run(
+        _ feed: MoldUDP64Feed, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
+        idleNs: UInt64 = 0, stop: () -> Bool = { false },
+        emit: (BookView) -> Void
+    ) throws -> (Result, MoldUDP64Feed.End) {
         let arena = try arena(config)
         defer { withExtendedLifetime(arena) {} }
         var walk = try ITCHBookWalk(config: config, arena: arena)
@@ -64,7 +68,9 @@ public enum BookReplay {
 
         var result: Result {
             let c = events.decoder.counts
-            return Result(skips: .init(unknownType: c.unknownType, short: c.short), counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
+            return Result(
+                skips: .init(unknownType: c.unknownType, short: c.short),
+                counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
         }
     }
 
@@ -78,8 +84,10 @@ public enum BookReplay {
         L3Book.arenaBytes(config) + L2Book.arenaBytes(maxInstruments: config.maxInstruments, depth: config.depth)
     }
 
-    public static func run(_ file: DBNFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
-                           emit: (BookView) -> Void) throws -> Result {
+    public static func run(
+        _ file: DBNFile, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
+        emit: (BookView) -> Void
+    ) throws -> Result {
         let arena = try arena(config)
         defer { withExtendedLifetime(arena) {} }  // the books point into it
         let l3 = try L3Book(config: config, arena: arena)
@@ -101,6 +109,8 @@ public enum BookReplay {
             return true
         }.check(file: file.path)
         let c = decoder.counts
-        return Result(skips: .init(unknownType: c.unknownType, short: c.short), counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
+        return Result(
+            skips: .init(unknownType: c.unknownType, short: c.short),
+            counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
     }
 }

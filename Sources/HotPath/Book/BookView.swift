@@ -86,9 +86,13 @@ public struct BookView: @unchecked Sendable {
     public var json: String {
         let h = header.pointee
         func side(_ n: Int, _ at: (Int) -> PriceLevels.Level) -> String {
-            "[" + (0..<n).map { let l = at($0); return "[\"\(DBNJSONWriter.decimal(l.price))\",\(l.size),\(l.count)]" }.joined(separator: ",") + "]"
+            "["
+                + (0..<n).map {
+                    let l = at($0); return "[\"\(DBNJSONWriter.decimal(l.price))\",\(l.size),\(l.count)]"
+                }.joined(separator: ",") + "]"
         }
-        return "{\"ts_recv\":\(h.tsRecv),\"instrument_id\":\(h.instrumentId),\"bids\":\(side(Int(h.bidLevels), bid)),\"asks\":\(side(Int(h.askLevels), ask))}"
+        return
+            "{\"ts_recv\":\(h.tsRecv),\"instrument_id\":\(h.instrumentId),\"bids\":\(side(Int(h.bidLevels), bid)),\"asks\":\(side(Int(h.askLevels), ask))}"
     }
 }
 
@@ -103,6 +107,7 @@ public enum BookStale {
     public static let duplicateOrder: UInt8 = 6
 
     public static func name(_ code: UInt8) -> String {
-        ["ok", "unknown_order", "size_underflow", "crossed", "level_overflow", "order_table_full", "duplicate_order"][Int(min(code, 6))]
+        ["ok", "unknown_order", "size_underflow", "crossed", "level_overflow", "order_table_full", "duplicate_order"][
+            Int(min(code, 6))]
     }
 }

@@ -20,7 +20,8 @@ public struct InstrumentIndex: @unchecked Sendable {
     /// Arena bytes `init(capacity:arena:)` carves.
     public static func arenaBytes(capacity: Int) -> Int {
         let n = slotCount(capacity)
-        return Arena.footprint(UInt32.self, count: n) + Arena.footprint(UInt16.self, count: n) + Arena.footprint(Int.self, count: 4)
+        return Arena.footprint(UInt32.self, count: n) + Arena.footprint(UInt16.self, count: n)
+            + Arena.footprint(Int.self, count: 4)
     }
 
     public init(capacity: Int, arena: Arena) throws(ArenaError) {

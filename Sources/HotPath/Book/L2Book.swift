@@ -39,10 +39,12 @@ public struct L2Book: @unchecked Sendable {
             let at = 48 + 32 * i
             let bidPx: Int64 = rec.le(at), askPx: Int64 = rec.le(at + 8)
             if bidPx != Event.undefinedPrice {
-                _ = scratchBids.add(price: bidPx, size: rec.le(at + 16, as: UInt32.self), orders: rec.le(at + 24, as: UInt32.self))
+                _ = scratchBids.add(
+                    price: bidPx, size: rec.le(at + 16, as: UInt32.self), orders: rec.le(at + 24, as: UInt32.self))
             }
             if askPx != Event.undefinedPrice {
-                _ = scratchAsks.add(price: askPx, size: rec.le(at + 20, as: UInt32.self), orders: rec.le(at + 28, as: UInt32.self))
+                _ = scratchAsks.add(
+                    price: askPx, size: rec.le(at + 20, as: UInt32.self), orders: rec.le(at + 28, as: UInt32.self))
             }
         }
         views[b].publish(bids: scratchBids, asks: scratchAsks, event: e, stale: 0)

@@ -39,7 +39,7 @@ public struct L3Book: @unchecked Sendable {
     /// The book's counters; each counts into its own slot (`rawValue`).
     public enum Counter: Int, CaseIterable, Sendable {
         case events, published, unknownOrder, sizeUnderflow, duplicateOrder, crossedBook, levelOverflow,
-             orderTableFull, tooManyInstruments, badSide
+            orderTableFull, tooManyInstruments, badSide
 
         public var name: String {
             switch self {
@@ -79,7 +79,8 @@ public struct L3Book: @unchecked Sendable {
     /// Arena bytes `init(config:arena:…)` carves: size arenas with this.
     public static func arenaBytes(_ config: Config) -> Int {
         let n = config.maxInstruments
-        let perBook = 2 * PriceLadder.arenaBytes(slots: config.ladderSlots, overflowLevels: config.levelsPerSide)
+        let perBook =
+            2 * PriceLadder.arenaBytes(slots: config.ladderSlots, overflowLevels: config.levelsPerSide)
             + BookView.arenaBytes(depth: config.depth)
         return OrderTable.arenaBytes(capacity: config.maxOrders) + n * perBook
             + Arena.footprint(PriceLadder.self, count: 2 * n) + Arena.footprint(BookView.self, count: n)
@@ -89,7 +90,9 @@ public struct L3Book: @unchecked Sendable {
 
     /// - Parameter counters: where the named counters live (a cold thread can read them);
     ///   nil keeps them private to the book (read them with `counter(_:)`).
-    public init(config: Config = Config(), arena: Arena, counters: CounterRegistry? = nil, thread: String = "engine") throws(ArenaError) {
+    public init(
+        config: Config = Config(), arena: Arena, counters: CounterRegistry? = nil, thread: String = "engine"
+    ) throws(ArenaError) {
         self.config = config
         guard (1...PriceLadder.maxDepth).contains(config.depth) else {
             throw .badRequest("book depth \(config.depth) is outside 1...\(PriceLadder.maxDepth)")
@@ -98,8 +101,12 @@ public struct L3Book: @unchecked Sendable {
         sides = try arena.allocate(PriceLadder.self, count: 2 * config.maxInstruments)
         views = try arena.allocate(BookView.self, count: config.maxInstruments)
         for i in 0..<config.maxInstruments {
-            (sides + 2 * i).initialize(to: try PriceLadder(slots: config.ladderSlots, overflowLevels: config.levelsPerSide, isBid: true, arena: arena))
-            (sides + 2 * i + 1).initialize(to: try PriceLadder(slots: config.ladderSlots, overflowLevels: config.levelsPerSide, isBid: false, arena: arena))
+            (sides + 2 * i).initialize(
+                to: try PriceLadder(
+                    slots: config.ladderSlots, overflowLevels: config.levelsPerSide, isBid: true, arena: arena))
+            (sides + 2 * i + 1).initialize(
+                to: try PriceLadder(
+                    slots: config.ladderSlots, overflowLevels: config.levelsPerSide, isBid: false, arena: arena))
             (views + i).initialize(to: try BookView(depth: config.depth, arena: arena))
         }
         stale = try arena.allocate(UInt8.self, count: config.maxInstruments)
@@ -107,7 +114,8 @@ public struct L3Book: @unchecked Sendable {
         instruments = try InstrumentIndex(capacity: config.maxInstruments, arena: arena)
         if let counters {
             let group = counters.makeGroup(thread: thread, names: L3Book.counterNames.map { "book." + $0 })
-            counterSlots = UnsafeMutableRawPointer(group.slots).bindMemory(to: UInt64.self, capacity: L3Book.counterNames.count)
+            counterSlots = UnsafeMutableRawPointer(group.slots).bindMemory(
+                to: UInt64.self, capacity: L3Book.counterNames.count)
         } else {
             counterSlots = try arena.allocate(UInt64.self, count: L3Book.counterNames.count)
         }
@@ -173,7 +181,11 @@ public struct L3Book: @unchecked Sendable {
             return
         }
         let s = side.slot(e.price)
-        switch orders.insert(.init(id: e.orderId, price: e.price, size: e.size, book: UInt16(b), side: e.side, used: 1, slot: Int32(truncatingIfNeeded: s))) {
+        switch orders.insert(
+            .init(
+                id: e.orderId, price: e.price, size: e.size, book: UInt16(b), side: e.side, used: 1,
+                slot: Int32(truncatingIfNeeded: s)))
+        {
         case .inserted:
             if _slowPath(!side.add(price: e.price, size: e.size, orders: 1, at: s)) {
                 count(.levelOverflow); markStale(b, BookStale.levelOverflow)
@@ -197,7 +209,8 @@ public struct L3Book: @unchecked Sendable {
             take = o.pointee.size
         }
         let gone = take == o.pointee.size
-        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: take, orders: gone ? 1 : 0, hint: Int(o.pointee.slot))
+        _ = levels(b, o.pointee.side).remove(
+            price: o.pointee.price, size: take, orders: gone ? 1 : 0, hint: Int(o.pointee.slot))
         if gone { orders.remove(slot: slot) } else { o.pointee.size &-= take }
     }
 
@@ -212,7 +225,8 @@ public struct L3Book: @unchecked Sendable {
         }
         let o = orders.entry(slot)
         if rememberSide { replaceSide[b] = o.pointee.side }
-        _ = levels(b, o.pointee.side).remove(price: o.pointee.price, size: o.pointee.size, orders: 1, hint: Int(o.pointee.slot))
+        _ = levels(b, o.pointee.side).remove(
+            price: o.pointee.price, size: o.pointee.size, orders: 1, hint: Int(o.pointee.slot))
         orders.remove(slot: slot)
     }
 
@@ -225,7 +239,8 @@ public struct L3Book: @unchecked Sendable {
         let hint = Int(o.pointee.slot)
         if o.pointee.price == e.price {
             if e.size >= o.pointee.size {
-                _ = side.add(price: e.price, size: e.size &- o.pointee.size, orders: 0, at: side.slot(e.price, hint: hint))
+                _ = side.add(
+                    price: e.price, size: e.size &- o.pointee.size, orders: 0, at: side.slot(e.price, hint: hint))
             } else {
                 _ = side.remove(price: e.price, size: o.pointee.size &- e.size, orders: 0, hint: hint)
             }

@@ -38,7 +38,7 @@ public struct OrderTable: @unchecked Sendable {
     @usableFromInline let slots: UnsafeMutablePointer<Entry>
     @usableFromInline let mask: Int
     @usableFromInline let shift: UInt64
-    @usableFromInline let state: UnsafeMutablePointer<Int>   // [0] = live count
+    @usableFromInline let state: UnsafeMutablePointer<Int>  // [0] = live count
     @_transparent public var capacity: Int { mask &+ 1 }
 
     /// Slots for at least `requested` orders: a power of two.

@@ -51,14 +51,14 @@ public struct PriceLadder: @unchecked Sendable {
     @_transparent public var learnAfter: Int { storage.pointee.learnAfter }
 
     @usableFromInline enum Ctl {
-        @usableFromInline static var tick: Int { 0 }          // 0 while learning
-        @usableFromInline static var base: Int { 1 }          // price of grid position 0
-        @usableFromInline static var best: Int { 2 }          // best occupied slot, -1 when none
-        @usableFromInline static var ladderCount: Int { 3 }   // occupied slots
-        @usableFromInline static var first: Int { 4 }         // first price seen (learning)
-        @usableFromInline static var gcd: Int { 5 }           // gcd of differences (learning)
-        @usableFromInline static var seen: Int { 6 }          // distinct prices seen (learning)
-        @usableFromInline static var published: Int { 8 }     // levels in the last top-N
+        @usableFromInline static var tick: Int { 0 }  // 0 while learning
+        @usableFromInline static var base: Int { 1 }  // price of grid position 0
+        @usableFromInline static var best: Int { 2 }  // best occupied slot, -1 when none
+        @usableFromInline static var ladderCount: Int { 3 }  // occupied slots
+        @usableFromInline static var first: Int { 4 }  // first price seen (learning)
+        @usableFromInline static var gcd: Int { 5 }  // gcd of differences (learning)
+        @usableFromInline static var seen: Int { 6 }  // distinct prices seen (learning)
+        @usableFromInline static var published: Int { 8 }  // levels in the last top-N
         /// Key of the worst level published (Int64.min while fewer than N are), or
         /// Int64.max when a level entered or left the top N and the next publish recomputes
         /// it: then no key is "in" it, so `patch` and `touch` need only this one compare.
@@ -86,23 +86,28 @@ public struct PriceLadder: @unchecked Sendable {
     /// Arena bytes `init(slots:overflowLevels:…)` carves.
     public static func arenaBytes(slots: Int, overflowLevels: Int) -> Int {
         let c = slotCount(slots)
-        return Arena.footprint(UInt8.self, count: ctlBytes + MemoryLayout<Storage>.stride) + Arena.footprint(UInt8.self, count: c)
+        return Arena.footprint(UInt8.self, count: ctlBytes + MemoryLayout<Storage>.stride)
+            + Arena.footprint(UInt8.self, count: c)
             + Arena.footprint(Level.self, count: maxDepth)
             + Arena.footprint(Level.self, count: c) + Arena.footprint(UInt64.self, count: c / 64)
             + PriceLevels.arenaBytes(capacity: overflowLevels)
     }
 
-    public init(slots: Int = 4096, overflowLevels: Int = 4096, learnAfter: Int = 16, isBid: Bool, arena: Arena) throws(ArenaError) {
+    public init(
+        slots: Int = 4096, overflowLevels: Int = 4096, learnAfter: Int = 16, isBid: Bool, arena: Arena
+    ) throws(ArenaError) {
         let c = Self.slotCount(slots)
         let raw = try arena.allocateBytes(Self.ctlBytes + MemoryLayout<Storage>.stride)
         raw.initializeMemory(as: Int64.self, repeating: 0, count: Self.ctlBytes / 8)
         storage = (raw + Self.ctlBytes).bindMemory(to: Storage.self, capacity: 1)
         let ranks = try arena.allocate(UInt8.self, count: c)
         let shadow = try arena.allocate(Level.self, count: Self.maxDepth)
-        storage.initialize(to: Storage(slots: try arena.allocate(Level.self, count: c), bits: try arena.allocate(UInt64.self, count: c / 64),
-                                       ranks: ranks, shadow: shadow,
-                                       overflow: try PriceLevels(capacity: overflowLevels, isBid: isBid, arena: arena),
-                                       capacity: c, sign: isBid ? 1 : -1, learnAfter: learnAfter))
+        storage.initialize(
+            to: Storage(
+                slots: try arena.allocate(Level.self, count: c), bits: try arena.allocate(UInt64.self, count: c / 64),
+                ranks: ranks, shadow: shadow,
+                overflow: try PriceLevels(capacity: overflowLevels, isBid: isBid, arena: arena),
+                capacity: c, sign: isBid ? 1 : -1, learnAfter: learnAfter))
         ctl[Ctl.best] = -1
         needRecompute()
         ctl[Ctl.windowLowKey] = Int64.max
@@ -167,7 +172,8 @@ public struct PriceLadder: @unchecked Sendable {
         // the view is no longer staged (its newer value must not be overwritten at publish).
         let staged = ctl[Ctl.staging] != 0
         let base = staged ? Int64(Int(bitPattern: shadow)) : ctl[Ctl.view]
-        UnsafeMutablePointer<Level>(bitPattern: Int(base &+ Int64(r &* MemoryLayout<Level>.stride))).unsafelyUnwrapped.pointee = slots[s]
+        UnsafeMutablePointer<Level>(bitPattern: Int(base &+ Int64(r &* MemoryLayout<Level>.stride))).unsafelyUnwrapped
+            .pointee = slots[s]
         let bit = Int64(1) << Int64(r), marks = ctl[Ctl.stagedRanks]
         ctl[Ctl.stagedRanks] = staged ? marks | bit : marks & ~bit
     }

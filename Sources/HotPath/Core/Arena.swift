@@ -1,4 +1,5 @@
 import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,8 @@ public enum ArenaError: Error, Equatable, CustomStringConvertible {
         case let .mapFailed(error):
             return "\(error)"
         case let .exhausted(requested, remaining, capacity):
-            return "arena exhausted: \(requested) bytes requested, \(remaining) of \(capacity) left; size the arena larger"
+            return
+                "arena exhausted: \(requested) bytes requested, \(remaining) of \(capacity) left; size the arena larger"
         case let .badRequest(why):
             return "arena: \(why)"
         }
@@ -61,12 +63,16 @@ public final class Arena: @unchecked Sendable {
             if let p, p != MAP_FAILED {
                 mapped = p; size = hsize; huge = true
             } else {
-                notes.append("2 MiB huge pages unavailable (\(SystemError.text(errno))): using normal pages with MADV_HUGEPAGE; reserve some with vm.nr_hugepages")
+                notes.append(
+                    "2 MiB huge pages unavailable (\(SystemError.text(errno))): using normal pages with MADV_HUGEPAGE; reserve some with vm.nr_hugepages"
+                )
             }
         }
         if mapped == nil {
             let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            guard let p, p != MAP_FAILED else { throw .mapFailed(SystemError("arena of \(size) bytes", call: "mmap", errno: errno)) }
+            guard let p, p != MAP_FAILED else {
+                throw .mapFailed(SystemError("arena of \(size) bytes", call: "mmap", errno: errno))
+            }
             mapped = p
             if hugePages { _ = madvise(p, size, MADV_HUGEPAGE) }
         }
@@ -101,7 +107,9 @@ public final class Arena: @unchecked Sendable {
                 var lim = rlimit()
                 getrlimit(__rlimit_resource_t(UInt32(hp_rlimit_memlock())), &lim)
                 let limit = lim.rlim_cur == rlim_t.max ? "unlimited" : "\(lim.rlim_cur) bytes"
-                notes.append("mlock of \(size) bytes not permitted (\(SystemError.text(e)), RLIMIT_MEMLOCK \(limit)): memory may be swapped out; raise `ulimit -l`")
+                notes.append(
+                    "mlock of \(size) bytes not permitted (\(SystemError.text(e)), RLIMIT_MEMLOCK \(limit)): memory may be swapped out; raise `ulimit -l`"
+                )
             }
         }
         self.base = region
@@ -125,8 +133,11 @@ public final class Arena: @unchecked Sendable {
 
     /// Carves `count` elements of `T`, aligned to `alignment` (a power of two, at least T's),
     /// zero-filled. Start-up only.
-    public func allocate<T: ~Copyable>(_ type: T.Type, count: Int, alignment: Int = 64) throws(ArenaError) -> UnsafeMutablePointer<T> {
-        let raw = try allocateBytes(count * MemoryLayout<T>.stride, alignment: max(alignment, MemoryLayout<T>.alignment))
+    public func allocate<T: ~Copyable>(
+        _ type: T.Type, count: Int, alignment: Int = 64
+    ) throws(ArenaError) -> UnsafeMutablePointer<T> {
+        let raw = try allocateBytes(
+            count * MemoryLayout<T>.stride, alignment: max(alignment, MemoryLayout<T>.alignment))
         return raw.bindMemory(to: T.self, capacity: count)
     }
 
@@ -148,6 +159,7 @@ public final class Arena: @unchecked Sendable {
     /// One line describing where the memory lives and how it is held.
     public var summary: String {
         let nodeText = node.map { "NUMA node \($0)" } ?? "no NUMA binding"
-        return "\(capacity) bytes, \(nodeText), \(usesHugePages ? "2 MiB pages" : "4 KiB pages"), \(locked ? "locked" : "not locked"), pre-faulted"
+        return
+            "\(capacity) bytes, \(nodeText), \(usesHugePages ? "2 MiB pages" : "4 KiB pages"), \(locked ? "locked" : "not locked"), pre-faulted"
     }
 }

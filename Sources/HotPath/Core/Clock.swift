@@ -1,4 +1,5 @@
 import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,8 +57,9 @@ public struct Clock: Sendable, CustomStringConvertible {
             reason = "HOTPATH_CLOCK=monotonic"
         }
         if let reason {
-            return Clock(source: .monotonic, invariantTSC: invariant, ticksPerSecond: 1e9,
-                         calibrationWindowNs: 0, note: reason, mult: 1 << 32, baseTicks: 0, baseNs: 0)
+            return Clock(
+                source: .monotonic, invariantTSC: invariant, ticksPerSecond: 1e9,
+                calibrationWindowNs: 0, note: reason, mult: 1 << 32, baseTicks: 0, baseNs: 0)
         }
         let (t0, n0) = pairedReading()
         var req = timespec(tv_sec: Int(windowNs / 1_000_000_000), tv_nsec: Int(windowNs % 1_000_000_000))
@@ -66,8 +68,9 @@ public struct Clock: Sendable, CustomStringConvertible {
         let (t1, n1) = pairedReading()
         let hz = Double(t1 &- t0) / Double(n1 &- n0) * 1e9
         let mult = UInt64((1e9 / hz * 4294967296.0).rounded())
-        return Clock(source: .tsc, invariantTSC: true, ticksPerSecond: hz,
-                     calibrationWindowNs: n1 &- n0, note: nil, mult: mult, baseTicks: t1, baseNs: n1)
+        return Clock(
+            source: .tsc, invariantTSC: true, ticksPerSecond: hz,
+            calibrationWindowNs: n1 &- n0, note: nil, mult: mult, baseTicks: t1, baseNs: n1)
     }
 
     /// Raw ticks: the TSC, or monotonic nanoseconds in the fallback. Cheapest stamp.
@@ -108,7 +111,8 @@ public struct Clock: Sendable, CustomStringConvertible {
         switch source {
         case .tsc:
             let mhz = (ticksPerSecond / 1e4).rounded() / 100
-            return "tsc (invariant, \(mhz) MHz, calibrated over \(calibrationWindowNs / 1_000_000) ms against CLOCK_MONOTONIC)"
+            return
+                "tsc (invariant, \(mhz) MHz, calibrated over \(calibrationWindowNs / 1_000_000) ms against CLOCK_MONOTONIC)"
         case .monotonic:
             return "clock_gettime(CLOCK_MONOTONIC) (\(note ?? "fallback"))"
         }
@@ -133,7 +137,8 @@ public struct Clock: Sendable, CustomStringConvertible {
 
     static func cpuHasInvariantTSC(cpuinfo: String? = SystemFile.read("/proc/cpuinfo", limit: 1 << 16)) -> Bool {
         guard let text = cpuinfo,
-              let flags = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+            let flags = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return false }
         let words = Set(flags.split(separator: " ").map(String.init))
         return words.contains("constant_tsc") && words.contains("nonstop_tsc")
     }

@@ -149,7 +149,8 @@ public struct HistogramSnapshot: Sendable, Equatable {
         let (mean, sd) = meanAndStdDev
         out += format("#[Mean    = %12.3f, StdDeviation   = %12.3f]\n", mean / scale, sd / scale)
         out += format("#[Max     = %12.3f, Total count    = %12llu]\n", Double(maxValue) / scale, totalCount)
-        out += format("#[Buckets = %12d, SubBuckets     = %12d]\n", HistogramLayout.bucketCount, HistogramLayout.subBucketCount)
+        out += format(
+            "#[Buckets = %12d, SubBuckets     = %12d]\n", HistogramLayout.bucketCount, HistogramLayout.subBucketCount)
         return out
     }
 }
@@ -160,7 +161,9 @@ public func format(_ spec: String, _ args: any CVarArg...) -> String {
     withVaList(args) { va in
         var buf = [UInt8](repeating: 0, count: 1024)
         let n = buf.withUnsafeMutableBufferPointer { p in
-            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { Int(vsnprintf($0, p.count, spec, va)) }
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) {
+                Int(vsnprintf($0, p.count, spec, va))
+            }
         }
         return String(decoding: buf.prefix(Swift.max(0, Swift.min(n, buf.count - 1))), as: UTF8.self)
     }

@@ -98,7 +98,9 @@ public struct LatencySummary: Sendable, Equatable {
 
     /// `count` (unless left out) and `<percentile>_ns` for each of `percentiles`: the one
     /// writer of latency JSON fields. Callers add their own fields around them.
-    public func jsonFields(_ percentiles: [Percentile] = Percentile.allCases, count withCount: Bool = true) -> [(String, String)] {
+    public func jsonFields(
+        _ percentiles: [Percentile] = Percentile.allCases, count withCount: Bool = true
+    ) -> [(String, String)] {
         (withCount ? [("count", "\(count)")] : []) + percentiles.map { ($0.jsonKey, "\(self[$0])") }
     }
 }

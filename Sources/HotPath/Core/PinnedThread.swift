@@ -1,5 +1,6 @@
 import CSupport
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +18,8 @@ public enum PinError: Error, Equatable, CustomStringConvertible {
         case let .cpuOutOfRange(cpu, online):
             return "cpu \(cpu) is offline or out of range: online CPUs are \(online)"
         case let .cpuNotAllowed(cpu, allowed):
-            return "cpu \(cpu) is online but outside this process's allowed CPUs (\(allowed)); check taskset/cgroup cpusets"
+            return
+                "cpu \(cpu) is online but outside this process's allowed CPUs (\(allowed)); check taskset/cgroup cpusets"
         case let .affinityFailed(error):
             return "\(error)"
         case let .affinityNotConfirmed(cpu, actual):
@@ -59,8 +61,10 @@ public final class PinnedThread: @unchecked Sendable {
     }
 
     /// Starts `body` on a new thread named `name`, pinned to `cpu` when given.
-    public static func start(name: String, cpu: Int?, fifoPriority: Int? = nil,
-                             body: @escaping @Sendable () -> Void) throws(PinError) -> PinnedThread {
+    public static func start(
+        name: String, cpu: Int?, fifoPriority: Int? = nil,
+        body: @escaping @Sendable () -> Void
+    ) throws(PinError) -> PinnedThread {
         if let cpu { try validate(cpu: cpu) }
         let thread = PinnedThread(name: name, cpu: cpu)
         let start = ThreadStart(name: name, cpu: cpu, fifoPriority: fifoPriority, body: body)
@@ -126,8 +130,9 @@ final class ThreadStart: @unchecked Sendable {
         if error == nil, let priority = fifoPriority {
             let rc = hp_set_fifo(Int32(priority))
             if rc != 0 {
-                notes.append("SCHED_FIFO priority \(priority) not permitted for thread '\(name)' (\(SystemError.text(rc))): "
-                    + "running at normal priority; grant CAP_SYS_NICE or an rtprio limit to enable it")
+                notes.append(
+                    "SCHED_FIFO priority \(priority) not permitted for thread '\(name)' (\(SystemError.text(rc))): "
+                        + "running at normal priority; grant CAP_SYS_NICE or an rtprio limit to enable it")
             }
         }
         if error != nil {

@@ -101,7 +101,9 @@ public struct SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
                 ring.producerCachedTail.pointee = ring.tail.pointee.load(ordering: .acquiring)
                 free = ring.capacity &- (h &- ring.producerCachedTail.pointee)
             }
-            assert(free >= 0 && free <= ring.capacity, "SPSCRing: \(ring.capacity &- free) items queued in \(ring.capacity) slots")
+            assert(
+                free >= 0 && free <= ring.capacity,
+                "SPSCRing: \(ring.capacity &- free) items queued in \(ring.capacity) slots")
             return free
         }
 

@@ -15,8 +15,10 @@ public enum FeatureReplay {
 
     /// Calls `emit` for every published view with its feature row (reused buffer), and
     /// `progress` with the share of the file read, now and then.
-    public static func run(_ file: FeedFile, config: MicrostructureFeatures.Config = .init(), progress: ((Double) -> Void)? = nil,
-                           emit: (UInt64, UInt32, UnsafeBufferPointer<Double>) -> Void) throws -> (events: Int, undefined: Int, badInputs: Int) {
+    public static func run(
+        _ file: FeedFile, config: MicrostructureFeatures.Config = .init(), progress: ((Double) -> Void)? = nil,
+        emit: (UInt64, UInt32, UnsafeBufferPointer<Double>) -> Void
+    ) throws -> (events: Int, undefined: Int, badInputs: Int) {
         var bookConfig = L3Book.Config()
         bookConfig.maxInstruments = 64
         let arena = try Arena(bytes: L3Book.arenaBytes(bookConfig), lock: false)
@@ -38,12 +40,14 @@ public enum FeatureReplay {
             guard e.kind == .order else { return }
             let b = book.apply(e)
             if b < 0 { return }
-            features[b, default: MicrostructureFeatures(config: config)].book(book.view(book: b), event: e, into: row.baseAddress!)
+            features[b, default: MicrostructureFeatures(config: config)].book(
+                book.view(book: b), event: e, into: row.baseAddress!)
             emit(MicrostructureFeatures.time(e), e.instrumentId, UnsafeBufferPointer(row))
         }
         let bytes = Double(max(file.byteCount, 1))
         try file.forEachEvent(position: progress.map { report in { report(Double($0) / bytes) } }, handle)
-        let undefined = features.values.reduce(0) { $0 + $1.undefined }, bad = features.values.reduce(0) { $0 + $1.badInputs }
+        let undefined = features.values.reduce(0) { $0 + $1.undefined },
+            bad = features.values.reduce(0) { $0 + $1.badInputs }
         features.values.forEach { $0.release() }
         return (events, undefined, bad)
     }
@@ -52,7 +56,9 @@ public enum FeatureReplay {
     /// the mid of the first row of the same instrument whose time is at least `horizon` after
     /// this row's; NaN when there is no such row or either mid is not positive. One moving
     /// pointer per instrument, so linear in the rows.
-    public static func forwardLabels(times: [UInt64], instruments: [UInt32], mids: [Double], horizon: UInt64) -> [Double] {
+    public static func forwardLabels(
+        times: [UInt64], instruments: [UInt32], mids: [Double], horizon: UInt64
+    ) -> [Double] {
         var labels = [Double](repeating: .nan, count: times.count)
         var byInstrument: [UInt32: [Int]] = [:]
         for (i, inst) in instruments.enumerated() { byInstrument[inst, default: []].append(i) }

@@ -12,14 +12,20 @@ public struct FeatureSchema: Sendable, Equatable {
 
     public func check(_ model: Model, file: String) throws(ModelError) {
         guard model.features == names.count else {
-            throw ModelError(file: file, place: "", reason: "the model takes \(model.features) features but the schema has \(names.count)")
+            throw ModelError(
+                file: file, place: "",
+                reason: "the model takes \(model.features) features but the schema has \(names.count)")
         }
         guard let recorded = model.featureNames, !Self.isPlaceholder(recorded) else { return }
         guard recorded.count == names.count else {
-            throw ModelError(file: file, place: "feature_names", reason: "\(recorded.count) names for \(names.count) schema features")
+            throw ModelError(
+                file: file, place: "feature_names", reason: "\(recorded.count) names for \(names.count) schema features"
+            )
         }
         for (i, (a, b)) in zip(recorded, names).enumerated() where a != b {
-            throw ModelError(file: file, place: "feature_names", reason: "feature \(i) is \"\(a)\" in the model but \"\(b)\" in the schema")
+            throw ModelError(
+                file: file, place: "feature_names",
+                reason: "feature \(i) is \"\(a)\" in the model but \"\(b)\" in the schema")
         }
     }
 

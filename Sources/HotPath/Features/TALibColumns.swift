@@ -14,9 +14,11 @@ public struct TALibColumns {
     var dema30 = DEMA(period: 30), tema30 = TEMA(period: 30), trima30 = TRIMA(period: 30), kama30 = KAMA(period: 30)
     var rsi14 = RSI(period: 14), macd = MACD(), bbands = BBANDS(), stddev5 = STDDEV(period: 5), var5 = VAR(period: 5)
     var atr14 = ATR(period: 14), natr14 = NATR(period: 14), trange = TRANGE(), obv = OBV(), ad = AD(), adosc = ADOSC()
-    var stoch = STOCH(), stochf = STOCHF(), cci20 = CCI(period: 20), mfi14 = MFI(period: 14), willr14 = WILLR(period: 14)
+    var stoch = STOCH(), stochf = STOCHF(), cci20 = CCI(period: 20), mfi14 = MFI(period: 14),
+        willr14 = WILLR(period: 14)
     var adx14 = ADX(period: 14), plusDI = PLUS_DI(period: 14), minusDI = MINUS_DI(period: 14)
-    var roc10 = ROC(period: 10), mom10 = MOM(period: 10), cmo14 = CMO(period: 14), aroon = AROON(period: 14), trix30 = TRIX(period: 30)
+    var roc10 = ROC(period: 10), mom10 = MOM(period: 10), cmo14 = CMO(period: 14), aroon = AROON(period: 14),
+        trix30 = TRIX(period: 30)
 
     /// Bars skipped because a price or the volume was NaN or infinite (their rows are all
     /// undefined; the indicators' state is untouched).
@@ -50,17 +52,24 @@ public struct TALibColumns {
 /// (Date,Time,Open,… files whose header omits Time) are read with the time joined to the date.
 public enum OHLCVFile {
     public static func read(path: String) throws(ModelError) -> [(date: String, bar: Bar)] {
-        guard let text = SystemFile.read(path, limit: 1 << 30) else { throw ModelError(file: path, place: "", reason: "cannot read the file") }
+        guard let text = SystemFile.read(path, limit: 1 << 30) else {
+            throw ModelError(file: path, place: "", reason: "cannot read the file")
+        }
         var lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
         guard !lines.isEmpty else { throw ModelError(file: path, place: "1", reason: "empty file") }
         let header = lines.removeFirst().split(separator: ",").map { $0.trimmingSpaces() }
         func column(_ name: String) throws(ModelError) -> Int {
             guard let i = header.firstIndex(where: { $0.caseInsensitiveEquals(name) }) else {
-                throw ModelError(file: path, place: "1", reason: "no \(name) column in the header (\(header.joined(separator: ",")))")
+                throw ModelError(
+                    file: path, place: "1", reason: "no \(name) column in the header (\(header.joined(separator: ",")))"
+                )
             }
             return i
         }
-        let (d, o, h, l, c, v) = (try column("Date"), try column("Open"), try column("High"), try column("Low"), try column("Close"), try column("Volume"))
+        let (d, o, h, l, c, v) = (
+            try column("Date"), try column("Open"), try column("High"), try column("Low"), try column("Close"),
+            try column("Volume")
+        )
         var out: [(String, Bar)] = []
         out.reserveCapacity(lines.count)
         for (n, line) in lines.enumerated() {
@@ -73,10 +82,13 @@ public enum OHLCVFile {
                 throw ModelError(file: path, place: "\(n + 2)", reason: "\(f.count) fields for \(header.count) columns")
             }
             func num(_ i: Int) throws(ModelError) -> Double {
-                guard let x = Double(f[i]) else { throw ModelError(file: path, place: "\(n + 2)", reason: "\(header[i]) \"\(f[i])\" is not a number") }
+                guard let x = Double(f[i]) else {
+                    throw ModelError(file: path, place: "\(n + 2)", reason: "\(header[i]) \"\(f[i])\" is not a number")
+                }
                 return x
             }
-            out.append((f[d], Bar(open: try num(o), high: try num(h), low: try num(l), close: try num(c), volume: try num(v))))
+            out.append(
+                (f[d], Bar(open: try num(o), high: try num(h), low: try num(l), close: try num(c), volume: try num(v))))
         }
         return out
     }

@@ -57,9 +57,9 @@ public struct Event: BitwiseCopyable, Equatable, Sendable {
     /// What the event describes, so consumers can route without looking at the source.
     @frozen
     public enum Kind: UInt8, BitwiseCopyable, Sendable {
-        case order = 0      // order-by-order (MBO, ITCH)
-        case level = 1      // aggregated top of book (MBP-1/MBP-10/BBO)
-        case trade = 2      // trades schema
+        case order = 0  // order-by-order (MBO, ITCH)
+        case level = 1  // aggregated top of book (MBP-1/MBP-10/BBO)
+        case trade = 2  // trades schema
         case other = 3
         /// No market data: the feed started its input again (`FileReplay.loops`), so every
         /// book must be emptied before the orders it added come again.

@@ -25,7 +25,8 @@ public enum FeedFailure: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .input(error): "\(error)"
         case let .system(error): "\(error)"
-        case let .loss(source, messages): "\(source): \(messages) message(s) lost past recovery; stopping (feed.on_loss = \"stop\")"
+        case let .loss(source, messages):
+            "\(source): \(messages) message(s) lost past recovery; stopping (feed.on_loss = \"stop\")"
         }
     }
 }

@@ -1,5 +1,6 @@
 import CSupport
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,8 +57,10 @@ public struct FileReplay: Sendable {
     /// `position`, when given, receives how many of the replay's bytes (`file.byteCount` a
     /// loop) have been taken: every 4,096 records, and all of them at the end, for a progress
     /// line on another thread (one relaxed store).
-    public func run(into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil,
-                    position: UnsafePointer<Atomic<UInt64>>? = nil) -> Stats {
+    public func run(
+        into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil,
+        position: UnsafePointer<Atomic<UInt64>>? = nil
+    ) -> Stats {
         var stats = Stats()
         let fileBytes = UInt64(file.byteCount)
         var pacer = Pacer(pace: pace, clock: clock, hiccups: hiccups)
@@ -82,10 +85,15 @@ public struct FileReplay: Sendable {
                 var cursor = dbn.cursor()
                 end = cursor.walk { c in
                     stats.records &+= 1
-                    if let position, stats.records & 4095 == 0 { position.pointee.store(done &+ UInt64(c.offset), ordering: .relaxed) }
+                    if let position, stats.records & 4095 == 0 {
+                        position.pointee.store(done &+ UInt64(c.offset), ordering: .relaxed)
+                    }
                     let taken = clock.ticks()
-                    guard decoder.decode(c.record, length: c.length, into: &out[0]) else { stats.skipped &+= 1; return true }
-                    return emit(out, 1, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop)
+                    guard decoder.decode(c.record, length: c.length, into: &out[0]) else {
+                        stats.skipped &+= 1; return true
+                    }
+                    return emit(
+                        out, 1, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop)
                 }
             case let .itch(itch):
                 var reader: ITCHReader
@@ -96,11 +104,14 @@ public struct FileReplay: Sendable {
                 var decoder = ITCHDecoder()
                 end = reader.walk { message in
                     stats.records &+= 1
-                    if let position, stats.records & 4095 == 0 { position.pointee.store(done &+ UInt64(message.offset), ordering: .relaxed) }
+                    if let position, stats.records & 4095 == 0 {
+                        position.pointee.store(done &+ UInt64(message.offset), ordering: .relaxed)
+                    }
                     let taken = clock.ticks()
                     let n = decoder.decode(message, into: out)
                     if n == 0 { stats.skipped &+= 1; return true }
-                    return emit(out, n, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop)
+                    return emit(
+                        out, n, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop)
                 }
             }
             if end == .stopped { return stats }
@@ -114,8 +125,10 @@ public struct FileReplay: Sendable {
     }
 
     @inline(__always)
-    func emit(_ events: UnsafeMutablePointer<Event>, _ n: Int, taken: UInt64, producer: SPSCRing<Event>.Producer,
-              pacer: inout Pacer, time: inout LoopTime, stats: inout Stats, stop: UnsafePointer<Atomic<Bool>>?) -> Bool {
+    func emit(
+        _ events: UnsafeMutablePointer<Event>, _ n: Int, taken: UInt64, producer: SPSCRing<Event>.Producer,
+        pacer: inout Pacer, time: inout LoopTime, stats: inout Stats, stop: UnsafePointer<Atomic<Bool>>?
+    ) -> Bool {
         if let stop, stop.pointee.load(ordering: .relaxed) {
             stats.stoppedEarly = true
             return false
@@ -184,7 +197,11 @@ struct Pacer {
         self.clock = clock
         self.hiccups = hiccups
         if case let .recorded(speed) = pace { inverseSpeed = 1 / max(speed, 1e-9) } else { inverseSpeed = 0 }
-        if case let .rate(perSecond) = pace { intervalTicks = clock.ticksPerSecond / max(perSecond, 1e-9) } else { intervalTicks = 0 }
+        if case let .rate(perSecond) = pace {
+            intervalTicks = clock.ticksPerSecond / max(perSecond, 1e-9)
+        } else {
+            intervalTicks = 0
+        }
     }
 
     /// Waits until `e` is due. At a fixed rate, returns its due time (TSC ticks), which is the

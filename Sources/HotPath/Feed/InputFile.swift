@@ -1,5 +1,6 @@
 import CSupport
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,7 +38,9 @@ public final class InputFile: @unchecked Sendable {
         guard fd >= 0 else { throw FeedError(file: path, offset: 0, reason: "cannot open: \(SystemError.text(errno))") }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0 else { throw FeedError(file: path, offset: 0, reason: "cannot stat: \(SystemError.text(errno))") }
+        guard fstat(fd, &st) == 0 else {
+            throw FeedError(file: path, offset: 0, reason: "cannot stat: \(SystemError.text(errno))")
+        }
         let size = Int(st.st_size)
         guard size > 0 else { throw FeedError(file: path, offset: 0, reason: "file is empty") }
         guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), map != MAP_FAILED else {
@@ -67,11 +70,19 @@ public final class InputFile: @unchecked Sendable {
 
     /// Streams every frame through one decompression context into a buffer sized from the
     /// frames' declared content sizes (grown by doubling when a frame does not declare it).
-    static func decompress(_ input: UnsafeRawBufferPointer, path: String) throws(FeedError) -> (UnsafeMutableRawPointer, Int) {
+    static func decompress(
+        _ input: UnsafeRawBufferPointer, path: String
+    ) throws(FeedError) -> (UnsafeMutableRawPointer, Int) {
         let declared = ZSTD_findDecompressedSize(input.baseAddress, input.count)
-        var capacity = declared < UInt64(ZSTD_CONTENTSIZE_ERROR) - 1 && declared > 0 ? Int(declared) : max(1 << 20, input.count * 8)
-        guard var out = malloc(capacity) else { throw FeedError(file: path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes") }
-        guard let dctx = ZSTD_createDCtx() else { free(out); throw FeedError(file: path, offset: 0, reason: "cannot create a zstd context") }
+        var capacity =
+            declared < UInt64(ZSTD_CONTENTSIZE_ERROR) - 1 && declared > 0
+            ? Int(declared) : max(1 << 20, input.count * 8)
+        guard var out = malloc(capacity) else {
+            throw FeedError(file: path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes")
+        }
+        guard let dctx = ZSTD_createDCtx() else {
+            free(out); throw FeedError(file: path, offset: 0, reason: "cannot create a zstd context")
+        }
         defer { ZSTD_freeDCtx(dctx) }
         var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         var produced = 0
@@ -81,7 +92,8 @@ public final class InputFile: @unchecked Sendable {
                 capacity *= 2
                 guard let grown = realloc(out, capacity) else {
                     free(out)
-                    throw FeedError(file: path, offset: inBuf.pos, reason: "out of memory for \(capacity) decompressed bytes")
+                    throw FeedError(
+                        file: path, offset: inBuf.pos, reason: "out of memory for \(capacity) decompressed bytes")
                 }
                 out = grown
             }
@@ -90,7 +102,8 @@ public final class InputFile: @unchecked Sendable {
             let rc = ZSTD_decompressStream(dctx, &outBuf, &inBuf)
             if ZSTD_isError(rc) != 0 {
                 free(out)
-                throw FeedError(file: path, offset: before, reason: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(rc)))")
+                throw FeedError(
+                    file: path, offset: before, reason: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(rc)))")
             }
             produced += outBuf.pos
             lastResult = rc
@@ -100,15 +113,20 @@ public final class InputFile: @unchecked Sendable {
         }
         if lastResult != 0 {
             free(out)
-            throw FeedError(file: path, offset: input.count, reason: "truncated zstd frame (\(lastResult) more bytes expected)")
+            throw FeedError(
+                file: path, offset: input.count, reason: "truncated zstd frame (\(lastResult) more bytes expected)")
         }
         return (out, produced)
     }
     /// Inflates every gzip member into a buffer grown by doubling. A stream that stops inside a
     /// member is "truncated", bad data "corrupt", each with the compressed offset reached.
-    static func gunzip(_ input: UnsafeRawBufferPointer, path: String) throws(FeedError) -> (UnsafeMutableRawPointer, Int) {
+    static func gunzip(
+        _ input: UnsafeRawBufferPointer, path: String
+    ) throws(FeedError) -> (UnsafeMutableRawPointer, Int) {
         var capacity = max(1 << 20, input.count * 4)
-        guard var out = malloc(capacity) else { throw FeedError(file: path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes") }
+        guard var out = malloc(capacity) else {
+            throw FeedError(file: path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes")
+        }
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             free(out)
@@ -123,7 +141,9 @@ public final class InputFile: @unchecked Sendable {
                 capacity *= 2
                 guard let grown = realloc(out, capacity) else {
                     free(out)
-                    throw FeedError(file: path, offset: input.count - Int(stream.avail_in), reason: "out of memory for \(capacity) decompressed bytes")
+                    throw FeedError(
+                        file: path, offset: input.count - Int(stream.avail_in),
+                        reason: "out of memory for \(capacity) decompressed bytes")
                 }
                 out = grown
             }
@@ -145,7 +165,9 @@ public final class InputFile: @unchecked Sendable {
                 continue
             case Z_BUF_ERROR where stream.avail_in == 0 && stream.avail_out > 0:
                 free(out)
-                throw FeedError(file: path, offset: consumed, reason: "truncated gzip stream after \(consumed) bytes (\(produced) decompressed)")
+                throw FeedError(
+                    file: path, offset: consumed,
+                    reason: "truncated gzip stream after \(consumed) bytes (\(produced) decompressed)")
             case Z_BUF_ERROR:
                 continue
             default:

@@ -68,11 +68,14 @@ struct BinnedForest: @unchecked Sendable {
         func cut(_ n: TreeEnsemble.Node) -> Double { xgboost ? Double(Float(n.threshold)) : n.threshold }
         // A NaN threshold has no rank (the double walk sends every value right of it).
         guard !e.trees.contains(where: \.linear),
-              e.nodes.allSatisfy({ (xgboost ? $0.kind != 3 : $0.kind == 0 || $0.kind == 2) && !cut($0).isNaN }) else { return nil }
+            e.nodes.allSatisfy({ (xgboost ? $0.kind != 3 : $0.kind == 0 || $0.kind == 2) && !cut($0).isNaN })
+        else { return nil }
         var perFeature = [[Double]](repeating: [], count: e.features)
         for n in e.nodes { perFeature[Int(n.feature)].append(cut(n)) }
         let grid = ThresholdGrid(thresholds: perFeature)
-        guard 2 * e.features < Int(UInt16.max), (0..<e.features).allSatisfy({ grid.cutCount($0) < Int(Self.nanRank) - 1 }) else { return nil }
+        guard 2 * e.features < Int(UInt16.max),
+            (0..<e.features).allSatisfy({ grid.cutCount($0) < Int(Self.nanRank) - 1 })
+        else { return nil }
         let leafSlot = UInt16(2 * e.features)
         let leaf = { (me: Int32) in Node(left: me, lo: 1, slot: leafSlot) }
         // Each distinct threshold's index, per feature.
@@ -133,7 +136,9 @@ struct BinnedForest: @unchecked Sendable {
         // (scalar → blocked): xgb-reg (10 KB of nodes) 220 → 230 ns; lgb-stump (59 KB)
         // 1.29-1.43 → 1.01-1.02 µs; lgb-seed (607 KB) 4.2 → 2.2 µs; xgb (917 KB) 3.5 → 1.85 µs.
         nodeBytes = nodes.count * MemoryLayout<Node>.stride
-        blocked = blocks == .always || blocks == .whenLarge && nodeBytes > BlockedWalk.minimumNodeBytes ? BlockedWalk(nodes: nodes, roots: roots, features: e.features).map { loadTimeCopy([$0]) } : nil
+        blocked =
+            blocks == .always || blocks == .whenLarge && nodeBytes > BlockedWalk.minimumNodeBytes
+            ? BlockedWalk(nodes: nodes, roots: roots, features: e.features).map { loadTimeCopy([$0]) } : nil
         baseMargin = loadTimeCopy((0..<e.outputs).map { xgboost ? Double(Float(e.baseMargin[$0])) : 0 })
     }
 
@@ -150,8 +155,12 @@ struct BinnedForest: @unchecked Sendable {
     }
 
     /// Writes every class's raw score to `out`. Static over a pointer: never copied.
-    static func scores(_ b: UnsafePointer<BinnedForest>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
-        let (grid, ranks, used, features, xgboost) = (b.pointee.grid, b.pointee.ranks, b.pointee.used, b.pointee.features, b.pointee.xgboost)
+    static func scores(
+        _ b: UnsafePointer<BinnedForest>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>
+    ) {
+        let (grid, ranks, used, features, xgboost) = (
+            b.pointee.grid, b.pointee.ranks, b.pointee.used, b.pointee.features, b.pointee.xgboost
+        )
         let blocked = b.pointee.blocked
         for u in 0..<b.pointee.usedCount {
             let f = used[u]
@@ -174,7 +183,8 @@ struct BinnedForest: @unchecked Sendable {
         let leaves = b.pointee.leaves
         if let w = blocked {
             // The kernel writes each tree's leaf counted from its root node.
-            w.pointee.walk(w.pointee.blocks, w.pointee.roots, w.pointee.depths, count, w.pointee.ranks, w.pointee.path, leaves)
+            w.pointee.walk(
+                w.pointee.blocks, w.pointee.roots, w.pointee.depths, count, w.pointee.ranks, w.pointee.path, leaves)
             sumLeaves(b, out) { values[Int(roots[$0]) &+ Int(leaves[$0])] }
             return
         }
@@ -186,8 +196,10 @@ struct BinnedForest: @unchecked Sendable {
             var steps: Int32 = 0
             for j in 0..<8 { steps = Swift.max(steps, depths[t &+ j]) }
             for _ in 0..<steps {
-                n0 = step(nodes, ranks, n0); n1 = step(nodes, ranks, n1); n2 = step(nodes, ranks, n2); n3 = step(nodes, ranks, n3)
-                n4 = step(nodes, ranks, n4); n5 = step(nodes, ranks, n5); n6 = step(nodes, ranks, n6); n7 = step(nodes, ranks, n7)
+                n0 = step(nodes, ranks, n0); n1 = step(nodes, ranks, n1); n2 = step(nodes, ranks, n2);
+                n3 = step(nodes, ranks, n3)
+                n4 = step(nodes, ranks, n4); n5 = step(nodes, ranks, n5); n6 = step(nodes, ranks, n6);
+                n7 = step(nodes, ranks, n7)
             }
             leaves[t] = n0; leaves[t &+ 1] = n1; leaves[t &+ 2] = n2; leaves[t &+ 3] = n3
             leaves[t &+ 4] = n4; leaves[t &+ 5] = n5; leaves[t &+ 6] = n6; leaves[t &+ 7] = n7
@@ -205,7 +217,9 @@ struct BinnedForest: @unchecked Sendable {
     /// Adds each tree's leaf (`leaf(t)`) to its class in tree order: the library's sums to the
     /// bit.
     @inline(__always)
-    static func sumLeaves(_ b: UnsafePointer<BinnedForest>, _ out: UnsafeMutablePointer<Double>, _ leaf: (Int) -> Double) {
+    static func sumLeaves(
+        _ b: UnsafePointer<BinnedForest>, _ out: UnsafeMutablePointer<Double>, _ leaf: (Int) -> Double
+    ) {
         let (count, xgboost, classOf) = (b.pointee.treeCount, b.pointee.xgboost, b.pointee.classOf)
         if b.pointee.classesTakeTurns {
             sumTakingTurns(out, b.pointee.outputCount, count, xgboost, leaf)
@@ -218,8 +232,10 @@ struct BinnedForest: @unchecked Sendable {
     /// a register: through `out[k]` every addition waited on the previous one's store and
     /// reload (lgb-seed 2.90 -> 2.76 us, xgb 2.42 -> 2.20 us, blocked walk).
     @inline(__always)
-    static func sumTakingTurns(_ out: UnsafeMutablePointer<Double>, _ classes: Int, _ count: Int, _ xgboost: Bool,
-                               _ leaf: (Int) -> Double) {
+    static func sumTakingTurns(
+        _ out: UnsafeMutablePointer<Double>, _ classes: Int, _ count: Int, _ xgboost: Bool,
+        _ leaf: (Int) -> Double
+    ) {
         func plus(_ a: Double, _ v: Double) -> Double { xgboost ? Double(Float(a) + Float(v)) : a + v }
         var s0 = out[0], s1 = classes > 1 ? out[1] : 0, s2 = classes > 2 ? out[2] : 0, s3 = classes > 3 ? out[3] : 0
         var t = 0
@@ -275,7 +291,9 @@ struct BlockedWalk {
         let never = (slot: UInt16(features), lo: UInt16.max)
         var words: [UInt16] = []  // 32 per block: 8 slots, 8 los, 8 exits of two words
         func newBlock() -> Int {
-            words += [UInt16](repeating: never.slot, count: 8) + [UInt16](repeating: never.lo, count: 8) + [UInt16](repeating: 0, count: 16)
+            words +=
+                [UInt16](repeating: never.slot, count: 8) + [UInt16](repeating: never.lo, count: 8)
+                + [UInt16](repeating: 0, count: 16)
             return words.count / 32 - 1
         }
         func isLeaf(_ n: Int) -> Bool { Int(nodes[n].left) == n }

@@ -1,4 +1,5 @@
 import CSupport
+
 /// A weighted combination of several models' outputs (class probabilities), weights from
 /// configuration: out[k] = Σ wᵢ · modelᵢ[k] / Σ wᵢ. Every model must have the same number of
 /// outputs. Scratch rows are allocated once at construction, so `predict` allocates nothing.
@@ -28,17 +29,24 @@ public final class Ensemble: @unchecked Sendable {
             throw ModelError(file: "ensemble", place: "", reason: "\(models.count) models for \(weights.count) weights")
         }
         guard weights.allSatisfy({ $0 >= 0 && $0.isFinite }), weights.reduce(0, +) > 0 else {
-            throw ModelError(file: "ensemble", place: "", reason: "weights must be finite, non-negative and not all zero: \(weights)")
+            throw ModelError(
+                file: "ensemble", place: "", reason: "weights must be finite, non-negative and not all zero: \(weights)"
+            )
         }
         for (i, m) in models.enumerated() {
             if case let .trees(t) = m, t.transform == .classIndex {
-                throw ModelError(file: "ensemble", place: "model \(i)",
-                                 reason: "multi:softmax predicts a class index, and signals need class probabilities: save the model with objective multi:softprob (the trees are the same)")
+                throw ModelError(
+                    file: "ensemble", place: "model \(i)",
+                    reason:
+                        "multi:softmax predicts a class index, and signals need class probabilities: save the model with objective multi:softprob (the trees are the same)"
+                )
             }
         }
         let outputs = models[0].outputs, features = models[0].features
         for (i, m) in models.enumerated() where m.outputs != outputs || m.features != features {
-            throw ModelError(file: "ensemble", place: "model \(i)", reason: "\(m.features) features → \(m.outputs) outputs, but model 0 has \(features) → \(outputs)")
+            throw ModelError(
+                file: "ensemble", place: "model \(i)",
+                reason: "\(m.features) features → \(m.outputs) outputs, but model 0 has \(features) → \(outputs)")
         }
         self.models = models
         let total = weights.reduce(0, +)

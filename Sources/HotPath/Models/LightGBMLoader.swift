@@ -17,9 +17,12 @@ public enum LightGBMLoader {
         // Split on line feeds by scalar: Swift treats "\r\n" as one Character, so a split on
         // "\n" would miss Windows line ends.
         let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        func fail(_ line: Int, _ reason: String) -> ModelError { ModelError(file: file, place: "\(line + 1)", reason: reason) }
+        func fail(_ line: Int, _ reason: String) -> ModelError {
+            ModelError(file: file, place: "\(line + 1)", reason: reason)
+        }
         guard let first = lines.first, first.trimmingSpaces() == "tree" else {
-            throw ModelError(file: file, place: "1", reason: "not a LightGBM text model (the first line is not \"tree\")")
+            throw ModelError(
+                file: file, place: "1", reason: "not a LightGBM text model (the first line is not \"tree\")")
         }
         // Header
         var header: [String: (String, Int)] = [:]
@@ -35,8 +38,12 @@ public enum LightGBMLoader {
             i += 1
         }
         func headerInt(_ key: String) throws(ModelError) -> Int {
-            guard let (v, line) = header[key] else { throw ModelError(file: file, place: "", reason: "header has no \(key)") }
-            guard let n = Int(v.trimmingSpaces()), n >= 0 else { throw fail(line, "\(key)=\(v) is not a non-negative integer") }
+            guard let (v, line) = header[key] else {
+                throw ModelError(file: file, place: "", reason: "header has no \(key)")
+            }
+            guard let n = Int(v.trimmingSpaces()), n >= 0 else {
+                throw fail(line, "\(key)=\(v) is not a non-negative integer")
+            }
             return n
         }
         let numClass = max(1, try headerInt("num_class"))
@@ -50,7 +57,8 @@ public enum LightGBMLoader {
         var leaves: [Double] = []
         var bitsets: [UInt32] = []
         var ranges: [(Int32, Int32)] = []
-        var leafConst: [Double] = [], termRange: [(Int32, Int32)] = [], linFeatures: [Int32] = [], linCoeffs: [Double] = []
+        var leafConst: [Double] = [], termRange: [(Int32, Int32)] = [], linFeatures: [Int32] = [],
+            linCoeffs: [Double] = []
         var anyLinear = false
 
         while i < lines.count {
@@ -63,19 +71,27 @@ public enum LightGBMLoader {
             let treeName = String(lines[i])
             var fields: [String: (Substring, Int)] = [:]
             i += 1
-            while i < lines.count && !lines[i].isEmpty && !lines[i].hasPrefix("Tree=") && !lines[i].hasPrefix("end of trees") {
-                if let eq = lines[i].firstIndex(of: "=") { fields[String(lines[i][..<eq])] = (lines[i][lines[i].index(after: eq)...], i) }
+            while i < lines.count && !lines[i].isEmpty && !lines[i].hasPrefix("Tree=")
+                && !lines[i].hasPrefix("end of trees")
+            {
+                if let eq = lines[i].firstIndex(of: "=") {
+                    fields[String(lines[i][..<eq])] = (lines[i][lines[i].index(after: eq)...], i)
+                }
                 i += 1
             }
             func array<T>(_ key: String, _ count: Int, _ parse: (Substring) -> T?) throws(ModelError) -> [T] {
                 if count == 0 { return [] }
                 guard let (v, line) = fields[key] else { throw fail(treeLine, "\(treeName) has no \(key)") }
                 let parts = v.split(separator: " ")
-                guard parts.count == count else { throw fail(line, "\(treeName) has \(parts.count) values in \(key) for \(count) expected") }
+                guard parts.count == count else {
+                    throw fail(line, "\(treeName) has \(parts.count) values in \(key) for \(count) expected")
+                }
                 var out: [T] = []
                 out.reserveCapacity(count)
                 for p in parts {
-                    guard let x = parse(p) else { throw fail(line, "\(treeName): \(key) value \"\(p)\" is not a number") }
+                    guard let x = parse(p) else {
+                        throw fail(line, "\(treeName): \(key) value \"\(p)\" is not a number")
+                    }
                     out.append(x)
                 }
                 return out
@@ -97,10 +113,15 @@ public enum LightGBMLoader {
             var catThreshold: [UInt32] = []
             if numCat > 0 {
                 catBoundaries = try array("cat_boundaries", numCat + 1) { Int32($0) }
-                guard let (ct, _) = fields["cat_threshold"] else { throw fail(treeLine, "\(treeName) has no cat_threshold") }
+                guard let (ct, _) = fields["cat_threshold"] else {
+                    throw fail(treeLine, "\(treeName) has no cat_threshold")
+                }
                 catThreshold = try array("cat_threshold", ct.split(separator: " ").count) { UInt32($0) }
                 guard catBoundaries.last.map({ Int($0) == catThreshold.count }) ?? false else {
-                    throw fail(treeLine, "\(treeName): cat_boundaries end at \(catBoundaries.last ?? 0) but cat_threshold has \(catThreshold.count) words")
+                    throw fail(
+                        treeLine,
+                        "\(treeName): cat_boundaries end at \(catBoundaries.last ?? 0) but cat_threshold has \(catThreshold.count) words"
+                    )
                 }
             }
             let nodeBase = Int32(nodes.count), leafBase = Int32(leaves.count), rangeBase = ranges.count
@@ -110,11 +131,15 @@ public enum LightGBMLoader {
             bitsets += catThreshold
             func child(_ c: Int32, node: Int) throws(ModelError) -> Int32 {
                 if c >= 0 {
-                    guard c < Int32(internalCount) else { throw fail(treeLine, "\(treeName): node \(node) points at node \(c) of \(internalCount)") }
+                    guard c < Int32(internalCount) else {
+                        throw fail(treeLine, "\(treeName): node \(node) points at node \(c) of \(internalCount)")
+                    }
                     return nodeBase + c
                 }
                 let leaf = ~c
-                guard leaf < Int32(numLeaves) else { throw fail(treeLine, "\(treeName): node \(node) points at leaf \(leaf) of \(numLeaves)") }
+                guard leaf < Int32(numLeaves) else {
+                    throw fail(treeLine, "\(treeName): node \(node) points at leaf \(leaf) of \(numLeaves)")
+                }
                 return ~(leafBase + leaf)
             }
             for n in 0..<internalCount {
@@ -126,12 +151,17 @@ public enum LightGBMLoader {
                 var category: UInt16 = 0
                 if categorical {
                     let idx = Int(threshold[n])
-                    guard idx >= 0 && idx < numCat else { throw fail(treeLine, "\(treeName): node \(n) uses category set \(idx) of \(numCat)") }
+                    guard idx >= 0 && idx < numCat else {
+                        throw fail(treeLine, "\(treeName): node \(n) uses category set \(idx) of \(numCat)")
+                    }
                     category = UInt16(rangeBase + idx)
                 }
-                nodes.append(.init(threshold: threshold[n], feature: splitFeature[n],
-                                   left: try child(left[n], node: n), right: try child(right[n], node: n),
-                                   kind: categorical ? 3 : UInt8((d >> 2) & 3), defaultLeft: d & 2 != 0 ? 1 : 0, category: category))
+                nodes.append(
+                    .init(
+                        threshold: threshold[n], feature: splitFeature[n],
+                        left: try child(left[n], node: n), right: try child(right[n], node: n),
+                        kind: categorical ? 3 : UInt8((d >> 2) & 3), defaultLeft: d & 2 != 0 ? 1 : 0, category: category
+                    ))
             }
             leaves += leafValue
             if isLinear {
@@ -153,18 +183,22 @@ public enum LightGBMLoader {
                 }
             }
             let index = trees.count
-            trees.append(.init(root: internalCount == 0 ? ~leafBase : nodeBase, output: Int32(index % perIteration), linear: isLinear))
+            trees.append(
+                .init(
+                    root: internalCount == 0 ? ~leafBase : nodeBase, output: Int32(index % perIteration),
+                    linear: isLinear))
         }
         guard !trees.isEmpty else { throw ModelError(file: file, place: "", reason: "the model has no trees") }
         if anyLinear { while leafConst.count < leaves.count { leafConst.append(0); termRange.append((0, 0)) } }
         let outputs = perIteration > 1 ? perIteration : numClass
         // A random forest's score is the trees' mean over its iterations (GBDT::PredictRaw).
         let averageOver = averaged ? trees.count / perIteration : 0
-        var ensemble = TreeEnsemble(arithmetic: .lightgbm, features: features, outputs: outputs, transform: transform,
-                            baseMargin: [Double](repeating: 0, count: outputs), averageOver: averageOver,
-                            trees: trees, nodes: nodes, leaves: leaves,
-                            bitsets: bitsets, bitsetRanges: ranges, leafConst: leafConst, leafTermRange: termRange,
-                            linearFeatures: linFeatures, linearCoeffs: linCoeffs)
+        var ensemble = TreeEnsemble(
+            arithmetic: .lightgbm, features: features, outputs: outputs, transform: transform,
+            baseMargin: [Double](repeating: 0, count: outputs), averageOver: averageOver,
+            trees: trees, nodes: nodes, leaves: leaves,
+            bitsets: bitsets, bitsetRanges: ranges, leafConst: leafConst, leafTermRange: termRange,
+            linearFeatures: linFeatures, linearCoeffs: linCoeffs)
         if let (names, _) = header["feature_names"] {
             ensemble.featureNames = names.split(separator: " ").map(String.init)
         }
@@ -181,16 +215,24 @@ public enum LightGBMLoader {
         case "multiclass", "softmax": return .softmax
         case "multiclassova", "multiclass_ova", "ova", "ovr": return .sigmoidPerClass(scale: sigmoid)
         case "cross_entropy", "xentropy": return .sigmoid(scale: 1)
-        case "regression", "regression_l2", "l2", "mean_squared_error", "mse", "regression_l1", "l1", "mean_absolute_error", "mae",
-             "huber", "fair", "quantile", "mape", "mean_absolute_percentage_error", "rmse", "root_mean_squared_error", "l2_root":
+        case "regression", "regression_l2", "l2", "mean_squared_error", "mse", "regression_l1", "l1",
+            "mean_absolute_error", "mae",
+            "huber", "fair", "quantile", "mape", "mean_absolute_percentage_error", "rmse", "root_mean_squared_error",
+            "l2_root":
             if words.contains("sqrt") {
-                throw ModelError(file: file, place: "\(line + 1)", reason: "objective \"\(objective)\": reg_sqrt models are not supported")
+                throw ModelError(
+                    file: file, place: "\(line + 1)",
+                    reason: "objective \"\(objective)\": reg_sqrt models are not supported")
             }
             return .identity
         case "poisson", "gamma", "tweedie": return .exp
         case "lambdarank", "rank_xendcg", "xendcg", "xe_ndcg", "xe_ndcg_mart", "xendcg_mart": return .identity
         default:
-            throw ModelError(file: file, place: "\(line + 1)", reason: "objective \"\(objective)\" is not supported (binary, multiclass, multiclassova, cross_entropy, regression variants, poisson, gamma, tweedie, lambdarank, rank_xendcg)")
+            throw ModelError(
+                file: file, place: "\(line + 1)",
+                reason:
+                    "objective \"\(objective)\" is not supported (binary, multiclass, multiclassova, cross_entropy, regression variants, poisson, gamma, tweedie, lambdarank, rank_xendcg)"
+            )
         }
     }
 }

@@ -4,16 +4,25 @@ public enum Model: Sendable {
     case network(NeuralNetwork)
 
     public var features: Int {
-        switch self { case let .trees(t): return t.features; case let .network(n): return n.features }
+        switch self {
+        case let .trees(t): return t.features;
+        case let .network(n): return n.features
+        }
     }
 
     public var outputs: Int {
-        switch self { case let .trees(t): return t.outputs; case let .network(n): return n.outputs }
+        switch self {
+        case let .trees(t): return t.outputs;
+        case let .network(n): return n.outputs
+        }
     }
 
     /// How many of `predict`'s values are the prediction (1 for a class index).
     public func predictionWidth(raw: Bool = false) -> Int {
-        switch self { case let .trees(t): return t.predictionWidth(raw: raw); case let .network(n): return n.outputs }
+        switch self {
+        case let .trees(t): return t.predictionWidth(raw: raw);
+        case let .network(n): return n.outputs
+        }
     }
 
     /// The evaluator `predict` runs (it depends on the model and the CPU).
@@ -26,13 +35,18 @@ public enum Model: Sendable {
 
     /// The feature names recorded in the model file, if any (ONNX networks record none).
     public var featureNames: [String]? {
-        switch self { case let .trees(t): return t.featureNames; case .network: return nil }
+        switch self {
+        case let .trees(t): return t.featureNames;
+        case .network: return nil
+        }
     }
 
     /// Double row in, double outputs out (a network's float row goes through `scratch`,
     /// which must hold `features + outputs` floats).
-    public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false,
-                        scratch: UnsafeMutablePointer<Float>) {
+    public func predict(
+        _ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
         switch self {
         case let .trees(t):
             t.predict(x, into: out, raw: raw)
@@ -55,7 +69,9 @@ public enum ModelFile {
         if start.hasPrefix("tree") { return .trees(try LightGBMLoader.load(path: path)) }
         if start.hasPrefix("{") { return .trees(try XGBoostLoader.load(path: path)) }
         if path.hasSuffix(".onnx") { return .network(try ONNXLoader.load(path: path)) }
-        throw ModelError(file: path, place: "", reason: "not a LightGBM text model (first line \"tree\"), an XGBoost JSON model nor an .onnx file")
+        throw ModelError(
+            file: path, place: "",
+            reason: "not a LightGBM text model (first line \"tree\"), an XGBoost JSON model nor an .onnx file")
     }
 }
 
@@ -64,21 +80,29 @@ public enum ModelFile {
 /// number; empty cells and "nan" are missing). Cold path.
 public enum ModelInput {
     public static func rows(path: String, features: Int?) throws(ModelError) -> (values: [Double], features: Int) {
-        func fail(_ place: String, _ reason: String) -> ModelError { ModelError(file: path, place: place, reason: reason) }
+        func fail(_ place: String, _ reason: String) -> ModelError {
+            ModelError(file: path, place: place, reason: reason)
+        }
         if path.hasSuffix(".f64") || path.hasSuffix(".f32") {
-            guard let features, features > 0 else { throw fail("", "raw \(path.hasSuffix(".f64") ? "float64" : "float32") input needs --features N") }
+            guard let features, features > 0 else {
+                throw fail("", "raw \(path.hasSuffix(".f64") ? "float64" : "float32") input needs --features N")
+            }
             let input: InputFile
             do { input = try InputFile(path: path) } catch { throw fail("", error.reason) }
             let width = path.hasSuffix(".f64") ? 8 : 4
             guard input.bytes.count % (width * features) == 0 else {
-                throw fail("", "\(input.bytes.count) bytes is not a whole number of rows of \(features) \(width * 8)-bit values")
+                throw fail(
+                    "",
+                    "\(input.bytes.count) bytes is not a whole number of rows of \(features) \(width * 8)-bit values")
             }
             let n = input.bytes.count / width
             let p = input.bytes.baseAddress!
             var values = [Double](repeating: 0, count: n)
             for i in 0..<n {
-                values[i] = width == 8 ? p.loadUnaligned(fromByteOffset: i * 8, as: Double.self)
-                                       : Double(p.loadUnaligned(fromByteOffset: i * 4, as: Float.self))
+                values[i] =
+                    width == 8
+                    ? p.loadUnaligned(fromByteOffset: i * 8, as: Double.self)
+                    : Double(p.loadUnaligned(fromByteOffset: i * 4, as: Float.self))
             }
             return (values, features)
         }
@@ -89,7 +113,9 @@ public enum ModelInput {
             let trimmed = line.trimmingSpaces()
             if trimmed.isEmpty { continue }
             let cells = trimmed.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingSpaces() }
-            if values.isEmpty && width == features && Double(cells[0]) == nil && cells[0].lowercased() != "nan" && !cells[0].isEmpty {
+            if values.isEmpty && width == features && Double(cells[0]) == nil && cells[0].lowercased() != "nan"
+                && !cells[0].isEmpty
+            {
                 continue  // header
             }
             if width == nil { width = cells.count }

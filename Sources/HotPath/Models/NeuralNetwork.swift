@@ -1,4 +1,5 @@
 import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -70,7 +71,8 @@ public final class NeuralNetwork: @unchecked Sendable {
 
     /// Recurrent scratch: the hidden state h, the LSTM cell c, the gates, and two rows of H
     /// for a gate's product (GRU) or tanh(c) (LSTM). `run` calls them h, c, g, t and u.
-    let hiddenState: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>
+    let hiddenState: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>,
+        gates: UnsafeMutablePointer<Float>
     let candidate: UnsafeMutablePointer<Float>, gatedHidden: UnsafeMutablePointer<Float>
 
     /// The recurrence's weights for the dense kernel, input-major, built at load: a step is
@@ -99,7 +101,9 @@ public final class NeuralNetwork: @unchecked Sendable {
             // ONNX stores W [gates·H][F] and R [gates·H][H]; the kernel wants [in][out].
             func transpose(_ m: [Float], rows: Range<Int>, inputs: Int) -> UnsafeMutablePointer<Float> {
                 let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, rows.count * inputs))
-                for (o, row) in rows.enumerated() { for i in 0..<inputs { (p + i * rows.count + o).initialize(to: m[row * inputs + i]) } }
+                for (o, row) in rows.enumerated() {
+                    for i in 0..<inputs { (p + i * rows.count + o).initialize(to: m[row * inputs + i]) }
+                }
                 return p
             }
             w = transpose(rnn.w, rows: 0..<gates * H, inputs: F)
@@ -142,7 +146,9 @@ public final class NeuralNetwork: @unchecked Sendable {
         weights = layers.map { l in
             let p = UnsafeMutablePointer<Float>.allocate(capacity: l.weights.count)
             if l.outputs < 8 {
-                for i in 0..<l.inputs { for j in 0..<l.outputs { (p + j * l.inputs + i).initialize(to: l.weights[i * l.outputs + j]) } }
+                for i in 0..<l.inputs {
+                    for j in 0..<l.outputs { (p + j * l.inputs + i).initialize(to: l.weights[i * l.outputs + j]) }
+                }
             } else {
                 p.initialize(from: l.weights, count: l.weights.count)
             }
@@ -161,15 +167,19 @@ public final class NeuralNetwork: @unchecked Sendable {
         stepCount = layers.count
         steps = .allocate(capacity: layers.count)
         for (i, l) in layers.enumerated() {
-            (steps + i).initialize(to: Step(weights: weights[i], bias: biases[i], inputs: Int32(l.inputs), outputs: Int32(l.outputs),
-                                            transposed: transposed[i], activation: l.activation, relu: l.activation == .relu ? 1 : 0))
+            (steps + i).initialize(
+                to: Step(
+                    weights: weights[i], bias: biases[i], inputs: Int32(l.inputs), outputs: Int32(l.outputs),
+                    transposed: transposed[i], activation: l.activation, relu: l.activation == .relu ? 1 : 0))
         }
     }
 
     deinit {
         for p in [hiddenState, cellState, gates, candidate, gatedHidden] { p.deallocate() }
         if let p = recurrentPlan {
-            for m in [p.pointee.w, p.pointee.r, p.pointee.rCandidate, p.pointee.bias, p.pointee.rBias] { m.deallocate() }
+            for m in [p.pointee.w, p.pointee.r, p.pointee.rCandidate, p.pointee.bias, p.pointee.rBias] {
+                m.deallocate()
+            }
             p.deallocate()
         }
         weights.forEach { $0.deallocate() }

@@ -8,7 +8,10 @@
 /// is not evaluated.
 public enum ONNXLoader {
     struct Tensor { var dims: [Int]; var floats: [Float] }
-    struct Node { var name: String; var op: String; var inputs: [String]; var outputs: [String]; var floats: [String: Float]; var ints: [String: Int]; var strings: [String: String] = [:] }
+    struct Node {
+        var name: String; var op: String; var inputs: [String]; var outputs: [String]; var floats: [String: Float];
+        var ints: [String: Int]; var strings: [String: String] = [:]
+    }
 
     public static func load(path: String) throws(ModelError) -> NeuralNetwork {
         let input: InputFile
@@ -31,7 +34,9 @@ public enum ONNXLoader {
             let (n, v) = try model.field()
             if n == 7, case let .bytes(r) = v { graphRange = r }
         }
-        guard let graphRange else { throw ModelError(file: file, place: "", reason: "no graph in the model (is this an ONNX file?)") }
+        guard let graphRange else {
+            throw ModelError(file: file, place: "", reason: "no graph in the model (is this an ONNX file?)")
+        }
         var graph = model.sub(graphRange)
         var nodes: [Node] = []
         var initializers: [String: Tensor] = [:]
@@ -53,7 +58,8 @@ public enum ONNXLoader {
         }
         let graphInputs = inputs.filter { initializers[$0] == nil }
         guard graphInputs.count == 1 else {
-            throw ModelError(file: file, place: "graph", reason: "\(graphInputs.count) graph inputs; one feature row is expected")
+            throw ModelError(
+                file: file, place: "graph", reason: "\(graphInputs.count) graph inputs; one feature row is expected")
         }
         // The probability output: "probabilities", else the last output.
         guard let target = outputs.first(where: { $0 == "probabilities" }) ?? outputs.last else {
@@ -66,12 +72,16 @@ public enum ONNXLoader {
         var current = target
         while current != graphInputs[0] {
             guard let i = producer[current] else {
-                throw ModelError(file: file, place: "graph", reason: "tensor \"\(current)\" has no producer on the path to the input")
+                throw ModelError(
+                    file: file, place: "graph", reason: "tensor \"\(current)\" has no producer on the path to the input"
+                )
             }
             chain.append(nodes[i])
             let dynamic = nodes[i].inputs.filter { initializers[$0] == nil && !$0.isEmpty }
             guard dynamic.count == 1 else {
-                throw ModelError(file: file, place: "node \"\(nodes[i].name)\" (\(nodes[i].op))", reason: "\(dynamic.count) non-constant inputs; a chain of layers is expected")
+                throw ModelError(
+                    file: file, place: "node \"\(nodes[i].name)\" (\(nodes[i].op))",
+                    reason: "\(dynamic.count) non-constant inputs; a chain of layers is expected")
             }
             current = dynamic[0]
         }
@@ -91,54 +101,95 @@ public enum ONNXLoader {
             case "Cast", "Identity", "Reshape", "Flatten", "Squeeze":
                 continue
             case "LSTM", "GRU":
-                guard layers.isEmpty, recurrent == nil else { throw ModelError(file: file, place: place, reason: "a recurrent layer must come first") }
+                guard layers.isEmpty, recurrent == nil else {
+                    throw ModelError(file: file, place: place, reason: "a recurrent layer must come first")
+                }
                 guard (node.strings["direction"] ?? "forward") == "forward" else {
-                    throw ModelError(file: file, place: place, reason: "direction \(node.strings["direction"]!) is not supported (forward only)")
+                    throw ModelError(
+                        file: file, place: place,
+                        reason: "direction \(node.strings["direction"]!) is not supported (forward only)")
                 }
-                guard node.strings["activations"] == nil, node.floats["clip"] == nil, (node.ints["input_forget"] ?? 0) == 0 else {
-                    throw ModelError(file: file, place: place, reason: "custom activations, clip and input_forget are not supported")
+                guard node.strings["activations"] == nil, node.floats["clip"] == nil,
+                    (node.ints["input_forget"] ?? 0) == 0
+                else {
+                    throw ModelError(
+                        file: file, place: place, reason: "custom activations, clip and input_forget are not supported")
                 }
-                guard let hidden = node.ints["hidden_size"], hidden > 0 else { throw ModelError(file: file, place: place, reason: "no hidden_size") }
-                guard let shape = inputShapes[graphInputs[0]], shape.count == 3, shape[1] == 1, shape[0] > 0, shape[2] > 0 else {
-                    throw ModelError(file: file, place: "graph input", reason: "a recurrent model needs a fixed input shape [steps, 1, features]")
+                guard let hidden = node.ints["hidden_size"], hidden > 0 else {
+                    throw ModelError(file: file, place: place, reason: "no hidden_size")
+                }
+                guard let shape = inputShapes[graphInputs[0]], shape.count == 3, shape[1] == 1, shape[0] > 0,
+                    shape[2] > 0
+                else {
+                    throw ModelError(
+                        file: file, place: "graph input",
+                        reason: "a recurrent model needs a fixed input shape [steps, 1, features]")
                 }
                 let gates = node.op == "LSTM" ? 4 : 3
                 let w = try constant(1), r = try constant(2)
-                let b = node.inputs.count > 3 && !node.inputs[3].isEmpty ? try constant(3).floats : [Float](repeating: 0, count: 2 * gates * hidden)
-                guard w.floats.count == gates * hidden * shape[2], r.floats.count == gates * hidden * hidden, b.count == 2 * gates * hidden else {
-                    throw ModelError(file: file, place: place, reason: "weights do not fit hidden_size \(hidden) and \(shape[2]) inputs")
+                let b =
+                    node.inputs.count > 3 && !node.inputs[3].isEmpty
+                    ? try constant(3).floats : [Float](repeating: 0, count: 2 * gates * hidden)
+                guard w.floats.count == gates * hidden * shape[2], r.floats.count == gates * hidden * hidden,
+                    b.count == 2 * gates * hidden
+                else {
+                    throw ModelError(
+                        file: file, place: place,
+                        reason: "weights do not fit hidden_size \(hidden) and \(shape[2]) inputs")
                 }
                 if node.inputs.count > 4, node.inputs[4...].contains(where: { !$0.isEmpty }) {
-                    throw ModelError(file: file, place: place, reason: "sequence_lens, initial states and peepholes are not supported")
+                    throw ModelError(
+                        file: file, place: place,
+                        reason: "sequence_lens, initial states and peepholes are not supported")
                 }
-                recurrent = .init(kind: node.op == "LSTM" ? .lstm : .gru(linearBeforeReset: (node.ints["linear_before_reset"] ?? 0) != 0),
-                                  steps: shape[0], inputs: shape[2], hidden: hidden, w: w.floats, r: r.floats, b: b)
+                recurrent = .init(
+                    kind: node.op == "LSTM"
+                        ? .lstm : .gru(linearBeforeReset: (node.ints["linear_before_reset"] ?? 0) != 0),
+                    steps: shape[0], inputs: shape[2], hidden: hidden, w: w.floats, r: r.floats, b: b)
                 width = hidden
             case "MatMul":
                 let w = try constant(1)
-                guard w.dims.count == 2 else { throw ModelError(file: file, place: place, reason: "weights of rank \(w.dims.count)") }
-                if width >= 0 && width != w.dims[0] { throw ModelError(file: file, place: place, reason: "takes \(w.dims[0]) inputs after a layer of \(width)") }
-                layers.append(.init(inputs: w.dims[0], outputs: w.dims[1], weights: w.floats, bias: [Float](repeating: 0, count: w.dims[1]), activation: .identity))
+                guard w.dims.count == 2 else {
+                    throw ModelError(file: file, place: place, reason: "weights of rank \(w.dims.count)")
+                }
+                if width >= 0 && width != w.dims[0] {
+                    throw ModelError(
+                        file: file, place: place, reason: "takes \(w.dims[0]) inputs after a layer of \(width)")
+                }
+                layers.append(
+                    .init(
+                        inputs: w.dims[0], outputs: w.dims[1], weights: w.floats,
+                        bias: [Float](repeating: 0, count: w.dims[1]), activation: .identity))
                 width = w.dims[1]
             case "Add":
                 let b = try constant(1)
                 guard var last = layers.popLast(), last.activation == .identity, b.floats.count == last.outputs else {
-                    throw ModelError(file: file, place: place, reason: "an Add must follow a MatMul with a bias of its width")
+                    throw ModelError(
+                        file: file, place: place, reason: "an Add must follow a MatMul with a bias of its width")
                 }
                 for j in 0..<last.outputs { last.bias[j] += b.floats[j] }
                 layers.append(last)
             case "Gemm":
                 var w = try constant(1)
                 let alpha = node.floats["alpha"] ?? 1, beta = node.floats["beta"] ?? 1
-                guard (node.ints["transA"] ?? 0) == 0, w.dims.count == 2 else { throw ModelError(file: file, place: place, reason: "transA or non-matrix weights") }
+                guard (node.ints["transA"] ?? 0) == 0, w.dims.count == 2 else {
+                    throw ModelError(file: file, place: place, reason: "transA or non-matrix weights")
+                }
                 if (node.ints["transB"] ?? 0) != 0 {  // stored [out, in]: transpose to [in, out]
                     var t = [Float](repeating: 0, count: w.floats.count)
-                    for o in 0..<w.dims[0] { for i in 0..<w.dims[1] { t[i * w.dims[0] + o] = w.floats[o * w.dims[1] + i] } }
+                    for o in 0..<w.dims[0] {
+                        for i in 0..<w.dims[1] { t[i * w.dims[0] + o] = w.floats[o * w.dims[1] + i] }
+                    }
                     w = Tensor(dims: [w.dims[1], w.dims[0]], floats: t)
                 }
                 let bias = node.inputs.count > 2 ? try constant(2).floats : [Float](repeating: 0, count: w.dims[1])
-                guard bias.count == w.dims[1] else { throw ModelError(file: file, place: place, reason: "bias of \(bias.count) for \(w.dims[1]) outputs") }
-                layers.append(.init(inputs: w.dims[0], outputs: w.dims[1], weights: w.floats.map { $0 * alpha }, bias: bias.map { $0 * beta }, activation: .identity))
+                guard bias.count == w.dims[1] else {
+                    throw ModelError(file: file, place: place, reason: "bias of \(bias.count) for \(w.dims[1]) outputs")
+                }
+                layers.append(
+                    .init(
+                        inputs: w.dims[0], outputs: w.dims[1], weights: w.floats.map { $0 * alpha },
+                        bias: bias.map { $0 * beta }, activation: .identity))
                 width = w.dims[1]
             case "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Softmax":
                 guard var last = layers.popLast(), last.activation == .identity else {
@@ -153,10 +204,16 @@ public enum ONNXLoader {
                 }
                 layers.append(last)
             default:
-                throw ModelError(file: file, place: place, reason: "op \(node.op) is not supported on the output path (MatMul, Add, Gemm, Relu, LeakyRelu, Tanh, Sigmoid, Softmax, Cast, Identity, Reshape)")
+                throw ModelError(
+                    file: file, place: place,
+                    reason:
+                        "op \(node.op) is not supported on the output path (MatMul, Add, Gemm, Relu, LeakyRelu, Tanh, Sigmoid, Softmax, Cast, Identity, Reshape)"
+                )
             }
         }
-        guard !layers.isEmpty else { throw ModelError(file: file, place: "graph", reason: "no dense layer between input and output") }
+        guard !layers.isEmpty else {
+            throw ModelError(file: file, place: "graph", reason: "no dense layer between input and output")
+        }
         return NeuralNetwork(layers: layers, recurrent: recurrent)
     }
 

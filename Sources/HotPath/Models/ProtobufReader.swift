@@ -51,7 +51,9 @@ struct ProtobufReader {
             return (number, .fixed32(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
         case 2:
             let n = Int(try varint())
-            guard n >= 0, at + n <= end else { throw Malformed(offset: at, reason: "field \(number) of \(n) bytes runs past the end") }
+            guard n >= 0, at + n <= end else {
+                throw Malformed(offset: at, reason: "field \(number) of \(n) bytes runs past the end")
+            }
             defer { at += n }
             return (number, .bytes(at..<at + n))
         default:
@@ -59,7 +61,9 @@ struct ProtobufReader {
         }
     }
 
-    func string(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[r]), as: UTF8.self) }
+    func string(_ r: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: bytes[r]), as: UTF8.self)
+    }
 
     func sub(_ r: Range<Int>) -> ProtobufReader { ProtobufReader(bytes, from: r.lowerBound, to: r.upperBound) }
 }

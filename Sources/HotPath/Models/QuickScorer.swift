@@ -1,4 +1,5 @@
 import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,14 +19,14 @@ import Glibc
 /// bitvectors: one caller at a time.
 public struct QuickScorer: @unchecked Sendable {
     // All in memory allocated once at load (raw pointers: no array checks on the hot path).
-    let thresholds: UnsafeMutablePointer<Double>   // per feature, ascending, concatenated
+    let thresholds: UnsafeMutablePointer<Double>  // per feature, ascending, concatenated
     let nodeTree: UnsafeMutablePointer<Int32>
     let nodeMask: UnsafeMutablePointer<UInt64>
-    let featureStart: UnsafeMutablePointer<Int>    // features + 1 offsets into the three above
-    let nanTree: UnsafeMutablePointer<Int32>       // per feature: nodes a NaN sends right
+    let featureStart: UnsafeMutablePointer<Int>  // features + 1 offsets into the three above
+    let nanTree: UnsafeMutablePointer<Int32>  // per feature: nodes a NaN sends right
     let nanMask: UnsafeMutablePointer<UInt64>
     let nanStart: UnsafeMutablePointer<Int>
-    let leafValues: UnsafeMutablePointer<Double>   // per tree, left to right
+    let leafValues: UnsafeMutablePointer<Double>  // per tree, left to right
     let leafStart: UnsafeMutablePointer<Int>
     let outputs: UnsafeMutablePointer<Int32>
     let features: Int
@@ -84,7 +85,9 @@ public struct QuickScorer: @unchecked Sendable {
     ///   - compareBlocks: the compare kernel's limit (tests force it on or off).
     init?(_ e: TreeEnsemble, prefixTables: Bool = true, compareBlocks: Int = compareBlockLimit) {
         // A NaN threshold cannot be ordered among the others (the double walk takes it).
-        guard e.arithmetic == .lightgbm, !e.trees.contains(where: \.linear), !e.nodes.contains(where: { $0.threshold.isNaN }) else { return nil }
+        guard e.arithmetic == .lightgbm, !e.trees.contains(where: \.linear),
+            !e.nodes.contains(where: { $0.threshold.isNaN })
+        else { return nil }
         var perFeature = [[(Double, Int32, UInt64)]](repeating: [], count: e.features)
         var perFeatureNaN = [[(Int32, UInt64)]](repeating: [], count: e.features)
         // Categorical splits (LightGBM sends a listed category left): per feature, each node's
@@ -94,7 +97,7 @@ public struct QuickScorer: @unchecked Sendable {
         for (t, tree) in e.trees.enumerated() {
             leafStart.append(leafValues.count)
             // In-order walk: leaves left to right; each node's left subtree spans [a, b).
-            var order: [Int] = []   // global leaf indices in left-to-right order
+            var order: [Int] = []  // global leaf indices in left-to-right order
             var nodes: [(node: Int, a: Int, b: Int)] = []
             var ok = true
             func walk(_ n: Int32) -> Int {  // the first leaf position of the subtree
@@ -128,14 +131,18 @@ public struct QuickScorer: @unchecked Sendable {
         var thresholds: [Double] = [], nodeTree: [Int32] = [], nodeMask: [UInt64] = [], featureStart = [0]
         var nanTree: [Int32] = [], nanMask: [UInt64] = [], nanStart = [0]
         for f in 0..<e.features {
-            for (th, t, m) in perFeature[f].sorted(by: { $0.0 < $1.0 }) { thresholds.append(th); nodeTree.append(t); nodeMask.append(m) }
+            for (th, t, m) in perFeature[f].sorted(by: { $0.0 < $1.0 }) {
+                thresholds.append(th); nodeTree.append(t); nodeMask.append(m)
+            }
             featureStart.append(thresholds.count)
             for (t, m) in perFeatureNaN[f] { nanTree.append(t); nanMask.append(m) }
             nanStart.append(nanTree.count)
         }
-        self.thresholds = loadTimeCopy(thresholds); self.nodeTree = loadTimeCopy(nodeTree); self.nodeMask = loadTimeCopy(nodeMask)
+        self.thresholds = loadTimeCopy(thresholds); self.nodeTree = loadTimeCopy(nodeTree);
+        self.nodeMask = loadTimeCopy(nodeMask)
         self.featureStart = loadTimeCopy(featureStart)
-        self.nanTree = loadTimeCopy(nanTree); self.nanMask = loadTimeCopy(nanMask); self.nanStart = loadTimeCopy(nanStart)
+        self.nanTree = loadTimeCopy(nanTree); self.nanMask = loadTimeCopy(nanMask);
+        self.nanStart = loadTimeCopy(nanStart)
         self.leafValues = loadTimeCopy(leafValues); self.leafStart = loadTimeCopy(leafStart)
         outputs = loadTimeCopy(e.trees.map(\.output))
         features = e.features
@@ -150,10 +157,15 @@ public struct QuickScorer: @unchecked Sendable {
         self.rowStride = rowStride
         // Categorical features take rows per category (up to their widest bitset), and only
         // prefix tables serve them: a model that has them and no tables is not taken.
-        let categories = perFeatureCategorical.map { nodes in nodes.map { Int(e.bitsetRanges[$0.set].1) * 32 }.max() ?? 0 }
-        guard (0..<e.features).allSatisfy({ categories[$0] == 0 || featureStart[$0 + 1] == featureStart[$0] }) else { return nil }
+        let categories = perFeatureCategorical.map { nodes in
+            nodes.map { Int(e.bitsetRanges[$0.set].1) * 32 }.max() ?? 0
+        }
+        guard (0..<e.features).allSatisfy({ categories[$0] == 0 || featureStart[$0 + 1] == featureStart[$0] }) else {
+            return nil
+        }
         let usedFeatures = (0..<e.features).filter { featureStart[$0 + 1] > featureStart[$0] || categories[$0] > 0 }
-        let grid = ThresholdGrid(thresholds: (0..<e.features).map { Array(thresholds[featureStart[$0]..<featureStart[$0 + 1]]) })
+        let grid = ThresholdGrid(
+            thresholds: (0..<e.features).map { Array(thresholds[featureStart[$0]..<featureStart[$0 + 1]]) })
         self.grid = grid
         let rows = usedFeatures.reduce(0) { $0 + (categories[$1] > 0 ? categories[$1] + 1 : grid.cutCount($1) + 2) }
         used = .allocate(capacity: max(1, usedFeatures.count))
@@ -185,11 +197,14 @@ public struct QuickScorer: @unchecked Sendable {
             var row = 0
             for (u, f) in usedFeatures.enumerated() {
                 if categories[f] > 0 {
-                    used[u] = UsedFeature(feature: f, firstRow: row, nanRow: row + categories[f], categories: categories[f])
+                    used[u] = UsedFeature(
+                        feature: f, firstRow: row, nanRow: row + categories[f], categories: categories[f])
                     for c in 0...categories[f] {  // the last row: in no set
                         for t in masks.indices { masks[t] = .max }
                         for node in perFeatureCategorical[f] {
-                            let listed = c < categories[f] && TreeEnsemble.inCategorySet(Double(c), e.bitsetRanges[node.set], e.bitsets)
+                            let listed =
+                                c < categories[f]
+                                && TreeEnsemble.inCategorySet(Double(c), e.bitsetRanges[node.set], e.bitsets)
                             if !listed { masks[node.tree] &= node.mask }
                         }
                         store(row)
@@ -218,9 +233,10 @@ public struct QuickScorer: @unchecked Sendable {
                 row += 1
             }
             prefix = table
-            compare = Self.comparePlan(table: table, rowStride: rowStride, wordBytes: wordBytes, trees: e.trees.count,
-                                                      classes: e.outputs, used: Array(UnsafeBufferPointer(start: used, count: usedCount)),
-                                                      grid: grid, leaves: slotValues, blockLimit: compareBlocks)
+            compare = Self.comparePlan(
+                table: table, rowStride: rowStride, wordBytes: wordBytes, trees: e.trees.count,
+                classes: e.outputs, used: Array(UnsafeBufferPointer(start: used, count: usedCount)),
+                grid: grid, leaves: slotValues, blockLimit: compareBlocks)
         } else {
             if categories.contains(where: { $0 > 0 }) { return nil }
             prefix = nil
@@ -229,31 +245,42 @@ public struct QuickScorer: @unchecked Sendable {
     }
 
     /// The compare kernel's plan over the prefix tables, when the model and the CPU suit it.
-    static func comparePlan(table: UnsafeMutableRawPointer, rowStride: Int, wordBytes: Int, trees: Int, classes: Int,
-                            used: [UsedFeature], grid: ThresholdGrid, leaves: UnsafeMutablePointer<Double>, blockLimit: Int)
-        -> (kernel: hp_qs_scores_fn, plan: UnsafeMutablePointer<hp_qs_plan>)? {
+    static func comparePlan(
+        table: UnsafeMutableRawPointer, rowStride: Int, wordBytes: Int, trees: Int, classes: Int,
+        used: [UsedFeature], grid: ThresholdGrid, leaves: UnsafeMutablePointer<Double>, blockLimit: Int
+    )
+        -> (kernel: hp_qs_scores_fn, plan: UnsafeMutablePointer<hp_qs_plan>)?
+    {
         guard blockLimit > 0, used.allSatisfy({ $0.categories == 0 }),
-              used.reduce(0, { $0 + (grid.cutCount($1.feature) + 7) / 8 }) <= blockLimit,
-              let kernel = hp_qs_scores_best(Int32(rowStride)) else { return nil }
+            used.reduce(0, { $0 + (grid.cutCount($1.feature) + 7) / 8 }) <= blockLimit,
+            let kernel = hp_qs_scores_best(Int32(rowStride))
+        else { return nil }
         var features: [hp_qs_feature] = [], thresholds: [Double] = []
         for u in used {
             let count = grid.cutCount(u.feature), blocks = (count + 7) / 8
-            features.append(hp_qs_feature(index: Int32(u.feature), blocks: Int32(blocks),
-                                          first_row: Int32(u.firstRow * rowStride), nan_row: Int32(u.nanRow * rowStride)))
-            thresholds += (0..<count).map { grid.cut(u.feature, $0) } + [Double](repeating: .infinity, count: blocks * 8 - count)
+            features.append(
+                hp_qs_feature(
+                    index: Int32(u.feature), blocks: Int32(blocks),
+                    first_row: Int32(u.firstRow * rowStride), nan_row: Int32(u.nanRow * rowStride)))
+            thresholds +=
+                (0..<count).map { grid.cut(u.feature, $0) } + [Double](repeating: .infinity, count: blocks * 8 - count)
         }
         let plan = UnsafeMutablePointer<hp_qs_plan>.allocate(capacity: 1)
-        plan.initialize(to: hp_qs_plan(features: UnsafePointer(loadTimeCopy(features)),
-                                       thresholds: UnsafePointer(loadTimeBytes(thresholds, alignment: 64).assumingMemoryBound(to: Double.self)),
-                                       table: UnsafePointer(table.assumingMemoryBound(to: UInt8.self)), leaves: UnsafePointer(leaves),
-                                       used: Int32(used.count), word_bytes: Int32(wordBytes), trees: Int32(trees), classes: Int32(classes)))
+        plan.initialize(
+            to: hp_qs_plan(
+                features: UnsafePointer(loadTimeCopy(features)),
+                thresholds: UnsafePointer(
+                    loadTimeBytes(thresholds, alignment: 64).assumingMemoryBound(to: Double.self)),
+                table: UnsafePointer(table.assumingMemoryBound(to: UInt8.self)), leaves: UnsafePointer(leaves),
+                used: Int32(used.count), word_bytes: Int32(wordBytes), trees: Int32(trees), classes: Int32(classes)))
         return (kernel, plan)
     }
 
     /// Writes every class's raw score (its trees' exit leaves summed in tree order) to `out`.
     /// Static over a pointer: the scorer is never copied on the hot path.
     @inline(__always)
-    static func scores(_ q: UnsafePointer<QuickScorer>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+    static func scores(_ q: UnsafePointer<QuickScorer>, _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>)
+    {
         if let (kernel, plan) = q.pointee.compare {
             kernel(plan, x, out)
         } else if let prefix = q.pointee.prefix {
@@ -295,10 +322,16 @@ public struct QuickScorer: @unchecked Sendable {
     }
 
     @inline(__always)
-    static func scoresByPrefix<W: FixedWidthInteger & UnsignedInteger>(_ q: UnsafePointer<QuickScorer>, _: W.Type, _ table: UnsafeMutableRawPointer,
-                                                                      _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
-        let (used, usedCount, grid, rowStride) = (q.pointee.used, q.pointee.usedCount, q.pointee.grid, q.pointee.rowStride)
-        let (prefixBits, slotValues, trees, k) = (q.pointee.prefixBits, q.pointee.slotValues, q.pointee.trees, q.pointee.outputCount)
+    static func scoresByPrefix<W: FixedWidthInteger & UnsignedInteger>(
+        _ q: UnsafePointer<QuickScorer>, _: W.Type, _ table: UnsafeMutableRawPointer,
+        _ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>
+    ) {
+        let (used, usedCount, grid, rowStride) = (
+            q.pointee.used, q.pointee.usedCount, q.pointee.grid, q.pointee.rowStride
+        )
+        let (prefixBits, slotValues, trees, k) = (
+            q.pointee.prefixBits, q.pointee.slotValues, q.pointee.trees, q.pointee.outputCount
+        )
         // First every feature's row (independent lookups the CPU overlaps), then the ANDs 32
         // bytes at a time in registers: no read-modify-write chain through memory.
         let rowAt = q.pointee.rowScratch

@@ -13,13 +13,13 @@ import CSupport
 /// Built at load time; all memory is allocated once and read-only afterwards.
 struct ThresholdGrid: @unchecked Sendable {
     struct Feature {
-        var cutStart = 0      // into `cuts`
+        var cutStart = 0  // into `cuts`
         var cutCount = 0
         var cells = 0
-        var lastCell = 0.0    // cells − 1
+        var lastCell = 0.0  // cells − 1
         var low = 0.0
         var scale = 0.0
-        var cellStart = 0     // into `cellBase`
+        var cellStart = 0  // into `cellBase`
     }
 
     static let cellWidth = 4
@@ -36,7 +36,8 @@ struct ThresholdGrid: @unchecked Sendable {
         var cutList: [Double] = [], bases: [UInt16] = []
         for (f, list) in thresholds.enumerated() where !list.isEmpty {
             let distinct = Array(Set(list)).sorted()
-            var feature = Feature(cutStart: cutList.count, cutCount: distinct.count, low: distinct[0], cellStart: bases.count)
+            var feature = Feature(
+                cutStart: cutList.count, cutCount: distinct.count, low: distinct[0], cellStart: bases.count)
             cutList += distinct + [Double](repeating: .infinity, count: Self.cellWidth)
             let span = distinct[distinct.count - 1] - distinct[0]
             var cells = 1
@@ -81,7 +82,8 @@ struct ThresholdGrid: @unchecked Sendable {
         let u = cuts + feature.cutStart
         if feature.cells > 0 {
             let b = Int(cellBase[feature.cellStart &+ Self.cell(v, feature)])
-            return b &+ (u[b] < v ? 1 : 0) &+ (u[b &+ 1] < v ? 1 : 0) &+ (u[b &+ 2] < v ? 1 : 0) &+ (u[b &+ 3] < v ? 1 : 0)
+            return b &+ (u[b] < v ? 1 : 0) &+ (u[b &+ 1] < v ? 1 : 0) &+ (u[b &+ 2] < v ? 1 : 0)
+                &+ (u[b &+ 3] < v ? 1 : 0)
         }
         var j = 0, len = feature.cutCount
         while len > 0 {

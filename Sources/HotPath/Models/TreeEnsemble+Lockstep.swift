@@ -29,7 +29,8 @@ public struct LockstepForest: @unchecked Sendable {
         // Internal nodes keep their indices; leaf ℓ becomes node (internal count + ℓ).
         let internalCount = e.nodes.count
         let total = internalCount + e.leaves.count
-        var nodes = [Node](repeating: Node(threshold: 0, feature: 0, left: 0, right: 0, flags: 0, category: 0), count: total)
+        var nodes = [Node](
+            repeating: Node(threshold: 0, feature: 0, left: 0, right: 0, flags: 0, category: 0), count: total)
         var values = [Double](repeating: 0, count: total)
         func id(_ child: Int32) -> Int32 { child >= 0 ? child : Int32(internalCount) + ~child }
         for i in 0..<internalCount {
@@ -38,11 +39,13 @@ public struct LockstepForest: @unchecked Sendable {
             let dl = n.defaultLeft != 0
             switch (e.arithmetic, n.kind) {
             case (_, 3): flags = 4 | (dl ? 8 : 0)
-            case (.lightgbm, 0): flags = 0 <= n.threshold ? 1 : 0     // NaN is read as 0
-            case (.lightgbm, 1): flags = 2 | (dl ? 1 | 8 : 0)          // NaN → 0 → zero → default
-            default: flags = dl ? 1 | 8 : 0                             // NaN goes the default way
+            case (.lightgbm, 0): flags = 0 <= n.threshold ? 1 : 0  // NaN is read as 0
+            case (.lightgbm, 1): flags = 2 | (dl ? 1 | 8 : 0)  // NaN → 0 → zero → default
+            default: flags = dl ? 1 | 8 : 0  // NaN goes the default way
             }
-            nodes[i] = Node(threshold: n.threshold, feature: n.feature, left: id(n.left), right: id(n.right), flags: flags, category: n.category)
+            nodes[i] = Node(
+                threshold: n.threshold, feature: n.feature, left: id(n.left), right: id(n.right), flags: flags,
+                category: n.category)
         }
         for l in 0..<e.leaves.count {
             let me = Int32(internalCount + l)
@@ -90,12 +93,16 @@ extension TreeEnsemble {
         let defaultLeft = node.flags & 8 != 0
         if node.flags & 4 != 0 {
             let range = bitsetRanges[Int(node.category)]
-            let left = arithmetic == .xgboost ? TreeEnsemble.xgboostCategoryGoesLeft(Float(v), defaultLeft, range, bitsets)
-                                              : TreeEnsemble.inCategorySet(v, range, bitsets)
+            let left =
+                arithmetic == .xgboost
+                ? TreeEnsemble.xgboostCategoryGoesLeft(Float(v), defaultLeft, range, bitsets)
+                : TreeEnsemble.inCategorySet(v, range, bitsets)
             return left ? node.left : node.right
         }
         if v.isNaN { v = 0 }
-        if v >= -TreeEnsemble.zeroThreshold && v <= TreeEnsemble.zeroThreshold { return defaultLeft ? node.left : node.right }
+        if v >= -TreeEnsemble.zeroThreshold && v <= TreeEnsemble.zeroThreshold {
+            return defaultLeft ? node.left : node.right
+        }
         return v <= node.threshold ? node.left : node.right
     }
 
@@ -116,14 +123,18 @@ extension TreeEnsemble {
             var s: Int32 = 0
             if xgb {
                 while s < steps {
-                    a = stepXGBoost(f, a, x); b = stepXGBoost(f, b, x); c = stepXGBoost(f, c, x); d = stepXGBoost(f, d, x)
-                    e = stepXGBoost(f, e, x); g = stepXGBoost(f, g, x); h = stepXGBoost(f, h, x); k = stepXGBoost(f, k, x)
+                    a = stepXGBoost(f, a, x); b = stepXGBoost(f, b, x); c = stepXGBoost(f, c, x);
+                    d = stepXGBoost(f, d, x)
+                    e = stepXGBoost(f, e, x); g = stepXGBoost(f, g, x); h = stepXGBoost(f, h, x);
+                    k = stepXGBoost(f, k, x)
                     s &+= 1
                 }
             } else {
                 while s < steps {
-                    a = stepLightGBM(f, a, x); b = stepLightGBM(f, b, x); c = stepLightGBM(f, c, x); d = stepLightGBM(f, d, x)
-                    e = stepLightGBM(f, e, x); g = stepLightGBM(f, g, x); h = stepLightGBM(f, h, x); k = stepLightGBM(f, k, x)
+                    a = stepLightGBM(f, a, x); b = stepLightGBM(f, b, x); c = stepLightGBM(f, c, x);
+                    d = stepLightGBM(f, d, x)
+                    e = stepLightGBM(f, e, x); g = stepLightGBM(f, g, x); h = stepLightGBM(f, h, x);
+                    k = stepLightGBM(f, k, x)
                     s &+= 1
                 }
             }
@@ -137,12 +148,14 @@ extension TreeEnsemble {
             var s: Int32 = 0
             if xgb {
                 while s < steps {
-                    a = stepXGBoost(f, a, x); b = stepXGBoost(f, b, x); c = stepXGBoost(f, c, x); d = stepXGBoost(f, d, x)
+                    a = stepXGBoost(f, a, x); b = stepXGBoost(f, b, x); c = stepXGBoost(f, c, x);
+                    d = stepXGBoost(f, d, x)
                     s &+= 1
                 }
             } else {
                 while s < steps {
-                    a = stepLightGBM(f, a, x); b = stepLightGBM(f, b, x); c = stepLightGBM(f, c, x); d = stepLightGBM(f, d, x)
+                    a = stepLightGBM(f, a, x); b = stepLightGBM(f, b, x); c = stepLightGBM(f, c, x);
+                    d = stepLightGBM(f, d, x)
                     s &+= 1
                 }
             }

@@ -44,8 +44,8 @@ public struct TreeEnsemble: @unchecked Sendable {
     }
 
     public struct Tree: Sendable {
-        public var root: Int32          // node index, or ~leaf for a single-leaf tree
-        public var output: Int32        // class this tree adds to
+        public var root: Int32  // node index, or ~leaf for a single-leaf tree
+        public var output: Int32  // class this tree adds to
         /// Linear tree: per leaf, [start, end) into `linearTerms` (else empty).
         public var linear: Bool
     }
@@ -84,9 +84,13 @@ public struct TreeEnsemble: @unchecked Sendable {
     private(set) var binned: UnsafeMutablePointer<BinnedForest>?
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
-    init(arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double], averageOver: Int = 0,
-         trees: [Tree], nodes: [Node], leaves: [Double], bitsets: [UInt32], bitsetRanges: [(Int32, Int32)],
-         leafConst: [Double] = [], leafTermRange: [(Int32, Int32)] = [], linearFeatures: [Int32] = [], linearCoeffs: [Double] = []) {
+    init(
+        arithmetic: Arithmetic, features: Int, outputs: Int, transform: Transform, baseMargin: [Double],
+        averageOver: Int = 0,
+        trees: [Tree], nodes: [Node], leaves: [Double], bitsets: [UInt32], bitsetRanges: [(Int32, Int32)],
+        leafConst: [Double] = [], leafTermRange: [(Int32, Int32)] = [], linearFeatures: [Int32] = [],
+        linearCoeffs: [Double] = []
+    ) {
         self.arithmetic = arithmetic
         self.features = features
         self.outputs = outputs
@@ -132,7 +136,9 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// values ≤ −1 are in no set, nor is anything past the bitset (huge and infinite values
     /// included — they are compared before any conversion, which would trap).
     @inline(__always)
-    static func inCategorySet(_ v: Double, _ range: (Int32, Int32), _ bitsets: UnsafeMutableBufferPointer<UInt32>) -> Bool {
+    static func inCategorySet(
+        _ v: Double, _ range: (Int32, Int32), _ bitsets: UnsafeMutableBufferPointer<UInt32>
+    ) -> Bool {
         let (start, count) = range
         guard v > -1, v < Double(Int(count) &* 32) else { return false }  // NaN fails both
         let c = Int(v)
@@ -144,7 +150,9 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// and goes the default way, as NaN does; otherwise the value is truncated and a listed
     /// category goes right.
     @inline(__always)
-    static func xgboostCategoryGoesLeft(_ v: Float, _ defaultLeft: Bool, _ range: (Int32, Int32), _ bitsets: UnsafeMutableBufferPointer<UInt32>) -> Bool {
+    static func xgboostCategoryGoesLeft(
+        _ v: Float, _ defaultLeft: Bool, _ range: (Int32, Int32), _ bitsets: UnsafeMutableBufferPointer<UInt32>
+    ) -> Bool {
         let (start, count) = range
         guard v >= 0, v < Float(Int(count) &* 32) else { return defaultLeft }  // NaN fails both
         let c = Int(v)
@@ -166,7 +174,9 @@ public struct TreeEnsemble: @unchecked Sendable {
                 goLeft = v.isNaN ? node.defaultLeft != 0 : v <= node.threshold
             case 1:
                 if v.isNaN { v = 0 }
-                goLeft = (v >= -TreeEnsemble.zeroThreshold && v <= TreeEnsemble.zeroThreshold) ? node.defaultLeft != 0 : v <= node.threshold
+                goLeft =
+                    (v >= -TreeEnsemble.zeroThreshold && v <= TreeEnsemble.zeroThreshold)
+                    ? node.defaultLeft != 0 : v <= node.threshold
             default:
                 if v.isNaN { v = 0 }
                 goLeft = v <= node.threshold
@@ -187,7 +197,8 @@ public struct TreeEnsemble: @unchecked Sendable {
             if v.isNaN {
                 goLeft = node.defaultLeft != 0
             } else if node.kind == 3 {
-                goLeft = TreeEnsemble.xgboostCategoryGoesLeft(v, node.defaultLeft != 0, bitsetRanges[Int(node.category)], bitsets)
+                goLeft = TreeEnsemble.xgboostCategoryGoesLeft(
+                    v, node.defaultLeft != 0, bitsetRanges[Int(node.category)], bitsets)
             } else {
                 goLeft = v < Float(node.threshold)
             }
@@ -204,7 +215,8 @@ public struct TreeEnsemble: @unchecked Sendable {
             return "blocked walk (AVX-512, \(w.pointee.slots) rank slots)"
         }
         if let q = quick {
-            return q.pointee.compare != nil ? "QuickScorer, prefix tables, compare kernel (AVX-512)"
+            return q.pointee.compare != nil
+                ? "QuickScorer, prefix tables, compare kernel (AVX-512)"
                 : q.pointee.prefix != nil ? "QuickScorer, prefix tables" : "QuickScorer, scan"
         }
         return lockstep != nil ? "lockstep walk" : "node walk"

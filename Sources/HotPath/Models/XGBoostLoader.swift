@@ -28,7 +28,9 @@ public enum XGBoostLoader {
     }
 
     static func parse(_ root: Any, file: String) throws(ModelError) -> TreeEnsemble {
-        func fail(_ place: String, _ reason: String) -> ModelError { ModelError(file: file, place: place, reason: reason) }
+        func fail(_ place: String, _ reason: String) -> ModelError {
+            ModelError(file: file, place: place, reason: reason)
+        }
         func object(_ v: Any?, _ place: String) throws(ModelError) -> [String: Any] {
             guard let o = v as? [String: Any] else { throw fail(place, "expected a JSON object") }
             return o
@@ -62,23 +64,30 @@ public enum XGBoostLoader {
             treeBooster = try object(booster["gbtree"], "learner.gradient_booster.gbtree")
             weightDrop = try numbers(booster["weight_drop"], "learner.gradient_booster.weight_drop")
         default:
-            throw fail("learner.gradient_booster.name", "booster \"\(booster["name"] ?? "?")\" is not supported (gbtree, dart)")
+            throw fail(
+                "learner.gradient_booster.name", "booster \"\(booster["name"] ?? "?")\" is not supported (gbtree, dart)"
+            )
         }
         let model = try object(treeBooster["model"], "learner.gradient_booster.model")
-        guard let treeList = model["trees"] as? [Any] else { throw fail("learner.gradient_booster.model.trees", "expected an array") }
+        guard let treeList = model["trees"] as? [Any] else {
+            throw fail("learner.gradient_booster.model.trees", "expected an array")
+        }
         let treeInfo = try numbers(model["tree_info"], "learner.gradient_booster.model.tree_info")
         guard treeInfo.count == treeList.count else {
-            throw fail("learner.gradient_booster.model.tree_info", "\(treeInfo.count) entries for \(treeList.count) trees")
+            throw fail(
+                "learner.gradient_booster.model.tree_info", "\(treeInfo.count) entries for \(treeList.count) trees")
         }
         if let weightDrop, weightDrop.count != treeList.count {
-            throw fail("learner.gradient_booster.weight_drop", "\(weightDrop.count) weights for \(treeList.count) trees")
+            throw fail(
+                "learner.gradient_booster.weight_drop", "\(weightDrop.count) weights for \(treeList.count) trees")
         }
         let outputs = max(1, numClass)
 
         // base_score: "5E-1", or "[5E-1,5E-1,5E-1]" in newer files; in probability space.
         var baseScores: [Double] = []
         if let s = params["base_score"] as? String, s.hasPrefix("[") {
-            guard let data = s.data(using: .utf8), let a = try? JSONSerialization.jsonObject(with: data) as? [Any] else {
+            guard let data = s.data(using: .utf8), let a = try? JSONSerialization.jsonObject(with: data) as? [Any]
+            else {
                 throw fail("learner.learner_model_param.base_score", "\"\(s)\" is not an array of numbers")
             }
             baseScores = try numbers(a, "learner.learner_model_param.base_score")
@@ -106,8 +115,9 @@ public enum XGBoostLoader {
         case "multi:softmax":
             transform = .classIndex
             margin = baseScores
-        case "reg:squarederror", "reg:squaredlogerror", "reg:pseudohubererror", "reg:absoluteerror", "reg:quantileerror",
-             "rank:pairwise", "rank:ndcg", "rank:map":
+        case "reg:squarederror", "reg:squaredlogerror", "reg:pseudohubererror", "reg:absoluteerror",
+            "reg:quantileerror",
+            "rank:pairwise", "rank:ndcg", "rank:map":
             transform = .identity
             margin = baseScores
         case "reg:gamma", "reg:tweedie", "count:poisson", "survival:cox":
@@ -118,7 +128,10 @@ public enum XGBoostLoader {
             transform = .step
             margin = baseScores
         default:
-            throw fail("learner.objective.name", "objective \"\(objectiveName)\" is not supported (binary:logistic, binary:logitraw, binary:hinge, multi:softprob, multi:softmax, reg:gamma, reg:tweedie, count:poisson, survival:cox, rank:pairwise/ndcg/map, reg:squarederror and the other identity-link regressions)")
+            throw fail(
+                "learner.objective.name",
+                "objective \"\(objectiveName)\" is not supported (binary:logistic, binary:logitraw, binary:hinge, multi:softprob, multi:softmax, reg:gamma, reg:tweedie, count:poisson, survival:cox, rank:pairwise/ndcg/map, reg:squarederror and the other identity-link regressions)"
+            )
         }
 
         var trees: [TreeEnsemble.Tree] = []
@@ -134,10 +147,14 @@ public enum XGBoostLoader {
             let split = try numbers(tree["split_indices"], place + ".split_indices").map(Int.init)
             let cond = try numbers(tree["split_conditions"], place + ".split_conditions")
             let defaultLeft = try numbers(tree["default_left"], place + ".default_left")
-            let splitType = (tree["split_type"] as? [Any]).map { _ in (try? numbers(tree["split_type"], place)) ?? [] } ?? []
+            let splitType =
+                (tree["split_type"] as? [Any]).map { _ in (try? numbers(tree["split_type"], place)) ?? [] } ?? []
             let n = left.count
             guard right.count == n, split.count == n, cond.count == n, defaultLeft.count == n else {
-                throw fail(place, "node arrays differ in length (\(n) left children, \(right.count) right, \(split.count) split indices, \(cond.count) conditions)")
+                throw fail(
+                    place,
+                    "node arrays differ in length (\(n) left children, \(right.count) right, \(split.count) split indices, \(cond.count) conditions)"
+                )
             }
             // Categorical splits: categories_nodes[k] uses categories[segments[k] ..< + sizes[k]].
             var categoryOf: [Int: Int] = [:]
@@ -176,17 +193,24 @@ public enum XGBoostLoader {
                     throw fail("\(place).split_indices[\(i)]", "feature \(split[i]) of \(features)")
                 }
                 let categorical = i < splitType.count && splitType[i] == 1
-                if categorical && categoryOf[i] == nil { throw fail(place, "node \(i) is categorical but has no categories") }
-                nodes.append(.init(threshold: cond[i], feature: Int32(split[i]), left: index[left[i]], right: index[right[i]],
-                                   kind: categorical ? 3 : 2, defaultLeft: defaultLeft[i] != 0 ? 1 : 0,
-                                   category: UInt16(categoryOf[i] ?? 0)))
+                if categorical && categoryOf[i] == nil {
+                    throw fail(place, "node \(i) is categorical but has no categories")
+                }
+                nodes.append(
+                    .init(
+                        threshold: cond[i], feature: Int32(split[i]), left: index[left[i]], right: index[right[i]],
+                        kind: categorical ? 3 : 2, defaultLeft: defaultLeft[i] != 0 ? 1 : 0,
+                        category: UInt16(categoryOf[i] ?? 0)))
             }
             let cls = Int32(treeInfo[t])
-            guard cls >= 0 && Int(cls) < outputs else { throw fail("learner.gradient_booster.model.tree_info[\(t)]", "class \(cls) of \(outputs)") }
+            guard cls >= 0 && Int(cls) < outputs else {
+                throw fail("learner.gradient_booster.model.tree_info[\(t)]", "class \(cls) of \(outputs)")
+            }
             trees.append(.init(root: index[0], output: cls, linear: false))
         }
-        var ensemble = TreeEnsemble(arithmetic: .xgboost, features: features, outputs: outputs, transform: transform,
-                                    baseMargin: margin, trees: trees, nodes: nodes, leaves: leaves, bitsets: bitsets, bitsetRanges: ranges)
+        var ensemble = TreeEnsemble(
+            arithmetic: .xgboost, features: features, outputs: outputs, transform: transform,
+            baseMargin: margin, trees: trees, nodes: nodes, leaves: leaves, bitsets: bitsets, bitsetRanges: ranges)
         if let names = learner["feature_names"] as? [String], !names.isEmpty { ensemble.featureNames = names }
         return ensemble
     }

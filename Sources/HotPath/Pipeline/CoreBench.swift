@@ -1,4 +1,5 @@
 import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,12 +36,20 @@ public struct CoreBench {
         let cpus = PinnedThread.currentAffinity().cpus
         var notes: [String] = []
         let producerCPU = cpus.first ?? 0, consumerCPU = cpus.last ?? 0
-        if producerCPU == consumerCPU { notes.append("only one CPU allowed: both ring threads share cpu \(producerCPU)") }
+        if producerCPU == consumerCPU {
+            notes.append("only one CPU allowed: both ring threads share cpu \(producerCPU)")
+        }
 
         let loops = 10_000_000
-        let tsc = Self.timePerOp(loops) { var s: UInt64 = 0; for _ in 0..<loops { s &+= hp_rdtsc() }; return s }
-        let now = Self.timePerOp(loops) { var s: UInt64 = 0; for _ in 0..<loops { s &+= clock.now() }; return s }
-        let gettime = Self.timePerOp(loops) { var s: UInt64 = 0; for _ in 0..<loops { s &+= Clock.monotonicNs() }; return s }
+        let tsc = Self.timePerOp(loops) {
+            var s: UInt64 = 0; for _ in 0..<loops { s &+= hp_rdtsc() }; return s
+        }
+        let now = Self.timePerOp(loops) {
+            var s: UInt64 = 0; for _ in 0..<loops { s &+= clock.now() }; return s
+        }
+        let gettime = Self.timePerOp(loops) {
+            var s: UInt64 = 0; for _ in 0..<loops { s &+= Clock.monotonicNs() }; return s
+        }
 
         let arena = try Arena(bytes: 8 << 20, cpu: consumerCPU)
         defer { withExtendedLifetime(arena) {} }  // what is carved from it holds raw pointers
@@ -61,10 +70,11 @@ public struct CoreBench {
         let batched = try oneWay(batch: batch, producerCPU: producerCPU, consumerCPU: consumerCPU, arena: arena)
         let rtt = try roundTrip(clock: clock, producerCPU: producerCPU, consumerCPU: consumerCPU, arena: arena)
 
-        return Result(clock: clock, producerCPU: producerCPU, consumerCPU: consumerCPU, tscReadNs: tsc,
-                      clockNowNs: now, clockGettimeNs: gettime, histogramRecordNs: record, ringItems: items,
-                      ringUnbatchedItemsPerSecond: unbatched, ringBatchedItemsPerSecond: batched, ringBatch: batch,
-                      roundTrip: rtt.summary, notes: notes)
+        return Result(
+            clock: clock, producerCPU: producerCPU, consumerCPU: consumerCPU, tscReadNs: tsc,
+            clockNowNs: now, clockGettimeNs: gettime, histogramRecordNs: record, ringItems: items,
+            ringUnbatchedItemsPerSecond: unbatched, ringBatchedItemsPerSecond: batched, ringBatch: batch,
+            roundTrip: rtt.summary, notes: notes)
     }
 
     /// Nanoseconds per iteration of a loop of `n`, best of three.
@@ -118,8 +128,10 @@ public struct CoreBench {
     /// Pushes the sequence 0..<total, one item at a time (`batch` 1) or in batches of `batch`
     /// staged in `scratch` (which holds at least `batch`): the producer side of the one-way
     /// benchmarks, here and in the package-benchmark suite.
-    public static func produce(_ total: Int, batch: Int, into p: SPSCRing<UInt64>.Producer,
-                               scratch buf: UnsafeMutableBufferPointer<UInt64>) {
+    public static func produce(
+        _ total: Int, batch: Int, into p: SPSCRing<UInt64>.Producer,
+        scratch buf: UnsafeMutableBufferPointer<UInt64>
+    ) {
         var i = 0
         while i < total {
             if batch == 1 {
@@ -196,13 +208,16 @@ extension CoreBench.Result {
         let rt = roundTrip
         var out = "HotPath core self-benchmark (threads on cpu \(producerCPU) → cpu \(consumerCPU))\n"
         out += "clock:               \(clock)\n"
-        out += format("clock read:          rdtsc %.2f ns, Clock.now() %.2f ns, clock_gettime %.2f ns (%.1fx)\n",
-                      tscReadNs, clockNowNs, clockGettimeNs, clockGettimeNs / clockNowNs)
+        out += format(
+            "clock read:          rdtsc %.2f ns, Clock.now() %.2f ns, clock_gettime %.2f ns (%.1fx)\n",
+            tscReadNs, clockNowNs, clockGettimeNs, clockGettimeNs / clockNowNs)
         out += format("histogram record:    %.2f ns\n", histogramRecordNs)
-        out += format("ring one-way:        %.1f M items/s single push/pop, %.1f M items/s in batches of %d (%.1fx)\n",
-                      ringUnbatchedItemsPerSecond / 1e6, ringBatchedItemsPerSecond / 1e6, ringBatch,
-                      ringBatchedItemsPerSecond / ringUnbatchedItemsPerSecond)
-        out += "ring round trip:     p50 \(rt.p50) ns, p90 \(rt.p90) ns, p99 \(rt.p99) ns, p99.9 \(rt.p999) ns, max \(rt.max) ns over \(rt.count)\n"
+        out += format(
+            "ring one-way:        %.1f M items/s single push/pop, %.1f M items/s in batches of %d (%.1fx)\n",
+            ringUnbatchedItemsPerSecond / 1e6, ringBatchedItemsPerSecond / 1e6, ringBatch,
+            ringBatchedItemsPerSecond / ringUnbatchedItemsPerSecond)
+        out +=
+            "ring round trip:     p50 \(rt.p50) ns, p90 \(rt.p90) ns, p99 \(rt.p99) ns, p99.9 \(rt.p999) ns, max \(rt.max) ns over \(rt.count)\n"
         for note in notes { out += "note: \(note)\n" }
         return out
     }

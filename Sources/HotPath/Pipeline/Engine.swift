@@ -1,5 +1,6 @@
 import CSupport
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -101,9 +102,12 @@ public final class Engine: @unchecked Sendable {
         let bytes = 8 << 20 + histogramBytes + bookBytes + (config.eventRing + config.signalRing) * 64 + featureBytes
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
         if physical > 0 && bytes > physical * 3 / 4 {
-            throw .config(ConfigError(file: config.file, key: "engine.max_instruments",
-                              reason: "\(b.maxInstruments) instruments and \(b.maxOrders) orders need \(bytes >> 20) MiB "
-                                  + "(books, rings, feature windows of features.history_capacity entries); this host has \(physical >> 20) MiB"))
+            throw .config(
+                ConfigError(
+                    file: config.file, key: "engine.max_instruments",
+                    reason: "\(b.maxInstruments) instruments and \(b.maxOrders) orders need \(bytes >> 20) MiB "
+                        + "(books, rings, feature windows of features.history_capacity entries); this host has \(physical >> 20) MiB"
+                ))
         }
         do {
             arena = try Arena(bytes: bytes, cpu: config.engineCore, lock: true)
@@ -122,14 +126,17 @@ public final class Engine: @unchecked Sendable {
             throw .memory(file: config.file, error)
         }
         if let url = config.outputURL {
-            let live = !config.feeds.isEmpty && config.feeds.allSatisfy { if case .file = $0.source { false } else { true } }
-            egress = try SignalEgress(url: url, interface: config.outputInterface, live: live, counters: counters, configFile: config.file)
+            let live =
+                !config.feeds.isEmpty && config.feeds.allSatisfy { if case .file = $0.source { false } else { true } }
+            egress = try SignalEgress(
+                url: url, interface: config.outputInterface, live: live, counters: counters, configFile: config.file)
         } else {
             egress = nil
         }
         do {
-            core = try EngineCore(config: config, ensemble: ensemble, arena: arena, counters: counters,
-                                  histograms: histograms, signals: signals.producer, clock: clock, egress: egress)
+            core = try EngineCore(
+                config: config, ensemble: ensemble, arena: arena, counters: counters,
+                histograms: histograms, signals: signals.producer, clock: clock, egress: egress)
         } catch {
             throw .memory(file: config.file, error)
         }
@@ -167,7 +174,9 @@ public final class Engine: @unchecked Sendable {
     /// Runs `feeds` one after another through the pipeline; returns when every event has been
     /// processed and every signal written. `progress` prints a line on stderr every snapshot
     /// interval after the first two seconds.
-    public func run(feeds: [FileReplay], sink: SignalSink?, progress: Bool = false) throws(PinError) -> (RunReport, FeedOutcome) {
+    public func run(
+        feeds: [FileReplay], sink: SignalSink?, progress: Bool = false
+    ) throws(PinError) -> (RunReport, FeedOutcome) {
         try run(sources: feeds.map { .file($0) }, sink: sink, progress: progress)
     }
 
@@ -178,11 +187,14 @@ public final class Engine: @unchecked Sendable {
     }
 
     /// As `run(feeds:)`, with live sources among the feeds (run in order, each to its end).
-    public func run(sources: [FeedRun], sink: SignalSink?, progress: Bool = false) throws(PinError) -> (RunReport, FeedOutcome) {
+    public func run(
+        sources: [FeedRun], sink: SignalSink?, progress: Bool = false
+    ) throws(PinError) -> (RunReport, FeedOutcome) {
         let feedBox = FeedBox()
         let producer = events.producer, consumer = events.consumer
         let recorder = histograms[Stage.decode.rawValue], wire = histograms[Stage.wire.rawValue]
-        let flags = self.flags, core = self.core, batchBuffer = self.batch, hiccups = self.engineHiccups, clock = self.clock
+        let flags = self.flags, core = self.core, batchBuffer = self.batch, hiccups = self.engineHiccups,
+            clock = self.clock
         let replays: [FeedRun] = sources.map {
             switch $0 {
             case var .file(replay):
@@ -226,7 +238,8 @@ public final class Engine: @unchecked Sendable {
                     let stats: FileReplay.Stats
                     switch source {
                     case let .file(replay):
-                        stats = replay.run(into: producer, stop: flags.stop, position: UnsafePointer(positions.p + files))
+                        stats = replay.run(
+                            into: producer, stop: flags.stop, position: UnsafePointer(positions.p + files))
                         files += 1
                     case let .live(live):
                         stats = live.run(into: producer, stop: flags.stop)
@@ -243,7 +256,9 @@ public final class Engine: @unchecked Sendable {
         }
         if let cpu = config.outputCore { _ = hp_pin_thread(pthread_self(), Int32(cpu)) }
         var output = OutputLoop(engine: self, positions: progress ? positions : nil)
-        output.run(sink: sink, feedDone: { flags.feedDone.pointee.load(ordering: .acquiring) }, engineDone: { flags.engineDone.pointee.load(ordering: .acquiring) })
+        output.run(
+            sink: sink, feedDone: { flags.feedDone.pointee.load(ordering: .acquiring) },
+            engineDone: { flags.engineDone.pointee.load(ordering: .acquiring) })
         feed.join()
         engine.join()
         output.finish(sink: sink)
@@ -253,7 +268,8 @@ public final class Engine: @unchecked Sendable {
 
     func report(_ output: OutputLoop, _ outcome: FeedOutcome) -> RunReport {
         var r = RunReport()
-        r.stages = Stage.allCases.map { ($0.name, LatencySummary(output.cumulative[$0.rawValue], ladder: true)) }
+        r.stages =
+            Stage.allCases.map { ($0.name, LatencySummary(output.cumulative[$0.rawValue], ladder: true)) }
             + HiccupThread.allCases.map { ($0.reportName, LatencySummary(output.hiccups[$0.rawValue], ladder: true)) }
         func add(_ name: String, _ v: Int) { r.counters.append((name, UInt64(max(v, 0)))) }
         add("feed.records", outcome.stats.reduce(0) { $0 + $1.records })
@@ -339,10 +355,12 @@ struct OutputLoop {
                 nextSnapshot = now + interval
                 if let positions {
                     let core = engine.core
-                    progress.update(fraction: positions.fraction,
-                                    tail: OutputLoop.progressTail(seconds: Double(now - started) / 1e9,
-                                                                  events: core.counts[EngineCore.Count.events.rawValue].value,
-                                                                  signals: core.counts[EngineCore.Count.emitted.rawValue].value))
+                    progress.update(
+                        fraction: positions.fraction,
+                        tail: OutputLoop.progressTail(
+                            seconds: Double(now - started) / 1e9,
+                            events: core.counts[EngineCore.Count.events.rawValue].value,
+                            signals: core.counts[EngineCore.Count.emitted.rawValue].value))
                 }
             }
         }
@@ -391,8 +409,11 @@ struct OutputLoop {
         }
         engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
         if let fd = engine.snapshotFD {
-            let line = JSONText.object([("t_ns", "\(Clock.monotonicNs() - started)"), ("final", final ? "true" : "false"),
-                                        ("stages", JSONText.object(stages)), ("counters", engine.counters.json())]) + "\n"
+            let line =
+                JSONText.object([
+                    ("t_ns", "\(Clock.monotonicNs() - started)"), ("final", final ? "true" : "false"),
+                    ("stages", JSONText.object(stages)), ("counters", engine.counters.json()),
+                ]) + "\n"
             SystemFile.writeAll(fd, line)
         }
     }
@@ -400,8 +421,10 @@ struct OutputLoop {
     /// `12000000 events (1.00 M/s), 812 signals`, rates under 1 M/s in k/s.
     static func progressTail(seconds: Double, events: UInt64, signals: UInt64) -> String {
         let rate = Double(events) / max(seconds, 1e-9)
-        return (rate >= 1e6 ? format("%llu events (%.2f M/s), ", events, rate / 1e6) : format("%llu events (%.1f k/s), ", events, rate / 1e3))
+        return
+            (rate >= 1e6
+            ? format("%llu events (%.2f M/s), ", events, rate / 1e6)
+            : format("%llu events (%.1f k/s), ", events, rate / 1e3))
             + format("%llu signals", signals)
     }
 }
-

@@ -106,7 +106,8 @@ public struct EngineConfig: Sendable {
             c.feedCore = try core("feed_core")
             c.engineCore = try core("engine_core")
             c.outputCore = try core("output_core")
-            c.hiccupThresholdNs = UInt64(try t.int("hiccup_threshold_ns", default: Int(c.hiccupThresholdNs), in: 50...1_000_000_000))
+            c.hiccupThresholdNs = UInt64(
+                try t.int("hiccup_threshold_ns", default: Int(c.hiccupThresholdNs), in: 50...1_000_000_000))
             try t.finish()
         }
         if var t = try root.table("rings") {
@@ -135,7 +136,10 @@ public struct EngineConfig: Sendable {
             if case let .file(path) = source { source = .file(resolve(path)) }
             if let cpu = try t.int("cpu", default: -1, in: -1...4095) as Int?, cpu >= 0 {
                 if let other = c.feedCore, other != cpu {
-                    throw t.error("cpu", "\(cpu), but another feed or threads.feed_core says \(other): one feed thread drives every feed")
+                    throw t.error(
+                        "cpu",
+                        "\(cpu), but another feed or threads.feed_core says \(other): one feed thread drives every feed"
+                    )
                 }
                 c.feedCore = cpu
             }
@@ -146,16 +150,21 @@ public struct EngineConfig: Sendable {
             if let names = try t.strings("names") {
                 guard !names.isEmpty else { throw t.error("names", "is empty") }
                 for (i, n) in names.enumerated() where !MicrostructureFeatures.names.contains(n) {
-                    throw t.error("names[\(i)]", "unknown feature \"\(n)\" (known: \(MicrostructureFeatures.names.joined(separator: ", ")))")
+                    throw t.error(
+                        "names[\(i)]",
+                        "unknown feature \"\(n)\" (known: \(MicrostructureFeatures.names.joined(separator: ", ")))")
                 }
                 c.featureNames = names
             }
             c.features.levels = try t.int("levels", default: c.features.levels, in: 1...c.book.depth)
             c.features.tick = try t.double("tick", default: c.features.tick, in: 1e-12...1e12)
-            c.features.vpinBucketVolume = try t.double("vpin_bucket_volume", default: c.features.vpinBucketVolume, in: 1e-9...1e15)
+            c.features.vpinBucketVolume = try t.double(
+                "vpin_bucket_volume", default: c.features.vpinBucketVolume, in: 1e-9...1e15)
             c.features.vpinBuckets = try t.int("vpin_buckets", default: c.features.vpinBuckets, in: 1...1_000_000)
-            c.features.regressionTrades = try t.int("regression_trades", default: c.features.regressionTrades, in: 2...1_000_000)
-            c.features.historyCapacity = try t.int("history_capacity", default: c.features.historyCapacity, in: 16...(1 << 24))
+            c.features.regressionTrades = try t.int(
+                "regression_trades", default: c.features.regressionTrades, in: 2...1_000_000)
+            c.features.historyCapacity = try t.int(
+                "history_capacity", default: c.features.historyCapacity, in: 16...(1 << 24))
             c.features.barSeconds = try t.double("bar_seconds", default: c.features.barSeconds, in: 1e-3...86_400)
             c.features.exchangeTime = try t.choice("clock", default: "receive", ["receive", "exchange"]) == "exchange"
             if let table = try t.string("microprice_table", default: nil), !table.isEmpty {
@@ -171,12 +180,15 @@ public struct EngineConfig: Sendable {
             try t.finish()
         }
         if var t = try root.table("signal") {
-            c.evaluate = .init(rawValue: try t.choice("evaluate", default: c.evaluate.rawValue, ["every_event", "top_change"]))!
+            c.evaluate = .init(
+                rawValue: try t.choice("evaluate", default: c.evaluate.rawValue, ["every_event", "top_change"]))!
             c.conflate = try t.bool("conflate", default: false)
             var p = c.policy
             p.strong = try t.double("strong", default: p.strong, in: 0...2)
             p.medium = try t.double("medium", default: p.medium, in: 0...2)
-            guard p.medium <= p.strong else { throw t.error("medium", "\(p.medium) is above signal.strong (\(p.strong))") }
+            guard p.medium <= p.strong else {
+                throw t.error("medium", "\(p.medium) is above signal.strong (\(p.strong))")
+            }
             p.aggressiveMaxSpread = try t.double("aggressive_max_spread", default: p.aggressiveMaxSpread, in: 0...1e12)
             p.lowRiskConfidence = try t.double("low_risk_confidence", default: p.lowRiskConfidence, in: 0...1)
             p.lowRiskEdge = try t.double("low_risk_edge", default: p.lowRiskEdge, in: 0...2)
@@ -228,7 +240,11 @@ public struct EngineConfig: Sendable {
                 let model = try ModelFile.load(path: entry.path)
                 try schema.check(model, file: entry.path)
                 if model.outputs != 1 && max(policy.buyOutput, policy.sellOutput) >= model.outputs {
-                    throw ModelError(file: entry.path, place: "", reason: "signal.buy_output/sell_output (\(policy.buyOutput)/\(policy.sellOutput)) outside the model's \(model.outputs) outputs")
+                    throw ModelError(
+                        file: entry.path, place: "",
+                        reason:
+                            "signal.buy_output/sell_output (\(policy.buyOutput)/\(policy.sellOutput)) outside the model's \(model.outputs) outputs"
+                    )
                 }
                 loaded.append(model)
             } catch {

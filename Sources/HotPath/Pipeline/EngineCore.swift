@@ -25,7 +25,7 @@ public struct EngineCore: @unchecked Sendable {
     /// Named counters, in this order, in the engine thread's group.
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
-             signalRingFull, undefinedFeatures, restarts, deferred
+            signalRingFull, undefinedFeatures, restarts, deferred
         public var name: String {
             switch self {
             case .events: "events"
@@ -45,7 +45,9 @@ public struct EngineCore: @unchecked Sendable {
             }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
-        public static var names: [String] { allCases.map(\.name) + RiskGates.Reason.allCases.map { "suppressed_" + $0.name } }
+        public static var names: [String] {
+            allCases.map(\.name) + RiskGates.Reason.allCases.map { "suppressed_" + $0.name }
+        }
         /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
         /// does not build `allCases`). Reasons count from 1.
         @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.deferred.rawValue + r.rawValue }
@@ -96,15 +98,19 @@ public struct EngineCore: @unchecked Sendable {
         static func stamp(_ value: UInt64) -> UInt64 { value > untimed ? value : 0 }
     }
 
-    init(config: EngineConfig, ensemble: Ensemble?, arena: Arena, counters: CounterRegistry,
-         histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer, clock: Clock,
-         egress: SignalEgress? = nil) throws(ArenaError) {
+    init(
+        config: EngineConfig, ensemble: Ensemble?, arena: Arena, counters: CounterRegistry,
+        histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer, clock: Clock,
+        egress: SignalEgress? = nil
+    ) throws(ArenaError) {
         self.egress = egress.map { Unmanaged.passUnretained($0) }
         let books = config.book.maxInstruments
         bookCapacity = books
         book = try L3Book(config: config.book, arena: arena, counters: counters, thread: "engine")
         features = try arena.allocate(MicrostructureFeatures.self, count: books)
-        for b in 0..<books { (features + b).initialize(to: try MicrostructureFeatures(config: config.features, memory: .arena(arena))) }
+        for b in 0..<books {
+            (features + b).initialize(to: try MicrostructureFeatures(config: config.features, memory: .arena(arena)))
+        }
         full = try arena.allocate(Double.self, count: MicrostructureFeatures.count * books)
         featureCount = config.featureNames.count
         row = try arena.allocate(Double.self, count: featureCount)

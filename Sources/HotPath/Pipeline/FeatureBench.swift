@@ -22,9 +22,11 @@ public struct FeatureBench {
         }
         public var bookNsPerEvent: Double { bookSeconds.sorted()[bookSeconds.count / 2] * 1e9 / Double(events) }
         public var json: String {
-            JSONText.object([("events", "\(updates)"), ("features", "\(features)"), ("ns_per_event", format("%.2f", nsPerEvent)),
-                             ("feed_events", "\(events)"),
-                             ("book_ns_per_event", format("%.2f", bookNsPerEvent)), ("loops", "\(loops)")])
+            JSONText.object([
+                ("events", "\(updates)"), ("features", "\(features)"), ("ns_per_event", format("%.2f", nsPerEvent)),
+                ("feed_events", "\(events)"),
+                ("book_ns_per_event", format("%.2f", bookNsPerEvent)), ("loops", "\(loops)"),
+            ])
         }
     }
 
@@ -72,8 +74,9 @@ public struct FeatureBench {
             }
         }
         thread.join()
-        return Result(events: events.count, features: MicrostructureFeatures.count, bookSeconds: box.book,
-                      bothSeconds: box.both, loops: loops, updates: max(box.updates, 1))
+        return Result(
+            events: events.count, features: MicrostructureFeatures.count, bookSeconds: box.book,
+            bothSeconds: box.both, loops: loops, updates: max(box.updates, 1))
     }
 }
 

@@ -42,7 +42,8 @@ public struct FeedBench {
         let thread = try PinnedThread.start(name: "bench-feed", cpu: cpu) {
             switch file {
             case let .dbn(dbn):
-                box.result = book ? Self.decodeAndBook(dbn, loops: loops, l3: l3, l2: l2) : Self.decodeOnly(dbn, loops: loops)
+                box.result =
+                    book ? Self.decodeAndBook(dbn, loops: loops, l3: l3, l2: l2) : Self.decodeOnly(dbn, loops: loops)
             case let .itch(itch):
                 box.result = Self.itch(itch, loops: loops, book: l3, applyToBook: book)
             }

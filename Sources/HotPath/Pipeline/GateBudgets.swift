@@ -45,7 +45,7 @@ public struct ABGate: Sendable, Equatable {
 
     public static let metrics: [Metric] =
         Stage.allCases.filter { $0 != .ringWait && !$0.isLiveOnly }.map { Metric(stage: $0, percentile: .p50) }
-            + [Metric(stage: .inference, percentile: .p99)]
+        + [Metric(stage: .inference, percentile: .p99)]
 
     /// Allowed median slow-down at p50, and at p99, percent; per stage at p50 where given.
     public var tolerance = 12.0
@@ -70,14 +70,15 @@ public struct ABGate: Sendable, Equatable {
             var h: [UInt64] = [], b: [UInt64] = []
             for (i, (hr, br)) in zip(head, base).enumerated() {
                 guard let hv = hr.stage(m.stage).flatMap({ $0.count > 0 ? $0[m.percentile] : nil }),
-                      let bv = br.stage(m.stage).flatMap({ $0.count > 0 ? $0[m.percentile] : nil })
+                    let bv = br.stage(m.stage).flatMap({ $0.count > 0 ? $0[m.percentile] : nil })
                 else { throw GateError("a/b: pair \(i + 1) has no samples for \(m.name)") }
                 h.append(hv)
                 b.append(bv)
             }
             let ratios = zip(h, b).map { Double(max($0, floorNs)) / Double(max($1, floorNs)) }
-            return Row(metric: m, ratios: ratios, median: Self.median(ratios), headNs: Self.median(h), baseNs: Self.median(b),
-                       limit: 1 + tolerance(m) / 100)
+            return Row(
+                metric: m, ratios: ratios, median: Self.median(ratios), headNs: Self.median(h), baseNs: Self.median(b),
+                limit: 1 + tolerance(m) / 100)
         }
     }
 
@@ -109,7 +110,8 @@ public struct InstructionBudgets: Sendable, Equatable {
     public func check(_ counts: InstructionCount) -> [Row] {
         InstructionWork.Stage.allCases.compactMap { s in
             guard let budget = perUnit[s] else { return nil }
-            return Row(stage: s, budget: budget, measured: counts.entry(s)?.perUnit, limit: budget * (1 + tolerance / 100))
+            return Row(
+                stage: s, budget: budget, measured: counts.entry(s)?.perUnit, limit: budget * (1 + tolerance / 100))
         }
     }
 }

@@ -58,13 +58,18 @@ public struct InstructionCount: Sendable, Equatable {
             try? FileManager.default.removeItem(atPath: out)
             try? FileManager.default.removeItem(atPath: stripped)
         }
-        _ = try run(strip, ["--strip-debug", "-o", stripped, executable], environment: ProcessInfo.processInfo.environment)
+        _ = try run(
+            strip, ["--strip-debug", "-o", stripped, executable], environment: ProcessInfo.processInfo.environment)
         var environment = ProcessInfo.processInfo.environment
         environment["HOTPATH_PORTABLE"] = "1"
         environment["SWIFT_DETERMINISTIC_HASHING"] = "1"
         let work = ["bench", "instructions", "--work", "--messages", "\(messages)", "--config", config]
-        let units = try run(valgrind, ["--tool=callgrind", "--callgrind-out-file=\(out)", "--collect-atstart=no",
-                                       "--toggle-collect=hp_stage_*", stripped] + work, environment: environment)
+        let units = try run(
+            valgrind,
+            [
+                "--tool=callgrind", "--callgrind-out-file=\(out)", "--collect-atstart=no",
+                "--toggle-collect=hp_stage_*", stripped,
+            ] + work, environment: environment)
         let annotated = try run(annotate, ["--inclusive=yes", "--threshold=100", out], environment: environment)
         return try parse(unitsJSON: units, annotated: annotated, messages: messages)
     }
@@ -73,18 +78,21 @@ public struct InstructionCount: Sendable, Equatable {
     /// whose rows read `1,234,567 (12.34%)  ???:hp_stage_features [/path/hotpath]`.
     static func parse(unitsJSON: String, annotated: String, messages: Int) throws(Failure) -> InstructionCount {
         guard let data = unitsJSON.split(separator: "\n").last.map({ Data($0.utf8) }),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let records = (object["records"] as? NSNumber)?.intValue,
-              let updates = (object["updates"] as? NSNumber)?.intValue,
-              let evaluations = (object["evaluations"] as? NSNumber)?.intValue
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let records = (object["records"] as? NSNumber)?.intValue,
+            let updates = (object["updates"] as? NSNumber)?.intValue,
+            let evaluations = (object["evaluations"] as? NSNumber)?.intValue
         else { throw .unreadable("the workload printed no units line: \(unitsJSON.suffix(200))") }
         let units = InstructionWork.Units(records: records, updates: updates, evaluations: evaluations)
         var result = InstructionCount()
         result.messages = messages
         for stage in InstructionWork.Stage.allCases {
-            guard let line = annotated.split(separator: "\n").first(where: { $0.hasSuffix(":" + stage.symbol) || $0.contains(":" + stage.symbol + " ") }),
-                  let first = line.split(separator: " ", omittingEmptySubsequences: true).first,
-                  let count = UInt64(first.replacingOccurrences(of: ",", with: ""))
+            guard
+                let line = annotated.split(separator: "\n").first(where: {
+                    $0.hasSuffix(":" + stage.symbol) || $0.contains(":" + stage.symbol + " ")
+                }),
+                let first = line.split(separator: " ", omittingEmptySubsequences: true).first,
+                let count = UInt64(first.replacingOccurrences(of: ",", with: ""))
             else { throw .unreadable("no count for \(stage.symbol)") }
             result.stages.append((stage, Entry(instructions: count, units: stage.units(units))))
         }
@@ -93,7 +101,9 @@ public struct InstructionCount: Sendable, Equatable {
 
     static func which(_ tool: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/\(tool)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+        return path.split(separator: ":").map { "\($0)/\(tool)" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
     /// Runs a tool to completion; its standard output, or its last stderr lines on failure.
@@ -101,7 +111,8 @@ public struct InstructionCount: Sendable, Equatable {
     static func run(_ tool: String, _ arguments: [String], environment: [String: String]) throws(Failure) -> String {
         let errorPath = NSTemporaryDirectory() + "hotpath-tool-\(getpid()).err"
         guard FileManager.default.createFile(atPath: errorPath, contents: nil),
-              let errorFile = FileHandle(forWritingAtPath: errorPath) else { throw .toolFailed(tool, -1, "cannot create \(errorPath)") }
+            let errorFile = FileHandle(forWritingAtPath: errorPath)
+        else { throw .toolFailed(tool, -1, "cannot create \(errorPath)") }
         defer { try? errorFile.close(); try? FileManager.default.removeItem(atPath: errorPath) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
@@ -125,8 +136,11 @@ public struct InstructionCount: Sendable, Equatable {
 
     public var json: String {
         let stageText = stages.map { s, e in
-            JSONText.quote(s.rawValue) + ":" + JSONText.object([("instructions", "\(e.instructions)"), ("units", "\(e.units)"),
-                                                                ("per_unit", format("%.2f", e.perUnit))])
+            JSONText.quote(s.rawValue) + ":"
+                + JSONText.object([
+                    ("instructions", "\(e.instructions)"), ("units", "\(e.units)"),
+                    ("per_unit", format("%.2f", e.perUnit)),
+                ])
         }.joined(separator: ",")
         return JSONText.object([("messages", "\(messages)"), ("portable", "true"), ("stages", "{\(stageText)}")])
     }
@@ -134,7 +148,8 @@ public struct InstructionCount: Sendable, Equatable {
     public var text: String {
         var out = "stage          instructions        units   per unit\n"
         for (s, e) in stages {
-            out += s.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
+            out +=
+                s.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
                 + String(repeating: " ", count: max(0, 15 - "\(e.instructions)".count)) + "\(e.instructions)"
                 + String(repeating: " ", count: max(0, 13 - "\(e.units)".count)) + "\(e.units)"
                 + format("%11.1f", e.perUnit) + "\n"
@@ -146,18 +161,25 @@ public struct InstructionCount: Sendable, Equatable {
     public static func load(path: String) throws(ConfigError) -> InstructionCount {
         func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(file: path, key: key, reason: reason) }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("", "cannot read the file") }
-        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { throw fail("", "not a JSON object") }
+        guard let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw fail("", "not a JSON object")
+        }
         guard let stages = root["stages"] as? [String: Any] else { throw fail("stages", "missing or not an object") }
         var result = InstructionCount()
         result.messages = (root["messages"] as? NSNumber)?.intValue ?? 0
         for stage in InstructionWork.Stage.allCases {
             guard let o = stages[stage.rawValue] as? [String: Any] else { continue }
             guard let i = (o["instructions"] as? NSNumber)?.doubleValue, i.isFinite, i >= 0, i < 1.8e19,
-                  let u = (o["units"] as? NSNumber)?.doubleValue, u.isFinite, u >= 0, u < 9e18
+                let u = (o["units"] as? NSNumber)?.doubleValue, u.isFinite, u >= 0, u < 9e18
             else { throw fail("stages.\(stage.rawValue)", "instructions and units must be non-negative numbers") }
             result.stages.append((stage, Entry(instructions: UInt64(i), units: Int(u))))
         }
-        guard !result.stages.isEmpty else { throw fail("stages", "no stage this build counts (\(InstructionWork.Stage.allCases.map(\.rawValue).joined(separator: ", ")))") }
+        guard !result.stages.isEmpty else {
+            throw fail(
+                "stages",
+                "no stage this build counts (\(InstructionWork.Stage.allCases.map(\.rawValue).joined(separator: ", ")))"
+            )
+        }
         return result
     }
 }

@@ -63,8 +63,10 @@ public enum InstructionWork {
 /// Decodes one message into `events` and applies each order event to the book (`books[i]`:
 /// the book it published, or -1). Returns the number of events.
 @inline(never) @_silgen_name("hp_stage_decode_book")
-func hp_stage_decode_book(_ decoder: inout ITCHDecoder, _ message: ITCHReader.Message, _ events: UnsafeMutablePointer<Event>,
-                          _ books: UnsafeMutablePointer<Int>, _ core: EngineCore) -> Int {
+func hp_stage_decode_book(
+    _ decoder: inout ITCHDecoder, _ message: ITCHReader.Message, _ events: UnsafeMutablePointer<Event>,
+    _ books: UnsafeMutablePointer<Int>, _ core: EngineCore
+) -> Int {
     let n = decoder.decode(message, into: events)
     for i in 0..<n { books[i] = events[i].kind == .order ? core.book.apply(events[i]) : -1 }
     return n
@@ -80,4 +82,6 @@ func hp_stage_features(_ core: EngineCore, _ e: Event, _ book: Int) {
 func hp_stage_inference(_ core: EngineCore, _ book: Int) -> Bool { core.infer(book: book) }
 
 @inline(never) @_silgen_name("hp_stage_signal")
-func hp_stage_signal(_ core: EngineCore, _ book: Int, _ e: Event, _ finite: Bool) { core.decide(book: book, event: e, finite: finite) }
+func hp_stage_signal(_ core: EngineCore, _ book: Int, _ e: Event, _ finite: Bool) {
+    core.decide(book: book, event: e, finite: finite)
+}

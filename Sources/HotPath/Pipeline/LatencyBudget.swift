@@ -16,12 +16,15 @@ public struct LatencyBudget: Sendable, Equatable {
         var out: [LatencyBudget] = []
         for name in budgets.keys.sorted(by: { (Stage(name: $0)?.rawValue ?? 99) < (Stage(name: $1)?.rawValue ?? 99) }) {
             guard let stage = Stage(name: name) else {
-                throw budgets.error(name, "unknown stage (stages: \(Stage.allCases.map(\.name).joined(separator: ", ")))")
+                throw budgets.error(
+                    name, "unknown stage (stages: \(Stage.allCases.map(\.name).joined(separator: ", ")))")
             }
             guard var table = try budgets.table(name) else { continue }
             for percentile in Percentile.allCases {
                 let limit = try table.int(percentile.rawValue, default: -1, in: -1...Int(HistogramLayout.highestValue))
-                if limit >= 0 { out.append(LatencyBudget(stage: stage, percentile: percentile, limitNs: UInt64(limit))) }
+                if limit >= 0 {
+                    out.append(LatencyBudget(stage: stage, percentile: percentile, limitNs: UInt64(limit)))
+                }
             }
             try table.finish()
         }

@@ -18,11 +18,12 @@ public struct ModelBench {
         public var evaluator = ""
 
         public var json: String {
-            JSONText.object(latency.jsonFields([.p50, .p99, .p999, .max], count: false) + [
-                ("mean_to_p99_ns", format("%.1f", meanToP99Ns)), ("rows", "\(rows)"), ("calls", "\(calls)"),
-                ("max_abs_diff", maxAbsDiff.map { format("%.3g", $0) } ?? "null"), ("cpu", "\(cpu)"),
-                ("clock_overhead_ns", "\(clockOverheadNs)"), ("evaluator", JSONText.quote(evaluator)),
-            ])
+            JSONText.object(
+                latency.jsonFields([.p50, .p99, .p999, .max], count: false) + [
+                    ("mean_to_p99_ns", format("%.1f", meanToP99Ns)), ("rows", "\(rows)"), ("calls", "\(calls)"),
+                    ("max_abs_diff", maxAbsDiff.map { format("%.3g", $0) } ?? "null"), ("cpu", "\(cpu)"),
+                    ("clock_overhead_ns", "\(clockOverheadNs)"), ("evaluator", JSONText.quote(evaluator)),
+                ])
         }
     }
 
@@ -62,7 +63,9 @@ public struct ModelBench {
                             for r in 0..<n {
                                 call(r)
                                 if let reference {
-                                    for k in 0..<model.outputs { worst = max(worst, abs(y[k] - reference[r * model.outputs + k])) }
+                                    for k in 0..<model.outputs {
+                                        worst = max(worst, abs(y[k] - reference[r * model.outputs + k]))
+                                    }
                                 }
                             }
                         }
@@ -101,9 +104,10 @@ public struct ModelBench {
         snapshot.add(histogram)
         var empty = HistogramSnapshot()
         empty.add(overhead)
-        return Result(rows: rows.count / model.features, calls: box.calls, latency: snapshot.summary,
-                      meanToP99Ns: snapshot.mean(upToPercentile: 99), maxAbsDiff: box.maxDiff, cpu: cpu,
-                      clockOverheadNs: empty.summary.p50, evaluator: model.evaluator)
+        return Result(
+            rows: rows.count / model.features, calls: box.calls, latency: snapshot.summary,
+            meanToP99Ns: snapshot.mean(upToPercentile: 99), maxAbsDiff: box.maxDiff, cpu: cpu,
+            clockOverheadNs: empty.summary.p50, evaluator: model.evaluator)
     }
 }
 

@@ -35,19 +35,25 @@ public enum PercentilePlot {
         }
         for d in Int(lowDecade)...Int(highDecade) {
             let ns = pow(10, Double(d))
-            let label = ns < 1_000 ? "\(Int(ns)) ns" : ns < 1_000_000 ? "\(Int(ns / 1_000)) µs" : ns < 1e9 ? "\(Int(ns / 1e6)) ms" : "\(Int(ns / 1e9)) s"
+            let label =
+                ns < 1_000
+                ? "\(Int(ns)) ns"
+                : ns < 1_000_000 ? "\(Int(ns / 1_000)) µs" : ns < 1e9 ? "\(Int(ns / 1e6)) ms" : "\(Int(ns / 1e9)) s"
             out += "<line x1=\"\(left)\" y1=\"\(y(ns))\" x2=\"\(left + plotW)\" y2=\"\(y(ns))\" stroke=\"#eee\"/>"
             out += "<text x=\"\(left - 8)\" y=\"\(y(ns) + 4)\" text-anchor=\"end\">\(label)</text>\n"
         }
         out += "<text x=\"\(left + plotW / 2)\" y=\"\(height - 15)\" text-anchor=\"middle\">percentile</text>\n"
-        out += "<text x=\"20\" y=\"\(top + plotH / 2)\" transform=\"rotate(-90 20 \(top + plotH / 2))\" text-anchor=\"middle\">latency</text>\n"
-        out += "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#444\"/>\n"
+        out +=
+            "<text x=\"20\" y=\"\(top + plotH / 2)\" transform=\"rotate(-90 20 \(top + plotH / 2))\" text-anchor=\"middle\">latency</text>\n"
+        out +=
+            "<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#444\"/>\n"
         for (i, (name, s)) in stages.enumerated() {
             let colour = colours[i % colours.count]
             let points = s.distribution.map { format("%.1f,%.1f", x($0[0]), y($0[1])) }.joined(separator: " ")
             out += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"2\" points=\"\(points)\"/>\n"
             let ly = top + 10 + Double(i) * 20
-            out += "<line x1=\"\(left + plotW + 15)\" y1=\"\(ly)\" x2=\"\(left + plotW + 40)\" y2=\"\(ly)\" stroke=\"\(colour)\" stroke-width=\"3\"/>"
+            out +=
+                "<line x1=\"\(left + plotW + 15)\" y1=\"\(ly)\" x2=\"\(left + plotW + 40)\" y2=\"\(ly)\" stroke=\"\(colour)\" stroke-width=\"3\"/>"
             out += "<text x=\"\(left + plotW + 46)\" y=\"\(ly + 4)\">\(name)</text>\n"
         }
         return out + "</svg>\n"

@@ -20,7 +20,9 @@ public struct ProgressLine {
     /// left (at the pace so far) once any input has been taken.
     public static func text(seconds: Double, fraction: Double?, tail: String) -> String {
         var line = format("\rhotpath: %.0f s, ", seconds)
-        if let f = fraction, f > 0 { line += format("%.0f %% of the input, ~%.0f s left, ", f * 100, seconds * (1 - f) / f) }
+        if let f = fraction, f > 0 {
+            line += format("%.0f %% of the input, ~%.0f s left, ", f * 100, seconds * (1 - f) / f)
+        }
         return line + tail
     }
 

@@ -62,7 +62,8 @@ public struct RunReport: Sendable {
         for (name, b) in baseline.stages where b.count > 0 {
             guard let s = stage(name), s.count > 0 else { out.append(.notMeasured(stage: name)); continue }
             for p in Self.comparedPercentiles where Double(s[p]) > Double(b[p]) * (1 + tolerance / 100) {
-                out.append(.regression(stage: name, percentile: p, valueNs: s[p], baselineNs: b[p], tolerance: tolerance))
+                out.append(
+                    .regression(stage: name, percentile: p, valueNs: s[p], baselineNs: b[p], tolerance: tolerance))
             }
         }
         return out
@@ -72,10 +73,15 @@ public struct RunReport: Sendable {
 
     public var json: String {
         let stageText = stages.map { name, s in
-            JSONText.quote(name) + ":" + JSONText.object(s.jsonFields() + [
-                ("min_ns", "\(s.min)"), ("mean_ns", format("%.1f", s.mean)), ("clamped", "\(s.clamped)"),
-                ("distribution", "[" + s.distribution.map { "[\($0[0]),\(UInt64($0[1]))]" }.joined(separator: ",") + "]"),
-            ])
+            JSONText.quote(name) + ":"
+                + JSONText.object(
+                    s.jsonFields() + [
+                        ("min_ns", "\(s.min)"), ("mean_ns", format("%.1f", s.mean)), ("clamped", "\(s.clamped)"),
+                        (
+                            "distribution",
+                            "[" + s.distribution.map { "[\($0[0]),\(UInt64($0[1]))]" }.joined(separator: ",") + "]"
+                        ),
+                    ])
         }.joined(separator: ",")
         let counterText = counters.map { JSONText.quote($0.0) + ":\($0.1)" }.joined(separator: ",")
         let budgetText = budgets.map { v in
@@ -93,7 +99,9 @@ public struct RunReport: Sendable {
         func fail(_ key: String, _ reason: String) -> ConfigError { ConfigError(file: path, key: key, reason: reason) }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("", "cannot read the file") }
         let parsed: Any
-        do { parsed = try JSONSerialization.jsonObject(with: data) } catch { throw fail("", "not JSON: \(error.localizedDescription)") }
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            throw fail("", "not JSON: \(error.localizedDescription)")
+        }
         guard let root = parsed as? [String: Any] else { throw fail("", "not a JSON object") }
         guard let stages = root["stages"] as? [String: Any] else { throw fail("stages", "missing or not an object") }
         // Foundation on Linux bridges JSON 0 and 1 to values that also cast to Bool, so numbers
@@ -110,7 +118,9 @@ public struct RunReport: Sendable {
         }
         var report = RunReport()
         let order = Stage.allCases.map(\.name) + HiccupThread.allCases.map(\.reportName)
-        for name in stages.keys.sorted(by: { (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1) }) {
+        for name in stages.keys.sorted(by: {
+            (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1)
+        }) {
             guard let o = stages[name] as? [String: Any] else { throw fail("stages.\(name)", "not an object") }
             var s = LatencySummary()
             let key = "stages.\(name)"
@@ -134,12 +144,21 @@ public struct RunReport: Sendable {
         for (i, item) in ((root["budgets"] as? [[String: Any]]) ?? []).enumerated() {
             guard let name = item["stage"] as? String else { throw fail("budgets[\(i)].stage", "missing") }
             guard let stage = Stage(name: name) else { throw fail("budgets[\(i)].stage", "unknown stage \"\(name)\"") }
-            guard let number = (item["percentile"] as? NSNumber)?.doubleValue, let percentile = Percentile(value: number) else {
-                throw fail("budgets[\(i)].percentile", "missing or not one of " + Percentile.allCases.map { "\($0.value)" }.joined(separator: ", "))
+            guard let number = (item["percentile"] as? NSNumber)?.doubleValue,
+                let percentile = Percentile(value: number)
+            else {
+                throw fail(
+                    "budgets[\(i)].percentile",
+                    "missing or not one of " + Percentile.allCases.map { "\($0.value)" }.joined(separator: ", "))
             }
-            let b = LatencyBudget(stage: stage, percentile: percentile, limitNs: try count(item["limit_ns"], "budgets[\(i)].limit_ns"))
-            report.budgets.append(Verdict(budget: b, valueNs: item["value_ns"] is NSNull ? nil : try optionalCount(item["value_ns"], "budgets[\(i)].value_ns"),
-                                          breaches: try optionalCount(item["breaches"], "budgets[\(i)].breaches") ?? 0))
+            let b = LatencyBudget(
+                stage: stage, percentile: percentile, limitNs: try count(item["limit_ns"], "budgets[\(i)].limit_ns"))
+            report.budgets.append(
+                Verdict(
+                    budget: b,
+                    valueNs: item["value_ns"] is NSNull
+                        ? nil : try optionalCount(item["value_ns"], "budgets[\(i)].value_ns"),
+                    breaches: try optionalCount(item["breaches"], "budgets[\(i)].breaches") ?? 0))
         }
         return report
     }
@@ -150,9 +169,14 @@ public struct RunReport: Sendable {
     public var text: String {
         func left(_ s: String, _ w: Int) -> String { s + String(repeating: " ", count: max(0, w - s.count)) }
         func right(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(0, w - s.count)) + s }
-        var out = left("stage", 20) + ["count", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "mean ns"].map { right($0, 11) }.joined() + "\n"
+        var out =
+            left("stage", 20)
+            + ["count", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "mean ns"].map { right($0, 11) }.joined() + "\n"
         for (name, s) in stages {
-            out += left(name, 20) + [s.count, s.p50, s.p99, s.p999, s.max, UInt64(s.mean.rounded())].map { right("\($0)", 11) }.joined() + "\n"
+            out +=
+                left(name, 20)
+                + [s.count, s.p50, s.p99, s.p999, s.max, UInt64(s.mean.rounded())].map { right("\($0)", 11) }.joined()
+                + "\n"
         }
         let shown = counters.filter { $0.1 != 0 }
         if !shown.isEmpty {
@@ -162,8 +186,11 @@ public struct RunReport: Sendable {
         if !budgets.isEmpty {
             out += "\nbudgets\n"
             for v in budgets {
-                out += "  " + left(v.ok ? "ok" : "FAIL", 5) + left(v.budget.stage.name, 16) + left(v.budget.percentile.rawValue, 6)
-                    + "limit " + right("\(v.budget.limitNs)", 10) + " ns  value " + right(v.valueNs.map { "\($0)" } ?? "-", 10)
+                out +=
+                    "  " + left(v.ok ? "ok" : "FAIL", 5) + left(v.budget.stage.name, 16)
+                    + left(v.budget.percentile.rawValue, 6)
+                    + "limit " + right("\(v.budget.limitNs)", 10) + " ns  value "
+                    + right(v.valueNs.map { "\($0)" } ?? "-", 10)
                     + " ns  breached in \(v.breaches) intervals\n"
             }
         }

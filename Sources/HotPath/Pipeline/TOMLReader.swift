@@ -21,7 +21,9 @@ struct TOMLReader {
         do {
             return TOMLReader(file: file, table: try TOMLTable(string: text))
         } catch let error as TOMLParseError {
-            throw ConfigError(file: file, key: "", reason: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            throw ConfigError(
+                file: file, key: "",
+                reason: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         } catch {
             throw ConfigError(file: file, key: "", reason: "\(error)")
         }
@@ -36,7 +38,9 @@ struct TOMLReader {
 
     func key(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
 
-    func error(_ name: String, _ reason: String) -> ConfigError { ConfigError(file: file, key: key(name), reason: reason) }
+    func error(_ name: String, _ reason: String) -> ConfigError {
+        ConfigError(file: file, key: key(name), reason: reason)
+    }
 
     private mutating func value(_ name: String) -> TOMLValueConvertible? {
         known.insert(name)
@@ -58,15 +62,23 @@ struct TOMLReader {
     mutating func int(_ name: String, default d: Int, in range: ClosedRange<Int>? = nil) throws(ConfigError) -> Int {
         guard let v = value(name) else { return d }
         guard let i = v.int else { throw error(name, "expected an integer, found \(typeName(v))") }
-        if let range, !range.contains(i) { throw error(name, "\(i) is outside \(range.lowerBound)...\(range.upperBound)") }
+        if let range, !range.contains(i) {
+            throw error(name, "\(i) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
         return i
     }
 
-    mutating func double(_ name: String, default d: Double, in range: ClosedRange<Double>? = nil) throws(ConfigError) -> Double {
+    mutating func double(
+        _ name: String, default d: Double, in range: ClosedRange<Double>? = nil
+    ) throws(ConfigError) -> Double {
         guard let v = value(name) else { return d }
-        guard let x = v.double ?? v.int.map(Double.init) else { throw error(name, "expected a number, found \(typeName(v))") }
+        guard let x = v.double ?? v.int.map(Double.init) else {
+            throw error(name, "expected a number, found \(typeName(v))")
+        }
         guard x.isFinite else { throw error(name, "must be finite") }
-        if let range, !range.contains(x) { throw error(name, "\(x) is outside \(range.lowerBound)...\(range.upperBound)") }
+        if let range, !range.contains(x) {
+            throw error(name, "\(x) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
         return x
     }
 
@@ -85,7 +97,9 @@ struct TOMLReader {
     /// A string that must be one of `choices`.
     mutating func choice(_ name: String, default d: String, _ choices: [String]) throws(ConfigError) -> String {
         let s = try string(name, default: d)!
-        guard choices.contains(s) else { throw error(name, "\"\(s)\" is not one of \(choices.map { "\"\($0)\"" }.joined(separator: ", "))") }
+        guard choices.contains(s) else {
+            throw error(name, "\"\(s)\" is not one of \(choices.map { "\"\($0)\"" }.joined(separator: ", "))")
+        }
         return s
     }
 
@@ -94,7 +108,9 @@ struct TOMLReader {
         guard let array = v.array else { throw error(name, "expected an array of strings, found \(typeName(v))") }
         var out: [String] = []
         for (i, item) in array.enumerated() {
-            guard let s = item.string else { throw error("\(name)[\(i)]", "expected a string, found \(typeName(item))") }
+            guard let s = item.string else {
+                throw error("\(name)[\(i)]", "expected a string, found \(typeName(item))")
+            }
             out.append(s)
         }
         return out
@@ -110,7 +126,9 @@ struct TOMLReader {
     /// An array of tables (`[[name]]`); empty when absent.
     mutating func tables(_ name: String) throws(ConfigError) -> [TOMLReader] {
         guard let v = value(name) else { return [] }
-        guard let array = v.array else { throw error(name, "expected an array of tables ([[\(name)]]), found \(typeName(v))") }
+        guard let array = v.array else {
+            throw error(name, "expected an array of tables ([[\(name)]]), found \(typeName(v))")
+        }
         var out: [TOMLReader] = []
         for (i, item) in array.enumerated() {
             guard let t = item.table else { throw error("\(name)[\(i)]", "expected a table, found \(typeName(item))") }

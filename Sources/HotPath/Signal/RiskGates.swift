@@ -19,18 +19,19 @@ import Synchronization
 /// yet). All state is preallocated; `check` allocates nothing and takes no lock.
 public struct RiskGates: @unchecked Sendable {
     public struct Limits: Sendable, Equatable {
-        public var maxAgeNs: UInt64 = 0            // 0 = off
-        public var maxPosition: Int64 = 0          // lots; 0 = off
+        public var maxAgeNs: UInt64 = 0  // 0 = off
+        public var maxPosition: Int64 = 0  // lots; 0 = off
         public var orderSize: Int64 = 1
-        public var maxNotional: Double = 0         // 0 = off
+        public var maxNotional: Double = 0  // 0 = off
         public var contractMultiplier: Double = 1
-        public var maxSignalsPerSecond = 0         // 0 = off
+        public var maxSignalsPerSecond = 0  // 0 = off
         public var suppressOnBudgetBreach = false
         public init() {}
     }
 
     public enum Reason: Int, CaseIterable, Sendable {
-        case killSwitch = 1, staleBook, sequenceGap, dataAge, nonFiniteFeature, latencyBudget, rateLimit, positionLimit, notionalLimit
+        case killSwitch = 1, staleBook, sequenceGap, dataAge, nonFiniteFeature, latencyBudget, rateLimit, positionLimit,
+            notionalLimit
         public var name: String {
             switch self {
             case .killSwitch: "kill_switch"
@@ -81,16 +82,22 @@ public struct RiskGates: @unchecked Sendable {
         if killSwitch.pointee.load(ordering: .relaxed) { return .killSwitch }
         if stale { return .staleBook }
         if e.flags & Self.gapFlag != 0 { return .sequenceGap }
-        if limits.maxAgeNs != 0, e.tsRecv != UInt64.max, e.tsRecv > e.tsEvent, e.tsRecv - e.tsEvent > limits.maxAgeNs { return .dataAge }
+        if limits.maxAgeNs != 0, e.tsRecv != UInt64.max, e.tsRecv > e.tsEvent, e.tsRecv - e.tsEvent > limits.maxAgeNs {
+            return .dataAge
+        }
         if !finite || !s.edge.isFinite { return .nonFiniteFeature }
         if limits.suppressOnBudgetBreach && breaching.pointee.load(ordering: .relaxed) { return .latencyBudget }
         let now = e.tsRecv != UInt64.max && e.tsRecv != 0 ? e.tsRecv : e.tsEvent
         let n = limits.maxSignalsPerSecond
-        if n > 0, recent[recentHead.pointee] != 0, now &- recent[recentHead.pointee] < 1_000_000_000 { return .rateLimit }
+        if n > 0, recent[recentHead.pointee] != 0, now &- recent[recentHead.pointee] < 1_000_000_000 {
+            return .rateLimit
+        }
         let lot = s.side == Event.Side.bid ? limits.orderSize : -limits.orderSize
         let next = positions[book] + lot
         if limits.maxPosition > 0 && abs(next) > limits.maxPosition { return .positionLimit }
-        if limits.maxNotional > 0 && Double(abs(next)) * Double(s.mid) / 1e9 * limits.contractMultiplier > limits.maxNotional {
+        if limits.maxNotional > 0
+            && Double(abs(next)) * Double(s.mid) / 1e9 * limits.contractMultiplier > limits.maxNotional
+        {
             return .notionalLimit
         }
         positions[book] = next

@@ -59,7 +59,8 @@ public struct Signal: BitwiseCopyable, Equatable, Sendable {
 
     public var sideName: String { side == Event.Side.bid ? "BUY" : "SELL" }
 
-    public static let csvHeader = "sequence,ts_event,ts_recv,instrument_id,side,strength,urgency,risk,edge,confidence,mid,spread"
+    public static let csvHeader =
+        "sequence,ts_event,ts_recv,instrument_id,side,strength,urgency,risk,edge,confidence,mid,spread"
 
     /// Cold path (the output thread).
     public var csv: String {
@@ -74,7 +75,8 @@ public struct Signal: BitwiseCopyable, Equatable, Sendable {
             ("instrument_id", "\(instrumentId)"), ("side", JSONText.quote(sideName)),
             ("strength", JSONText.quote(strength.name)), ("urgency", JSONText.quote(urgency.name)),
             ("risk", JSONText.quote(risk.name)), ("edge", "\(edge)"), ("confidence", "\(confidence)"),
-            ("mid", JSONText.quote(DBNJSONWriter.decimal(mid))), ("spread", JSONText.quote(DBNJSONWriter.decimal(spread))),
+            ("mid", JSONText.quote(DBNJSONWriter.decimal(mid))),
+            ("spread", JSONText.quote(DBNJSONWriter.decimal(spread))),
         ])
     }
 }

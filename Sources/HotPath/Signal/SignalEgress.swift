@@ -1,4 +1,5 @@
 import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,7 +26,9 @@ public final class SignalEgress: @unchecked Sendable {
     let failures: UnsafeMutablePointer<Int32>
 
     /// `udp://A.B.C.D:PORT`; `interface` picks the interface multicast leaves by.
-    public init(url: String, interface: String?, live: Bool, counters: CounterRegistry, configFile: String) throws(EngineError) {
+    public init(
+        url: String, interface: String?, live: Bool, counters: CounterRegistry, configFile: String
+    ) throws(EngineError) {
         guard url.hasPrefix("udp://") else {
             throw .config(ConfigError(file: configFile, key: "output.url", reason: "\(url): expected udp://ADDR:PORT"))
         }
@@ -36,12 +39,16 @@ public final class SignalEgress: @unchecked Sendable {
         var failedCall: UnsafePointer<CChar>? = nil
         let fd = hp_udp_open_tx(interface, &failedCall)
         guard fd >= 0 else {
-            throw .output(key: "output.url", SystemError(url, call: failedCall.map { String(cString: $0) } ?? "socket", errno: -fd))
+            throw .output(
+                key: "output.url",
+                SystemError(url, call: failedCall.map { String(cString: $0) } ?? "socket", errno: -fd))
         }
         var to = sockaddr_in()
         _ = hp_ipv4(destination.host, &to, destination.port)
         let rc = hp_udp_connect(fd, &to)
-        guard rc == 0 else { close(fd); throw .output(key: "output.url", SystemError(url, call: "connect", errno: -rc)) }
+        guard rc == 0 else {
+            close(fd); throw .output(key: "output.url", SystemError(url, call: "connect", errno: -rc))
+        }
         var uringError: Int32 = 0
         guard let tx = hp_udp_tx_create(fd, 256, &uringError) else {
             close(fd)

@@ -40,7 +40,9 @@ public struct SignalPolicy: Sendable, Equatable {
         s.confidence = edge >= 0 ? buy : sell
         s.strength = magnitude >= strong ? .strong : magnitude >= medium ? .medium : .weak
         s.urgency = s.strength == .strong && spread <= aggressiveMaxSpread ? .aggressive : .passive
-        s.risk = s.confidence >= lowRiskConfidence && magnitude >= lowRiskEdge ? .low
+        s.risk =
+            s.confidence >= lowRiskConfidence && magnitude >= lowRiskEdge
+            ? .low
             : s.confidence >= mediumRiskConfidence && magnitude >= mediumRiskEdge ? .medium : .high
     }
 }

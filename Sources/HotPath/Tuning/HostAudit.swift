@@ -28,7 +28,9 @@ public struct HostAudit: Sendable {
         self.root = root
         if let hotCores {
             self.hotCores = hotCores
-        } else if let isolated = SystemFile.readLine(root + "/sys/devices/system/cpu/isolated").flatMap({ CPUList(parsing: $0) }), !isolated.isEmpty {
+        } else if let isolated = SystemFile.readLine(root + "/sys/devices/system/cpu/isolated").flatMap({
+            CPUList(parsing: $0)
+        }), !isolated.isEmpty {
             self.hotCores = isolated
         } else {
             let online = CPUList.online(root: root)?.cpus ?? [0]
@@ -42,12 +44,15 @@ public struct HostAudit: Sendable {
     public func run() -> [Knob] {
         let cmdline = read("/proc/cmdline")
         return [
-            cmdlineCoreList(cmdline, key: "isolcpus", sysfs: "/sys/devices/system/cpu/isolated", severity: .fail,
-                            hint: "boot with isolcpus=managed_irq,domain,\(hotCores) (tuning/kernel-cmdline.txt)"),
-            cmdlineCoreList(cmdline, key: "nohz_full", sysfs: "/sys/devices/system/cpu/nohz_full", severity: .fail,
-                            hint: "boot with nohz_full=\(hotCores) so the scheduler tick stops on a core with one task"),
-            cmdlineCoreList(cmdline, key: "rcu_nocbs", sysfs: nil, severity: .warn,
-                            hint: "boot with rcu_nocbs=\(hotCores) to move RCU callbacks to housekeeping cores"),
+            cmdlineCoreList(
+                cmdline, key: "isolcpus", sysfs: "/sys/devices/system/cpu/isolated", severity: .fail,
+                hint: "boot with isolcpus=managed_irq,domain,\(hotCores) (tuning/kernel-cmdline.txt)"),
+            cmdlineCoreList(
+                cmdline, key: "nohz_full", sysfs: "/sys/devices/system/cpu/nohz_full", severity: .fail,
+                hint: "boot with nohz_full=\(hotCores) so the scheduler tick stops on a core with one task"),
+            cmdlineCoreList(
+                cmdline, key: "rcu_nocbs", sysfs: nil, severity: .warn,
+                hint: "boot with rcu_nocbs=\(hotCores) to move RCU callbacks to housekeeping cores"),
             irqAffinity(),
             irqbalance(),
             governor(),
@@ -55,17 +60,27 @@ public struct HostAudit: Sendable {
             transparentHugePages(),
             hugePages(),
             swap(),
-            sysctl("timer_migration", "/proc/sys/kernel/timer_migration", recommended: "0", severity: .warn,
-                   hint: "sysctl kernel.timer_migration=0 keeps timers off other cores") { $0 == "0" },
-            sysctl("numa_balancing", "/proc/sys/kernel/numa_balancing", recommended: "0", severity: .warn,
-                   hint: "sysctl kernel.numa_balancing=0 stops page migration faults on hot memory") { $0 == "0" },
-            sysctl("vm.stat_interval", "/proc/sys/vm/stat_interval", recommended: ">= 10", severity: .warn,
-                   hint: "sysctl vm.stat_interval=10 makes the vmstat worker wake hot cores less often") { (Int($0) ?? 0) >= 10 },
+            sysctl(
+                "timer_migration", "/proc/sys/kernel/timer_migration", recommended: "0", severity: .warn,
+                hint: "sysctl kernel.timer_migration=0 keeps timers off other cores"
+            ) { $0 == "0" },
+            sysctl(
+                "numa_balancing", "/proc/sys/kernel/numa_balancing", recommended: "0", severity: .warn,
+                hint: "sysctl kernel.numa_balancing=0 stops page migration faults on hot memory"
+            ) { $0 == "0" },
+            sysctl(
+                "vm.stat_interval", "/proc/sys/vm/stat_interval", recommended: ">= 10", severity: .warn,
+                hint: "sysctl vm.stat_interval=10 makes the vmstat worker wake hot cores less often"
+            ) { (Int($0) ?? 0) >= 10 },
             workqueueMask(),
-            sysctl("busy_poll", "/proc/sys/net/core/busy_poll", recommended: "50", severity: .warn,
-                   hint: "sysctl net.core.busy_poll=50 spins on the socket instead of sleeping for an interrupt") { (Int($0) ?? 0) >= 50 },
-            sysctl("busy_read", "/proc/sys/net/core/busy_read", recommended: "50", severity: .warn,
-                   hint: "sysctl net.core.busy_read=50 (as busy_poll, for blocking reads)") { (Int($0) ?? 0) >= 50 },
+            sysctl(
+                "busy_poll", "/proc/sys/net/core/busy_poll", recommended: "50", severity: .warn,
+                hint: "sysctl net.core.busy_poll=50 spins on the socket instead of sleeping for an interrupt"
+            ) { (Int($0) ?? 0) >= 50 },
+            sysctl(
+                "busy_read", "/proc/sys/net/core/busy_read", recommended: "50", severity: .warn,
+                hint: "sysctl net.core.busy_read=50 (as busy_poll, for blocking reads)"
+            ) { (Int($0) ?? 0) >= 50 },
             smtSiblings(),
             clocksource(),
             invariantTSC(),
@@ -81,7 +96,9 @@ public struct HostAudit: Sendable {
         var text: String? = nil
         if let sysfs, let v = read(sysfs), !v.isEmpty { text = v }
         if text == nil, let cmdline {
-            text = cmdline.split(separator: " ").first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+            text = cmdline.split(separator: " ").first { $0.hasPrefix(key + "=") }.map {
+                String($0.dropFirst(key.count + 1))
+            }
         }
         guard cmdline != nil || text != nil else {
             return Knob(name: key, value: "unknown", recommended: recommended, verdict: .unknown, hint: hint)
@@ -90,7 +107,8 @@ public struct HostAudit: Sendable {
             return Knob(name: key, value: "not set", recommended: recommended, verdict: severity, hint: hint)
         }
         let ok = cpus.isSuperset(of: hotCores)
-        return Knob(name: key, value: cpus.description, recommended: recommended, verdict: ok ? .pass : severity, hint: hint)
+        return Knob(
+            name: key, value: cpus.description, recommended: recommended, verdict: ok ? .pass : severity, hint: hint)
     }
 
     func irqAffinity() -> Knob {
@@ -102,7 +120,9 @@ public struct HostAudit: Sendable {
         var total = 0
         var onHot: [String] = []
         for irq in entries where irq.allSatisfy(\.isNumber) {
-            guard let list = read("/proc/irq/\(irq)/smp_affinity_list").flatMap({ CPUList(parsing: $0) }) else { continue }
+            guard let list = read("/proc/irq/\(irq)/smp_affinity_list").flatMap({ CPUList(parsing: $0) }) else {
+                continue
+            }
             total += 1
             if !list.intersection(hotCores).isEmpty { onHot.append(irq) }
         }
@@ -113,8 +133,9 @@ public struct HostAudit: Sendable {
         }
         var value = "\(onHot.count) of \(total) IRQs may run on hot cores"
         if defaultHits { value += "; default_smp_affinity includes them" }
-        return Knob(name: "irq_affinity", value: value, recommended: recommended,
-                    verdict: onHot.isEmpty && !defaultHits ? .pass : .fail, hint: hint)
+        return Knob(
+            name: "irq_affinity", value: value, recommended: recommended,
+            verdict: onHot.isEmpty && !defaultHits ? .pass : .fail, hint: hint)
     }
 
     func irqbalance() -> Knob {
@@ -126,8 +147,14 @@ public struct HostAudit: Sendable {
         for pid in pids where pid.allSatisfy(\.isNumber) {
             guard read("/proc/\(pid)/comm") == "irqbalance" else { continue }
             let environ = SystemFile.read(root + "/proc/\(pid)/environ") ?? ""
-            let banned = environ.split(separator: "\0").first { $0.hasPrefix("IRQBALANCE_BANNED_CPULIST=") || $0.hasPrefix("IRQBALANCE_BANNED_CPUS=") }
-            if let banned { return Knob(name: "irqbalance", value: "running, \(banned)", recommended: recommended, verdict: .warn, hint: hint) }
+            let banned = environ.split(separator: "\0").first {
+                $0.hasPrefix("IRQBALANCE_BANNED_CPULIST=") || $0.hasPrefix("IRQBALANCE_BANNED_CPUS=")
+            }
+            if let banned {
+                return Knob(
+                    name: "irqbalance", value: "running, \(banned)", recommended: recommended, verdict: .warn,
+                    hint: hint)
+            }
             return Knob(name: "irqbalance", value: "running", recommended: recommended, verdict: .fail, hint: hint)
         }
         return Knob(name: "irqbalance", value: "not running", recommended: recommended, verdict: .pass, hint: hint)
@@ -141,15 +168,20 @@ public struct HostAudit: Sendable {
             values.append("cpu\(cpu)=\(g)")
         }
         if values.isEmpty {
-            return Knob(name: "cpu_governor", value: "no cpufreq driver (typical on VMs)", recommended: "performance", verdict: .unknown, hint: hint)
+            return Knob(
+                name: "cpu_governor", value: "no cpufreq driver (typical on VMs)", recommended: "performance",
+                verdict: .unknown, hint: hint)
         }
         let ok = values.allSatisfy { $0.hasSuffix("=performance") }
-        return Knob(name: "cpu_governor", value: values.joined(separator: " "), recommended: "performance", verdict: ok ? .pass : .fail, hint: hint)
+        return Knob(
+            name: "cpu_governor", value: values.joined(separator: " "), recommended: "performance",
+            verdict: ok ? .pass : .fail, hint: hint)
     }
 
     func cStates(_ cmdline: String?) -> Knob {
         let recommended = "no state deeper than C1 enabled on hot cores"
-        let hint = "boot with processor.max_cstate=1 intel_idle.max_cstate=1, or disable deep states via /dev/cpu_dma_latency"
+        let hint =
+            "boot with processor.max_cstate=1 intel_idle.max_cstate=1, or disable deep states via /dev/cpu_dma_latency"
         if let cmdline, cmdline.split(separator: " ").contains(where: { $0 == "idle=poll" }) {
             return Knob(name: "c_states", value: "idle=poll", recommended: recommended, verdict: .pass, hint: hint)
         }
@@ -168,20 +200,28 @@ public struct HostAudit: Sendable {
         }
         if !seen {
             let driver = read("/sys/devices/system/cpu/cpuidle/current_driver") ?? "none"
-            return Knob(name: "c_states", value: "no cpuidle states exposed (driver \(driver))", recommended: recommended, verdict: .unknown, hint: hint)
+            return Knob(
+                name: "c_states", value: "no cpuidle states exposed (driver \(driver))", recommended: recommended,
+                verdict: .unknown, hint: hint)
         }
-        return Knob(name: "c_states", value: deep.isEmpty ? "only POLL/C1 enabled" : "enabled: " + Array(Set(deep)).sorted().joined(separator: ","),
-                    recommended: recommended, verdict: deep.isEmpty ? .pass : .warn, hint: hint)
+        return Knob(
+            name: "c_states",
+            value: deep.isEmpty
+                ? "only POLL/C1 enabled" : "enabled: " + Array(Set(deep)).sorted().joined(separator: ","),
+            recommended: recommended, verdict: deep.isEmpty ? .pass : .warn, hint: hint)
     }
 
     func transparentHugePages() -> Knob {
         let hint = "echo never > /sys/kernel/mm/transparent_hugepage/enabled (or transparent_hugepage=never at boot)"
         guard let text = read("/sys/kernel/mm/transparent_hugepage/enabled") else {
-            return Knob(name: "transparent_hugepages", value: "unknown", recommended: "never or madvise", verdict: .unknown, hint: hint)
+            return Knob(
+                name: "transparent_hugepages", value: "unknown", recommended: "never or madvise", verdict: .unknown,
+                hint: hint)
         }
         let selected = Self.bracketed(text) ?? text
-        return Knob(name: "transparent_hugepages", value: selected, recommended: "never or madvise",
-                    verdict: selected == "always" ? .warn : .pass, hint: hint)
+        return Knob(
+            name: "transparent_hugepages", value: selected, recommended: "never or madvise",
+            verdict: selected == "always" ? .warn : .pass, hint: hint)
     }
 
     func hugePages() -> Knob {
@@ -189,7 +229,9 @@ public struct HostAudit: Sendable {
         guard let n = read("/proc/sys/vm/nr_hugepages").flatMap({ Int($0) }) else {
             return Knob(name: "hugepages", value: "unknown", recommended: "> 0 reserved", verdict: .unknown, hint: hint)
         }
-        return Knob(name: "hugepages", value: "\(n) reserved", recommended: "> 0 reserved", verdict: n > 0 ? .pass : .warn, hint: hint)
+        return Knob(
+            name: "hugepages", value: "\(n) reserved", recommended: "> 0 reserved", verdict: n > 0 ? .pass : .warn,
+            hint: hint)
     }
 
     func swap() -> Knob {
@@ -200,12 +242,15 @@ public struct HostAudit: Sendable {
         let devices = text.split(separator: "\n").dropFirst().count
         let swappiness = read("/proc/sys/vm/swappiness") ?? "?"
         if devices == 0 { return Knob(name: "swap", value: "off", recommended: "off", verdict: .pass, hint: hint) }
-        return Knob(name: "swap", value: "\(devices) device(s), swappiness \(swappiness)", recommended: "off",
-                    verdict: swappiness == "0" ? .warn : .fail, hint: hint)
+        return Knob(
+            name: "swap", value: "\(devices) device(s), swappiness \(swappiness)", recommended: "off",
+            verdict: swappiness == "0" ? .warn : .fail, hint: hint)
     }
 
-    func sysctl(_ name: String, _ path: String, recommended: String, severity: Verdict, hint: String,
-                ok: (String) -> Bool) -> Knob {
+    func sysctl(
+        _ name: String, _ path: String, recommended: String, severity: Verdict, hint: String,
+        ok: (String) -> Bool
+    ) -> Knob {
         guard let v = read(path) else {
             return Knob(name: name, value: "unknown", recommended: recommended, verdict: .unknown, hint: hint)
         }
@@ -216,10 +261,12 @@ public struct HostAudit: Sendable {
         let recommended = "excludes \(hotCores)"
         let hint = "echo <housekeeping mask> > /sys/devices/virtual/workqueue/cpumask"
         guard let mask = read("/sys/devices/virtual/workqueue/cpumask").flatMap({ CPUList(mask: $0) }) else {
-            return Knob(name: "workqueue_cpumask", value: "unknown", recommended: recommended, verdict: .unknown, hint: hint)
+            return Knob(
+                name: "workqueue_cpumask", value: "unknown", recommended: recommended, verdict: .unknown, hint: hint)
         }
-        return Knob(name: "workqueue_cpumask", value: mask.description, recommended: recommended,
-                    verdict: mask.intersection(hotCores).isEmpty ? .pass : .warn, hint: hint)
+        return Knob(
+            name: "workqueue_cpumask", value: mask.description, recommended: recommended,
+            verdict: mask.intersection(hotCores).isEmpty ? .pass : .warn, hint: hint)
     }
 
     func smtSiblings() -> Knob {
@@ -228,15 +275,22 @@ public struct HostAudit: Sendable {
         var shared: [String] = []
         var seen = false
         for cpu in hotCores.cpus {
-            guard let siblings = read("/sys/devices/system/cpu/cpu\(cpu)/topology/thread_siblings_list").flatMap({ CPUList(parsing: $0) }) else { continue }
+            guard
+                let siblings = read("/sys/devices/system/cpu/cpu\(cpu)/topology/thread_siblings_list").flatMap({
+                    CPUList(parsing: $0)
+                })
+            else { continue }
             seen = true
             let others = siblings.cpus.filter { $0 != cpu }
             if !others.isEmpty { shared.append("cpu\(cpu)~\(CPUList(others))") }
         }
-        if !seen { return Knob(name: "smt_siblings", value: "unknown", recommended: recommended, verdict: .unknown, hint: hint) }
+        if !seen {
+            return Knob(name: "smt_siblings", value: "unknown", recommended: recommended, verdict: .unknown, hint: hint)
+        }
         let control = read("/sys/devices/system/cpu/smt/control").map { " (smt \($0))" } ?? ""
-        return Knob(name: "smt_siblings", value: (shared.isEmpty ? "none" : shared.joined(separator: " ")) + control,
-                    recommended: recommended, verdict: shared.isEmpty ? .pass : .warn, hint: hint)
+        return Knob(
+            name: "smt_siblings", value: (shared.isEmpty ? "none" : shared.joined(separator: " ")) + control,
+            recommended: recommended, verdict: shared.isEmpty ? .pass : .warn, hint: hint)
     }
 
     func clocksource() -> Knob {
@@ -250,15 +304,21 @@ public struct HostAudit: Sendable {
     func invariantTSC() -> Knob {
         let hint = "without an invariant TSC HotPath falls back to clock_gettime (slower stamps)"
         guard let info = SystemFile.read(root + "/proc/cpuinfo", limit: 1 << 16) else {
-            return Knob(name: "invariant_tsc", value: "unknown", recommended: "constant_tsc nonstop_tsc", verdict: .unknown, hint: hint)
+            return Knob(
+                name: "invariant_tsc", value: "unknown", recommended: "constant_tsc nonstop_tsc", verdict: .unknown,
+                hint: hint)
         }
         let ok = Clock.cpuHasInvariantTSC(cpuinfo: info)
-        return Knob(name: "invariant_tsc", value: ok ? "yes" : "no", recommended: "constant_tsc nonstop_tsc", verdict: ok ? .pass : .warn, hint: hint)
+        return Knob(
+            name: "invariant_tsc", value: ok ? "yes" : "no", recommended: "constant_tsc nonstop_tsc",
+            verdict: ok ? .pass : .warn, hint: hint)
     }
 
     /// "always [madvise] never" → "madvise".
     static func bracketed(_ text: String) -> String? {
-        guard let open = text.firstIndex(of: "["), let close = text.firstIndex(of: "]"), open < close else { return nil }
+        guard let open = text.firstIndex(of: "["), let close = text.firstIndex(of: "]"), open < close else {
+            return nil
+        }
         return String(text[text.index(after: open)..<close])
     }
 
@@ -266,9 +326,11 @@ public struct HostAudit: Sendable {
 
     public static func json(_ knobs: [Knob], hotCores: CPUList) -> String {
         let rows = knobs.map { k in
-            JSONText.object([("name", JSONText.quote(k.name)), ("value", JSONText.quote(k.value)),
-                             ("recommended", JSONText.quote(k.recommended)), ("verdict", JSONText.quote(k.verdict.rawValue)),
-                             ("hint", JSONText.quote(k.hint))])
+            JSONText.object([
+                ("name", JSONText.quote(k.name)), ("value", JSONText.quote(k.value)),
+                ("recommended", JSONText.quote(k.recommended)), ("verdict", JSONText.quote(k.verdict.rawValue)),
+                ("hint", JSONText.quote(k.hint)),
+            ])
         }
         return "{\"hot_cores\":\(JSONText.quote(hotCores.description)),\"knobs\":[" + rows.joined(separator: ",") + "]}"
     }
@@ -280,10 +342,13 @@ public struct HostAudit: Sendable {
         var out = "Host audit for hot cores \(hotCores) (read-only; see tuning/README.md)\n"
         out += pad("knob", w0) + "  " + pad("value", w1) + "  verdict  recommended\n"
         for k in knobs {
-            out += pad(k.name, w0) + "  " + pad(k.value, w1) + "  " + pad(k.verdict.rawValue, 7) + "  " + k.recommended + "\n"
+            out +=
+                pad(k.name, w0) + "  " + pad(k.value, w1) + "  " + pad(k.verdict.rawValue, 7) + "  " + k.recommended
+                + "\n"
         }
         let counts = Dictionary(grouping: knobs, by: \.verdict).mapValues(\.count)
-        out += "\(counts[.pass] ?? 0) pass, \(counts[.warn] ?? 0) warn, \(counts[.fail] ?? 0) fail, \(counts[.unknown] ?? 0) unknown"
+        out +=
+            "\(counts[.pass] ?? 0) pass, \(counts[.warn] ?? 0) warn, \(counts[.fail] ?? 0) fail, \(counts[.unknown] ?? 0) unknown"
         return out
     }
 }

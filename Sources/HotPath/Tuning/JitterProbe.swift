@@ -30,15 +30,16 @@ public struct JitterProbe: Sendable {
         var threads: [PinnedThread] = []
         for (i, cpu) in cpus.enumerated() {
             let meter = meters[i]
-            threads.append(try PinnedThread.start(name: "hp-jitter-\(cpu)", cpu: cpu) {
-                let start = clock.ticks()
-                var now = start
-                while now &- start < spinTicks {
-                    now = clock.ticks()
-                    meter.spin(at: now)
-                }
-                slots.p[i] = clock.nanoseconds(ticks: now &- start)
-            })
+            threads.append(
+                try PinnedThread.start(name: "hp-jitter-\(cpu)", cpu: cpu) {
+                    let start = clock.ticks()
+                    var now = start
+                    while now &- start < spinTicks {
+                        now = clock.ticks()
+                        meter.spin(at: now)
+                    }
+                    slots.p[i] = clock.nanoseconds(ticks: now &- start)
+                })
         }
         for t in threads { t.join() }
         withExtendedLifetime(arena) {}
@@ -54,10 +55,11 @@ public struct JitterProbe: Sendable {
     public static func json(_ results: [Result], thresholdNs: UInt64) -> String {
         let rows = results.map { r in
             let s = r.hiccups.summary
-            return JSONText.object([
-                ("cpu", "\(r.cpu)"), ("seconds", format("%.3f", Double(r.spunNs) / 1e9)), ("hiccups", "\(s.count)"),
-                ("stolen_ns", format("%.0f", r.stolenNs)), ("stolen_share", format("%.6f", r.stolenShare)),
-            ] + s.jsonFields([.p50, .p99, .p999, .max], count: false))
+            return JSONText.object(
+                [
+                    ("cpu", "\(r.cpu)"), ("seconds", format("%.3f", Double(r.spunNs) / 1e9)), ("hiccups", "\(s.count)"),
+                    ("stolen_ns", format("%.0f", r.stolenNs)), ("stolen_share", format("%.6f", r.stolenShare)),
+                ] + s.jsonFields([.p50, .p99, .p999, .max], count: false))
         }
         return JSONText.object([("threshold_ns", "\(thresholdNs)"), ("cpus", "[" + rows.joined(separator: ",") + "]")])
     }
@@ -67,8 +69,9 @@ public struct JitterProbe: Sendable {
         out += "cpu   seconds   hiccups   stolen       p50 ns     p99 ns   p99.9 ns     max ns\n"
         for r in results {
             let s = r.hiccups.summary
-            out += format("%-5d %7.2f %9llu %7.4f%% %10llu %10llu %10llu %10llu\n", r.cpu, Double(r.spunNs) / 1e9, s.count,
-                          r.stolenShare * 100, s.p50, s.p99, s.p999, s.max)
+            out += format(
+                "%-5d %7.2f %9llu %7.4f%% %10llu %10llu %10llu %10llu\n", r.cpu, Double(r.spunNs) / 1e9, s.count,
+                r.stolenShare * 100, s.p50, s.p99, s.p999, s.max)
         }
         return out
     }

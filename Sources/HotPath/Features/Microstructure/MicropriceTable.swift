@@ -4,7 +4,9 @@
 /// the last column); values are price adjustments added to the mid. Cold path.
 public enum MicropriceTable {
     public static func load(path: String) throws(ModelError) -> [[Double]] {
-        guard let text = SystemFile.read(path, limit: 1 << 24) else { throw ModelError(file: path, place: "", reason: "cannot read the file") }
+        guard let text = SystemFile.read(path, limit: 1 << 24) else {
+            throw ModelError(file: path, place: "", reason: "cannot read the file")
+        }
         var rows: [[Double]] = []
         for (i, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let cells = line.split(separator: ",").map { $0.trimmingSpaces() }
@@ -13,12 +15,15 @@ public enum MicropriceTable {
             var row: [Double] = []
             for (j, c) in cells.enumerated() {
                 guard let v = Double(c), v.isFinite else {
-                    throw ModelError(file: path, place: "\(i + 1)", reason: "column \(j + 1): \"\(c)\" is not a finite number")
+                    throw ModelError(
+                        file: path, place: "\(i + 1)", reason: "column \(j + 1): \"\(c)\" is not a finite number")
                 }
                 row.append(v)
             }
             if let first = rows.first, first.count != row.count {
-                throw ModelError(file: path, place: "\(i + 1)", reason: "\(row.count) columns where the first row has \(first.count)")
+                throw ModelError(
+                    file: path, place: "\(i + 1)", reason: "\(row.count) columns where the first row has \(first.count)"
+                )
             }
             rows.append(row)
         }

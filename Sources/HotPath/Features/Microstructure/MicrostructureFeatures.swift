@@ -188,7 +188,9 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     /// Arena bytes one instrument's windows take, measured by building them (the bar
     /// indicators' few-element windows stay on the heap).
     public static func arenaBytes(_ config: Config) -> Int {
-        WindowMemory.arenaBytes { memory throws(ArenaError) in try MicrostructureFeatures(config: config, memory: memory) }
+        WindowMemory.arenaBytes { memory throws(ArenaError) in
+            try MicrostructureFeatures(config: config, memory: memory)
+        }
     }
 
     /// Frees the windows' memory (a struct of raw pointers has no deinit): once, when this
@@ -257,8 +259,9 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     mutating func closeBar(_ bar: Bar) {
         let bands = barBands.update(bar.close)
         let width = bands.upper - bands.lower
-        barValues = SIMD8(bar.close, barEMA12.update(bar.close), barEMA26.update(bar.close), barRSI.update(bar.close),
-                          barATR.update(bar), width > 0 ? (bar.close - bands.lower) / width : .nan, 0, 0)
+        barValues = SIMD8(
+            bar.close, barEMA12.update(bar.close), barEMA26.update(bar.close), barRSI.update(bar.close),
+            barATR.update(bar), width > 0 ? (bar.close - bands.lower) / width : .nan, 0, 0)
     }
 
     /// Bulk volume classification into equal-volume buckets; a trade spanning a boundary is split.

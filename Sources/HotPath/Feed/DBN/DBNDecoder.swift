@@ -63,7 +63,11 @@ public struct DBNDecoder {
             event.sequence = UInt64(rec.le(44, as: UInt32.self))
             event.kind = .level
         default:
-            if DBNLayout.forRecord(rtype: rtype, version: 3) == nil { counts.unknownType &+= 1 } else { counts.other &+= 1 }
+            if DBNLayout.forRecord(rtype: rtype, version: 3) == nil {
+                counts.unknownType &+= 1
+            } else {
+                counts.other &+= 1
+            }
             return false
         }
         event.publisherId = rec.le(2)

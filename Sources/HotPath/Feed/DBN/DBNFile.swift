@@ -24,7 +24,9 @@ public struct DBNFile: Sendable {
         public var unknownType = 0
         public var short = 0
         public var total: Int { unknownType + short }
-        public var summary: String { "skipped \(unknownType) record(s) of unknown type and \(short) shorter than their type" }
+        public var summary: String {
+            "skipped \(unknownType) record(s) of unknown type and \(short) shorter than their type"
+        }
     }
 
     /// Emits every record (up to `limit`) as the official Transcoder's JSON line. Throws at
@@ -38,7 +40,10 @@ public struct DBNFile: Sendable {
         let tsOutBytes = metadata.tsOut ? 8 : 0
         try cursor.walk { c in
             guard limit.map({ printed < $0 }) ?? true else { return false }
-            guard let layout = DBNLayout.forRecord(rtype: c.record.load(fromByteOffset: 1, as: UInt8.self), version: metadata.version) else {
+            guard
+                let layout = DBNLayout.forRecord(
+                    rtype: c.record.load(fromByteOffset: 1, as: UInt8.self), version: metadata.version)
+            else {
                 skips.unknownType += 1
                 return true
             }

@@ -48,7 +48,13 @@ public struct DBNJSONWriter {
                 continue
             }
             if f.level >= 0 {
-                if currentLevel < 0 { key("levels"); out += "[{" } else if f.level != currentLevel { out += "},{" } else { out += "," }
+                if currentLevel < 0 {
+                    key("levels"); out += "[{"
+                } else if f.level != currentLevel {
+                    out += "},{"
+                } else {
+                    out += ","
+                }
                 if currentLevel >= 0 && f.level == currentLevel {
                     // continuing the same level: separator already written
                 }
@@ -141,7 +147,8 @@ public struct DBNJSONWriter {
         for _ in 0..<places { scale *= 10 }
         let mag = v.magnitude
         let frac = String(mag % scale)
-        return (v < 0 ? "-" : "") + String(mag / scale) + "." + String(repeating: "0", count: places - frac.count) + frac
+        return (v < 0 ? "-" : "") + String(mag / scale) + "." + String(repeating: "0", count: places - frac.count)
+            + frac
     }
 
     /// The code the official v1 → v2 upgrade derives from a system message's text.

@@ -26,8 +26,10 @@ public struct DBNField: Sendable {
     /// The value is derived from other fields (SystemMsg v1 `code`, from the message text).
     public let derived: Bool
 
-    init(_ name: String, _ offset: Int, _ size: Int, _ kind: Kind, level: Int,
-         defaultValue: Int64 = 0, derived: Bool = false) {
+    init(
+        _ name: String, _ offset: Int, _ size: Int, _ kind: Kind, level: Int,
+        defaultValue: Int64 = 0, derived: Bool = false
+    ) {
         self.name = name
         self.offset = offset
         self.size = size
@@ -57,7 +59,8 @@ public struct DBNLayout: Sendable {
         case DBNRType.cmbp1: return cmbp1
         case DBNRType.cbbo1s, DBNRType.cbbo1m, DBNRType.tcbbo: return cbbo
         case DBNRType.ohlcvDeprecated, DBNRType.ohlcv1s, DBNRType.ohlcv1m, DBNRType.ohlcv1h,
-             DBNRType.ohlcv1d, DBNRType.ohlcvEod: return ohlcv
+            DBNRType.ohlcv1d, DBNRType.ohlcvEod:
+            return ohlcv
         case DBNRType.status: return status
         case DBNRType.imbalance: return imbalance
         case DBNRType.statistics: return version < 3 ? statV1 : stat

@@ -34,13 +34,17 @@ public struct DBNMetadata: Sendable {
 
     /// Parses the header at the start of `bytes`. `file` names the input in errors.
     public init(bytes: UnsafeRawBufferPointer, file: String) throws(FeedError) {
-        func fail(_ offset: Int, _ reason: String) -> FeedError { FeedError(file: file, offset: offset, reason: reason) }
+        func fail(_ offset: Int, _ reason: String) -> FeedError {
+            FeedError(file: file, offset: offset, reason: reason)
+        }
         guard bytes.count >= 8, bytes[0] == 0x44, bytes[1] == 0x42, bytes[2] == 0x4E else {
             throw fail(0, "not a DBN file: it does not start with \"DBN\" (nor zstd's magic)")
         }
         let p = bytes.baseAddress!
         version = bytes[3]
-        guard (1...3).contains(version) else { throw fail(3, "unsupported DBN version \(version) (HotPath reads 1, 2 and 3)") }
+        guard (1...3).contains(version) else {
+            throw fail(3, "unsupported DBN version \(version) (HotPath reads 1, 2 and 3)")
+        }
         let length = Int(p.le(4, as: UInt32.self))
         recordsOffset = 8 + length
         guard recordsOffset <= bytes.count, length >= 104 else {
@@ -85,7 +89,9 @@ public struct DBNMetadata: Sendable {
         let symbolList = try list(), partialList = try list(), notFoundList = try list()
         var maps: [(String, [Interval])] = []
         let mappingCount = try u32()
-        guard mappingCount <= (end - at) / max(1, symLen) else { throw fail(at - 4, "mapping count \(mappingCount) exceeds the metadata") }
+        guard mappingCount <= (end - at) / max(1, symLen) else {
+            throw fail(at - 4, "mapping count \(mappingCount) exceeds the metadata")
+        }
         for _ in 0..<mappingCount {
             let raw = try symbol()
             let n = try u32()

@@ -70,7 +70,8 @@ public struct DBNRecordCursor {
         case .zeroLength: return "record length byte is 0: the stream cannot be framed past here"
         case .truncated:
             let units = Int(base.load(fromByteOffset: offset, as: UInt8.self))
-            return "truncated record: its length \(units * 4) runs past the end of the data (\(end - offset) bytes left)"
+            return
+                "truncated record: its length \(units * 4) runs past the end of the data (\(end - offset) bytes left)"
         case .record, .end: return ""
         }
     }

@@ -10,7 +10,8 @@ public struct DBNSymbolMap {
         for (raw, intervals) in metadata.mappings {
             for interval in intervals where !interval.symbol.isEmpty {
                 guard let iid = UInt32(interval.symbol) else { continue }
-                byDate[iid, default: []].append(.init(startDate: interval.startDate, endDate: interval.endDate, symbol: raw))
+                byDate[iid, default: []].append(
+                    .init(startDate: interval.startDate, endDate: interval.endDate, symbol: raw))
             }
         }
     }
@@ -54,6 +55,7 @@ public struct CivilTime {
             let s = String(v)
             return s.count >= w ? s : String(repeating: "0", count: w - s.count) + s
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(nanosecond, 9))Z"
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hour, 2)):\(pad(minute, 2)):\(pad(second, 2)).\(pad(nanosecond, 9))Z"
     }
 }

@@ -41,7 +41,7 @@ public struct ITCHDecoder {
     /// and unconditional loads instead of a switch over random message types (whose
     /// mispredictions cost more than the decode itself). Offsets of 0 mean "absent".
     public struct Spec: BitwiseCopyable, Sendable {
-        public var need: UInt8 = 0      // minimum length; 0 = not an event
+        public var need: UInt8 = 0  // minimum length; 0 = not an event
         public var action: UInt8 = 0
         public var kind: Event.Kind = .other
         public var orderOffset: UInt8 = 0
@@ -52,8 +52,13 @@ public struct ITCHDecoder {
 
     public static let specs: [Spec] = {
         var t = [Spec](repeating: Spec(), count: 256)
-        func set(_ c: Character, _ need: UInt8, _ action: UInt8, _ kind: Event.Kind, order: UInt8, size: UInt8, price: UInt8, side: UInt8) {
-            t[Int(c.asciiValue!)] = Spec(need: need, action: action, kind: kind, orderOffset: order, sizeOffset: size, priceOffset: price, sideOffset: side)
+        func set(
+            _ c: Character, _ need: UInt8, _ action: UInt8, _ kind: Event.Kind, order: UInt8, size: UInt8, price: UInt8,
+            side: UInt8
+        ) {
+            t[Int(c.asciiValue!)] = Spec(
+                need: need, action: action, kind: kind, orderOffset: order, sizeOffset: size, priceOffset: price,
+                sideOffset: side)
         }
         set("A", 36, Event.Action.add, .order, order: 11, size: 20, price: 32, side: 19)
         set("F", 40, Event.Action.add, .order, order: 11, size: 20, price: 32, side: 19)

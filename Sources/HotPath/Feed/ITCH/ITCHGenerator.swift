@@ -112,7 +112,10 @@ public struct ITCHGenerator {
                 var k = 0
                 while k < live[i].count {
                     let o = live[i][k]
-                    let crossed = up ? (o.side == UInt8(ascii: "S") && o.price <= mids[i]) : (o.side == UInt8(ascii: "B") && o.price >= mids[i])
+                    let crossed =
+                        up
+                        ? (o.side == UInt8(ascii: "S") && o.price <= mids[i])
+                        : (o.side == UInt8(ascii: "B") && o.price >= mids[i])
                     if crossed {
                         header("E", i, length: 31); put(o.id); put(o.shares); put(match); match &+= 1
                         traded &+= o.shares
@@ -122,7 +125,8 @@ public struct ITCHGenerator {
                     }
                 }
                 if traded > 0 {
-                    header("P", i, length: 44); put(UInt64(0)); out.append(UInt8(ascii: up ? "B" : "S")); put(traded); out += stock
+                    header("P", i, length: 44); put(UInt64(0)); out.append(UInt8(ascii: up ? "B" : "S")); put(traded);
+                    out += stock
                     put(mids[i]); put(match); match &+= 1
                 }
                 continue
@@ -166,7 +170,8 @@ public struct ITCHGenerator {
                 live[i][k].price = price
                 nextId &+= 1
             default:
-                header("P", i, length: 44); put(UInt64(0)); out.append(UInt8(ascii: "B")); put(UInt32(100)); out += stock
+                header("P", i, length: 44); put(UInt64(0)); out.append(UInt8(ascii: "B")); put(UInt32(100));
+                out += stock
                 put(mids[i]); put(match); match &+= 1
             }
         }

@@ -91,12 +91,16 @@ public struct ITCHReader {
         base = UnsafeRawPointer(bytes.baseAddress!)
         end = bytes.count
         if format == .pcap {
-            guard end >= 24 else { throw FeedError(file: "", offset: 0, reason: "pcap global header truncated (\(end) bytes)") }
+            guard end >= 24 else {
+                throw FeedError(file: "", offset: 0, reason: "pcap global header truncated (\(end) bytes)")
+            }
             let magic = base.loadUnaligned(as: UInt32.self)
             pcapSwapped = magic == 0xD4C3_B2A1 || magic == 0x4D3C_B2A1
             pcapNanos = magic == 0xA1B2_3C4D || magic == 0x4D3C_B2A1
-            let linkType = pcapSwapped ? UInt32(bigEndian: base.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
-                                       : base.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
+            let linkType =
+                pcapSwapped
+                ? UInt32(bigEndian: base.loadUnaligned(fromByteOffset: 20, as: UInt32.self))
+                : base.loadUnaligned(fromByteOffset: 20, as: UInt32.self)
             guard linkType == 1 else {
                 throw FeedError(file: "", offset: 20, reason: "pcap link type \(linkType) is not Ethernet (1)")
             }
@@ -124,7 +128,11 @@ public struct ITCHReader {
                 guard at + 2 <= end else { return fail(at, "truncated length prefix") }
                 let n = Int(base.be(at, as: UInt16.self))
                 guard n > 0, at + 2 + n <= end else {
-                    return fail(at, n == 0 ? "message length is 0" : "message length \(n) runs past the end of the file (\(end - at - 2) bytes left)")
+                    return fail(
+                        at,
+                        n == 0
+                            ? "message length is 0"
+                            : "message length \(n) runs past the end of the file (\(end - at - 2) bytes left)")
                 }
                 binaryIndex &+= 1
                 out = Message(pointer: base + at + 2, length: n, sequence: binaryIndex, captureNs: 0, offset: at + 2)
@@ -144,7 +152,8 @@ public struct ITCHReader {
                 guard at + 16 <= end else { return fail(at, "truncated pcap record header") }
                 let sec = UInt64(u32(at)), frac = UInt64(u32(at + 4)), incl = Int(u32(at + 8))
                 guard at + 16 + incl <= end else {
-                    return fail(at, "pcap record of \(incl) bytes runs past the end of the file (\(end - at - 16) bytes left)")
+                    return fail(
+                        at, "pcap record of \(incl) bytes runs past the end of the file (\(end - at - 16) bytes left)")
                 }
                 captureNs = sec &* 1_000_000_000 &+ (pcapNanos ? frac : frac &* 1000)
                 let frame = at + 16
@@ -182,7 +191,9 @@ public struct ITCHReader {
         guard etherType == 0x0800, p + 20 <= limit else { return nil }
         let versionIHL = base.load(fromByteOffset: p, as: UInt8.self)
         let ihl = Int(versionIHL & 0x0F) * 4
-        guard versionIHL >> 4 == 4, ihl >= 20, base.load(fromByteOffset: p + 9, as: UInt8.self) == 17 else { return nil }
+        guard versionIHL >> 4 == 4, ihl >= 20, base.load(fromByteOffset: p + 9, as: UInt8.self) == 17 else {
+            return nil
+        }
         let flagsFrag = base.be(p + 6, as: UInt16.self)
         guard flagsFrag & 0x3FFF == 0 else { return nil }  // fragments are not reassembled
         let udp = p + ihl
@@ -255,7 +266,8 @@ public struct ITCHReader {
         }
         expected = seq &+ 1
         counts.messages &+= 1
-        out = Message(pointer: base + msg, length: n, sequence: seq, captureNs: format == .pcap ? captureNs : 0, offset: msg)
+        out = Message(
+            pointer: base + msg, length: n, sequence: seq, captureNs: format == .pcap ? captureNs : 0, offset: msg)
         return .message
     }
 }

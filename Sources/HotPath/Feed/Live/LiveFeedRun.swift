@@ -25,7 +25,9 @@ public struct LiveFeedRun: @unchecked Sendable {
         self.clock = clock
     }
 
-    public func run(into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil) -> FileReplay.Stats {
+    public func run(
+        into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil
+    ) -> FileReplay.Stats {
         var stats = FileReplay.Stats()
         do { try feed.start() } catch {
             stats.error = .system(error)

@@ -1,4 +1,5 @@
 import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -62,11 +63,13 @@ public struct MoldServer: Sendable {
         public var sendErrors = 0
 
         public var named: [(name: String, value: Int)] {
-            [("packets", packets), ("messages", messages), ("dropped_packets", droppedPackets),
-             ("dropped_messages", droppedMessages), ("reordered", reordered), ("duplicated", duplicated),
-             ("heartbeats", heartbeats), ("rerequests", rerequests), ("rerequests_ignored", rerequestsIgnored),
-             ("rerequests_unanswerable", rerequestsUnanswerable), ("messages_retransmitted", messagesRetransmitted),
-             ("send_errors", sendErrors)]
+            [
+                ("packets", packets), ("messages", messages), ("dropped_packets", droppedPackets),
+                ("dropped_messages", droppedMessages), ("reordered", reordered), ("duplicated", duplicated),
+                ("heartbeats", heartbeats), ("rerequests", rerequests), ("rerequests_ignored", rerequestsIgnored),
+                ("rerequests_unanswerable", rerequestsUnanswerable), ("messages_retransmitted", messagesRetransmitted),
+                ("send_errors", sendErrors),
+            ]
         }
     }
 
@@ -93,12 +96,17 @@ public struct MoldServer: Sendable {
             sequences.append(m.sequence)
             offsets.append(m.pointer - base)
             lengths.append(m.length)
-            let itchTime = m.length >= 11 ? (0..<6).reduce(UInt64(0)) { $0 << 8 | UInt64(m.pointer.load(fromByteOffset: 5 + $1, as: UInt8.self)) } : 0
+            let itchTime =
+                m.length >= 11
+                ? (0..<6).reduce(UInt64(0)) { $0 << 8 | UInt64(m.pointer.load(fromByteOffset: 5 + $1, as: UInt8.self)) }
+                : 0
             times.append(m.captureNs != 0 ? m.captureNs : itchTime)
             return true
         }.check(file: source.path)
         (self.sequences, self.offsets, self.lengths, self.times) = (sequences, offsets, lengths, times)
-        guard !sequences.isEmpty else { throw FeedError(file: source.path, offset: 0, reason: "no ITCH messages to serve") }
+        guard !sequences.isEmpty else {
+            throw FeedError(file: source.path, offset: 0, reason: "no ITCH messages to serve")
+        }
         if let name = options.session {
             sessionName = MoldSession.wire(name)
         } else if reader.haveSession {
@@ -126,7 +134,9 @@ public struct MoldServer: Sendable {
     public func run(stop: () -> Bool = { false }) throws(SystemError) -> Report {
         var failed: UnsafePointer<CChar>? = nil
         let fd = hp_udp_open_tx(options.interface, &failed)
-        guard fd >= 0 else { throw SystemError(options.to.description, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd) }
+        guard fd >= 0 else {
+            throw SystemError(options.to.description, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd)
+        }
         defer { close(fd) }
         var to = sockaddr_in()
         guard hp_ipv4(options.to.host, &to, options.to.port) == 0 else {
@@ -135,9 +145,14 @@ public struct MoldServer: Sendable {
         var requestFD: Int32 = -1
         if options.rerequestPort != 0 {
             requestFD = hp_udp_open_tx(nil, &failed)
-            guard requestFD >= 0 else { throw SystemError("re-request port \(options.rerequestPort)", call: "socket", errno: -requestFD) }
+            guard requestFD >= 0 else {
+                throw SystemError("re-request port \(options.rerequestPort)", call: "socket", errno: -requestFD)
+            }
             let rc = hp_udp_bind_any(requestFD, options.rerequestPort)
-            guard rc == 0 else { close(requestFD); throw SystemError("re-request port \(options.rerequestPort)", call: "bind", errno: -rc) }
+            guard rc == 0 else {
+                close(requestFD);
+                throw SystemError("re-request port \(options.rerequestPort)", call: "bind", errno: -rc)
+            }
         }
         defer { if requestFD >= 0 { close(requestFD) } }
 
@@ -152,7 +167,8 @@ public struct MoldServer: Sendable {
             for p in 0..<packetCount {
                 if stop() { break outer }
                 let lo = packetStarts[p], hi = packetStarts[p + 1]
-                state.waitUntil(due(message: lo, loop: loop, played: sent, startNs: startNs), next: sequences[lo] &+ shift)
+                state.waitUntil(
+                    due(message: lo, loop: loop, played: sent, startNs: startNs), next: sequences[lo] &+ shift)
                 state.build(lo, hi, shift: shift)
                 state.sendData(messages: hi - lo)
                 sent += hi - lo
@@ -361,7 +377,8 @@ public struct MoldServer: Sendable {
                 served += 1
                 lastRequest = Clock.monotonicNs()
                 guard n == 20, request.loadUnaligned(as: UInt64.self) == server.sessionName.0,
-                      request.loadUnaligned(fromByteOffset: 8, as: UInt16.self) == server.sessionName.1 else {
+                    request.loadUnaligned(fromByteOffset: 8, as: UInt16.self) == server.sessionName.1
+                else {
                     report.rerequestsUnanswerable += 1
                     continue
                 }
@@ -377,8 +394,10 @@ public struct MoldServer: Sendable {
                     continue
                 }
                 var end = start + 1, size = 22 + server.lengths[start]
-                while end < server.sequences.count, end - start < count, server.sequences[end] == server.sequences[end - 1] + 1,
-                      size + 2 + server.lengths[end] <= server.options.payload {
+                while end < server.sequences.count, end - start < count,
+                    server.sequences[end] == server.sequences[end - 1] + 1,
+                    size + 2 + server.lengths[end] <= server.options.payload
+                {
                     size += 2 + server.lengths[end]
                     end += 1
                 }

@@ -57,11 +57,13 @@ public struct MoldSession {
 
         /// Every counter with its report name, in report order (the one list of names).
         public var named: [(name: String, value: Int)] {
-            [("packets", packets), ("messages", messages), ("gaps", gaps), ("rerequests_sent", rerequestsSent),
-             ("messages_recovered", messagesRecovered), ("messages_lost", messagesLost), ("duplicates", duplicates),
-             ("out_of_order", outOfOrder), ("heartbeats", heartbeats), ("end_of_session", endOfSession),
-             ("session_changes", sessionChanges), ("bad_packets", badPackets), ("window_overflows", windowOverflows),
-             ("other_session", otherSession)]
+            [
+                ("packets", packets), ("messages", messages), ("gaps", gaps), ("rerequests_sent", rerequestsSent),
+                ("messages_recovered", messagesRecovered), ("messages_lost", messagesLost), ("duplicates", duplicates),
+                ("out_of_order", outOfOrder), ("heartbeats", heartbeats), ("end_of_session", endOfSession),
+                ("session_changes", sessionChanges), ("bad_packets", badPackets), ("window_overflows", windowOverflows),
+                ("other_session", otherSession),
+            ]
         }
     }
 
@@ -129,12 +131,16 @@ public struct MoldSession {
     /// (its new messages count as recovered). `deliver` hears every new message in order,
     /// `captureNs` set to `rxNs`.
     @inline(__always)
-    public mutating func receive(_ p: UnsafeRawPointer, length: Int, rxNs: UInt64, retransmitted: Bool = false,
-                                 deliver: (ITCHReader.Message) -> Void) {
+    public mutating func receive(
+        _ p: UnsafeRawPointer, length: Int, rxNs: UInt64, retransmitted: Bool = false,
+        deliver: (ITCHReader.Message) -> Void
+    ) {
         guard length >= 20 else { counts.badPackets &+= 1; return }
         let count = Int(p.be(18, as: UInt16.self))
         let seq = p.be(10, as: UInt64.self)
-        guard count == 0 || count == 0xFFFF || fits(p, length: length, count: count) else { counts.badPackets &+= 1; return }
+        guard count == 0 || count == 0xFFFF || fits(p, length: length, count: count) else {
+            counts.badPackets &+= 1; return
+        }
         let s0 = p.loadUnaligned(as: UInt64.self), s1 = p.loadUnaligned(fromByteOffset: 8, as: UInt16.self)
         if _slowPath(!haveSession || session != (s0, s1)) {
             // A new name takes over only from a session that ended or delivered nothing yet: a
@@ -219,7 +225,9 @@ public struct MoldSession {
     public static func wire(_ name: String) -> (UInt64, UInt16) {
         var bytes = Array(name.utf8.prefix(10))
         while bytes.count < 10 { bytes.append(0x20) }
-        return bytes.withUnsafeBytes { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt16.self)) }
+        return bytes.withUnsafeBytes {
+            ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt16.self))
+        }
     }
 
     /// The end of the hole at `expected`: the first held packet, else the known end.
@@ -248,8 +256,10 @@ public struct MoldSession {
     }
 
     @inline(__always)
-    mutating func deliverPacket(_ p: UnsafeRawPointer, first: UInt64, count: Int, rxNs: UInt64, recovered: Bool,
-                                deliver: (ITCHReader.Message) -> Void) {
+    mutating func deliverPacket(
+        _ p: UnsafeRawPointer, first: UInt64, count: Int, rxNs: UInt64, recovered: Bool,
+        deliver: (ITCHReader.Message) -> Void
+    ) {
         var at = 20
         var seq = first
         for _ in 0..<count {
@@ -292,7 +302,8 @@ public struct MoldSession {
             progressed = false
             for i in 0..<options.window where slotCount[i] > 0 && slotFirst[i] <= expected {
                 let p = UnsafeRawPointer(storage + i * options.slotBytes)
-                deliverPacket(p, first: slotFirst[i], count: slotCount[i], rxNs: slotRx[i], recovered: false, deliver: deliver)
+                deliverPacket(
+                    p, first: slotFirst[i], count: slotCount[i], rxNs: slotRx[i], recovered: false, deliver: deliver)
                 slotCount[i] = 0
                 held -= 1
                 progressed = true

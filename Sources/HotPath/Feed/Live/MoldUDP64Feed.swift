@@ -1,4 +1,5 @@
 import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -30,8 +31,11 @@ public final class MoldUDP64Feed: @unchecked Sendable {
     public init(options: MoldUDP64Options) throws(SystemError) {
         self.options = options
         var failed: UnsafePointer<CChar>? = nil
-        let fd = hp_udp_open_rx(options.address.host, options.address.port, options.interface, Int32(options.receiveBuffer), &failed)
-        guard fd >= 0 else { throw SystemError(options.url, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd) }
+        let fd = hp_udp_open_rx(
+            options.address.host, options.address.port, options.interface, Int32(options.receiveBuffer), &failed)
+        guard fd >= 0 else {
+            throw SystemError(options.url, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd)
+        }
         dataFD = fd
         if let server = options.rerequest {
             let tx = hp_udp_open_tx(nil, &failed)
@@ -81,13 +85,16 @@ public final class MoldUDP64Feed: @unchecked Sendable {
         switch hp_udp_rx_mode(rx) {
         case Int32(HP_RX_URING):
             let flags = UInt32(bitPattern: hp_udp_rx_uring_flags(rx))
-            let named = flags & IORING_SETUP_DEFER_TASKRUN != 0 ? "SINGLE_ISSUER|DEFER_TASKRUN"
+            let named =
+                flags & IORING_SETUP_DEFER_TASKRUN != 0
+                ? "SINGLE_ISSUER|DEFER_TASKRUN"
                 : flags & IORING_SETUP_COOP_TASKRUN != 0 ? "SINGLE_ISSUER|COOP_TASKRUN" : "default flags"
             receivePath = "io_uring multishot recvmsg, provided buffers, \(named)"
         case Int32(HP_RX_RECVFROM):
             receivePath = "blocking recvmsg (reference)"
         default:
-            receivePath = uringError != 0
+            receivePath =
+                uringError != 0
                 ? "recvmmsg busy-poll (io_uring refused: \(SystemError.text(uringError)))" : "recvmmsg busy-poll"
         }
     }
@@ -140,8 +147,10 @@ extension MoldUDP64Feed {
     /// Busy-polls on the calling thread (after `start()`) until end of session, `idleNs` with
     /// nothing received (0: no limit), `stop`, or `limit` messages. `idle` hears every empty
     /// poll (a flush point for a printer).
-    public func drain(idleNs: UInt64 = 0, limit: Int? = nil, stop: () -> Bool = { false },
-                      idle: () -> Void = {}, deliver: (ITCHReader.Message) -> Void) -> End {
+    public func drain(
+        idleNs: UInt64 = 0, limit: Int? = nil, stop: () -> Bool = { false },
+        idle: () -> Void = {}, deliver: (ITCHReader.Message) -> Void
+    ) -> End {
         var lastNs = Clock.monotonicNs()
         var delivered = 0
         let cap = limit ?? Int.max

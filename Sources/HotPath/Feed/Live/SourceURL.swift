@@ -92,16 +92,21 @@ public struct MoldUDP64Options: Equatable, Sendable {
             }
             switch key {
             case "interface":
-                guard HostPort.isIPv4(value) else { throw SourceURLError(url: url, reason: "interface \"\(value)\" is not a dotted IPv4 address") }
+                guard HostPort.isIPv4(value) else {
+                    throw SourceURLError(url: url, reason: "interface \"\(value)\" is not a dotted IPv4 address")
+                }
                 interface = value
             case "rerequest": rerequest = try HostPort(value, what: "rerequest", url: url)
             case "session":
                 guard (1...10).contains(value.utf8.count), value.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else {
-                    throw SourceURLError(url: url, reason: "session \"\(value)\" is not 1 to 10 printable ASCII characters")
+                    throw SourceURLError(
+                        url: url, reason: "session \"\(value)\" is not 1 to 10 printable ASCII characters")
                 }
                 recovery.session = value
             case "io":
-                guard let io = IO(rawValue: value) else { throw SourceURLError(url: url, reason: "io=\(value): expected uring or recvmmsg") }
+                guard let io = IO(rawValue: value) else {
+                    throw SourceURLError(url: url, reason: "io=\(value): expected uring or recvmmsg")
+                }
                 self.io = io
             case "from": recovery.from = try number(UInt64.max - 1)
             case "rcvbuf": receiveBuffer = Int(try number(1 << 30))
@@ -110,7 +115,11 @@ public struct MoldUDP64Options: Equatable, Sendable {
             case "timeout_ms": recovery.timeoutNs = max(1, try number(60_000)) * 1_000_000
             case "retries": recovery.retries = Int(try number(100))
             default:
-                throw SourceURLError(url: url, reason: "unknown parameter \"\(key)\" (known: interface, rerequest, session, io, from, rcvbuf, window, wait_us, timeout_ms, retries)")
+                throw SourceURLError(
+                    url: url,
+                    reason:
+                        "unknown parameter \"\(key)\" (known: interface, rerequest, session, io, from, rcvbuf, window, wait_us, timeout_ms, retries)"
+                )
             }
         }
     }
