@@ -12,10 +12,9 @@
 // table: three levels for one dependent block load, where the scalar walk waits on a node
 // load and a rank load per level.
 // A lane holding a leaf reads block 0, whose exits are all 0, and so keeps its state with no
-// branch: next = exit + (exit < 0 ? 0 : state). (Branching around finished lanes instead
-// measured 10 % slower on lgb-seed: which lanes finish early is unpredictable.) Twelve trees
-// are walked at once so their loads overlap (measured on lgb-seed: eight 10 % slower,
-// sixteen 3 % slower as lanes spill to the stack, 24 or 32 slower again).
+// branch: next = exit + (exit < 0 ? 0 : state); which lanes finish early is unpredictable.
+// Twelve trees are walked at once so their loads overlap; fewer or more measured slower
+// (BENCHMARKS.md, "Design measurements").
 #include "CSupport.h"
 
 #if defined(__x86_64__)

@@ -42,7 +42,7 @@ struct Gate: ParsableCommand {
 
             a/b: `hotpath gate --ab H1.json H2.json … --base B1.json B2.json … [--budgets B.toml] \
             [--tolerance PCT]` compares reports of the build under test (H) and a base build \
-            (B) from alternating `bench e2e` runs, pair by pair: for each stage's p50 (all but \
+            (B) from `bench e2e` runs taken in turn, pair by pair: for each stage's p50 (all but \
             ring_wait) and inference p99 it prints the median of the pair ratios H/B, their \
             spread and the median values, and fails when a median ratio passes 1 + tolerance \
             ([ab] tolerance, 12 %; tail_tolerance for p99, 25 %; <stage>_tolerance per stage, book 40 %). Holds on any host, since \

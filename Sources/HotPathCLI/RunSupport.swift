@@ -74,8 +74,7 @@ func exitOnFailure(_ report: RunReport, _ outcome: Engine.FeedOutcome) {
 
 /// Where the configuration leaves the threads unpinned: the feed and output threads on the
 /// first CPU this process may use, the engine alone on the last (an unpinned output thread
-/// lands on the engine's CPU now and then and stalls it for its histogram work: measured,
-/// ring_wait p99.9 of milliseconds at 200 k events/s).
+/// lands on the engine's CPU now and then and stalls it for its histogram work).
 func defaultCores(_ c: inout EngineConfig) {
     let cpus = PinnedThread.currentAffinity().cpus
     guard cpus.count >= 2 else { return }

@@ -42,7 +42,7 @@ public struct UDPReceiveBench {
 
     public init() {}
 
-    /// Runs every path at every rate, alternating paths within each rate so drift on the host
+    /// Runs every path at every rate, taking the paths in turn within each rate so drift on the host
     /// touches them alike. `progress` hears each step.
     public func run(session path: String, progress: (Step) -> Void = { _ in }) throws -> [Step] {
         guard case let .itch(itch) = try FeedFile.open(path) else {

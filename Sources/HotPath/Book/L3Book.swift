@@ -20,8 +20,7 @@
 ///
 /// `apply` and the per-action paths are `@_transparent` (inlined always, even in a large
 /// caller): with `@inline(__always)` the optimiser left them as calls inside the feed loop,
-/// each passing the 64-byte event through memory and saving and restoring five registers
-/// (ESH4 decode + book: 30.4-31.6 -> 29.6-30.1 ns/record, alternating A/B).
+/// each passing the 64-byte event through memory (BENCHMARKS.md, "Design measurements").
 public struct L3Book: @unchecked Sendable {
     public struct Config: Sendable {
         public var maxInstruments = 64

@@ -7,8 +7,9 @@
 /// overflow array while the greatest common difference of their prices is taken; then a
 /// window of `slots` ticks is laid around them and they move into it. A later price off that
 /// grid refines the tick and lays the window again; a price outside the window lives in the
-/// overflow array. Either way the side stays exact whatever arrives; the top N merges both. Slots are numbered so that a higher slot is always a better price
-/// (bids: higher; asks: lower), which lets both sides share one scan.
+/// overflow array. Either way the side stays exact whatever arrives; the top N merges both.
+/// Slots are numbered so that a higher slot is always a better price (bids: higher; asks:
+/// lower), which lets both sides share one scan.
 public struct PriceLadder: @unchecked Sendable {
     public typealias Level = PriceLevels.Level
 
@@ -16,8 +17,7 @@ public struct PriceLadder: @unchecked Sendable {
     /// it: the book passes ladders around by value, and an 88-byte value was copied on every
     /// access (~20 instructions each, several per event: callgrind).
     /// The 16 control words sit just before it in the same allocation, so reaching one is
-    /// an offset from the handle, not a load of a pointer first (ESH4 book: 37.4 → 35.8
-    /// ns/record; placing the slots after it the same way measured no better).
+    /// an offset from the handle, not a load of a pointer first (BENCHMARKS.md, "Design measurements").
     @usableFromInline struct Storage {
         @usableFromInline var slots: UnsafeMutablePointer<Level>
         @usableFromInline var bits: UnsafeMutablePointer<UInt64>
@@ -161,9 +161,7 @@ public struct PriceLadder: @unchecked Sendable {
     /// between two (the engine's deferred evaluations) sees the last batch's book, never
     /// half of the next one. The common record closes its batch, so publishing rarely has
     /// anything to copy; remembering the slot instead and asking at every publish whether one
-    /// was pending cost a mispredicted branch on a third of them (ESH4, alternating A/B:
-    /// 25.2-25.6 against 24.6-25.0 ns/record; 23.4 when every change went straight to the
-    /// view, which a reader between publishes could catch half done).
+    /// was pending cost a mispredicted branch on a third of them (BENCHMARKS.md, "Design measurements").
     @inlinable @inline(__always)
     func patch(_ price: Int64, slot s: Int) {
         if price &* sign < ctl[Ctl.worst] { return }  // also when a recompute is due
@@ -207,8 +205,7 @@ public struct PriceLadder: @unchecked Sendable {
     }
 
     /// `@_transparent` like the book's actions (the optimiser kept it a call in the feed
-    /// loop: 29.5-30.4 -> 28.0-28.5 ns/record on ESH4); doing the same to `add` or to the
-    /// order table's `remove(slot:)` measured slower (more spills in the loop).
+    /// loop); doing the same to `add` or to `remove(slot:)` measured slower (BENCHMARKS.md, "Design measurements").
     @_transparent
     public func remove(price: Int64, size: UInt32, orders: UInt32, hint: Int = -1) -> Bool {
         let s = slot(price, hint: hint)

@@ -17,10 +17,8 @@ import Glibc
 ///
 /// A plain `rdtsc` does not wait for earlier instructions, so a stamp that ends a stage can
 /// be taken while the stage's last work is still in flight: a stage shorter than the CPU's
-/// reorder window reads low (the engine's decode stage reads 10 ns at p50; with `rdtscp` at
-/// each stage end it read 20–30 ns, and book 70 → 160–280 ns). Ordered stamps were measured
-/// and not kept: `rdtscp` at every stage end raised tick-to-signal p50 by ~8 % (BENCHMARKS.md,
-/// end to end), a cost on the path the stamps exist to guard. Stage figures are therefore
+/// reorder window reads low. Ordered stamps (`rdtscp`) were measured and not kept: they cost
+/// the path the stamps exist to guard (BENCHMARKS.md, "Design measurements"). Stage figures are therefore
 /// attribution within a tick, and tick-to-signal (stamped at the feed and after the signal
 /// push) is the figure to trust. Benchmarks that time one call fence both sides
 /// (`orderedTicks()`).

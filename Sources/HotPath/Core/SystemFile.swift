@@ -88,8 +88,3 @@ extension StringProtocol {
         return String(self[first...last])
     }
 }
-
-/// One line to stderr, unbuffered (cold path).
-public func printError(_ line: String) {
-    SystemFile.writeAll(2, line + "\n")
-}

@@ -131,10 +131,7 @@ struct BinnedForest: @unchecked Sendable {
         ranks.initialize(repeating: 0, count: 2 * e.features + 1)
         features = e.features
         self.xgboost = xgboost
-        // Blocks pay off once the nodes no longer sit in L1: a block step waits ~30 cycles on
-        // vector latencies, three scalar steps on L1-resident nodes about as long. Measured
-        // (scalar → blocked): xgb-reg (10 KB of nodes) 220 → 230 ns; lgb-stump (59 KB)
-        // 1.29-1.43 → 1.01-1.02 µs; lgb-seed (607 KB) 4.2 → 2.2 µs; xgb (917 KB) 3.5 → 1.85 µs.
+        // Blocks pay off once the nodes no longer sit in L1 (BENCHMARKS.md, "Design measurements").
         nodeBytes = nodes.count * MemoryLayout<Node>.stride
         blocked =
             blocks == .always || blocks == .whenLarge && nodeBytes > BlockedWalk.minimumNodeBytes
@@ -230,7 +227,7 @@ struct BinnedForest: @unchecked Sendable {
 
     /// Adds tree t's leaf to class t % `classes` (at most 4) in tree order, each class's sum in
     /// a register: through `out[k]` every addition waited on the previous one's store and
-    /// reload (lgb-seed 2.90 -> 2.76 us, xgb 2.42 -> 2.20 us, blocked walk).
+    /// reload (BENCHMARKS.md, "Design measurements").
     @inline(__always)
     static func sumTakingTurns(
         _ out: UnsafeMutablePointer<Double>, _ classes: Int, _ count: Int, _ xgboost: Bool,

@@ -61,9 +61,7 @@ public struct QuickScorer: @unchecked Sendable {
     /// The compare kernel (quickscore.c) and its plan, for models small enough: prefix rows of
     /// at most 256 bytes, numeric splits only, and at most `compareBlockLimit` groups of eight
     /// thresholds over all used features; nil on CPUs without AVX-512. Same rows, same sums.
-    /// The limit is where the compares stop paying (`bench model`'s mean to p99, ordered
-    /// stamps, alternating with the grid lookup): `lgb-nano`, 25 groups, 98 → 91 ns; `lgb-ova`, 41 groups,
-    /// 105 → 110 ns.
+    /// The limit is where the compares stop paying against the grid lookup (BENCHMARKS.md, "Design measurements").
     let compare: (kernel: hp_qs_scores_fn, plan: UnsafeMutablePointer<hp_qs_plan>)?
     static let compareBlockLimit = 32
 

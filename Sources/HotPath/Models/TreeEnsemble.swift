@@ -111,9 +111,7 @@ public struct TreeEnsemble: @unchecked Sendable {
         if !trees.contains(where: \.linear) { lockstep = LockstepForest(self) }
         func boxed<T>(_ value: T?) -> UnsafeMutablePointer<T>? { value.map { loadTimeCopy([$0]) } }
         // QuickScorer with its prefix tables first; then the ranked walk, which beat
-        // QuickScorer's scan on both models measured (demo model 1.03–1.04 against
-        // 0.99–1.01 µs p50 with a lower p99; lgb-nano 160 against 240 ns); the scan only
-        // where neither fits.
+        // QuickScorer's scan (BENCHMARKS.md, "Design measurements"); the scan only where neither fits.
         let scorer = QuickScorer(self)
         if let scorer, scorer.prefix != nil {
             quick = boxed(scorer)

@@ -1,10 +1,10 @@
 /// What `hotpath gate` checks, by kind, and how each verdict is labelled:
 ///
-/// | kind           | compares                                          | holds on                  |
-/// |----------------|---------------------------------------------------|---------------------------|
-/// | `absolute`     | a report's percentiles with `[budgets.<stage>]`   | the user's own host only  |
-/// | `a/b`          | head and base reports from alternating runs (`[ab]`) | any host: both slowed alike |
-/// | `instructions` | callgrind counts per unit with `[instructions]`   | any host: counts, not time |
+/// | kind           | compares                                             | holds on                    |
+/// |----------------|------------------------------------------------------|-----------------------------|
+/// | `absolute`     | a report's percentiles with `[budgets.<stage>]`      | the user's own host only    |
+/// | `a/b`          | head and base reports of runs taken in turn (`[ab]`) | any host: both slowed alike |
+/// | `instructions` | callgrind counts per unit with `[instructions]`      | any host: counts, not time  |
 ///
 /// CI gates the last two; production configurations, the demo and `replay` keep the first.
 public enum GateKind: String, Sendable {
@@ -18,14 +18,12 @@ public enum GateKind: String, Sendable {
 ///
 /// Metrics: the p50 of every timed stage but `ring_wait` (queueing behind the open-loop
 /// offer and the host; `tick_to_signal` carries the engine's share of it), and inference p99.
-/// A value under `floorNs` counts as `floorNs`: two TSC stamps around a 10–40 ns stage read
-/// in steps of the clock, a whole step being a 2× "ratio" (measured: decode p50 10–50 ns on
-/// one binary); such stages are held by their instruction counts instead.
+/// A value under `floorNs` counts as `floorNs`: two TSC stamps around a stage of a few tens
+/// of ns read in steps of the clock, so such stages are held by their instruction counts.
 ///
-/// On these VMs a run's speed is a property of its process (one binary measures 20 % apart
-/// from run to run, 0.3 s runs and 1 s runs alike, adjacent runs uncorrelated), so the gate
-/// takes many short pairs, and the book's p50, which settles per process at one of three
-/// levels, gets a wider tolerance (`stageTolerance`): its instruction count holds it finely.
+/// On these VMs a run's speed is a property of its process, so the gate takes many short
+/// pairs, and the book's p50, which settles per process at one of a few levels, gets a wider
+/// tolerance (`stageTolerance`); BENCHMARKS.md, "Latency gate", has the measurements.
 public struct ABGate: Sendable, Equatable {
     public struct Metric: Sendable, Equatable {
         public var stage: Stage

@@ -3,9 +3,8 @@
 /// operation advances four of them. Same arithmetic per lane as `EMA` (SMA seed, then
 /// ((x − prev)·k) + prev), so each lane equals the scalar indicator exactly.
 /// Memory is allocated once for `instruments` (rounded up to a multiple of four).
-/// Measured (package-benchmark, 64 instruments, one bar close): 29 ns in lanes against 188 ns
-/// for 64 scalar `EMA`s in an array — lanes win for simultaneous updates; a single
-/// instrument's tick-level update stays scalar.
+/// Lanes win for simultaneous updates (BENCHMARKS.md, "Design measurements"); a single instrument's tick-level update
+/// stays scalar.
 public struct EMALanes: @unchecked Sendable {
     public let period: Int
     public let instruments: Int

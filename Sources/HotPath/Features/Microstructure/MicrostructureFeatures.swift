@@ -389,7 +389,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
 
     /// mid + g(I, S) from the configured table (not inlined: rarely configured). A static
     /// function of the configuration: as a method it made every call copy the whole feature
-    /// state on every call (callgrind: 966 → 752 instructions per book event without it).
+    /// state (BENCHMARKS.md, "Design measurements").
     @inline(never)
     static func microprice(_ config: Config, mid: Double, imbalance: Double, spread: Double) -> Double {
         guard let table = config.micropriceTable else { return mid }

@@ -1,6 +1,6 @@
 /// `hotpath bench features`: the cost of the feature vector per book event, as the engine
 /// pays it. The feed's events are decoded once; each timed pass then rebuilds the book from
-/// them on a pinned core, with the features (pass B) or without (pass A), alternating A and B
+/// them on a pinned core, with the features (pass B) or without (pass A), taking A and B in turn
 /// so drifts of the shared host cancel; the feature cost is the median over passes of
 /// (B − A), per feature update (a published book view or a trade): a median, because a pass
 /// the host interrupts moves a total by more than the whole difference. The book's published

@@ -1,0 +1,138 @@
+import CSupport
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The output thread's work (a cold path): drain signals into the sink, and once per snapshot
+/// interval collect every stage's histogram, check the budgets on that interval, poll the
+/// kill switch and stop signals, and print progress.
+///
+/// It drains whatever is queued, then sleeps 10 ms: on a two-core host it shares the feed
+/// thread's CPU, and every wake-up delays the feed (BENCHMARKS.md, "Design measurements").
+/// Signals wait in the ring for up to the sleep; their latency is measured at the push.
+struct OutputLoop {
+    let engine: Engine
+    /// Where the feeds are, when a progress line is wanted.
+    let positions: Engine.Positions?
+    var progress: ProgressLine
+    var cumulative = [HistogramSnapshot](repeating: HistogramSnapshot(), count: Stage.allCases.count)
+    /// Per `HiccupThread`: the host's hiccups so far.
+    var hiccups = [HistogramSnapshot](repeating: HistogramSnapshot(), count: HiccupThread.allCases.count)
+    var breaches: [UInt64]
+    var written = 0
+    let started = Clock.monotonicNs()
+    var feedCollectedFinal = false
+
+    init(engine: Engine, positions: Engine.Positions?) {
+        self.engine = engine
+        self.positions = positions
+        progress = ProgressLine(enabled: positions != nil)
+        breaches = [UInt64](repeating: 0, count: engine.config.budgets.count)
+    }
+
+    mutating func run(sink: SignalSink?, feedDone: () -> Bool, engineDone: () -> Bool) {
+        let consumer = engine.signals.consumer
+        let interval = engine.config.snapshotNs
+        var nextSnapshot = started + interval
+        var nextKillCheck = started
+        let threshold = engine.config.hiccupThresholdNs
+        _ = hp_set_timer_slack_ns(1)  // a wake-up's lateness is then the host's, not the timer's
+        while true {
+            // Signals are written from the ring's slots (no copy): this thread shares the
+            // feed's CPU, and its bursts delay the feed.
+            let n = consumer.consume(limit: 4096) { run in
+                if let sink { for s in run { sink.write(s) } }
+            }
+            written += n
+            if n == 0 {
+                if engineDone() && consumer.count == 0 { break }
+                let asleep = Clock.monotonicNs()
+                usleep(10_000)  // see OutputLoop's comment
+                let late = Clock.monotonicNs() &- asleep &- 10_000_000
+                if late > threshold && late < 1 << 62 { hiccups[HiccupThread.output.rawValue].record(late) }
+            }
+            let now = Clock.monotonicNs()
+            if hp_stop_signal() != 0 { engine.flags.stop.pointee.store(true, ordering: .relaxed) }
+            if let path = engine.config.killSwitch, now >= nextKillCheck {
+                engine.core.gates.killSwitch.pointee.store(SystemFile.exists(path), ordering: .relaxed)
+                nextKillCheck = now + 100_000_000
+            }
+            if now >= nextSnapshot {
+                snapshot(final: false, feedDone: feedDone())
+                nextSnapshot = now + interval
+                if let positions {
+                    let core = engine.core
+                    progress.update(
+                        fraction: positions.fraction,
+                        tail: OutputLoop.progressTail(
+                            seconds: Double(now - started) / 1e9,
+                            events: core.counts[EngineCore.Count.events.rawValue].value,
+                            signals: core.counts[EngineCore.Count.emitted.rawValue].value))
+                }
+            }
+        }
+    }
+
+    /// After the feed and engine threads have been joined.
+    mutating func finish(sink: SignalSink?) {
+        let consumer = engine.signals.consumer
+        while let s = consumer.pop() { sink?.write(s); written += 1 }
+        sink?.flush()
+        snapshot(final: true, feedDone: true)
+        progress.finish()
+    }
+
+    /// Moves each stage's counts since the last snapshot into `cumulative`, and checks every
+    /// budget against this interval alone.
+    mutating func snapshot(final: Bool, feedDone: Bool) {
+        var anyBreach = false
+        var stages: [(String, String)] = []
+        for stage in Stage.allCases {
+            let recorder = engine.histograms[stage.rawValue]
+            var interval = HistogramSnapshot()
+            if final {
+                recorder.collectAfterOwnerStopped(into: &interval)
+            } else if stage.isFeedThread && feedDone {
+                continue  // the feed thread no longer polls; its counts are taken at the end
+            } else {
+                recorder.collect(into: &interval, timeoutNs: 20_000_000)
+            }
+            guard interval.totalCount > 0 else { continue }
+            if engine.snapshotFD != nil {
+                stages.append((stage.name, JSONText.object(interval.summary.jsonFields([.p50, .p99, .p999, .max]))))
+            }
+            for (i, b) in engine.config.budgets.enumerated() where b.stage == stage {
+                let value = b.percentile == .max ? interval.maxValue : interval.value(atPercentile: b.percentile.value)
+                if value > b.limitNs { breaches[i] += 1; anyBreach = true }
+            }
+            cumulative[stage.rawValue].add(interval)
+        }
+        for (thread, meter) in [(HiccupThread.feed, engine.feedHiccups), (.engine, engine.engineHiccups)] {
+            if final {
+                meter.recorder.collectAfterOwnerStopped(into: &hiccups[thread.rawValue])
+            } else if thread != .feed || !feedDone {
+                meter.recorder.collect(into: &hiccups[thread.rawValue], timeoutNs: 20_000_000)
+            }
+        }
+        engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
+        if let fd = engine.snapshotFD {
+            let line =
+                JSONText.object([
+                    ("t_ns", "\(Clock.monotonicNs() - started)"), ("final", final ? "true" : "false"),
+                    ("stages", JSONText.object(stages)), ("counters", engine.counters.json()),
+                ]) + "\n"
+            SystemFile.writeAll(fd, line)
+        }
+    }
+
+    /// `12000000 events (1.00 M/s), 812 signals`, rates under 1 M/s in k/s.
+    static func progressTail(seconds: Double, events: UInt64, signals: UInt64) -> String {
+        let rate = Double(events) / max(seconds, 1e-9)
+        return
+            (rate >= 1e6
+            ? format("%llu events (%.2f M/s), ", events, rate / 1e6)
+            : format("%llu events (%.1f k/s), ", events, rate / 1e3))
+            + format("%llu signals", signals)
+    }
+}
