@@ -67,7 +67,7 @@ struct BookCommand: ParsableCommand {
             return
         }
         do {
-            switch try FeedFile.open(file) {
+            switch try FeedFile.open(file, streamed: true) {
             case let .dbn(dbn):
                 let result = try BookReplay.run(dbn, config: config, instrument: instrument) { out.line($0.json) }
                 out.flush()

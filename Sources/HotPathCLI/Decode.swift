@@ -48,7 +48,7 @@ struct Decode: ParsableCommand {
         do { source = try SourceURL.parse(file) } catch { fail("\(error)") }
         if case let .moldUDP64(options) = source { return decodeLive(options, out: &out) }
         do {
-            switch try FeedFile.open(file) {
+            switch try FeedFile.open(file, streamed: true) {
             case let .dbn(dbn):
                 let skips = try dbn.jsonLines(raw: raw, limit: limit) { out.line($0) }
                 out.flush()

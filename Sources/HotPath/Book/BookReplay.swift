@@ -23,10 +23,10 @@ public enum BookReplay {
         var walk = try ITCHBookWalk(config: config, arena: arena)
         defer { walk.deallocate() }
         var reader = try file.reader()
-        try reader.walk { message in
+        try reader.walk(refill: { file.input.refill(&$0) }) { message in
             walk.take(message, instrument: instrument, emit: emit)
             return true
-        }.check(file: file.path)
+        }.check(file: file.path, input: file.input)
         let c = walk.events.decoder.counts
         return (walk.result, ITCHFile.Summary(reader: reader.counts, unknownOrShort: c.unknownType + c.short))
     }
@@ -95,7 +95,7 @@ public enum BookReplay {
         var decoder = DBNDecoder(metadata: file.metadata)
         var cursor = file.cursor()
         var event = Event()
-        try cursor.walk { c in
+        try cursor.walk(refill: { file.input.refill(&$0) }) { c in
             guard decoder.decode(c.record, length: c.length, into: &event) else { return true }
             let b: Int
             switch event.kind {
@@ -107,7 +107,7 @@ public enum BookReplay {
                 emit(event.kind == .order ? l3.view(book: b) : l2.view(book: b))
             }
             return true
-        }.check(file: file.path)
+        }.check(file: file.path, input: file.input)
         let c = decoder.counts
         return Result(
             skips: .init(unknownType: c.unknownType, short: c.short),

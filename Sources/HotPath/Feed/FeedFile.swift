@@ -14,23 +14,23 @@ public enum FeedFile: Sendable {
             var decoder = DBNDecoder(metadata: dbn.metadata)
             var cursor = dbn.cursor()
             var e = Event()
-            try cursor.walk { c in
+            try cursor.walk(refill: { dbn.input.refill(&$0) }) { c in
                 records &+= 1
                 if let position, records & 0xFFFF == 0 { position(c.offset) }
                 if decoder.decode(c.record, length: c.length, into: &e) { try body(e) }
                 return true
-            }.check(file: dbn.path)
+            }.check(file: dbn.path, input: dbn.input)
         case let .itch(itch):
             var reader = try itch.reader()
             var events = ITCHEvents()
             defer { events.deallocate() }
-            try reader.walk { m in
+            try reader.walk(refill: { itch.input.refill(&$0) }) { m in
                 records &+= 1
                 if let position, records & 0xFFFF == 0 { position(m.offset) }
                 let n = events.decode(m)
                 for i in 0..<n { try body(events.slots[i]) }
                 return true
-            }.check(file: itch.path)
+            }.check(file: itch.path, input: itch.input)
         }
     }
 
@@ -42,7 +42,8 @@ public enum FeedFile: Sendable {
         }
     }
 
-    /// The input's bytes in memory (decompressed): what a replay's position counts.
+    /// The input's bytes in memory (decompressed): what a replay's position counts. (A
+    /// streamed input's window, not the whole: replays never stream.)
     public var byteCount: Int {
         switch self {
         case let .dbn(dbn): dbn.input.bytes.count
@@ -52,8 +53,14 @@ public enum FeedFile: Sendable {
 
     /// Opens and decompresses `path` once, then tells the family by the decompressed bytes:
     /// "DBN" is DBN, anything else ITCH (pcap by its magic, `.mold` by name, else Nasdaq binary).
-    public static func open(_ path: String) throws(FeedError) -> FeedFile {
-        let input = try InputFile(path: path)
+    /// `streamed`: a compressed file is decompressed in a window as the walk goes (one pass:
+    /// `decode`, `book`); see `InputFile`.
+    public static func open(_ path: String, streamed: Bool = false) throws(FeedError) -> FeedFile {
+        try open(input: InputFile(path: path, streamed: streamed))
+    }
+
+    /// The family of an input already open.
+    static func open(input: InputFile) throws(FeedError) -> FeedFile {
         let b = input.bytes
         if b.count >= 3 && b[0] == 0x44 && b[1] == 0x42 && b[2] == 0x4E { return .dbn(try DBNFile(input: input)) }
         return .itch(ITCHFile(input: input))

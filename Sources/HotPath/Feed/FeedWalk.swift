@@ -16,8 +16,10 @@ public enum WalkEnd: Equatable, Sendable {
         return FeedError(file: file, offset: offset, reason: reason)
     }
 
-    /// Throws the framing failure, if the walk ended on one.
-    public func check(file: String) throws(FeedError) {
+    /// Throws the framing failure, if the walk ended on one; for a streamed `input`, a
+    /// decompression error first (the frame it cut short is not the cause).
+    public func check(file: String, input: InputFile? = nil) throws(FeedError) {
+        try input?.checkStream()
         if let error = error(file: file) { throw error }
     }
 }
@@ -25,15 +27,20 @@ public enum WalkEnd: Equatable, Sendable {
 extension DBNRecordCursor {
     /// Steps through the records from here. `body` sees the cursor at each framed record
     /// (`record`, `length`, `offset`, and `hasNext` / `peekOrderId` for a prefetch) and
-    /// returns false to stop. Unknown and short records are the body's to skip.
+    /// returns false to stop. Unknown and short records are the body's to skip. At the end of
+    /// the bytes, or at a record that runs past it, `refill` may bring more (a streamed input,
+    /// `InputFile.refill`), and the walk goes on.
     @inlinable @inline(__always)
-    public mutating func walk(_ body: (DBNRecordCursor) throws -> Bool) rethrows -> WalkEnd {
+    public mutating func walk(
+        refill: (inout DBNRecordCursor) -> Bool = { _ in false }, _ body: (DBNRecordCursor) throws -> Bool
+    ) rethrows -> WalkEnd {
         while true {
             let step = next()
             switch step {
             case .record: if try !body(self) { return .stopped }
-            case .end: return .end
-            case .zeroLength, .truncated: return .failed(offset: offset, reason: explain(step))
+            case .end: if !refill(&self) { return .end }
+            case .truncated: if !refill(&self) { return .failed(offset: origin + offset, reason: explain(step)) }
+            case .zeroLength: return .failed(offset: origin + offset, reason: explain(step))
             }
         }
     }
@@ -41,15 +48,19 @@ extension DBNRecordCursor {
 
 extension ITCHReader {
     /// Steps through the messages from here. `body` sees each message (its bytes, sequence,
-    /// capture time and offset in the input) and returns false to stop.
+    /// capture time and offset in the input) and returns false to stop. At the end of the
+    /// bytes, or at a frame that cannot be framed there, `refill` may bring more (a streamed
+    /// input, `InputFile.refill`), and the walk tries again from that frame.
     @inline(__always)
-    public mutating func walk(_ body: (Message) throws -> Bool) rethrows -> WalkEnd {
+    public mutating func walk(
+        refill: (inout ITCHReader) -> Bool = { _ in false }, _ body: (Message) throws -> Bool
+    ) rethrows -> WalkEnd {
         var message = Message(pointer: base, length: 0, sequence: 0, captureNs: 0, offset: 0)
         while true {
             switch next(&message) {
             case .message: if try !body(message) { return .stopped }
-            case .end: return .end
-            case .error: return .failed(offset: failure.offset, reason: failure.reason)
+            case .end: if !refill(&self) { return .end }
+            case .error: if !refill(&self) { return .failed(offset: failure.offset, reason: failure.reason) }
             }
         }
     }

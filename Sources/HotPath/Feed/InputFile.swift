@@ -5,22 +5,49 @@ import Synchronization
 import Glibc
 #endif
 
-/// A whole input file in memory, read once at start-up: mmap'ed when plain, or decompressed
-/// ahead of the decoder into one buffer when it is zstd or gzip (any number of frames or
-/// members), told by the magic bytes, never by the name. The decoder then walks plain bytes
-/// with no I/O and no allocation.
+/// An input file in memory, told compressed or not by its magic bytes, never by its name.
+///
+/// Whole (the default, for replay and benches, which size everything at start-up and never
+/// decompress on the feed thread): mmap'ed when plain, or decompressed ahead of the decoder
+/// into one buffer when it is zstd or gzip. The decoder then walks plain bytes with no I/O and
+/// no allocation.
+///
+/// Streamed (`decode`, `book`: one pass over what may be a multi-gigabyte Nasdaq file): a
+/// compressed file is decompressed into a window of `window` bytes, and the walkers ask for
+/// more (`refill`) when a frame runs past the window's end, keeping the bytes from that frame
+/// on. Memory stays at the window whatever the file's size. A plain file is mapped whole
+/// either way (its pages are the page cache's).
 public final class InputFile: @unchecked Sendable {
     public enum Compression: String, Sendable { case none, zstd, gzip }
 
     public let path: String
-    public let bytes: UnsafeRawBufferPointer
+    /// The decompressed bytes: all of them, or (streamed) the window's current contents.
+    public private(set) var bytes: UnsafeRawBufferPointer
     public let compression: Compression
     /// Whether the file was compressed on disk.
     public var wasCompressed: Bool { compression != .none }
-    private let release: () -> Void
+    /// Streamed: the decompressor behind the window, and the stream offset of `bytes[0]`.
+    private let stream: Decompressor?
+    public private(set) var origin = 0
+    /// Streamed: a decompression error met while refilling, reported by `checkStream`.
+    private var streamFailure: FeedError?
+    private var window: UnsafeMutableRawPointer?
+    private var windowCapacity = 0
+    /// Streamed: compressed bytes already handed back to the kernel (`MADV_DONTNEED`), so the
+    /// mapped input does not stay resident behind the decompressor either.
+    private var released = 0
+    private var mapped: UnsafeRawBufferPointer
+    /// The whole decompressed buffer, freed with the file (nil when mapped or streamed).
+    private let whole: UnsafeMutableRawPointer?
 
     static let zstdMagic: [UInt8] = [0x28, 0xB5, 0x2F, 0xFD]
     static let gzipMagic: [UInt8] = [0x1F, 0x8B]
+    /// The streamed window's default size: far above any frame (a DBN record is at most
+    /// 1,020 bytes, a MoldUDP64 packet or pcap record tens of KiB).
+    public static let defaultWindow = 4 << 20
+
+    /// Files opened so far in this process (a test counts them: one open per input).
+    static let opened = Atomic<Int>(0)
 
     /// The path without a compression suffix (`x.mold.gz` → `x.mold`), for name-based hints.
     public var innerPath: String {
@@ -28,10 +55,10 @@ public final class InputFile: @unchecked Sendable {
         return path
     }
 
-    /// Files opened so far in this process (a test counts them: one open per input).
-    static let opened = Atomic<Int>(0)
+    /// Whether `bytes` is a window over a longer stream.
+    public var isStreamed: Bool { stream != nil }
 
-    public init(path: String) throws(FeedError) {
+    public init(path: String, streamed: Bool = false, window: Int = InputFile.defaultWindow) throws(FeedError) {
         self.path = path
         InputFile.opened.add(1, ordering: .relaxed)
         let fd = open(path, O_RDONLY | O_CLOEXEC)
@@ -43,139 +70,149 @@ public final class InputFile: @unchecked Sendable {
         }
         let size = Int(st.st_size)
         guard size > 0 else { throw FeedError(file: path, offset: 0, reason: "file is empty") }
-        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0), map != MAP_FAILED else {
+        // A streamed file's compressed pages are read once, in order: no need to populate.
+        let flags = MAP_PRIVATE | (streamed ? 0 : MAP_POPULATE)
+        guard let map = mmap(nil, size, PROT_READ, flags, fd, 0), map != MAP_FAILED else {
             throw FeedError(file: path, offset: 0, reason: "cannot mmap: \(SystemError.text(errno))")
         }
-        let mapped = UnsafeRawBufferPointer(start: map, count: size)
+        mapped = UnsafeRawBufferPointer(start: map, count: size)
+        let kind: Decompressor.Kind?
         if size >= 4 && Array(mapped.prefix(4)) == InputFile.zstdMagic {
-            defer { munmap(map, size) }
-            let (buffer, count) = try InputFile.decompress(mapped, path: path)
-            bytes = UnsafeRawBufferPointer(start: buffer, count: count)
-            compression = .zstd
-            release = { free(buffer) }
+            (kind, compression) = (.zstd, .zstd)
         } else if size >= 2 && Array(mapped.prefix(2)) == InputFile.gzipMagic {
-            defer { munmap(map, size) }
-            let (buffer, count) = try InputFile.gunzip(mapped, path: path)
-            bytes = UnsafeRawBufferPointer(start: buffer, count: count)
-            compression = .gzip
-            release = { free(buffer) }
+            (kind, compression) = (.gzip, .gzip)
         } else {
-            bytes = mapped
-            compression = .none
-            release = { munmap(map, size) }
+            (kind, compression) = (nil, .none)
         }
+        guard let kind else {
+            (bytes, stream, whole) = (mapped, nil, nil)
+            return
+        }
+        let decompressor: Decompressor
+        do { decompressor = try Decompressor(kind, input: mapped, path: path) } catch {
+            munmap(map, size)
+            throw error
+        }
+        if streamed {
+            (stream, whole) = (decompressor, nil)
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            windowCapacity = max(window, 64)
+            self.window = malloc(windowCapacity)
+            guard self.window != nil else {
+                throw FeedError(file: path, offset: 0, reason: "out of memory for the window")
+            }
+            _ = try fillWindow(keepingFrom: 0)
+            guard bytes.count > 0 else { throw FeedError(file: path, offset: 0, reason: "decompresses to nothing") }
+            return
+        }
+        defer { munmap(map, size) }
+        (stream, mapped) = (nil, UnsafeRawBufferPointer(start: nil, count: 0))
+        let (buffer, count) = try InputFile.decompressWhole(decompressor, compressedSize: size)
+        whole = buffer
+        bytes = UnsafeRawBufferPointer(start: buffer, count: count)
+        guard count > 0 else { throw FeedError(file: path, offset: 0, reason: "decompresses to nothing") }
     }
 
-    deinit { release() }
-
-    /// Streams every frame through one decompression context into a buffer sized from the
-    /// frames' declared content sizes (grown by doubling when a frame does not declare it).
-    static func decompress(
-        _ input: UnsafeRawBufferPointer, path: String
-    ) throws(FeedError) -> (UnsafeMutableRawPointer, Int) {
-        let declared = ZSTD_findDecompressedSize(input.baseAddress, input.count)
-        var capacity =
-            declared < UInt64(ZSTD_CONTENTSIZE_ERROR) - 1 && declared > 0
-            ? Int(declared) : max(1 << 20, input.count * 8)
-        guard var out = malloc(capacity) else {
-            throw FeedError(file: path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes")
-        }
-        guard let dctx = ZSTD_createDCtx() else {
-            free(out); throw FeedError(file: path, offset: 0, reason: "cannot create a zstd context")
-        }
-        defer { ZSTD_freeDCtx(dctx) }
-        var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
-        var produced = 0
-        var lastResult = 0
-        while inBuf.pos < inBuf.size {
-            if produced == capacity {
-                capacity *= 2
-                guard let grown = realloc(out, capacity) else {
-                    free(out)
-                    throw FeedError(
-                        file: path, offset: inBuf.pos, reason: "out of memory for \(capacity) decompressed bytes")
-                }
-                out = grown
-            }
-            var outBuf = ZSTD_outBuffer(dst: out + produced, size: capacity - produced, pos: 0)
-            let before = inBuf.pos
-            let rc = ZSTD_decompressStream(dctx, &outBuf, &inBuf)
-            if ZSTD_isError(rc) != 0 {
-                free(out)
-                throw FeedError(
-                    file: path, offset: before, reason: "corrupt zstd data: \(String(cString: ZSTD_getErrorName(rc)))")
-            }
-            produced += outBuf.pos
-            lastResult = rc
-            if outBuf.pos == 0 && inBuf.pos == before && produced < capacity {
-                break  // no progress possible
-            }
-        }
-        if lastResult != 0 {
-            free(out)
-            throw FeedError(
-                file: path, offset: input.count, reason: "truncated zstd frame (\(lastResult) more bytes expected)")
-        }
-        return (out, produced)
+    deinit {
+        if let whole { free(whole) }
+        if let window { free(window) }
+        if let base = mapped.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), mapped.count) }
     }
-    /// Inflates every gzip member into a buffer grown by doubling. A stream that stops inside a
-    /// member is "truncated", bad data "corrupt", each with the compressed offset reached.
-    static func gunzip(
-        _ input: UnsafeRawBufferPointer, path: String
+
+    /// Every decompressed byte into one buffer, sized from the declared content size where
+    /// zstd gives it, else grown by doubling.
+    static func decompressWhole(
+        _ d: Decompressor, compressedSize: Int
     ) throws(FeedError) -> (UnsafeMutableRawPointer, Int) {
-        var capacity = max(1 << 20, input.count * 4)
+        var capacity = d.declaredSize ?? max(1 << 20, compressedSize * 8)
+        capacity = max(capacity, 1)
         guard var out = malloc(capacity) else {
-            throw FeedError(file: path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes")
+            throw FeedError(file: d.path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes")
         }
-        var stream = z_stream()
-        guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
-            free(out)
-            throw FeedError(file: path, offset: 0, reason: "cannot create a zlib stream")
-        }
-        defer { inflateEnd(&stream) }
-        stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: UInt8.self))
-        stream.avail_in = UInt32(input.count)
         var produced = 0
         while true {
             if produced == capacity {
                 capacity *= 2
                 guard let grown = realloc(out, capacity) else {
                     free(out)
-                    throw FeedError(
-                        file: path, offset: input.count - Int(stream.avail_in),
-                        reason: "out of memory for \(capacity) decompressed bytes")
+                    throw FeedError(file: d.path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes")
                 }
                 out = grown
             }
-            stream.next_out = (out + produced).assumingMemoryBound(to: UInt8.self)
-            let room = min(capacity - produced, Int(UInt32.max))
-            stream.avail_out = UInt32(room)
-            let rc = inflate(&stream, Z_NO_FLUSH)
-            produced += room - Int(stream.avail_out)
-            let consumed = input.count - Int(stream.avail_in)
-            switch rc {
-            case Z_STREAM_END:
-                // Another member may follow (concatenated gzip, as `cat a.gz b.gz` makes).
-                if stream.avail_in >= 2 && stream.next_in[0] == 0x1F && stream.next_in[1] == 0x8B {
-                    inflateReset(&stream)
-                } else {
-                    return (out, produced)
-                }
-            case Z_OK:
-                continue
-            case Z_BUF_ERROR where stream.avail_in == 0 && stream.avail_out > 0:
+            let n: Int
+            do { n = try d.fill(out + produced, capacity: capacity - produced) } catch {
                 free(out)
-                throw FeedError(
-                    file: path, offset: consumed,
-                    reason: "truncated gzip stream after \(consumed) bytes (\(produced) decompressed)")
-            case Z_BUF_ERROR:
-                continue
-            default:
-                free(out)
-                let message = stream.msg.map { String(cString: $0) } ?? "error \(rc)"
-                throw FeedError(file: path, offset: consumed, reason: "corrupt gzip data: \(message)")
+                throw error
             }
+            if n == 0 { return (out, produced) }
+            produced += n
         }
+    }
+
+    /// Streamed: moves the bytes from `keep` on to the window's start and fills the rest;
+    /// `bytes` and `origin` follow. Returns how far the kept bytes moved and whether any were
+    /// added (none: the stream ended or failed, or the kept bytes fill the window).
+    func refill(keepingFrom keep: Int) -> (shift: Int, added: Bool) {
+        guard stream != nil, streamFailure == nil else { return (0, false) }
+        do { return try fillWindow(keepingFrom: keep) } catch {
+            streamFailure = error
+            return (0, false)
+        }
+    }
+
+    private func fillWindow(keepingFrom keep: Int) throws(FeedError) -> (shift: Int, added: Bool) {
+        guard let stream, let window else { return (0, false) }
+        let kept = bytes.count - keep
+        if keep > 0 && kept > 0 { memmove(window, window + keep, kept) }
+        origin += keep
+        bytes = UnsafeRawBufferPointer(start: window, count: kept)
+        var filled = kept
+        while filled < windowCapacity {
+            let n = try stream.fill(window + filled, capacity: windowCapacity - filled)
+            if n == 0 { break }
+            filled += n
+            bytes = UnsafeRawBufferPointer(start: window, count: filled)
+        }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let done = stream.consumed / page * page
+        if done > released, let base = mapped.baseAddress {
+            _ = madvise(UnsafeMutableRawPointer(mutating: base) + released, done - released, MADV_DONTNEED)
+            released = done
+        }
+        return (keep, filled > kept)
+    }
+
+    /// Streamed: makes the window hold at least `count` bytes from its start (a DBN file's
+    /// metadata before the first record), growing it when it is smaller.
+    func ensureWindow(holds count: Int) throws(FeedError) {
+        guard stream != nil, count > bytes.count, origin == 0 else { return }
+        if count > windowCapacity {
+            guard let grown = realloc(window, count) else {
+                throw FeedError(file: path, offset: 0, reason: "out of memory for a \(count)-byte window")
+            }
+            (window, windowCapacity) = (grown, count)
+            bytes = UnsafeRawBufferPointer(start: grown, count: bytes.count)
+        }
+        _ = try fillWindow(keepingFrom: 0)
+    }
+
+    /// Throws the decompression error a refill met, if any: call after a streamed walk.
+    public func checkStream() throws(FeedError) {
+        if let streamFailure { throw streamFailure }
+    }
+
+    /// Streamed: refills for an ITCH reader that needs more bytes (walk's `refill`).
+    func refill(_ reader: inout ITCHReader) -> Bool {
+        let (shift, added) = refill(keepingFrom: reader.at)
+        if shift > 0 || added { reader.rebase(bytes, shift: shift) }
+        return added
+    }
+
+    /// Streamed: refills for a DBN cursor that needs more bytes (walk's `refill`).
+    func refill(_ cursor: inout DBNRecordCursor) -> Bool {
+        let (shift, added) = refill(keepingFrom: cursor.nextOffset)
+        if shift > 0 || added { cursor.rebase(bytes, shift: shift) }
+        return added
     }
 }
 

@@ -11,6 +11,9 @@ public struct DBNFile: Sendable {
     /// From an input already in memory (`FeedFile.open` reads each file once).
     public init(input: InputFile) throws(FeedError) {
         self.input = input
+        if input.isStreamed && input.bytes.count >= 8 {
+            try input.ensureWindow(holds: 8 + Int(UnsafeRawPointer(input.bytes.baseAddress!).le(4, as: UInt32.self)))
+        }
         metadata = try DBNMetadata(bytes: input.bytes, file: input.path)
     }
 
@@ -38,7 +41,7 @@ public struct DBNFile: Sendable {
         var skips = Skips()
         var printed = 0
         let tsOutBytes = metadata.tsOut ? 8 : 0
-        try cursor.walk { c in
+        try cursor.walk(refill: { input.refill(&$0) }) { c in
             guard limit.map({ printed < $0 }) ?? true else { return false }
             guard
                 let layout = DBNLayout.forRecord(
@@ -54,7 +57,7 @@ public struct DBNFile: Sendable {
             emit(writer.line(c.record, layout: layout))
             printed += 1
             return limit.map { printed < $0 } ?? true
-        }.check(file: path)
+        }.check(file: path, input: input)
         return skips
     }
 }

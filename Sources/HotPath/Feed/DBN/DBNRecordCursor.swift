@@ -13,9 +13,11 @@ public struct DBNRecordCursor {
         case truncated
     }
 
-    public let base: UnsafeRawPointer
-    public let end: Int
+    public private(set) var base: UnsafeRawPointer
+    public private(set) var end: Int
     public let start: Int
+    /// The input offset of `base[0]`: 0, or how far a streamed window has moved.
+    public private(set) var origin = 0
     /// Offset of the current record (after `next()` returned `.record`), or of the problem.
     public var offset: Int
     /// Length in bytes of the current record.
@@ -57,6 +59,15 @@ public struct DBNRecordCursor {
     /// for prefetching, read without validating the record.
     @inlinable @inline(__always)
     public func peekOrderId() -> UInt64 { base.le(nextOffset &+ 16) }
+
+    /// Continues over a streamed window whose kept bytes moved back by `shift`.
+    mutating func rebase(_ bytes: UnsafeRawBufferPointer, shift: Int) {
+        base = UnsafeRawPointer(bytes.baseAddress!)
+        end = bytes.count
+        nextOffset -= shift
+        offset -= shift
+        origin += shift
+    }
 
     /// Starts again from the first record.
     public mutating func rewind() {

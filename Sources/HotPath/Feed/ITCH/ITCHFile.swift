@@ -45,7 +45,7 @@ public struct ITCHFile: Sendable {
         var reader = try reader()
         var summary = Summary(reader: .init())
         var printed = 0
-        let end = reader.walk { message in
+        let end = reader.walk(refill: { input.refill(&$0) }) { message in
             guard limit.map({ printed < $0 }) ?? true else { return false }
             if let line = ITCHJSON.line(message) {
                 emit(line)
@@ -56,7 +56,7 @@ public struct ITCHFile: Sendable {
             return limit.map { printed < $0 } ?? true
         }
         summary.reader = reader.counts
-        try end.check(file: path)
+        try end.check(file: path, input: input)
         return summary
     }
 }

@@ -63,9 +63,11 @@ public struct ITCHReader {
     public let format: Format
     public private(set) var counts = Counts()
     public private(set) var ended = false
-    let base: UnsafeRawPointer
-    let end: Int
+    var base: UnsafeRawPointer
+    var end: Int
     var at = 0
+    /// The input offset of `base[0]`: 0, or how far a streamed window has moved.
+    var origin = 0
     // pcap
     var pcapNanos = true
     var pcapSwapped = false
@@ -135,7 +137,8 @@ public struct ITCHReader {
                             : "message length \(n) runs past the end of the file (\(end - at - 2) bytes left)")
                 }
                 binaryIndex &+= 1
-                out = Message(pointer: base + at + 2, length: n, sequence: binaryIndex, captureNs: 0, offset: at + 2)
+                out = Message(
+                    pointer: base + at + 2, length: n, sequence: binaryIndex, captureNs: 0, offset: origin + at + 2)
                 at += 2 + n
                 counts.messages &+= 1
                 return .message
@@ -172,8 +175,18 @@ public struct ITCHReader {
     }
 
     mutating func fail(_ offset: Int, _ reason: String) -> Step {
-        failure = (offset, reason)
+        failure = (origin + offset, reason)
         return .error
+    }
+
+    /// Continues over a streamed window whose kept bytes moved back by `shift` (between
+    /// frames only: a packet's messages are handed out before the reader asks for more).
+    mutating func rebase(_ bytes: UnsafeRawBufferPointer, shift: Int) {
+        assert(packetRemaining == 0, "ITCHReader: rebased inside a packet")
+        base = UnsafeRawPointer(bytes.baseAddress!)
+        end = bytes.count
+        at -= shift
+        origin += shift
     }
 
     /// Ethernet (+ 802.1Q tags) / IPv4 / UDP: the payload's offset and size.
@@ -267,7 +280,8 @@ public struct ITCHReader {
         expected = seq &+ 1
         counts.messages &+= 1
         out = Message(
-            pointer: base + msg, length: n, sequence: seq, captureNs: format == .pcap ? captureNs : 0, offset: msg)
+            pointer: base + msg, length: n, sequence: seq, captureNs: format == .pcap ? captureNs : 0,
+            offset: origin + msg)
         return .message
     }
 }
