@@ -147,5 +147,17 @@ rm -f "$looped"
 "$bin" demo --messages 100000 | tail -3
 echo "1 passed, 0 failed: CLI smoke"
 
+echo "== Databento Live: the official client (databento 0.88.0) reads serve databento as hotpath does"
+if [ -d ../shared/data/dbn ]; then
+  venv=.build-venv/databento
+  if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import databento' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q databento==0.88.0 || { echo "test: pip could not install databento==0.88.0" >&2; exit 1; }
+  fi
+  "$venv/bin/python" tools/live/databento_official.py "$bin" ../shared/data/dbn/*.dbn ../shared/data/dbn/*.dbn.zst
+else
+  echo "skipped: ../shared/data is absent beside the checkout"
+fi
+
 echo "== AddressSanitizer sweep of the binary (scripts/asan.sh)"
 bash scripts/asan.sh

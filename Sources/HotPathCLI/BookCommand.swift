@@ -47,6 +47,11 @@ struct BookCommand: ParsableCommand {
         var out = BufferedWriter(fd: 1)
         let source: SourceURL
         do { source = try SourceURL.parse(file) } catch { fail("\(error)") }
+        if case let .databento(options) = source {
+            fail(
+                "\(options.url): book does not read databento:// yet (decode does); record with decode, then book the file"
+            )
+        }
         if case let .moldUDP64(options) = source {
             do {
                 let feed = try MoldUDP64Feed(options: options)

@@ -61,6 +61,8 @@ struct Run: ParsableCommand {
             switch feed.source {
             case let .file(path):
                 do { made.append((try FeedFile.open(path), nil)) } catch { fail("\(error)") }
+            case let .databento(options):
+                fail("\(c.file): feeds.url \(options.url): run does not take databento:// feeds yet", code: 2)
             case let .moldUDP64(options):
                 do { made.append((nil, try MoldUDP64Feed(options: options))) } catch { fail("\(error)") }
                 printError(

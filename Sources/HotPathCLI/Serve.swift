@@ -9,7 +9,7 @@ import Glibc
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Publish a recorded feed as a live one.",
-        subcommands: [MoldUDP64.self]
+        subcommands: [MoldUDP64.self, Databento.self]
     )
 
     struct MoldUDP64: ParsableCommand {
@@ -133,6 +133,82 @@ struct Serve: ParsableCommand {
                     "hotpath: served "
                         + fields.filter { $0.value != 0 }.map { "\($0.name) \($0.value)" }.joined(separator: ", "))
             }
+        }
+    }
+
+    struct Databento: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "databento",
+            abstract: "Emulate Databento's Live gateway over TCP, serving DBN files.",
+            discussion: """
+                Speaks the Live protocol: a greeting and a challenge (CRAM), the client's \
+                SHA-256 answer checked against --key, subscriptions by schema and symbols \
+                (ALL_SYMBOLS, or raw symbols by the file's mappings), then the first FILE of \
+                that schema: its metadata, its records, and heartbeats (SystemMsg) while idle. \
+                Connections are served one at a time on 127.0.0.1. The key is never printed.
+
+                Example: hotpath serve databento day.mbo.dbn.zst --port 13000 --key-file key.txt, \
+                then hotpath decode 'databento://127.0.0.1:13000?dataset=GLBX.MDP3&schema=mbo&symbols=ALL_SYMBOLS'
+                """
+        )
+
+        @Argument(help: "DBN files (plain, zstd or gzip).")
+        var files: [String]
+
+        @Option(help: "TCP port on 127.0.0.1 (0: any; the port is printed on stderr).")
+        var port: UInt16 = 13_000
+
+        @Option(help: "The API key clients must answer for (prefer --key-file: a command line is visible to others).")
+        var key: String?
+
+        @Option(help: "A file whose first line is the API key.")
+        var keyFile: String?
+
+        @Option(help: "The dataset clients must ask for (default: any).")
+        var dataset: String?
+
+        @Option(help: "Heartbeat interval in seconds (default: the client's heartbeat_interval_s).")
+        var heartbeat: Double?
+
+        @Option(help: "Close each session after this many records (fault injection).")
+        var disconnectAfter: Int?
+
+        @Option(help: "Stop after this many sessions (0: serve until interrupted).")
+        var sessions = 0
+
+        func run() throws {
+            var o = DatabentoServer.Options()
+            o.port = port
+            if let keyFile {
+                guard let text = SystemFile.read(keyFile, limit: 4096), let line = text.split(separator: "\n").first
+                else {
+                    fail("--key-file \(keyFile): cannot be read or is empty", code: 2)
+                }
+                o.key = line.trimmingCharacters(in: .whitespaces)
+            } else if let key {
+                o.key = key
+            } else {
+                fail("serve databento: give --key or --key-file", code: 2)
+            }
+            o.dataset = dataset
+            o.heartbeatSeconds = heartbeat.map { max($0, 0.01) }
+            o.disconnectAfter = disconnectAfter
+            o.sessions = max(sessions, 0)
+            var dbn: [DBNFile] = []
+            for path in files {
+                do {
+                    guard case let .dbn(file) = try FeedFile.open(path) else {
+                        fail("\(path): not a DBN file", code: 2)
+                    }
+                    dbn.append(file)
+                } catch { fail("\(error)", code: 2) }
+            }
+            let server: DatabentoServer
+            do { server = try DatabentoServer(files: dbn, options: o) } catch { fail("\(error)", code: 2) }
+            printError("hotpath: serve databento: listening on 127.0.0.1:\(server.port)")
+            hp_install_stop_handlers()
+            server.run(stop: { hp_stop_signal() != 0 })
+            printError("hotpath: serve databento: \(server.served) sessions served, \(server.refused) refused")
         }
     }
 }

@@ -36,17 +36,45 @@ public struct DBNFile: Sendable {
     /// a record that cannot be framed, after emitting the ones before it.
     @discardableResult
     public func jsonLines(raw: Bool = false, limit: Int? = nil, _ emit: (String) -> Void) throws(FeedError) -> Skips {
-        var writer = DBNJSONWriter(metadata: metadata, pretty: !raw)
         var cursor = cursor()
-        var skips = Skips()
         var printed = 0
+        let (skips, end) = DBNFile.jsonLines(
+            metadata: metadata, cursor: &cursor, refill: { input.refill(&$0) }, raw: raw, limit: limit,
+            printed: &printed, emit: emit)
+        try end.check(file: path, input: input)
+        return skips
+    }
+
+    /// Whether a SystemMsg record is a gateway heartbeat (its text says so in every version).
+    /// (Two loads: "Heartbea" as a little-endian word, then "t"; no allocation.)
+    public static func isHeartbeat(_ record: UnsafeRawPointer, length: Int) -> Bool {
+        length >= 25 && record.le(16, as: UInt64.self) == 0x6165_6274_7261_6548
+            && record.load(fromByteOffset: 24, as: UInt8.self) == UInt8(ascii: "t")
+    }
+
+    /// What a JSON walk does with a record before printing it.
+    public enum RecordControl { case emit, skip, stop }
+
+    /// The one JSON walk over DBN records, for files and the live gateway: from `cursor` on,
+    /// each record `control` lets through becomes a Transcoder JSON line, until the end,
+    /// `limit` lines in all (`printed` counts them across calls), or `control` says stop.
+    public static func jsonLines(
+        metadata: DBNMetadata, cursor: inout DBNRecordCursor, refill: (inout DBNRecordCursor) -> Bool, raw: Bool,
+        limit: Int?, printed: inout Int, control: (DBNRecordCursor) -> RecordControl = { _ in .emit },
+        emit: (String) -> Void
+    ) -> (Skips, WalkEnd) {
+        var writer = DBNJSONWriter(metadata: metadata, pretty: !raw)
+        var skips = Skips()
         let tsOutBytes = metadata.tsOut ? 8 : 0
-        try cursor.walk(refill: { input.refill(&$0) }) { c in
-            guard limit.map({ printed < $0 }) ?? true else { return false }
-            guard
-                let layout = DBNLayout.forRecord(
-                    rtype: c.record.load(fromByteOffset: 1, as: UInt8.self), version: metadata.version)
-            else {
+        guard limit.map({ printed < $0 }) ?? true else { return (skips, .stopped) }
+        let end = cursor.walk(refill: refill) { c in
+            switch control(c) {
+            case .stop: return false
+            case .skip: return true
+            case .emit: break
+            }
+            let rtype = c.record.load(fromByteOffset: 1, as: UInt8.self)
+            guard let layout = DBNLayout.forRecord(rtype: rtype, version: metadata.version) else {
                 skips.unknownType += 1
                 return true
             }
@@ -57,7 +85,7 @@ public struct DBNFile: Sendable {
             emit(writer.line(c.record, layout: layout))
             printed += 1
             return limit.map { printed < $0 } ?? true
-        }.check(file: path, input: input)
-        return skips
+        }
+        return (skips, end)
     }
 }

@@ -5,9 +5,13 @@
 ///  [&io=uring|recvmmsg][&from=SEQ][&rcvbuf=BYTES][&window=PACKETS][&wait_us=N]
 ///  [&timeout_ms=N][&retries=N]`: a multicast group (joined on `interface`) or a unicast
 /// address to bind; re-requests go to `rerequest`.
+///
+/// `databento://[HOST:PORT]?dataset=…&schema=…&symbols=…`: Databento's Live gateway
+/// (`DatabentoOptions`).
 public enum SourceURL: Equatable, Sendable {
     case file(String)
     case moldUDP64(MoldUDP64Options)
+    case databento(DatabentoOptions)
 
     public static func parse(_ text: String) throws(SourceURLError) -> SourceURL {
         guard let schemeEnd = text.range(of: "://") else { return .file(text) }
@@ -16,8 +20,9 @@ public enum SourceURL: Equatable, Sendable {
         switch scheme {
         case "file": return .file(rest)
         case "moldudp64": return .moldUDP64(try MoldUDP64Options(url: text, rest: rest))
+        case "databento": return .databento(try DatabentoOptions(url: text, rest: rest))
         default:
-            throw SourceURLError(url: text, reason: "unknown scheme \"\(scheme)\" (known: moldudp64, file)")
+            throw SourceURLError(url: text, reason: "unknown scheme \"\(scheme)\" (known: moldudp64, databento, file)")
         }
     }
 }
