@@ -22,14 +22,7 @@ final class CompressedInputTests: XCTestCase {
         return temporaryFile(Array(out.prefix(n)), suffix: suffix)
     }
 
-    func lines(_ path: String) throws -> [String] {
-        var out: [String] = []
-        switch try FeedFile.open(path) {
-        case let .dbn(dbn): try dbn.jsonLines { out.append($0) }
-        case let .itch(itch): try itch.jsonLines { out.append($0) }
-        }
-        return out
-    }
+    func lines(_ path: String) throws -> [String] { try lines(InputFile(path: path)) }
 
     func testPlainZstdAndGzipDecodeAlike() throws {
         let data = try TestPaths.requireSharedData()
