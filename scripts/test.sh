@@ -147,6 +147,42 @@ rm -f "$looped"
 "$bin" demo --messages 100000 | tail -3
 echo "1 passed, 0 failed: CLI smoke"
 
+echo "== Databento over loopback: a refused key exits 2 unprinted; a dropped session reconnects"
+if [ -d ../shared/data/dbn ]; then
+  db=$(mktemp -d)
+  echo "db-smokekey00000000000000000RIGHT" > "$db/key"
+  serve_db() {  # FILE [serve options]: starts serve databento, sets $db_port
+    "$bin" serve databento "$@" --port 0 --key-file "$db/key" --heartbeat 0.2 2> "$db/serve.err" &
+    for _ in $(seq 50); do grep -q listening "$db/serve.err" && break; sleep 0.1; done
+    db_port=$(grep -o '127.0.0.1:[0-9]*' "$db/serve.err" | cut -d: -f2)
+  }
+  url() { echo "databento://127.0.0.1:$db_port?dataset=GLBX.MDP3&schema=mbo&symbols=ALL_SYMBOLS"; }
+  serve_db ../shared/data/dbn/test_data.mbo.dbn --sessions 1
+  set +e
+  DATABENTO_API_KEY=db-smokekeyWRONGWRONGWRONGWRONGX "$bin" decode "$(url)" > "$db/out" 2> "$db/err"; refused=$?
+  set -e
+  wait
+  if [ "$refused" -ne 2 ] || ! grep -q "Authentication failed" "$db/err" || grep -q WRONGWRONG "$db/out" "$db/err"; then
+    echo "test: a refused key: exit $refused (want 2), stderr: $(cat "$db/err")" >&2; exit 1
+  fi
+  echo "refused key: exit 2, the gateway's words, the key in no output"
+  file=../shared/data/dbn/esh4-glbx-mdp3-20231224.mbo.dbn.zst
+  serve_db "$file" --sessions 2 --disconnect-after 5000
+  DATABENTO_API_KEY=$(cat "$db/key") "$bin" decode "$(url)" --raw --idle-timeout 1 > "$db/live" 2> "$db/err"
+  wait
+  "$bin" decode "$file" --raw > "$db/whole"
+  # What decode prints across the reconnect: the first session's 5,000 records, then the new
+  # session's whole stream (the gateway does not resume), with stderr naming the seam.
+  { head -5000 "$db/whole"; cat "$db/whole"; } | cmp -s - "$db/live" \
+    || { echo "test: decode across a dropped session differs from 5,000 records + the whole file" >&2; cat "$db/err" >&2; exit 1; }
+  grep -q "after 5000 records: the gateway does not resume" "$db/err" && grep -q " 1 reconnects" "$db/err" \
+    || { echo "test: the reconnect is not said on stderr:" >&2; cat "$db/err" >&2; exit 1; }
+  echo "dropped session: 5,000 records, one reconnect said on stderr, then the new session's $(wc -l < "$db/whole") records"
+  rm -rf "$db"
+else
+  echo "skipped: ../shared/data is absent beside the checkout"
+fi
+
 echo "== Databento Live: the official client (databento 0.88.0) reads serve databento as hotpath does"
 if [ -d ../shared/data/dbn ]; then
   venv=.build-venv/databento

@@ -170,7 +170,7 @@ struct Serve: ParsableCommand {
         @Option(help: "Heartbeat interval in seconds (default: the client's heartbeat_interval_s).")
         var heartbeat: Double?
 
-        @Option(help: "Close each session after this many records (fault injection).")
+        @Option(help: "Close the first session after this many records (fault injection: the client reconnects).")
         var disconnectAfter: Int?
 
         @Option(help: "Stop after this many sessions (0: serve until interrupted).")

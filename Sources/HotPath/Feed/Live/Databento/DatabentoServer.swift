@@ -12,7 +12,8 @@ import Glibc
 /// the metadata of the first file whose schema is the subscription's, then that file's
 /// records (all of them for `ALL_SYMBOLS`, else those of instruments whose raw symbols were
 /// asked for, by the metadata's mappings), then heartbeats (SystemMsg) every interval until
-/// the client leaves. `disconnectAfter` closes each session after that many records.
+/// the client leaves. `disconnectAfter` closes the first session after that many records
+/// (later sessions run to the end), so a client's reconnect can be tested.
 /// Connections are served one at a time; `sessions` bounds how many (0: no bound).
 public final class DatabentoServer: @unchecked Sendable {
     public struct Options: Sendable {
@@ -131,6 +132,7 @@ public final class DatabentoServer: @unchecked Sendable {
         }
         var sent = 0
         var gone = false
+        let cut = served == 0 ? options.disconnectAfter : nil
         var cursor = file.cursor()
         _ = cursor.walk { c in
             if !all && !wanted.contains(c.record.le(4, as: UInt32.self)) { return true }
@@ -139,10 +141,10 @@ public final class DatabentoServer: @unchecked Sendable {
                 return false
             }
             sent += 1
-            return options.disconnectAfter.map { sent < $0 } ?? true
+            return cut.map { sent < $0 } ?? true
         }
         if gone { return true }
-        if let limit = options.disconnectAfter, sent >= limit { return true }
+        if let cut, sent >= cut { return true }
         // Heartbeats until the client closes (a send fails) or the server is stopped.
         let beat = Self.heartbeat(version: file.metadata.version)
         while !stop() {
