@@ -23,7 +23,9 @@ public struct JitterProbe: Sendable {
         let perCPU = 2 * (HistogramLayout.countsLength * 8 + 4_096) + 4_096
         let arena = try Arena(bytes: max(1, cpus.count) * perCPU + (1 << 20), lock: false)
         let meters = try cpus.map { _ in try HiccupMeter(thresholdNs: thresholdNs, clock: clock, arena: arena) }
-        let spinTicks = UInt64(seconds * clock.ticksPerSecond)
+        // The target in ns, compared in ns: a tick count truncated from seconds could end the
+        // spin a nanosecond short of what the result then reports.
+        let targetNs = UInt64((seconds * 1e9).rounded(.up))
         let spun = UnsafeMutablePointer<UInt64>.allocate(capacity: max(1, cpus.count))
         defer { spun.deallocate() }
         let slots = SpunSlots(p: spun)
@@ -34,7 +36,7 @@ public struct JitterProbe: Sendable {
                 try PinnedThread.start(name: "hp-jitter-\(cpu)", cpu: cpu) {
                     let start = clock.ticks()
                     var now = start
-                    while now &- start < spinTicks {
+                    while clock.nanoseconds(ticks: now &- start) < targetNs {
                         now = clock.ticks()
                         meter.spin(at: now)
                     }
