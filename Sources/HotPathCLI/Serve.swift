@@ -180,11 +180,10 @@ struct Serve: ParsableCommand {
             var o = DatabentoServer.Options()
             o.port = port
             if let keyFile {
-                guard let text = SystemFile.read(keyFile, limit: 4096), let line = text.split(separator: "\n").first
-                else {
-                    fail("--key-file \(keyFile): cannot be read or is empty", code: 2)
+                guard let key = DatabentoOptions.readKey(file: keyFile) else {
+                    fail("--key-file \(keyFile): cannot be read or holds no key", code: 2)
                 }
-                o.key = line.trimmingCharacters(in: .whitespaces)
+                o.key = key
             } else if let key {
                 o.key = key
             } else {

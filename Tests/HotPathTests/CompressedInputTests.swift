@@ -24,15 +24,18 @@ final class CompressedInputTests: XCTestCase {
 
     func lines(_ path: String) throws -> [String] { try lines(InputFile(path: path)) }
 
-    func testPlainZstdAndGzipDecodeAlike() throws {
+    /// The three inputs every form is checked on: name, bytes, file suffix.
+    func sources() throws -> [(String, [UInt8], String)] {
         let data = try TestPaths.requireSharedData()
-        let generated = ITCHGenerator().generate(messages: 20_000)
-        let sources: [(String, [UInt8], String)] = [
+        return [
             ("test_data.mbo.dbn", readBytes(data + "/dbn/test_data.mbo.dbn") ?? [], ".dbn"),
             ("OrderDeleteMessage.pcap", readBytes(data + "/itch/OrderDeleteMessage.pcap") ?? [], ".pcap"),
-            ("gen itch", generated, ".itch"),
+            ("gen itch", ITCHGenerator().generate(messages: 20_000), ".itch"),
         ]
-        for (name, bytes, suffix) in sources {
+    }
+
+    func testPlainZstdAndGzipDecodeAlike() throws {
+        for (name, bytes, suffix) in try sources() {
             XCTAssertFalse(bytes.isEmpty, name)
             let plain = temporaryFile(bytes, suffix: suffix)
             let gz = gzip(bytes, suffix: suffix + ".gz"), zst = zstd(bytes, suffix: suffix + ".zst")
@@ -101,14 +104,7 @@ final class CompressedInputTests: XCTestCase {
     /// A streamed input decodes exactly as the whole one, whatever the window: frames split
     /// at every window edge are carried over, and offsets stay those of the whole input.
     func testStreamedWindowsDecodeAlike() throws {
-        let data = try TestPaths.requireSharedData()
-        let generated = ITCHGenerator().generate(messages: 20_000)
-        let sources: [(String, [UInt8], String)] = [
-            ("test_data.mbo.dbn", readBytes(data + "/dbn/test_data.mbo.dbn") ?? [], ".dbn"),
-            ("OrderDeleteMessage.pcap", readBytes(data + "/itch/OrderDeleteMessage.pcap") ?? [], ".pcap"),
-            ("gen itch", generated, ".itch"),
-        ]
-        for (name, bytes, suffix) in sources {
+        for (name, bytes, suffix) in try sources() {
             let gz = gzip(bytes, suffix: suffix + ".gz"), zst = zstd(bytes, suffix: suffix + ".zst")
             defer { for path: String in [gz, zst] { unlink(path) } }
             let want = try lines(InputFile(path: gz))

@@ -97,16 +97,20 @@ public struct DatabentoOptions: Equatable, Sendable {
         if host.isEmpty { host = dataset.lowercased().replacingOccurrences(of: ".", with: "-") + ".lsg.databento.com" }
     }
 
+    /// A key file's first line, trimmed, or nil when it cannot be read or is too short to be
+    /// a key (the URL's `key_file=` and `serve databento --key-file` read keys alike).
+    public static func readKey(file: String) -> String? {
+        guard let text = SystemFile.read(file, limit: 4096) else { return nil }
+        let key = (text.split(separator: "\n").first.map(String.init) ?? "").trimmingSpaces()
+        return key.utf8.count >= 5 ? key : nil
+    }
+
     /// The API key: `key_file`'s first line, else `DATABENTO_API_KEY`. The error never
     /// contains the key.
     public func key() throws(SourceURLError) -> String {
         if let keyFile {
-            guard let text = SystemFile.read(keyFile, limit: 4096) else {
-                throw SourceURLError(url: url, reason: "key_file \(keyFile) cannot be read")
-            }
-            let key = (text.split(separator: "\n").first.map(String.init) ?? "").trimmingSpaces()
-            guard key.utf8.count >= 5 else {
-                throw SourceURLError(url: url, reason: "key_file \(keyFile) holds no key")
+            guard let key = Self.readKey(file: keyFile) else {
+                throw SourceURLError(url: url, reason: "key_file \(keyFile) cannot be read or holds no key")
             }
             return key
         }

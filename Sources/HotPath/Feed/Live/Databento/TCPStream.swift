@@ -63,21 +63,15 @@ struct TCPStream {
 
     /// All of `text`, or the error.
     func send(_ text: String) throws(SystemError) {
-        var bytes = Array(text.utf8)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes {
-                Glibc.send(fd, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL))
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError(peer, call: "send", errno: errno)
-            }
-            done += n
+        let bytes = Array(text.utf8)
+        let failure: SystemError? = bytes.withUnsafeBytes { b in
+            do throws(SystemError) { try send(b) } catch { return error }
+            return nil
         }
+        if let failure { throw failure }
     }
 
-    /// All of `bytes` (the emulator's stream), or the error.
+    /// All of `bytes`, or the error.
     func send(_ bytes: UnsafeRawBufferPointer) throws(SystemError) {
         var done = 0
         while done < bytes.count {
