@@ -18,10 +18,18 @@ struct BookCommand: ParsableCommand {
             is built from the session as it arrives, until end of session, --idle-timeout or \
             Ctrl-C, and prints what `book` prints for the same session from a file, except \
             that ts_recv is the kernel's receive time of each message's packet.
+
+            A databento:// URL (see `decode --help`) builds books from the gateway's stream \
+            across reconnects. The gateway does not resume a session, so after a reconnect \
+            every order-by-order book is emptied and prints "stale":"resubscribed" until the \
+            stream clears it (with snapshot=1, an MBO snapshot starts with a clear).
             """
     )
 
-    @Argument(help: "A DBN file (.dbn or .dbn.zst), an ITCH 5.0 input (pcap, .mold, binary), or a moldudp64:// URL.")
+    @Argument(
+        help:
+            "A DBN file (.dbn or .dbn.zst), an ITCH 5.0 input (pcap, .mold, binary), or a moldudp64:// or databento:// URL."
+    )
     var file: String
 
     @Option(help: "Live sources: stop when nothing has arrived for this many seconds (default: wait).")
@@ -48,9 +56,24 @@ struct BookCommand: ParsableCommand {
         let source: SourceURL
         do { source = try SourceURL.parse(file) } catch { fail("\(error)") }
         if case let .databento(options) = source {
-            fail(
-                "\(options.url): book does not read databento:// yet (decode does); record with decode, then book the file"
-            )
+            let feed: DatabentoFeed
+            do { feed = try DatabentoFeed(options: options) } catch { fail("\(error)", code: 2) }
+            feed.idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
+            hp_install_stop_handlers()
+            do {
+                let (result, end) = try BookReplay.run(
+                    feed, config: config, instrument: instrument, stop: { hp_stop_signal() != 0 }
+                ) { out.line($0.json) }
+                out.flush()
+                if let problems = result.problems { printError("hotpath: \(options.url): \(problems)") }
+                if result.skips.total > 0 { printError("hotpath: \(options.url): \(result.skips.summary)") }
+                printError("hotpath: \(options.url): \(end == .idle ? "idle; " : "")\(feed.counts.summary)")
+                if end.exitCode != 0 { fail("\(options.url): \(end)", code: end.exitCode) }
+            } catch {
+                out.flush()
+                fail("\(error)")
+            }
+            return
         }
         if case let .moldUDP64(options) = source {
             do {

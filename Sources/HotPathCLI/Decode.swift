@@ -96,80 +96,32 @@ extension Decode {
 
 extension Decode {
     /// `decode databento://…`: the gateway's records as the Transcoder's JSON lines, as for a
-    /// file. Heartbeats are counted, not printed; a gateway ErrorMsg is printed and counted.
-    /// A close or a heartbeat time-out reconnects with exponential back-off and jitter and
-    /// subscribes again; the gateway does not resume, so the new session's records follow
-    /// (a replaying emulator sends its file again) and stderr says where. A refused key ends
-    /// the run with the gateway's words and exit 2. The key is never printed.
+    /// file, across reconnects (`DatabentoFeed`). Heartbeats are counted, not printed; a
+    /// gateway ErrorMsg prints as its JSON line and is said on stderr. The gateway does not
+    /// resume, so after a reconnect the new session's records follow (a replaying emulator
+    /// sends its file again) and stderr says after how many. A refused key ends the run with
+    /// the gateway's words and exit 2. The key is never printed.
     func decodeDatabento(_ options: DatabentoOptions, out: inout BufferedWriter) {
-        let key: String
-        do { key = try options.key() } catch { fail("\(error)", code: 2) }
+        let feed: DatabentoFeed
+        do { feed = try DatabentoFeed(options: options) } catch { fail("\(error)", code: 2) }
+        feed.idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
         hp_install_stop_handlers()
-        let idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
-        var counts = (records: 0, heartbeats: 0, gatewayErrors: 0, reconnects: 0, timeouts: 0)
+        let stop = { hp_stop_signal() != 0 }
         var printed = 0
-        var attempts = 0
-        var lastData = Clock.monotonicNs()
-        func backOff(_ why: DatabentoError) {
-            attempts += 1
-            guard attempts <= 8 else {
-                fail("\(DatabentoAuth.redact(why.description, key: key)); gave up after 8 attempts")
-            }
-            let delay = min(0.1 * Double(1 << attempts), 10) * Double.random(in: 0.5...1)
-            printError(
-                "hotpath: \(DatabentoAuth.redact(why.description, key: key)); reconnecting in \(format("%.2f", delay)) s"
-            )
-            counts.reconnects += 1
-            usleep(UInt32(delay * 1e6))
-        }
-        while hp_stop_signal() == 0 {
-            let session: DatabentoSession
-            let metadata: DBNMetadata
-            do {
-                session = try DatabentoSession(options: options, key: key)
-                metadata = try session.metadata()
-            } catch {
-                if !error.isTransient { fail(DatabentoAuth.redact(error.description, key: key), code: 2) }
-                backOff(error)
-                continue
-            }
-            attempts = 0
-            if counts.reconnects > 0 {
-                printError(
-                    "hotpath: \(options.url): session \(session.sessionID) after \(counts.records) records: the gateway does not resume, what follows is the new session's stream"
-                )
-            }
+        var skips = DBNFile.Skips()
+        let end = feed.run(stop: stop) { session, metadata in
             var cursor = session.cursor()
-            let (skips, end) = DBNFile.jsonLines(
-                metadata: metadata, cursor: &cursor, refill: { session.refill(&$0) }, raw: raw, limit: limit,
-                printed: &printed,
-                control: { c in
-                    if hp_stop_signal() != 0 { return .stop }
-                    let rtype = c.record.load(fromByteOffset: 1, as: UInt8.self)
-                    let now = Clock.monotonicNs()
-                    if rtype == DBNRType.system && DBNFile.isHeartbeat(c.record, length: c.length) {
-                        counts.heartbeats += 1
-                        return idleNs > 0 && now &- lastData >= idleNs ? .stop : .skip
-                    }
-                    if rtype == DBNRType.error { counts.gatewayErrors += 1 }
-                    lastData = now
-                    counts.records += 1
-                    return .emit
-                }
+            let (s, end) = DBNFile.jsonLines(
+                metadata: metadata, cursor: &cursor, refill: { feed.refill(session, &$0, stop: stop) }, raw: raw,
+                limit: limit, printed: &printed, control: feed.admit
             ) { out.line($0) }
             out.flush()
-            if skips.total > 0 { printError("hotpath: \(options.url): \(skips.summary)") }
-            if end == .stopped { break }
-            if let error = end.error(file: options.url) { fail("\(error)") }
-            let failure = session.failure ?? .closed(gateway: session.gateway)
-            if case .heartbeatTimeout = failure { counts.timeouts += 1 }
-            if !failure.isTransient { fail(DatabentoAuth.redact(failure.description, key: key)) }
-            backOff(failure)
+            skips.add(s)
+            return end
         }
         out.flush()
-        printError(
-            "hotpath: \(options.url): \(counts.records) records, \(counts.heartbeats) heartbeats, "
-                + "\(counts.reconnects) reconnects, \(counts.timeouts) heartbeat_timeouts, \(counts.gatewayErrors) gateway_errors"
-        )
+        if skips.total > 0 { printError("hotpath: \(options.url): \(skips.summary)") }
+        printError("hotpath: \(options.url): \(end == .idle ? "idle; " : "")\(feed.counts.summary)")
+        if end.exitCode != 0 { fail("\(options.url): \(end)", code: end.exitCode) }
     }
 }

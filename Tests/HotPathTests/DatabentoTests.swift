@@ -47,12 +47,16 @@ final class DatabentoTests: XCTestCase {
 
     /// Serves `file` on a thread until `sessions` are done; returns the server.
     func serve(_ file: DBNFile, sessions: Int = 1, disconnectAfter: Int? = nil) throws -> (DatabentoServer, Thread) {
+        try serve([file], sessions: sessions, disconnectAfter: disconnectAfter)
+    }
+
+    func serve(_ files: [DBNFile], sessions: Int = 1, disconnectAfter: Int? = nil) throws -> (DatabentoServer, Thread) {
         var o = DatabentoServer.Options()
         o.key = Self.key
         o.heartbeatSeconds = 0.05
         o.sessions = sessions
         o.disconnectAfter = disconnectAfter
-        let server = try DatabentoServer(files: [file], options: o)
+        let server = try DatabentoServer(files: files, options: o)
         // Bounded in time as in count: the server gives up 60 s from now whatever happens.
         let deadline = Clock.monotonicNs() + 60_000_000_000
         let thread = Thread { server.run(stop: { Clock.monotonicNs() > deadline }) }
@@ -150,8 +154,9 @@ final class DatabentoTests: XCTestCase {
         while !thread.isFinished { usleep(1_000) }
     }
 
-    /// Receive and decode allocate nothing per record: the count is the same for 2,000 and
-    /// 60,000 records of one stream (the file holds 68,792).
+    /// Receive and decode allocate nothing per record: through the feed's `refill` and
+    /// `admit` (what decode, book and run use), the count is the same for 2,000 and 60,000
+    /// records of one stream (the file holds 68,792).
     func testReceivePathMallocsStayFlat() throws {
         try requireOptimizedBuild()
         let data = try TestPaths.requireSharedData()
@@ -159,24 +164,154 @@ final class DatabentoTests: XCTestCase {
             return XCTFail()
         }
         func mallocs(_ n: Int) throws -> UInt64 {
-            let (server, thread) = try serve(file, disconnectAfter: n)
-            let session = try DatabentoSession(options: try options(server, file), key: Self.key)
-            _ = try session.metadata()
-            var cursor = session.cursor()
+            let (server, thread) = try serve(file)
+            let feed = try feed(server, file)
             var decoder = DBNDecoder(metadata: file.metadata)
             var event = Event()
-            var records = 0
-            let before = hp_thread_malloc_count()
-            _ = cursor.walk(refill: { session.refill(&$0) }) { c in
-                records += 1
-                _ = decoder.decode(c.record, length: c.length, into: &event)
-                return true
+            var count: UInt64 = 0
+            _ = feed.run(stop: { false }) { session, _ in
+                var cursor = session.cursor()
+                let before = hp_thread_malloc_count()
+                let end = cursor.walk(refill: { feed.refill(session, &$0, stop: { false }) }) { c in
+                    if feed.admit(c) == .emit { _ = decoder.decode(c.record, length: c.length, into: &event) }
+                    return feed.counts.records < n
+                }
+                count = hp_thread_malloc_count() - before
+                return end
             }
-            let count = hp_thread_malloc_count() - before
-            XCTAssertEqual(records, n)
+            XCTAssertEqual(feed.counts.records, n)
             while !thread.isFinished { usleep(1_000) }
             return count
         }
         XCTAssertEqual(try mallocs(2_000), try mallocs(60_000))
+    }
+
+    /// A feed on `server` that stops at its first idle 0.3 s and says nothing on stderr.
+    func feed(_ server: DatabentoServer, _ file: DBNFile, notes: Notes? = nil) throws -> DatabentoFeed {
+        let feed = try DatabentoFeed(options: try options(server, file), key: Self.key)
+        feed.idleNs = 300_000_000
+        feed.note = { notes?.lines.append($0) }
+        return feed
+    }
+
+    final class Notes { var lines: [String] = [] }
+
+    /// A decode across a dropped session prints the first session's records, then the whole
+    /// stream of the second (the gateway does not resume; the emulator starts its file
+    /// again): nothing is dropped or repeated without the note that says where.
+    func testADecodeAcrossAReconnectSaysWhereTheNewSessionStarts() throws {
+        let data = try TestPaths.requireSharedData()
+        guard case let .dbn(file) = try FeedFile.open(data + "/dbn/test_data.mbp-10.dbn") else { return XCTFail() }
+        var want: [String] = []
+        try file.jsonLines { want.append($0) }
+        let (server, thread) = try serve(file, sessions: 2, disconnectAfter: 1)
+        let notes = Notes()
+        let feed = try feed(server, file, notes: notes)
+        var lines: [String] = []
+        var printed = 0
+        let end = feed.run(stop: { false }) { session, metadata in
+            var cursor = session.cursor()
+            return DBNFile.jsonLines(
+                metadata: metadata, cursor: &cursor, refill: { feed.refill(session, &$0, stop: { false }) },
+                raw: false, limit: nil, printed: &printed, control: feed.admit
+            ) { lines.append($0) }.1
+        }
+        XCTAssertEqual(end, .idle)
+        XCTAssertEqual(lines, Array(want.prefix(1)) + want)
+        XCTAssertEqual(feed.counts.sessions, 2)
+        XCTAssertEqual(feed.counts.reconnects, 1)
+        XCTAssertEqual(feed.counts.records, 1 + want.count)
+        XCTAssertTrue(
+            notes.lines.contains { $0.contains("after 1 records: the gateway does not resume") }, "\(notes.lines)")
+        while !thread.isFinished { usleep(1_000) }
+    }
+
+    /// After a reconnect the order books are emptied and stale until the stream clears them:
+    /// a stream that opens with its snapshot (a clear per instrument) rebuilds them and books
+    /// exactly as the file; one without a clear leaves every later view flagged.
+    func testBooksAreStaleAfterAReconnectUntilTheStreamClearsThem() throws {
+        let data = try TestPaths.requireSharedData()
+        for (name, rebuilt) in [
+            ("orderbooks_mbo_2024-05-08T00-00-00_2024-05-08T00-00-02.dbn.zst", true),
+            ("test_data.mbo.dbn", false),
+        ] {
+            guard case let .dbn(file) = try FeedFile.open(data + "/dbn/" + name) else { return XCTFail() }
+            var want: [String] = []
+            _ = try BookReplay.run(file) { want.append($0.json) }
+            let (server, thread) = try serve(file, sessions: 2, disconnectAfter: rebuilt ? 3_000 : 1)
+            let feed = try feed(server, file)
+            var views: [String] = []
+            let (_, end) = try BookReplay.run(feed, stop: { false }) { views.append($0.json) }
+            XCTAssertEqual(end, .idle, name)
+            XCTAssertEqual(feed.counts.reconnects, 1, name)
+            if rebuilt {
+                XCTAssertEqual(views, want, name)
+            } else {
+                XCTAssertFalse(want.isEmpty)
+                XCTAssertGreaterThanOrEqual(views.count, want.count, name)
+                XCTAssertTrue(
+                    views.suffix(want.count).allSatisfy { $0.hasSuffix(",\"stale\":\"resubscribed\"}") }, name)
+            }
+            while !thread.isFinished { usleep(1_000) }
+        }
+    }
+
+    /// A stream with a SymbolMappingMsg and an ErrorMsg (the file is test_data.mbo.dbn with
+    /// both put before its records): the mapping names the instrument in the JSON that follows,
+    /// the error is counted and said, and both print as the Transcoder prints them.
+    func testSymbolMappingsAndGatewayErrorsOnTheStream() throws {
+        let data = try TestPaths.requireSharedData()
+        guard case let .dbn(plain) = try FeedFile.open(data + "/dbn/test_data.mbo.dbn") else { return XCTFail() }
+        let iid = plain.cursorRecords().first!.le(4, as: UInt32.self)
+        var mapping = [UInt8](repeating: 0, count: 176)
+        mapping[0] = UInt8(176 / 4)
+        mapping[1] = DBNRType.symbolMapping
+        withUnsafeBytes(of: iid.littleEndian) { for i in 0..<4 { mapping[4 + i] = $0[i] } }
+        for (i, b) in "ESH1".utf8.enumerated() { mapping[17 + i] = b }
+        for (i, b) in "LIVE1".utf8.enumerated() { mapping[89 + i] = b }
+        var error = [UInt8](repeating: 0, count: 320)
+        error[0] = UInt8(320 / 4)
+        error[1] = DBNRType.error
+        for (i, b) in "Symbol ZZZ9 not found".utf8.enumerated() { error[16 + i] = b }
+        let bytes = plain.input.bytes
+        let path = FileManager.default.temporaryDirectory.path + "/hotpath-mapping-\(getpid()).dbn"
+        defer { unlink(path) }
+        let whole =
+            Array(bytes[0..<plain.metadata.recordsOffset]) + mapping + error
+            + Array(bytes[plain.metadata.recordsOffset...])
+        FileManager.default.createFile(atPath: path, contents: Data(whole))
+        guard case let .dbn(file) = try FeedFile.open(path) else { return XCTFail() }
+        let (server, thread) = try serve(file)
+        let notes = Notes()
+        let feed = try feed(server, file, notes: notes)
+        var lines: [String] = []
+        var printed = 0
+        _ = feed.run(stop: { false }) { session, metadata in
+            var cursor = session.cursor()
+            return DBNFile.jsonLines(
+                metadata: metadata, cursor: &cursor, refill: { feed.refill(session, &$0, stop: { false }) },
+                raw: false, limit: nil, printed: &printed, control: feed.admit
+            ) { lines.append($0) }.1
+        }
+        XCTAssertEqual(feed.counts.symbolMappings, 1)
+        XCTAssertEqual(feed.counts.gatewayErrors, 1)
+        XCTAssertEqual(
+            notes.lines.filter { $0.hasSuffix("gateway error: Symbol ZZZ9 not found") }.count, 1, "\(notes.lines)")
+        XCTAssertTrue(lines[0].contains("\"stype_out_symbol\":\"LIVE1\""), lines[0])
+        XCTAssertTrue(lines[1].contains("\"err\":\"Symbol ZZZ9 not found\""), lines[1])
+        XCTAssertTrue(lines[2].hasSuffix("\"symbol\":\"LIVE1\"}"), lines[2])
+        while !thread.isFinished { usleep(1_000) }
+    }
+}
+
+extension DBNFile {
+    /// The records' addresses (tests).
+    func cursorRecords() -> [UnsafeRawPointer] {
+        var cursor = cursor()
+        var out: [UnsafeRawPointer] = []
+        _ = cursor.walk {
+            out.append($0.record); return true
+        }
+        return out
     }
 }

@@ -90,13 +90,68 @@ public enum BookReplay {
     ) throws -> Result {
         let arena = try arena(config)
         defer { withExtendedLifetime(arena) {} }  // the books point into it
-        let l3 = try L3Book(config: config, arena: arena)
-        let l2 = try L2Book(maxInstruments: config.maxInstruments, depth: config.depth, arena: arena)
-        var decoder = DBNDecoder(metadata: file.metadata)
+        var walk = try DBNBookWalk(config: config, arena: arena, metadata: file.metadata)
         var cursor = file.cursor()
-        var event = Event()
         try cursor.walk(refill: { file.input.refill(&$0) }) { c in
-            guard decoder.decode(c.record, length: c.length, into: &event) else { return true }
+            walk.take(c, instrument: instrument, emit: emit)
+            return true
+        }.check(file: file.path, input: file.input)
+        return walk.result
+    }
+
+    /// A Databento Live source, across its sessions, until `stop`, its idle time-out, or an
+    /// end it cannot get past (`DatabentoFeed.End`). Each session after the first empties
+    /// the L3 books and marks them `resubscribed`-stale until the stream clears them (an MBO
+    /// snapshot, `snapshot=1`, starts with a clear); MBP records carry their levels whole, so
+    /// an L2 book is rebuilt by its next record.
+    public static func run(
+        _ feed: DatabentoFeed, config: L3Book.Config = L3Book.Config(), instrument: UInt32? = nil,
+        stop: () -> Bool, emit: (BookView) -> Void
+    ) throws -> (Result, DatabentoFeed.End) {
+        let arena = try arena(config)
+        defer { withExtendedLifetime(arena) {} }
+        var walk: DBNBookWalk?
+        var skips = DBNFile.Skips()
+        let end = feed.run(stop: stop) { session, metadata in
+            if let w = walk {
+                // The books live on; the decoder follows the new session's metadata.
+                skips.add(w.skips)
+                w.l3.clearAll(stale: BookStale.resubscribed)
+                walk!.decoder = DBNDecoder(metadata: metadata)
+            } else {
+                do { walk = try DBNBookWalk(config: config, arena: arena, metadata: metadata) } catch {
+                    return .failed(offset: 0, reason: "\(error)")
+                }
+            }
+            var cursor = session.cursor()
+            return cursor.walk(refill: { feed.refill(session, &$0, stop: stop) }) { c in
+                if feed.admit(c) == .emit { walk!.take(c, instrument: instrument, emit: emit) }
+                return true
+            }
+        }
+        guard let walk else { return (Result(skips: skips, counters: L3Book.counterNames.map { ($0, 0) }), end) }
+        var result = walk.result
+        result.skips.add(skips)
+        return (result, end)
+    }
+
+    /// The DBN book step files and live sessions share: MBO records into the L3 book,
+    /// MBP/BBO records into the L2 book.
+    struct DBNBookWalk {
+        let l3: L3Book
+        let l2: L2Book
+        var decoder: DBNDecoder
+        var event = Event()
+
+        init(config: L3Book.Config, arena: Arena, metadata: DBNMetadata) throws {
+            l3 = try L3Book(config: config, arena: arena)
+            l2 = try L2Book(maxInstruments: config.maxInstruments, depth: config.depth, arena: arena)
+            decoder = DBNDecoder(metadata: metadata)
+        }
+
+        @inline(__always)
+        mutating func take(_ c: DBNRecordCursor, instrument: UInt32?, emit: (BookView) -> Void) {
+            guard decoder.decode(c.record, length: c.length, into: &event) else { return }
             let b: Int
             switch event.kind {
             case .order: b = l3.apply(event)
@@ -106,11 +161,15 @@ public enum BookReplay {
             if b >= 0, instrument.map({ $0 == event.instrumentId }) ?? true {
                 emit(event.kind == .order ? l3.view(book: b) : l2.view(book: b))
             }
-            return true
-        }.check(file: file.path, input: file.input)
-        let c = decoder.counts
-        return Result(
-            skips: .init(unknownType: c.unknownType, short: c.short),
-            counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
+        }
+
+        var skips: DBNFile.Skips {
+            let c = decoder.counts
+            return .init(unknownType: c.unknownType, short: c.short)
+        }
+
+        var result: Result {
+            Result(skips: skips, counters: L3Book.counterNames.map { ($0, l3.counter($0)) })
+        }
     }
 }

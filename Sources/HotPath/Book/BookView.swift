@@ -82,7 +82,9 @@ public struct BookView: @unchecked Sendable {
     }
 
     /// `{"ts_recv":…,"instrument_id":…,"bids":[["price",size,count],…],"asks":[…]}` with
-    /// prices as 9-decimal strings. Cold path.
+    /// prices as 9-decimal strings, and `"stale":"resubscribed"` last while a live source has
+    /// not rebuilt the book since it subscribed again. (The book's own inconsistencies are
+    /// counted and reported apart, as ever.) Cold path.
     public var json: String {
         let h = header.pointee
         func side(_ n: Int, _ at: (Int) -> PriceLevels.Level) -> String {
@@ -92,7 +94,8 @@ public struct BookView: @unchecked Sendable {
                 }.joined(separator: ",") + "]"
         }
         return
-            "{\"ts_recv\":\(h.tsRecv),\"instrument_id\":\(h.instrumentId),\"bids\":\(side(Int(h.bidLevels), bid)),\"asks\":\(side(Int(h.askLevels), ask))}"
+            "{\"ts_recv\":\(h.tsRecv),\"instrument_id\":\(h.instrumentId),\"bids\":\(side(Int(h.bidLevels), bid)),\"asks\":\(side(Int(h.askLevels), ask))"
+            + (h.stale == BookStale.resubscribed ? ",\"stale\":\"resubscribed\"}" : "}")
     }
 }
 
@@ -105,9 +108,14 @@ public enum BookStale {
     public static let levelOverflow: UInt8 = 4
     public static let orderTableFull: UInt8 = 5
     public static let duplicateOrder: UInt8 = 6
+    /// A live source lost its session and subscribed again: the book missed what came
+    /// between, and stays stale until the source clears it (an MBO snapshot starts so).
+    public static let resubscribed: UInt8 = 7
 
     public static func name(_ code: UInt8) -> String {
-        ["ok", "unknown_order", "size_underflow", "crossed", "level_overflow", "order_table_full", "duplicate_order"][
-            Int(min(code, 6))]
+        [
+            "ok", "unknown_order", "size_underflow", "crossed", "level_overflow", "order_table_full",
+            "duplicate_order", "resubscribed",
+        ][Int(min(code, 7))]
     }
 }

@@ -255,12 +255,13 @@ public struct L3Book: @unchecked Sendable {
         o.pointee.size = e.size
     }
 
-    /// Empties every book (start-up or between replays).
-    public func clearAll() {
+    /// Empties every book (start-up or between replays), marking each `stale` (a
+    /// `BookStale` reason) until its next clear.
+    public func clearAll(stale reason: UInt8 = BookStale.none) {
         for b in 0..<instruments.count {
             sides[2 * b].removeAll()
             sides[2 * b + 1].removeAll()
-            stale[b] = 0
+            stale[b] = reason
         }
         orders.removeAll()
     }

@@ -27,8 +27,18 @@ public struct DBNFile: Sendable {
         public var unknownType = 0
         public var short = 0
         public var total: Int { unknownType + short }
+
+        public init(unknownType: Int = 0, short: Int = 0) {
+            self.unknownType = unknownType
+            self.short = short
+        }
         public var summary: String {
             "skipped \(unknownType) record(s) of unknown type and \(short) shorter than their type"
+        }
+
+        public mutating func add(_ other: Skips) {
+            unknownType += other.unknownType
+            short += other.short
         }
     }
 

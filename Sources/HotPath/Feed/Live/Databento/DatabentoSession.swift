@@ -9,9 +9,11 @@ import Glibc
 /// whole; then `cursor()` and `refill` feed `DBNRecordCursor.walk`: a record cut at the end
 /// of what has arrived is kept, the window is compacted, and one `recv` adds more, so a
 /// record split across reads at any byte decodes the same. The receive path allocates
-/// nothing. No data (heartbeats included) for the heartbeat interval plus grace ends the
-/// walk with `failure` `.heartbeatTimeout`; a close, with `.closed`. A session does not
-/// resume: the caller reconnects with a new one (`DatabentoReconnect`).
+/// nothing. Each `recv` waits at most `slice`, so a caller can look at its stop flag and
+/// clocks while the gateway is quiet (`receive`); `refill` waits out quiet slices itself.
+/// No data (heartbeats included) for the heartbeat interval plus grace ends the walk with
+/// `failure` `.heartbeatTimeout`; a close, with `.closed`. A session does not resume:
+/// `DatabentoFeed` reconnects with a new one.
 public final class DatabentoSession {
     public let options: DatabentoOptions
     public let sessionID: String
@@ -28,6 +30,13 @@ public final class DatabentoSession {
     /// Why the stream ended, once it has.
     public private(set) var failure: DatabentoError?
     public var gateway: String { "\(options.host):\(options.port)" }
+    /// The longest one `recv` waits: a quiet gateway costs a system call per slice.
+    public static let sliceMicroseconds = 100_000
+    /// No bytes at all for this long (heartbeat interval plus grace) is a dead session.
+    public var watchdogNs: UInt64 { UInt64(options.heartbeatSeconds + options.graceSeconds) * 1_000_000_000 }
+
+    /// What one `receive` brought.
+    public enum Received { case data, quiet, ended }
 
     public init(
         options: DatabentoOptions, key: String, windowBytes: Int = 1 << 20, readSize: Int = 1 << 16,
@@ -42,16 +51,18 @@ public final class DatabentoSession {
             self.window.deallocate()
             throw .system(error)
         }
-        stream.setReceiveTimeout(seconds: options.heartbeatSeconds + options.graceSeconds)
+        stream.setReceiveTimeout(microseconds: Self.sliceMicroseconds)
+        let deadline = Clock.monotonicNs() + UInt64(options.heartbeatSeconds + options.graceSeconds) * 1_000_000_000
         var id = ""
         var filled = 0, start = 0
+        let reader = (stream: stream, window: window, capacity: capacity, gateway: gateway, deadline: deadline)
         do {
-            let greeting = try Self.line(stream, window, capacity, &filled, &start, gateway)
+            let greeting = try Self.line(reader, &filled, &start)
             guard greeting.hasPrefix("lsg_version=") else {
                 throw DatabentoError.protocolError(
                     gateway: gateway, reason: "expected lsg_version=…, got \"\(greeting.prefix(80))\"")
             }
-            let cram = try Self.line(stream, window, capacity, &filled, &start, gateway)
+            let cram = try Self.line(reader, &filled, &start)
             guard cram.hasPrefix("cram="), cram.count > 5 else {
                 throw DatabentoError.protocolError(
                     gateway: gateway, reason: "expected cram=…, got \"\(cram.prefix(80))\"")
@@ -61,7 +72,7 @@ public final class DatabentoSession {
             auth += "|heartbeat_interval_s=\(options.heartbeatSeconds)|client=\(client)\n"
             try Self.send(stream, auth)
             let reply = Dictionary(
-                DatabentoAuth.fields(try Self.line(stream, window, capacity, &filled, &start, gateway)),
+                DatabentoAuth.fields(try Self.line(reader, &filled, &start)),
                 uniquingKeysWith: { a, _ in a })
             guard reply["success"] == "1" else {
                 let message = DatabentoAuth.redact(reply["error"] ?? "no reason given", key: key)
@@ -93,11 +104,13 @@ public final class DatabentoSession {
         do { try stream.send(text) } catch { throw .system(error) }
     }
 
-    /// One control line (without its newline), reading as needed. Start-up only.
+    /// One control line (without its newline), reading as needed until `deadline`.
+    /// Start-up only.
     private static func line(
-        _ stream: TCPStream, _ window: UnsafeMutableRawPointer, _ capacity: Int,
-        _ filled: inout Int, _ start: inout Int, _ gateway: String
+        _ r: (stream: TCPStream, window: UnsafeMutableRawPointer, capacity: Int, gateway: String, deadline: UInt64),
+        _ filled: inout Int, _ start: inout Int
     ) throws(DatabentoError) -> String {
+        let (stream, window, capacity, gateway) = (r.stream, r.window, r.capacity, r.gateway)
         while true {
             var i = start
             while i < filled {
@@ -114,27 +127,33 @@ public final class DatabentoSession {
             }
             let n = stream.receive(into: window + filled, count: capacity - filled)
             if n == 0 { throw .closed(gateway: gateway) }
-            if n < 0 {
-                throw n == -Int(EAGAIN)
-                    ? .heartbeatTimeout(gateway: gateway, seconds: 0)
-                    : .system(SystemError(gateway, call: "recv", errno: Int32(-n)))
+            if n == -Int(EAGAIN) || n == -Int(EWOULDBLOCK) {
+                if Clock.monotonicNs() < r.deadline { continue }
+                throw .protocolError(gateway: gateway, reason: "no answer to the handshake")
             }
+            if n < 0 { throw .system(SystemError(gateway, call: "recv", errno: Int32(-n))) }
             filled += n
         }
     }
 
     /// The stream's DBN metadata, once all of it has arrived.
     public func metadata() throws(DatabentoError) -> DBNMetadata {
-        while filled - start < 8 || filled - start < 8 + Int(UnsafeRawPointer(window + start).le(4, as: UInt32.self)) {
-            if filled - start >= 8 {
-                let need = 8 + Int(UnsafeRawPointer(window + start).le(4, as: UInt32.self))
-                guard need <= capacity else {
-                    throw .protocolError(
-                        gateway: gateway, reason: "metadata of \(need) bytes exceeds the \(capacity)-byte window")
-                }
+        var lastData = Clock.monotonicNs()
+        while true {
+            let have = filled - start
+            let need = have < 8 ? 8 : 8 + Int(UnsafeRawPointer(window + start).le(4, as: UInt32.self))
+            if have >= need { break }
+            guard need <= capacity else {
+                throw .protocolError(
+                    gateway: gateway, reason: "metadata of \(need) bytes exceeds the \(capacity)-byte window")
             }
             compact(keepingFrom: start)
-            guard receive() else { throw failure ?? .closed(gateway: gateway) }
+            switch receive() {
+            case .data: lastData = Clock.monotonicNs()
+            case .quiet:
+                if Clock.monotonicNs() &- lastData >= watchdogNs { throw timedOut() }
+            case .ended: throw failure ?? .closed(gateway: gateway)
+            }
         }
         do {
             let m = try DBNMetadata(
@@ -151,14 +170,40 @@ public final class DatabentoSession {
         DBNRecordCursor(bytes: UnsafeRawBufferPointer(start: window, count: filled), from: start)
     }
 
-    /// The walk's `refill`: keeps the record cut short, then one receive.
+    /// One receive for the walk: keeps the record cut short, then waits at most one slice.
     @inline(__always)
-    public func refill(_ cursor: inout DBNRecordCursor) -> Bool {
+    public func receive(_ cursor: inout DBNRecordCursor) -> Received {
         let keep = cursor.nextOffset
         compact(keepingFrom: keep)
-        let added = receive()
+        let got = receive()
         cursor.rebase(UnsafeRawBufferPointer(start: window, count: filled), shift: keep)
-        return added
+        return got
+    }
+
+    /// The walk's `refill` for a caller without its own stop or idle rules (tests, tools):
+    /// waits through quiet slices until data, the end, or the heartbeat watchdog.
+    public func refill(_ cursor: inout DBNRecordCursor) -> Bool {
+        let lastData = Clock.monotonicNs()
+        while true {
+            switch receive(&cursor) {
+            case .data: return true
+            case .ended: return false
+            case .quiet:
+                let now = Clock.monotonicNs()
+                if now &- lastData >= watchdogNs {
+                    failure = timedOut()
+                    return false
+                }
+            }
+        }
+    }
+
+    /// The watchdog fired: records `failure` (`DatabentoFeed` calls this too).
+    func timedOut() -> DatabentoError {
+        let error = DatabentoError.heartbeatTimeout(
+            gateway: gateway, seconds: options.heartbeatSeconds + options.graceSeconds)
+        failure = error
+        return error
     }
 
     private func compact(keepingFrom keep: Int) {
@@ -168,25 +213,20 @@ public final class DatabentoSession {
         start -= min(start, keep)
     }
 
-    /// One `recv` into the window's free space; false (with `failure` set) when nothing came.
-    private func receive() -> Bool {
+    /// One `recv` into the window's free space (`.ended` sets `failure`).
+    private func receive() -> Received {
         let room = capacity - filled
         guard room > 0 else {
             failure = .protocolError(gateway: gateway, reason: "a record larger than the window")
-            return false
+            return .ended
         }
         let n = stream.receive(into: window + filled, count: min(room, readSizes?() ?? readSize))
         if n > 0 {
             filled += n
-            return true
+            return .data
         }
-        if n == 0 {
-            failure = .closed(gateway: gateway)
-        } else if n == -Int(EAGAIN) || n == -Int(EWOULDBLOCK) {
-            failure = .heartbeatTimeout(gateway: gateway, seconds: options.heartbeatSeconds + options.graceSeconds)
-        } else {
-            failure = .system(SystemError(gateway, call: "recv", errno: Int32(-n)))
-        }
-        return false
+        if n == -Int(EAGAIN) || n == -Int(EWOULDBLOCK) { return .quiet }
+        failure = n == 0 ? .closed(gateway: gateway) : .system(SystemError(gateway, call: "recv", errno: Int32(-n)))
+        return .ended
     }
 }

@@ -44,9 +44,9 @@ struct TCPStream {
         throw SystemError(peer, call: "connect", errno: lastErrno)
     }
 
-    /// Receives are abandoned after `seconds` without data (`receive` then returns -EAGAIN).
-    func setReceiveTimeout(seconds: Int) {
-        var tv = timeval(tv_sec: seconds, tv_usec: 0)
+    /// Receives are abandoned after this long without data (`receive` then returns -EAGAIN).
+    func setReceiveTimeout(microseconds: Int) {
+        var tv = timeval(tv_sec: microseconds / 1_000_000, tv_usec: microseconds % 1_000_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
