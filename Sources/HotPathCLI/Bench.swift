@@ -8,7 +8,9 @@ import Glibc
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The latency harness.",
-        subcommands: [E2E.self, Core.self, Feed.self, Model.self, Features.self, Instructions.self, UDP.self]
+        subcommands: [
+            E2E.self, Core.self, Feed.self, Model.self, Features.self, Instructions.self, UDP.self, Databento.self,
+        ]
     )
 
     struct Core: ParsableCommand {
@@ -194,6 +196,59 @@ struct Bench: ParsableCommand {
 }
 
 extension Bench {
+    struct Databento: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "databento",
+            abstract: "Databento Live over loopback: records/s and receive-to-Event latency of HotPath's client.",
+            discussion: """
+                The gateway emulator (serve databento) sends FILE --loops times over in one \
+                session from one pinned CPU; HotPath's client (the decode/book/run path) reads it \
+                on another and decodes every record into an Event. Prints records/s and MB/s, \
+                first record to last, and receive-to-Event percentiles (from the recv that \
+                completed a record to its Event). scripts/bench_databento.sh runs this beside \
+                Databento's official Python client reading the same stream.
+                """
+        )
+
+        @Argument(help: "A DBN file (plain, zstd or gzip).")
+        var file: String
+
+        @Option(help: "Times the file's records are sent over.")
+        var loops = 100
+
+        @Option(help: "Bytes asked of each recv.")
+        var readSize = 1 << 16
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            guard loops > 0, readSize >= 4096 else {
+                throw ValidationError("--loops must be positive, --read-size ≥ 4096")
+            }
+            var bench = DatabentoBench()
+            bench.loops = loops
+            bench.readSize = readSize
+            let cpus = PinnedThread.currentAffinity().cpus
+            if cpus.count >= 2 { bench.serverCPU = cpus.first; bench.clientCPU = cpus.last }
+            do {
+                guard case let .dbn(dbn) = try FeedFile.open(file) else { fail("\(file): not a DBN file", code: 2) }
+                let r = try bench.run(file: dbn)
+                if json {
+                    print(r.json)
+                } else {
+                    let l = r.receiveToEvent
+                    print(
+                        format(
+                            "databento loopback: %d records, %.1f MB in %.3f s: %.0f records/s, %.0f MB/s; "
+                                + "receive-to-Event p50 %llu ns, p99 %llu ns, max %llu ns",
+                            r.records, Double(r.bytes) / 1e6, r.seconds, r.recordsPerSecond, r.megabytesPerSecond,
+                            l.p50, l.p99, l.max))
+                }
+            } catch { fail("bench databento: \(error)") }
+        }
+    }
+
     struct UDP: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "udp",

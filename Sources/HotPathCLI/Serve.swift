@@ -176,6 +176,9 @@ struct Serve: ParsableCommand {
         @Option(help: "Stop after this many sessions (0: serve until interrupted).")
         var sessions = 0
 
+        @Option(help: "Send the records this many times over (benchmarks: a long stream from a short file).")
+        var loops = 1
+
         func run() throws {
             var o = DatabentoServer.Options()
             o.port = port
@@ -193,6 +196,7 @@ struct Serve: ParsableCommand {
             o.heartbeatSeconds = heartbeat.map { max($0, 0.01) }
             o.disconnectAfter = disconnectAfter
             o.sessions = max(sessions, 0)
+            o.loops = max(loops, 1)
             var dbn: [DBNFile] = []
             for path in files {
                 do {

@@ -12,8 +12,15 @@ import Glibc
 /// the metadata of the first file whose schema is the subscription's, then that file's
 /// records (all of them for `ALL_SYMBOLS`, else those of instruments whose raw symbols were
 /// asked for, by the metadata's mappings), then heartbeats (SystemMsg) every interval until
-/// the client leaves. `disconnectAfter` closes the first session after that many records
-/// (later sessions run to the end), so a client's reconnect can be tested.
+/// the client leaves. Records go out in batches of up to `batchBytes` (one `send` each), as
+/// a gateway writes them. `loops` sends the records that many times over (benchmarks: a
+/// long stream from a short file). `disconnectAfter` closes the first session after that
+/// many records (later sessions run to the end), so a client's reconnect can be tested.
+///
+/// Each session gets the file from its start. For a file that opens with a snapshot (an
+/// MBO file from Databento starts with a clear and the resting orders, flagged F_SNAPSHOT),
+/// that is what `snapshot=1` gives a live client; for others, a reconnecting client sees
+/// the stream again and must treat what it built before as stale.
 /// Connections are served one at a time; `sessions` bounds how many (0: no bound).
 public final class DatabentoServer: @unchecked Sendable {
     public struct Options: Sendable {
@@ -25,6 +32,8 @@ public final class DatabentoServer: @unchecked Sendable {
         public var heartbeatSeconds: Double?
         public var disconnectAfter: Int?
         public var sessions = 0
+        public var loops = 1
+        public var batchBytes = 256 << 10
         public init() {}
     }
 
@@ -133,16 +142,32 @@ public final class DatabentoServer: @unchecked Sendable {
         var sent = 0
         var gone = false
         let cut = served == 0 ? options.disconnectAfter : nil
-        var cursor = file.cursor()
-        _ = cursor.walk { c in
-            if !all && !wanted.contains(c.record.le(4, as: UInt32.self)) { return true }
-            guard (try? client.send(UnsafeRawBufferPointer(start: c.record, count: c.length))) != nil else {
-                gone = true
-                return false
-            }
-            sent += 1
-            return cut.map { sent < $0 } ?? true
+        // Records go out as runs of adjacent records in the file, up to `batchBytes` a send.
+        var run: UnsafeRawPointer? = nil
+        var runBytes = 0
+        func flush() -> Bool {
+            defer { runBytes = 0 }
+            guard let run, runBytes > 0 else { return true }
+            return (try? client.send(UnsafeRawBufferPointer(start: run, count: runBytes))) != nil
         }
+        loops: for _ in 0..<max(options.loops, 1) {
+            var cursor = file.cursor()
+            _ = cursor.walk { c in
+                if !all && !wanted.contains(c.record.le(4, as: UInt32.self)) { return true }
+                if runBytes > 0 && (run! + runBytes != c.record || runBytes + c.length > options.batchBytes) {
+                    guard flush() else {
+                        gone = true
+                        return false
+                    }
+                }
+                if runBytes == 0 { run = c.record }
+                runBytes += c.length
+                sent += 1
+                return cut.map { sent < $0 } ?? true
+            }
+            if gone || cut.map({ sent >= $0 }) ?? false { break loops }
+        }
+        if !gone && !flush() { gone = true }
         if gone { return true }
         if let cut, sent >= cut { return true }
         // Heartbeats until the client closes (a send fails) or the server is stopped.
