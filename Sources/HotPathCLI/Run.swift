@@ -10,10 +10,12 @@ struct Run: ParsableCommand {
         abstract: "Run the engine on the feeds the configuration names: live sources or files.",
         discussion: """
             The feeds are [[feeds]] url = "…" entries: a file path, or a live source's URL \
-            (moldudp64://GROUP_OR_HOST:PORT?interface=IP&rerequest=HOST:PORT…; see `decode \
-            --help`). One feed thread takes them in order, each to its end: a file to its last \
-            record, a live session to its end of session (or --idle-timeout). SIGINT/SIGTERM \
-            stop it; everything received is processed, written and reported.
+            (moldudp64://GROUP_OR_HOST:PORT?interface=IP&rerequest=HOST:PORT…, or \
+            databento://HOST:PORT?dataset=…&schema=mbo&symbols=…; see `decode --help`). One \
+            feed thread takes them in order, each to its end: a file to its last record, a \
+            MoldUDP64 session to its end of session, a Databento session (across reconnects) \
+            until --idle-timeout. SIGINT/SIGTERM stop it; everything received is processed, \
+            written and reported.
 
             The report is replay's, with the live stages: wire (kernel receive to decode \
             start), and with [output] url = "udp://ADDR:PORT" egress (signal ring push to send \
@@ -21,7 +23,10 @@ struct Run: ParsableCommand {
             rerequests_sent, messages_recovered, messages_lost, duplicates, …) are under \
             moldudp64. After lost messages, [feed] on_loss = "stale" (the default) \
             suppresses every later signal (engine.suppressed_sequence_gap), "stop" ends the \
-            run with exit status 1.
+            run with exit status 1. A Databento feed's counters (sessions, heartbeats, \
+            reconnects, heartbeat_timeouts, gateway_errors, symbol_mappings) are under \
+            databento; after a reconnect every book is stale until the stream clears it, and \
+            its signals are suppressed as engine.suppressed_stale_book. A refused key exits 2.
 
             Example, two terminals:
               hotpath serve moldudp64 demo.itch --to 127.0.0.1:31000 --rerequest-port 31001
@@ -56,39 +61,56 @@ struct Run: ParsableCommand {
         }
         if let signals { c.signalsPath = signals.isEmpty ? nil : signals }
         if let report { c.reportPath = report }
-        var made: [(FeedFile?, MoldUDP64Feed?)] = []
+        let idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
+        enum Made {
+            case file(FeedFile)
+            case mold(MoldUDP64Feed)
+            case gateway(DatabentoFeed)
+        }
+        var made: [Made] = []
         for feed in c.feeds {
             switch feed.source {
             case let .file(path):
-                do { made.append((try FeedFile.open(path), nil)) } catch { fail("\(error)") }
+                do { made.append(.file(try FeedFile.open(path))) } catch { fail("\(error)") }
             case let .databento(options):
-                fail("\(c.file): feeds.url \(options.url): run does not take databento:// feeds yet", code: 2)
+                do {
+                    let gateway = try DatabentoFeed(options: options)
+                    gateway.idleNs = idleNs
+                    made.append(.gateway(gateway))
+                } catch { fail("\(c.file): feeds.url: \(error)", code: 2) }
             case let .moldUDP64(options):
-                do { made.append((nil, try MoldUDP64Feed(options: options))) } catch { fail("\(error)") }
+                do { made.append(.mold(try MoldUDP64Feed(options: options))) } catch { fail("\(error)") }
                 printError(
                     "hotpath: \(options.url): receiving (io=\(options.io.rawValue); the feed thread reports the path it takes)"
                 )
             }
         }
         let config = c
-        let idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
         let (report, outcome) = runEngine(config) { clock in
-            made.map { file, live in
-                if let file {
+            made.map { source in
+                switch source {
+                case let .file(file):
                     var r = FileReplay(file: file, clock: clock)
                     r.pace = config.pace
                     return .file(r)
+                case let .mold(feed):
+                    var l = LiveFeedRun(feed: feed, clock: clock)
+                    l.onLoss = config.onLoss
+                    l.idleNs = idleNs
+                    return .live(l)
+                case let .gateway(feed):
+                    return .databento(DatabentoFeedRun(feed: feed, clock: clock))
                 }
-                var l = LiveFeedRun(feed: live!, clock: clock)
-                l.onLoss = config.onLoss
-                l.idleNs = idleNs
-                return .live(l)
             }
         }
-        for (_, live) in made {
-            if let live { printError("hotpath: \(live.options.url): received with \(live.receivePath)") }
+        for case let .mold(live) in made {
+            printError("hotpath: \(live.options.url): received with \(live.receivePath)")
         }
         printReport(report, config: config, json: json)
+        // A refused key or dataset is the user's to fix: exit 2, as decode and book do.
+        if outcome.errors.contains(where: { if case .gateway(_, .failed(.rejected)) = $0 { true } else { false } }) {
+            Glibc.exit(2)
+        }
         exitOnFailure(report, outcome)
     }
 }

@@ -47,10 +47,14 @@ final class DatabentoTests: XCTestCase {
 
     /// Serves `file` on a thread until `sessions` are done; returns the server.
     func serve(_ file: DBNFile, sessions: Int = 1, disconnectAfter: Int? = nil) throws -> (DatabentoServer, Thread) {
-        try serve([file], sessions: sessions, disconnectAfter: disconnectAfter)
+        try Self.serve([file], sessions: sessions, disconnectAfter: disconnectAfter)
     }
 
-    func serve(_ files: [DBNFile], sessions: Int = 1, disconnectAfter: Int? = nil) throws -> (DatabentoServer, Thread) {
+    static func serve(
+        _ files: [DBNFile], sessions: Int = 1, disconnectAfter: Int? = nil
+    ) throws -> (
+        DatabentoServer, Thread
+    ) {
         var o = DatabentoServer.Options()
         o.key = Self.key
         o.heartbeatSeconds = 0.05
@@ -65,6 +69,10 @@ final class DatabentoTests: XCTestCase {
     }
 
     func options(_ server: DatabentoServer, _ file: DBNFile) throws -> DatabentoOptions {
+        try Self.options(server, file)
+    }
+
+    static func options(_ server: DatabentoServer, _ file: DBNFile) throws -> DatabentoOptions {
         let schema = DatabentoAuth.schemas.first { $0.value == file.metadata.schema }!.key
         let url =
             "databento://127.0.0.1:\(server.port)?dataset=\(file.metadata.dataset)&schema=\(schema)&symbols=ALL_SYMBOLS"
@@ -188,6 +196,10 @@ final class DatabentoTests: XCTestCase {
 
     /// A feed on `server` that stops at its first idle 0.3 s and says nothing on stderr.
     func feed(_ server: DatabentoServer, _ file: DBNFile, notes: Notes? = nil) throws -> DatabentoFeed {
+        try Self.feed(server, file, notes: notes)
+    }
+
+    static func feed(_ server: DatabentoServer, _ file: DBNFile, notes: Notes? = nil) throws -> DatabentoFeed {
         let feed = try DatabentoFeed(options: try options(server, file), key: Self.key)
         feed.idleNs = 300_000_000
         feed.note = { notes?.lines.append($0) }

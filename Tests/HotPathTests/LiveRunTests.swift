@@ -321,3 +321,83 @@ final class LiveRunTests: XCTestCase {
         XCTAssertLessThan(small, 64, "start-up allocations only")
     }
 }
+
+/// The engine on a Databento Live session that the gateway drops after N records.
+extension LiveRunTests {
+    /// The demo configuration for ES futures: no position or notional limits (an ES
+    /// contract's notional is above the demo's), and low thresholds, so the models signal.
+    func futuresConfig() throws -> EngineConfig {
+        var c = try config()
+        c.limits.maxNotional = 0
+        c.limits.maxPosition = 0
+        c.policy.strong = 0.02
+        c.policy.medium = 0.01
+        return c
+    }
+
+    /// Runs `file` through the engine from `serve databento`, the first session dropped
+    /// after `disconnectAfter` records; returns the signals' decisions and the report.
+    func gatewayRun(_ file: DBNFile, disconnectAfter: Int) throws -> ([Decision], RunReport, Engine.FeedOutcome) {
+        let (server, thread) = try DatabentoTests.serve([file], sessions: 2, disconnectAfter: disconnectAfter)
+        let engine = try Engine(config: try futuresConfig())
+        let feed = try DatabentoTests.feed(server, file)
+        let path = "/tmp/hotpath-test-databento-run-\(getpid()).bin"
+        defer { unlink(path) }
+        let sink = try SignalSink(path: path, format: .binary)
+        let (report, outcome) = try engine.run(
+            sources: [.databento(DatabentoFeedRun(feed: feed, clock: engine.clock))], sink: sink)
+        sink.close()
+        while !thread.isFinished { usleep(1_000) }
+        return (decisions(path), report, outcome)
+    }
+
+    func replayDecisions(_ path: String) throws -> [Decision] {
+        let engine = try Engine(config: try futuresConfig())
+        let out = "/tmp/hotpath-test-databento-replay-\(getpid()).bin"
+        defer { unlink(out) }
+        let sink = try SignalSink(path: out, format: .binary)
+        _ = try engine.run(feeds: [FileReplay(file: try FeedFile.open(path), clock: engine.clock)], sink: sink)
+        sink.close()
+        return decisions(out)
+    }
+
+    /// After a reconnect the books are stale until the stream clears them. A stream with no
+    /// clear: the run signals as the replay does until the reconnect, then every signal is
+    /// suppressed as stale_book, and counted. The same stream opened by a clear (as a
+    /// snapshot opens): signals resume after the reconnect. Either way the signals before the
+    /// reconnect are the replay's first ones: nothing doubled, nothing dropped.
+    func testDatabentoRunAcrossAReconnect() throws {
+        let data = try TestPaths.requireSharedData()
+        let counter = { (r: RunReport, name: String) in r.counters.first { $0.0 == name }?.1 ?? 0 }
+        let path = data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst"
+        guard case let .dbn(plain) = try FeedFile.open(path) else { return XCTFail() }
+        let all = try replayDecisions(path)
+
+        let (before, report, outcome) = try gatewayRun(plain, disconnectAfter: 30_000)
+        XCTAssertEqual(outcome.errors, [])
+        XCTAssertEqual(counter(report, "databento.reconnects"), 1)
+        XCTAssertEqual(counter(report, "engine.source_resubscribes"), 1)
+        XCTAssertGreaterThan(before.count, 100)
+        XCTAssertTrue(before == Array(all.prefix(before.count)), "\(before.count) of \(all.count)")
+        XCTAssertGreaterThan(counter(report, "engine.suppressed_stale_book"), UInt64(all.count - before.count) / 2)
+
+        // The same records after a clear of their instrument (MBO action R, as a snapshot
+        // starts), so the reconnect's new session rebuilds the book.
+        let bytes = plain.input.bytes
+        let first = plain.metadata.recordsOffset
+        var clear = Array(bytes[first..<first + 56])
+        clear[16..<36] = ArraySlice(repeating: 0, count: 20)
+        withUnsafeBytes(of: Event.undefinedPrice.littleEndian) { for i in 0..<8 { clear[24 + i] = $0[i] } }
+        clear[36] = DBNFlags.last | DBNFlags.snapshot
+        clear[38] = Event.Action.clear
+        clear[39] = Event.Side.none
+        let cleared = temporaryFile(Array(bytes[0..<first]) + clear + Array(bytes[first...]), suffix: ".dbn")
+        defer { unlink(cleared) }
+        guard case let .dbn(snapshot) = try FeedFile.open(cleared) else { return XCTFail() }
+        let (resumed, report2, outcome2) = try gatewayRun(snapshot, disconnectAfter: 30_001)
+        XCTAssertEqual(outcome2.errors, [])
+        XCTAssertEqual(counter(report2, "engine.source_resubscribes"), 1)
+        XCTAssertTrue(resumed.prefix(before.count) == before[...], "\(resumed.count)")
+        XCTAssertGreaterThan(resumed.count, before.count + (all.count - before.count) / 2)
+    }
+}

@@ -64,6 +64,9 @@ public struct Event: BitwiseCopyable, Equatable, Sendable {
         /// No market data: the feed started its input again (`FileReplay.loops`), so every
         /// book must be emptied before the orders it added come again.
         case restart = 4
+        /// No market data: a live source lost its session and subscribed again, so every
+        /// book is emptied and stale until the stream clears it (`BookStale.resubscribed`).
+        case resubscribed = 5
     }
 
     public static let undefinedPrice = Int64.max

@@ -20,6 +20,8 @@ public enum FeedFailure: Error, Equatable, Sendable, CustomStringConvertible {
     case input(FeedError)
     case system(SystemError)
     case loss(source: String, messages: Int)
+    /// A live gateway refused the session, broke the protocol, or could not be reached again.
+    case gateway(source: String, DatabentoFeed.End)
 
     public var description: String {
         switch self {
@@ -27,6 +29,7 @@ public enum FeedFailure: Error, Equatable, Sendable, CustomStringConvertible {
         case let .system(error): "\(error)"
         case let .loss(source, messages):
             "\(source): \(messages) message(s) lost past recovery; stopping (feed.on_loss = \"stop\")"
+        case let .gateway(source, end): "\(source): \(end)"
         }
     }
 }

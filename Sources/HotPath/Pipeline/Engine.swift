@@ -10,6 +10,7 @@ import Glibc
 /// ```
 /// feed thread    FileReplay: take record → decode → stamp ──► event ring
 ///                (LiveFeedRun: poll socket → MoldUDP64 session → decode → stamp ──► event ring)
+///                (DatabentoFeedRun: recv → DBN records → decode → stamp ──► event ring)
 /// engine thread  EngineCore.process: book → features → models → signal → gates ──► signal ring
 ///                (and, with `[output] url`, each signal straight out by UDP: SignalEgress)
 /// output thread  (the caller) signals → sink; every snapshot interval: collect the
@@ -151,6 +152,7 @@ public final class Engine: @unchecked Sendable {
 
     /// The live feeds of the run, for their counters in the report.
     var liveFeeds: [MoldUDP64Feed] = []
+    var gatewayFeeds: [DatabentoFeed] = []
     /// Sends signals as they are made (`[output] url`); `core` holds it unretained.
     public let egress: SignalEgress?
 
@@ -184,6 +186,7 @@ public final class Engine: @unchecked Sendable {
     public enum FeedRun: @unchecked Sendable {
         case file(FileReplay)
         case live(LiveFeedRun)
+        case databento(DatabentoFeedRun)
     }
 
     /// As `run(feeds:)`, with live sources among the feeds (run in order, each to its end).
@@ -206,9 +209,13 @@ public final class Engine: @unchecked Sendable {
                 live.wire = wire
                 live.hiccups = feedHiccups
                 return .live(live)
+            case var .databento(gateway):
+                gateway.decode = recorder
+                return .databento(gateway)
             }
         }
         liveFeeds = replays.compactMap { if case let .live(l) = $0 { l.feed } else { nil } }
+        gatewayFeeds = replays.compactMap { if case let .databento(d) = $0 { d.feed } else { nil } }
         let positions = Positions(replays.compactMap { if case let .file(r) = $0 { r } else { nil } })
         defer { positions.deallocate() }
         let engine = try PinnedThread.start(name: "hp-engine", cpu: config.engineCore) {
@@ -243,6 +250,8 @@ public final class Engine: @unchecked Sendable {
                         files += 1
                     case let .live(live):
                         stats = live.run(into: producer, stop: flags.stop)
+                    case let .databento(gateway):
+                        stats = gateway.run(into: producer, stop: flags.stop)
                     }
                     feedBox.outcome.stats.append(stats)
                     if stats.stoppedEarly || stats.error != nil { break }
@@ -283,6 +292,10 @@ public final class Engine: @unchecked Sendable {
             let prefix = liveFeeds.count == 1 ? "moldudp64." : "moldudp64[\(i)]."
             for (name, value) in feed.session.counts.named { add(prefix + name, value) }
             add(prefix + "truncated", feed.truncated)
+        }
+        for (i, feed) in gatewayFeeds.enumerated() {
+            let prefix = gatewayFeeds.count == 1 ? "databento." : "databento[\(i)]."
+            for (name, value) in feed.counts.named { add(prefix + name, value) }
         }
         add("output.signals_written", output.written)
         add("output.signal_ring_dropped", signals.stats.dropped)

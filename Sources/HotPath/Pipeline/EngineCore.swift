@@ -25,7 +25,7 @@ public struct EngineCore: @unchecked Sendable {
     /// Named counters, in this order, in the engine thread's group.
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
-            signalRingFull, undefinedFeatures, restarts, deferred
+            signalRingFull, undefinedFeatures, restarts, resubscribes, deferred
         public var name: String {
             switch self {
             case .events: "events"
@@ -41,6 +41,7 @@ public struct EngineCore: @unchecked Sendable {
             case .signalRingFull: "signal_ring_full"
             case .undefinedFeatures: "undefined_features"
             case .restarts: "input_restarts"
+            case .resubscribes: "source_resubscribes"
             case .deferred: "deferred"
             }
         }
@@ -168,10 +169,15 @@ public struct EngineCore: @unchecked Sendable {
             return
         }
         guard e.kind == .order else {
-            if e.kind == .restart {
+            if e.kind == .restart || e.kind == .resubscribed {
                 flushDeferred()  // conflated evaluations belong to the books before the restart
-                book.clearAll()
-                count(.restarts)
+                if e.kind == .restart {
+                    book.clearAll()
+                    count(.restarts)
+                } else {
+                    book.clearAll(stale: BookStale.resubscribed)
+                    count(.resubscribes)
+                }
             } else {
                 count(.notBook)
             }

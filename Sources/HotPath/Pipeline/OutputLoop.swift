@@ -1,5 +1,6 @@
 import CSupport
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif

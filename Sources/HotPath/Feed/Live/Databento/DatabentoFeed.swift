@@ -46,7 +46,7 @@ public final class DatabentoFeed: @unchecked Sendable {
     }
 
     /// How `run` ended.
-    public enum End: Error, Equatable, CustomStringConvertible {
+    public enum End: Error, Equatable, Sendable, CustomStringConvertible {
         /// `stop` said so, or the walk stopped (a limit).
         case stopped
         /// Nothing but heartbeats for `idleNs`.
