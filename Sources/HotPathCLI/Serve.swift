@@ -179,6 +179,12 @@ struct Serve: ParsableCommand {
         @Option(help: "Send the records this many times over (benchmarks: a long stream from a short file).")
         var loops = 1
 
+        @Option(help: "max (as fast as the socket takes them) or recorded (at the records' recorded pace).")
+        var pace = "max"
+
+        @Option(help: "Speed factor for --pace recorded.")
+        var speed = 1.0
+
         func run() throws {
             var o = DatabentoServer.Options()
             o.port = port
@@ -197,6 +203,13 @@ struct Serve: ParsableCommand {
             o.disconnectAfter = disconnectAfter
             o.sessions = max(sessions, 0)
             o.loops = max(loops, 1)
+            switch pace {
+            case "max": o.recordedSpeed = nil
+            case "recorded":
+                guard speed > 0 else { fail("--speed must be positive", code: 2) }
+                o.recordedSpeed = speed
+            default: fail("--pace \(pace): expected max or recorded", code: 2)
+            }
             var dbn: [DBNFile] = []
             for path in files {
                 do {

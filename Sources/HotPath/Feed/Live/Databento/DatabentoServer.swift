@@ -14,7 +14,8 @@ import Glibc
 /// asked for, by the metadata's mappings), then heartbeats (SystemMsg) every interval until
 /// the client leaves. Records go out in batches of up to `batchBytes` (one `send` each), as
 /// a gateway writes them. `loops` sends the records that many times over (benchmarks: a
-/// long stream from a short file). `disconnectAfter` closes the first session after that
+/// long stream from a short file); `recordedSpeed` paces them as recorded instead (each loop
+/// starting from its first record's time). `disconnectAfter` closes the first session after that
 /// many records (later sessions run to the end), so a client's reconnect can be tested.
 ///
 /// Each session gets the file from its start. For a file that opens with a snapshot (an
@@ -34,6 +35,9 @@ public final class DatabentoServer: @unchecked Sendable {
         public var sessions = 0
         public var loops = 1
         public var batchBytes = 256 << 10
+        /// nil: as fast as the socket takes them; a factor: at the records' recorded pace
+        /// (their ts_recv, or ts_event where they have none), sped up by it.
+        public var recordedSpeed: Double?
         public init() {}
     }
 
@@ -150,10 +154,19 @@ public final class DatabentoServer: @unchecked Sendable {
             guard let run, runBytes > 0 else { return true }
             return (try? client.send(UnsafeRawBufferPointer(start: run, count: runBytes))) != nil
         }
+        var pacer = RecordedPace(version: file.metadata.version, speed: options.recordedSpeed)
         loops: for _ in 0..<max(options.loops, 1) {
             var cursor = file.cursor()
+            pacer.restart()
             _ = cursor.walk { c in
                 if !all && !wanted.contains(c.record.le(4, as: UInt32.self)) { return true }
+                if let due = pacer.due(c.record) {
+                    guard flush() else {
+                        gone = true
+                        return false
+                    }
+                    pacer.wait(until: due)
+                }
                 if runBytes > 0 && (run! + runBytes != c.record || runBytes + c.length > options.batchBytes) {
                     guard flush() else {
                         gone = true
@@ -191,6 +204,58 @@ public final class DatabentoServer: @unchecked Sendable {
         withUnsafeBytes(of: (UInt64(ts.tv_sec) &* 1_000_000_000).littleEndian) { for i in 0..<8 { r[8 + i] = $0[i] } }
         for (i, b) in "Heartbeat".utf8.enumerated() { r[16 + i] = b }
         return r
+    }
+}
+
+/// The emulator's `--pace recorded`: when each record is due by its index timestamp
+/// (ts_recv where its schema has one, else ts_event), relative to the loop's first record.
+struct RecordedPace {
+    let version: UInt8
+    let speed: Double?
+    var firstTs: UInt64 = 0
+    var startNs: UInt64 = 0
+    /// The ts_recv offset by rtype (0: none, use ts_event), learnt as records come.
+    var offsets: [UInt8: Int] = [:]
+
+    init(version: UInt8, speed: Double?) {
+        self.version = version
+        self.speed = speed.map { max($0, 1e-9) }
+    }
+
+    mutating func restart() { startNs = 0 }
+
+    /// When `record` is due (monotonic ns) if that is still ahead; nil when it is due now or
+    /// the pace is max.
+    mutating func due(_ record: UnsafeRawPointer) -> UInt64? {
+        guard let speed else { return nil }
+        let rtype = record.load(fromByteOffset: 1, as: UInt8.self)
+        let offset =
+            offsets[rtype]
+            ?? {
+                let o =
+                    DBNLayout.forRecord(rtype: rtype, version: version)?.fields.first { $0.name == "ts_recv" }?
+                    .offset ?? 8
+                offsets[rtype] = o
+                return o
+            }()
+        let ts = record.le(offset, as: UInt64.self)
+        let now = Clock.monotonicNs()
+        if startNs == 0 {
+            startNs = now
+            firstTs = ts
+            return nil
+        }
+        let due = startNs &+ UInt64(Double(ts > firstTs ? ts - firstTs : 0) / speed)
+        return due > now ? due : nil
+    }
+
+    func wait(until due: UInt64) {
+        while true {
+            let now = Clock.monotonicNs()
+            guard now < due else { return }
+            var ts = timespec(tv_sec: Int((due - now) / 1_000_000_000), tv_nsec: Int((due - now) % 1_000_000_000))
+            nanosleep(&ts, nil)
+        }
     }
 }
 
