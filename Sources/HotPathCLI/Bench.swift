@@ -217,7 +217,7 @@ extension Bench {
         var loops = 100
 
         @Option(help: "Bytes asked of each recv.")
-        var readSize = 1 << 16
+        var readSize = 16 << 10
 
         @Flag(help: "Print one JSON object.")
         var json = false

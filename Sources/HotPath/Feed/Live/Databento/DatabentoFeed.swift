@@ -82,7 +82,9 @@ public final class DatabentoFeed: @unchecked Sendable {
     public var note: (String) -> Void = { printError("hotpath: " + $0) }
     /// Session tuning (tests: 1-byte or random reads).
     public var windowBytes = 1 << 20
-    public var readSize = 1 << 16
+    /// 16 KiB: as many records a second as 64 KiB reads here, at a quarter of the
+    /// receive-to-Event wait in a burst (BENCHMARKS.md, "Databento Live").
+    public var readSize = 16 << 10
     public var readSizes: (() -> Int)?
 
     /// Set by `refill` when it ends a walk for its own reason (stop, idle).

@@ -39,7 +39,7 @@ public final class DatabentoSession {
     public enum Received { case data, quiet, ended }
 
     public init(
-        options: DatabentoOptions, key: String, windowBytes: Int = 1 << 20, readSize: Int = 1 << 16,
+        options: DatabentoOptions, key: String, windowBytes: Int = 1 << 20, readSize: Int = 16 << 10,
         client: String = "hotpath"
     ) throws(DatabentoError) {
         self.options = options
