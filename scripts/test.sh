@@ -178,6 +178,12 @@ if [ -d ../shared/data/dbn ]; then
   grep -q "after 5000 records: the gateway does not resume" "$db/err" && grep -q " 1 reconnects" "$db/err" \
     || { echo "test: the reconnect is not said on stderr:" >&2; cat "$db/err" >&2; exit 1; }
   echo "dropped session: 5,000 records, one reconnect said on stderr, then the new session's $(wc -l < "$db/whole") records"
+  "$bin" bench databento ../shared/data/dbn/test_data.mbp-10.dbn --loops 1000 --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+if r["records"] != 2000 or r["receive_to_event"]["count"] != 2000:
+    sys.exit(f"test: bench databento read {r}")
+print("bench databento: 2,000 records through both sessions")'
   rm -rf "$db"
 else
   echo "skipped: ../shared/data is absent beside the checkout"

@@ -256,6 +256,9 @@ final class DatabentoTests: XCTestCase {
             let (_, end) = try BookReplay.run(feed, stop: { false }) { views.append($0.json) }
             XCTAssertEqual(end, .idle, name)
             XCTAssertEqual(feed.counts.reconnects, 1, name)
+            // The resubscription asks for the MBO snapshot that rebuilds the books.
+            XCTAssertEqual(
+                server.subscriptions.map { $0.map { $0.contains("|snapshot=1|") } }, [[false], [true]], name)
             if rebuilt {
                 XCTAssertEqual(views, want, name)
             } else {

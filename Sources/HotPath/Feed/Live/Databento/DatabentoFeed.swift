@@ -13,10 +13,11 @@ import Glibc
 /// After `maxAttempts` failed attempts in a row it gives up. A refusal (a wrong key, an
 /// unknown dataset) and a broken protocol end it at once: retrying cannot help.
 ///
-/// The gateway does not resume a session. A new one starts from the subscription again (with
-/// `snapshot=1`, an MBO book's snapshot: a clear, then its orders), so what the caller built
-/// from the old one is stale: `run` tells the walk which session it is, and `book`/`run`
-/// empty their books and mark them stale until the source rebuilds them.
+/// The gateway does not resume a session, so what the caller built from the old one is
+/// stale: `book` and `run` empty their books and mark them stale until the stream rebuilds
+/// them. A resubscription (`resubscription`) asks for what rebuilds them: `snapshot=1` on
+/// the MBO schema (the only one the gateway snapshots: a clear, then the resting orders),
+/// and no `start=` (an intraday replay would send again what was already read).
 ///
 /// The walk calls `admit` on each record and uses `refill` for more: `admit` counts and sets
 /// aside heartbeats, counts gateway errors (and says each on `note`) and symbol mappings;
@@ -115,7 +116,8 @@ public final class DatabentoFeed: @unchecked Sendable {
             let metadata: DBNMetadata
             do {
                 session = try DatabentoSession(
-                    options: options, key: key, windowBytes: windowBytes, readSize: readSize)
+                    options: counts.sessions == 0 ? options : resubscription, key: key, windowBytes: windowBytes,
+                    readSize: readSize)
                 session.readSizes = readSizes
                 metadata = try session.metadata()
             } catch {
@@ -147,6 +149,14 @@ public final class DatabentoFeed: @unchecked Sendable {
             if let end = backOff(failure, attempts: &attempts, stop: stop) { return end }
         }
         return .stopped
+    }
+
+    /// What a session after the first subscribes to.
+    public var resubscription: DatabentoOptions {
+        var o = options
+        o.start = nil
+        if o.schema == "mbo" { o.snapshot = true }
+        return o
     }
 
     func redacted(_ error: DatabentoError) -> DatabentoError {

@@ -48,6 +48,8 @@ public final class DatabentoServer: @unchecked Sendable {
     public let port: UInt16
     public private(set) var served = 0
     public private(set) var refused = 0
+    /// Each session's subscription lines, in order (tests).
+    public private(set) var subscriptions: [[String]] = []
 
     public init(files: [DBNFile], options: Options) throws(SystemError) {
         self.files = files
@@ -116,8 +118,10 @@ public final class DatabentoServer: @unchecked Sendable {
         }
         guard (try? client.send("success=1|session_id=\(served + 1)\n")) != nil else { return false }
         var schema = "", symbols: [String] = []
+        subscriptions.append([])
         while let line = reader.line() {
             if line.hasPrefix("start_session") { break }
+            subscriptions[subscriptions.count - 1].append(line)
             for (k, v) in DatabentoAuth.fields(line) {
                 if k == "schema" { schema = v }
                 if k == "symbols" { symbols += v.split(separator: ",").map(String.init) }
