@@ -1,0 +1,357 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An allocation-free JSON scanner for venue messages: it walks one message's bytes in place
+/// and hands an adapter the members and elements it asks for; nothing is built, copied or
+/// allocated (no String, no Array, no Double).
+///
+/// A scan is a cursor (`at`) over the bytes. `members` steps through an object, handing the
+/// body each key (a `JSONScanner.Text`, a slice of the message) with the cursor on its value;
+/// a body that leaves the value unread has it skipped. `elements` does the same for arrays.
+/// Values are read with `text()` (a string's bytes between its quotes, escapes left as they
+/// are: venues send none in the fields read), `fixedPoint(_:)` (a decimal string or a JSON
+/// number, exactly, as an integer scaled by 10^scale) and `integer()`. Anything malformed sets
+/// `failure` (with its offset) and every later call returns nil or false, so an adapter
+/// checks once at the end. Nesting is bounded (`maxDepth`), so no input recurses deeply.
+public struct JSONScanner {
+    public let bytes: UnsafeRawBufferPointer
+    public private(set) var at = 0
+    public private(set) var failure: Failure?
+    static let maxDepth = 32
+
+    public struct Failure: Error, Equatable, CustomStringConvertible {
+        public var offset: Int
+        public var reason: StaticString
+        public var description: String { "byte \(offset): \(reason)" }
+        public static func == (a: Failure, b: Failure) -> Bool {
+            a.offset == b.offset && a.reason.description == b.reason.description
+        }
+    }
+
+    /// A slice of the message: a key, a string's contents, or a number's text.
+    public struct Text {
+        public let start: UnsafePointer<UInt8>
+        public let count: Int
+
+        /// Whether the bytes are exactly `literal`'s (ASCII).
+        @inline(__always)
+        public func equals(_ literal: StaticString) -> Bool {
+            count == literal.utf8CodeUnitCount && memcmp(start, literal.utf8Start, count) == 0
+        }
+
+        /// The bytes as a String (cold paths: errors, symbols at start-up).
+        public var string: String { String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self) }
+    }
+
+    public init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    @inline(__always) var ok: Bool { failure == nil }
+
+    @inline(__always)
+    func byte(_ i: Int) -> UInt8 { bytes.load(fromByteOffset: i, as: UInt8.self) }
+
+    mutating func fail(_ reason: StaticString) {
+        if failure == nil { failure = Failure(offset: at, reason: reason) }
+    }
+
+    @inline(__always)
+    mutating func skipSpace() {
+        while at < bytes.count {
+            let b = byte(at)
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { return }
+            at += 1
+        }
+    }
+
+    /// The first byte of the next value (after white space), or 0 at the end.
+    @inline(__always)
+    public mutating func peek() -> UInt8 {
+        skipSpace()
+        return at < bytes.count ? byte(at) : 0
+    }
+
+    /// The whole message is one value and nothing after it.
+    public mutating func finish() -> Bool {
+        guard ok else { return false }
+        if peek() != 0 { fail("text after the message's value") }
+        return ok
+    }
+
+    /// A string value's contents (without quotes); nil (and `failure`) when the value is no
+    /// string. Escapes are validated and left in the slice.
+    public mutating func text() -> Text? {
+        guard ok, peek() == UInt8(ascii: "\"") else {
+            fail("expected a string")
+            return nil
+        }
+        let start = at + 1
+        var i = start
+        while i < bytes.count {
+            let b = byte(i)
+            if b == UInt8(ascii: "\"") {
+                at = i + 1
+                return Text(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: i - start)
+            }
+            if b == UInt8(ascii: "\\") {
+                i += 2
+                continue
+            }
+            if b < 0x20 {
+                at = i
+                fail("a control character in a string")
+                return nil
+            }
+            i += 1
+        }
+        at = bytes.count
+        fail("a string runs past the end")
+        return nil
+    }
+
+    /// A JSON number's text; nil (and `failure`) when the value is no number.
+    mutating func numberText() -> Text? {
+        guard ok else { return nil }
+        let c = peek()
+        guard c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) else {
+            fail("expected a number")
+            return nil
+        }
+        let start = at
+        while at < bytes.count {
+            let b = byte(at)
+            guard (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2B || b == 0x2E || b == 0x65 || b == 0x45 else {
+                break
+            }
+            at += 1
+        }
+        return Text(start: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self) + start, count: at - start)
+    }
+
+    /// A decimal string (`"0.6700"`) or a JSON number (`114.125`, `1.5e2`) as an integer
+    /// scaled by 10^`scale`, exactly: nil when the value is neither, is not a well-formed
+    /// decimal, has non-zero digits below 10^-scale, or overflows Int64. Never through Double.
+    public mutating func fixedPoint(scale: Int = 9) -> Int64? {
+        guard ok else { return nil }
+        let t = peek() == UInt8(ascii: "\"") ? text() : numberText()
+        guard let t else { return nil }
+        guard let v = Self.decimal(t, scale: scale) else {
+            fail("not an exact decimal at this scale")
+            return nil
+        }
+        return v
+    }
+
+    /// An integer (a JSON number or a string of digits), exactly; nil otherwise.
+    public mutating func integer() -> Int64? { fixedPoint(scale: 0) }
+
+    /// `text` as a decimal scaled by 10^scale (see `fixedPoint`).
+    public static func decimal(_ t: Text, scale: Int) -> Int64? {
+        var i = 0
+        let n = t.count
+        guard n > 0 else { return nil }
+        var negative = false
+        if t.start[0] == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+        }
+        var mantissa: UInt64 = 0
+        var digits = 0, fraction = 0
+        var sawPoint = false
+        var dropped = false  // a non-zero digit beyond what fits
+        var overflow = false
+        while i < n {
+            let b = t.start[i]
+            if b >= 0x30 && b <= 0x39 {
+                digits += 1
+                if sawPoint { fraction += 1 }
+                let d = UInt64(b - 0x30)
+                let (m1, o1) = mantissa.multipliedReportingOverflow(by: 10)
+                let (m2, o2) = m1.addingReportingOverflow(d)
+                if o1 || o2 {
+                    // Past 19 digits: only exact if the rest are fraction zeros, checked below.
+                    if !sawPoint { overflow = true }
+                    if d != 0 { dropped = true }
+                    if sawPoint { fraction -= 1 }
+                } else {
+                    mantissa = m2
+                }
+            } else if b == UInt8(ascii: ".") && !sawPoint {
+                sawPoint = true
+            } else {
+                break
+            }
+            i += 1
+        }
+        guard digits > 0, !overflow else { return nil }
+        var exponent = 0
+        if i < n {
+            guard t.start[i] == UInt8(ascii: "e") || t.start[i] == UInt8(ascii: "E"), i + 1 < n else { return nil }
+            i += 1
+            var expNegative = false
+            if t.start[i] == UInt8(ascii: "-") || t.start[i] == UInt8(ascii: "+") {
+                expNegative = t.start[i] == UInt8(ascii: "-")
+                i += 1
+            }
+            guard i < n else { return nil }
+            while i < n {
+                let b = t.start[i]
+                guard b >= 0x30 && b <= 0x39, exponent < 1_000 else { return nil }
+                exponent = exponent * 10 + Int(b - 0x30)
+                i += 1
+            }
+            if expNegative { exponent = -exponent }
+        }
+        if dropped { return nil }
+        // value = mantissa × 10^(exponent − fraction); scaled: × 10^scale.
+        var shift = exponent - fraction + scale
+        while shift < 0 {
+            guard mantissa % 10 == 0 else { return nil }  // precision below 10^-scale
+            mantissa /= 10
+            shift += 1
+        }
+        while shift > 0 {
+            let (m, o) = mantissa.multipliedReportingOverflow(by: 10)
+            guard !o else { return nil }
+            mantissa = m
+            shift -= 1
+        }
+        if negative {
+            guard mantissa <= UInt64(Int64.max) + 1 else { return nil }
+            return mantissa == UInt64(Int64.max) + 1 ? Int64.min : -Int64(mantissa)
+        }
+        guard mantissa <= UInt64(Int64.max) else { return nil }
+        return Int64(mantissa)
+    }
+
+    /// Steps through an object's members. `body` gets each key with the cursor on its value
+    /// and returns false to stop; a value it leaves unread is skipped.
+    @discardableResult
+    public mutating func members(_ body: (inout JSONScanner, Text) -> Bool) -> Bool {
+        guard ok, peek() == UInt8(ascii: "{") else {
+            fail("expected an object")
+            return false
+        }
+        at += 1
+        if peek() == UInt8(ascii: "}") {
+            at += 1
+            return true
+        }
+        while ok {
+            guard let key = text() else { return false }
+            guard peek() == UInt8(ascii: ":") else {
+                fail("expected ':' after a key")
+                return false
+            }
+            at += 1
+            skipSpace()
+            let valueAt = at
+            if !body(&self, key) { return ok }
+            if ok && at == valueAt { skipValue() }
+            switch peek() {
+            case UInt8(ascii: ","): at += 1
+            case UInt8(ascii: "}"):
+                at += 1
+                return ok
+            default:
+                fail("expected ',' or '}' in an object")
+            }
+        }
+        return false
+    }
+
+    /// Steps through an array's elements, as `members` does an object's.
+    @discardableResult
+    public mutating func elements(_ body: (inout JSONScanner) -> Bool) -> Bool {
+        guard ok, peek() == UInt8(ascii: "[") else {
+            fail("expected an array")
+            return false
+        }
+        at += 1
+        if peek() == UInt8(ascii: "]") {
+            at += 1
+            return true
+        }
+        while ok {
+            skipSpace()
+            let valueAt = at
+            if !body(&self) { return ok }
+            if ok && at == valueAt { skipValue() }
+            switch peek() {
+            case UInt8(ascii: ","): at += 1
+            case UInt8(ascii: "]"):
+                at += 1
+                return ok
+            default:
+                fail("expected ',' or ']' in an array")
+            }
+        }
+        return false
+    }
+
+    /// Skips one value of any kind, nesting included: iteratively, with a bit per open
+    /// container (1: object), up to `maxDepth`.
+    public mutating func skipValue() {
+        var objects: UInt64 = 0
+        var depth = 0
+        values: while ok {
+            switch peek() {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let object = byte(at) == UInt8(ascii: "{")
+                depth += 1
+                guard depth <= Self.maxDepth else { return fail("nested too deeply") }
+                objects = objects << 1 | (object ? 1 : 0)
+                at += 1
+                if peek() == (object ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                    at += 1
+                    depth -= 1
+                    objects >>= 1
+                } else {
+                    if object { key() }
+                    continue values
+                }
+            case UInt8(ascii: "\""): _ = text()
+            case UInt8(ascii: "t"): literal("true")
+            case UInt8(ascii: "f"): literal("false")
+            case UInt8(ascii: "n"): literal("null")
+            case 0: return fail("a value runs past the end")
+            default: _ = numberText()
+            }
+            // A value is done: a ',' leads to the next (after its key, in an object), a close
+            // ends its container.
+            while depth > 0 && ok {
+                let inObject = objects & 1 == 1
+                let c = peek()
+                if c == UInt8(ascii: ",") {
+                    at += 1
+                    if inObject { key() }
+                    continue values
+                }
+                guard c == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) else {
+                    return fail("expected ',' or the container's close")
+                }
+                at += 1
+                depth -= 1
+                objects >>= 1
+            }
+            return
+        }
+    }
+
+    /// A member's key and its ':'.
+    mutating func key() {
+        guard text() != nil else { return }
+        guard peek() == UInt8(ascii: ":") else { return fail("expected ':' after a key") }
+        at += 1
+    }
+
+    mutating func literal(_ word: StaticString) {
+        let n = word.utf8CodeUnitCount
+        guard at + n <= bytes.count, memcmp(bytes.baseAddress! + at, word.utf8Start, n) == 0 else {
+            return fail("not a JSON literal")
+        }
+        at += n
+    }
+}
