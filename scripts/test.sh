@@ -19,6 +19,15 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" "$log"; then
   echo "test: the release build has warnings in HotPath's own code" >&2; exit 1
 fi
 
+echo "== the WebSocket test peer: Python websockets 17.4 + trustme in .build-venv/live"
+live_venv=.build-venv/live
+if [ ! -x "$live_venv/bin/python" ] || ! "$live_venv/bin/python" -c 'import websockets, trustme' 2>/dev/null; then
+  python3 -m venv "$live_venv"
+  "$live_venv/bin/pip" install -q "websockets==17.4" "trustme==1.2.1" cryptography \
+    || { echo "test: pip could not install websockets and trustme" >&2; exit 1; }
+fi
+export HOTPATH_LIVE_PYTHON="$PWD/$live_venv/bin/python"
+
 echo "== tests (release, -enable-testing)"
 # The live-feed tests send multicast over loopback where the host lets them (root can).
 if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null; then ip link set lo multicast on 2>/dev/null || true; fi

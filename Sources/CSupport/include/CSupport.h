@@ -264,3 +264,25 @@ uint64_t hp_realtime_ns(void);
 }
 #endif
 #endif
+
+// ---- TLS client (OpenSSL), for wss:// venues (tls.c) ----
+/// A TLS session over a connected socket. Opaque to Swift.
+typedef struct hp_tls hp_tls;
+
+/// Handshakes TLS 1.2+ over the connected `fd`: SNI and host-name (or IP) verification for
+/// `host`, the peer's certificate checked against `ca_file` (a PEM bundle) or, when it is
+/// NULL, the system's store; `insecure` != 0 turns verification off; `tls12_only` caps the
+/// version at TLS 1.2. NULL on failure, with a one-line reason in `err`.
+hp_tls *hp_tls_connect(int fd, const char *host, const char *ca_file, int insecure, int tls12_only, char *err,
+                       size_t errlen);
+/// Up to `n` bytes: how many, 0 when the peer closed, -1 on an error (reason in `err`), -2
+/// when the socket's receive time-out passed with nothing.
+long hp_tls_read(hp_tls *t, void *buf, size_t n, char *err, size_t errlen);
+/// All of `n` bytes, or -1 (reason in `err`).
+long hp_tls_write(hp_tls *t, const void *buf, size_t n, char *err, size_t errlen);
+/// Sends close_notify (best effort) and frees the session; the socket stays open.
+void hp_tls_free(hp_tls *t);
+/// The negotiated protocol ("TLSv1.3").
+const char *hp_tls_version(hp_tls *t);
+/// SHA-1 of `n` bytes (the WebSocket accept key).
+void hp_sha1(const void *p, size_t n, unsigned char out[20]);

@@ -1,0 +1,126 @@
+// TLS client on OpenSSL for wss:// venues: a thin shim, since SNI and host-name checks are
+// macros and flags Swift does not import. Cold set-up; hp_tls_read is the receive call.
+#include "CSupport.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+struct hp_tls {
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+static void reason(char *err, size_t errlen, const char *what) {
+    unsigned long e = ERR_peek_last_error();
+    if (e) {
+        char buf[256];
+        ERR_error_string_n(e, buf, sizeof buf);
+        snprintf(err, errlen, "%s: %s", what, buf);
+    } else if (errno) {
+        snprintf(err, errlen, "%s: %s", what, strerror(errno));
+    } else {
+        snprintf(err, errlen, "%s", what);
+    }
+    ERR_clear_error();
+}
+
+hp_tls *hp_tls_connect(int fd, const char *host, const char *ca_file, int insecure, int tls12_only, char *err,
+                       size_t errlen) {
+    ERR_clear_error();
+    hp_tls *t = calloc(1, sizeof *t);
+    if (!t) { snprintf(err, errlen, "out of memory"); return NULL; }
+    t->ctx = SSL_CTX_new(TLS_client_method());
+    if (!t->ctx) { reason(err, errlen, "SSL_CTX_new"); free(t); return NULL; }
+    SSL_CTX_set_min_proto_version(t->ctx, TLS1_2_VERSION);
+    if (tls12_only) SSL_CTX_set_max_proto_version(t->ctx, TLS1_2_VERSION);
+    if (!insecure) {
+        int loaded = ca_file ? SSL_CTX_load_verify_locations(t->ctx, ca_file, NULL)
+                             : SSL_CTX_set_default_verify_paths(t->ctx);
+        if (loaded != 1) {
+            reason(err, errlen, ca_file ? "ca_file cannot be loaded" : "the system's CA store cannot be loaded");
+            hp_tls_free(t);
+            return NULL;
+        }
+        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+    } else {
+        SSL_CTX_set_verify(t->ctx, SSL_VERIFY_NONE, NULL);
+    }
+    t->ssl = SSL_new(t->ctx);
+    if (!t->ssl) { reason(err, errlen, "SSL_new"); hp_tls_free(t); return NULL; }
+    struct in6_addr a6;
+    struct in_addr a4;
+    int is_ip = inet_pton(AF_INET, host, &a4) == 1 || inet_pton(AF_INET6, host, &a6) == 1;
+    if (!is_ip) SSL_set_tlsext_host_name(t->ssl, host);
+    if (!insecure) {
+        X509_VERIFY_PARAM *param = SSL_get0_param(t->ssl);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        int set = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) : X509_VERIFY_PARAM_set1_host(param, host, 0);
+        if (set != 1) { reason(err, errlen, "the host name cannot be checked"); hp_tls_free(t); return NULL; }
+    }
+    SSL_set_fd(t->ssl, fd);
+    for (;;) {
+        errno = 0;
+        int rc = SSL_connect(t->ssl);
+        if (rc == 1) break;
+        int e = SSL_get_error(t->ssl, rc);
+        if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && (errno == EAGAIN || errno == EINTR)) continue;
+        long verify = SSL_get_verify_result(t->ssl);
+        if (verify != X509_V_OK) {
+            snprintf(err, errlen, "certificate verify failed: %s", X509_verify_cert_error_string(verify));
+            ERR_clear_error();
+        } else {
+            reason(err, errlen, "TLS handshake failed");
+        }
+        hp_tls_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+long hp_tls_read(hp_tls *t, void *buf, size_t n, char *err, size_t errlen) {
+    for (;;) {
+        errno = 0;
+        int rc = SSL_read(t->ssl, buf, (int)(n > 1 << 30 ? 1 << 30 : n));
+        if (rc > 0) return rc;
+        int e = SSL_get_error(t->ssl, rc);
+        if (e == SSL_ERROR_ZERO_RETURN) return 0;
+        if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+            if (errno == EINTR) continue;
+            return -2;
+        }
+        if (e == SSL_ERROR_SYSCALL && errno == 0) return 0;  // the peer closed without close_notify
+        if (e == SSL_ERROR_SYSCALL && (errno == EAGAIN || errno == EWOULDBLOCK)) return -2;
+        reason(err, errlen, "TLS read");
+        return -1;
+    }
+}
+
+long hp_tls_write(hp_tls *t, const void *buf, size_t n, char *err, size_t errlen) {
+    size_t done = 0;
+    while (done < n) {
+        errno = 0;
+        int rc = SSL_write(t->ssl, (const char *)buf + done, (int)(n - done));
+        if (rc > 0) { done += (size_t)rc; continue; }
+        int e = SSL_get_error(t->ssl, rc);
+        if ((e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) && (errno == EINTR || errno == EAGAIN)) continue;
+        reason(err, errlen, "TLS write");
+        return -1;
+    }
+    return (long)done;
+}
+
+void hp_tls_free(hp_tls *t) {
+    if (!t) return;
+    if (t->ssl) { SSL_shutdown(t->ssl); SSL_free(t->ssl); }
+    if (t->ctx) SSL_CTX_free(t->ctx);
+    free(t);
+}
+
+const char *hp_tls_version(hp_tls *t) { return SSL_get_version(t->ssl); }
+
+void hp_sha1(const void *p, size_t n, unsigned char out[20]) { SHA1(p, n, out); }
