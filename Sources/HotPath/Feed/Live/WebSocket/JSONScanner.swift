@@ -48,6 +48,21 @@ public struct JSONScanner {
         self.bytes = bytes
     }
 
+    /// A scanner of the same message from `offset` (a value's start noted on a first pass,
+    /// for members that must wait for others: Coinbase's events after its sequence number).
+    public init(_ bytes: UnsafeRawBufferPointer, at offset: Int) {
+        self.bytes = bytes
+        at = offset
+    }
+
+    /// Where the cursor is (a value's start, inside a `members` body).
+    public var offset: Int {
+        mutating get {
+            skipSpace()
+            return at
+        }
+    }
+
     @inline(__always) var ok: Bool { failure == nil }
 
     @inline(__always)
@@ -131,17 +146,16 @@ public struct JSONScanner {
     }
 
     /// A decimal string (`"0.6700"`) or a JSON number (`114.125`, `1.5e2`) as an integer
-    /// scaled by 10^`scale`, exactly: nil when the value is neither, is not a well-formed
-    /// decimal, has non-zero digits below 10^-scale, or overflows Int64. Never through Double.
+    /// scaled by 10^`scale`, exactly: nil when the value is neither (a scan failure), or is
+    /// not a well-formed decimal, has non-zero digits below 10^-scale, or overflows Int64
+    /// (no failure: the JSON is sound, the caller counts the value). Never through Double.
     public mutating func fixedPoint(scale: Int = 9) -> Int64? {
         guard ok else { return nil }
         let t = peek() == UInt8(ascii: "\"") ? text() : numberText()
         guard let t else { return nil }
-        guard let v = Self.decimal(t, scale: scale) else {
-            fail("not an exact decimal at this scale")
-            return nil
-        }
-        return v
+        // A well-formed value that is no exact decimal ("NaN", too fine) is the caller's to
+        // count: the message's JSON is still fine, so the scan goes on.
+        return Self.decimal(t, scale: scale)
     }
 
     /// An integer (a JSON number or a string of digits), exactly; nil otherwise.

@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Coinbase Advanced Trade market data over WebSocket, as Coinbase documents it:
+///
+/// - every message is `{"channel":…,"client_id":…,"timestamp":…,"sequence_num":N,
+///   "events":[…]}`; `sequence_num` rises by one per message on a connection, across channels;
+/// - `l2_data` events are `{"type":"snapshot"|"update","product_id":…,"updates":[{"side":
+///   "bid"|"offer","event_time":…,"price_level":"21921.73","new_quantity":"0.06317902"}]}`,
+///   `new_quantity` the level's absolute size ("0" removes it); a snapshot replaces the book;
+/// - `market_trades` events carry `trades` (counted here); `heartbeats` and `subscriptions`
+///   are counted.
+///
+/// Prices and quantities are decimal strings, parsed exactly into 1e-9 fixed point
+/// (`JSONScanner.fixedPoint`). A `sequence_num` gap marks every book stale until its next
+/// snapshot, and is counted. An unknown channel or product, a malformed message, and a
+/// negative or non-decimal quantity are counted skips. Nothing is allocated per message.
+public struct CoinbaseAdapter {
+    public struct Counts: Sendable {
+        public var messages = 0, l2 = 0, snapshots = 0, trades = 0, heartbeats = 0, subscriptions = 0
+        public var gaps = 0, unknownChannel = 0, unknownProduct = 0, malformed = 0, badQuantity = 0
+        public var named: [(String, Int)] {
+            [
+                ("messages", messages), ("l2_data", l2), ("snapshots", snapshots), ("trades", trades),
+                ("heartbeats", heartbeats), ("subscriptions", subscriptions), ("sequence_gaps", gaps),
+                ("unknown_channel", unknownChannel), ("unknown_product", unknownProduct), ("malformed", malformed),
+                ("bad_quantity", badQuantity),
+            ]
+        }
+    }
+
+    /// The products, in the books' market order (start-up).
+    public let products: [String]
+    let productBytes: [[UInt8]]
+    public private(set) var counts = Counts()
+    public private(set) var lastSequence: Int64 = -1
+
+    public init(products: [String]) {
+        self.products = products
+        productBytes = products.map { Array($0.utf8) }
+    }
+
+    /// The subscribe commands for `channels` (default level2 and market_trades). Cold.
+    public func subscriptions(channels: [String] = ["level2", "market_trades"]) -> [String] {
+        let ids = products.map { "\"\($0)\"" }.joined(separator: ",")
+        return channels.map { "{\"type\":\"subscribe\",\"product_ids\":[\(ids)],\"channel\":\"\($0)\"}" }
+    }
+
+    func market(_ t: JSONScanner.Text) -> Int {
+        for (i, p) in productBytes.enumerated() where p.count == t.count {
+            if p.withUnsafeBytes({ memcmp($0.baseAddress!, t.start, t.count) }) == 0 { return i }
+        }
+        return -1
+    }
+
+    /// Applies one message to `book`; `touched(market, sequence)` hears each book an
+    /// `l2_data` event changed, once the event is applied.
+    public mutating func take(
+        _ message: UnsafeRawBufferPointer, book: VenueBook, touched: (Int, Int64) -> Void
+    ) {
+        counts.messages += 1
+        enum Channel { case none, l2, trades, heartbeats, subscriptions, other }
+        var channel = Channel.none
+        var sequence: Int64 = -1
+        var events = -1
+        var s = JSONScanner(message)
+        s.members { s, key in
+            if key.equals("channel") {
+                guard let t = s.text() else { return false }
+                channel =
+                    t.equals("l2_data")
+                    ? .l2
+                    : t.equals("market_trades")
+                        ? .trades
+                        : t.equals("heartbeats") ? .heartbeats : t.equals("subscriptions") ? .subscriptions : .other
+            } else if key.equals("sequence_num") {
+                sequence = s.integer() ?? -1
+            } else if key.equals("events") {
+                events = s.offset
+            }
+            return true
+        }
+        guard s.finish(), channel != .none else {
+            counts.malformed += 1
+            return
+        }
+        if sequence >= 0 {
+            if lastSequence >= 0 && sequence != lastSequence + 1 {
+                counts.gaps += 1
+                for m in 0..<book.markets { book.stale[m] = true }
+            }
+            lastSequence = sequence
+        }
+        switch channel {
+        case .l2:
+            counts.l2 += 1
+            guard events >= 0 else {
+                counts.malformed += 1
+                return
+            }
+            var e = JSONScanner(message, at: events)
+            e.elements { e in
+                applyEvent(&e, message: message, book: book, sequence: sequence, touched: touched)
+                return true
+            }
+            if e.failure != nil { counts.malformed += 1 }
+        case .trades:
+            guard events >= 0 else { return }
+            var e = JSONScanner(message, at: events)
+            e.elements { e in
+                e.members { e, key in
+                    if key.equals("trades") {
+                        e.elements { _ in
+                            counts.trades += 1
+                            return true
+                        }
+                    }
+                    return true
+                }
+                return true
+            }
+        case .heartbeats: counts.heartbeats += 1
+        case .subscriptions: counts.subscriptions += 1
+        case .other, .none: counts.unknownChannel += 1
+        }
+    }
+
+    /// One `l2_data` event: its type and product first, then its updates (a second pass).
+    mutating func applyEvent(
+        _ e: inout JSONScanner, message: UnsafeRawBufferPointer, book: VenueBook, sequence: Int64,
+        touched: (Int, Int64) -> Void
+    ) {
+        var snapshot = false
+        var m = -2
+        var updates = -1
+        e.members { e, key in
+            if key.equals("type") {
+                snapshot = e.text()?.equals("snapshot") ?? false
+            } else if key.equals("product_id") {
+                m = e.text().map { market($0) } ?? -2
+            } else if key.equals("updates") {
+                updates = e.offset
+            }
+            return true
+        }
+        guard m >= 0 else {
+            if m == -1 { counts.unknownProduct += 1 } else { counts.malformed += 1 }
+            return
+        }
+        if snapshot {
+            counts.snapshots += 1
+            book.clear(market: m)
+        }
+        guard updates >= 0 else { return }
+        var u = JSONScanner(message, at: updates)
+        u.elements { u in
+            var bid: Bool? = nil
+            var price: Int64? = nil
+            var quantity: Int64? = nil
+            u.members { u, key in
+                if key.equals("side") {
+                    bid = u.text().map { $0.equals("bid") ? true : $0.equals("offer") ? false : nil } ?? nil
+                } else if key.equals("price_level") {
+                    price = u.fixedPoint()
+                } else if key.equals("new_quantity") {
+                    quantity = u.fixedPoint()
+                }
+                return true
+            }
+            guard let bid, let price, let quantity, quantity >= 0 else {
+                counts.badQuantity += 1
+                return u.failure == nil
+            }
+            book.set(market: m, bid: bid, price: price, size: quantity)
+            return true
+        }
+        if u.failure != nil { counts.malformed += 1 }
+        touched(m, sequence)
+    }
+}
