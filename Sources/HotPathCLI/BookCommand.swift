@@ -23,12 +23,18 @@ struct BookCommand: ParsableCommand {
             across reconnects. The gateway does not resume a session, so after a reconnect \
             every order-by-order book is emptied and prints "stale":"resubscribed" until the \
             stream clears it (with snapshot=1, an MBO snapshot starts with a clear).
+
+            A wss:// URL (wss://HOST[:PORT]/PATH?venue=coinbase&markets=BTC-USD,ETH-USD\
+            [&ca_file=PEM][&tls=1.2]) builds the venue's L2 books from its WebSocket feed and \
+            prints {"product":…,"sequence_num":…,"bids":[["price","size"],…],"asks":[…]} \
+            after each book update, "stale":true while a sequence gap or a reconnect waits for \
+            its snapshot. --instrument is then the market's index in markets=.
             """
     )
 
     @Argument(
         help:
-            "A DBN file (.dbn or .dbn.zst), an ITCH 5.0 input (pcap, .mold, binary), or a moldudp64:// or databento:// URL."
+            "A DBN file (.dbn or .dbn.zst), an ITCH 5.0 input (pcap, .mold, binary), or a moldudp64://, databento:// or wss:// URL."
     )
     var file: String
 
@@ -74,6 +80,45 @@ struct BookCommand: ParsableCommand {
                 fail("\(error)")
             }
             return
+        }
+        if case let .webSocket(options) = source {
+            let feed = VenueFeed(options: options)
+            feed.idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
+            var adapter = CoinbaseAdapter(products: options.markets)
+            let book = VenueBook(markets: options.markets.count)
+            hp_install_stop_handlers()
+            let end = feed.run(
+                stop: { hp_stop_signal() != 0 },
+                connected: { ws in
+                    if feed.counts.connects > 1 { adapter.reconnected(book: book) }
+                    for line in adapter.subscriptions(
+                        channels: options.channels.isEmpty ? ["level2", "market_trades"] : options.channels)
+                    {
+                        _ = ws.send(text: line)
+                    }
+                },
+                message: { bytes in
+                    adapter.take(bytes, book: book) { m, seq in
+                        guard instrument.map({ Int($0) == m }) ?? true else { return }
+                        out.line(book.json(market: m, name: options.markets[m], sequence: seq, depth: depth))
+                    }
+                })
+            out.flush()
+            let counters =
+                feed.counts.named + feed.client.named.map { ("ws.\($0.0)", $0.1) }
+                + adapter.counts.named.map { ("\(options.venue.rawValue).\($0.0)", $0.1) }
+            let said = counters.filter { $0.1 != 0 }.map { "\($0.1) \($0.0)" }
+            if !said.isEmpty {
+                printError("hotpath: \(options.url): \(end == .idle ? "idle; " : "")" + said.joined(separator: ", "))
+            }
+            if book.overflow > 0 {
+                printError("hotpath: \(options.url): \(book.overflow) levels refused: a side was full")
+            }
+            switch end {
+            case .stopped, .idle: return
+            case let .failed(error): fail("\(options.url): \(error)", code: error.isTransient ? 1 : 2)
+            case .gaveUp: fail("\(options.url): \(end)")
+            }
         }
         if case let .moldUDP64(options) = source {
             do {

@@ -48,6 +48,9 @@ struct Decode: ParsableCommand {
         do { source = try SourceURL.parse(file) } catch { fail("\(error)") }
         if case let .moldUDP64(options) = source { return decodeLive(options, out: &out) }
         if case let .databento(options) = source { return decodeDatabento(options, out: &out) }
+        if case let .webSocket(options) = source {
+            fail("\(options.url): decode does not read wss:// yet; book does", code: 2)
+        }
         do {
             switch try FeedFile.open(file, streamed: true) {
             case let .dbn(dbn):

@@ -78,6 +78,8 @@ struct Run: ParsableCommand {
                     gateway.idleNs = idleNs
                     made.append(.gateway(gateway))
                 } catch { fail("\(c.file): feeds.url: \(error)", code: 2) }
+            case let .webSocket(options):
+                fail("\(c.file): feeds.url \(options.url): run does not take wss:// feeds yet (book does)", code: 2)
             case let .moldUDP64(options):
                 do { made.append(.mold(try MoldUDP64Feed(options: options))) } catch { fail("\(error)") }
                 printError(

@@ -8,10 +8,13 @@
 ///
 /// `databento://[HOST:PORT]?dataset=…&schema=…&symbols=…`: Databento's Live gateway
 /// (`DatabentoOptions`).
+///
+/// `wss://HOST[:PORT]/PATH?venue=…&markets=…`: a venue's WebSocket feed (`VenueOptions`).
 public enum SourceURL: Equatable, Sendable {
     case file(String)
     case moldUDP64(MoldUDP64Options)
     case databento(DatabentoOptions)
+    case webSocket(VenueOptions)
 
     public static func parse(_ text: String) throws(SourceURLError) -> SourceURL {
         guard let schemeEnd = text.range(of: "://") else { return .file(text) }
@@ -21,8 +24,10 @@ public enum SourceURL: Equatable, Sendable {
         case "file": return .file(rest)
         case "moldudp64": return .moldUDP64(try MoldUDP64Options(url: text, rest: rest))
         case "databento": return .databento(try DatabentoOptions(url: text, rest: rest))
+        case "wss", "ws": return .webSocket(try VenueOptions(url: text, tls: scheme == "wss", rest: rest))
         default:
-            throw SourceURLError(url: text, reason: "unknown scheme \"\(scheme)\" (known: moldudp64, databento, file)")
+            throw SourceURLError(
+                url: text, reason: "unknown scheme \"\(scheme)\" (known: moldudp64, databento, wss, ws, file)")
         }
     }
 }

@@ -54,6 +54,13 @@ public struct CoinbaseAdapter {
         return -1
     }
 
+    /// A new connection: its `sequence_num` starts again, and every book is stale until
+    /// the snapshot the subscription brings.
+    public mutating func reconnected(book: VenueBook) {
+        lastSequence = -1
+        for m in 0..<book.markets { book.stale[m] = true }
+    }
+
     /// Applies one message to `book`; `touched(market, sequence)` hears each book an
     /// `l2_data` event changed, once the event is applied.
     public mutating func take(

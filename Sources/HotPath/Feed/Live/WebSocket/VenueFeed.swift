@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A venue's WebSocket feed that outlives its connections, as `DatabentoFeed` is for the
+/// gateway: connect (TLS, upgrade), subscribe, hand each message to the caller; on a close,
+/// a socket or TLS error, or silence past the watchdog, reconnect after an exponential
+/// back-off with jitter (0.1 s doubling to 10 s, × 0.5–1) and subscribe again, giving up
+/// after `maxAttempts` failures in a row. A TLS failure or a refused upgrade ends it at once.
+///
+/// A new connection starts the venue's sequence again and sends fresh snapshots, so the
+/// caller is told (`connected`) and resets its adapter; the books stay stale until their
+/// snapshots come. Counters: connects, reconnects, watchdog timeouts, and the client's.
+public final class VenueFeed {
+    public struct Counts: Sendable {
+        public var connects = 0, reconnects = 0, watchdogTimeouts = 0
+        public var named: [(String, Int)] {
+            [("connects", connects), ("reconnects", reconnects), ("watchdog_timeouts", watchdogTimeouts)]
+        }
+    }
+
+    public enum End: Error, Equatable, CustomStringConvertible {
+        case stopped, idle
+        case failed(WebSocketError)
+        case gaveUp(WebSocketError, attempts: Int)
+
+        public var description: String {
+            switch self {
+            case .stopped: "stopped"
+            case .idle: "idle"
+            case let .failed(e): e.description
+            case let .gaveUp(e, attempts): "\(e); gave up after \(attempts) attempts"
+            }
+        }
+    }
+
+    public let options: VenueOptions
+    public private(set) var counts = Counts()
+    /// The client's counters, summed over connections.
+    public private(set) var client = WebSocketClient.Counts()
+    public var maxAttempts = 8
+    /// No bytes at all for this long is a dead connection (venues ping or send heartbeats).
+    public var watchdogNs: UInt64 = 30_000_000_000
+    /// Stop once no message has come for this long (0: never).
+    public var idleNs: UInt64 = 0
+    public var note: (String) -> Void = { printError("hotpath: " + $0) }
+
+    public init(options: VenueOptions) {
+        self.options = options
+    }
+
+    /// Connections until `stop`, idle, a non-transient failure, or `maxAttempts` failures in
+    /// a row. `connected(client)` runs after each connect (subscribe there, reset adapters);
+    /// `message` gets each data message's bytes, valid for the call.
+    public func run(
+        stop: () -> Bool, connected: (WebSocketClient) -> Void, message: (UnsafeRawBufferPointer) -> Void
+    ) -> End {
+        var attempts = 0
+        var lastMessage = Clock.monotonicNs()
+        if options.insecure { note("\(options.url): insecure=1: the server's certificate and name are NOT checked") }
+        while !stop() {
+            let ws: WebSocketClient
+            do { ws = try WebSocketClient(options.client) } catch {
+                if !error.isTransient { return .failed(error) }
+                if let end = backOff(error, &attempts, stop, idleSince: lastMessage) { return end }
+                continue
+            }
+            counts.connects += 1
+            if counts.connects > 1 {
+                note("\(options.url): connected again; the books are stale until their snapshots")
+            }
+            connected(ws)
+            var lastBytes = Clock.monotonicNs()
+            var seenMessages = 0
+            var ending: End?
+            receive: while true {
+                switch ws.next() {
+                case let .message(bytes, _):
+                    message(bytes)
+                    seenMessages += 1
+                    if seenMessages & 63 == 0 {
+                        lastBytes = Clock.monotonicNs()
+                        lastMessage = lastBytes
+                        if stop() { ending = .stopped; break receive }
+                    }
+                case .quiet:
+                    let now = Clock.monotonicNs()
+                    if seenMessages > 0 {
+                        lastMessage = now
+                        seenMessages = 0
+                    }
+                    if stop() { ending = .stopped; break receive }
+                    if idleNs > 0 && now &- lastMessage >= idleNs { ending = .idle; break receive }
+                    if ws.counts.frames > 0 { lastBytes = now }  // any frame, pings included
+                    if now &- lastBytes >= watchdogNs {
+                        counts.watchdogTimeouts += 1
+                        ws.close()
+                        break receive
+                    }
+                case .ended: break receive
+                }
+            }
+            add(ws.counts)
+            if let ending {
+                ws.close()
+                return ending
+            }
+            if ws.counts.messages > 0 { attempts = 0 }
+            let why = ws.failure ?? .silent(peer: ws.peer, seconds: Double(watchdogNs) / 1e9)
+            if let end = backOff(why, &attempts, stop, idleSince: lastMessage) { return end }
+        }
+        return .stopped
+    }
+
+    func add(_ c: WebSocketClient.Counts) {
+        client.messages += c.messages
+        client.frames += c.frames
+        client.fragmented += c.fragmented
+        client.pings += c.pings
+        client.pongs += c.pongs
+        client.oversized += c.oversized
+        client.protocolErrors += c.protocolErrors
+        client.invalidUTF8 += c.invalidUTF8
+    }
+
+    /// Waits before the next attempt, watching `stop` and the idle time-out (counted from
+    /// `idleSince`, the last message); an `End` when it is over.
+    func backOff(_ why: WebSocketError, _ attempts: inout Int, _ stop: () -> Bool, idleSince: UInt64) -> End? {
+        let idle = { self.idleNs > 0 && Clock.monotonicNs() &- idleSince >= self.idleNs }
+        if idle() { return .idle }
+        attempts += 1
+        guard attempts <= maxAttempts else { return .gaveUp(why, attempts: maxAttempts) }
+        let delay = min(0.1 * Double(1 << attempts), 10) * Double.random(in: 0.5...1)
+        note("\(why); reconnecting in \(format("%.2f", delay)) s")
+        counts.reconnects += 1
+        let until = Clock.monotonicNs() + UInt64(delay * 1e9)
+        while Clock.monotonicNs() < until {
+            if stop() { return .stopped }
+            if idle() { return .idle }
+            usleep(20_000)
+        }
+        return nil
+    }
+}
