@@ -124,3 +124,33 @@ void hp_tls_free(hp_tls *t) {
 const char *hp_tls_version(hp_tls *t) { return SSL_get_version(t->ssl); }
 
 void hp_sha1(const void *p, size_t n, unsigned char out[20]) { SHA1(p, n, out); }
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+long hp_rsa_pss_sign(const char *pem_path, const void *msg, size_t n, unsigned char *sig, size_t cap, char *err,
+                     size_t errlen) {
+    ERR_clear_error();
+    FILE *f = fopen(pem_path, "r");
+    if (!f) { snprintf(err, errlen, "%s: %s", pem_path, strerror(errno)); return -1; }
+    EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!key) { reason(err, errlen, "no private key in the PEM file"); return -1; }
+    long result = -1;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    size_t len = cap;
+    if (md && EVP_DigestSignInit(md, &pctx, EVP_sha256(), NULL, key) == 1 &&
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1 &&
+        EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) == 1 &&
+        EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha256()) == 1 &&
+        EVP_DigestSign(md, sig, &len, msg, n) == 1) {
+        result = (long)len;
+    } else {
+        reason(err, errlen, "RSA-PSS signing failed (is it an RSA key?)");
+    }
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    return result;
+}

@@ -24,8 +24,8 @@ struct BookCommand: ParsableCommand {
             every order-by-order book is emptied and prints "stale":"resubscribed" until the \
             stream clears it (with snapshot=1, an MBO snapshot starts with a clear).
 
-            A wss:// URL (wss://HOST[:PORT]/PATH?venue=coinbase&markets=BTC-USD,ETH-USD\
-            [&ca_file=PEM][&tls=1.2]) builds the venue's L2 books from its WebSocket feed and \
+            A wss:// URL (wss://HOST[:PORT]/PATH?venue=coinbase|kalshi&markets=…\
+            [&key_id_env=VAR&key_file=PEM][&ca_file=PEM][&tls=1.2]) builds the venue's L2 books from its WebSocket feed and \
             prints {"product":…,"sequence_num":…,"bids":[["price","size"],…],"asks":[…]} \
             after each book update, "stale":true while a sequence gap or a reconnect waits for \
             its snapshot. --instrument is then the market's index in markets=.
@@ -84,29 +84,32 @@ struct BookCommand: ParsableCommand {
         if case let .webSocket(options) = source {
             let feed = VenueFeed(options: options)
             feed.idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
-            var adapter = CoinbaseAdapter(products: options.markets)
+            var adapter = VenueAdapter(options)
             let book = VenueBook(markets: options.markets.count)
+            var current: WebSocketClient?
+            let subscribe = { (ws: WebSocketClient) in
+                for line in adapter.subscriptions(channels: options.channels) { _ = ws.send(text: line) }
+            }
             hp_install_stop_handlers()
             let end = feed.run(
                 stop: { hp_stop_signal() != 0 },
                 connected: { ws in
+                    current = ws
                     if feed.counts.connects > 1 { adapter.reconnected(book: book) }
-                    for line in adapter.subscriptions(
-                        channels: options.channels.isEmpty ? ["level2", "market_trades"] : options.channels)
-                    {
-                        _ = ws.send(text: line)
-                    }
+                    subscribe(ws)
                 },
                 message: { bytes in
-                    adapter.take(bytes, book: book) { m, seq in
-                        guard instrument.map({ Int($0) == m }) ?? true else { return }
-                        out.line(book.json(market: m, name: options.markets[m], sequence: seq, depth: depth))
-                    }
+                    adapter.take(
+                        bytes, book: book,
+                        touched: { m, seq in
+                            guard instrument.map({ Int($0) == m }) ?? true else { return }
+                            out.line(book.json(market: m, name: options.markets[m], sequence: seq, depth: depth))
+                        },
+                        resync: { if let ws = current { subscribe(ws) } })
                 })
             out.flush()
             let counters =
-                feed.counts.named + feed.client.named.map { ("ws.\($0.0)", $0.1) }
-                + adapter.counts.named.map { ("\(options.venue.rawValue).\($0.0)", $0.1) }
+                feed.counts.named + feed.client.named.map { ("ws.\($0.0)", $0.1) } + adapter.counts
             let said = counters.filter { $0.1 != 0 }.map { "\($0.1) \($0.0)" }
             if !said.isEmpty {
                 printError("hotpath: \(options.url): \(end == .idle ? "idle; " : "")" + said.joined(separator: ", "))

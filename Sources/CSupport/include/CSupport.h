@@ -286,3 +286,8 @@ void hp_tls_free(hp_tls *t);
 const char *hp_tls_version(hp_tls *t);
 /// SHA-1 of `n` bytes (the WebSocket accept key).
 void hp_sha1(const void *p, size_t n, unsigned char out[20]);
+/// RSA-PSS-SHA256 (MGF1-SHA256, salt length = digest length) of `n` bytes with the private
+/// key in the PEM file `pem_path` (Kalshi's request signature). Writes up to `cap` bytes of
+/// signature; returns its length, or -1 with a one-line reason in `err`.
+long hp_rsa_pss_sign(const char *pem_path, const void *msg, size_t n, unsigned char *sig, size_t cap, char *err,
+                     size_t errlen);

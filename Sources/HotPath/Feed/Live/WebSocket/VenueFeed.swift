@@ -1,3 +1,5 @@
+import CSupport
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,7 +62,17 @@ public final class VenueFeed {
         if options.insecure { note("\(options.url): insecure=1: the server's certificate and name are NOT checked") }
         while !stop() {
             let ws: WebSocketClient
-            do { ws = try WebSocketClient(options.client) } catch {
+            var client = options.client
+            if options.venue == .kalshi, let keyFile = options.keyFile {
+                let id = options.keyIDEnv.flatMap { getenv($0) }.map { String(cString: $0) } ?? ""
+                do {
+                    client.headers = try KalshiAuth.headers(
+                        keyID: id, keyFile: keyFile, path: options.path, timestampMs: hp_realtime_ns() / 1_000_000)
+                } catch {
+                    return .failed(.handshake(peer: "\(options.host):\(options.port)", reason: error.description))
+                }
+            }
+            do { ws = try WebSocketClient(client) } catch {
                 if !error.isTransient { return .failed(error) }
                 if let end = backOff(error, &attempts, stop, idleSince: lastMessage) { return end }
                 continue

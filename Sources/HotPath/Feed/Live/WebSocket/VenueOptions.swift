@@ -1,12 +1,14 @@
-/// Everything a `wss://HOST[:PORT]/PATH?venue=coinbase&markets=A,B[&channels=…][&ca_file=PATH]
-/// [&insecure=1][&tls=1.2][&max_message=BYTES]` URL says (`ws://` for plain TCP, tests only).
+/// Everything a `wss://HOST[:PORT]/PATH?venue=coinbase|kalshi&markets=A,B[&channels=…]
+/// [&key_id_env=VAR&key_file=PEM][&ca_file=PATH][&insecure=1][&tls=1.2][&max_message=BYTES]`
+/// URL says (`ws://` for plain TCP, tests only). Kalshi signs each connect with the key in
+/// `key_file` under the key id in the environment variable `key_id_env` (`KalshiAuth`).
 ///
 /// `venue` picks the adapter; `markets` are the venue's product ids, in the books' order;
 /// `channels` default to the venue's book and trade channels. Verification of the server's
 /// certificate and name is on unless `insecure=1`, which is said at every start.
 /// `tls=1.2` caps the version: OpenSSL 3.0 allocates per TLS 1.3 record (`SecureStream`).
 public struct VenueOptions: Equatable, Sendable {
-    public enum Venue: String, Sendable, CaseIterable { case coinbase }
+    public enum Venue: String, Sendable, CaseIterable { case coinbase, kalshi }
 
     public var url: String
     public var venue: Venue
@@ -20,6 +22,8 @@ public struct VenueOptions: Equatable, Sendable {
     public var insecure = false
     public var tls12Only = false
     public var maxMessage = 1 << 20
+    public var keyIDEnv: String?
+    public var keyFile: String?
 
     init(url: String, tls: Bool, rest: String) throws(SourceURLError) {
         self.url = url
@@ -57,6 +61,8 @@ public struct VenueOptions: Equatable, Sendable {
             case "markets": markets = value.split(separator: ",").map(String.init)
             case "channels": channels = value.split(separator: ",").map(String.init)
             case "ca_file": caFile = value
+            case "key_id_env": keyIDEnv = value
+            case "key_file": keyFile = value
             case "insecure":
                 guard value == "0" || value == "1" else {
                     throw SourceURLError(url: url, reason: "insecure=\(value): 0 or 1")
@@ -80,7 +86,9 @@ public struct VenueOptions: Equatable, Sendable {
                 )
             }
         }
-        guard let venue else { throw SourceURLError(url: url, reason: "venue= is missing (supported: coinbase)") }
+        guard let venue else {
+            throw SourceURLError(url: url, reason: "venue= is missing (supported: coinbase, kalshi)")
+        }
         self.venue = venue
         guard !markets.isEmpty else { throw SourceURLError(url: url, reason: "markets= is missing") }
     }

@@ -1,0 +1,220 @@
+import CSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Kalshi's request signature: the headers KALSHI-ACCESS-KEY, KALSHI-ACCESS-TIMESTAMP (ms)
+/// and KALSHI-ACCESS-SIGNATURE, the last being base64 of RSA-PSS-SHA256 (MGF1-SHA256, salt
+/// = digest length) over timestamp + "GET" + path, with the private key from a PEM file
+/// (OpenSSL EVP, `hp_rsa_pss_sign`). Cold: once per connect. The key never leaves the file.
+public enum KalshiAuth {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public static func headers(
+        keyID: String, keyFile: String, path: String, timestampMs: UInt64
+    ) throws(Failure)
+        -> [(String, String)]
+    {
+        let message = Array("\(timestampMs)GET\(path)".utf8)
+        var signature = [UInt8](repeating: 0, count: 1024)
+        var err = [CChar](repeating: 0, count: 256)
+        let n = message.withUnsafeBytes { m in
+            hp_rsa_pss_sign(keyFile, m.baseAddress, m.count, &signature, signature.count, &err, err.count)
+        }
+        guard n > 0 else { throw Failure(description: "kalshi key_file: " + String(cString: err)) }
+        return [
+            ("KALSHI-ACCESS-KEY", keyID), ("KALSHI-ACCESS-TIMESTAMP", "\(timestampMs)"),
+            ("KALSHI-ACCESS-SIGNATURE", Base64.encode(Array(signature[0..<n]))),
+        ]
+    }
+}
+
+/// Kalshi's WebSocket market data (trade-api v2), as Kalshi documents it:
+///
+/// - every message is `{"type":…,"sid":N,"seq":N,"msg":{…}}`; `seq` rises by one per
+///   message of a subscription (`sid`);
+/// - `orderbook_snapshot`: `msg.market_ticker`, `yes_dollars_fp` and `no_dollars_fp`, bid
+///   ladders of `["price","size"]` decimal strings;
+/// - `orderbook_delta`: `price_dollars`, a signed `delta_fp`, `side` ("yes"|"no");
+/// - `trade`: `yes_price_dollars`, `count_fp`, `taker_side` (counted here).
+///
+/// The YES book's bids are the yes ladder; its asks are 1 − the no ladder's bids, so a no
+/// bid at p is kept as a YES ask at 1 − p. Prices and sizes are 1e-9 fixed point (dollars,
+/// contracts), never cents: some markets tick below a cent and contracts can be fractional.
+/// A `seq` gap marks the books stale until their snapshots, is counted, and
+/// `resync` is called (the feed subscribes again for a fresh snapshot). Unknown types and
+/// markets, malformed messages and bad numbers are counted skips. Nothing is allocated per
+/// message.
+public struct KalshiAdapter {
+    public struct Counts: Sendable {
+        public var messages = 0, snapshots = 0, deltas = 0, trades = 0, gaps = 0
+        public var unknownType = 0, unknownMarket = 0, malformed = 0, badNumber = 0
+        public var named: [(String, Int)] {
+            [
+                ("messages", messages), ("snapshots", snapshots), ("deltas", deltas), ("trades", trades),
+                ("sequence_gaps", gaps), ("unknown_type", unknownType), ("unknown_market", unknownMarket),
+                ("malformed", malformed), ("bad_number", badNumber),
+            ]
+        }
+    }
+
+    public let markets: [String]
+    let marketBytes: [[UInt8]]
+    public private(set) var counts = Counts()
+    /// The last `seq` of each subscription id (`sid` < 64; others are not checked).
+    var lastSeq = [Int64](repeating: -1, count: 64)
+    static let one: Int64 = 1_000_000_000
+
+    public init(markets: [String]) {
+        self.markets = markets
+        marketBytes = markets.map { Array($0.utf8) }
+        lastSeq.reserveCapacity(64)
+    }
+
+    /// The subscribe command. Cold.
+    public func subscription(id: Int = 1, channels: [String] = ["orderbook_delta", "trade"]) -> String {
+        let c = channels.map { "\"\($0)\"" }.joined(separator: ",")
+        let m = markets.map { "\"\($0)\"" }.joined(separator: ",")
+        return "{\"id\":\(id),\"cmd\":\"subscribe\",\"params\":{\"channels\":[\(c)],\"market_tickers\":[\(m)]}}"
+    }
+
+    public mutating func reconnected(book: VenueBook) {
+        for i in lastSeq.indices { lastSeq[i] = -1 }
+        for m in 0..<book.markets { book.stale[m] = true }
+    }
+
+    func market(_ t: JSONScanner.Text) -> Int {
+        for (i, p) in marketBytes.enumerated() where p.count == t.count {
+            if p.withUnsafeBytes({ memcmp($0.baseAddress!, t.start, t.count) }) == 0 { return i }
+        }
+        return -1
+    }
+
+    /// Applies one message; `touched(market, seq)` hears each book it changed; `resync()`
+    /// hears a sequence gap.
+    public mutating func take(
+        _ message: UnsafeRawBufferPointer, book: VenueBook, touched: (Int, Int64) -> Void, resync: () -> Void = {}
+    ) {
+        counts.messages += 1
+        enum Kind { case none, snapshot, delta, trade, other }
+        var kind = Kind.none
+        var sid: Int64 = -1, seq: Int64 = -1
+        var body = -1
+        var s = JSONScanner(message)
+        s.members { s, key in
+            if key.equals("type") {
+                guard let t = s.text() else { return false }
+                kind =
+                    t.equals("orderbook_snapshot")
+                    ? .snapshot : t.equals("orderbook_delta") ? .delta : t.equals("trade") ? .trade : .other
+            } else if key.equals("sid") {
+                sid = s.integer() ?? -1
+            } else if key.equals("seq") {
+                seq = s.integer() ?? -1
+            } else if key.equals("msg") {
+                body = s.offset
+            }
+            return true
+        }
+        guard s.finish(), kind != .none else {
+            counts.malformed += 1
+            return
+        }
+        if kind == .other {
+            counts.unknownType += 1
+            return
+        }
+        // A subscription's seq covers all its markets: a gap may have hidden any of them.
+        if sid >= 0 && sid < 64 && seq >= 0 {
+            let i = Int(sid)
+            if kind != .snapshot && lastSeq[i] >= 0 && seq != lastSeq[i] + 1 {
+                counts.gaps += 1
+                for b in 0..<book.markets { book.stale[b] = true }
+                resync()
+            }
+            lastSeq[i] = seq
+        }
+        guard body >= 0 else {
+            counts.malformed += 1
+            return
+        }
+        // Fields of msg, read in one pass; ladders noted and read after the ticker.
+        var m = -2
+        var yes = -1, no = -1
+        var price: Int64?, delta: Int64?, sideYes: Bool?
+        var b = JSONScanner(message, at: body)
+        b.members { b, key in
+            if key.equals("market_ticker") {
+                m = b.text().map { market($0) } ?? -2
+            } else if key.equals("yes_dollars_fp") {
+                yes = b.offset
+            } else if key.equals("no_dollars_fp") {
+                no = b.offset
+            } else if key.equals("price_dollars") {
+                price = b.fixedPoint()
+            } else if key.equals("delta_fp") {
+                delta = b.fixedPoint()
+            } else if key.equals("side") {
+                sideYes = b.text().map { $0.equals("yes") ? true : $0.equals("no") ? false : nil } ?? nil
+            }
+            return true
+        }
+        guard b.failure == nil else {
+            counts.malformed += 1
+            return
+        }
+        guard m >= 0 else {
+            if m == -1 { counts.unknownMarket += 1 } else { counts.malformed += 1 }
+            return
+        }
+        if kind == .trade {
+            counts.trades += 1
+            return
+        }
+        switch kind {
+        case .snapshot:
+            counts.snapshots += 1
+            book.clear(market: m)
+            if yes >= 0 { ladder(message, at: yes, book: book, market: m, yes: true) }
+            if no >= 0 { ladder(message, at: no, book: book, market: m, yes: false) }
+        case .delta:
+            guard let price, let delta, let sideYes, price >= 0, price <= Self.one else {
+                counts.badNumber += 1
+                return
+            }
+            counts.deltas += 1
+            if sideYes {
+                book.add(market: m, bid: true, price: price, delta: delta)
+            } else {
+                book.add(market: m, bid: false, price: Self.one - price, delta: delta)
+            }
+        default: return
+        }
+        touched(m, seq)
+    }
+
+    /// A `[["price","size"],…]` bid ladder into the YES book (no bids as asks at 1 − p).
+    mutating func ladder(_ message: UnsafeRawBufferPointer, at offset: Int, book: VenueBook, market m: Int, yes: Bool) {
+        var l = JSONScanner(message, at: offset)
+        l.elements { l in
+            var pair = (Int64(-1), Int64(-1))
+            var k = 0
+            l.elements { l in
+                let v = l.fixedPoint() ?? -1
+                if k == 0 { pair.0 = v } else if k == 1 { pair.1 = v }
+                k += 1
+                return true
+            }
+            guard k == 2, pair.0 >= 0, pair.0 <= Self.one, pair.1 >= 0 else {
+                counts.badNumber += 1
+                return l.failure == nil
+            }
+            book.set(market: m, bid: yes, price: yes ? pair.0 : Self.one - pair.0, size: pair.1)
+            return true
+        }
+        if l.failure != nil { counts.malformed += 1 }
+    }
+}
