@@ -24,7 +24,11 @@ public enum KalshiAuth {
         let n = message.withUnsafeBytes { m in
             hp_rsa_pss_sign(keyFile, m.baseAddress, m.count, &signature, signature.count, &err, err.count)
         }
-        guard n > 0 else { throw Failure(description: "kalshi key_file: " + String(cString: err)) }
+        guard n > 0 else {
+            throw Failure(
+                description: "kalshi key_file: "
+                    + String(decoding: err.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+        }
         return [
             ("KALSHI-ACCESS-KEY", keyID), ("KALSHI-ACCESS-TIMESTAMP", "\(timestampMs)"),
             ("KALSHI-ACCESS-SIGNATURE", Base64.encode(Array(signature[0..<n]))),
