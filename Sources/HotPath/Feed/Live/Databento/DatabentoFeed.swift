@@ -8,9 +8,9 @@ import Glibc
 /// `bench databento` read from a `databento://` URL.
 ///
 /// `run` opens a session (`DatabentoSession`), hands it to the caller's walk, and when the
-/// session ends by a close, a socket error or the heartbeat watchdog, opens another after an
-/// exponential back-off with jitter (0.1 s doubling to 10 s, times 0.5–1), subscribing again.
-/// After `maxAttempts` failed attempts in a row it gives up. A refusal (a wrong key, an
+/// session ends by a close, a socket error or the heartbeat watchdog, opens another after
+/// `Reconnect`'s back-off, subscribing again. After `maxAttempts` failed attempts in a row
+/// it gives up. A refusal (a wrong key, an
 /// unknown dataset) and a broken protocol end it at once: retrying cannot help.
 ///
 /// The gateway does not resume a session, so what the caller built from the old one is
@@ -110,7 +110,7 @@ public final class DatabentoFeed: @unchecked Sendable {
     public func run(
         stop: () -> Bool, _ walk: (DatabentoSession, DBNMetadata) -> WalkEnd
     ) -> End {
-        var attempts = 0
+        var reconnect = Reconnect(maxAttempts: maxAttempts)
         while !stop() {
             let session: DatabentoSession
             let metadata: DBNMetadata
@@ -122,10 +122,10 @@ public final class DatabentoFeed: @unchecked Sendable {
                 metadata = try session.metadata()
             } catch {
                 if !error.isTransient { return .failed(redacted(error)) }
-                if let end = backOff(redacted(error), attempts: &attempts, stop: stop) { return end }
+                if let end = backOff(redacted(error), &reconnect, stop: stop) { return end }
                 continue
             }
-            attempts = 0
+            reconnect.succeeded()
             counts.sessions += 1
             if counts.sessions > 1 {
                 note(
@@ -146,7 +146,7 @@ public final class DatabentoFeed: @unchecked Sendable {
             let failure = redacted(session.failure ?? .closed(gateway: session.gateway))
             if case .heartbeatTimeout = failure { counts.heartbeatTimeouts += 1 }
             if !failure.isTransient { return .failed(failure) }
-            if let end = backOff(failure, attempts: &attempts, stop: stop) { return end }
+            if let end = backOff(failure, &reconnect, stop: stop) { return end }
         }
         return .stopped
     }
@@ -168,18 +168,14 @@ public final class DatabentoFeed: @unchecked Sendable {
     }
 
     /// Waits before the next attempt (in slices, watching `stop`); an `End` when it is over.
-    func backOff(_ why: DatabentoError, attempts: inout Int, stop: () -> Bool) -> End? {
-        attempts += 1
-        guard attempts <= maxAttempts else { return .gaveUp(why, attempts: maxAttempts) }
-        let delay = min(0.1 * Double(1 << attempts), 10) * Double.random(in: 0.5...1)
-        note("\(why); reconnecting in \(format("%.2f", delay)) s")
-        counts.reconnects += 1
-        let until = Clock.monotonicNs() + UInt64(delay * 1e9)
-        while Clock.monotonicNs() < until {
-            if stop() { return .stopped }
-            usleep(20_000)
+    func backOff(_ why: DatabentoError, _ reconnect: inout Reconnect, stop: () -> Bool) -> End? {
+        switch reconnect.wait(after: why.description, stop: stop, said: note) {
+        case .retry:
+            counts.reconnects += 1
+            return nil
+        case .stopped, .idle: return .stopped
+        case .gaveUp: return .gaveUp(why, attempts: maxAttempts)
         }
-        return nil
     }
 
     /// The walk's refill: more bytes, or false at the end of the session, on `stop`, on

@@ -47,12 +47,7 @@ public struct CoinbaseAdapter {
         return channels.map { "{\"type\":\"subscribe\",\"product_ids\":[\(ids)],\"channel\":\"\($0)\"}" }
     }
 
-    func market(_ t: JSONScanner.Text) -> Int {
-        for (i, p) in productBytes.enumerated() where p.count == t.count {
-            if p.withUnsafeBytes({ memcmp($0.baseAddress!, t.start, t.count) }) == 0 { return i }
-        }
-        return -1
-    }
+    func market(_ t: JSONScanner.Text) -> Int { t.index(in: productBytes) }
 
     /// A new connection: its `sequence_num` starts again, and every book is stale until
     /// the snapshot the subscription brings.

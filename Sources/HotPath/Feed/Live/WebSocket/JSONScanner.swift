@@ -40,6 +40,15 @@ public struct JSONScanner {
             count == literal.utf8CodeUnitCount && memcmp(start, literal.utf8Start, count) == 0
         }
 
+        /// The index of the first of `names` (start-up byte arrays) with exactly these bytes,
+        /// or -1: a venue's market by its id, without building a String.
+        public func index(in names: [[UInt8]]) -> Int {
+            for (i, name) in names.enumerated() where name.count == count {
+                if name.withUnsafeBytes({ memcmp($0.baseAddress!, start, count) }) == 0 { return i }
+            }
+            return -1
+        }
+
         /// The bytes as a String (cold paths: errors, symbols at start-up).
         public var string: String { String(decoding: UnsafeBufferPointer(start: start, count: count), as: UTF8.self) }
     }

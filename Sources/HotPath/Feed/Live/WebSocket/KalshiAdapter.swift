@@ -90,12 +90,7 @@ public struct KalshiAdapter {
         for m in 0..<book.markets { book.stale[m] = true }
     }
 
-    func market(_ t: JSONScanner.Text) -> Int {
-        for (i, p) in marketBytes.enumerated() where p.count == t.count {
-            if p.withUnsafeBytes({ memcmp($0.baseAddress!, t.start, t.count) }) == 0 { return i }
-        }
-        return -1
-    }
+    func market(_ t: JSONScanner.Text) -> Int { t.index(in: marketBytes) }
 
     /// Applies one message; `touched(market, seq)` hears each book it changed; `resync()`
     /// hears a sequence gap.

@@ -6,9 +6,8 @@ import Glibc
 
 /// A venue's WebSocket feed that outlives its connections, as `DatabentoFeed` is for the
 /// gateway: connect (TLS, upgrade), subscribe, hand each message to the caller; on a close,
-/// a socket or TLS error, or silence past the watchdog, reconnect after an exponential
-/// back-off with jitter (0.1 s doubling to 10 s, × 0.5–1) and subscribe again, giving up
-/// after `maxAttempts` failures in a row. A TLS failure or a refused upgrade ends it at once.
+/// a socket or TLS error, or silence past the watchdog, reconnect after `Reconnect`'s
+/// back-off and subscribe again, giving up after `maxAttempts` failures in a row. A TLS failure or a refused upgrade ends it at once.
 ///
 /// A new connection starts the venue's sequence again and sends fresh snapshots, so the
 /// caller is told (`connected`) and resets its adapter; the books stay stale until their
@@ -57,7 +56,7 @@ public final class VenueFeed {
     public func run(
         stop: () -> Bool, connected: (WebSocketClient) -> Void, message: (UnsafeRawBufferPointer) -> Void
     ) -> End {
-        var attempts = 0
+        var reconnect = Reconnect(maxAttempts: maxAttempts)
         var lastMessage = Clock.monotonicNs()
         if options.insecure { note("\(options.url): insecure=1: the server's certificate and name are NOT checked") }
         while !stop() {
@@ -74,7 +73,7 @@ public final class VenueFeed {
             }
             do { ws = try WebSocketClient(client) } catch {
                 if !error.isTransient { return .failed(error) }
-                if let end = backOff(error, &attempts, stop, idleSince: lastMessage) { return end }
+                if let end = backOff(error, &reconnect, stop, idleSince: lastMessage) { return end }
                 continue
             }
             counts.connects += 1
@@ -117,9 +116,9 @@ public final class VenueFeed {
                 ws.close()
                 return ending
             }
-            if ws.counts.messages > 0 { attempts = 0 }
+            if ws.counts.messages > 0 { reconnect.succeeded() }
             let why = ws.failure ?? .silent(peer: ws.peer, seconds: Double(watchdogNs) / 1e9)
-            if let end = backOff(why, &attempts, stop, idleSince: lastMessage) { return end }
+            if let end = backOff(why, &reconnect, stop, idleSince: lastMessage) { return end }
         }
         return .stopped
     }
@@ -135,22 +134,17 @@ public final class VenueFeed {
         client.invalidUTF8 += c.invalidUTF8
     }
 
-    /// Waits before the next attempt, watching `stop` and the idle time-out (counted from
-    /// `idleSince`, the last message); an `End` when it is over.
-    func backOff(_ why: WebSocketError, _ attempts: inout Int, _ stop: () -> Bool, idleSince: UInt64) -> End? {
+    /// Waits before the next attempt (`Reconnect`), watching `stop` and the idle time-out
+    /// (counted from `idleSince`, the last message); an `End` when it is over.
+    func backOff(_ why: WebSocketError, _ reconnect: inout Reconnect, _ stop: () -> Bool, idleSince: UInt64) -> End? {
         let idle = { self.idleNs > 0 && Clock.monotonicNs() &- idleSince >= self.idleNs }
-        if idle() { return .idle }
-        attempts += 1
-        guard attempts <= maxAttempts else { return .gaveUp(why, attempts: maxAttempts) }
-        let delay = min(0.1 * Double(1 << attempts), 10) * Double.random(in: 0.5...1)
-        note("\(why); reconnecting in \(format("%.2f", delay)) s")
-        counts.reconnects += 1
-        let until = Clock.monotonicNs() + UInt64(delay * 1e9)
-        while Clock.monotonicNs() < until {
-            if stop() { return .stopped }
-            if idle() { return .idle }
-            usleep(20_000)
+        switch reconnect.wait(after: why.description, stop: stop, idle: idle, said: note) {
+        case .retry:
+            counts.reconnects += 1
+            return nil
+        case .stopped: return .stopped
+        case .idle: return .idle
+        case .gaveUp: return .gaveUp(why, attempts: maxAttempts)
         }
-        return nil
     }
 }
