@@ -82,7 +82,9 @@ public final class VenueFeed {
             }
             connected(ws)
             var lastBytes = Clock.monotonicNs()
+            var framesSeen = 0
             var seenMessages = 0
+            var silent = false
             var ending: End?
             receive: while true {
                 switch ws.next() {
@@ -102,9 +104,13 @@ public final class VenueFeed {
                     }
                     if stop() { ending = .stopped; break receive }
                     if idleNs > 0 && now &- lastMessage >= idleNs { ending = .idle; break receive }
-                    if ws.counts.frames > 0 { lastBytes = now }  // any frame, pings included
+                    if ws.counts.frames != framesSeen {  // any frame since the last look, pings included
+                        framesSeen = ws.counts.frames
+                        lastBytes = now
+                    }
                     if now &- lastBytes >= watchdogNs {
                         counts.watchdogTimeouts += 1
+                        silent = true
                         ws.close()
                         break receive
                     }
@@ -117,7 +123,12 @@ public final class VenueFeed {
                 return ending
             }
             if ws.counts.messages > 0 { reconnect.succeeded() }
-            let why = ws.failure ?? .silent(peer: ws.peer, seconds: Double(watchdogNs) / 1e9)
+            let why =
+                silent
+                ? .silent(peer: ws.peer, seconds: Double(watchdogNs) / 1e9)
+                : ws.failure
+                    ?? .closed(
+                        peer: ws.peer, code: 1006, reason: "")
             if let end = backOff(why, &reconnect, stop, idleSince: lastMessage) { return end }
         }
         return .stopped
