@@ -151,7 +151,7 @@ public final class WebSocketClient {
             filled += n
             var i = from
             while i + 3 < filled {
-                if window.load(fromByteOffset: i, as: UInt32.self) == 0x0A0D_0A0D {
+                if window.loadUnaligned(fromByteOffset: i, as: UInt32.self) == 0x0A0D_0A0D {
                     end = i + 4
                     break
                 }
