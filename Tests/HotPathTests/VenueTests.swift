@@ -80,15 +80,9 @@ final class VenueTests: XCTestCase {
         for line in adapter.subscriptions() { XCTAssertTrue(ws.send(text: line)) }
         let book = VenueBook(markets: 2)
         var got: [String] = []
-        let deadline = Clock.monotonicNs() + 60_000_000_000
-        loop: while Clock.monotonicNs() < deadline {
-            switch ws.next() {
-            case let .message(bytes, _):
-                adapter.take(bytes, book: book) { m, seq in
-                    got.append(book.json(market: m, name: names[m], sequence: seq))
-                }
-            case .quiet: continue
-            case .ended: break loop
+        WebSocketTests.eachMessage(ws) { bytes in
+            adapter.take(bytes, book: book) { m, seq in
+                got.append(book.json(market: m, name: names[m], sequence: seq))
             }
         }
         XCTAssertEqual(got.count, want.count)
@@ -162,15 +156,9 @@ final class VenueTests: XCTestCase {
         XCTAssertTrue(ws.send(text: adapter.subscription()))
         let book = VenueBook(markets: 2)
         var got: [String] = []
-        let deadline = Clock.monotonicNs() + 60_000_000_000
-        loop: while Clock.monotonicNs() < deadline {
-            switch ws.next() {
-            case let .message(bytes, _):
-                adapter.take(bytes, book: book) { m, seq in
-                    got.append(book.json(market: m, name: Self.kalshiMarkets[m], sequence: seq))
-                }
-            case .quiet: continue
-            case .ended: break loop
+        WebSocketTests.eachMessage(ws) { bytes in
+            adapter.take(bytes, book: book) { m, seq in
+                got.append(book.json(market: m, name: Self.kalshiMarkets[m], sequence: seq))
             }
         }
         XCTAssertTrue(got == want, "\(got.count) books, \(want.count) in the reference")

@@ -70,17 +70,22 @@ final class WebSocketTests: XCTestCase {
         return o
     }
 
-    /// Reads text messages until the end (bounded: 60 s).
-    static func readAll(_ ws: WebSocketClient) -> [String] {
-        var got: [String] = []
+    /// Hands each data message to `body` until the connection ends (bounded: 60 s).
+    static func eachMessage(_ ws: WebSocketClient, _ body: (UnsafeRawBufferPointer) -> Void) {
         let deadline = Clock.monotonicNs() + 60_000_000_000
         loop: while Clock.monotonicNs() < deadline {
             switch ws.next() {
-            case let .message(bytes, _): got.append(String(decoding: bytes, as: UTF8.self))
+            case let .message(bytes, _): body(bytes)
             case .quiet: continue
             case .ended: break loop
             }
         }
+    }
+
+    /// Reads text messages until the end.
+    static func readAll(_ ws: WebSocketClient) -> [String] {
+        var got: [String] = []
+        eachMessage(ws) { got.append(String(decoding: $0, as: UTF8.self)) }
         return got
     }
 
@@ -150,18 +155,12 @@ final class WebSocketTests: XCTestCase {
         var seen = 0
         var marks: [UInt64] = []
         marks.reserveCapacity(2)
-        let deadline = Clock.monotonicNs() + 60_000_000_000
         var before: UInt64 = 0
-        loop: while Clock.monotonicNs() < deadline {
-            switch ws.next() {
-            case .message:
-                seen += 1
-                if seen == 100 { before = hp_thread_malloc_count() }
-                if seen == 1_000 { marks.append(hp_thread_malloc_count() - before) }
-                if seen == 1_900 { marks.append(hp_thread_malloc_count() - before) }
-            case .quiet: continue
-            case .ended: break loop
-            }
+        Self.eachMessage(ws) { _ in
+            seen += 1
+            if seen == 100 { before = hp_thread_malloc_count() }
+            if seen == 1_000 { marks.append(hp_thread_malloc_count() - before) }
+            if seen == 1_900 { marks.append(hp_thread_malloc_count() - before) }
         }
         XCTAssertEqual(seen, 2_000)
         XCTAssertEqual(marks.count, 2)
