@@ -210,5 +210,42 @@ else
   echo "skipped: ../shared/data is absent beside the checkout"
 fi
 
+echo "== WebSocket venues: hotpath book wss:// over 100,000 messages, fragmented, pinged, dropped twice"
+ws=$(mktemp -d)
+ws_peer() {  # SESSION [peer options]: starts tools/live/ws_peer.py, sets $ws_port
+  rm -f "$ws/peer.out"
+  "$HOTPATH_LIVE_PYTHON" tools/live/ws_peer.py --certs "$ws" --session "$@" --timeout 180 > "$ws/peer.out" 2>&1 &
+  for _ in $(seq 100); do grep -q listening "$ws/peer.out" 2>/dev/null && break; sleep 0.1; done
+  ws_port=$(awk '/listening/ {print $2}' "$ws/peer.out")
+}
+for venue in coinbase kalshi polygon; do
+  case $venue in
+    coinbase) markets=BTC-USD,ETH-USD; handshake=--wait-subscribe ;;
+    kalshi) markets=KXFED-26DEC-T4.00,KXBTC-26DEC31-B99500; handshake=--wait-subscribe ;;
+    polygon) markets=AAPL,MSFT,SNDL; handshake="--polygon-key pk-smoke-RIGHT" ;;
+  esac
+  python3 tools/live/make_${venue}_session.py --messages 100000 --seed 11 --drops 33000,66000 \
+    "$ws/session" "$ws/reference"
+  # shellcheck disable=SC2086
+  ws_peer "$ws/session" $handshake --fragment 5 --ping-every 500 --connections 3 --hold
+  POLYGON_API_KEY=pk-smoke-RIGHT "$bin" book "wss://127.0.0.1:$ws_port/ws?venue=$venue&markets=$markets&ca_file=$ws/ca.pem" \
+    --idle-timeout 2 > "$ws/books" 2> "$ws/err"
+  wait
+  cmp -s "$ws/books" "$ws/reference" && grep -q " 2 reconnects" "$ws/err" \
+    || { echo "test: $venue over wss://: books differ from the reference or reconnects != 2" >&2; cat "$ws/err" >&2; exit 1; }
+  echo "$venue: $(wc -l < "$ws/books") books equal the reference after every message; 2 reconnects"
+done
+ws_peer "$ws/session" --polygon-key pk-smoke-RIGHT
+set +e
+POLYGON_API_KEY=pk-smoke-WRONG "$bin" decode "wss://127.0.0.1:$ws_port/ws?venue=polygon&markets=AAPL&ca_file=$ws/ca.pem" \
+  > "$ws/out" 2> "$ws/err"; refused=$?
+set -e
+wait
+if [ "$refused" -ne 2 ] || ! grep -q "auth_failed" "$ws/err" || grep -q "pk-smoke" "$ws/out" "$ws/err"; then
+  echo "test: a refused Polygon key: exit $refused (want 2), stderr: $(cat "$ws/err")" >&2; exit 1
+fi
+echo "polygon: a wrong key exits 2 with the venue's words, the key in no output"
+rm -rf "$ws"
+
 echo "== AddressSanitizer sweep of the binary (scripts/asan.sh)"
 bash scripts/asan.sh

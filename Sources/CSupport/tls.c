@@ -119,6 +119,9 @@ void hp_tls_free(hp_tls *t) {
     if (t->ssl) { SSL_shutdown(t->ssl); SSL_free(t->ssl); }
     if (t->ctx) SSL_CTX_free(t->ctx);
     free(t);
+    // A shutdown of a broken connection queues errors on this thread; left there, they
+    // would make SSL_get_error report the next connection's first WANT_READ as a failure.
+    ERR_clear_error();
 }
 
 const char *hp_tls_version(hp_tls *t) { return SSL_get_version(t->ssl); }

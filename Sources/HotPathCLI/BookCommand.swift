@@ -24,8 +24,8 @@ struct BookCommand: ParsableCommand {
             every order-by-order book is emptied and prints "stale":"resubscribed" until the \
             stream clears it (with snapshot=1, an MBO snapshot starts with a clear).
 
-            A wss:// URL (wss://HOST[:PORT]/PATH?venue=coinbase|kalshi&markets=…\
-            [&key_id_env=VAR&key_file=PEM][&ca_file=PEM][&tls=1.2]) builds the venue's L2 books from its WebSocket feed and \
+            A wss:// URL (wss://HOST[:PORT]/PATH?venue=coinbase|kalshi|polygon&markets=…\
+            [&key_id_env=VAR&key_file=PEM][&key_env=VAR][&ca_file=PEM][&tls=1.2]) builds the venue's L2 books from its WebSocket feed and \
             prints {"product":…,"sequence_num":…,"bids":[["price","size"],…],"asks":[…]} \
             after each book update, "stale":true while a sequence gap or a reconnect waits for \
             its snapshot. --instrument is then the market's index in markets=.
@@ -82,46 +82,16 @@ struct BookCommand: ParsableCommand {
             return
         }
         if case let .webSocket(options) = source {
-            let feed = VenueFeed(options: options)
-            feed.idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
-            var adapter = VenueAdapter(options)
             let book = VenueBook(markets: options.markets.count)
-            var current: WebSocketClient?
-            let subscribe = { (ws: WebSocketClient) in
-                for line in adapter.subscriptions(channels: options.channels) { _ = ws.send(text: line) }
-            }
-            hp_install_stop_handlers()
-            let end = feed.run(
-                stop: { hp_stop_signal() != 0 },
-                connected: { ws in
-                    current = ws
-                    if feed.counts.connects > 1 { adapter.reconnected(book: book) }
-                    subscribe(ws)
-                },
-                message: { bytes in
-                    adapter.take(
-                        bytes, book: book,
-                        touched: { m, seq in
-                            guard instrument.map({ Int($0) == m }) ?? true else { return }
-                            out.line(book.json(market: m, name: options.markets[m], sequence: seq, depth: depth))
-                        },
-                        resync: { if let ws = current { subscribe(ws) } })
-                })
-            out.flush()
-            let counters =
-                feed.counts.named + feed.client.named.map { ("ws.\($0.0)", $0.1) } + adapter.counts
-            let said = counters.filter { $0.1 != 0 }.map { "\($0.1) \($0.0)" }
-            if !said.isEmpty {
-                printError("hotpath: \(options.url): \(end == .idle ? "idle; " : "")" + said.joined(separator: ", "))
+            VenueRun.run(options, idleTimeout: idleTimeout, out: &out) { e, out in
+                guard book.apply(e), instrument.map({ $0 == e.market }) ?? true else { return }
+                let m = Int(e.market)
+                out.line(book.json(market: m, name: options.markets[m], sequence: e.sequence, depth: depth))
             }
             if book.overflow > 0 {
                 printError("hotpath: \(options.url): \(book.overflow) levels refused: a side was full")
             }
-            switch end {
-            case .stopped, .idle: return
-            case let .failed(error): fail("\(options.url): \(error)", code: error.isTransient ? 1 : 2)
-            case .gaveUp: fail("\(options.url): \(end)")
-            }
+            return
         }
         if case let .moldUDP64(options) = source {
             do {

@@ -27,10 +27,22 @@ struct Decode: ParsableCommand {
             [&timeout_ms=N][&retries=N]. It prints what decoding the same session from a file \
             prints, in sequence order with gaps filled by re-requests, until end of session, \
             --idle-timeout or Ctrl-C; the session's counters go to stderr.
+
+            A venue's WebSocket feed is a URL: \
+            wss://HOST[:PORT]/PATH?venue=coinbase|kalshi|polygon&markets=A,B[&channels=…]\
+            [&key_id_env=VAR&key_file=PEM][&key_env=VAR][&ca_file=PEM][&insecure=1][&tls=1.2]. \
+            It prints the venue's messages as normalised events, one JSON object each: \
+            {"venue","market","seq","event"} with event clear (a snapshot or quote begins), \
+            level (side, price, size: the level's new size, 0 removes it), change (side, \
+            price, delta: Kalshi's deltas), trade (side: the aggressor's, as the venue says; \
+            price, size) or stale (messages were missed: the book waits for a snapshot). \
+            Prices and sizes are decimal strings with 9 places. Kalshi's YES book is \
+            printed: a NO bid at p is an ask at 1 − p. Reconnects, pings and skipped \
+            messages are counted on stderr.
             """
     )
 
-    @Argument(help: "The feed file, or a live source's URL (moldudp64://…).")
+    @Argument(help: "The feed file, or a live source's URL (moldudp64://, databento://, wss://).")
     var file: String
 
     @Option(help: "Live sources: stop when nothing has arrived for this many seconds (default: wait).")
@@ -49,7 +61,16 @@ struct Decode: ParsableCommand {
         if case let .moldUDP64(options) = source { return decodeLive(options, out: &out) }
         if case let .databento(options) = source { return decodeDatabento(options, out: &out) }
         if case let .webSocket(options) = source {
-            fail("\(options.url): decode does not read wss:// yet; book does", code: 2)
+            var printed = 0
+            let venue = options.venue.rawValue
+            return VenueRun.run(
+                options, idleTimeout: idleTimeout, out: &out, done: { limit.map { printed >= $0 } ?? false }
+            ) {
+                e, out in
+                guard e.kind != .updated, limit.map({ printed < $0 }) ?? true else { return }
+                out.line(e.json(venue: venue, markets: options.markets))
+                printed += 1
+            }
         }
         do {
             switch try FeedFile.open(file, streamed: true) {

@@ -79,7 +79,9 @@ struct Run: ParsableCommand {
                     made.append(.gateway(gateway))
                 } catch { fail("\(c.file): feeds.url: \(error)", code: 2) }
             case let .webSocket(options):
-                fail("\(c.file): feeds.url \(options.url): run does not take wss:// feeds yet (book does)", code: 2)
+                fail(
+                    "\(c.file): feeds.url \(options.url): run takes order-level feeds; venue L2 books do not drive the engine yet (book and decode read wss://)",
+                    code: 2)
             case let .moldUDP64(options):
                 do { made.append(.mold(try MoldUDP64Feed(options: options))) } catch { fail("\(error)") }
                 printError(

@@ -10,8 +10,18 @@ import XCTest
 ///   Tests/Fixtures/venues/coinbase.session.jsonl Tests/Fixtures/venues/coinbase.books.jsonl
 /// tools/live/make_kalshi_session.py --messages 3000 --seed 1
 ///   Tests/Fixtures/venues/kalshi.session.jsonl Tests/Fixtures/venues/kalshi.books.jsonl
+/// tools/live/make_polygon_session.py --messages 3000 --seed 1
+///   Tests/Fixtures/venues/polygon.session.jsonl Tests/Fixtures/venues/polygon.books.jsonl
+/// The tests over `VenueFeed` generate their sessions (drops, gaps) with the same scripts.
 final class VenueTests: XCTestCase {
     static let dir = TestPaths.fixtures + "/venues"
+
+    /// The book after each `updated` event, as `hotpath book` prints it.
+    static func show(_ e: VenueEvent, _ book: VenueBook, _ names: [String], _ out: inout [String]) {
+        if book.apply(e) {
+            out.append(book.json(market: Int(e.market), name: names[Int(e.market)], sequence: e.sequence))
+        }
+    }
 
     func lines(_ name: String) throws -> [String] {
         try String(contentsOfFile: Self.dir + "/" + name, encoding: .utf8).split(separator: "\n").map(String.init)
@@ -25,9 +35,7 @@ final class VenueTests: XCTestCase {
         for text in messages {
             var bytes = Array(text.utf8)
             bytes.withUnsafeMutableBytes { b in
-                adapter.take(UnsafeRawBufferPointer(b), book: book) { m, seq in
-                    out.append(book.json(market: m, name: names[m], sequence: seq))
-                }
+                adapter.take(UnsafeRawBufferPointer(b)) { Self.show($0, book, names, &out) }
             }
         }
         return (out, adapter)
@@ -81,9 +89,7 @@ final class VenueTests: XCTestCase {
         let book = VenueBook(markets: 2)
         var got: [String] = []
         WebSocketTests.eachMessage(ws) { bytes in
-            adapter.take(bytes, book: book) { m, seq in
-                got.append(book.json(market: m, name: names[m], sequence: seq))
-            }
+            adapter.take(bytes) { Self.show($0, book, names, &got) }
         }
         XCTAssertEqual(got.count, want.count)
         XCTAssertTrue(got == want, "books over the WebSocket differ from the reference")
@@ -91,21 +97,30 @@ final class VenueTests: XCTestCase {
         XCTAssertGreaterThan(ws.counts.fragmented, 100)
     }
 
-    /// Applying messages allocates nothing: the same count for 300 and 2,900 messages.
-    func testCoinbaseAdapterAllocatesNothingPerMessage() throws {
+    /// Each venue's messages into events and books allocate nothing: the same count for 300
+    /// and 2,900 messages.
+    func testAdaptersAllocateNothingPerMessage() throws {
         try requireOptimizedBuild()
-        let session = try lines("coinbase.session.jsonl").map { Array($0.utf8) }
-        func mallocs(_ n: Int) -> UInt64 {
-            var adapter = CoinbaseAdapter(products: ["BTC-USD", "ETH-USD"])
-            let book = VenueBook(markets: 2)
-            var touched = 0
-            let before = hp_thread_malloc_count()
-            for i in 0..<n {
-                session[i].withUnsafeBytes { adapter.take($0, book: book) { _, _ in touched += 1 } }
+        for (venue, markets) in Self.markets {
+            guard
+                case let .webSocket(options) = try SourceURL.parse(
+                    "wss://venue.example/ws?venue=\(venue)&markets=\(markets.joined(separator: ","))")
+            else { return XCTFail("not a wss:// URL") }
+            let session = try lines("\(venue).session.jsonl").map { Array($0.utf8) }
+            func mallocs(_ n: Int) -> UInt64 {
+                var adapter = VenueAdapter(options)
+                let book = VenueBook(markets: markets.count)
+                var updated = 0
+                let before = hp_thread_malloc_count()
+                for i in 0..<n {
+                    session[i].withUnsafeBytes {
+                        adapter.take($0, emit: { if book.apply($0) { updated += 1 } }, subscribe: {})
+                    }
+                }
+                return hp_thread_malloc_count() - before
             }
-            return hp_thread_malloc_count() - before
+            XCTAssertEqual(mallocs(300), mallocs(2_900), venue)
         }
-        XCTAssertEqual(mallocs(300), mallocs(2_900))
     }
 
     static let kalshiMarkets = ["KXFED-26DEC-T4.00", "KXBTC-26DEC31-B99500"]
@@ -119,12 +134,36 @@ final class VenueTests: XCTestCase {
             var bytes = Array(text.utf8)
             bytes.withUnsafeMutableBytes { b in
                 adapter.take(
-                    UnsafeRawBufferPointer(b), book: book,
-                    touched: { m, seq in out.append(book.json(market: m, name: Self.kalshiMarkets[m], sequence: seq)) },
+                    UnsafeRawBufferPointer(b), emit: { Self.show($0, book, Self.kalshiMarkets, &out) },
                     resync: { resyncs += 1 })
             }
         }
         return (out, adapter, resyncs)
+    }
+
+    /// `decode wss://` prints each event normalised: a NO delta as a YES-book ask change at
+    /// 1 − p, a trade with its aggressor.
+    func testKalshiEventsAsDecodePrintsThem() throws {
+        var adapter = KalshiAdapter(markets: Self.kalshiMarkets)
+        var events: [String] = []
+        for text in [
+            #"{"type":"orderbook_delta","sid":1,"seq":5,"msg":{"market_ticker":"KXFED-26DEC-T4.00","price_dollars":"0.3100","delta_fp":"-12.50","side":"no"}}"#,
+            #"{"type":"trade","sid":1,"seq":6,"msg":{"market_ticker":"KXFED-26DEC-T4.00","yes_price_dollars":"0.69","count_fp":"3.00","taker_side":"yes"}}"#,
+        ] {
+            Array(text.utf8).withUnsafeBytes { b in
+                adapter.take(
+                    b,
+                    emit: {
+                        if $0.kind != .updated { events.append($0.json(venue: "kalshi", markets: Self.kalshiMarkets)) }
+                    })
+            }
+        }
+        XCTAssertEqual(
+            events,
+            [
+                #"{"venue":"kalshi","market":"KXFED-26DEC-T4.00","seq":5,"event":"change","side":"ask","price":"0.690000000","delta":"-12.500000000"}"#,
+                #"{"venue":"kalshi","market":"KXFED-26DEC-T4.00","seq":6,"event":"trade","side":"bid","price":"0.690000000","size":"3.000000000"}"#,
+            ])
     }
 
     /// The YES book (asks = 1 − no bids) after every snapshot and delta equals the reference.
@@ -157,9 +196,7 @@ final class VenueTests: XCTestCase {
         let book = VenueBook(markets: 2)
         var got: [String] = []
         WebSocketTests.eachMessage(ws) { bytes in
-            adapter.take(bytes, book: book) { m, seq in
-                got.append(book.json(market: m, name: Self.kalshiMarkets[m], sequence: seq))
-            }
+            adapter.take(bytes, emit: { Self.show($0, book, Self.kalshiMarkets, &got) })
         }
         XCTAssertTrue(got == want, "\(got.count) books, \(want.count) in the reference")
     }
@@ -213,5 +250,163 @@ final class VenueTests: XCTestCase {
         XCTAssertEqual(output, "verified\n")
         XCTAssertThrowsError(
             try KalshiAuth.headers(keyID: "k", keyFile: dir + "/missing.pem", path: path, timestampMs: 1))
+    }
+
+    static let polygonSymbols = ["AAPL", "MSFT", "SNDL"]
+
+    func polygonBooks(_ messages: [String]) -> ([String], PolygonAdapter, Int) {
+        var adapter = PolygonAdapter(symbols: Self.polygonSymbols)
+        let book = VenueBook(markets: Self.polygonSymbols.count)
+        var out: [String] = []
+        var authenticated = 0
+        for text in messages {
+            var bytes = Array(text.utf8)
+            bytes.withUnsafeMutableBytes { b in
+                adapter.take(
+                    UnsafeRawBufferPointer(b), emit: { Self.show($0, book, Self.polygonSymbols, &out) },
+                    authenticated: { authenticated += 1 })
+            }
+        }
+        return (out, adapter, authenticated)
+    }
+
+    /// Quotes from JSON numbers (trailing zeros, sub-dollar ticks, an empty bid side) give
+    /// the reference's top of book after every quote.
+    func testPolygonBooksEqualTheReferenceAfterEveryQuote() throws {
+        let session = try lines("polygon.session.jsonl"), want = try lines("polygon.books.jsonl")
+        let (got, adapter, _) = polygonBooks(session)
+        XCTAssertEqual(got.count, want.count)
+        for (i, (g, w)) in zip(got, want).enumerated() where g != w {
+            return XCTFail("book \(i) differs:\n got \(g)\nwant \(w)")
+        }
+        XCTAssertEqual(adapter.counts.malformed + adapter.counts.badNumber + adapter.counts.unknownEvent, 0)
+        XCTAssertGreaterThan(adapter.counts.trades, 100)
+    }
+
+    /// Statuses drive the handshake; bad input is counted and skipped, never fatal.
+    func testPolygonStatusesAndBadInput() throws {
+        let (got, adapter, authenticated) = polygonBooks([
+            #"[{"ev":"status","status":"connected","message":"Connected Successfully"}]"#,
+            #"[{"ev":"status","status":"auth_success","message":"authenticated"}]"#,
+            #"[{"ev":"Q","sym":"AAPL","bp":1.5,"bs":-2,"ap":1.6,"as":3,"q":1}]"#,  // negative size
+            #"[{"ev":"Q","sym":"AAPL","bp":NaN,"bs":2,"ap":1.6,"as":3,"q":2}]"#,  // not JSON
+            #"[{"ev":"Q","sym":"AAPL","bp":"x","bs":2,"ap":1.6,"as":3,"q":3}]"#,  // not a number
+            #"[{"ev":"Q","sym":"TSLA","bp":1.5,"bs":2,"ap":1.6,"as":3,"q":4}]"#,  // not subscribed
+            #"[{"ev":"LULD","sym":"AAPL"}]"#, #"[{"sym":"AAPL"}]"#, #"[{"ev":"Q""#,
+            #"[{"ev":"Q","sym":"AAPL","bp":1.5e2,"bs":2,"ap":150.01,"as":3,"q":5}]"#,
+        ])
+        XCTAssertEqual(authenticated, 1)
+        XCTAssertEqual(adapter.counts.badNumber, 2)
+        XCTAssertEqual(adapter.counts.unknownSymbol, 1)
+        XCTAssertEqual(adapter.counts.unknownEvent, 1)
+        XCTAssertEqual(adapter.counts.malformed, 3)
+        XCTAssertEqual(
+            got,
+            [
+                #"{"product":"AAPL","sequence_num":5,"bids":[["150.000000000","2.000000000"]],"asks":[["150.010000000","3.000000000"]]}"#
+            ])
+        XCTAssertNil(adapter.refusal)
+        var refused = adapter
+        Array(#"[{"ev":"status","status":"auth_failed","message":"authentication failed"}]"#.utf8).withUnsafeBytes {
+            refused.take($0, emit: { _ in }, authenticated: {})
+        }
+        XCTAssertEqual(refused.refusal, "auth_failed: authentication failed")
+    }
+
+    /// A session from tools/live/make_VENUE_session.py with `args`, into `dir`.
+    func generate(_ venue: String, _ args: [String], in dir: String) throws -> (session: String, books: [String]) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try WebSocketTests.python())
+        let session = dir + "/\(venue).session.jsonl", books = dir + "/\(venue).books.jsonl"
+        p.arguments = [TestPaths.root + "/tools/live/make_\(venue)_session.py"] + args + [session, books]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        return (session, try String(contentsOfFile: books, encoding: .utf8).split(separator: "\n").map(String.init))
+    }
+
+    static let markets = ["coinbase": ["BTC-USD", "ETH-USD"], "kalshi": kalshiMarkets, "polygon": polygonSymbols]
+
+    /// The books `VenueFeed` builds from `url`'s feed until it goes quiet, and the feed.
+    func feedBooks(_ url: String) throws -> ([String], VenueFeed, VenueAdapter, VenueFeed.End) {
+        guard case let .webSocket(options) = try SourceURL.parse(url) else { throw XCTSkip("not a wss:// URL") }
+        let feed = VenueFeed(options: options)
+        feed.idleNs = 1_500_000_000
+        feed.note = { _ in }
+        var adapter = VenueAdapter(options)
+        let book = VenueBook(markets: options.markets.count)
+        var got: [String] = []
+        let deadline = Clock.monotonicNs() + 120_000_000_000
+        let end = feed.run(adapter: &adapter, stop: { Clock.monotonicNs() > deadline }) {
+            Self.show($0, book, options.markets, &got)
+        }
+        return (got, feed, adapter, end)
+    }
+
+    /// Each venue through `VenueFeed` with two dropped connections, random fragmentation and
+    /// pings: after each reconnect the venue's snapshots (Polygon: its next quotes) make the
+    /// books whole again, and every book printed equals the reference. scripts/test.sh runs
+    /// the same with 100,000 messages through `hotpath book`.
+    func testEveryVenueRecoversFromTwoDroppedConnections() throws {
+        setenv("HOTPATH_TEST_POLYGON_KEY", "pk-test-1", 1)
+        for venue in ["coinbase", "kalshi", "polygon"] {
+            let dir = try WebSocketTests.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let (session, want) = try generate(
+                venue, ["--messages", "3000", "--seed", "7", "--drops", "1000,2000"], in: dir)
+            let handshake = venue == "polygon" ? ["--polygon-key", "pk-test-1"] : ["--wait-subscribe"]
+            let peer = try WebSocketTests.peer(
+                file: session, certs: dir,
+                handshake + ["--fragment", "3", "--ping-every", "40", "--connections", "3", "--hold"])
+            defer { peer.process.terminate() }
+            let (got, feed, adapter, end) = try feedBooks(
+                "wss://127.0.0.1:\(peer.port)/ws?venue=\(venue)&markets=\(Self.markets[venue]!.joined(separator: ","))"
+                    + "&ca_file=\(peer.caFile)&key_env=HOTPATH_TEST_POLYGON_KEY")
+            XCTAssertEqual(end, .idle, venue)
+            XCTAssertEqual(feed.counts.reconnects, 2, venue)
+            XCTAssertEqual(feed.counts.connects, 3, venue)
+            XCTAssertEqual(got.count, want.count, venue)
+            for (i, (g, w)) in zip(got, want).enumerated() where g != w {
+                XCTFail("\(venue): book \(i) differs:\n got \(g)\nwant \(w)")
+                break
+            }
+            XCTAssertGreaterThan(feed.client.pings, 50, venue)
+            XCTAssertGreaterThan(feed.client.fragmented, 500, venue)
+            XCTAssertFalse(adapter.counts.contains { $0.0.hasSuffix("malformed") && $0.1 != 0 }, venue)
+        }
+    }
+
+    /// A Kalshi `seq` gap: the books go stale, the feed subscribes again on the same
+    /// connection, and the new subscription's snapshots make them equal the reference.
+    func testKalshiResubscribesAfterASequenceGap() throws {
+        let dir = try WebSocketTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (session, want) = try generate(
+            "kalshi", ["--messages", "2000", "--seed", "3", "--gaps", "700,1400"], in: dir)
+        let peer = try WebSocketTests.peer(
+            file: session, certs: dir, ["--wait-subscribe", "--hold", "--fragment", "2"])
+        defer { peer.process.terminate() }
+        let (got, feed, adapter, end) = try feedBooks(
+            "wss://127.0.0.1:\(peer.port)/ws?venue=kalshi&markets=\(Self.kalshiMarkets.joined(separator: ","))"
+                + "&ca_file=\(peer.caFile)")
+        XCTAssertEqual(end, .idle)
+        XCTAssertEqual(feed.counts.reconnects, 0)
+        XCTAssertEqual(adapter.kalshi.counts.gaps, 2)
+        XCTAssertTrue(got == want, "\(got.count) books, \(want.count) in the reference")
+    }
+
+    /// A wrong Polygon key: one refusal, named, and no reconnect.
+    func testPolygonWrongKeyIsRefusedWithoutRetrying() throws {
+        setenv("HOTPATH_TEST_POLYGON_BAD_KEY", "pk-wrong", 1)
+        let peer = try WebSocketTests.peer(try lines("polygon.session.jsonl"), ["--polygon-key", "pk-right"])
+        defer { peer.process.terminate() }
+        let (got, feed, _, end) = try feedBooks(
+            "wss://127.0.0.1:\(peer.port)/ws?venue=polygon&markets=AAPL&ca_file=\(peer.caFile)"
+                + "&key_env=HOTPATH_TEST_POLYGON_BAD_KEY")
+        XCTAssertEqual(
+            end, .failed(.refused(peer: "127.0.0.1:\(peer.port)", reason: "auth_failed: authentication failed")))
+        XCTAssertFalse(end.description.contains("pk-wrong"))
+        XCTAssertEqual(feed.counts.reconnects, 0)
+        XCTAssertTrue(got.isEmpty)
     }
 }

@@ -34,10 +34,20 @@ final class WebSocketTests: XCTestCase {
 
     /// Starts ws_peer.py on `lines`; returns once it listens.
     static func peer(_ lines: [String], _ extra: [String] = []) throws -> Peer {
-        let dir = NSTemporaryDirectory() + "hotpath-ws-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try temporaryDirectory()
         let session = dir + "/session.jsonl"
         try (lines.joined(separator: "\n") + "\n").write(toFile: session, atomically: true, encoding: .utf8)
+        return try peer(file: session, certs: dir, extra)
+    }
+
+    static func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "hotpath-ws-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// Starts ws_peer.py on the session in `file`, its CA in `certs`; returns once it listens.
+    static func peer(file session: String, certs dir: String, _ extra: [String] = []) throws -> Peer {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try Self.python())
         p.arguments =

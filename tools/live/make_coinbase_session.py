@@ -11,7 +11,12 @@ Reference (JSON lines, one per l2_data message): the book of the product it touc
 10 levels a side, `{"product":…,"sequence_num":…,"bids":[["price","size"],…],"asks":[…]}`,
 prices and sizes as decimal strings with 9 places, as `hotpath book` prints venue books.
 
-Usage: make_coinbase_session.py --messages N --seed S SESSION.jsonl REFERENCE.jsonl
+--drops N,M puts a `{"hotpath_peer":"drop"}` line after N and after M messages: ws_peer.py
+ends the connection there without a close frame, and what follows is what Coinbase sends a
+new connection: `sequence_num` from 0, the subscriptions, then a snapshot of each product's
+whole book (recorded in the reference like any other).
+
+Usage: make_coinbase_session.py --messages N --seed S [--drops N,M] SESSION.jsonl REFERENCE.jsonl
 """
 import argparse, json, random
 from decimal import Decimal
@@ -27,6 +32,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--drops", default="")
     ap.add_argument("session")
     ap.add_argument("reference")
     a = ap.parse_args()
@@ -54,8 +60,24 @@ def main():
     def qty():
         return Decimal(rng.randint(1, 5_000_000)) / Decimal(10 ** rng.choice([4, 6, 8]))
 
-    emit({"channel": "subscriptions", "client_id": "", "timestamp": ts,
-          "events": [{"subscriptions": {"level2": list(products), "market_trades": list(products)}}]})
+    def reconnect():
+        nonlocal seq
+        session.append('{"hotpath_peer":"drop"}')
+        seq = 0
+        subscribed()
+        for product in products:
+            updates = [{"side": side, "event_time": ts, "price_level": str(p), "new_quantity": str(q)}
+                       for side in ("bid", "offer") for p, q in sorted(books[product][side].items())]
+            emit({"channel": "l2_data", "client_id": "", "timestamp": ts,
+                  "events": [{"type": "snapshot", "product_id": product, "updates": updates}]})
+            record(product)
+
+    def subscribed():
+        emit({"channel": "subscriptions", "client_id": "", "timestamp": ts,
+              "events": [{"subscriptions": {"level2": list(products), "market_trades": list(products)}}]})
+
+    drops = [int(x) for x in a.drops.split(",") if x]
+    subscribed()
     for product, (mid, tick) in products.items():
         updates = []
         for side, sign in (("bid", -1), ("offer", 1)):
@@ -68,6 +90,9 @@ def main():
               "events": [{"type": "snapshot", "product_id": product, "updates": updates}]})
         record(product)
     while len(session) < a.messages:
+        if drops and len(session) >= drops[0]:
+            drops.pop(0)
+            reconnect()
         product = rng.choice(list(products))
         mid, tick = products[product]
         r = rng.random()

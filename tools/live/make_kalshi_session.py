@@ -12,9 +12,19 @@ Reference: after each snapshot or delta, the market's YES book, best 10 a side: 
 yes ladder, asks 1 − the no ladder's bids; `{"product":ticker,"sequence_num":seq,...}` with
 9-decimal strings, as `hotpath book` prints venue books.
 
-Usage: make_kalshi_session.py --messages N --seed S SESSION.jsonl REFERENCE.jsonl
+--drops N,M puts a `{"hotpath_peer":"drop"}` line after N and after M messages: ws_peer.py
+ends the connection there without a close frame, and what follows is what Kalshi sends a new
+subscription: `seq` from 1, then a snapshot of each market's ladders (recorded in the
+reference like any other).
+
+--gaps N,M leaves a delta out after N and after M messages (the reference applies it; the
+session does not carry it), follows it with a trade whose `seq` shows the gap, then an
+`{"hotpath_peer":"await"}` line (ws_peer.py waits for the client to subscribe again) and
+what Kalshi sends the new subscription: a new `sid`, `seq` from 1, each market's snapshot.
+
+Usage: make_kalshi_session.py --messages N --seed S [--drops N,M] [--gaps N,M] SESSION.jsonl REFERENCE.jsonl
 """
-import argparse, json, random
+import argparse, bisect, json, random
 from decimal import Decimal
 
 Q = Decimal("0.000000001")
@@ -29,23 +39,37 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--drops", default="")
+    ap.add_argument("--gaps", default="")
     ap.add_argument("session")
     ap.add_argument("reference")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     markets = {"KXFED-26DEC-T4.00": Decimal("0.01"), "KXBTC-26DEC31-B99500": Decimal("0.0001")}
     ladders = {m: {"yes": {}, "no": {}} for m in markets}
+    prices = {m: {"yes": [], "no": []} for m in markets}  # each ladder's prices, ascending
+
+    def put(m, side, p, q):
+        if q <= 0:
+            if ladders[m][side].pop(p, None) is not None:
+                prices[m][side].pop(bisect.bisect_left(prices[m][side], p))
+            return
+        if p not in ladders[m][side]:
+            bisect.insort(prices[m][side], p)
+        ladders[m][side][p] = q
     seq = 0
+    sid = 1
     session, reference = [], []
 
     def emit(kind, msg):
         nonlocal seq
         seq += 1
-        session.append(json.dumps({"type": kind, "sid": 1, "seq": seq, "msg": msg}, separators=(",", ":")))
+        session.append(json.dumps({"type": kind, "sid": sid, "seq": seq, "msg": msg}, separators=(",", ":")))
 
     def record(m):
-        yes = sorted(ladders[m]["yes"].items(), key=lambda kv: -kv[0])[:10]
-        asks = sorted(((ONE - p, q) for p, q in ladders[m]["no"].items()), key=lambda kv: kv[0])[:10]
+        # The best 10 a side: the highest yes bids, and the highest no bids as the lowest asks.
+        yes = [(p, ladders[m]["yes"][p]) for p in reversed(prices[m]["yes"][-10:])]
+        asks = [(ONE - p, ladders[m]["no"][p]) for p in reversed(prices[m]["no"][-10:])]
         reference.append(json.dumps({"product": m, "sequence_num": seq,
                                      "bids": [[fmt(p), fmt(q)] for p, q in yes],
                                      "asks": [[fmt(p), fmt(q)] for p, q in asks]}, separators=(",", ":")))
@@ -58,15 +82,40 @@ def main():
         steps = int(Decimal("0.45") / tick)
         return (tick * rng.randint(1, steps)).quantize(tick)
 
-    for m, tick in markets.items():
-        for side in ("yes", "no"):
-            for _ in range(15):
-                ladders[m][side][price(tick, side)] = size()
+    def snapshot(m):
         emit("orderbook_snapshot", {"market_ticker": m, "market_id": "id-" + m,
                                     "yes_dollars_fp": [[str(p), str(q)] for p, q in sorted(ladders[m]["yes"].items())],
                                     "no_dollars_fp": [[str(p), str(q)] for p, q in sorted(ladders[m]["no"].items())]})
         record(m)
+
+    for m, tick in markets.items():
+        for side in ("yes", "no"):
+            for _ in range(15):
+                q = size()  # drawn before the price, as the seeded fixtures were
+                put(m, side, price(tick, side), q)
+        snapshot(m)
+    drops = [int(x) for x in a.drops.split(",") if x]
+    gaps = [int(x) for x in a.gaps.split(",") if x]
     while len(session) < a.messages:
+        if gaps and len(session) >= gaps[0]:
+            gaps.pop(0)
+            m = rng.choice(list(markets))
+            p = price(markets[m], "yes")
+            put(m, "yes", p, ladders[m]["yes"].get(p, Decimal(0)) + size())  # applied, never sent
+            seq += 1
+            emit("trade", {"market_ticker": m, "yes_price_dollars": str(p), "count_fp": str(size()),
+                           "taker_side": "yes", "ts": 1764800000 + seq})
+            session.append('{"hotpath_peer":"await"}')
+            sid += 1
+            seq = 0
+            for m in markets:
+                snapshot(m)
+        if drops and len(session) >= drops[0]:
+            drops.pop(0)
+            session.append('{"hotpath_peer":"drop"}')
+            seq = 0
+            for m in markets:
+                snapshot(m)
         m = rng.choice(list(markets))
         tick = markets[m]
         if rng.random() < 0.1:
@@ -81,11 +130,7 @@ def main():
         else:
             p = price(tick, side)
             d = size()
-        new = levels.get(p, Decimal(0)) + d
-        if new <= 0:
-            levels.pop(p, None)
-        else:
-            levels[p] = new
+        put(m, side, p, levels.get(p, Decimal(0)) + d)
         emit("orderbook_delta", {"market_ticker": m, "market_id": "id-" + m, "price_dollars": str(p),
                                  "delta_fp": str(d), "side": side, "ts": "2026-12-04T12:00:00Z"})
         record(m)

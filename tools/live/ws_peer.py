@@ -3,10 +3,16 @@
 `trustme` certificates: it replays a JSON-lines session as text messages to each client.
 
 Options shape the stream: --fragment SEED splits messages into frames at random sizes,
---ping-every N pings after every N messages, --drop-after N,M,... aborts the k-th
-connection (no close frame) after that many messages of the session in all, and --malformed
-KIND sends, after --malformed-after messages, one broken frame (truncated, bad_opcode,
-oversized, bad_utf8, masked, reserved_bits) and then stops. Bounded: it serves
+--ping-every N pings after every N messages, and --malformed KIND sends, after
+--malformed-after messages, one broken frame (truncated, bad_opcode, oversized, bad_utf8,
+masked, reserved_bits) and then stops. A session line {"hotpath_peer":"drop"} ends the
+connection there without a close frame (once what was sent has left); the next connection
+goes on from the line after it. {"hotpath_peer":"await"} waits for the client's next message
+(a resubscription) before going on. --wait-subscribe waits for the client's first message on
+each connection; --polygon-key KEY plays Polygon's handshake instead (connected, the auth
+action checked against KEY: auth_success or auth_failed and a close, then the subscribe
+action answered). --hold keeps the last connection open after the session, as a venue
+would, until the client leaves. Bounded: it serves
 --connections clients at most and exits after --timeout seconds whatever happens.
 
 It writes ca.pem (the test CA) into --certs, serves a certificate for --hostname (default
@@ -14,7 +20,7 @@ localhost and 127.0.0.1), and prints "listening PORT" on its first line.
 
 Usage: ws_peer.py --certs DIR --session FILE [--port 0] [options]
 """
-import argparse, asyncio, os, random, ssl, struct, sys
+import argparse, asyncio, json, os, random, ssl, struct, sys
 
 import trustme
 from websockets.asyncio.server import serve
@@ -28,12 +34,13 @@ def main():
     ap.add_argument("--hostname", action="append")
     ap.add_argument("--fragment", type=int)
     ap.add_argument("--ping-every", type=int, default=0)
-    ap.add_argument("--drop-after", default="")
+    ap.add_argument("--polygon-key")
     ap.add_argument("--malformed")
     ap.add_argument("--malformed-after", type=int, default=3)
     ap.add_argument("--connections", type=int, default=1)
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--wait-subscribe", action="store_true")
+    ap.add_argument("--hold", action="store_true")
     a = ap.parse_args()
 
     with open(a.session) as f:
@@ -44,17 +51,29 @@ def main():
     cert = ca.issue_cert(*(a.hostname or ["localhost", "127.0.0.1"]))
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     cert.configure_cert(ctx)
-    drops = [int(x) for x in a.drop_after.split(",") if x]
-    state = {"connections": 0, "sent": 0}
+    state = {"connections": 0, "next": 0}
     rng = random.Random(a.fragment or 0)
 
+    async def polygon_handshake(ws):
+        await ws.send('[{"ev":"status","status":"connected","message":"Connected Successfully"}]')
+        auth = json.loads(await ws.recv())
+        if auth.get("action") != "auth" or auth.get("params") != a.polygon_key:
+            await ws.send('[{"ev":"status","status":"auth_failed","message":"authentication failed"}]')
+            await ws.close()
+            return False
+        await ws.send('[{"ev":"status","status":"auth_success","message":"authenticated"}]')
+        sub = json.loads(await ws.recv())
+        await ws.send(json.dumps([{"ev": "status", "status": "success", "message": "subscribed to: " + sub.get("params", "")}]))
+        return True
+
     async def handler(ws):
-        k = state["connections"]
         state["connections"] += 1
-        if a.wait_subscribe:
+        if a.polygon_key is not None:
+            if not await polygon_handshake(ws):
+                return
+        elif a.wait_subscribe:
             await ws.recv()
-        drop = drops[k] if k < len(drops) else None
-        i = state["sent"] if drops else 0
+        i = state["next"]
         count = 0
         while i < len(lines):
             if a.malformed and count == a.malformed_after:
@@ -62,22 +81,33 @@ def main():
                 await asyncio.sleep(0.2)
                 ws.transport.abort()
                 return
-            if drop is not None and i >= drop:
+            text = lines[i]
+            i += 1
+            state["next"] = i
+            if text == '{"hotpath_peer":"drop"}':
+                for _ in range(200):  # let what was sent leave, then drop: no close frame
+                    if ws.transport.get_write_buffer_size() == 0:
+                        break
+                    await asyncio.sleep(0.01)
+                await asyncio.sleep(0.05)
                 ws.transport.abort()
                 return
-            text = lines[i]
+            if text == '{"hotpath_peer":"await"}':
+                await ws.recv()  # the client's next message: a resubscription
+                continue
             if a.fragment and len(text) > 2 and rng.random() < 0.5:
                 cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randint(1, 4))))
                 parts = [text[x:y] for x, y in zip([0] + cuts, cuts + [len(text)])]
                 await ws.send(parts)
             else:
                 await ws.send(text)
-            i += 1
             count += 1
-            state["sent"] = max(state["sent"], i)
             if a.ping_every and count % a.ping_every == 0:
                 await ws.ping()
-        await ws.close()
+        if a.hold:  # a venue does not hang up at the end: the stream goes quiet
+            await ws.wait_closed()
+        else:
+            await ws.close()
 
     async def run():
         async with serve(handler, "127.0.0.1", a.port, ssl=ctx, max_size=None) as server:

@@ -73,6 +73,23 @@ public final class VenueBook {
         }
     }
 
+    /// Applies one normalised event; true for `.updated`, when the market's book is whole
+    /// again and worth showing. Trades leave the book alone.
+    @inline(__always)
+    public func apply(_ e: VenueEvent) -> Bool {
+        let m = Int(e.market)
+        guard m >= 0 && m < markets else { return false }
+        switch e.kind {
+        case .clear: clear(market: m)
+        case .level: set(market: m, bid: e.side == .bid, price: e.price, size: e.size)
+        case .change: add(market: m, bid: e.side == .bid, price: e.price, delta: e.size)
+        case .stale: stale[m] = true
+        case .trade: break
+        case .updated: return true
+        }
+        return false
+    }
+
     /// Adds `delta` to the level at `price` (Kalshi's deltas); a level at or below 0 goes.
     public func add(market: Int, bid: Bool, price: Int64, delta: Int64) {
         let current = size(market: market, bid: bid, price: price)

@@ -9,12 +9,12 @@ import Glibc
 /// - `l2_data` events are `{"type":"snapshot"|"update","product_id":…,"updates":[{"side":
 ///   "bid"|"offer","event_time":…,"price_level":"21921.73","new_quantity":"0.06317902"}]}`,
 ///   `new_quantity` the level's absolute size ("0" removes it); a snapshot replaces the book;
-/// - `market_trades` events carry `trades` (counted here); `heartbeats` and `subscriptions`
-///   are counted.
+/// - `market_trades` events carry `trades`: `product_id`, `price`, `size`, `side`
+///   ("BUY"|"SELL"); `heartbeats` and `subscriptions` are counted.
 ///
 /// Prices and quantities are decimal strings, parsed exactly into 1e-9 fixed point
-/// (`JSONScanner.fixedPoint`). A `sequence_num` gap marks every book stale until its next
-/// snapshot, and is counted. An unknown channel or product, a malformed message, and a
+/// (`JSONScanner.fixedPoint`), and each message becomes `VenueEvent`s. A `sequence_num` gap
+/// makes every book stale until its next snapshot, and is counted. An unknown channel or product, a malformed message, and a
 /// negative or non-decimal quantity are counted skips. Nothing is allocated per message.
 public struct CoinbaseAdapter {
     public struct Counts: Sendable {
@@ -51,16 +51,14 @@ public struct CoinbaseAdapter {
 
     /// A new connection: its `sequence_num` starts again, and every book is stale until
     /// the snapshot the subscription brings.
-    public mutating func reconnected(book: VenueBook) {
+    public mutating func reconnected(emit: (VenueEvent) -> Void) {
         lastSequence = -1
-        for m in 0..<book.markets { book.stale[m] = true }
+        for m in products.indices { emit(VenueEvent(.stale, market: m)) }
     }
 
-    /// Applies one message to `book`; `touched(market, sequence)` hears each book an
-    /// `l2_data` event changed, once the event is applied.
-    public mutating func take(
-        _ message: UnsafeRawBufferPointer, book: VenueBook, touched: (Int, Int64) -> Void
-    ) {
+    /// One message as events: an `l2_data` event gives `clear` (a snapshot), its `level`s and
+    /// `updated`; a trade gives `trade`; a `sequence_num` gap gives `stale` for every market.
+    public mutating func take(_ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void) {
         counts.messages += 1
         enum Channel { case none, l2, trades, heartbeats, subscriptions, other }
         var channel = Channel.none
@@ -90,38 +88,27 @@ public struct CoinbaseAdapter {
         if sequence >= 0 {
             if lastSequence >= 0 && sequence != lastSequence + 1 {
                 counts.gaps += 1
-                for m in 0..<book.markets { book.stale[m] = true }
+                for m in products.indices { emit(VenueEvent(.stale, market: m, sequence: sequence)) }
             }
             lastSequence = sequence
         }
         switch channel {
-        case .l2:
-            counts.l2 += 1
+        case .l2, .trades:
+            if channel == .l2 { counts.l2 += 1 }
             guard events >= 0 else {
                 counts.malformed += 1
                 return
             }
             var e = JSONScanner(message, at: events)
             e.elements { e in
-                applyEvent(&e, message: message, book: book, sequence: sequence, touched: touched)
-                return true
-            }
-            if e.failure != nil { counts.malformed += 1 }
-        case .trades:
-            guard events >= 0 else { return }
-            var e = JSONScanner(message, at: events)
-            e.elements { e in
-                e.members { e, key in
-                    if key.equals("trades") {
-                        e.elements { _ in
-                            counts.trades += 1
-                            return true
-                        }
-                    }
-                    return true
+                if channel == .l2 {
+                    l2Event(&e, message: message, sequence: sequence, emit: emit)
+                } else {
+                    tradesEvent(&e, sequence: sequence, emit: emit)
                 }
                 return true
             }
+            if e.failure != nil { counts.malformed += 1 }
         case .heartbeats: counts.heartbeats += 1
         case .subscriptions: counts.subscriptions += 1
         case .other, .none: counts.unknownChannel += 1
@@ -129,9 +116,8 @@ public struct CoinbaseAdapter {
     }
 
     /// One `l2_data` event: its type and product first, then its updates (a second pass).
-    mutating func applyEvent(
-        _ e: inout JSONScanner, message: UnsafeRawBufferPointer, book: VenueBook, sequence: Int64,
-        touched: (Int, Int64) -> Void
+    mutating func l2Event(
+        _ e: inout JSONScanner, message: UnsafeRawBufferPointer, sequence: Int64, emit: (VenueEvent) -> Void
     ) {
         var snapshot = false
         var m = -2
@@ -152,17 +138,17 @@ public struct CoinbaseAdapter {
         }
         if snapshot {
             counts.snapshots += 1
-            book.clear(market: m)
+            emit(VenueEvent(.clear, market: m, sequence: sequence))
         }
         guard updates >= 0 else { return }
         var u = JSONScanner(message, at: updates)
         u.elements { u in
-            var bid: Bool? = nil
+            var side = VenueEvent.Side.none
             var price: Int64? = nil
             var quantity: Int64? = nil
             u.members { u, key in
                 if key.equals("side") {
-                    bid = u.text().map { $0.equals("bid") ? true : $0.equals("offer") ? false : nil } ?? nil
+                    side = u.text().map { $0.equals("bid") ? .bid : $0.equals("offer") ? .ask : .none } ?? .none
                 } else if key.equals("price_level") {
                     price = u.fixedPoint()
                 } else if key.equals("new_quantity") {
@@ -170,14 +156,51 @@ public struct CoinbaseAdapter {
                 }
                 return true
             }
-            guard let bid, let price, let quantity, quantity >= 0 else {
+            guard side != .none, let price, let quantity, quantity >= 0 else {
                 counts.badQuantity += 1
                 return u.failure == nil
             }
-            book.set(market: m, bid: bid, price: price, size: quantity)
+            emit(VenueEvent(.level, market: m, side: side, price: price, size: quantity, sequence: sequence))
             return true
         }
         if u.failure != nil { counts.malformed += 1 }
-        touched(m, sequence)
+        emit(VenueEvent(.updated, market: m, sequence: sequence))
+    }
+
+    /// One `market_trades` event: `{"type":…,"trades":[{"product_id","price","size","side"
+    /// ("BUY"|"SELL"),…}]}`, each trade an event.
+    mutating func tradesEvent(_ e: inout JSONScanner, sequence: Int64, emit: (VenueEvent) -> Void) {
+        e.members { e, key in
+            guard key.equals("trades") else { return true }
+            e.elements { t in
+                var m = -2
+                var side = VenueEvent.Side.none
+                var price: Int64?, size: Int64?
+                t.members { t, key in
+                    if key.equals("product_id") {
+                        m = t.text().map { market($0) } ?? -2
+                    } else if key.equals("price") {
+                        price = t.fixedPoint()
+                    } else if key.equals("size") {
+                        size = t.fixedPoint()
+                    } else if key.equals("side") {
+                        side = t.text().map { $0.equals("BUY") ? .bid : $0.equals("SELL") ? .ask : .none } ?? .none
+                    }
+                    return true
+                }
+                guard m >= 0 else {
+                    if m == -1 { counts.unknownProduct += 1 } else { counts.malformed += 1 }
+                    return t.failure == nil
+                }
+                guard let price, let size, size >= 0 else {
+                    counts.badQuantity += 1
+                    return t.failure == nil
+                }
+                counts.trades += 1
+                emit(VenueEvent(.trade, market: m, side: side, price: price, size: size, sequence: sequence))
+                return true
+            }
+            return true
+        }
     }
 }

@@ -43,13 +43,13 @@ public enum KalshiAuth {
 /// - `orderbook_snapshot`: `msg.market_ticker`, `yes_dollars_fp` and `no_dollars_fp`, bid
 ///   ladders of `["price","size"]` decimal strings;
 /// - `orderbook_delta`: `price_dollars`, a signed `delta_fp`, `side` ("yes"|"no");
-/// - `trade`: `yes_price_dollars`, `count_fp`, `taker_side` (counted here).
+/// - `trade`: `yes_price_dollars`, `count_fp`, `taker_side` ("yes" buys YES: a bid).
 ///
 /// The YES book's bids are the yes ladder; its asks are 1 − the no ladder's bids, so a no
 /// bid at p is kept as a YES ask at 1 − p. Prices and sizes are 1e-9 fixed point (dollars,
 /// contracts), never cents: some markets tick below a cent and contracts can be fractional.
-/// A `seq` gap marks the books stale until their snapshots, is counted, and
-/// `resync` is called (the feed subscribes again for a fresh snapshot). Unknown types and
+/// Each message becomes `VenueEvent`s. A `seq` gap makes the books stale until their
+/// snapshots, is counted, and `resync` is called (the feed subscribes again for a fresh snapshot). Unknown types and
 /// markets, malformed messages and bad numbers are counted skips. Nothing is allocated per
 /// message.
 public struct KalshiAdapter {
@@ -85,17 +85,19 @@ public struct KalshiAdapter {
         return "{\"id\":\(id),\"cmd\":\"subscribe\",\"params\":{\"channels\":[\(c)],\"market_tickers\":[\(m)]}}"
     }
 
-    public mutating func reconnected(book: VenueBook) {
+    /// A new connection: sequences start again; every book waits for its snapshot.
+    public mutating func reconnected(emit: (VenueEvent) -> Void) {
         for i in lastSeq.indices { lastSeq[i] = -1 }
-        for m in 0..<book.markets { book.stale[m] = true }
+        for m in markets.indices { emit(VenueEvent(.stale, market: m)) }
     }
 
     func market(_ t: JSONScanner.Text) -> Int { t.index(in: marketBytes) }
 
-    /// Applies one message; `touched(market, seq)` hears each book it changed; `resync()`
-    /// hears a sequence gap.
+    /// One message as events: a snapshot gives `clear`, its `level`s and `updated`; a delta
+    /// gives `change` and `updated`; a trade gives `trade`. A `seq` gap gives `stale` for
+    /// every market and calls `resync()`.
     public mutating func take(
-        _ message: UnsafeRawBufferPointer, book: VenueBook, touched: (Int, Int64) -> Void, resync: () -> Void = {}
+        _ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, resync: () -> Void = {}
     ) {
         counts.messages += 1
         enum Kind { case none, snapshot, delta, trade, other }
@@ -131,7 +133,7 @@ public struct KalshiAdapter {
             let i = Int(sid)
             if kind != .snapshot && lastSeq[i] >= 0 && seq != lastSeq[i] + 1 {
                 counts.gaps += 1
-                for b in 0..<book.markets { book.stale[b] = true }
+                for m in markets.indices { emit(VenueEvent(.stale, market: m, sequence: seq)) }
                 resync()
             }
             lastSeq[i] = seq
@@ -143,7 +145,7 @@ public struct KalshiAdapter {
         // Fields of msg, read in one pass; ladders noted and read after the ticker.
         var m = -2
         var yes = -1, no = -1
-        var price: Int64?, delta: Int64?, sideYes: Bool?
+        var price: Int64?, amount: Int64?, side = VenueEvent.Side.none
         var b = JSONScanner(message, at: body)
         b.members { b, key in
             if key.equals("market_ticker") {
@@ -152,12 +154,13 @@ public struct KalshiAdapter {
                 yes = b.offset
             } else if key.equals("no_dollars_fp") {
                 no = b.offset
-            } else if key.equals("price_dollars") {
+            } else if key.equals("price_dollars") || key.equals("yes_price_dollars") {
                 price = b.fixedPoint()
-            } else if key.equals("delta_fp") {
-                delta = b.fixedPoint()
-            } else if key.equals("side") {
-                sideYes = b.text().map { $0.equals("yes") ? true : $0.equals("no") ? false : nil } ?? nil
+            } else if key.equals("delta_fp") || key.equals("count_fp") {
+                amount = b.fixedPoint()
+            } else if key.equals("side") || key.equals("taker_side") {
+                // The YES book: a yes order bids; a no order is an ask at 1 − p.
+                side = b.text().map { $0.equals("yes") ? .bid : $0.equals("no") ? .ask : .none } ?? .none
             }
             return true
         }
@@ -169,34 +172,36 @@ public struct KalshiAdapter {
             if m == -1 { counts.unknownMarket += 1 } else { counts.malformed += 1 }
             return
         }
-        if kind == .trade {
-            counts.trades += 1
-            return
-        }
         switch kind {
         case .snapshot:
             counts.snapshots += 1
-            book.clear(market: m)
-            if yes >= 0 { ladder(message, at: yes, book: book, market: m, yes: true) }
-            if no >= 0 { ladder(message, at: no, book: book, market: m, yes: false) }
-        case .delta:
-            guard let price, let delta, let sideYes, price >= 0, price <= Self.one else {
+            emit(VenueEvent(.clear, market: m, sequence: seq))
+            if yes >= 0 { ladder(message, at: yes, market: m, yes: true, sequence: seq, emit: emit) }
+            if no >= 0 { ladder(message, at: no, market: m, yes: false, sequence: seq, emit: emit) }
+        case .delta, .trade:
+            guard let price, let amount, side != .none, price >= 0, price <= Self.one, kind == .delta || amount >= 0
+            else {
                 counts.badNumber += 1
                 return
             }
-            counts.deltas += 1
-            if sideYes {
-                book.add(market: m, bid: true, price: price, delta: delta)
-            } else {
-                book.add(market: m, bid: false, price: Self.one - price, delta: delta)
+            if kind == .trade {
+                counts.trades += 1
+                emit(VenueEvent(.trade, market: m, side: side, price: price, size: amount, sequence: seq))
+                return
             }
+            counts.deltas += 1
+            let p = side == .bid ? price : Self.one - price
+            emit(VenueEvent(.change, market: m, side: side, price: p, size: amount, sequence: seq))
         default: return
         }
-        touched(m, seq)
+        emit(VenueEvent(.updated, market: m, sequence: seq))
     }
 
-    /// A `[["price","size"],…]` bid ladder into the YES book (no bids as asks at 1 − p).
-    mutating func ladder(_ message: UnsafeRawBufferPointer, at offset: Int, book: VenueBook, market m: Int, yes: Bool) {
+    /// A `[["price","size"],…]` bid ladder as YES-book levels (no bids as asks at 1 − p).
+    mutating func ladder(
+        _ message: UnsafeRawBufferPointer, at offset: Int, market m: Int, yes: Bool, sequence: Int64,
+        emit: (VenueEvent) -> Void
+    ) {
         var l = JSONScanner(message, at: offset)
         l.elements { l in
             var pair = (Int64(-1), Int64(-1))
@@ -211,7 +216,10 @@ public struct KalshiAdapter {
                 counts.badNumber += 1
                 return l.failure == nil
             }
-            book.set(market: m, bid: yes, price: yes ? pair.0 : Self.one - pair.0, size: pair.1)
+            emit(
+                VenueEvent(
+                    .level, market: m, side: yes ? .bid : .ask, price: yes ? pair.0 : Self.one - pair.0, size: pair.1,
+                    sequence: sequence))
             return true
         }
         if l.failure != nil { counts.malformed += 1 }

@@ -134,6 +134,42 @@ public final class VenueFeed {
         return .stopped
     }
 
+    /// The feed through `adapter`, for `book`, `decode` and the tests: each connection
+    /// sends the adapter's opening messages (after a reconnect, every book is first made
+    /// stale); a Kalshi gap or Polygon's `auth_success` sends the subscriptions (again);
+    /// every event goes to `emit`. A refused session (a wrong Polygon key) ends it.
+    public func run(adapter: inout VenueAdapter, stop: () -> Bool, emit: (VenueEvent) -> Void) -> End {
+        var key: String?
+        if options.venue == .polygon {
+            guard let k = getenv(options.keyEnv) else {
+                return .failed(
+                    .refused(
+                        peer: "\(options.host):\(options.port)",
+                        reason: "the environment variable \(options.keyEnv) (the Polygon API key) is not set"))
+            }
+            key = String(cString: k)
+        }
+        let opening = adapter.opening(channels: options.channels, key: key)
+        let subscriptions = adapter.subscriptions(channels: options.channels)
+        var current: WebSocketClient?
+        let end = run(
+            stop: { stop() || adapter.refusal != nil },
+            connected: { ws in
+                current = ws
+                if counts.connects > 1 { adapter.reconnected(emit: emit) }
+                for line in opening { _ = ws.send(text: line) }
+            },
+            message: { bytes in
+                adapter.take(bytes, emit: emit) {
+                    if let ws = current { for line in subscriptions { _ = ws.send(text: line) } }
+                }
+            })
+        if let reason = adapter.refusal {
+            return .failed(.refused(peer: "\(options.host):\(options.port)", reason: reason))
+        }
+        return end
+    }
+
     func add(_ c: WebSocketClient.Counts) {
         client.messages += c.messages
         client.frames += c.frames

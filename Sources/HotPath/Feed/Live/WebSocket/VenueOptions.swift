@@ -1,14 +1,16 @@
-/// Everything a `wss://HOST[:PORT]/PATH?venue=coinbase|kalshi&markets=A,B[&channels=…]
-/// [&key_id_env=VAR&key_file=PEM][&ca_file=PATH][&insecure=1][&tls=1.2][&max_message=BYTES]`
-/// URL says (`ws://` for plain TCP, tests only). Kalshi signs each connect with the key in
-/// `key_file` under the key id in the environment variable `key_id_env` (`KalshiAuth`).
+/// Everything a `wss://HOST[:PORT]/PATH?venue=coinbase|kalshi|polygon&markets=A,B
+/// [&channels=…][&key_id_env=VAR&key_file=PEM][&key_env=VAR][&ca_file=PATH][&insecure=1]
+/// [&tls=1.2][&max_message=BYTES]` URL says (`ws://` for plain TCP, tests only). Kalshi
+/// signs each connect with the key in `key_file` under the key id in the environment
+/// variable `key_id_env` (`KalshiAuth`); Polygon authenticates with the API key in the
+/// environment variable `key_env` (default POLYGON_API_KEY). Keys never reach a URL.
 ///
 /// `venue` picks the adapter; `markets` are the venue's product ids, in the books' order;
 /// `channels` default to the venue's book and trade channels. Verification of the server's
 /// certificate and name is on unless `insecure=1`, which is said at every start.
 /// `tls=1.2` caps the version: OpenSSL 3.0 allocates per TLS 1.3 record (`SecureStream`).
 public struct VenueOptions: Equatable, Sendable {
-    public enum Venue: String, Sendable, CaseIterable { case coinbase, kalshi }
+    public enum Venue: String, Sendable, CaseIterable { case coinbase, kalshi, polygon }
 
     public var url: String
     public var venue: Venue
@@ -24,6 +26,7 @@ public struct VenueOptions: Equatable, Sendable {
     public var maxMessage = 1 << 20
     public var keyIDEnv: String?
     public var keyFile: String?
+    public var keyEnv = "POLYGON_API_KEY"
 
     init(url: String, tls: Bool, rest: String) throws(SourceURLError) {
         self.url = url
@@ -54,7 +57,7 @@ public struct VenueOptions: Equatable, Sendable {
                     throw SourceURLError(
                         url: url,
                         reason:
-                            "venue=\(value): not supported (supported: \(Venue.allCases.map(\.rawValue).joined(separator: ", ")); kalshi and polygon are not built yet)"
+                            "venue=\(value): not supported (supported: \(Venue.allCases.map(\.rawValue).joined(separator: ", ")))"
                     )
                 }
                 venue = v
@@ -63,6 +66,9 @@ public struct VenueOptions: Equatable, Sendable {
             case "ca_file": caFile = value
             case "key_id_env": keyIDEnv = value
             case "key_file": keyFile = value
+            case "key_env":
+                guard !value.isEmpty else { throw SourceURLError(url: url, reason: "key_env= names no variable") }
+                keyEnv = value
             case "insecure":
                 guard value == "0" || value == "1" else {
                     throw SourceURLError(url: url, reason: "insecure=\(value): 0 or 1")
@@ -82,12 +88,12 @@ public struct VenueOptions: Equatable, Sendable {
                 throw SourceURLError(
                     url: url,
                     reason:
-                        "unknown parameter \"\(key)\" (known: venue, markets, channels, ca_file, insecure, tls, max_message)"
+                        "unknown parameter \"\(key)\" (known: venue, markets, channels, key_id_env, key_file, key_env, ca_file, insecure, tls, max_message)"
                 )
             }
         }
         guard let venue else {
-            throw SourceURLError(url: url, reason: "venue= is missing (supported: coinbase, kalshi)")
+            throw SourceURLError(url: url, reason: "venue= is missing (supported: coinbase, kalshi, polygon)")
         }
         self.venue = venue
         guard !markets.isEmpty else { throw SourceURLError(url: url, reason: "markets= is missing") }

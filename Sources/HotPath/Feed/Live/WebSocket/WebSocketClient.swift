@@ -16,6 +16,8 @@ public enum WebSocketError: Error, Equatable, CustomStringConvertible {
     case closed(peer: String, code: UInt16, reason: String)
     /// No bytes for the watchdog's time.
     case silent(peer: String, seconds: Double)
+    /// The venue refused the session after the upgrade (a wrong API key).
+    case refused(peer: String, reason: String)
 
     public var description: String {
         switch self {
@@ -25,13 +27,14 @@ public enum WebSocketError: Error, Equatable, CustomStringConvertible {
         case let .closed(peer, code, reason):
             "\(peer): WebSocket closed, code \(code)\(reason.isEmpty ? "" : ": \(reason)")"
         case let .silent(peer, seconds): "\(peer): nothing received for \(seconds) s"
+        case let .refused(peer, reason): "\(peer): the venue refused the session: \(reason)"
         }
     }
 
     /// Worth a reconnect: a refused upgrade or a TLS failure is not.
     public var isTransient: Bool {
         switch self {
-        case .tls, .handshake: false
+        case .tls, .handshake, .refused: false
         default: true
         }
     }

@@ -1,0 +1,149 @@
+/// Polygon stocks (now Massive) over WebSocket, as its documentation shows:
+///
+/// - after connecting, the client sends `{"action":"auth","params":KEY}`; the server answers
+///   `[{"ev":"status","status":"auth_success",…}]` (or `auth_failed`), and only then takes
+///   `{"action":"subscribe","params":"Q.AAPL,T.AAPL"}`;
+/// - every server message is a JSON array of events, each naming itself in `ev`;
+/// - `Q` (NBBO): `sym`, `bx`, `bp`, `bs`, `ax`, `ap`, `as`, `c`, `t`, `q` (a sequence
+///   number), `z`; sizes are round lots, kept as sent;
+/// - `T`: `sym`, `x`, `i` (the trade id, a string), `p`, `s`, `c`, `t`, `q`, `z`.
+///
+/// Numbers are JSON numbers, parsed from their text exactly (never through Double). A quote
+/// is the whole top of book, so it becomes `clear`, a bid and an ask `level` (a size of 0
+/// leaves that side empty) and `updated` with `q`. `q` runs across the whole feed, not per
+/// subscription, so a gap cannot be seen in it: after a reconnect each market is stale until
+/// its next quote. `auth_failed` sets `refusal` (the feed ends: a wrong key is not retried).
+/// Unknown events and symbols, malformed messages and bad numbers are counted skips.
+public struct PolygonAdapter {
+    public struct Counts: Sendable {
+        public var messages = 0, quotes = 0, trades = 0, statuses = 0
+        public var unknownEvent = 0, unknownSymbol = 0, malformed = 0, badNumber = 0
+        public var named: [(String, Int)] {
+            [
+                ("messages", messages), ("quotes", quotes), ("trades", trades), ("statuses", statuses),
+                ("unknown_event", unknownEvent), ("unknown_symbol", unknownSymbol), ("malformed", malformed),
+                ("bad_number", badNumber),
+            ]
+        }
+    }
+
+    public let symbols: [String]
+    let symbolBytes: [[UInt8]]
+    public private(set) var counts = Counts()
+    /// The server refused the key (`auth_failed`, with its message). Cold.
+    public private(set) var refusal: String?
+
+    public init(symbols: [String]) {
+        self.symbols = symbols
+        symbolBytes = symbols.map { Array($0.utf8) }
+    }
+
+    /// The auth action, sent first on each connection. Cold; the key is in no other string.
+    public static func auth(key: String) -> String {
+        var escaped = ""
+        for c in key.unicodeScalars {
+            if c == "\"" || c == "\\" { escaped.append("\\") }
+            escaped.unicodeScalars.append(c)
+        }
+        return "{\"action\":\"auth\",\"params\":\"\(escaped)\"}"
+    }
+
+    /// The subscribe action for `channels` (default quotes and trades). Cold.
+    public func subscription(channels: [String] = ["Q", "T"]) -> String {
+        let params = symbols.flatMap { s in channels.map { "\($0).\(s)" } }.joined(separator: ",")
+        return "{\"action\":\"subscribe\",\"params\":\"\(params)\"}"
+    }
+
+    /// A new connection: every book waits for its market's next quote.
+    public mutating func reconnected(emit: (VenueEvent) -> Void) {
+        for m in symbols.indices { emit(VenueEvent(.stale, market: m)) }
+    }
+
+    /// One message (an array of events) as `VenueEvent`s; `authenticated()` hears
+    /// `auth_success`, when the subscription may be sent.
+    public mutating func take(
+        _ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, authenticated: () -> Void
+    ) {
+        counts.messages += 1
+        var s = JSONScanner(message)
+        s.elements { e in
+            event(&e, emit: emit, authenticated: authenticated)
+            return true
+        }
+        if !s.finish() { counts.malformed += 1 }
+    }
+
+    mutating func event(_ e: inout JSONScanner, emit: (VenueEvent) -> Void, authenticated: () -> Void) {
+        enum Kind { case none, quote, trade, status, other }
+        var kind = Kind.none
+        var m = -2
+        var bidPrice: Int64?, bidSize: Int64?, askPrice: Int64?, askSize: Int64?
+        var sequence: Int64 = -1
+        var status: JSONScanner.Text?, said: JSONScanner.Text?
+        e.members { e, key in
+            if key.equals("ev") {
+                kind =
+                    e.text().map {
+                        $0.equals("Q") ? .quote : $0.equals("T") ? .trade : $0.equals("status") ? .status : .other
+                    } ?? .none
+            } else if key.equals("sym") {
+                m = e.text().map { $0.index(in: symbolBytes) } ?? -2
+            } else if key.equals("bp") || key.equals("p") {
+                bidPrice = e.fixedPoint()
+            } else if key.equals("bs") || key.equals("s") {
+                bidSize = e.fixedPoint()
+            } else if key.equals("ap") {
+                askPrice = e.fixedPoint()
+            } else if key.equals("as") {
+                askSize = e.fixedPoint()
+            } else if key.equals("q") {
+                sequence = e.integer() ?? -1
+            } else if key.equals("status") {
+                status = e.text()
+            } else if key.equals("message") {
+                said = e.text()
+            }
+            return true
+        }
+        guard e.failure == nil else { return }  // the message is counted malformed
+        guard kind != .none else {
+            counts.malformed += 1
+            return
+        }
+        switch kind {
+        case .status:
+            counts.statuses += 1
+            if status?.equals("auth_success") == true {
+                authenticated()
+            } else if status?.equals("auth_failed") == true {
+                refusal = "auth_failed: " + (said?.string ?? "")
+            }
+        case .quote, .trade:
+            guard m >= 0 else {
+                if m == -1 { counts.unknownSymbol += 1 } else { counts.malformed += 1 }
+                return
+            }
+            if kind == .trade {
+                guard let price = bidPrice, let size = bidSize, price >= 0, size >= 0 else {
+                    counts.badNumber += 1
+                    return
+                }
+                counts.trades += 1
+                emit(VenueEvent(.trade, market: m, price: price, size: size, sequence: sequence))
+                return
+            }
+            guard let bidPrice, let bidSize, let askPrice, let askSize, bidPrice >= 0, askPrice >= 0, bidSize >= 0,
+                askSize >= 0
+            else {
+                counts.badNumber += 1
+                return
+            }
+            counts.quotes += 1
+            emit(VenueEvent(.clear, market: m, sequence: sequence))
+            emit(VenueEvent(.level, market: m, side: .bid, price: bidPrice, size: bidSize, sequence: sequence))
+            emit(VenueEvent(.level, market: m, side: .ask, price: askPrice, size: askSize, sequence: sequence))
+            emit(VenueEvent(.updated, market: m, sequence: sequence))
+        case .other, .none: counts.unknownEvent += 1
+        }
+    }
+}
