@@ -10,6 +10,7 @@ struct Bench: ParsableCommand {
         abstract: "The latency harness.",
         subcommands: [
             E2E.self, Core.self, Feed.self, Model.self, Features.self, Instructions.self, UDP.self, Databento.self,
+            Venue.self,
         ]
     )
 
@@ -205,7 +206,7 @@ extension Bench {
                 session from one pinned CPU; HotPath's client (the decode/book/run path) reads it \
                 on another and decodes every record into an Event. Prints records/s and MB/s, \
                 first record to last, and receive-to-Event percentiles (from the recv that \
-                completed a record to its Event). scripts/bench_databento.sh runs this beside \
+                completed a record to its Event). tools/live/databento_rate.py runs this beside \
                 Databento's official Python client reading the same stream.
                 """
         )
@@ -246,6 +247,77 @@ extension Bench {
                             l.p50, l.p99, l.max))
                 }
             } catch { fail("bench databento: \(error)") }
+        }
+    }
+
+    struct Venue: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "venue",
+            abstract: "A venue's WebSocket messages into Events: messages/s in memory, or receive-to-Event live.",
+            discussion: """
+                Given a session file (JSON lines, one venue message each, as \
+                tools/live/make_VENUE_session.py writes), runs its messages --loops times through \
+                the venue's adapter into VenueEvents and prints messages/s and a checksum over \
+                the events; tools/bench/venue_simdjson.cpp does the same work with simdjson \
+                On-Demand, and scripts/bench_venues.sh runs the two in alternation. Given a \
+                wss:// URL instead (the test peer, tools/live/ws_peer.py), reads --messages \
+                messages and prints the receive-to-Event percentiles: from the TLS read that \
+                completed a message to the last of its events.
+                """
+        )
+
+        @Argument(help: "A session file, or a wss:// URL (venue= and markets= as for book).")
+        var source: String
+
+        @Option(help: "With a session file: the venue (coinbase, kalshi, polygon).")
+        var venue: String?
+
+        @Option(help: "With a session file: the markets, comma-separated, in the adapter's order.")
+        var markets: String?
+
+        @Option(help: "With a session file: times its messages are run through.")
+        var loops = 100
+
+        @Option(help: "With a URL: messages to time.")
+        var messages = 100_000
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            let r: VenueBench.Result
+            do {
+                if source.contains("://") {
+                    guard case let .webSocket(options) = try SourceURL.parse(source) else {
+                        throw ValidationError("\(source): not a wss:// URL")
+                    }
+                    r = try VenueBench.latency(options, messages: messages)
+                } else {
+                    guard let venue, let markets, loops > 0 else {
+                        throw ValidationError("a session file needs --venue and --markets, and --loops > 0")
+                    }
+                    guard
+                        case let .webSocket(options) = try SourceURL.parse(
+                            "wss://bench.invalid/ws?venue=\(venue)&markets=\(markets)")
+                    else { throw ValidationError("--venue \(venue): not a venue") }
+                    let lines = try String(contentsOfFile: source, encoding: .utf8).split(separator: "\n").map(
+                        String.init)
+                    r = VenueBench.throughput(options, messages: lines, loops: loops)
+                }
+            } catch let error as ValidationError {
+                throw error
+            } catch { fail("bench venue: \(error)") }
+            if json { return print(r.json) }
+            var line =
+                "\(r.venue): "
+                + format(
+                    "%d messages in %.3f s: %.0f messages/s (checksum %llu)", r.messages, r.seconds,
+                    r.messagesPerSecond, r.checksum)
+            if let l = r.receiveToEvent {
+                line += "; \(r.tls ?? "plain") receive-to-Event "
+                line += format("p50 %llu ns, p99 %llu ns, max %llu ns", l.p50, l.p99, l.max)
+            }
+            print(line)
         }
     }
 

@@ -74,6 +74,18 @@ final class VenueTests: XCTestCase {
         XCTAssertTrue(got.last!.hasSuffix(",\"stale\":true}"), "no snapshot after the gap: the books stay stale")
     }
 
+    /// A message that breaks off inside its updates: the levels before the break are out,
+    /// so the market is made stale and the message counted as malformed, once.
+    func testCoinbaseMessageBrokenInsideItsUpdates() throws {
+        var adapter = CoinbaseAdapter(products: ["BTC-USD"])
+        var events: [VenueEvent] = []
+        let text =
+            #"{"channel":"l2_data","sequence_num":0,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","price_level":"1.00","new_quantity":"3"},{"side":"#
+        Array(text.utf8).withUnsafeBytes { adapter.take($0) { events.append($0) } }
+        XCTAssertEqual(events.map(\.kind), [.level, .stale, .updated])
+        XCTAssertEqual(adapter.counts.malformed, 1)
+    }
+
     /// The same session over TLS WebSocket from the Python `websockets` peer, fragmented
     /// at random, with pings: the same books.
     func testCoinbaseOverTLSWebSocket() throws {

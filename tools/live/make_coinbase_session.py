@@ -45,7 +45,10 @@ def main():
 
     def emit(obj):
         nonlocal seq
+        # Coinbase's order: channel, client_id, timestamp, sequence_num, events.
+        events = obj.pop("events")
         obj["sequence_num"] = seq
+        obj["events"] = events
         seq += 1
         session.append(json.dumps(obj, separators=(",", ":")))
 

@@ -35,6 +35,8 @@ public struct CoinbaseAdapter {
     let productBytes: [[UInt8]]
     public private(set) var counts = Counts()
     public private(set) var lastSequence: Int64 = -1
+    /// The message being read is malformed (counted once, at its end).
+    var fault = false
 
     public init(products: [String]) {
         self.products = products
@@ -58,12 +60,20 @@ public struct CoinbaseAdapter {
 
     /// One message as events: an `l2_data` event gives `clear` (a snapshot), its `level`s and
     /// `updated`; a trade gives `trade`; a `sequence_num` gap gives `stale` for every market.
+    ///
+    /// One pass in Coinbase's order (channel, …, sequence_num, then events; in an event,
+    /// type and product_id, then updates): each part is read where it stands, and one that
+    /// comes before what it needs is read afterwards from its noted offset. Should a message
+    /// break off inside an event's updates, the levels before the break are out: the market
+    /// is made stale (it waits for a snapshot) and the message counted as malformed, once.
     public mutating func take(_ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void) {
         counts.messages += 1
-        enum Channel { case none, l2, trades, heartbeats, subscriptions, other }
+        fault = false
         var channel = Channel.none
         var sequence: Int64 = -1
+        var sawSequence = false
         var events = -1
+        var done = false
         var s = JSONScanner(message)
         s.members { s, key in
             if key.equals("channel") {
@@ -76,72 +86,124 @@ public struct CoinbaseAdapter {
                         : t.equals("heartbeats") ? .heartbeats : t.equals("subscriptions") ? .subscriptions : .other
             } else if key.equals("sequence_num") {
                 sequence = s.integer() ?? -1
+                sawSequence = true
             } else if key.equals("events") {
-                events = s.offset
+                if channel != .none && sawSequence {
+                    done = true
+                    sequenced(sequence, emit: emit)
+                    read(&s, channel: channel, message: message, sequence: sequence, emit: emit)
+                } else {
+                    events = s.offset
+                }
             }
             return true
         }
-        guard s.finish(), channel != .none else {
+        if !s.finish() || (!done && channel == .none) {
             counts.malformed += 1
             return
         }
-        if sequence >= 0 {
-            if lastSequence >= 0 && sequence != lastSequence + 1 {
-                counts.gaps += 1
-                for m in products.indices { emit(VenueEvent(.stale, market: m, sequence: sequence)) }
+        if !done {
+            sequenced(sequence, emit: emit)
+            if events >= 0 {
+                var e = JSONScanner(message, at: events)
+                read(&e, channel: channel, message: message, sequence: sequence, emit: emit)
+            } else if channel == .l2 || channel == .trades {
+                fault = true
+            } else {
+                tally(channel)
             }
-            lastSequence = sequence
         }
+        if fault { counts.malformed += 1 }
+    }
+
+    enum Channel { case none, l2, trades, heartbeats, subscriptions, other }
+
+    /// The gap check: a `sequence_num` that does not follow the last makes every book stale.
+    mutating func sequenced(_ sequence: Int64, emit: (VenueEvent) -> Void) {
+        guard sequence >= 0 else { return }
+        if lastSequence >= 0 && sequence != lastSequence + 1 {
+            counts.gaps += 1
+            for m in products.indices { emit(VenueEvent(.stale, market: m, sequence: sequence)) }
+        }
+        lastSequence = sequence
+    }
+
+    /// A message's `events` at `e`'s cursor, by channel.
+    mutating func read(
+        _ e: inout JSONScanner, channel: Channel, message: UnsafeRawBufferPointer, sequence: Int64,
+        emit: (VenueEvent) -> Void
+    ) {
+        guard channel == .l2 || channel == .trades else { return tally(channel) }
+        if channel == .l2 { counts.l2 += 1 }
+        e.elements { e in
+            if channel == .l2 {
+                l2Event(&e, message: message, sequence: sequence, emit: emit)
+            } else {
+                tradesEvent(&e, sequence: sequence, emit: emit)
+            }
+            return true
+        }
+        if e.failure != nil { fault = true }
+    }
+
+    /// The channels whose events are only counted.
+    mutating func tally(_ channel: Channel) {
         switch channel {
-        case .l2, .trades:
-            if channel == .l2 { counts.l2 += 1 }
-            guard events >= 0 else {
-                counts.malformed += 1
-                return
-            }
-            var e = JSONScanner(message, at: events)
-            e.elements { e in
-                if channel == .l2 {
-                    l2Event(&e, message: message, sequence: sequence, emit: emit)
-                } else {
-                    tradesEvent(&e, sequence: sequence, emit: emit)
-                }
-                return true
-            }
-            if e.failure != nil { counts.malformed += 1 }
         case .heartbeats: counts.heartbeats += 1
         case .subscriptions: counts.subscriptions += 1
-        case .other, .none: counts.unknownChannel += 1
+        default: counts.unknownChannel += 1
         }
     }
 
-    /// One `l2_data` event: its type and product first, then its updates (a second pass).
+    /// One `l2_data` event: its type and product, then its updates.
     mutating func l2Event(
         _ e: inout JSONScanner, message: UnsafeRawBufferPointer, sequence: Int64, emit: (VenueEvent) -> Void
     ) {
-        var snapshot = false
+        var snapshot = false, sawType = false
         var m = -2
         var updates = -1
+        var done = false
         e.members { e, key in
             if key.equals("type") {
                 snapshot = e.text()?.equals("snapshot") ?? false
+                sawType = true
             } else if key.equals("product_id") {
                 m = e.text().map { market($0) } ?? -2
             } else if key.equals("updates") {
-                updates = e.offset
+                if sawType && m >= 0 {
+                    done = true
+                    begin(market: m, snapshot: snapshot, sequence: sequence, emit: emit)
+                    levels(&e, market: m, sequence: sequence, emit: emit)
+                } else if m == -2 || !sawType {
+                    updates = e.offset
+                }
             }
             return true
         }
         guard m >= 0 else {
-            if m == -1 { counts.unknownProduct += 1 } else { counts.malformed += 1 }
+            if m == -1 { counts.unknownProduct += 1 } else { fault = true }
             return
         }
-        if snapshot {
-            counts.snapshots += 1
-            emit(VenueEvent(.clear, market: m, sequence: sequence))
+        if !done {
+            guard e.failure == nil else { return }
+            begin(market: m, snapshot: snapshot, sequence: sequence, emit: emit)
+            if updates >= 0 {
+                var u = JSONScanner(message, at: updates)
+                levels(&u, market: m, sequence: sequence, emit: emit)
+            }
         }
-        guard updates >= 0 else { return }
-        var u = JSONScanner(message, at: updates)
+        emit(VenueEvent(.updated, market: m, sequence: sequence))
+    }
+
+    /// A snapshot event's `clear`.
+    mutating func begin(market m: Int, snapshot: Bool, sequence: Int64, emit: (VenueEvent) -> Void) {
+        guard snapshot else { return }
+        counts.snapshots += 1
+        emit(VenueEvent(.clear, market: m, sequence: sequence))
+    }
+
+    /// An event's `updates` at `u`'s cursor, as `level`s.
+    mutating func levels(_ u: inout JSONScanner, market m: Int, sequence: Int64, emit: (VenueEvent) -> Void) {
         u.elements { u in
             var side = VenueEvent.Side.none
             var price: Int64? = nil
@@ -163,8 +225,10 @@ public struct CoinbaseAdapter {
             emit(VenueEvent(.level, market: m, side: side, price: price, size: quantity, sequence: sequence))
             return true
         }
-        if u.failure != nil { counts.malformed += 1 }
-        emit(VenueEvent(.updated, market: m, sequence: sequence))
+        if u.failure != nil {
+            fault = true
+            emit(VenueEvent(.stale, market: m, sequence: sequence))
+        }
     }
 
     /// One `market_trades` event: `{"type":…,"trades":[{"product_id","price","size","side"
@@ -189,7 +253,7 @@ public struct CoinbaseAdapter {
                     return true
                 }
                 guard m >= 0 else {
-                    if m == -1 { counts.unknownProduct += 1 } else { counts.malformed += 1 }
+                    if m == -1 { counts.unknownProduct += 1 } else { fault = true }
                     return t.failure == nil
                 }
                 guard let price, let size, size >= 0 else {

@@ -113,7 +113,18 @@ public struct JSONScanner {
         }
         let start = at + 1
         var i = start
-        while i < bytes.count {
+        let n = bytes.count
+        while i < n {
+            // Eight bytes at a time up to the first that needs a look (see `special`).
+            while i + 8 <= n {
+                let m = Self.special(UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                if m != 0 {
+                    i += m.trailingZeroBitCount >> 3
+                    break
+                }
+                i += 8
+            }
+            guard i < n else { break }
             let b = byte(i)
             if b == UInt8(ascii: "\"") {
                 at = i + 1
@@ -133,6 +144,17 @@ public struct JSONScanner {
         at = bytes.count
         fail("a string runs past the end")
         return nil
+    }
+
+    /// The high bit of each byte of `x` that ends a string's plain run: '"', '\\' or a
+    /// control character (< 0x20). A borrow can mark bytes after a marked one, never
+    /// before it, so the lowest mark is exact.
+    @inline(__always)
+    static func special(_ x: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = x ^ (ones &* 0x22), backslash = x ^ (ones &* 0x5C)
+        let marks = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)
+        return marks & (ones &* 0x80)
     }
 
     /// A JSON number's text; nil (and `failure`) when the value is no number.
@@ -160,11 +182,63 @@ public struct JSONScanner {
     /// (no failure: the JSON is sound, the caller counts the value). Never through Double.
     public mutating func fixedPoint(scale: Int = 9) -> Int64? {
         guard ok else { return nil }
-        let t = peek() == UInt8(ascii: "\"") ? text() : numberText()
+        // One pass over the digits where the value is a plain decimal (nearly always);
+        // anything else (escapes, bad or inexact numbers) takes the two-step way below,
+        // which gives the same value and the same failures.
+        let base = bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let n = bytes.count
+        let c = peek()
+        if c == UInt8(ascii: "\"") {
+            if let (v, used) = Self.decimalPrefix(base + at + 1, n - at - 1, scale: scale), at + 1 + used < n,
+                base[at + 1 + used] == UInt8(ascii: "\"")
+            {
+                at += used + 2
+                return v
+            }
+        } else if let (v, used) = Self.decimalPrefix(base + at, n - at, scale: scale),
+            at + used == n || !Self.inNumber(base[at + used])
+        {
+            at += used
+            return v
+        }
+        let t = c == UInt8(ascii: "\"") ? text() : numberText()
         guard let t else { return nil }
         // A well-formed value that is no exact decimal ("NaN", too fine) is the caller's to
         // count: the message's JSON is still fine, so the scan goes on.
         return Self.decimal(t, scale: scale)
+    }
+
+    /// 10^k for k in 0..<20 (a table the compiler lays out; no array, no lazy global).
+    @inline(__always)
+    static func pow10(_ k: Int) -> UInt64 {
+        switch k {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        case 8: 100_000_000
+        case 9: 1_000_000_000
+        case 10: 10_000_000_000
+        case 11: 100_000_000_000
+        case 12: 1_000_000_000_000
+        case 13: 10_000_000_000_000
+        case 14: 100_000_000_000_000
+        case 15: 1_000_000_000_000_000
+        case 16: 10_000_000_000_000_000
+        case 17: 100_000_000_000_000_000
+        case 18: 1_000_000_000_000_000_000
+        default: 10_000_000_000_000_000_000
+        }
+    }
+
+    /// A byte a JSON number's text may hold.
+    @inline(__always)
+    static func inNumber(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || b == 0x2D || b == 0x2B || b == 0x2E || b == 0x65 || b == 0x45
     }
 
     /// An integer (a JSON number or a string of digits), exactly; nil otherwise.
@@ -172,11 +246,20 @@ public struct JSONScanner {
 
     /// `text` as a decimal scaled by 10^scale (see `fixedPoint`).
     public static func decimal(_ t: Text, scale: Int) -> Int64? {
+        guard let (v, used) = decimalPrefix(t.start, t.count, scale: scale), used == t.count else { return nil }
+        return v
+    }
+
+    /// The decimal at the start of `p` (up to `n` bytes: a sign, digits with at most one
+    /// point, an optional exponent) scaled by 10^scale, and the bytes it took; nil when it is
+    /// malformed, has non-zero digits below 10^-scale, or overflows Int64. Never through
+    /// Double.
+    @inline(__always)
+    static func decimalPrefix(_ p: UnsafePointer<UInt8>, _ n: Int, scale: Int) -> (Int64, Int)? {
         var i = 0
-        let n = t.count
         guard n > 0 else { return nil }
         var negative = false
-        if t.start[0] == UInt8(ascii: "-") {
+        if p[0] == UInt8(ascii: "-") {
             negative = true
             i = 1
         }
@@ -186,11 +269,16 @@ public struct JSONScanner {
         var dropped = false  // a non-zero digit beyond what fits
         var overflow = false
         while i < n {
-            let b = t.start[i]
-            if b >= 0x30 && b <= 0x39 {
+            let b = p[i]
+            let d = UInt64(b &- 0x30)
+            if d < 10 && digits < 18 {
+                // 18 digits cannot overflow: the common case, without checks.
+                mantissa = mantissa &* 10 &+ d
+                digits &+= 1
+                if sawPoint { fraction &+= 1 }
+            } else if d < 10 {
                 digits += 1
                 if sawPoint { fraction += 1 }
-                let d = UInt64(b - 0x30)
                 let (m1, o1) = mantissa.multipliedReportingOverflow(by: 10)
                 let (m2, o2) = m1.addingReportingOverflow(d)
                 if o1 || o2 {
@@ -210,43 +298,42 @@ public struct JSONScanner {
         }
         guard digits > 0, !overflow else { return nil }
         var exponent = 0
-        if i < n {
-            guard t.start[i] == UInt8(ascii: "e") || t.start[i] == UInt8(ascii: "E"), i + 1 < n else { return nil }
+        if i < n && (p[i] == UInt8(ascii: "e") || p[i] == UInt8(ascii: "E")) {
             i += 1
             var expNegative = false
-            if t.start[i] == UInt8(ascii: "-") || t.start[i] == UInt8(ascii: "+") {
-                expNegative = t.start[i] == UInt8(ascii: "-")
+            if i < n && (p[i] == UInt8(ascii: "-") || p[i] == UInt8(ascii: "+")) {
+                expNegative = p[i] == UInt8(ascii: "-")
                 i += 1
             }
-            guard i < n else { return nil }
-            while i < n {
-                let b = t.start[i]
-                guard b >= 0x30 && b <= 0x39, exponent < 1_000 else { return nil }
-                exponent = exponent * 10 + Int(b - 0x30)
+            let first = i
+            while i < n && p[i] >= 0x30 && p[i] <= 0x39 {
+                guard exponent < 1_000 else { return nil }
+                exponent = exponent * 10 + Int(p[i] - 0x30)
                 i += 1
             }
+            guard i > first else { return nil }
             if expNegative { exponent = -exponent }
         }
         if dropped { return nil }
-        // value = mantissa × 10^(exponent − fraction); scaled: × 10^scale.
-        var shift = exponent - fraction + scale
-        while shift < 0 {
-            guard mantissa % 10 == 0 else { return nil }  // precision below 10^-scale
-            mantissa /= 10
-            shift += 1
-        }
-        while shift > 0 {
-            let (m, o) = mantissa.multipliedReportingOverflow(by: 10)
+        // value = mantissa × 10^(exponent − fraction); scaled: × 10^scale, in one step.
+        let shift = exponent - fraction + scale
+        if shift > 0 && mantissa != 0 {
+            guard shift < 20 else { return nil }
+            let (m, o) = mantissa.multipliedReportingOverflow(by: pow10(shift))
             guard !o else { return nil }
             mantissa = m
-            shift -= 1
+        } else if shift < 0 && mantissa != 0 {
+            guard shift > -20 else { return nil }  // precision below 10^-scale
+            let d = pow10(-shift)
+            guard mantissa % d == 0 else { return nil }
+            mantissa /= d
         }
         if negative {
             guard mantissa <= UInt64(Int64.max) + 1 else { return nil }
-            return mantissa == UInt64(Int64.max) + 1 ? Int64.min : -Int64(mantissa)
+            return (mantissa == UInt64(Int64.max) + 1 ? Int64.min : -Int64(mantissa), i)
         }
         guard mantissa <= UInt64(Int64.max) else { return nil }
-        return Int64(mantissa)
+        return (Int64(mantissa), i)
     }
 
     /// Steps through an object's members. `body` gets each key with the cursor on its value

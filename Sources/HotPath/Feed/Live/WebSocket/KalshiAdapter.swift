@@ -96,14 +96,20 @@ public struct KalshiAdapter {
     /// One message as events: a snapshot gives `clear`, its `level`s and `updated`; a delta
     /// gives `change` and `updated`; a trade gives `trade`. A `seq` gap gives `stale` for
     /// every market and calls `resync()`.
+    ///
+    /// One pass in Kalshi's order (type, sid, seq, then msg): `msg` is read where it stands.
+    /// Should it come before the others, it is read after them from its noted offset. A
+    /// message's events go out only once its `msg` has been read whole; a fault after it
+    /// (text after the object) is counted as malformed, its events already out.
     public mutating func take(
         _ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, resync: () -> Void = {}
     ) {
         counts.messages += 1
-        enum Kind { case none, snapshot, delta, trade, other }
         var kind = Kind.none
         var sid: Int64 = -1, seq: Int64 = -1
         var body = -1
+        var done = false
+        let malformed = counts.malformed
         var s = JSONScanner(message)
         s.members { s, key in
             if key.equals("type") {
@@ -116,11 +122,36 @@ public struct KalshiAdapter {
             } else if key.equals("seq") {
                 seq = s.integer() ?? -1
             } else if key.equals("msg") {
-                body = s.offset
+                if kind != .none && seq >= 0 && sid >= 0 {
+                    done = true
+                    read(&s, message: message, kind: kind, sid: sid, seq: seq, emit: emit, resync: resync)
+                } else {
+                    body = s.offset
+                }
             }
             return true
         }
-        guard s.finish(), kind != .none else {
+        guard s.finish() else {
+            if counts.malformed == malformed { counts.malformed += 1 }  // once, if read() has not
+            return
+        }
+        if done { return }
+        guard body >= 0 else {
+            counts.malformed += 1
+            return
+        }
+        var b = JSONScanner(message, at: body)
+        read(&b, message: message, kind: kind, sid: sid, seq: seq, emit: emit, resync: resync)
+    }
+
+    enum Kind { case none, snapshot, delta, trade, other }
+
+    /// The `msg` object at `b`'s cursor, for a message of `kind` at (`sid`, `seq`).
+    mutating func read(
+        _ b: inout JSONScanner, message: UnsafeRawBufferPointer, kind: Kind, sid: Int64, seq: Int64,
+        emit: (VenueEvent) -> Void, resync: () -> Void
+    ) {
+        guard kind != .none else {
             counts.malformed += 1
             return
         }
@@ -138,15 +169,10 @@ public struct KalshiAdapter {
             }
             lastSeq[i] = seq
         }
-        guard body >= 0 else {
-            counts.malformed += 1
-            return
-        }
         // Fields of msg, read in one pass; ladders noted and read after the ticker.
         var m = -2
         var yes = -1, no = -1
         var price: Int64?, amount: Int64?, side = VenueEvent.Side.none
-        var b = JSONScanner(message, at: body)
         b.members { b, key in
             if key.equals("market_ticker") {
                 m = b.text().map { market($0) } ?? -2

@@ -80,28 +80,34 @@ public struct PolygonAdapter {
         var bidPrice: Int64?, bidSize: Int64?, askPrice: Int64?, askSize: Int64?
         var sequence: Int64 = -1
         var status: JSONScanner.Text?, said: JSONScanner.Text?
+        // Keys by length, then by their bytes: most are one or two letters.
         e.members { e, key in
-            if key.equals("ev") {
-                kind =
-                    e.text().map {
-                        $0.equals("Q") ? .quote : $0.equals("T") ? .trade : $0.equals("status") ? .status : .other
-                    } ?? .none
-            } else if key.equals("sym") {
-                m = e.text().map { $0.index(in: symbolBytes) } ?? -2
-            } else if key.equals("bp") || key.equals("p") {
-                bidPrice = e.fixedPoint()
-            } else if key.equals("bs") || key.equals("s") {
-                bidSize = e.fixedPoint()
-            } else if key.equals("ap") {
-                askPrice = e.fixedPoint()
-            } else if key.equals("as") {
-                askSize = e.fixedPoint()
-            } else if key.equals("q") {
-                sequence = e.integer() ?? -1
-            } else if key.equals("status") {
-                status = e.text()
-            } else if key.equals("message") {
-                said = e.text()
+            let k = key.start
+            switch key.count {
+            case 1:
+                switch k[0] {
+                case UInt8(ascii: "p"): bidPrice = e.fixedPoint()
+                case UInt8(ascii: "s"): bidSize = e.fixedPoint()
+                case UInt8(ascii: "q"): sequence = e.integer() ?? -1
+                default: break
+                }
+            case 2:
+                switch (k[0], k[1]) {
+                case (UInt8(ascii: "e"), UInt8(ascii: "v")):
+                    kind =
+                        e.text().map {
+                            $0.equals("Q") ? .quote : $0.equals("T") ? .trade : $0.equals("status") ? .status : .other
+                        } ?? .none
+                case (UInt8(ascii: "b"), UInt8(ascii: "p")): bidPrice = e.fixedPoint()
+                case (UInt8(ascii: "b"), UInt8(ascii: "s")): bidSize = e.fixedPoint()
+                case (UInt8(ascii: "a"), UInt8(ascii: "p")): askPrice = e.fixedPoint()
+                case (UInt8(ascii: "a"), UInt8(ascii: "s")): askSize = e.fixedPoint()
+                default: break
+                }
+            case 3 where key.equals("sym"): m = e.text().map { $0.index(in: symbolBytes) } ?? -2
+            case 6 where key.equals("status"): status = e.text()
+            case 7 where key.equals("message"): said = e.text()
+            default: break
             }
             return true
         }

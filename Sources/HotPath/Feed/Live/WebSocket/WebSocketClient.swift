@@ -102,6 +102,10 @@ public final class WebSocketClient {
     var mask: UInt64
     public private(set) var counts = Counts()
     public private(set) var failure: WebSocketError?
+    /// Benchmarks only: when set, each read that brought bytes is stamped (`lastRead`, in
+    /// its ticks), so a message's receive-to-Event time can be taken.
+    public var readClock: Clock?
+    public private(set) var lastRead: UInt64 = 0
     public var peer: String { stream.peer }
     public var tlsVersion: String? { stream.tlsVersion }
 
@@ -218,6 +222,7 @@ public final class WebSocketClient {
             let n = stream.receive(into: window + filled, count: capacity - filled)
             if n > 0 {
                 filled += n
+                if let clock = readClock { lastRead = clock.ticks() }
                 continue
             }
             if n == -Int(EAGAIN) { return .quiet }
