@@ -359,7 +359,7 @@ public struct JSONScanner {
             skipSpace()
             let valueAt = at
             if !body(&self, key) { return ok }
-            if ok && at == valueAt { skipValue() }
+            if ok && at == valueAt { skipUnread() }
             switch peek() {
             case UInt8(ascii: ","): at += 1
             case UInt8(ascii: "}"):
@@ -388,7 +388,7 @@ public struct JSONScanner {
             skipSpace()
             let valueAt = at
             if !body(&self) { return ok }
-            if ok && at == valueAt { skipValue() }
+            if ok && at == valueAt { skipUnread() }
             switch peek() {
             case UInt8(ascii: ","): at += 1
             case UInt8(ascii: "]"):
@@ -399,6 +399,20 @@ public struct JSONScanner {
             }
         }
         return false
+    }
+
+    /// Skips a value the body left unread: a string or a number at once, anything else by
+    /// `skipValue`.
+    @inline(__always)
+    mutating func skipUnread() {
+        let c = at < bytes.count ? byte(at) : 0
+        if c == UInt8(ascii: "\"") {
+            _ = text()
+        } else if (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "-") {
+            _ = numberText()
+        } else {
+            skipValue()
+        }
     }
 
     /// Skips one value of any kind, nesting included: iteratively, with a bit per open
