@@ -114,7 +114,9 @@ final class TreeModelTests: XCTestCase {
     /// The log-link, hinge and ranking objectives and the dart booster, each exactly the library's predict()
     /// (tools/models/make_objective_fixes.py).
     func testLogLinkHingeAndRankingObjectivesMatchTheLibraries() throws {
-        for kind in ["xgb-gamma", "xgb-tweedie", "xgb-poisson", "xgb-cox", "xgb-hinge", "xgb-pairwise", "xgb-dart"] {
+        for kind in [
+            "xgb-gamma", "xgb-tweedie", "xgb-poisson", "xgb-cox", "xgb-aft", "xgb-hinge", "xgb-pairwise", "xgb-dart",
+        ] {
             XCTAssertEqual(try maxDifference(kind, load: XGBoostLoader.load).0, 0, kind)
         }
         XCTAssertEqual(try maxDifference("lgb-lambdarank", load: LightGBMLoader.load).0, 0)

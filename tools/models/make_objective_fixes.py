@@ -14,6 +14,7 @@ class index. Once refused: the log-link, hinge and ranking objectives.
     xgb-hinge       XGBoost binary:hinge (0 or 1)
     xgb-pairwise    XGBoost rank:pairwise (groups of 50 rows)
     xgb-dart        XGBoost booster=dart, binary:logistic (trees weighted by weight_drop)
+    xgb-aft         XGBoost survival:aft (interval-censored times, a fifth right-censored)
 
 Each directory gets model + X.f64 (NaN = missing) + ref.f64 + meta.json. Run from the
 repository root:
@@ -70,3 +71,13 @@ b = lgb.train(dict(objective="lambdarank", num_leaves=15, verbose=-1, num_thread
 b.save_model(os.path.join(OUT, "lgb-lambdarank", "model.txt"))
 write("lgb-lambdarank", "model.txt", Xt, b.predict(Xt), dict(kind="lgb-lambdarank", **VERSIONS))
 xgb_model("xgb-dart", dict(objective="binary:logistic", booster="dart", rate_drop=0.2, skip_drop=0.3), (y > 0).astype(int))
+
+# survival:aft: the label is an interval [lower, upper]; right-censored rows have upper = inf.
+os.makedirs(os.path.join(OUT, "xgb-aft"), exist_ok=True)
+train = xgb.DMatrix(X)
+train.set_float_info("label_lower_bound", positive)
+train.set_float_info("label_upper_bound", np.where(rng.random(len(y)) < 0.2, np.inf, positive))
+m = xgb.train(dict(objective="survival:aft", aft_loss_distribution="normal", aft_loss_distribution_scale=1.2,
+                   max_depth=4, tree_method="hist", nthread=2, seed=1), train, 30)
+m.save_model(os.path.join(OUT, "xgb-aft", "model.json"))
+write("xgb-aft", "model.json", Xt, m.predict(xgb.DMatrix(Xt)), dict(kind="xgb-aft", **VERSIONS))

@@ -7,7 +7,8 @@ import Foundation
 /// splits (listed categories go right), base_score as a number or a JSON array inside its
 /// string, objectives binary:logistic, binary:logitraw (the margin), multi:softprob
 /// (probabilities), multi:softmax (the class index), binary:hinge (0 or 1), the log-link
-/// reg:gamma, reg:tweedie, count:poisson and survival:cox, the rank:* objectives (the margin),
+/// reg:gamma, reg:tweedie, count:poisson, survival:cox and survival:aft (the predicted time), the
+/// rank:* objectives (the margin),
 /// reg:squarederror (and the other identity-link regressions).
 public enum XGBoostLoader {
     public static func load(path: String) throws(ModelError) -> TreeEnsemble {
@@ -120,7 +121,7 @@ public enum XGBoostLoader {
             "rank:pairwise", "rank:ndcg", "rank:map":
             transform = .identity
             margin = baseScores
-        case "reg:gamma", "reg:tweedie", "count:poisson", "survival:cox":
+        case "reg:gamma", "reg:tweedie", "count:poisson", "survival:cox", "survival:aft":
             // Log link: base_score is a mean, its margin the float log; predict() is expf.
             transform = .exp
             margin = baseScores.map { Double(logf(Float($0))) }
@@ -130,7 +131,7 @@ public enum XGBoostLoader {
         default:
             throw fail(
                 "learner.objective.name",
-                "objective \"\(objectiveName)\" is not supported (binary:logistic, binary:logitraw, binary:hinge, multi:softprob, multi:softmax, reg:gamma, reg:tweedie, count:poisson, survival:cox, rank:pairwise/ndcg/map, reg:squarederror and the other identity-link regressions)"
+                "objective \"\(objectiveName)\" is not supported (binary:logistic, binary:logitraw, binary:hinge, multi:softprob, multi:softmax, reg:gamma, reg:tweedie, count:poisson, survival:cox, survival:aft, rank:pairwise/ndcg/map, reg:squarederror and the other identity-link regressions)"
             )
         }
 
