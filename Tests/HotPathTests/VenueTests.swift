@@ -325,6 +325,43 @@ final class VenueTests: XCTestCase {
         XCTAssertEqual(refused.refusal, "auth_failed: authentication failed")
     }
 
+    /// Kalshi and Polygon read messages in their documented layout by position; a space
+    /// after each object's brace sends them the general way. Both ways give the same events
+    /// and counters for every fixture message and for bad values in the documented layout.
+    func testLaidOutAndGeneralReadingsAgree() throws {
+        let extra = [
+            #"{"type":"orderbook_delta","sid":1,"seq":1,"msg":{"market_ticker":"KXFED-26DEC-T4.00","market_id":"x","price_dollars":"1.5","delta_fp":"-3","side":"yes","ts":"t"}}"#,
+            #"{"type":"orderbook_delta","sid":1,"seq":2,"msg":{"market_ticker":"KX-OTHER","market_id":"x","price_dollars":"0.5","delta_fp":"-3","side":"yes","ts":"t"}}"#,
+            #"{"type":"trade","sid":1,"seq":4,"msg":{"market_ticker":"KXFED-26DEC-T4.00","yes_price_dollars":"0.5","count_fp":"-1","taker_side":"maybe","ts":5}}"#,
+            #"[{"ev":"Q","sym":"AAPL","bx":1,"bp":1.5,"bs":-2,"ax":1,"ap":1.6,"as":3,"c":1,"i":[0],"t":1,"q":7,"z":1}]"#,
+            #"[{"ev":"Q","sym":"TSLA","bx":1,"bp":1.5,"bs":2,"ax":1,"ap":1.6,"as":3,"c":1,"i":[0],"t":1,"q":8,"z":1}]"#,
+            #"[{"ev":"T","sym":"SNDL","x":1,"i":"9","z":1,"p":0.81234567891,"s":5,"c":[0],"t":1,"q":9}]"#,
+        ]
+        for venue in ["kalshi", "polygon"] {
+            let names = Self.markets[venue]!
+            guard
+                case let .webSocket(options) = try SourceURL.parse(
+                    "wss://venue.example/ws?venue=\(venue)&markets=\(names.joined(separator: ","))")
+            else { return XCTFail("not a wss:// URL") }
+            let messages =
+                try lines("\(venue).session.jsonl") + extra.filter { $0.hasPrefix(venue == "kalshi" ? "{" : "[") }
+            func read(_ spaced: Bool) -> ([VenueEvent], [(String, Int)]) {
+                var adapter = VenueAdapter(options)
+                var events: [VenueEvent] = []
+                for text in messages {
+                    let t = spaced ? text.replacingOccurrences(of: "{\"", with: "{ \"") : text
+                    Array(t.utf8).withUnsafeBytes { adapter.take($0, emit: { events.append($0) }, subscribe: {}) }
+                }
+                return (events, adapter.counts)
+            }
+            let (fast, fastCounts) = read(false), (general, generalCounts) = read(true)
+            XCTAssertEqual(fast.count, general.count, venue)
+            XCTAssertTrue(fast == general, venue)
+            XCTAssertEqual(fastCounts.map { "\($0.0)=\($0.1)" }, generalCounts.map { "\($0.0)=\($0.1)" }, venue)
+            XCTAssertGreaterThan(fastCounts.first { $0.0.hasSuffix("bad_number") }!.1, 0, venue)
+        }
+    }
+
     /// A session from tools/live/make_VENUE_session.py with `args`, into `dir`.
     func generate(_ venue: String, _ args: [String], in dir: String) throws -> (session: String, books: [String]) {
         let p = Process()

@@ -401,10 +401,22 @@ public struct JSONScanner {
         return false
     }
 
+    /// Whether the bytes at the cursor are exactly `literal` (no white space skipped); if so,
+    /// the cursor moves past them. For a venue's fixed layout: `#"{"ev":"Q","sym":"#`.
+    @inline(__always)
+    public mutating func consume(_ literal: StaticString) -> Bool {
+        let n = literal.utf8CodeUnitCount
+        guard ok, at + n <= bytes.count, memcmp(bytes.baseAddress! + at, literal.utf8Start, n) == 0 else {
+            return false
+        }
+        at += n
+        return true
+    }
+
     /// Skips a value the body left unread: a string or a number at once, anything else by
     /// `skipValue`.
     @inline(__always)
-    mutating func skipUnread() {
+    public mutating func skipUnread() {
         let c = at < bytes.count ? byte(at) : 0
         if c == UInt8(ascii: "\"") {
             _ = text()

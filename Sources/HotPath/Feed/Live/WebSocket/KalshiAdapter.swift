@@ -105,6 +105,7 @@ public struct KalshiAdapter {
         _ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, resync: () -> Void = {}
     ) {
         counts.messages += 1
+        if laidOut(message, emit: emit, resync: resync) { return }
         var kind = Kind.none
         var sid: Int64 = -1, seq: Int64 = -1
         var body = -1
@@ -159,16 +160,7 @@ public struct KalshiAdapter {
             counts.unknownType += 1
             return
         }
-        // A subscription's seq covers all its markets: a gap may have hidden any of them.
-        if sid >= 0 && sid < 64 && seq >= 0 {
-            let i = Int(sid)
-            if kind != .snapshot && lastSeq[i] >= 0 && seq != lastSeq[i] + 1 {
-                counts.gaps += 1
-                for m in markets.indices { emit(VenueEvent(.stale, market: m, sequence: seq)) }
-                resync()
-            }
-            lastSeq[i] = seq
-        }
+        sequenced(kind: kind, sid: sid, seq: seq, emit: emit, resync: resync)
         // Fields of msg, read in one pass; ladders noted and read after the ticker.
         var m = -2
         var yes = -1, no = -1
@@ -205,22 +197,90 @@ public struct KalshiAdapter {
             if yes >= 0 { ladder(message, at: yes, market: m, yes: true, sequence: seq, emit: emit) }
             if no >= 0 { ladder(message, at: no, market: m, yes: false, sequence: seq, emit: emit) }
         case .delta, .trade:
-            guard let price, let amount, side != .none, price >= 0, price <= Self.one, kind == .delta || amount >= 0
-            else {
-                counts.badNumber += 1
-                return
-            }
-            if kind == .trade {
-                counts.trades += 1
-                emit(VenueEvent(.trade, market: m, side: side, price: price, size: amount, sequence: seq))
-                return
-            }
-            counts.deltas += 1
-            let p = side == .bid ? price : Self.one - price
-            emit(VenueEvent(.change, market: m, side: side, price: p, size: amount, sequence: seq))
+            deliver(kind, market: m, price: price, amount: amount, side: side, seq: seq, emit: emit)
+            return
         default: return
         }
         emit(VenueEvent(.updated, market: m, sequence: seq))
+    }
+
+    /// The gap check: a subscription's seq covers all its markets, so a gap may have hidden
+    /// any of them.
+    mutating func sequenced(kind: Kind, sid: Int64, seq: Int64, emit: (VenueEvent) -> Void, resync: () -> Void) {
+        guard sid >= 0 && sid < 64 && seq >= 0 else { return }
+        let i = Int(sid)
+        if kind != .snapshot && lastSeq[i] >= 0 && seq != lastSeq[i] + 1 {
+            counts.gaps += 1
+            for m in markets.indices { emit(VenueEvent(.stale, market: m, sequence: seq)) }
+            resync()
+        }
+        lastSeq[i] = seq
+    }
+
+    /// A delta's or a trade's checks and events (`m` a known market).
+    mutating func deliver(
+        _ kind: Kind, market m: Int, price: Int64?, amount: Int64?, side: VenueEvent.Side, seq: Int64,
+        emit: (VenueEvent) -> Void
+    ) {
+        guard let price, let amount, side != .none, price >= 0, price <= Self.one, kind == .delta || amount >= 0
+        else {
+            counts.badNumber += 1
+            return
+        }
+        if kind == .trade {
+            counts.trades += 1
+            emit(VenueEvent(.trade, market: m, side: side, price: price, size: amount, sequence: seq))
+            return
+        }
+        counts.deltas += 1
+        let p = side == .bid ? price : Self.one - price
+        emit(VenueEvent(.change, market: m, side: side, price: p, size: amount, sequence: seq))
+        emit(VenueEvent(.updated, market: m, sequence: seq))
+    }
+
+    /// A delta or a trade in the documented field order, read by position (see
+    /// `PolygonAdapter.laidOut`): false, the scanner untouched, at the first difference.
+    mutating func laidOut(_ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, resync: () -> Void) -> Bool {
+        var f = JSONScanner(message)
+        let kind: Kind
+        if f.consume(#"{"type":"orderbook_delta","sid":"#) {
+            kind = .delta
+        } else if f.consume(#"{"type":"trade","sid":"#) {
+            kind = .trade
+        } else {
+            return false
+        }
+        guard let sid = f.integer(), f.consume(#","seq":"#), let seq = f.integer(),
+            f.consume(#","msg":{"market_ticker":"#), let ticker = f.text()
+        else { return false }
+        var price: Int64?, amount: Int64?
+        var sideText: JSONScanner.Text?
+        if kind == .delta {
+            guard f.consume(#","market_id":"#) else { return false }
+            f.skipUnread()
+            guard f.consume(#","price_dollars":"#) else { return false }
+            price = f.fixedPoint()
+            guard f.consume(#","delta_fp":"#) else { return false }
+            amount = f.fixedPoint()
+            guard f.consume(#","side":"#) else { return false }
+            sideText = f.text()
+        } else {
+            guard f.consume(#","yes_price_dollars":"#) else { return false }
+            price = f.fixedPoint()
+            guard f.consume(#","count_fp":"#) else { return false }
+            amount = f.fixedPoint()
+            guard f.consume(#","taker_side":"#) else { return false }
+            sideText = f.text()
+        }
+        guard let sideText, f.consume(#","ts":"#) else { return false }
+        f.skipUnread()
+        guard f.consume("}}"), f.finish() else { return false }
+        let m = ticker.index(in: marketBytes)
+        guard m >= 0 else { return false }  // the general way counts it
+        let side: VenueEvent.Side = sideText.equals("yes") ? .bid : sideText.equals("no") ? .ask : .none
+        sequenced(kind: kind, sid: sid, seq: seq, emit: emit, resync: resync)
+        deliver(kind, market: m, price: price, amount: amount, side: side, seq: seq, emit: emit)
+        return true
     }
 
     /// A `[["price","size"],…]` bid ladder as YES-book levels (no bids as asks at 1 − p).

@@ -73,8 +73,58 @@ public struct PolygonAdapter {
         if !s.finish() { counts.malformed += 1 }
     }
 
+    enum Kind { case none, quote, trade, status, other }
+
+    /// A `Q` or `T` event in the documented field order, read by position: each key is
+    /// checked where it must stand, skipped fields are stepped over. False (the scanner
+    /// untouched) at the first difference, and `event` reads it the general way.
+    mutating func laidOut(_ e: inout JSONScanner, emit: (VenueEvent) -> Void) -> Bool {
+        var f = e
+        if f.consume(#"{"ev":"Q","sym":"#) {
+            guard let sym = f.text(), f.consume(#","bx":"#) else { return false }
+            f.skipUnread()
+            guard f.consume(#","bp":"#), let bp = f.fixedPoint(), f.consume(#","bs":"#), let bs = f.fixedPoint(),
+                f.consume(#","ax":"#)
+            else { return false }
+            f.skipUnread()
+            guard f.consume(#","ap":"#), let ap = f.fixedPoint(), f.consume(#","as":"#), let asz = f.fixedPoint(),
+                f.consume(#","c":"#)
+            else { return false }
+            f.skipUnread()
+            guard f.consume(#","i":"#) else { return false }
+            f.skipValue()
+            guard f.consume(#","t":"#) else { return false }
+            f.skipUnread()
+            guard f.consume(#","q":"#), let q = f.integer(), f.consume(#","z":"#) else { return false }
+            f.skipUnread()
+            guard f.consume("}") else { return false }
+            e = f
+            apply(.quote, market: sym.index(in: symbolBytes), bp, bs, ap, asz, sequence: q, emit: emit)
+            return true
+        }
+        if f.consume(#"{"ev":"T","sym":"#) {
+            guard let sym = f.text(), f.consume(#","x":"#) else { return false }
+            f.skipUnread()
+            guard f.consume(#","i":"#) else { return false }
+            f.skipUnread()
+            guard f.consume(#","z":"#) else { return false }
+            f.skipUnread()
+            guard f.consume(#","p":"#), let p = f.fixedPoint(), f.consume(#","s":"#), let s = f.fixedPoint(),
+                f.consume(#","c":"#)
+            else { return false }
+            f.skipValue()
+            guard f.consume(#","t":"#) else { return false }
+            f.skipUnread()
+            guard f.consume(#","q":"#), let q = f.integer(), f.consume("}") else { return false }
+            e = f
+            apply(.trade, market: sym.index(in: symbolBytes), p, s, nil, nil, sequence: q, emit: emit)
+            return true
+        }
+        return false
+    }
+
     mutating func event(_ e: inout JSONScanner, emit: (VenueEvent) -> Void, authenticated: () -> Void) {
-        enum Kind { case none, quote, trade, status, other }
+        if laidOut(&e, emit: emit) { return }
         var kind = Kind.none
         var m = -2
         var bidPrice: Int64?, bidSize: Int64?, askPrice: Int64?, askSize: Int64?
@@ -125,31 +175,40 @@ public struct PolygonAdapter {
                 refusal = "auth_failed: " + (said?.string ?? "")
             }
         case .quote, .trade:
-            guard m >= 0 else {
-                if m == -1 { counts.unknownSymbol += 1 } else { counts.malformed += 1 }
-                return
-            }
-            if kind == .trade {
-                guard let price = bidPrice, let size = bidSize, price >= 0, size >= 0 else {
-                    counts.badNumber += 1
-                    return
-                }
-                counts.trades += 1
-                emit(VenueEvent(.trade, market: m, price: price, size: size, sequence: sequence))
-                return
-            }
-            guard let bidPrice, let bidSize, let askPrice, let askSize, bidPrice >= 0, askPrice >= 0, bidSize >= 0,
-                askSize >= 0
-            else {
+            apply(kind, market: m, bidPrice, bidSize, askPrice, askSize, sequence: sequence, emit: emit)
+        case .other, .none: counts.unknownEvent += 1
+        }
+    }
+
+    /// A quote or trade's checks and events; `market` is -1 for an unknown symbol, -2 for
+    /// none. A trade's price and size come as `bid`.
+    mutating func apply(
+        _ kind: Kind, market m: Int, _ bidPrice: Int64?, _ bidSize: Int64?, _ askPrice: Int64?, _ askSize: Int64?,
+        sequence: Int64, emit: (VenueEvent) -> Void
+    ) {
+        guard m >= 0 else {
+            if m == -1 { counts.unknownSymbol += 1 } else { counts.malformed += 1 }
+            return
+        }
+        if kind == .trade {
+            guard let price = bidPrice, let size = bidSize, price >= 0, size >= 0 else {
                 counts.badNumber += 1
                 return
             }
-            counts.quotes += 1
-            emit(VenueEvent(.clear, market: m, sequence: sequence))
-            emit(VenueEvent(.level, market: m, side: .bid, price: bidPrice, size: bidSize, sequence: sequence))
-            emit(VenueEvent(.level, market: m, side: .ask, price: askPrice, size: askSize, sequence: sequence))
-            emit(VenueEvent(.updated, market: m, sequence: sequence))
-        case .other, .none: counts.unknownEvent += 1
+            counts.trades += 1
+            emit(VenueEvent(.trade, market: m, price: price, size: size, sequence: sequence))
+            return
         }
+        guard let bidPrice, let bidSize, let askPrice, let askSize, bidPrice >= 0, askPrice >= 0, bidSize >= 0,
+            askSize >= 0
+        else {
+            counts.badNumber += 1
+            return
+        }
+        counts.quotes += 1
+        emit(VenueEvent(.clear, market: m, sequence: sequence))
+        emit(VenueEvent(.level, market: m, side: .bid, price: bidPrice, size: bidSize, sequence: sequence))
+        emit(VenueEvent(.level, market: m, side: .ask, price: askPrice, size: askSize, sequence: sequence))
+        emit(VenueEvent(.updated, market: m, sequence: sequence))
     }
 }
