@@ -425,6 +425,32 @@ final class VenueTests: XCTestCase {
         }
     }
 
+    /// A peer that stops sending but keeps the connection open: the watchdog closes it,
+    /// counts it and connects again; the run then ends idle.
+    func testTheWatchdogReconnectsASilentConnection() throws {
+        let session = Array(try lines("coinbase.session.jsonl").prefix(50))
+        let peer = try WebSocketTests.peer(session, ["--wait-subscribe", "--hold", "--connections", "2"])
+        defer { peer.process.terminate() }
+        guard
+            case let .webSocket(options) = try SourceURL.parse(
+                "wss://127.0.0.1:\(peer.port)/ws?venue=coinbase&markets=BTC-USD,ETH-USD&ca_file=\(peer.caFile)")
+        else { return XCTFail("not a wss:// URL") }
+        let feed = VenueFeed(options: options)
+        feed.watchdogNs = 400_000_000
+        feed.idleNs = 2_000_000_000
+        var said: [String] = []
+        feed.note = { said.append($0) }
+        var adapter = VenueAdapter(options)
+        var events = 0
+        let deadline = Clock.monotonicNs() + 30_000_000_000
+        let end = feed.run(adapter: &adapter, stop: { Clock.monotonicNs() > deadline }) { _ in events += 1 }
+        XCTAssertEqual(end, .idle)
+        XCTAssertGreaterThanOrEqual(feed.counts.watchdogTimeouts, 1)
+        XCTAssertGreaterThanOrEqual(feed.counts.reconnects, 1)
+        XCTAssertGreaterThan(events, 0)
+        XCTAssertTrue(said.contains { $0.contains("nothing received for 0.4 s") }, "\(said)")
+    }
+
     /// A Kalshi `seq` gap: the books go stale, the feed subscribes again on the same
     /// connection, and the new subscription's snapshots make them equal the reference.
     func testKalshiResubscribesAfterASequenceGap() throws {
