@@ -126,7 +126,7 @@ final class VenueTests: XCTestCase {
                 let before = hp_thread_malloc_count()
                 for i in 0..<n {
                     session[i].withUnsafeBytes {
-                        adapter.take($0, emit: { if book.apply($0) { updated += 1 } }, subscribe: {})
+                        adapter.take($0, emit: { if book.apply($0) { updated += 1 } })
                     }
                 }
                 return hp_thread_malloc_count() - before
@@ -137,20 +137,17 @@ final class VenueTests: XCTestCase {
 
     static let kalshiMarkets = ["KXFED-26DEC-T4.00", "KXBTC-26DEC31-B99500"]
 
-    func kalshiBooks(_ messages: [String]) -> ([String], KalshiAdapter, Int) {
+    func kalshiBooks(_ messages: [String]) -> ([String], KalshiAdapter) {
         var adapter = KalshiAdapter(markets: Self.kalshiMarkets)
         let book = VenueBook(markets: 2)
         var out: [String] = []
-        var resyncs = 0
         for text in messages {
             var bytes = Array(text.utf8)
             bytes.withUnsafeMutableBytes { b in
-                adapter.take(
-                    UnsafeRawBufferPointer(b), emit: { Self.show($0, book, Self.kalshiMarkets, &out) },
-                    resync: { resyncs += 1 })
+                adapter.take(UnsafeRawBufferPointer(b)) { Self.show($0, book, Self.kalshiMarkets, &out) }
             }
         }
-        return (out, adapter, resyncs)
+        return (out, adapter)
     }
 
     /// `decode wss://` prints each event normalised: a NO delta as a YES-book ask change at
@@ -181,21 +178,38 @@ final class VenueTests: XCTestCase {
     /// The YES book (asks = 1 − no bids) after every snapshot and delta equals the reference.
     func testKalshiBooksEqualTheReferenceAfterEveryMessage() throws {
         let session = try lines("kalshi.session.jsonl"), want = try lines("kalshi.books.jsonl")
-        let (got, adapter, resyncs) = kalshiBooks(session)
+        let (got, adapter) = kalshiBooks(session)
         XCTAssertEqual(got.count, want.count)
         for (i, (g, w)) in zip(got, want).enumerated() where g != w {
             return XCTFail("book \(i) differs:\n got \(g)\nwant \(w)")
         }
         XCTAssertEqual(adapter.counts.gaps, 0)
-        XCTAssertEqual(resyncs, 0)
+        XCTAssertFalse(adapter.wantsResync)
         XCTAssertGreaterThan(adapter.counts.trades, 100)
         // A gap: the book is stale, the gap counted, a resync asked for.
         var gapped = session
         gapped.remove(at: 40)
-        let (after, gappedAdapter, asked) = kalshiBooks(gapped)
+        let (after, adapterAfterGap) = kalshiBooks(gapped)
+        var gappedAdapter = adapterAfterGap
         XCTAssertEqual(gappedAdapter.counts.gaps, 1)
-        XCTAssertEqual(asked, 1)
+        XCTAssertTrue(gappedAdapter.wantsResync)
         XCTAssertTrue(after.last!.hasSuffix(",\"stale\":true}") || after.contains { $0.hasSuffix(",\"stale\":true}") })
+        // The resync: every subscription seen is retired, a new one asked for; late
+        // messages of the old one are dropped and counted.
+        XCTAssertEqual(
+            gappedAdapter.resubscription(),
+            [
+                #"{"id":2,"cmd":"unsubscribe","params":{"sids":[1]}}"#,
+                #"{"id":3,"cmd":"subscribe","params":{"channels":["orderbook_delta","trade"],"market_tickers":["KXFED-26DEC-T4.00","KXBTC-26DEC31-B99500"]}}"#,
+            ])
+        XCTAssertFalse(gappedAdapter.wantsResync)
+        var late: [VenueEvent] = []
+        Array(session[100].utf8).withUnsafeBytes { gappedAdapter.take($0) { late.append($0) } }
+        XCTAssertEqual(late, [])
+        XCTAssertEqual(gappedAdapter.counts.retired, 1)
+        let snapshot = session[0].replacingOccurrences(of: #""sid":1,"#, with: #""sid":2,"#)
+        Array(snapshot.utf8).withUnsafeBytes { gappedAdapter.take($0) { late.append($0) } }
+        XCTAssertEqual(late.first?.kind, .clear)
     }
 
     func testKalshiOverTLSWebSocket() throws {
@@ -266,27 +280,24 @@ final class VenueTests: XCTestCase {
 
     static let polygonSymbols = ["AAPL", "MSFT", "SNDL"]
 
-    func polygonBooks(_ messages: [String]) -> ([String], PolygonAdapter, Int) {
+    func polygonBooks(_ messages: [String]) -> ([String], PolygonAdapter) {
         var adapter = PolygonAdapter(symbols: Self.polygonSymbols)
         let book = VenueBook(markets: Self.polygonSymbols.count)
         var out: [String] = []
-        var authenticated = 0
         for text in messages {
             var bytes = Array(text.utf8)
             bytes.withUnsafeMutableBytes { b in
-                adapter.take(
-                    UnsafeRawBufferPointer(b), emit: { Self.show($0, book, Self.polygonSymbols, &out) },
-                    authenticated: { authenticated += 1 })
+                adapter.take(UnsafeRawBufferPointer(b)) { Self.show($0, book, Self.polygonSymbols, &out) }
             }
         }
-        return (out, adapter, authenticated)
+        return (out, adapter)
     }
 
     /// Quotes from JSON numbers (trailing zeros, sub-dollar ticks, an empty bid side) give
     /// the reference's top of book after every quote.
     func testPolygonBooksEqualTheReferenceAfterEveryQuote() throws {
         let session = try lines("polygon.session.jsonl"), want = try lines("polygon.books.jsonl")
-        let (got, adapter, _) = polygonBooks(session)
+        let (got, adapter) = polygonBooks(session)
         XCTAssertEqual(got.count, want.count)
         for (i, (g, w)) in zip(got, want).enumerated() where g != w {
             return XCTFail("book \(i) differs:\n got \(g)\nwant \(w)")
@@ -297,7 +308,7 @@ final class VenueTests: XCTestCase {
 
     /// Statuses drive the handshake; bad input is counted and skipped, never fatal.
     func testPolygonStatusesAndBadInput() throws {
-        let (got, adapter, authenticated) = polygonBooks([
+        let (got, adapter) = polygonBooks([
             #"[{"ev":"status","status":"connected","message":"Connected Successfully"}]"#,
             #"[{"ev":"status","status":"auth_success","message":"authenticated"}]"#,
             #"[{"ev":"Q","sym":"AAPL","bp":1.5,"bs":-2,"ap":1.6,"as":3,"q":1}]"#,  // negative size
@@ -307,7 +318,7 @@ final class VenueTests: XCTestCase {
             #"[{"ev":"LULD","sym":"AAPL"}]"#, #"[{"sym":"AAPL"}]"#, #"[{"ev":"Q""#,
             #"[{"ev":"Q","sym":"AAPL","bp":1.5e2,"bs":2,"ap":150.01,"as":3,"q":5}]"#,
         ])
-        XCTAssertEqual(authenticated, 1)
+        XCTAssertTrue(adapter.wantsSubscription)
         XCTAssertEqual(adapter.counts.badNumber, 2)
         XCTAssertEqual(adapter.counts.unknownSymbol, 1)
         XCTAssertEqual(adapter.counts.unknownEvent, 1)
@@ -320,7 +331,7 @@ final class VenueTests: XCTestCase {
         XCTAssertNil(adapter.refusal)
         var refused = adapter
         Array(#"[{"ev":"status","status":"auth_failed","message":"authentication failed"}]"#.utf8).withUnsafeBytes {
-            refused.take($0, emit: { _ in }, authenticated: {})
+            refused.take($0) { _ in }
         }
         XCTAssertEqual(refused.refusal, "auth_failed: authentication failed")
     }
@@ -350,7 +361,7 @@ final class VenueTests: XCTestCase {
                 var events: [VenueEvent] = []
                 for text in messages {
                     let t = spaced ? text.replacingOccurrences(of: "{\"", with: "{ \"") : text
-                    Array(t.utf8).withUnsafeBytes { adapter.take($0, emit: { events.append($0) }, subscribe: {}) }
+                    Array(t.utf8).withUnsafeBytes { adapter.take($0, emit: { events.append($0) }) }
                 }
                 return (events, adapter.counts)
             }
@@ -459,7 +470,7 @@ final class VenueTests: XCTestCase {
         let (session, want) = try generate(
             "kalshi", ["--messages", "2000", "--seed", "3", "--gaps", "700,1400"], in: dir)
         let peer = try WebSocketTests.peer(
-            file: session, certs: dir, ["--wait-subscribe", "--hold", "--fragment", "2"])
+            file: session, certs: dir, ["--wait-subscribe", "--hold", "--fragment", "2", "--log-client", dir + "/sent"])
         defer { peer.process.terminate() }
         let (got, feed, adapter, end) = try feedBooks(
             "wss://127.0.0.1:\(peer.port)/ws?venue=kalshi&markets=\(Self.kalshiMarkets.joined(separator: ","))"
@@ -468,6 +479,12 @@ final class VenueTests: XCTestCase {
         XCTAssertEqual(feed.counts.reconnects, 0)
         XCTAssertEqual(adapter.kalshi.counts.gaps, 2)
         XCTAssertTrue(got == want, "\(got.count) books, \(want.count) in the reference")
+        // Each resync retired the subscriptions seen and asked for a new one.
+        let sent = try String(contentsOfFile: dir + "/sent", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(sent.count, 5)
+        XCTAssertEqual(sent[1], #"{"id":2,"cmd":"unsubscribe","params":{"sids":[1]}}"#)
+        XCTAssertEqual(sent[3], #"{"id":4,"cmd":"unsubscribe","params":{"sids":[2]}}"#)
+        XCTAssertTrue(sent[4].hasPrefix(#"{"id":5,"cmd":"subscribe""#))
     }
 
     /// A wrong Polygon key: one refusal, named, and no reconnect.

@@ -7,8 +7,9 @@ Options shape the stream: --fragment SEED splits messages into frames at random 
 --malformed-after messages, one broken frame (truncated, bad_opcode, oversized, bad_utf8,
 masked, reserved_bits) and then stops. A session line {"hotpath_peer":"drop"} ends the
 connection there without a close frame (once what was sent has left); the next connection
-goes on from the line after it. {"hotpath_peer":"await"} waits for the client's next message
-(a resubscription) before going on. --wait-subscribe waits for the client's first message on
+goes on from the line after it. {"hotpath_peer":"await"} waits for the client to subscribe
+again (reading what comes before, an unsubscribe) before going on. --log-client FILE
+appends every client message read to FILE. --wait-subscribe waits for the client's first message on
 each connection; --polygon-key KEY plays Polygon's handshake instead (connected, the auth
 action checked against KEY: auth_success or auth_failed and a close, then the subscribe
 action answered). --hold keeps the last connection open after the session, as a venue
@@ -41,6 +42,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=60)
     ap.add_argument("--wait-subscribe", action="store_true")
     ap.add_argument("--hold", action="store_true")
+    ap.add_argument("--log-client")
     a = ap.parse_args()
 
     with open(a.session) as f:
@@ -54,15 +56,22 @@ def main():
     state = {"connections": 0, "next": 0}
     rng = random.Random(a.fragment or 0)
 
+    async def receive(ws):
+        text = await ws.recv()
+        if a.log_client:
+            with open(a.log_client, "a") as f:
+                f.write(text + "\n")
+        return text
+
     async def polygon_handshake(ws):
         await ws.send('[{"ev":"status","status":"connected","message":"Connected Successfully"}]')
-        auth = json.loads(await ws.recv())
+        auth = json.loads(await receive(ws))
         if auth.get("action") != "auth" or auth.get("params") != a.polygon_key:
             await ws.send('[{"ev":"status","status":"auth_failed","message":"authentication failed"}]')
             await ws.close()
             return False
         await ws.send('[{"ev":"status","status":"auth_success","message":"authenticated"}]')
-        sub = json.loads(await ws.recv())
+        sub = json.loads(await receive(ws))
         await ws.send(json.dumps([{"ev": "status", "status": "success", "message": "subscribed to: " + sub.get("params", "")}]))
         return True
 
@@ -72,7 +81,7 @@ def main():
             if not await polygon_handshake(ws):
                 return
         elif a.wait_subscribe:
-            await ws.recv()
+            await receive(ws)
         i = state["next"]
         count = 0
         while i < len(lines):
@@ -93,7 +102,8 @@ def main():
                 ws.transport.abort()
                 return
             if text == '{"hotpath_peer":"await"}':
-                await ws.recv()  # the client's next message: a resubscription
+                while '"subscribe"' not in await receive(ws):  # an unsubscribe first, then the subscribe
+                    pass
                 continue
             if a.fragment and len(text) > 2 and rng.random() < 0.5:
                 cuts = sorted(rng.sample(range(1, len(text)), min(len(text) - 1, rng.randint(1, 4))))

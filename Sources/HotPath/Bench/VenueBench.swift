@@ -59,10 +59,7 @@ public enum VenueBench {
                 var sum: UInt64 = 0
                 let start = Clock.monotonicNs()
                 for (at, n) in spans {
-                    adapter.take(
-                        UnsafeRawBufferPointer(rebasing: all[at..<at + n]), emit: { sum &+= checksum($0) },
-                        subscribe: {}
-                    )
+                    adapter.take(UnsafeRawBufferPointer(rebasing: all[at..<at + n])) { sum &+= checksum($0) }
                 }
                 ns &+= Clock.monotonicNs() &- start
                 r.checksum &+= sum
@@ -84,7 +81,6 @@ public enum VenueBench {
         var adapter = VenueAdapter(options)
         let key = options.venue == .polygon ? getenv(options.keyEnv).map { String(cString: $0) } : nil
         for line in adapter.opening(channels: options.channels, key: key) { _ = ws.send(text: line) }
-        let subscriptions = adapter.subscriptions(channels: options.channels)
         var r = Result()
         r.venue = options.venue.rawValue
         r.tls = ws.tlsVersion
@@ -93,8 +89,9 @@ public enum VenueBench {
         loop: while r.messages < messages && Clock.monotonicNs() < deadline {
             switch ws.next() {
             case let .message(bytes, _):
-                adapter.take(bytes, emit: { r.checksum &+= checksum($0) }) {
-                    for line in subscriptions { _ = ws.send(text: line) }
+                adapter.take(bytes, emit: { r.checksum &+= checksum($0) })
+                if adapter.hasOutbox {
+                    for line in adapter.outbox(channels: options.channels) { _ = ws.send(text: line) }
                 }
                 last = clock.ticks()
                 if first == 0 { first = ws.lastRead }

@@ -49,17 +49,20 @@ public enum KalshiAuth {
 /// bid at p is kept as a YES ask at 1 − p. Prices and sizes are 1e-9 fixed point (dollars,
 /// contracts), never cents: some markets tick below a cent and contracts can be fractional.
 /// Each message becomes `VenueEvent`s. A `seq` gap makes the books stale until their
-/// snapshots, is counted, and `resync` is called (the feed subscribes again for a fresh snapshot). Unknown types and
+/// snapshots, is counted, and sets `wantsResync`: the feed then sends `resubscription()`, which
+/// unsubscribes every subscription seen and subscribes again for fresh snapshots; messages of
+/// the retired subscriptions still in flight are dropped and counted (`retired`). Unknown types and
 /// markets, malformed messages and bad numbers are counted skips. Nothing is allocated per
 /// message.
 public struct KalshiAdapter {
     public struct Counts: Sendable {
-        public var messages = 0, snapshots = 0, deltas = 0, trades = 0, gaps = 0
+        public var messages = 0, snapshots = 0, deltas = 0, trades = 0, gaps = 0, retired = 0
         public var unknownType = 0, unknownMarket = 0, malformed = 0, badNumber = 0
         public var named: [(String, Int)] {
             [
                 ("messages", messages), ("snapshots", snapshots), ("deltas", deltas), ("trades", trades),
-                ("sequence_gaps", gaps), ("unknown_type", unknownType), ("unknown_market", unknownMarket),
+                ("sequence_gaps", gaps), ("retired_subscription", retired), ("unknown_type", unknownType),
+                ("unknown_market", unknownMarket),
                 ("malformed", malformed), ("bad_number", badNumber),
             ]
         }
@@ -70,6 +73,14 @@ public struct KalshiAdapter {
     public private(set) var counts = Counts()
     /// The last `seq` of each subscription id (`sid` < 64; others are not checked).
     var lastSeq = [Int64](repeating: -1, count: 64)
+    /// The subscription ids seen on this connection (bit `sid`, for sid < 64), the highest,
+    /// and the ids at or below which a resubscription retired them.
+    var sidsSeen: UInt64 = 0
+    var maxSid: Int64 = 0
+    var retiredBelow: Int64 = 0
+    var commandID = 1
+    /// A gap was seen: the feed is to send `resubscription()`.
+    public private(set) var wantsResync = false
     static let one: Int64 = 1_000_000_000
 
     public init(markets: [String]) {
@@ -88,6 +99,7 @@ public struct KalshiAdapter {
     /// A new connection: sequences start again; every book waits for its snapshot.
     public mutating func reconnected(emit: (VenueEvent) -> Void) {
         for i in lastSeq.indices { lastSeq[i] = -1 }
+        (sidsSeen, maxSid, retiredBelow, commandID, wantsResync) = (0, 0, 0, 1, false)
         for m in markets.indices { emit(VenueEvent(.stale, market: m)) }
     }
 
@@ -95,17 +107,17 @@ public struct KalshiAdapter {
 
     /// One message as events: a snapshot gives `clear`, its `level`s and `updated`; a delta
     /// gives `change` and `updated`; a trade gives `trade`. A `seq` gap gives `stale` for
-    /// every market and calls `resync()`.
+    /// every market and sets `wantsResync`.
     ///
     /// One pass in Kalshi's order (type, sid, seq, then msg): `msg` is read where it stands.
     /// Should it come before the others, it is read after them from its noted offset. A
     /// message's events go out only once its `msg` has been read whole; a fault after it
     /// (text after the object) is counted as malformed, its events already out.
     public mutating func take(
-        _ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, resync: () -> Void = {}
+        _ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void
     ) {
         counts.messages += 1
-        if laidOut(message, emit: emit, resync: resync) { return }
+        if laidOut(message, emit: emit) { return }
         var kind = Kind.none
         var sid: Int64 = -1, seq: Int64 = -1
         var body = -1
@@ -125,7 +137,7 @@ public struct KalshiAdapter {
             } else if key.equals("msg") {
                 if kind != .none && seq >= 0 && sid >= 0 {
                     done = true
-                    read(&s, message: message, kind: kind, sid: sid, seq: seq, emit: emit, resync: resync)
+                    read(&s, message: message, kind: kind, sid: sid, seq: seq, emit: emit)
                 } else {
                     body = s.offset
                 }
@@ -142,7 +154,7 @@ public struct KalshiAdapter {
             return
         }
         var b = JSONScanner(message, at: body)
-        read(&b, message: message, kind: kind, sid: sid, seq: seq, emit: emit, resync: resync)
+        read(&b, message: message, kind: kind, sid: sid, seq: seq, emit: emit)
     }
 
     enum Kind { case none, snapshot, delta, trade, other }
@@ -150,8 +162,9 @@ public struct KalshiAdapter {
     /// The `msg` object at `b`'s cursor, for a message of `kind` at (`sid`, `seq`).
     mutating func read(
         _ b: inout JSONScanner, message: UnsafeRawBufferPointer, kind: Kind, sid: Int64, seq: Int64,
-        emit: (VenueEvent) -> Void, resync: () -> Void
+        emit: (VenueEvent) -> Void
     ) {
+        if retired(sid) { return }
         guard kind != .none else {
             counts.malformed += 1
             return
@@ -160,7 +173,7 @@ public struct KalshiAdapter {
             counts.unknownType += 1
             return
         }
-        sequenced(kind: kind, sid: sid, seq: seq, emit: emit, resync: resync)
+        sequenced(kind: kind, sid: sid, seq: seq, emit: emit)
         // Fields of msg, read in one pass; ladders noted and read after the ticker.
         var m = -2
         var yes = -1, no = -1
@@ -206,15 +219,40 @@ public struct KalshiAdapter {
 
     /// The gap check: a subscription's seq covers all its markets, so a gap may have hidden
     /// any of them.
-    mutating func sequenced(kind: Kind, sid: Int64, seq: Int64, emit: (VenueEvent) -> Void, resync: () -> Void) {
+    mutating func sequenced(kind: Kind, sid: Int64, seq: Int64, emit: (VenueEvent) -> Void) {
         guard sid >= 0 && sid < 64 && seq >= 0 else { return }
         let i = Int(sid)
+        sidsSeen |= 1 << UInt64(i)
+        maxSid = max(maxSid, sid)
         if kind != .snapshot && lastSeq[i] >= 0 && seq != lastSeq[i] + 1 {
             counts.gaps += 1
             for m in markets.indices { emit(VenueEvent(.stale, market: m, sequence: seq)) }
-            resync()
+            wantsResync = true
         }
         lastSeq[i] = seq
+    }
+
+    /// A message of a subscription the last resubscription retired: dropped, counted.
+    @inline(__always)
+    mutating func retired(_ sid: Int64) -> Bool {
+        guard sid > 0 && sid <= retiredBelow else { return false }
+        counts.retired += 1
+        return true
+    }
+
+    /// After a gap: unsubscribe every subscription seen on this connection and subscribe
+    /// again, for fresh snapshots under new ids. Cold (a gap is rare).
+    public mutating func resubscription(channels: [String] = ["orderbook_delta", "trade"]) -> [String] {
+        wantsResync = false
+        let sids = (0..<64).filter { sidsSeen & (1 << UInt64($0)) != 0 }.map(String.init).joined(separator: ",")
+        retiredBelow = maxSid
+        sidsSeen = 0
+        for i in lastSeq.indices { lastSeq[i] = -1 }
+        commandID += 2
+        return [
+            "{\"id\":\(commandID - 1),\"cmd\":\"unsubscribe\",\"params\":{\"sids\":[\(sids)]}}",
+            subscription(id: commandID, channels: channels),
+        ]
     }
 
     /// A delta's or a trade's checks and events (`m` a known market).
@@ -240,7 +278,7 @@ public struct KalshiAdapter {
 
     /// A delta or a trade in the documented field order, read by position (see
     /// `PolygonAdapter.laidOut`): false, the scanner untouched, at the first difference.
-    mutating func laidOut(_ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, resync: () -> Void) -> Bool {
+    mutating func laidOut(_ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void) -> Bool {
         var f = JSONScanner(message)
         let kind: Kind
         if f.consume(#"{"type":"orderbook_delta","sid":"#) {
@@ -277,8 +315,9 @@ public struct KalshiAdapter {
         guard f.consume("}}"), f.finish() else { return false }
         let m = ticker.index(in: marketBytes)
         guard m >= 0 else { return false }  // the general way counts it
+        if retired(sid) { return true }
         let side: VenueEvent.Side = sideText.equals("yes") ? .bid : sideText.equals("no") ? .ask : .none
-        sequenced(kind: kind, sid: sid, seq: seq, emit: emit, resync: resync)
+        sequenced(kind: kind, sid: sid, seq: seq, emit: emit)
         deliver(kind, market: m, price: price, amount: amount, side: side, seq: seq, emit: emit)
         return true
     }

@@ -32,6 +32,8 @@ public struct PolygonAdapter {
     public private(set) var counts = Counts()
     /// The server refused the key (`auth_failed`, with its message). Cold.
     public private(set) var refusal: String?
+    /// `auth_success` came: the feed is to send `subscription()` (and then calls `subscribed()`).
+    public private(set) var wantsSubscription = false
 
     public init(symbols: [String]) {
         self.symbols = symbols
@@ -59,15 +61,15 @@ public struct PolygonAdapter {
         for m in symbols.indices { emit(VenueEvent(.stale, market: m)) }
     }
 
-    /// One message (an array of events) as `VenueEvent`s; `authenticated()` hears
-    /// `auth_success`, when the subscription may be sent.
-    public mutating func take(
-        _ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, authenticated: () -> Void
-    ) {
+    public mutating func subscribed() { wantsSubscription = false }
+
+    /// One message (an array of events) as `VenueEvent`s; `auth_success` sets
+    /// `wantsSubscription`.
+    public mutating func take(_ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void) {
         counts.messages += 1
         var s = JSONScanner(message)
         s.elements { e in
-            event(&e, emit: emit, authenticated: authenticated)
+            event(&e, emit: emit)
             return true
         }
         if !s.finish() { counts.malformed += 1 }
@@ -123,7 +125,7 @@ public struct PolygonAdapter {
         return false
     }
 
-    mutating func event(_ e: inout JSONScanner, emit: (VenueEvent) -> Void, authenticated: () -> Void) {
+    mutating func event(_ e: inout JSONScanner, emit: (VenueEvent) -> Void) {
         if laidOut(&e, emit: emit) { return }
         var kind = Kind.none
         var m = -2
@@ -170,7 +172,7 @@ public struct PolygonAdapter {
         case .status:
             counts.statuses += 1
             if status?.equals("auth_success") == true {
-                authenticated()
+                wantsSubscription = true
             } else if status?.equals("auth_failed") == true {
                 refusal = "auth_failed: " + (said?.string ?? "")
             }

@@ -26,7 +26,7 @@ public struct VenueAdapter {
     }
 
     /// What a new connection sends first: the subscriptions, or Polygon's auth (whose
-    /// `auth_success` asks for the subscriptions). Cold.
+    /// `auth_success` asks for the subscriptions, through `outbox`). Cold.
     public func opening(channels: [String], key: String?) -> [String] {
         venue == .polygon ? [PolygonAdapter.auth(key: key ?? "")] : subscriptions(channels: channels)
     }
@@ -39,15 +39,30 @@ public struct VenueAdapter {
         }
     }
 
-    /// One message as `VenueEvent`s; `subscribe` hears that the subscriptions are to be
-    /// sent (again): a Kalshi sequence gap, Polygon's `auth_success`.
+    /// One message as `VenueEvent`s. Afterwards `hasOutbox` says whether the venue is owed
+    /// commands (a Kalshi gap's resubscription, Polygon's subscription after its auth).
     @inline(__always)
-    public mutating func take(_ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void, subscribe: () -> Void) {
+    public mutating func take(_ message: UnsafeRawBufferPointer, emit: (VenueEvent) -> Void) {
         switch venue {
         case .coinbase: coinbase.take(message, emit: emit)
-        case .kalshi: kalshi.take(message, emit: emit, resync: subscribe)
-        case .polygon: polygon.take(message, emit: emit, authenticated: subscribe)
+        case .kalshi: kalshi.take(message, emit: emit)
+        case .polygon: polygon.take(message, emit: emit)
         }
+    }
+
+    @inline(__always)
+    public var hasOutbox: Bool { kalshi.wantsResync || polygon.wantsSubscription }
+
+    /// The commands the venue is owed now (see `hasOutbox`), once. Cold.
+    public mutating func outbox(channels: [String]) -> [String] {
+        if kalshi.wantsResync {
+            return channels.isEmpty ? kalshi.resubscription() : kalshi.resubscription(channels: channels)
+        }
+        if polygon.wantsSubscription {
+            polygon.subscribed()
+            return subscriptions(channels: channels)
+        }
+        return []
     }
 
     /// The venue refused the session (a wrong Polygon key): not worth a reconnect.

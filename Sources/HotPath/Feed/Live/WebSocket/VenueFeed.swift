@@ -136,8 +136,9 @@ public final class VenueFeed {
 
     /// The feed through `adapter`, for `book`, `decode` and the tests: each connection
     /// sends the adapter's opening messages (after a reconnect, every book is first made
-    /// stale); a Kalshi gap or Polygon's `auth_success` sends the subscriptions (again);
-    /// every event goes to `emit`. A refused session (a wrong Polygon key) ends it.
+    /// stale); what the adapter is owed after a message (a Kalshi gap's resubscription,
+    /// Polygon's subscription after `auth_success`) goes out at once; every event goes to
+    /// `emit`. A refused session (a wrong Polygon key) ends it.
     public func run(adapter: inout VenueAdapter, stop: () -> Bool, emit: (VenueEvent) -> Void) -> End {
         var key: String?
         if options.venue == .polygon {
@@ -150,7 +151,6 @@ public final class VenueFeed {
             key = String(cString: k)
         }
         let opening = adapter.opening(channels: options.channels, key: key)
-        let subscriptions = adapter.subscriptions(channels: options.channels)
         var current: WebSocketClient?
         let end = run(
             stop: { stop() || adapter.refusal != nil },
@@ -160,8 +160,9 @@ public final class VenueFeed {
                 for line in opening { _ = ws.send(text: line) }
             },
             message: { bytes in
-                adapter.take(bytes, emit: emit) {
-                    if let ws = current { for line in subscriptions { _ = ws.send(text: line) } }
+                adapter.take(bytes, emit: emit)
+                if adapter.hasOutbox, let ws = current {
+                    for line in adapter.outbox(channels: options.channels) { _ = ws.send(text: line) }
                 }
             })
         if let reason = adapter.refusal {
