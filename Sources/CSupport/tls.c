@@ -3,10 +3,13 @@
 #include "CSupport.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -27,6 +30,36 @@ static void reason(char *err, size_t errlen, const char *what) {
         snprintf(err, errlen, "%s", what);
     }
     ERR_clear_error();
+}
+
+// OpenSSL's socket BIO writes with write(2): a peer that has gone raises SIGPIPE, which kills
+// the process (it did, when a venue dropped a connection as a pong went out). This BIO is
+// the socket BIO with its write done by send(2) with MSG_NOSIGNAL: the write fails with
+// EPIPE instead, and the connection ends as any broken one does. Nothing process-wide.
+static BIO_METHOD *quiet_socket;
+static pthread_once_t quiet_socket_once = PTHREAD_ONCE_INIT;
+
+static int quiet_write(BIO *b, const char *in, int n) {
+    int fd = -1;
+    BIO_get_fd(b, &fd);
+    errno = 0;
+    int r = (int)send(fd, in, (size_t)n, MSG_NOSIGNAL);
+    BIO_clear_retry_flags(b);
+    if (r <= 0 && BIO_sock_should_retry(r)) BIO_set_retry_write(b);
+    return r;
+}
+
+static void make_quiet_socket(void) {
+    const BIO_METHOD *base = BIO_s_socket();
+    BIO_METHOD *m = BIO_meth_new(BIO_TYPE_SOCKET, "socket, no SIGPIPE");
+    if (!m) return;
+    BIO_meth_set_write(m, quiet_write);
+    BIO_meth_set_read(m, BIO_meth_get_read(base));
+    BIO_meth_set_puts(m, BIO_meth_get_puts(base));
+    BIO_meth_set_ctrl(m, BIO_meth_get_ctrl(base));
+    BIO_meth_set_create(m, BIO_meth_get_create(base));
+    BIO_meth_set_destroy(m, BIO_meth_get_destroy(base));
+    quiet_socket = m;
 }
 
 hp_tls *hp_tls_connect(int fd, const char *host, const char *ca_file, int insecure, int tls12_only, char *err,
@@ -62,7 +95,11 @@ hp_tls *hp_tls_connect(int fd, const char *host, const char *ca_file, int insecu
         int set = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) : X509_VERIFY_PARAM_set1_host(param, host, 0);
         if (set != 1) { reason(err, errlen, "the host name cannot be checked"); hp_tls_free(t); return NULL; }
     }
-    SSL_set_fd(t->ssl, fd);
+    pthread_once(&quiet_socket_once, make_quiet_socket);
+    BIO *bio = quiet_socket ? BIO_new(quiet_socket) : NULL;
+    if (!bio) { reason(err, errlen, "BIO_new"); hp_tls_free(t); return NULL; }
+    BIO_set_fd(bio, fd, BIO_NOCLOSE);
+    SSL_set_bio(t->ssl, bio, bio);
     for (;;) {
         errno = 0;
         int rc = SSL_connect(t->ssl);

@@ -114,6 +114,22 @@ final class WebSocketTests: XCTestCase {
         XCTAssertNotNil(ws.tlsVersion)
     }
 
+    /// Writing to a TLS connection the peer has dropped fails; it does not raise SIGPIPE
+    /// (which, left at its default, ends the process: `hotpath book` died so once).
+    func testWritingToADroppedConnectionRaisesNoSIGPIPE() throws {
+        let peer = try Self.peer([#"{"hotpath_peer":"drop"}"#])
+        defer { peer.process.terminate() }
+        let previous = signal(SIGPIPE, SIG_DFL)
+        defer { signal(SIGPIPE, previous) }
+        let ws = try WebSocketClient(Self.options(peer))
+        var failed = false
+        for _ in 0..<50 where !failed {
+            usleep(20_000)
+            failed = !ws.send(text: "{\"cmd\":\"ping\"}")
+        }
+        XCTAssertTrue(failed, "a write to a dropped connection succeeded 50 times")
+    }
+
     func testCertificatesAreChecked() throws {
         // The system's store does not know the test CA: one line, nothing read.
         var p = try Self.peer(["{}"])
