@@ -27,23 +27,26 @@ final class VenueTests: XCTestCase {
         try String(contentsOfFile: Self.dir + "/" + name, encoding: .utf8).split(separator: "\n").map(String.init)
     }
 
-    func books(_ messages: [String], via next: (() -> UnsafeRawBufferPointer?)? = nil) -> ([String], CoinbaseAdapter) {
-        let names = ["BTC-USD", "ETH-USD"]
-        var adapter = CoinbaseAdapter(products: names)
-        let book = VenueBook(markets: 2)
+    /// The books `hotpath book` prints for `messages` of `venue`, and the adapter after them.
+    func books(_ venue: String, _ messages: [String]) throws -> ([String], VenueAdapter) {
+        let names = Self.markets[venue]!
+        guard
+            case let .webSocket(options) = try SourceURL.parse(
+                "wss://venue.example/ws?venue=\(venue)&markets=\(names.joined(separator: ","))")
+        else { throw XCTSkip("not a wss:// URL") }
+        var adapter = VenueAdapter(options)
+        let book = VenueBook(markets: names.count)
         var out: [String] = []
         for text in messages {
-            var bytes = Array(text.utf8)
-            bytes.withUnsafeMutableBytes { b in
-                adapter.take(UnsafeRawBufferPointer(b)) { Self.show($0, book, names, &out) }
-            }
+            Array(text.utf8).withUnsafeBytes { b in adapter.take(b) { Self.show($0, book, names, &out) } }
         }
         return (out, adapter)
     }
 
     func testCoinbaseBooksEqualTheReferenceAfterEveryMessage() throws {
         let session = try lines("coinbase.session.jsonl"), want = try lines("coinbase.books.jsonl")
-        let (got, adapter) = books(session)
+        let (got, venue) = try books("coinbase", session)
+        let adapter = venue.coinbase
         XCTAssertEqual(got.count, want.count)
         for (i, (g, w)) in zip(got, want).enumerated() where g != w {
             return XCTFail("book \(i) differs:\n got \(g)\nwant \(w)")
@@ -65,7 +68,8 @@ final class VenueTests: XCTestCase {
             #"{"channel":"l2_data","sequence_num":21,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","price_level":"1.00","new_quantity":"-3"},{"side":"bid","price_level":"1.00","new_quantity":"NaN"}]}]}"#,
             at: 22)
         session.insert(#"{"channel":"status","sequence_num":22,"events":[]}"#, at: 23)
-        let (got, adapter) = books(session)
+        let (got, venue) = try books("coinbase", session)
+        let adapter = venue.coinbase
         XCTAssertEqual(adapter.counts.malformed, 1)
         XCTAssertEqual(adapter.counts.unknownProduct, 1)
         XCTAssertEqual(adapter.counts.badQuantity, 2)
@@ -137,19 +141,6 @@ final class VenueTests: XCTestCase {
 
     static let kalshiMarkets = ["KXFED-26DEC-T4.00", "KXBTC-26DEC31-B99500"]
 
-    func kalshiBooks(_ messages: [String]) -> ([String], KalshiAdapter) {
-        var adapter = KalshiAdapter(markets: Self.kalshiMarkets)
-        let book = VenueBook(markets: 2)
-        var out: [String] = []
-        for text in messages {
-            var bytes = Array(text.utf8)
-            bytes.withUnsafeMutableBytes { b in
-                adapter.take(UnsafeRawBufferPointer(b)) { Self.show($0, book, Self.kalshiMarkets, &out) }
-            }
-        }
-        return (out, adapter)
-    }
-
     /// `decode wss://` prints each event normalised: a NO delta as a YES-book ask change at
     /// 1 − p, a trade with its aggressor.
     func testKalshiEventsAsDecodePrintsThem() throws {
@@ -178,7 +169,8 @@ final class VenueTests: XCTestCase {
     /// The YES book (asks = 1 − no bids) after every snapshot and delta equals the reference.
     func testKalshiBooksEqualTheReferenceAfterEveryMessage() throws {
         let session = try lines("kalshi.session.jsonl"), want = try lines("kalshi.books.jsonl")
-        let (got, adapter) = kalshiBooks(session)
+        let (got, venue) = try books("kalshi", session)
+        let adapter = venue.kalshi
         XCTAssertEqual(got.count, want.count)
         for (i, (g, w)) in zip(got, want).enumerated() where g != w {
             return XCTFail("book \(i) differs:\n got \(g)\nwant \(w)")
@@ -189,8 +181,8 @@ final class VenueTests: XCTestCase {
         // A gap: the book is stale, the gap counted, a resync asked for.
         var gapped = session
         gapped.remove(at: 40)
-        let (after, adapterAfterGap) = kalshiBooks(gapped)
-        var gappedAdapter = adapterAfterGap
+        let (after, venueAfterGap) = try books("kalshi", gapped)
+        var gappedAdapter = venueAfterGap.kalshi
         XCTAssertEqual(gappedAdapter.counts.gaps, 1)
         XCTAssertTrue(gappedAdapter.wantsResync)
         XCTAssertTrue(after.last!.hasSuffix(",\"stale\":true}") || after.contains { $0.hasSuffix(",\"stale\":true}") })
@@ -280,24 +272,12 @@ final class VenueTests: XCTestCase {
 
     static let polygonSymbols = ["AAPL", "MSFT", "SNDL"]
 
-    func polygonBooks(_ messages: [String]) -> ([String], PolygonAdapter) {
-        var adapter = PolygonAdapter(symbols: Self.polygonSymbols)
-        let book = VenueBook(markets: Self.polygonSymbols.count)
-        var out: [String] = []
-        for text in messages {
-            var bytes = Array(text.utf8)
-            bytes.withUnsafeMutableBytes { b in
-                adapter.take(UnsafeRawBufferPointer(b)) { Self.show($0, book, Self.polygonSymbols, &out) }
-            }
-        }
-        return (out, adapter)
-    }
-
     /// Quotes from JSON numbers (trailing zeros, sub-dollar ticks, an empty bid side) give
     /// the reference's top of book after every quote.
     func testPolygonBooksEqualTheReferenceAfterEveryQuote() throws {
         let session = try lines("polygon.session.jsonl"), want = try lines("polygon.books.jsonl")
-        let (got, adapter) = polygonBooks(session)
+        let (got, venue) = try books("polygon", session)
+        let adapter = venue.polygon
         XCTAssertEqual(got.count, want.count)
         for (i, (g, w)) in zip(got, want).enumerated() where g != w {
             return XCTFail("book \(i) differs:\n got \(g)\nwant \(w)")
@@ -308,16 +288,19 @@ final class VenueTests: XCTestCase {
 
     /// Statuses drive the handshake; bad input is counted and skipped, never fatal.
     func testPolygonStatusesAndBadInput() throws {
-        let (got, adapter) = polygonBooks([
-            #"[{"ev":"status","status":"connected","message":"Connected Successfully"}]"#,
-            #"[{"ev":"status","status":"auth_success","message":"authenticated"}]"#,
-            #"[{"ev":"Q","sym":"AAPL","bp":1.5,"bs":-2,"ap":1.6,"as":3,"q":1}]"#,  // negative size
-            #"[{"ev":"Q","sym":"AAPL","bp":NaN,"bs":2,"ap":1.6,"as":3,"q":2}]"#,  // not JSON
-            #"[{"ev":"Q","sym":"AAPL","bp":"x","bs":2,"ap":1.6,"as":3,"q":3}]"#,  // not a number
-            #"[{"ev":"Q","sym":"TSLA","bp":1.5,"bs":2,"ap":1.6,"as":3,"q":4}]"#,  // not subscribed
-            #"[{"ev":"LULD","sym":"AAPL"}]"#, #"[{"sym":"AAPL"}]"#, #"[{"ev":"Q""#,
-            #"[{"ev":"Q","sym":"AAPL","bp":1.5e2,"bs":2,"ap":150.01,"as":3,"q":5}]"#,
-        ])
+        let (got, venue) = try books(
+            "polygon",
+            [
+                #"[{"ev":"status","status":"connected","message":"Connected Successfully"}]"#,
+                #"[{"ev":"status","status":"auth_success","message":"authenticated"}]"#,
+                #"[{"ev":"Q","sym":"AAPL","bp":1.5,"bs":-2,"ap":1.6,"as":3,"q":1}]"#,  // negative size
+                #"[{"ev":"Q","sym":"AAPL","bp":NaN,"bs":2,"ap":1.6,"as":3,"q":2}]"#,  // not JSON
+                #"[{"ev":"Q","sym":"AAPL","bp":"x","bs":2,"ap":1.6,"as":3,"q":3}]"#,  // not a number
+                #"[{"ev":"Q","sym":"TSLA","bp":1.5,"bs":2,"ap":1.6,"as":3,"q":4}]"#,  // not subscribed
+                #"[{"ev":"LULD","sym":"AAPL"}]"#, #"[{"sym":"AAPL"}]"#, #"[{"ev":"Q""#,
+                #"[{"ev":"Q","sym":"AAPL","bp":1.5e2,"bs":2,"ap":150.01,"as":3,"q":5}]"#,
+            ])
+        let adapter = venue.polygon
         XCTAssertTrue(adapter.wantsSubscription)
         XCTAssertEqual(adapter.counts.badNumber, 2)
         XCTAssertEqual(adapter.counts.unknownSymbol, 1)
