@@ -43,19 +43,33 @@ public final class VenueBook {
         stale[market] = false
     }
 
-    /// Sets the level at `price` to `size` (0 removes it).
+    /// Where `price` is, or would go, on side `s`: one binary search over the array sorted
+    /// worst → best (bids ascending, asks descending).
     @inline(__always)
-    public func set(market: Int, bid: Bool, price: Int64, size: Int64) {
-        let s = side(market, bid: bid)
+    func find(_ s: Int, bid: Bool, price: Int64) -> (index: Int, found: Bool) {
         let base = levels + s * capacity
         let n = counts[s]
-        // Binary search in an array sorted worst → best (bids ascending, asks descending).
         var lo = 0, hi = n
         while lo < hi {
             let mid = (lo + hi) >> 1
             if bid ? base[mid].price < price : base[mid].price > price { lo = mid + 1 } else { hi = mid }
         }
-        let found = lo < n && base[lo].price == price
+        return (lo, lo < n && base[lo].price == price)
+    }
+
+    /// Sets the level at `price` to `size` (0 removes it).
+    @inline(__always)
+    public func set(market: Int, bid: Bool, price: Int64, size: Int64) {
+        let s = side(market, bid: bid)
+        let (at, found) = find(s, bid: bid, price: price)
+        put(s, at: at, found: found, price: price, size: size)
+    }
+
+    /// The level at `at` (found there, or to be inserted there) becomes `size`.
+    @inline(__always)
+    func put(_ s: Int, at lo: Int, found: Bool, price: Int64, size: Int64) {
+        let base = levels + s * capacity
+        let n = counts[s]
         if size == 0 {
             guard found else { return }
             (base + lo).update(from: base + lo + 1, count: n - lo - 1)
@@ -92,8 +106,10 @@ public final class VenueBook {
 
     /// Adds `delta` to the level at `price` (Kalshi's deltas); a level at or below 0 goes.
     public func add(market: Int, bid: Bool, price: Int64, delta: Int64) {
-        let current = size(market: market, bid: bid, price: price)
-        set(market: market, bid: bid, price: price, size: max(current &+ delta, 0))
+        let s = side(market, bid: bid)
+        let (at, found) = find(s, bid: bid, price: price)
+        let current = found ? levels[s * capacity + at].size : 0
+        put(s, at: at, found: found, price: price, size: max(current &+ delta, 0))
     }
 
     public func size(market: Int, bid: Bool, price: Int64) -> Int64 {
