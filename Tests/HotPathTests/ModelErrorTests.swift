@@ -51,9 +51,6 @@ final class ModelErrorTests: XCTestCase {
 
     func testUnsupportedObjective() {
         XCTAssertTrue(
-            lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=regression sqrt"))
-                .contains("reg_sqrt models are not supported"))
-        XCTAssertTrue(
             lightGBMError(nano.replacingFirst("objective=binary sigmoid:1", with: "objective=my_loss")).contains(
                 "objective \"my_loss\" is not supported"))
     }
@@ -76,10 +73,20 @@ final class ModelErrorTests: XCTestCase {
         }
         XCTAssertTrue(xgbError("{\"learner\": ").contains("not valid JSON"))
         XCTAssertTrue(xgbError("{\"learner\": {}}").contains("learner.learner_model_param: expected a JSON object"))
-        let gblinear =
-            "{\"learner\":{\"learner_model_param\":{\"num_class\":\"0\",\"num_feature\":\"2\",\"base_score\":\"5E-1\"},\"objective\":{\"name\":\"binary:logistic\"},\"gradient_booster\":{\"name\":\"gblinear\"}}}"
+        let header =
+            "{\"learner\":{\"learner_model_param\":{\"num_class\":\"0\",\"num_feature\":\"2\",\"base_score\":\"5E-1\"},\"objective\":{\"name\":\"binary:logistic\"},\"gradient_booster\":"
         XCTAssertTrue(
-            xgbError(gblinear).contains("learner.gradient_booster.name: booster \"gblinear\" is not supported"))
+            xgbError(header + "{\"name\":\"gbforest\"}}}").contains(
+                "learner.gradient_booster.name: booster \"gbforest\" is not supported"))
+        XCTAssertTrue(
+            xgbError(header + "{\"name\":\"gblinear\",\"model\":{\"weights\":[1,2]}}}}").contains(
+                "learner.gradient_booster.model.weights: 2 weights for 2 features and 1 outputs (3 expected)"))
+        let vectorLeaves = readText(TestPaths.fixtures + "/models/xgb/model.json")!.replacingFirst(
+            "\"size_leaf_vector\":\"1\"", with: "\"size_leaf_vector\":\"2\"")
+        XCTAssertTrue(
+            xgbError(vectorLeaves).contains(
+                "trees[0].tree_param.size_leaf_vector: vector-leaf trees (multi_strategy=\"multi_output_tree\") are not supported"
+            ), xgbError(vectorLeaves))
         var broken = readText(TestPaths.fixtures + "/models/xgb/model.json")!
         broken = broken.replacingFirst("\"split_indices\":[", with: "\"split_indices\":[99999,")
         XCTAssertTrue(xgbError(broken).contains("trees[0]: node arrays differ in length"), xgbError(broken))

@@ -1,4 +1,5 @@
 import CSupport
+import Foundation
 import XCTest
 
 @testable import HotPath
@@ -120,6 +121,40 @@ final class TreeModelTests: XCTestCase {
             XCTAssertEqual(try maxDifference(kind, load: XGBoostLoader.load).0, 0, kind)
         }
         XCTAssertEqual(try maxDifference("lgb-lambdarank", load: LightGBMLoader.load).0, 0)
+    }
+
+    /// The matrix (tools/models/make_matrix.py): every LightGBM objective and boosting type and
+    /// every XGBoost objective and booster, 3 seeds each, NaNs in every feature and a categorical
+    /// feature wherever the library takes one, against the library's own `Booster.predict()`.
+    /// Trees match exactly; gblinear within 1e-12.
+    func testEveryObjectiveAndBoosterOnThreeSeedsMatchesTheLibrary() throws {
+        let dir = TestPaths.fixtures + "/models/matrix/"
+        let manifest = try XCTUnwrap(
+            try JSONSerialization.jsonObject(with: Data(XCTUnwrap(readBytes(dir + "manifest.json"))))
+                as? [String: Any])
+        let entries = try XCTUnwrap(manifest["models"] as? [[String: Any]])
+        var rows = Set<String>()
+        for entry in entries {
+            let file = entry["model"] as! String, width = entry["width"] as! Int
+            let linear = entry["linear"] as! Bool
+            guard case let .trees(model) = try ModelFile.load(path: dir + file) else {
+                return XCTFail("\(file): not a tree or linear model")
+            }
+            let x = doubles(dir + (entry["x"] as! String)), ref = doubles(dir + (entry["ref"] as! String))
+            XCTAssertEqual(model.predictionWidth(), width, file)
+            let count = x.count / model.features
+            XCTAssertEqual(ref.count, count * width, file)
+            var out = [Double](repeating: 0, count: model.outputs)
+            var worst = 0.0
+            for r in 0..<count {
+                x.withUnsafeBufferPointer { model.predict($0.baseAddress! + r * model.features, into: &out) }
+                for k in 0..<width { worst = max(worst, abs(out[k] - ref[r * width + k])) }
+            }
+            XCTAssertLessThanOrEqual(worst, linear ? 1e-12 : 0, file)
+            rows.insert(entry["row"] as! String)
+        }
+        XCTAssertEqual(entries.count, rows.count * 3)
+        XCTAssertGreaterThanOrEqual(rows.count, 47)
     }
 
     func testXGBoostLogisticWithACategoricalFeatureMatchesTheLibrary() throws {

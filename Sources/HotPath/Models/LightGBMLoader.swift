@@ -2,9 +2,10 @@
 /// `TreeEnsemble`. Cold path; every problem is a `ModelError` naming the line.
 ///
 /// Supported: numeric splits with missing types None / Zero / NaN and default_left,
-/// categorical bitset splits, single-leaf trees, linear trees, binary / multiclass /
-/// multiclassova / cross-entropy / regression objectives (and poisson, gamma, tweedie through
-/// exp). Leaf values already include shrinkage; boost_from_average is already in the leaves.
+/// categorical bitset splits, single-leaf trees, linear trees, every objective (each with
+/// LightGBM's own output conversion: sigmoid, softmax, one sigmoid per class, exp for the log
+/// links, log1p(exp) for cross_entropy_lambda, sign·x² under reg_sqrt) and every boosting type
+/// (rf averages its trees). Leaf values already include shrinkage and boost_from_average.
 public enum LightGBMLoader {
     public static func load(path: String) throws(ModelError) -> TreeEnsemble {
         guard let text = SystemFile.read(path, limit: 1 << 30) else {
@@ -215,23 +216,20 @@ public enum LightGBMLoader {
         case "multiclass", "softmax": return .softmax
         case "multiclassova", "multiclass_ova", "ova", "ovr": return .sigmoidPerClass(scale: sigmoid)
         case "cross_entropy", "xentropy": return .sigmoid(scale: 1)
+        case "cross_entropy_lambda", "xentlambda": return .softplus
         case "regression", "regression_l2", "l2", "mean_squared_error", "mse", "regression_l1", "l1",
             "mean_absolute_error", "mae",
             "huber", "fair", "quantile", "mape", "mean_absolute_percentage_error", "rmse", "root_mean_squared_error",
             "l2_root":
-            if words.contains("sqrt") {
-                throw ModelError(
-                    file: file, place: "\(line + 1)",
-                    reason: "objective \"\(objective)\": reg_sqrt models are not supported")
-            }
-            return .identity
+            return words.contains("sqrt") ? .signedSquare : .identity
         case "poisson", "gamma", "tweedie": return .exp
         case "lambdarank", "rank_xendcg", "xendcg", "xe_ndcg", "xe_ndcg_mart", "xendcg_mart": return .identity
+        case "custom", "none": return .identity  // a custom objective: predict() gives the raw score
         default:
             throw ModelError(
                 file: file, place: "\(line + 1)",
                 reason:
-                    "objective \"\(objective)\" is not supported (binary, multiclass, multiclassova, cross_entropy, regression variants, poisson, gamma, tweedie, lambdarank, rank_xendcg)"
+                    "objective \"\(objective)\" is not supported (binary, multiclass, multiclassova, cross_entropy, cross_entropy_lambda, regression variants with or without reg_sqrt, poisson, gamma, tweedie, lambdarank, rank_xendcg, custom)"
             )
         }
     }

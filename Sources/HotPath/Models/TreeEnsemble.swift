@@ -12,6 +12,11 @@ import Glibc
 ///   way), categorical bitsets with NaN and negatives going right, sums in double.
 /// - `.xgboost`: features rounded to float, `x < condition` in float, NaN the default way,
 ///   listed categories going right, sums in float from the base margin.
+///
+/// XGBoost's gblinear booster loads as an ensemble of no trees with one float weight matrix
+/// (`gblinear`), so it shares the objectives' transforms: per output, bias + the first base
+/// margin (XGBoost's gblinear uses output 0's for all), then
+/// value × weight added in feature order, in float, missing values skipped — as XGBoost does.
 public struct TreeEnsemble: @unchecked Sendable {
     public enum Arithmetic: Sendable { case lightgbm, xgboost }
 
@@ -27,6 +32,10 @@ public struct TreeEnsemble: @unchecked Sendable {
         /// The index of the largest margin, first on ties, as one output (XGBoost
         /// multi:softmax, whose `predict()` gives the class, not probabilities).
         case classIndex
+        /// log1p(exp(margin)) (LightGBM cross_entropy_lambda).
+        case softplus
+        /// sign(margin) · margin² (LightGBM regression trained with reg_sqrt).
+        case signedSquare
     }
 
     /// 24 bytes. `left`/`right` ≥ 0 are node indices; < 0 are ~leaf index.
@@ -82,6 +91,8 @@ public struct TreeEnsemble: @unchecked Sendable {
     private(set) var quick: UnsafeMutablePointer<QuickScorer>?
     /// The ranked tree walk, for the other numeric LightGBM trees and XGBoost's.
     private(set) var binned: UnsafeMutablePointer<BinnedForest>?
+    /// XGBoost gblinear: [features + 1][outputs] float weights, the biases in the last row.
+    let gblinear: UnsafeMutableBufferPointer<Float>?
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
     init(
@@ -89,7 +100,7 @@ public struct TreeEnsemble: @unchecked Sendable {
         averageOver: Int = 0,
         trees: [Tree], nodes: [Node], leaves: [Double], bitsets: [UInt32], bitsetRanges: [(Int32, Int32)],
         leafConst: [Double] = [], leafTermRange: [(Int32, Int32)] = [], linearFeatures: [Int32] = [],
-        linearCoeffs: [Double] = []
+        linearCoeffs: [Double] = [], gblinear: [Float]? = nil
     ) {
         self.arithmetic = arithmetic
         self.features = features
@@ -108,6 +119,11 @@ public struct TreeEnsemble: @unchecked Sendable {
         self.linearCoeffs = loadTimeBuffer(linearCoeffs)
         lockstep = nil
         quick = nil
+        self.gblinear = gblinear.map(loadTimeBuffer)
+        if gblinear != nil {
+            binned = nil
+            return
+        }
         if !trees.contains(where: \.linear) { lockstep = LockstepForest(self) }
         func boxed<T>(_ value: T?) -> UnsafeMutablePointer<T>? { value.map { loadTimeCopy([$0]) } }
         // QuickScorer with its prefix tables first; then the ranked walk, which beat
@@ -208,6 +224,7 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// Which evaluator `predict` runs, as `bench model` reports it: the choice depends on the
     /// model and on the CPU (the blocked walk needs AVX-512), so a figure names its path.
     public var evaluator: String {
+        if gblinear != nil { return "gblinear (float dot product)" }
         if let b = binned {
             guard let w = b.pointee.blocked else { return "ranked walk" }
             return "blocked walk (AVX-512, \(w.pointee.slots) rank slots)"
@@ -229,6 +246,19 @@ public struct TreeEnsemble: @unchecked Sendable {
     /// transform, or raw scores with `raw` — what the library's `predict()` gives, and its
     /// `predict(raw_score=True)` / `output_margin=True`.
     public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, raw: Bool = false) {
+        if let w = gblinear {
+            // XGBoost's gblinear starts every output from the first base margin, not its own.
+            let base = Float(baseMargin[0])
+            for k in 0..<outputs {
+                var sum = w[features &* outputs &+ k] + base
+                for i in 0..<features {
+                    let v = Float(x[i])
+                    if !v.isNaN { sum += v * w[i &* outputs &+ k] }
+                }
+                out[k] = Double(sum)
+            }
+            return finish(out, raw: raw)
+        }
         if let b = binned {
             BinnedForest.scores(b, x, out)
             return finish(out, raw: raw)
@@ -302,6 +332,10 @@ public struct TreeEnsemble: @unchecked Sendable {
             }
         case .step:
             for k in 0..<outputs { out[k] = out[k] > 0 ? 1 : 0 }
+        case .softplus:
+            for k in 0..<outputs { out[k] = log1p(exp(out[k])) }
+        case .signedSquare:
+            for k in 0..<outputs { out[k] = (out[k] > 0 ? 1 : out[k] < 0 ? -1 : 0) * out[k] * out[k] }
         case .classIndex:
             var best = 0
             for k in 1..<outputs where out[k] > out[best] { best = k }

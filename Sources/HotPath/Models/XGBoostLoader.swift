@@ -3,13 +3,14 @@ import Foundation
 /// Loads XGBoost's JSON model format (`Booster.save_model("….json")`) into a `TreeEnsemble`
 /// with XGBoost's float arithmetic. Cold path; problems are `ModelError`s naming the JSON path.
 ///
-/// Supported: gbtree and dart boosters with numeric splits (default_left for missing), categorical
+/// Supported: gbtree, dart and gblinear boosters with numeric splits (default_left for missing), categorical
 /// splits (listed categories go right), base_score as a number or a JSON array inside its
 /// string, objectives binary:logistic, binary:logitraw (the margin), multi:softprob
 /// (probabilities), multi:softmax (the class index), binary:hinge (0 or 1), the log-link
 /// reg:gamma, reg:tweedie, count:poisson, survival:cox and survival:aft (the predicted time), the
 /// rank:* objectives (the margin),
-/// reg:squarederror (and the other identity-link regressions).
+/// reg:squarederror (and the other identity-link regressions, reg:quantileerror with several
+/// quantiles giving one output per quantile).
 public enum XGBoostLoader {
     public static func load(path: String) throws(ModelError) -> TreeEnsemble {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -51,6 +52,10 @@ public enum XGBoostLoader {
         let learner = try object(try object(root, "$")["learner"], "learner")
         let params = try object(learner["learner_model_param"], "learner.learner_model_param")
         let numClass = Int(try number(params["num_class"], "learner.learner_model_param.num_class"))
+        // Several targets (reg:quantileerror with a list of quantiles): one output each.
+        let numTarget =
+            params["num_target"] == nil
+            ? 1 : Int(try number(params["num_target"], "learner.learner_model_param.num_target"))
         let features = Int(try number(params["num_feature"], "learner.learner_model_param.num_feature"))
         let objective = try object(learner["objective"], "learner.objective")
         guard let objectiveName = objective["name"] as? String else { throw fail("learner.objective.name", "missing") }
@@ -58,7 +63,12 @@ public enum XGBoostLoader {
         // dart holds a gbtree and one weight per tree, which scales that tree's leaves (in
         // float, as XGBoost multiplies a tree's output by its weight before adding it).
         let treeBooster: [String: Any], weightDrop: [Double]?
+        var linearWeights: [Float]? = nil
         switch booster["name"] as? String {
+        case "gblinear":
+            let model = try object(booster["model"], "learner.gradient_booster.model")
+            linearWeights = try numbers(model["weights"], "learner.gradient_booster.model.weights").map(Float.init)
+            (treeBooster, weightDrop) = (["model": ["trees": [Any](), "tree_info": [Any]()]], nil)
         case "gbtree":
             (treeBooster, weightDrop) = (booster, nil)
         case "dart":
@@ -66,7 +76,8 @@ public enum XGBoostLoader {
             weightDrop = try numbers(booster["weight_drop"], "learner.gradient_booster.weight_drop")
         default:
             throw fail(
-                "learner.gradient_booster.name", "booster \"\(booster["name"] ?? "?")\" is not supported (gbtree, dart)"
+                "learner.gradient_booster.name",
+                "booster \"\(booster["name"] ?? "?")\" is not supported (gbtree, dart, gblinear)"
             )
         }
         let model = try object(treeBooster["model"], "learner.gradient_booster.model")
@@ -82,7 +93,13 @@ public enum XGBoostLoader {
             throw fail(
                 "learner.gradient_booster.weight_drop", "\(weightDrop.count) weights for \(treeList.count) trees")
         }
-        let outputs = max(1, numClass)
+        let outputs = max(1, numClass, numTarget)
+        if let w = linearWeights, w.count != (features + 1) * outputs {
+            throw fail(
+                "learner.gradient_booster.model.weights",
+                "\(w.count) weights for \(features) features and \(outputs) outputs (\((features + 1) * outputs) expected)"
+            )
+        }
 
         // base_score: "5E-1", or "[5E-1,5E-1,5E-1]" in newer files; in probability space.
         var baseScores: [Double] = []
@@ -143,6 +160,15 @@ public enum XGBoostLoader {
         for (t, any) in treeList.enumerated() {
             let place = "learner.gradient_booster.model.trees[\(t)]"
             let tree = try object(any, place)
+            // multi_strategy="multi_output_tree": each leaf holds a vector (in base_weights).
+            if let param = tree["tree_param"] as? [String: Any], let size = param["size_leaf_vector"],
+                try number(size, place + ".tree_param.size_leaf_vector") > 1
+            {
+                throw fail(
+                    place + ".tree_param.size_leaf_vector",
+                    "vector-leaf trees (multi_strategy=\"multi_output_tree\") are not supported; train with the default one_output_per_tree"
+                )
+            }
             let left = try numbers(tree["left_children"], place + ".left_children").map(Int.init)
             let right = try numbers(tree["right_children"], place + ".right_children").map(Int.init)
             let split = try numbers(tree["split_indices"], place + ".split_indices").map(Int.init)
@@ -211,7 +237,8 @@ public enum XGBoostLoader {
         }
         var ensemble = TreeEnsemble(
             arithmetic: .xgboost, features: features, outputs: outputs, transform: transform,
-            baseMargin: margin, trees: trees, nodes: nodes, leaves: leaves, bitsets: bitsets, bitsetRanges: ranges)
+            baseMargin: margin, trees: trees, nodes: nodes, leaves: leaves, bitsets: bitsets, bitsetRanges: ranges,
+            gblinear: linearWeights)
         if let names = learner["feature_names"] as? [String], !names.isEmpty { ensemble.featureNames = names }
         return ensemble
     }
