@@ -78,6 +78,13 @@ public struct ModelBench {
                             t.predict(row, into: y.baseAddress!)
                             histogram.record(clock.nanoseconds(ticks: clock.orderedTicks() &- t0))
                         }
+                    case let .chain(c):
+                        timeRows { r in
+                            let row = x.baseAddress! + r * model.features
+                            let t0 = clock.orderedTicks()
+                            c.predict(row, into: y.baseAddress!)
+                            histogram.record(clock.nanoseconds(ticks: clock.orderedTicks() &- t0))
+                        }
                     case let .network(net):
                         floats.withUnsafeBufferPointer { f in
                             outFloat.withUnsafeMutableBufferPointer { of in

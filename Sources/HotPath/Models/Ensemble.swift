@@ -15,7 +15,9 @@ public final class Ensemble: @unchecked Sendable {
     /// per call, and so did calling a tree ensemble through a pointer to it (Swift copied the
     /// struct, retaining its arrays: found with perf in the engine thread); a `let` in a class
     /// is borrowed in place.
-    enum Member { case trees(Unmanaged<TreesBox>), network(Unmanaged<NeuralNetwork>) }
+    enum Member {
+        case trees(Unmanaged<TreesBox>), network(Unmanaged<NeuralNetwork>), chain(Unmanaged<OperatorChain>)
+    }
     final class TreesBox {
         let model: TreeEnsemble
         init(_ model: TreeEnsemble) { self.model = model }
@@ -65,6 +67,8 @@ public final class Ensemble: @unchecked Sendable {
                 (members + i).initialize(to: .trees(Unmanaged.passUnretained(boxes[boxes.count - 1])))
             case let .network(n):
                 (members + i).initialize(to: .network(Unmanaged.passUnretained(n)))
+            case let .chain(c):
+                (members + i).initialize(to: .chain(Unmanaged.passUnretained(c)))
             }
             weightPointer[i] = self.weights[i]
         }
@@ -102,6 +106,9 @@ public final class Ensemble: @unchecked Sendable {
                     net.predict(scratch, into: scratch + features)
                     for k in 0..<outputs { partial[k] = Double(scratch[features + k]) }
                 }
+            case let .chain(c):
+                let partial = self.partial
+                c._withUnsafeGuaranteedRef { $0.predict(x, into: partial) }
             }
             let w = weightPointer[i]
             for k in 0..<outputs { out[k] += w * partial[k] }

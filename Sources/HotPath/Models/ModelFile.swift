@@ -2,11 +2,14 @@
 public enum Model: Sendable {
     case trees(TreeEnsemble)
     case network(NeuralNetwork)
+    /// A scikit-learn pipeline of ONNX-ML operators.
+    case chain(OperatorChain)
 
     public var features: Int {
         switch self {
         case let .trees(t): return t.features;
         case let .network(n): return n.features
+        case let .chain(c): return c.features
         }
     }
 
@@ -14,6 +17,7 @@ public enum Model: Sendable {
         switch self {
         case let .trees(t): return t.outputs;
         case let .network(n): return n.outputs
+        case let .chain(c): return c.outputs
         }
     }
 
@@ -22,6 +26,7 @@ public enum Model: Sendable {
         switch self {
         case let .trees(t): return t.predictionWidth(raw: raw);
         case let .network(n): return n.outputs
+        case let .chain(c): return c.outputs
         }
     }
 
@@ -30,6 +35,7 @@ public enum Model: Sendable {
         switch self {
         case let .trees(t): return t.evaluator
         case let .network(n): return n.usesAVX2 ? "dense layers, AVX2+FMA" : "dense layers, portable"
+        case let .chain(c): return "ONNX-ML chain: " + c.description
         }
     }
 
@@ -37,7 +43,7 @@ public enum Model: Sendable {
     public var featureNames: [String]? {
         switch self {
         case let .trees(t): return t.featureNames;
-        case .network: return nil
+        case .network, .chain: return nil
         }
     }
 
@@ -54,6 +60,8 @@ public enum Model: Sendable {
             for i in 0..<n.features { scratch[i] = Float(x[i]) }
             n.predict(scratch, into: scratch + n.features)
             for k in 0..<n.outputs { out[k] = Double(scratch[n.features + k]) }
+        case let .chain(c):
+            c.predict(x, into: out)
         }
     }
 }
@@ -68,7 +76,7 @@ public enum ModelFile {
         let start = head.trimmingSpaces()
         if start.hasPrefix("tree") { return .trees(try LightGBMLoader.load(path: path)) }
         if start.hasPrefix("{") { return .trees(try XGBoostLoader.load(path: path)) }
-        if path.hasSuffix(".onnx") { return .network(try ONNXLoader.load(path: path)) }
+        if path.hasSuffix(".onnx") { return try ONNXLoader.model(path: path) }
         throw ModelError(
             file: path, place: "",
             reason: "not a LightGBM text model (first line \"tree\"), an XGBoost JSON model nor an .onnx file")

@@ -1,19 +1,38 @@
-/// Loads the small feed-forward networks scikit-learn exports through skl2onnx (and hand-built
-/// ones of the same ops) from ONNX protobuf into a `NeuralNetwork`. Cold path.
+/// Loads ONNX protobuf: the small feed-forward and recurrent networks scikit-learn and PyTorch
+/// export (a `NeuralNetwork`), and scikit-learn pipelines of ONNX-ML operators (an
+/// `OperatorChain`). Cold path.
 ///
-/// The probability output is traced back to the graph input through a chain of supported
-/// ops — MatMul + Add or Gemm (dense layers), Relu, LeakyRelu, Tanh, Sigmoid, Softmax, and
-/// Cast / Identity / Reshape, which do not change a batch-1 float row. Anything else on that
-/// path is a clear error naming the node. The label path (ArgMax, ArrayFeatureExtractor, …)
-/// is not evaluated.
+/// The probability output ("probabilities", else the last output, through a ZipMap to the
+/// tensor it maps) is traced back to the graph input through a chain of supported ops, each
+/// with one non-constant input:
+/// - dense layers: MatMul + Add or Gemm, Relu, LeakyRelu, Tanh, Sigmoid, Softmax; an LSTM or
+///   GRU first;
+/// - ONNX-ML: Scaler, Normalizer, LinearClassifier, LinearRegressor, TreeEnsembleClassifier,
+///   TreeEnsembleRegressor (`OperatorChain`);
+/// - Sub, Div, Mul, Add against a constant (broadcast), ArgMax;
+/// - Cast / Identity / Reshape / Flatten / Squeeze, which do not change a batch-1 row.
+///
+/// Anything else on that path is a clear error naming the node. The label path is not
+/// evaluated. A graph of dense layers alone is a `NeuralNetwork`; anything else a chain.
 public enum ONNXLoader {
     struct Tensor { var dims: [Int]; var floats: [Float] }
     struct Node {
         var name: String; var op: String; var inputs: [String]; var outputs: [String]; var floats: [String: Float];
         var ints: [String: Int]; var strings: [String: String] = [:]
+        var floatLists: [String: [Float]] = [:], intLists: [String: [Int]] = [:], stringLists: [String: [String]] = [:]
+        /// A tensor attribute (a Constant's value, or a *_as_tensor attribute).
+        var tensors: [String: Tensor] = [:]
     }
 
+    /// A network, as `NeuralNetwork`'s tests and benches load it; a pipeline is an error here.
     public static func load(path: String) throws(ModelError) -> NeuralNetwork {
+        guard case let .network(n) = try model(path: path) else {
+            throw ModelError(file: path, place: "graph", reason: "an ONNX-ML pipeline, not a network")
+        }
+        return n
+    }
+
+    public static func model(path: String) throws(ModelError) -> Model {
         let input: InputFile
         do { input = try InputFile(path: path) } catch { throw ModelError(file: path, place: "", reason: error.reason) }
         do {
@@ -27,7 +46,7 @@ public enum ONNXLoader {
         }
     }
 
-    static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws -> NeuralNetwork {
+    static func parse(_ bytes: UnsafeRawBufferPointer, file: String) throws -> Model {
         var model = ProtobufReader(bytes)
         var graphRange: Range<Int>?
         while !model.atEnd {
@@ -46,7 +65,13 @@ public enum ONNXLoader {
             let (n, v) = try graph.field()
             guard case let .bytes(r) = v else { continue }
             switch n {
-            case 1: nodes.append(try node(graph.sub(r)))
+            case 1:
+                let n = try node(graph.sub(r))
+                if n.op == "Constant", let t = n.tensors["value"], n.outputs.count == 1 {
+                    initializers[n.outputs[0]] = t
+                } else {
+                    nodes.append(n)
+                }
             case 5: let (name, t) = try tensor(graph.sub(r)); initializers[name] = t
             case 11:
                 let (name, shape) = try valueInfo(graph.sub(r))
@@ -61,12 +86,14 @@ public enum ONNXLoader {
             throw ModelError(
                 file: file, place: "graph", reason: "\(graphInputs.count) graph inputs; one feature row is expected")
         }
-        // The probability output: "probabilities", else the last output.
-        guard let target = outputs.first(where: { $0 == "probabilities" }) ?? outputs.last else {
+        // The probability output: "probabilities", else the last output; through a ZipMap (a
+        // sequence of maps) to the tensor it maps.
+        guard var target = outputs.first(where: { $0 == "probabilities" }) ?? outputs.last else {
             throw ModelError(file: file, place: "graph", reason: "the graph has no outputs")
         }
         var producer: [String: Int] = [:]
         for (i, n) in nodes.enumerated() { for o in n.outputs { producer[o] = i } }
+        if let i = producer[target], nodes[i].op == "ZipMap" { target = nodes[i].inputs[0] }
         // Walk back from the output to the input.
         var chain: [Node] = []
         var current = target
@@ -75,6 +102,11 @@ public enum ONNXLoader {
                 throw ModelError(
                     file: file, place: "graph", reason: "tensor \"\(current)\" has no producer on the path to the input"
                 )
+            }
+            if nodes[i].op.hasSuffix("Classifier"), nodes[i].outputs.first == current {
+                throw ModelError(
+                    file: file, place: "node \"\(nodes[i].name)\" (\(nodes[i].op))",
+                    reason: "the path to the output takes the label; only the scores are evaluated")
             }
             chain.append(nodes[i])
             let dynamic = nodes[i].inputs.filter { initializers[$0] == nil && !$0.isEmpty }
@@ -88,7 +120,9 @@ public enum ONNXLoader {
         chain.reverse()
         var layers: [NeuralNetwork.Layer] = []
         var recurrent: NeuralNetwork.Recurrent? = nil
+        let inputWidth = inputShapes[graphInputs[0]].flatMap { $0.count >= 2 && $0.last! > 0 ? $0.last! : nil }
         var width = -1
+        var pipeline = Pipeline(file: file, features: inputWidth)
         for node in chain {
             let place = "node \"\(node.name)\" (\(node.op))"
             func constant(_ index: Int) throws -> Tensor {
@@ -100,8 +134,18 @@ public enum ONNXLoader {
             switch node.op {
             case "Cast", "Identity", "Reshape", "Flatten", "Squeeze":
                 continue
+            case "Scaler", "Normalizer", "LinearClassifier", "LinearRegressor", "TreeEnsembleClassifier",
+                "TreeEnsembleRegressor", "ArgMax", "Sub", "Div", "Mul":
+                try pipeline.flush(&layers, &recurrent)
+                try pipeline.add(node, place: place, initializers: initializers)
+                width = pipeline.width
+            case "Add" where layers.last?.activation != .identity:
+                // Against a constant, not a dense layer's bias.
+                try pipeline.flush(&layers, &recurrent)
+                try pipeline.add(node, place: place, initializers: initializers)
+                width = pipeline.width
             case "LSTM", "GRU":
-                guard layers.isEmpty, recurrent == nil else {
+                guard layers.isEmpty, recurrent == nil, pipeline.steps.isEmpty else {
                     throw ModelError(file: file, place: place, reason: "a recurrent layer must come first")
                 }
                 guard (node.strings["direction"] ?? "forward") == "forward" else {
@@ -109,7 +153,7 @@ public enum ONNXLoader {
                         file: file, place: place,
                         reason: "direction \(node.strings["direction"]!) is not supported (forward only)")
                 }
-                guard node.strings["activations"] == nil, node.floats["clip"] == nil,
+                guard node.stringLists["activations"] == nil, node.floats["clip"] == nil,
                     (node.ints["input_forget"] ?? 0) == 0
                 else {
                     throw ModelError(
@@ -211,10 +255,14 @@ public enum ONNXLoader {
                 )
             }
         }
-        guard !layers.isEmpty else {
-            throw ModelError(file: file, place: "graph", reason: "no dense layer between input and output")
+        if pipeline.steps.isEmpty {
+            guard !layers.isEmpty else {
+                throw ModelError(file: file, place: "graph", reason: "no dense layer between input and output")
+            }
+            return .network(NeuralNetwork(layers: layers, recurrent: recurrent))
         }
-        return NeuralNetwork(layers: layers, recurrent: recurrent)
+        try pipeline.flush(&layers, &recurrent)
+        return .chain(try pipeline.build())
     }
 
     static func valueName(_ r: ProtobufReader) throws -> String { try valueInfo(r).0 }
@@ -269,7 +317,8 @@ public enum ONNXLoader {
             case 4: node.op = p.string(range)
             case 5:
                 var a = p.sub(range)
-                var name = "", f: Float?, i: Int?, str: String?
+                var name = "", f: Float?, i: Int?, str: String?, t: Tensor?
+                var floats: [Float] = [], ints: [Int] = [], strings: [String] = []
                 while !a.atEnd {
                     let (an, av) = try a.field()
                     switch (an, av) {
@@ -277,13 +326,27 @@ public enum ONNXLoader {
                     case let (2, .fixed32(bits)): f = Float(bitPattern: bits)
                     case let (3, .varint(x)): i = Int(Int64(bitPattern: x))
                     case let (4, .bytes(sr)): str = a.string(sr)
-                    case (8, _): str = "list"  // strings (e.g. activations): present
+                    case let (5, .bytes(tr)): t = try tensor(a.sub(tr)).1
+                    case let (7, .fixed32(bits)): floats.append(Float(bitPattern: bits))
+                    case let (7, .bytes(packed)):
+                        for o in stride(from: packed.lowerBound, to: packed.upperBound - 3, by: 4) {
+                            floats.append(Float(bitPattern: a.bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
+                        }
+                    case let (8, .varint(x)): ints.append(Int(Int64(bitPattern: x)))
+                    case let (8, .bytes(packed)):
+                        var q = a.sub(packed)
+                        while !q.atEnd { ints.append(Int(Int64(bitPattern: try q.varint()))) }
+                    case let (9, .bytes(sr)): strings.append(a.string(sr))
                     default: break
                     }
                 }
                 if let f { node.floats[name] = f }
                 if let i { node.ints[name] = i }
                 if let str { node.strings[name] = str }
+                if let t { node.tensors[name] = t }
+                if !floats.isEmpty { node.floatLists[name] = floats }
+                if !ints.isEmpty { node.intLists[name] = ints }
+                if !strings.isEmpty { node.stringLists[name] = strings }
             default: break
             }
         }
