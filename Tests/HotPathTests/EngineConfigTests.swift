@@ -107,6 +107,21 @@ final class EngineConfigTests: XCTestCase {
         }
     }
 
+    /// `[calibration] path` calibrates the ensemble; a calibration of the wrong width is named.
+    func testCalibrationIsAnEnsembleStage() throws {
+        let demo = TestPaths.root + "/demo/"
+        let text = try XCTUnwrap(readText(demo + "config.toml")).replacingOccurrences(
+            of: "path = \"model-", with: "path = \"\(demo)model-")
+        func config(_ calibration: String) throws -> EngineConfig {
+            try load(text + "\n[calibration]\npath = \"\(TestPaths.fixtures)/models/calibration/\(calibration)\"\n")
+        }
+        XCTAssertEqual(try XCTUnwrap(config("isotonic-3.json").loadEnsemble()).calibration?.classes, 3)
+        XCTAssertThrowsError(try config("sigmoid-2.json").loadEnsemble()) { error in
+            XCTAssertEqual((error as! ConfigError).key, "calibration.path")
+            XCTAssertTrue("\(error)".contains("calibrates 2 classes"), "\(error)")
+        }
+    }
+
     func testMissingModelFileIsNamed() throws {
         XCTAssertThrowsError(try load("[[models]]\npath = \"nowhere.txt\"\n").loadEnsemble()) { error in
             XCTAssertEqual((error as! ConfigError).key, "models[0].path")

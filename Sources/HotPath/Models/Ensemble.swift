@@ -2,12 +2,15 @@ import CSupport
 
 /// A weighted combination of several models' outputs (class probabilities), weights from
 /// configuration: out[k] = Σ wᵢ · modelᵢ[k] / Σ wᵢ. Every model must have the same number of
-/// outputs. Scratch rows are allocated once at construction, so `predict` allocates nothing.
+/// outputs. An optional `Calibration` then maps the combined probabilities (scikit-learn's
+/// isotonic or sigmoid calibration). Scratch rows are allocated once at construction, so
+/// `predict` allocates nothing.
 public final class Ensemble: @unchecked Sendable {
     public let models: [Model]
     public let weights: [Double]
     public let features: Int
     public let outputs: Int
+    public let calibration: Calibration?
     let partial: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
     /// The models as plain values for `predict`, each an unretained class reference (`models`
@@ -26,7 +29,7 @@ public final class Ensemble: @unchecked Sendable {
     let members: UnsafeMutablePointer<Member>
     let weightPointer: UnsafeMutablePointer<Double>
 
-    public init(models: [Model], weights: [Double]) throws(ModelError) {
+    public init(models: [Model], weights: [Double], calibration: Calibration? = nil) throws(ModelError) {
         guard !models.isEmpty, models.count == weights.count else {
             throw ModelError(file: "ensemble", place: "", reason: "\(models.count) models for \(weights.count) weights")
         }
@@ -50,6 +53,12 @@ public final class Ensemble: @unchecked Sendable {
                 file: "ensemble", place: "model \(i)",
                 reason: "\(m.features) features → \(m.outputs) outputs, but model 0 has \(features) → \(outputs)")
         }
+        if let calibration, calibration.classes != outputs {
+            throw ModelError(
+                file: "ensemble", place: "calibration",
+                reason: "calibrates \(calibration.classes) classes, but the models give \(outputs) outputs")
+        }
+        self.calibration = calibration
         self.models = models
         let total = weights.reduce(0, +)
         self.weights = weights.map { $0 / total }
@@ -113,5 +122,6 @@ public final class Ensemble: @unchecked Sendable {
             let w = weightPointer[i]
             for k in 0..<outputs { out[k] += w * partial[k] }
         }
+        calibration?.apply(out)
     }
 }

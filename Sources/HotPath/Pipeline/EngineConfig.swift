@@ -16,6 +16,7 @@
 ///            regression_trades, history_capacity, bar_seconds, clock ("receive": receive time where
 ///            the feed has one, else exchange time; "exchange": always the exchange's time)
 /// [[models]] path (relative to this file), weight
+/// [calibration] path: the ensemble's probabilities calibrated (tools/models/export_calibration.py)
 /// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
 ///            buy_output, sell_output
@@ -63,6 +64,7 @@ public struct EngineConfig: Sendable {
     public var featureNames = MicrostructureFeatures.names
     public var features = MicrostructureFeatures.Config()
     public var models: [ModelEntry] = []
+    public var calibrationPath: String? = nil
     public var evaluate = Evaluate.everyEvent
     /// Defer evaluations to the end of the engine's batch under load (see `EngineCore`).
     public var conflate = false
@@ -179,6 +181,10 @@ public struct EngineConfig: Sendable {
             c.models.append(ModelEntry(path: resolve(p), weight: try t.double("weight", default: 1, in: 0...1e9)))
             try t.finish()
         }
+        if var t = try root.table("calibration") {
+            c.calibrationPath = try t.string("path", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
+            try t.finish()
+        }
         if var t = try root.table("signal") {
             c.evaluate = .init(
                 rawValue: try t.choice("evaluate", default: c.evaluate.rawValue, ["every_event", "top_change"]))!
@@ -251,10 +257,17 @@ public struct EngineConfig: Sendable {
                 throw ConfigError(file: file, key: key, reason: "\(error)")
             }
         }
+        var calibration: Calibration? = nil
+        if let calibrationPath {
+            do { calibration = try Calibration.load(path: calibrationPath) } catch {
+                throw ConfigError(file: file, key: "calibration.path", reason: "\(error)")
+            }
+        }
         do {
-            return try Ensemble(models: loaded, weights: models.map(\.weight))
+            return try Ensemble(models: loaded, weights: models.map(\.weight), calibration: calibration)
         } catch {
-            throw ConfigError(file: file, key: "models", reason: error.reason)
+            throw ConfigError(
+                file: file, key: error.place == "calibration" ? "calibration.path" : "models", reason: error.reason)
         }
     }
 }
