@@ -140,6 +140,21 @@ final class NeuralNetworkTests: XCTestCase {
     func testGRULinearBeforeResetMatchesONNXRuntime() throws {
         XCTAssertLessThanOrEqual(try maxDifference("rnn-gru-lbr", rows: 500), 1e-5)
     }
+
+    /// Stacked recurrent layers, each on the whole sequence of the one before: two LSTMs (with
+    /// zero initial states given, as PyTorch writes them) and three GRUs of falling widths.
+    func testStackedRecurrentLayersMatchONNXRuntime() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("rnn-lstm2", rows: 500), 1e-5)
+        XCTAssertLessThanOrEqual(try maxDifference("rnn-gru2", rows: 500), 1e-5)
+        XCTAssertEqual(
+            try ONNXLoader.load(path: TestPaths.fixtures + "/models/rnn-gru2/model.onnx").recurrent.map(\.hidden),
+            [16, 12, 8])
+    }
+
+    /// The engine's windowed model: 60 steps of 16 features.
+    func testALongWindowMatchesONNXRuntime() throws {
+        XCTAssertLessThanOrEqual(try maxDifference("rnn-lstm-60x16", rows: 100), 1e-5)
+    }
 }
 
 /// Model evaluation allocates nothing per row.

@@ -9,7 +9,8 @@ import Glibc
 /// C kernel chosen at load time (AVX2 + FMA when the CPU has them, a portable loop
 /// otherwise: `usesAVX2` says which; `HOTPATH_PORTABLE=1` forces the portable one); ReLU is
 /// applied by the kernel as it stores, tanh and sigmoid eight at a time in place on a
-/// preallocated scratch row. A recurrent first stage runs on the same kernels
+/// preallocated scratch row. A recurrent first stage — one LSTM/GRU layer or several stacked,
+/// each reading the whole sequence of the one before — runs on the same kernels
 /// (`RecurrentPlan`). Outputs are float, within 1e-5 of ONNX Runtime.
 public final class NeuralNetwork: @unchecked Sendable {
     public enum Activation: Equatable, Sendable {
@@ -25,8 +26,9 @@ public final class NeuralNetwork: @unchecked Sendable {
         public var activation: Activation
     }
 
-    /// A recurrent first stage (ONNX LSTM or GRU, forward, default activations): the input row
-    /// is `steps` × `inputs` values, step-major; the last hidden state feeds the dense layers.
+    /// A recurrent layer (ONNX LSTM or GRU, forward, default activations): the input row is
+    /// `steps` × `inputs` values, step-major; a stacked layer's inputs are the hidden states of
+    /// the layer before at every step; the last layer's last hidden state feeds the dense layers.
     public struct Recurrent: Sendable {
         public enum Kind: Sendable { case lstm, gru(linearBeforeReset: Bool) }
         public var kind: Kind
@@ -37,7 +39,7 @@ public final class NeuralNetwork: @unchecked Sendable {
         public var w: [Float], r: [Float], b: [Float]
     }
 
-    public let recurrent: Recurrent?
+    public let recurrent: [Recurrent]
     public let layers: [Layer]
     public let features: Int
     public let outputs: Int
@@ -69,10 +71,12 @@ public final class NeuralNetwork: @unchecked Sendable {
     let steps: UnsafeMutablePointer<Step>
     let stepCount: Int
 
-    /// Recurrent scratch: the hidden state h, the LSTM cell c, the gates, and two rows of H
-    /// for a gate's product (GRU) or tanh(c) (LSTM). `run` calls them h, c, g, t and u.
+    /// Recurrent scratch (as wide as the widest layer): the hidden state h, the LSTM cell c,
+    /// the gates, and two rows of H for a gate's product (GRU) or tanh(c) (LSTM). `run` calls
+    /// them h, c, g, t and u. `sequence` holds two rows of hidden states at every step: stacked
+    /// layers write one while they read the other.
     let hiddenState: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>,
-        gates: UnsafeMutablePointer<Float>
+        gates: UnsafeMutablePointer<Float>, sequence: UnsafeMutablePointer<Float>
     let candidate: UnsafeMutablePointer<Float>, gatedHidden: UnsafeMutablePointer<Float>
 
     /// The recurrence's weights for the dense kernel, input-major, built at load: a step is
@@ -121,24 +125,25 @@ public final class NeuralNetwork: @unchecked Sendable {
             self.bias = loadTimeCopy(bias)
         }
     }
-    /// Held by pointer: `predict` reads it in place instead of copying the plan each call.
-    let recurrentPlan: UnsafeMutablePointer<RecurrentPlan>?
+    /// Held by pointer: `predict` reads them in place instead of copying a plan each call.
+    let recurrentPlans: UnsafeMutablePointer<RecurrentPlan>
+    let recurrentCount: Int
+    let sequenceStride: Int
 
-    init(layers: [Layer], recurrent: Recurrent? = nil) {
+    init(layers: [Layer], recurrent: [Recurrent] = []) {
         self.layers = layers
         self.recurrent = recurrent
-        features = recurrent.map { $0.steps * $0.inputs } ?? layers[0].inputs
-        let hidden = recurrent?.hidden ?? 1
+        features = recurrent.first.map { $0.steps * $0.inputs } ?? layers[0].inputs
+        let hidden = recurrent.map(\.hidden).max() ?? 1
         hiddenState = .allocate(capacity: hidden)
         cellState = .allocate(capacity: hidden)
         gates = .allocate(capacity: 4 * hidden)
         candidate = .allocate(capacity: hidden)
         gatedHidden = .allocate(capacity: hidden)
-        recurrentPlan = recurrent.map { rnn in
-            let p = UnsafeMutablePointer<RecurrentPlan>.allocate(capacity: 1)
-            p.initialize(to: RecurrentPlan(rnn))
-            return p
-        }
+        sequenceStride = (recurrent.first?.steps ?? 1) * hidden
+        sequence = .allocate(capacity: 2 * sequenceStride)
+        recurrentPlans = loadTimeCopy(recurrent.map(RecurrentPlan.init))
+        recurrentCount = recurrent.count
         outputs = layers[layers.count - 1].outputs
         // Layers narrower than a vector keep their weights transposed ([out][in]) for the
         // dot-product kernel; the rest stay input-major for the broadcast-FMA kernel.
@@ -175,13 +180,12 @@ public final class NeuralNetwork: @unchecked Sendable {
     }
 
     deinit {
-        for p in [hiddenState, cellState, gates, candidate, gatedHidden] { p.deallocate() }
-        if let p = recurrentPlan {
-            for m in [p.pointee.w, p.pointee.r, p.pointee.rCandidate, p.pointee.bias, p.pointee.rBias] {
-                m.deallocate()
-            }
-            p.deallocate()
+        for p in [hiddenState, cellState, gates, candidate, gatedHidden, sequence] { p.deallocate() }
+        for i in 0..<recurrentCount {
+            let p = recurrentPlans[i]
+            for m in [p.w, p.r, p.rCandidate, p.bias, p.rBias] { m.deallocate() }
         }
+        recurrentPlans.deallocate()
         weights.forEach { $0.deallocate() }
         biases.forEach { $0.deallocate() }
         scratch.0.deallocate()
@@ -192,8 +196,13 @@ public final class NeuralNetwork: @unchecked Sendable {
     /// One row of `features` floats in, `outputs` floats out.
     public func predict(_ x: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         var input = UnsafePointer(x)
-        if let plan = recurrentPlan {
-            run(plan.pointee, x)
+        if recurrentCount > 0 {
+            // Each stacked layer reads the sequence the one before left in one half of
+            // `sequence` and writes its own to the other.
+            for i in 0..<recurrentCount {
+                let from = i == 0 ? x : UnsafePointer(sequence + ((i - 1) & 1) * sequenceStride)
+                run(recurrentPlans[i], from, into: i < recurrentCount - 1 ? sequence + (i & 1) * sequenceStride : nil)
+            }
             input = UnsafePointer(hiddenState)
         }
         for li in 0..<stepCount {
@@ -217,8 +226,9 @@ public final class NeuralNetwork: @unchecked Sendable {
         }
     }
 
-    /// The recurrence over the row's steps, leaving the last hidden state in `hiddenState`.
-    func run(_ p: RecurrentPlan, _ x: UnsafePointer<Float>) {
+    /// The recurrence over the row's steps, leaving the last hidden state in `hiddenState`,
+    /// and every step's in `states` when given (for the layer stacked on this one).
+    func run(_ p: RecurrentPlan, _ x: UnsafePointer<Float>, into states: UnsafeMutablePointer<Float>?) {
         let H = Int32(p.hidden), F = Int32(p.inputs), n = p.hidden
         let h = hiddenState, c = cellState, g = gates, t = candidate, u = gatedHidden
         h.update(repeating: 0, count: n)
@@ -252,6 +262,7 @@ public final class NeuralNetwork: @unchecked Sendable {
                 tanhKernel(t, H)
                 for j in 0..<n { h[j] = (1 - g[j]) * t[j] + g[j] * h[j] }
             }
+            if let states { (states + step * n).update(from: h, count: n) }
         }
     }
 }

@@ -27,7 +27,8 @@ extension ONNXLoader {
         }
 
         /// A run of dense (and recurrent) layers before an ONNX-ML step becomes one step.
-        mutating func flush(_ layers: inout [NeuralNetwork.Layer], _ recurrent: inout NeuralNetwork.Recurrent?) throws {
+        mutating func flush(_ layers: inout [NeuralNetwork.Layer], _ recurrent: inout [NeuralNetwork.Recurrent]) throws
+        {
             guard !layers.isEmpty else { return }
             let net = NeuralNetwork(layers: layers, recurrent: recurrent)
             if steps.isEmpty, features != nil, net.features != features {
@@ -38,7 +39,7 @@ extension ONNXLoader {
             append(.network(Unmanaged.passUnretained(net)), width: net.outputs)
             names.append("dense layers")
             layers = []
-            recurrent = nil
+            recurrent = []
         }
 
         func build() throws -> OperatorChain {

@@ -96,6 +96,7 @@ public enum ONNXLoader {
         if let i = producer[target], nodes[i].op == "ZipMap" { target = nodes[i].inputs[0] }
         // Walk back from the output to the input.
         var chain: [Node] = []
+        var taken: [Int] = []  // which of each chain node's outputs the path takes
         var current = target
         while current != graphInputs[0] {
             guard let i = producer[current] else {
@@ -109,6 +110,7 @@ public enum ONNXLoader {
                     reason: "the path to the output takes the label; only the scores are evaluated")
             }
             chain.append(nodes[i])
+            taken.append(nodes[i].outputs.firstIndex(of: current) ?? 0)
             let dynamic = nodes[i].inputs.filter { initializers[$0] == nil && !$0.isEmpty }
             guard dynamic.count == 1 else {
                 throw ModelError(
@@ -118,13 +120,24 @@ public enum ONNXLoader {
             current = dynamic[0]
         }
         chain.reverse()
+        taken.reverse()
         var layers: [NeuralNetwork.Layer] = []
-        var recurrent: NeuralNetwork.Recurrent? = nil
+        var recurrent: [NeuralNetwork.Recurrent] = []
+        // A recurrent layer whose whole sequence (Y) the path takes: a stacked layer must follow.
+        var sequenceOpen = false
         let inputWidth = inputShapes[graphInputs[0]].flatMap { $0.count >= 2 && $0.last! > 0 ? $0.last! : nil }
         var width = -1
         var pipeline = Pipeline(file: file, features: inputWidth)
-        for node in chain {
+        for (k, node) in chain.enumerated() {
             let place = "node \"\(node.name)\" (\(node.op))"
+            let passive = ["Cast", "Identity", "Reshape", "Flatten", "Squeeze"].contains(node.op)
+            if sequenceOpen && !passive && node.op != "LSTM" && node.op != "GRU" {
+                throw ModelError(
+                    file: file, place: place,
+                    reason:
+                        "takes a recurrent layer's whole sequence (Y); only its last hidden state (Y_h) feeds other layers"
+                )
+            }
             func constant(_ index: Int) throws -> Tensor {
                 guard index < node.inputs.count, let t = initializers[node.inputs[index]] else {
                     throw ModelError(file: file, place: place, reason: "input \(index) is not a constant")
@@ -145,9 +158,17 @@ public enum ONNXLoader {
                 try pipeline.add(node, place: place, initializers: initializers)
                 width = pipeline.width
             case "LSTM", "GRU":
-                guard layers.isEmpty, recurrent == nil, pipeline.steps.isEmpty else {
-                    throw ModelError(file: file, place: place, reason: "a recurrent layer must come first")
+                guard layers.isEmpty, pipeline.steps.isEmpty, recurrent.isEmpty || sequenceOpen else {
+                    throw ModelError(
+                        file: file, place: place,
+                        reason:
+                            "recurrent layers must come first, each stacked on the whole sequence (Y) of the one before"
+                    )
                 }
+                guard taken[k] < 2 else {
+                    throw ModelError(file: file, place: place, reason: "the path takes the cell state Y_c")
+                }
+                sequenceOpen = taken[k] == 0
                 guard (node.strings["direction"] ?? "forward") == "forward" else {
                     throw ModelError(
                         file: file, place: place,
@@ -170,26 +191,32 @@ public enum ONNXLoader {
                         reason: "a recurrent model needs a fixed input shape [steps, 1, features]")
                 }
                 let gates = node.op == "LSTM" ? 4 : 3
+                let inputs = recurrent.last?.hidden ?? shape[2]
                 let w = try constant(1), r = try constant(2)
                 let b =
                     node.inputs.count > 3 && !node.inputs[3].isEmpty
                     ? try constant(3).floats : [Float](repeating: 0, count: 2 * gates * hidden)
-                guard w.floats.count == gates * hidden * shape[2], r.floats.count == gates * hidden * hidden,
+                guard w.floats.count == gates * hidden * inputs, r.floats.count == gates * hidden * hidden,
                     b.count == 2 * gates * hidden
                 else {
                     throw ModelError(
                         file: file, place: place,
-                        reason: "weights do not fit hidden_size \(hidden) and \(shape[2]) inputs")
+                        reason: "weights do not fit hidden_size \(hidden) and \(inputs) inputs")
                 }
-                if node.inputs.count > 4, node.inputs[4...].contains(where: { !$0.isEmpty }) {
-                    throw ModelError(
-                        file: file, place: place,
-                        reason: "sequence_lens, initial states and peepholes are not supported")
+                // sequence_lens must be absent; initial states and peepholes absent or zero (as
+                // PyTorch writes them).
+                for (i, name) in node.inputs.enumerated() where i >= 4 && !name.isEmpty {
+                    guard i > 4, let t = initializers[name], t.floats.allSatisfy({ $0 == 0 }) else {
+                        throw ModelError(
+                            file: file, place: place,
+                            reason: "sequence_lens and non-zero initial states or peepholes are not supported")
+                    }
                 }
-                recurrent = .init(
-                    kind: node.op == "LSTM"
-                        ? .lstm : .gru(linearBeforeReset: (node.ints["linear_before_reset"] ?? 0) != 0),
-                    steps: shape[0], inputs: shape[2], hidden: hidden, w: w.floats, r: r.floats, b: b)
+                recurrent.append(
+                    .init(
+                        kind: node.op == "LSTM"
+                            ? .lstm : .gru(linearBeforeReset: (node.ints["linear_before_reset"] ?? 0) != 0),
+                        steps: shape[0], inputs: inputs, hidden: hidden, w: w.floats, r: r.floats, b: b))
                 width = hidden
             case "MatMul":
                 let w = try constant(1)
@@ -254,6 +281,11 @@ public enum ONNXLoader {
                         "op \(node.op) is not supported on the output path (MatMul, Add, Gemm, Relu, LeakyRelu, Tanh, Sigmoid, Softmax, Cast, Identity, Reshape)"
                 )
             }
+        }
+        if sequenceOpen {
+            throw ModelError(
+                file: file, place: "graph",
+                reason: "the output is a recurrent layer's whole sequence (Y), not a prediction")
         }
         if pipeline.steps.isEmpty {
             guard !layers.isEmpty else {
