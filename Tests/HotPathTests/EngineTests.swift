@@ -298,6 +298,46 @@ final class EngineTests: XCTestCase {
         XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.evaluations.rawValue].value, 0)
     }
 
+    /// A recurrent model over a window: the engine keeps each instrument's last 60 rows of the
+    /// 16 configured features and feeds them to an LSTM whose input is [60, 16]. Its output
+    /// through the engine's window ring equals ONNX Runtime's on the same window; evaluations
+    /// before an instrument has 60 rows are counted, not made; nothing allocates per event.
+    func testARecurrentModelReadsEachInstrumentsWindow() throws {
+        let dir = TestPaths.fixtures + "/models/rnn-lstm-60x16/"
+        var c = try config(signal: "evaluate = \"every_event\"")
+        c.models = [.init(path: dir + "model.onnx", weight: 1)]
+        let engine = try Engine(config: c)
+        let core = engine.core
+        XCTAssertEqual(try XCTUnwrap(c.loadEnsemble()).windowSteps, 60)
+        var events: [Event] = []
+        try demoSession(messages: 40_000).forEachEvent { events.append($0) }
+        func count(_ n: EngineCore.Count) -> UInt64 { core.counts[n.rawValue].value }
+        func mallocs(_ range: Range<Int>) -> UInt64 {
+            let before = hp_thread_malloc_count()
+            for i in range { core.process(events[i]) }
+            return hp_thread_malloc_count() - before
+        }
+        _ = mallocs(0..<2_000)
+        if isOptimizedBuild { XCTAssertEqual(mallocs(2_000..<4_000), mallocs(4_000..<events.count)) }
+        XCTAssertGreaterThan(count(.windowWarming), 0)
+        XCTAssertLessThanOrEqual(count(.windowWarming), 59 * UInt64(c.book.maxInstruments))
+        XCTAssertGreaterThan(count(.evaluations), 0)
+
+        // The fixture's windows, row by row through the engine's own ring, into its ensemble.
+        let x = readBytes(dir + "X.f32")!.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let ref = readBytes(dir + "ref.f32")!.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        var worst: Double = 0
+        for w in 0..<10 {
+            for t in 0..<60 {
+                for i in 0..<16 { core.full[core.indices[i]] = Double(x[(w * 60 + t) * 16 + i]) }
+                core.pushWindow(book: 0)
+            }
+            _ = core.infer(book: 0)
+            for k in 0..<3 { worst = max(worst, abs(core.outputs[k] - Double(ref[w * 3 + k]))) }
+        }
+        XCTAssertLessThanOrEqual(worst, 1e-5)
+    }
+
     /// Conflation: evaluations due inside a batch are made once per instrument at its end, on
     /// the book as it then stands — never lost, never repeated.
     func testConflationEvaluatesEachDeferredInstrumentOnceAtTheBatchEnd() throws {

@@ -28,7 +28,7 @@ final class EnsembleTests: XCTestCase {
         let seed = try ModelFile.load(path: dir + "lgb-seed/model.txt")
         let nano = try ModelFile.load(path: dir + "lgb-nano/model.txt")
         XCTAssertThrowsError(try Ensemble(models: [seed, nano], weights: [1, 1])) { error in
-            XCTAssertEqual("\(error)", "ensemble:model 1: 32 features → 1 outputs, but model 0 has 32 → 3")
+            XCTAssertEqual("\(error)", "ensemble:model 1: 32 features → 1 outputs, but the ensemble takes 32 → 3")
         }
         XCTAssertThrowsError(try Ensemble(models: [seed], weights: [-1]))
     }

@@ -4,12 +4,13 @@ import XCTest
 
 @testable import HotPath
 
-/// scikit-learn models through skl2onnx (ONNX-ML operators), against ONNX Runtime's own
-/// outputs (tools/models/make_sklearn_onnx.py).
+/// scikit-learn models through skl2onnx, LightGBM and XGBoost through onnxmltools, and
+/// CatBoost's own ONNX export (ONNX-ML operators), against ONNX Runtime's own outputs
+/// (tools/models/make_sklearn_onnx.py).
 final class OperatorChainTests: XCTestCase {
     static let kinds = [
         "skl-rf-binary", "skl-rf-3class", "skl-rf-reg", "skl-et-reg", "skl-gb-binary", "skl-gb-3class", "skl-gb-reg",
-        "skl-scaler-lr", "skl-scaler-lr3",
+        "skl-scaler-lr", "skl-scaler-lr3", "oml-lgb-binary", "oml-lgb-reg", "oml-xgb-3class", "cat-binary",
     ]
 
     func chain(_ kind: String) throws -> OperatorChain {

@@ -10,6 +10,10 @@
     skl-gb-reg        GradientBoostingRegressor
     skl-scaler-lr     Pipeline(StandardScaler, LogisticRegression), 2 classes
     skl-scaler-lr3    Pipeline(StandardScaler, LogisticRegression), 3 classes (Normalizer L1)
+    oml-lgb-binary    LightGBM LGBMClassifier through onnxmltools, NaNs in the rows
+    oml-lgb-reg       LightGBM LGBMRegressor through onnxmltools
+    oml-xgb-3class    XGBoost XGBClassifier, 3 classes, through onnxmltools
+    cat-binary        CatBoost's own ONNX export, 2 classes
 
 Each directory gets model.onnx + X.f64 (float32 values, NaN = missing) + ref.f64 (ONNX
 Runtime's probabilities or values) + meta.json. Run from the repository root:
@@ -59,9 +63,28 @@ def main():
         ("skl-scaler-lr", make_pipeline(StandardScaler(), LogisticRegression()), X, two, Xt, {}),
         ("skl-scaler-lr3", make_pipeline(StandardScaler(), LogisticRegression()), X, three, Xt, {}),
     ]
-    for name, model, Xtrain, ytrain, Xtest, options in models:
-        model.fit(Xtrain, ytrain)
-        onx = to_onnx(model, Xtrain[:1], options={id(model): options} if options else None, target_opset={"": 17, "ai.onnx.ml": 3})
+    import lightgbm, xgboost, catboost, onnxmltools, onnx
+    from onnxmltools.convert.common.data_types import FloatTensorType
+    kinds = [("input", FloatTensorType([None, F]))]
+    lgb_binary = lightgbm.LGBMClassifier(n_estimators=40, num_leaves=15, verbose=-1).fit(Xn, (yn > 0).astype(int))
+    lgb_reg = lightgbm.LGBMRegressor(n_estimators=40, num_leaves=15, verbose=-1).fit(X, y)
+    xgb_three = xgboost.XGBClassifier(n_estimators=30, max_depth=4).fit(X, three)
+    cat = catboost.CatBoostClassifier(iterations=40, depth=4, verbose=0, random_seed=1).fit(X, two)
+    cat_path = "/tmp/cat-binary.onnx"
+    cat.save_model(cat_path, format="onnx")
+    converted = [
+        ("oml-lgb-binary", onnxmltools.convert_lightgbm(lgb_binary, initial_types=kinds, zipmap=False, target_opset=15), Xtn),
+        ("oml-lgb-reg", onnxmltools.convert_lightgbm(lgb_reg, initial_types=kinds, target_opset=15), Xt),
+        ("oml-xgb-3class", onnxmltools.convert_xgboost(xgb_three, initial_types=kinds, target_opset=15), Xt),
+        ("cat-binary", onnx.load(cat_path), Xt),
+    ]
+    for name, model, Xtrain, ytrain, Xtest, options in models + [(n, o, None, None, x, None) for n, o, x in converted]:
+        if Xtrain is None:
+            onx = model
+        else:
+            model.fit(Xtrain, ytrain)
+            onx = to_onnx(model, Xtrain[:1], options={id(model): options} if options else None,
+                          target_opset={"": 17, "ai.onnx.ml": 3})
         d = os.path.join(OUT, name)
         os.makedirs(d, exist_ok=True)
         with open(os.path.join(d, "model.onnx"), "wb") as f:
@@ -76,7 +99,9 @@ def main():
         Xtest.astype("<f8").tofile(os.path.join(d, "X.f64"))
         ref.astype("<f8").tofile(os.path.join(d, "ref.f64"))
         meta = dict(kind=name, features=F, rows=len(Xtest), outputs=int(ref.shape[1]), model="model.onnx",
-                    sklearn=sklearn.__version__, skl2onnx=skl2onnx.__version__, onnxruntime=ort.__version__)
+                    sklearn=sklearn.__version__, skl2onnx=skl2onnx.__version__, onnxruntime=ort.__version__,
+                    onnxmltools=onnxmltools.__version__, lightgbm=lightgbm.__version__, xgboost=xgboost.__version__,
+                    catboost=catboost.__version__)
         json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=1)
         print(name, ref.shape)
 

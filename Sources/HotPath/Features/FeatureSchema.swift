@@ -11,6 +11,13 @@ public struct FeatureSchema: Sendable, Equatable {
     public static let microstructure = FeatureSchema(names: MicrostructureFeatures.names)
 
     public func check(_ model: Model, file: String) throws(ModelError) {
+        if let steps = model.windowSteps(rowWidth: names.count) {
+            guard model.features == steps * names.count else {  // a window of rows, as the engine keeps
+                throw ModelError(
+                    file: file, place: "", reason: "a window of \(steps) rows of \(names.count) features expected")
+            }
+            return
+        }
         guard model.features == names.count else {
             throw ModelError(
                 file: file, place: "",

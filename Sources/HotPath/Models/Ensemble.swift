@@ -5,12 +5,18 @@ import CSupport
 /// outputs. An optional `Calibration` then maps the combined probabilities (scikit-learn's
 /// isotonic or sigmoid calibration). Scratch rows are allocated once at construction, so
 /// `predict` allocates nothing.
+///
+/// A recurrent network over `rowWidth` features per step (input [T, rowWidth]) takes the
+/// instrument's window of its last T rows, oldest first, which the caller keeps (`windowSteps`
+/// is T; every such member must share it); the other members take the current row.
 public final class Ensemble: @unchecked Sendable {
     public let models: [Model]
     public let weights: [Double]
     public let features: Int
     public let outputs: Int
     public let calibration: Calibration?
+    /// T, when a member takes a window of the last T rows; 0 when none does.
+    public let windowSteps: Int
     let partial: UnsafeMutablePointer<Double>
     let scratch: UnsafeMutablePointer<Float>
     /// The models as plain values for `predict`, each an unretained class reference (`models`
@@ -20,6 +26,8 @@ public final class Ensemble: @unchecked Sendable {
     /// is borrowed in place.
     enum Member {
         case trees(Unmanaged<TreesBox>), network(Unmanaged<NeuralNetwork>), chain(Unmanaged<OperatorChain>)
+        /// A recurrent network reading the caller's window of rows in place (float).
+        case windowed(Unmanaged<NeuralNetwork>)
     }
     final class TreesBox {
         let model: TreeEnsemble
@@ -29,7 +37,9 @@ public final class Ensemble: @unchecked Sendable {
     let members: UnsafeMutablePointer<Member>
     let weightPointer: UnsafeMutablePointer<Double>
 
-    public init(models: [Model], weights: [Double], calibration: Calibration? = nil) throws(ModelError) {
+    public init(
+        models: [Model], weights: [Double], calibration: Calibration? = nil, rowWidth: Int? = nil
+    ) throws(ModelError) {
         guard !models.isEmpty, models.count == weights.count else {
             throw ModelError(file: "ensemble", place: "", reason: "\(models.count) models for \(weights.count) weights")
         }
@@ -47,12 +57,21 @@ public final class Ensemble: @unchecked Sendable {
                 )
             }
         }
-        let outputs = models[0].outputs, features = models[0].features
-        for (i, m) in models.enumerated() where m.outputs != outputs || m.features != features {
+        let outputs = models[0].outputs, features = rowWidth ?? models[0].features
+        let steps = models.map { $0.windowSteps(rowWidth: features) }
+        for (i, m) in models.enumerated() where m.outputs != outputs || (steps[i] == nil && m.features != features) {
             throw ModelError(
                 file: "ensemble", place: "model \(i)",
-                reason: "\(m.features) features → \(m.outputs) outputs, but model 0 has \(features) → \(outputs)")
+                reason: "\(m.features) features → \(m.outputs) outputs, but the ensemble takes \(features) → \(outputs)"
+            )
         }
+        let windows = Set(steps.compactMap { $0 })
+        guard windows.count <= 1 else {
+            throw ModelError(
+                file: "ensemble", place: "models",
+                reason: "recurrent models over windows of \(windows.sorted()) rows: one window length per ensemble")
+        }
+        windowSteps = windows.first ?? 0
         if let calibration, calibration.classes != outputs {
             throw ModelError(
                 file: "ensemble", place: "calibration",
@@ -75,7 +94,9 @@ public final class Ensemble: @unchecked Sendable {
                 boxes.append(TreesBox(t))
                 (members + i).initialize(to: .trees(Unmanaged.passUnretained(boxes[boxes.count - 1])))
             case let .network(n):
-                (members + i).initialize(to: .network(Unmanaged.passUnretained(n)))
+                (members + i).initialize(
+                    to: steps[i] != nil ? .windowed(Unmanaged.passUnretained(n)) : .network(Unmanaged.passUnretained(n))
+                )
             case let .chain(c):
                 (members + i).initialize(to: .chain(Unmanaged.passUnretained(c)))
             }
@@ -91,7 +112,11 @@ public final class Ensemble: @unchecked Sendable {
         weightPointer.deallocate()
     }
 
-    public func predict(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+    /// `window`: the last `windowSteps` rows, oldest first, as floats (needed when
+    /// `windowSteps` > 0).
+    public func predict(
+        _ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, window: UnsafePointer<Float>? = nil
+    ) {
         #if HOTPATH_INJECT_SLOW_INFERENCE
         // A deliberate regression for measuring the latency gate's miss rate only
         // (scripts/gate-ab.sh --slow-head): every prediction takes a quarter longer.
@@ -118,6 +143,12 @@ public final class Ensemble: @unchecked Sendable {
             case let .chain(c):
                 let partial = self.partial
                 c._withUnsafeGuaranteedRef { $0.predict(x, into: partial) }
+            case let .windowed(n):
+                let outputs = self.outputs, scratch = self.scratch, partial = self.partial
+                n._withUnsafeGuaranteedRef { net in
+                    net.predict(window!, into: scratch)
+                    for k in 0..<outputs { partial[k] = Double(scratch[k]) }
+                }
             }
             let w = weightPointer[i]
             for k in 0..<outputs { out[k] += w * partial[k] }

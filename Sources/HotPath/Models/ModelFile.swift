@@ -21,6 +21,15 @@ public enum Model: Sendable {
         }
     }
 
+    /// A recurrent network over `rowWidth` features per step takes a window of `steps` rows
+    /// (its input is [steps, rowWidth]); nil when the model takes one row of `rowWidth`.
+    public func windowSteps(rowWidth: Int) -> Int? {
+        guard case let .network(n) = self, let first = n.recurrent.first, first.inputs == rowWidth,
+            n.features != rowWidth
+        else { return nil }
+        return first.steps
+    }
+
     /// How many of `predict`'s values are the prediction (1 for a class index).
     public func predictionWidth(raw: Bool = false) -> Int {
         switch self {

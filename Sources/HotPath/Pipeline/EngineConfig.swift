@@ -264,7 +264,8 @@ public struct EngineConfig: Sendable {
             }
         }
         do {
-            return try Ensemble(models: loaded, weights: models.map(\.weight), calibration: calibration)
+            return try Ensemble(
+                models: loaded, weights: models.map(\.weight), calibration: calibration, rowWidth: featureNames.count)
         } catch {
             throw ConfigError(
                 file: file, key: error.place == "calibration" ? "calibration.path" : "models", reason: error.reason)

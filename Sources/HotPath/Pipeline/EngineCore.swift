@@ -21,11 +21,17 @@
 /// and nothing is deferred. A deferred evaluation's tick-to-signal runs from the first
 /// deferred event's stamp, so the wait is measured. Signals then depend on batch boundaries
 /// (timing): replays that must be reproducible leave it off.
+///
+/// A recurrent model over a window (`Ensemble.windowSteps` T > 0) reads each instrument's last
+/// T model rows, one per book event (as `hotpath features` writes them), from a ring sized at
+/// start: each row is written twice, at slot s and s + T, so the T rows ending at the newest
+/// are always contiguous, oldest first. Until an instrument has T rows its evaluations are
+/// skipped and counted (`window_warming`).
 public struct EngineCore: @unchecked Sendable {
     /// Named counters, in this order, in the engine thread's group.
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
-            signalRingFull, undefinedFeatures, restarts, resubscribes, deferred
+            signalRingFull, undefinedFeatures, restarts, resubscribes, deferred, windowWarming
         public var name: String {
             switch self {
             case .events: "events"
@@ -43,6 +49,7 @@ public struct EngineCore: @unchecked Sendable {
             case .restarts: "input_restarts"
             case .resubscribes: "source_resubscribes"
             case .deferred: "deferred"
+            case .windowWarming: "window_warming"
             }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
@@ -51,7 +58,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
         /// does not build `allCases`). Reasons count from 1.
-        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.deferred.rawValue + r.rawValue }
+        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.windowWarming.rawValue + r.rawValue }
     }
 
     public let book: L3Book
@@ -68,6 +75,10 @@ public struct EngineCore: @unchecked Sendable {
     let outputs: UnsafeMutablePointer<Double>
     let outputCount: Int
     let ensemble: Unmanaged<Ensemble>?
+    /// The recurrent window: T (0 = none), per book 2T float rows, and rows written so far.
+    let windowSteps: Int
+    let window: UnsafeMutablePointer<Float>
+    let windowRows: UnsafeMutablePointer<Int>
     let policy: SignalPolicy
     public let gates: RiskGates
     let onTopChange: Bool
@@ -120,6 +131,11 @@ public struct EngineCore: @unchecked Sendable {
         outputCount = ensemble?.outputs ?? 1
         outputs = try arena.allocate(Double.self, count: outputCount)
         self.ensemble = ensemble.map { Unmanaged.passUnretained($0) }
+        windowSteps = ensemble?.windowSteps ?? 0
+        window = try arena.allocate(Float.self, count: max(1, books * 2 * windowSteps * featureCount))
+        window.initialize(repeating: 0, count: max(1, books * 2 * windowSteps * featureCount))
+        windowRows = try arena.allocate(Int.self, count: books)
+        windowRows.initialize(repeating: 0, count: books)
         policy = config.policy
         gates = try RiskGates(limits: config.limits, books: books, arena: arena)
         onTopChange = config.evaluate == .topChange
@@ -189,6 +205,7 @@ public struct EngineCore: @unchecked Sendable {
         guard b >= 0 else { return }
         count(.bookEvents)
         updateFeatures(book: b, event: e)
+        if windowSteps > 0 { pushWindow(book: b) }
         let t2 = clock.ticks()
         record(.features, from: t1, to: t2)
         guard ensemble != nil else { return }
@@ -238,6 +255,10 @@ public struct EngineCore: @unchecked Sendable {
     /// `stamp`: where tick-to-signal starts (0: not timed); `t2`: when inference may start.
     @inline(__always)
     func evaluate(book b: Int, event e: Event, stamp: UInt64, from t2: UInt64) {
+        if windowSteps > 0 && windowRows[b] < windowSteps {
+            count(.windowWarming)
+            return
+        }
         let finite = infer(book: b)
         let t3 = clock.ticks()
         record(.inference, from: t2, to: t3)
@@ -261,8 +282,31 @@ public struct EngineCore: @unchecked Sendable {
         if let b = book.instruments.lookup(e.instrumentId) { features[b].trade(e) }
     }
 
+    /// Book `b`'s model row, appended to its window ring (twice: slot s and s + T).
+    @inline(__always)
+    func pushWindow(book b: Int) {
+        let vector = full + b * MicrostructureFeatures.count
+        let T = windowSteps, n = featureCount
+        let slot = windowRows[b] % T
+        let first = window + (b * 2 * T + slot) * n, second = first + T * n
+        for i in 0..<n {
+            let v = Float(vector[indices[i]])
+            first[i] = v
+            second[i] = v
+        }
+        windowRows[b] &+= 1
+    }
+
+    /// Book `b`'s last T rows, oldest first (valid once T rows were pushed).
+    @inline(__always)
+    func recentRows(book b: Int) -> UnsafePointer<Float> {
+        let T = windowSteps
+        return UnsafePointer(window + (b * 2 * T + windowRows[b] % T) * featureCount)
+    }
+
     /// The inference stage: gathers the model's row from book `b`'s vector and runs the
-    /// ensemble into `outputs`. Returns whether every feature was finite.
+    /// ensemble into `outputs` (with the book's window, when a model takes one). Returns
+    /// whether every feature was finite.
     @inline(__always)
     func infer(book b: Int) -> Bool {
         let vector = full + b * MicrostructureFeatures.count
@@ -274,7 +318,8 @@ public struct EngineCore: @unchecked Sendable {
         }
         if !finite { count(.undefinedFeatures) }
         assert(ensemble != nil, "EngineCore: inference without a model")
-        ensemble!._withUnsafeGuaranteedRef { $0.predict(row, into: outputs) }
+        let window = windowSteps > 0 ? recentRows(book: b) : nil
+        ensemble!._withUnsafeGuaranteedRef { $0.predict(row, into: outputs, window: window) }
         return finite
     }
 
