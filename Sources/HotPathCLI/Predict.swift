@@ -5,9 +5,9 @@ struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate a model on input rows and print its outputs as CSV.",
         discussion: """
-            Models: LightGBM text (Booster.save_model), XGBoost JSON, ONNX feed-forward \
-            networks (skl2onnx MLPs: MatMul/Add/Gemm with Relu, LeakyRelu, Tanh, Sigmoid, \
-            Softmax). Outputs are what the \
+            Models: LightGBM text (Booster.save_model), XGBoost JSON, ONNX: feed-forward and \
+            LSTM/GRU networks, and ONNX-ML pipelines (skl2onnx, onnxmltools, CatBoost: tree \
+            ensembles, Scaler, Normalizer, linear models). Outputs are what the \
             library's predict() returns (probabilities after the objective's transform), or raw \
             scores with --raw. Input: .f64 / .f32 raw row-major arrays (with --features), or CSV \
             (header optional; empty cells and "nan" are missing values).
