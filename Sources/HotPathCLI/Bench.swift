@@ -10,9 +10,34 @@ struct Bench: ParsableCommand {
         abstract: "The latency harness.",
         subcommands: [
             E2E.self, Core.self, Feed.self, Model.self, Features.self, Instructions.self, UDP.self, Databento.self,
+            Adaptive.self,
             Venue.self,
         ]
     )
+
+    struct Adaptive: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Nanoseconds per update of the adaptive layer: online learning, HMM, drift, GARCH.",
+            discussion: """
+                Each figure is the best of three timed loops of --updates updates over data \
+                generated at start (tools/adaptive/bench_river.py prints them beside River's, \
+                hmmlearn's and arch's per-update times measured in the same run).
+                """
+        )
+
+        @Option(help: "Updates per timed loop.")
+        var updates = 1_000_000
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            var bench = AdaptiveBench()
+            bench.updates = max(1, updates)
+            let result = bench.run()
+            print(json ? result.json : result.text, terminator: json ? "\n" : "")
+        }
+    }
 
     struct Core: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -73,10 +73,8 @@ public struct ITCHGenerator {
     /// `messages` messages in Nasdaq binary framing, handed to `chunk` about a megabyte at a time.
     public func generate(messages: Int, chunk: (UnsafeRawBufferPointer) -> Void) {
         // splitmix64 of the seed: neighbouring seeds give unrelated streams (xorshift needs s ≠ 0).
-        var z = seed &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        var rng = Rng(s: (z ^ (z >> 31)) | 1)
+        var mix = SplitMix(seed: seed)
+        var rng = Rng(s: mix.next() | 1)
         var out: [UInt8] = []
         out.reserveCapacity(1 << 20 + 64)
         var mids = (0..<instruments).map { _ in UInt32(1_000_000 + rng.below(5_000) * 100) }

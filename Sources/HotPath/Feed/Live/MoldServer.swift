@@ -232,7 +232,7 @@ public struct MoldServer: Sendable {
         var packetLength = 0
         let request: UnsafeMutableRawPointer
         let reply: UnsafeMutableRawPointer
-        var random: UInt64
+        var random: SplitMix
         var report = Report()
         var lastSendNs: UInt64 = 0
         var lastRequest: UInt64 = 0
@@ -246,7 +246,7 @@ public struct MoldServer: Sendable {
             held = .allocate(byteCount: 65_536, alignment: 64)
             request = .allocate(byteCount: 2048, alignment: 64)
             reply = .allocate(byteCount: 65_536, alignment: 64)
-            random = server.options.seed
+            random = SplitMix(seed: server.options.seed)
         }
 
         func deallocate() {
@@ -256,15 +256,8 @@ public struct MoldServer: Sendable {
             reply.deallocate()
         }
 
-        /// SplitMix64, as a uniform draw in [0, 1).
-        mutating func draw() -> Double {
-            random &+= 0x9E37_79B9_7F4A_7C15
-            var z = random
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Double(z >> 11) / Double(1 << 53)
-        }
+        /// A uniform draw in [0, 1).
+        mutating func draw() -> Double { random.uniform() }
 
         func header(_ p: UnsafeMutableRawPointer, seq: UInt64, count: UInt16) {
             p.storeBytes(of: server.sessionName.0, as: UInt64.self)

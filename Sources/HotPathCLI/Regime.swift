@@ -1,0 +1,85 @@
+import ArgumentParser
+import HotPath
+
+struct Regime: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Filter bars through a Gaussian HMM (and GARCH(1,1)) and print the state probabilities and regime.",
+        discussion: """
+            --hmm: a diagonal GaussianHMM exported from hmmlearn 0.3.3 \
+            (tools/adaptive/make_regime_fixtures.py's export_hmm); the forward filter's \
+            probabilities equal the last row of hmmlearn's predict_proba on each prefix. --garch: \
+            mu, omega, alpha, beta and backcast from arch 8.0.0; the printed variance is the \
+            one-step forecast arch gives after each bar's return. The regime is the argmax state, \
+            changing only after the new state's probability holds ≥ --hold for --bars bars. Input: \
+            a CSV with a header; the HMM reads its first N columns (N = the model's features), \
+            GARCH the column --return names. Prints CSV: p_0…p_K-1[,variance],regime.
+            """
+    )
+
+    @Option(help: "The HMM's JSON.")
+    var hmm: String
+
+    @Option(help: "GARCH(1,1) parameters' JSON.")
+    var garch: String?
+
+    @Option(help: "Bars: a CSV with a header.")
+    var input: String
+
+    @Option(name: .customLong("return"), help: "The return column, for GARCH.")
+    var returnColumn = "return"
+
+    @Option(help: "The probability a new state must hold to take over.")
+    var hold = 0.65
+
+    @Option(help: "For this many bars in a row.")
+    var bars = 3
+
+    func run() throws {
+        do {
+            var filter = try GaussianHMMFilter.load(path: hmm)
+            var variance = try garch.map { path throws(ModelError) in try GARCH11.load(path: path) }
+            guard let text = SystemFile.read(input, limit: 1 << 31) else {
+                fail("\(input): cannot read the file", code: 2)
+            }
+            var lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingSpaces() }.filter { !$0.isEmpty }
+            guard !lines.isEmpty else { fail("\(input): no header line", code: 2) }
+            let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false).map {
+                String($0.trimmingSpaces())
+            }
+            guard header.count >= filter.features else {
+                fail("\(input):1: \(header.count) columns for an HMM of \(filter.features) features", code: 2)
+            }
+            let returnIndex = header.firstIndex(of: returnColumn)
+            if variance != nil && returnIndex == nil {
+                fail("\(input):1: no column named \"\(returnColumn)\" for --garch", code: 2)
+            }
+            var regime = RegimeHysteresis(hold: hold, bars: bars)
+            var out = BufferedWriter(fd: 1)
+            out.line(
+                ((0..<filter.states).map { "p_\($0)" } + (variance != nil ? ["variance"] : []) + ["regime"]).joined(
+                    separator: ","))
+            var p = [Double](repeating: 0, count: filter.states)
+            for (i, line) in lines.enumerated() {
+                let cells = line.split(separator: ",", omittingEmptySubsequences: false).map {
+                    Double($0.trimmingSpaces())
+                }
+                guard cells.count == header.count, cells.allSatisfy({ $0?.isFinite == true }) else {
+                    fail("\(input):\(i + 2): expected \(header.count) finite numbers", code: 2)
+                }
+                let row = cells.map { $0! }
+                filter.update(row, into: &p)
+                var fields = p.map { "\($0)" }
+                if var g = variance {
+                    fields.append("\(g.update(row[returnIndex!]))")
+                    variance = g
+                }
+                let states = filter.states
+                fields.append("\(p.withUnsafeBufferPointer { regime.update($0.baseAddress!, states: states) })")
+                out.line(fields.joined(separator: ","))
+            }
+            out.flush()
+        } catch {
+            fail("\(error)", code: 2)
+        }
+    }
+}
