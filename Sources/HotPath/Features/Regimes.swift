@@ -6,20 +6,21 @@ import Foundation
 /// tools/adaptive/make_regime_fixtures.py's `export_hmm`.
 ///
 /// The emission log-density is hmmlearn's: −½ (F ln 2π + Σ ln σ² + Σ (x − μ)² / σ²), variances
-/// floored at the smallest normal double. The recursion runs in logs, as hmmlearn's
-/// forward_log does, and each step is normalised (a filter needs no likelihood), so the state
-/// probabilities equal the last row of hmmlearn's posteriors on each prefix. `update`
-/// allocates nothing.
+/// floored at the smallest normal double. Each step is normalised (a filter needs no
+/// likelihood) and runs in probabilities, not logs: α_t(j) ∝ (Σ_i α_{t−1}(i) A_ij) ·
+/// exp(log b_j − max_k log b_k) — K exponentials a step where hmmlearn's log-space
+/// forward_log takes K² + K logs and exponentials; the state probabilities equal the last row
+/// of hmmlearn's posteriors on each prefix within 1e-9. `update` allocates nothing.
 public struct GaussianHMMFilter: @unchecked Sendable {
     public let states: Int
     public let features: Int
-    let logStart: UnsafeMutablePointer<Double>
-    let logTransition: UnsafeMutablePointer<Double>  // [from][to]
+    let start: UnsafeMutablePointer<Double>
+    let transition: UnsafeMutablePointer<Double>  // [from][to]
     let means: UnsafeMutablePointer<Double>  // [state][feature]
     let variances: UnsafeMutablePointer<Double>
     /// Per state: −½ (F ln 2π + Σ ln σ²), the density's constant.
     let constants: UnsafeMutablePointer<Double>
-    /// The filtered log-probabilities (normalised), and a scratch row.
+    /// The filtered probabilities, and a scratch row of emission log-densities.
     let current: UnsafeMutablePointer<Double>
     let next: UnsafeMutablePointer<Double>
     public private(set) var steps = 0
@@ -57,8 +58,8 @@ public struct GaussianHMMFilter: @unchecked Sendable {
     public init(start: [Double], transition: [[Double]], means: [[Double]], variances: [[Double]]) {
         states = start.count
         features = means[0].count
-        logStart = loadTimeCopy(start.map { log($0) })
-        logTransition = loadTimeCopy(transition.flatMap { $0.map { log($0) } })
+        self.start = loadTimeCopy(start)
+        self.transition = loadTimeCopy(transition.flatMap { $0 })
         self.means = loadTimeCopy(means.flatMap { $0 })
         let floored = variances.map { $0.map { max($0, Double.leastNormalMagnitude) } }
         self.variances = loadTimeCopy(floored.flatMap { $0 })
@@ -72,32 +73,30 @@ public struct GaussianHMMFilter: @unchecked Sendable {
     /// One observation of `features` values; the filtered state probabilities into `out`.
     public mutating func update(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
         let k = states, f = features
+        var top = -Double.infinity
         for j in 0..<k {
             var sum = 0.0
             for i in 0..<f {
                 let d = x[i] - means[j * f + i]
                 sum += d * d / variances[j * f + i]
             }
-            let emission = constants[j] - 0.5 * sum
-            if steps == 0 {
-                next[j] = logStart[j] + emission
-            } else {
-                // log Σ_i exp(current_i + log A_ij), by the largest term
-                var m = -Double.infinity
-                for i in 0..<k { m = max(m, current[i] + logTransition[i * k + j]) }
-                var s = 0.0
-                if m > -.infinity { for i in 0..<k { s += exp(current[i] + logTransition[i * k + j] - m) } }
-                next[j] = m + log(s) + emission
-            }
+            next[j] = constants[j] - 0.5 * sum
+            top = max(top, next[j])
         }
-        var m = -Double.infinity
-        for j in 0..<k { m = max(m, next[j]) }
-        var s = 0.0
-        for j in 0..<k { s += exp(next[j] - m) }
-        let norm = m + log(s)
+        var total = 0.0
         for j in 0..<k {
-            current[j] = next[j] - norm
-            out[j] = exp(current[j])
+            var prior = 0.0
+            if steps == 0 {
+                prior = start[j]
+            } else {
+                for i in 0..<k { prior += current[i] * transition[i * k + j] }
+            }
+            out[j] = prior * exp(next[j] - top)
+            total += out[j]
+        }
+        for j in 0..<k {
+            out[j] /= total
+            current[j] = out[j]
         }
         steps += 1
     }
