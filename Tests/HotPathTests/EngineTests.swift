@@ -286,7 +286,9 @@ final class EngineTests: XCTestCase {
     /// reference counting once running.
     func testEngineProcessMakesNoRetains() throws {
         try requireOptimizedBuild()
-        let engine = try Engine(config: try config(risk: "max_position = 3"))
+        let engine = try Engine(
+            config: try config(
+                risk: "max_position = 3", signal: "evaluate = \"top_change\"\nmin_agreement = 1\nmin_confidence = 0.5"))
         var events: [Event] = []
         try demoSession(messages: 20_000).forEachEvent { events.append($0) }
         for i in 0..<1_000 { engine.core.process(events[i]) }
@@ -336,6 +338,33 @@ final class EngineTests: XCTestCase {
             for k in 0..<3 { worst = max(worst, abs(core.outputs[k] - Double(ref[w * 3 + k]))) }
         }
         XCTAssertLessThanOrEqual(worst, 1e-5)
+    }
+
+    /// Seed 004's ensemble rules: a confidence floor and k members on the signal's side. Each
+    /// suppression is counted; every strengthened signal is emitted or counted once.
+    func testEnsembleRulesSuppressAndCount() throws {
+        var events: [Event] = []
+        try demoSession(messages: 30_000).forEachEvent { events.append($0) }
+        func counts(_ signal: String) throws -> [String: UInt64] {
+            let engine = try Engine(config: try config(signal: "evaluate = \"every_event\"\n" + signal))
+            for e in events { engine.core.process(e) }
+            let names = EngineCore.Count.names
+            return Dictionary(uniqueKeysWithValues: names.indices.map { (names[$0], engine.core.counts[$0].value) })
+        }
+        let plain = try counts("")
+        let rules = try counts("min_confidence = 0.65\nmin_agreement = 2")
+        XCTAssertEqual(plain["suppressed_low_confidence"], 0)
+        XCTAssertGreaterThan(rules["suppressed_low_confidence"]!, 0)
+        XCTAssertGreaterThan(rules["suppressed_disagreement"]!, 0)
+        XCTAssertLessThan(rules["emitted"]!, plain["emitted"]!)
+        for c in [plain, rules] {
+            let strong = c["strength_medium"]! + c["strength_strong"]!
+            let suppressed = c.filter { $0.key.hasPrefix("suppressed_") }.values.reduce(0, +)
+            XCTAssertEqual(strong, c["emitted"]! + c["signal_ring_full"]! + suppressed)
+        }
+        XCTAssertThrowsError(try config(signal: "min_agreement = 3").loadEnsemble()) { error in
+            XCTAssertEqual((error as! ConfigError).key, "signal.min_agreement")
+        }
     }
 
     /// Conflation: evaluations due inside a batch are made once per instrument at its end, on

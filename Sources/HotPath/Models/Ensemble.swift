@@ -18,6 +18,9 @@ public final class Ensemble: @unchecked Sendable {
     /// T, when a member takes a window of the last T rows; 0 when none does.
     public let windowSteps: Int
     let partial: UnsafeMutablePointer<Double>
+    /// Each member's outputs from the last `predict` ([models][outputs]), for agreement rules.
+    public let memberOutputs: UnsafeMutablePointer<Double>
+    public let memberCount: Int
     let scratch: UnsafeMutablePointer<Float>
     /// The models as plain values for `predict`, each an unretained class reference (`models`
     /// and `treeBoxes` keep them alive). Enumerating `models` retains every model's storage
@@ -84,6 +87,9 @@ public final class Ensemble: @unchecked Sendable {
         self.features = features
         self.outputs = outputs
         partial = .allocate(capacity: outputs)
+        memberCount = models.count
+        memberOutputs = .allocate(capacity: models.count * outputs)
+        memberOutputs.initialize(repeating: 0, count: models.count * outputs)
         scratch = .allocate(capacity: features + outputs)
         members = .allocate(capacity: models.count)
         weightPointer = .allocate(capacity: models.count)
@@ -107,6 +113,7 @@ public final class Ensemble: @unchecked Sendable {
 
     deinit {
         partial.deallocate()
+        memberOutputs.deallocate()
         scratch.deallocate()
         members.deallocate()
         weightPointer.deallocate()
@@ -150,8 +157,11 @@ public final class Ensemble: @unchecked Sendable {
                     for k in 0..<outputs { partial[k] = Double(scratch[k]) }
                 }
             }
-            let w = weightPointer[i]
-            for k in 0..<outputs { out[k] += w * partial[k] }
+            let w = weightPointer[i], member = memberOutputs + i * outputs
+            for k in 0..<outputs {
+                member[k] = partial[k]
+                out[k] += w * partial[k]
+            }
         }
         calibration?.apply(out)
     }

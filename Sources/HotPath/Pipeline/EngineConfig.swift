@@ -19,7 +19,8 @@
 /// [calibration] path: the ensemble's probabilities calibrated (tools/models/export_calibration.py)
 /// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
-///            buy_output, sell_output
+///            buy_output, sell_output, min_confidence (0.65 in seed 004; 0 = off), min_agreement
+///            (k of the models on the signal's side; 0 = off)
 /// [risk]     max_age_ms, max_position, order_size, max_notional, contract_multiplier,
 ///            max_signals_per_s, suppress_on_budget_breach, kill_switch
 /// [budgets.<stage>] p50, p90, p99, p999, p9999, max   (nanoseconds)
@@ -200,6 +201,8 @@ public struct EngineConfig: Sendable {
             p.lowRiskEdge = try t.double("low_risk_edge", default: p.lowRiskEdge, in: 0...2)
             p.mediumRiskConfidence = try t.double("medium_risk_confidence", default: p.mediumRiskConfidence, in: 0...1)
             p.mediumRiskEdge = try t.double("medium_risk_edge", default: p.mediumRiskEdge, in: 0...2)
+            p.minConfidence = try t.double("min_confidence", default: 0, in: 0...1)
+            p.minAgreement = try t.int("min_agreement", default: 0, in: 0...1_000)
             p.buyOutput = try t.int("buy_output", default: p.buyOutput, in: 0...255)
             p.sellOutput = try t.int("sell_output", default: p.sellOutput, in: 0...255)
             c.policy = p
@@ -238,6 +241,11 @@ public struct EngineConfig: Sendable {
     /// policy, and combines them. Errors name the model's key (`models[1].path`).
     public func loadEnsemble() throws(ConfigError) -> Ensemble? {
         guard !models.isEmpty else { return nil }
+        guard policy.minAgreement <= models.count else {
+            throw ConfigError(
+                file: file, key: "signal.min_agreement",
+                reason: "\(policy.minAgreement) of \(models.count) models can never agree")
+        }
         let schema = FeatureSchema(names: featureNames)
         var loaded: [Model] = []
         for (i, entry) in models.enumerated() {

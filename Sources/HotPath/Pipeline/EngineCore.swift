@@ -323,6 +323,22 @@ public struct EngineCore: @unchecked Sendable {
         return finite
     }
 
+    /// The ensemble's rules over signal `s`: its confidence, and how many members agree on
+    /// its side. nil when it passes (or no rule is set).
+    @inline(__always)
+    func ensembleRule(_ s: Signal) -> RiskGates.Reason? {
+        if policy.minConfidence > 0 && s.confidence < policy.minConfidence { return .lowConfidence }
+        guard policy.minAgreement > 0, let ensemble else { return nil }
+        let buy = s.side == Event.Side.bid
+        let (members, width, n) = ensemble._withUnsafeGuaranteedRef { ($0.memberOutputs, $0.outputs, $0.memberCount) }
+        var agreeing = 0
+        for m in 0..<n {
+            let (pBuy, pSell) = policy.probabilities(members + m * width, outputs: width)
+            if (pBuy - pSell >= 0) == buy { agreeing += 1 }
+        }
+        return agreeing < policy.minAgreement ? .disagreement : nil
+    }
+
     /// The signal stage: the policy over `outputs`, the risk gates, the signal ring.
     @inline(__always)
     func decide(book b: Int, event e: Event, finite: Bool) {
@@ -343,6 +359,10 @@ public struct EngineCore: @unchecked Sendable {
         case .strong: count(.strong)
         }
         guard s.strength != .weak else { return }
+        if let rule = ensembleRule(s) {
+            counts[Count.suppressed(rule)].increment()
+            return
+        }
         if let reason = gates.check(s, book: b, event: e, stale: view.info.stale != 0, finite: finite) {
             counts[Count.suppressed(reason)].increment()
         } else {

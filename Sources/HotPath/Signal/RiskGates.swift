@@ -31,7 +31,10 @@ public struct RiskGates: @unchecked Sendable {
 
     public enum Reason: Int, CaseIterable, Sendable {
         case killSwitch = 1, staleBook, sequenceGap, dataAge, nonFiniteFeature, latencyBudget, rateLimit, positionLimit,
-            notionalLimit
+            notionalLimit,
+            /// The ensemble's rules (seed 004), checked before the gates: its confidence below
+            /// `[signal] min_confidence`, or fewer than `min_agreement` members on its side.
+            lowConfidence, disagreement
         public var name: String {
             switch self {
             case .killSwitch: "kill_switch"
@@ -43,6 +46,8 @@ public struct RiskGates: @unchecked Sendable {
             case .rateLimit: "rate_limit"
             case .positionLimit: "position_limit"
             case .notionalLimit: "notional_limit"
+            case .lowConfidence: "low_confidence"
+            case .disagreement: "disagreement"
             }
         }
     }

@@ -19,6 +19,10 @@ public struct SignalPolicy: Sendable, Equatable {
     public var mediumRiskConfidence = 0.6
     public var mediumRiskEdge = 0.2
     /// Output indices of p_buy and p_sell in a multi-output model.
+    /// The ensemble's rules (0 = off): a signal needs confidence (its side's probability) ≥
+    /// `minConfidence`, and `minAgreement` members whose own buy − sell has its side's sign.
+    public var minConfidence = 0.0
+    public var minAgreement = 0
     public var buyOutput = 2
     public var sellOutput = 0
 
