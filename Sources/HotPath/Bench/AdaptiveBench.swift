@@ -83,26 +83,20 @@ public struct AdaptiveBench {
             }
         }
         stream.withUnsafeBufferPointer { s in
-            result.append(
-                (
-                    "adwin_update",
-                    CoreBench.timePerOp(n) {
-                        var d = ADWIN()
-                        var hits: UInt64 = 0
-                        for i in 0..<n where d.update(s[i]) { hits &+= 1 }
-                        return hits
-                    }
-                ))
-            result.append(
-                (
-                    "page_hinkley_update",
-                    CoreBench.timePerOp(n) {
-                        var d = PageHinkley()
-                        var hits: UInt64 = 0
-                        for i in 0..<n where d.update(s[i]) { hits &+= 1 }
-                        return hits
-                    }
-                ))
+            func detections<D: DriftDetector>(_ name: String, _ make: () -> D) {
+                result.append(
+                    (
+                        name,
+                        CoreBench.timePerOp(n) {
+                            var d = make()
+                            var hits: UInt64 = 0
+                            for i in 0..<n where d.update(s[i]) { hits &+= 1 }
+                            return hits
+                        }
+                    ))
+            }
+            detections("adwin_update") { ADWIN() }
+            detections("page_hinkley_update") { PageHinkley() }
             result.append(
                 (
                     "garch_update",

@@ -70,21 +70,18 @@ public struct ModelBench {
                             }
                         }
                     }
+                    /// One timed call per row, on the double row.
+                    func timeCalls(_ call: (UnsafePointer<Double>) -> Void) {
+                        timeRows { r in
+                            let row = x.baseAddress! + r * model.features
+                            let t0 = clock.orderedTicks()
+                            call(row)
+                            histogram.record(clock.nanoseconds(ticks: clock.orderedTicks() &- t0))
+                        }
+                    }
                     switch model {
-                    case let .trees(t):
-                        timeRows { r in
-                            let row = x.baseAddress! + r * model.features
-                            let t0 = clock.orderedTicks()
-                            t.predict(row, into: y.baseAddress!)
-                            histogram.record(clock.nanoseconds(ticks: clock.orderedTicks() &- t0))
-                        }
-                    case let .chain(c):
-                        timeRows { r in
-                            let row = x.baseAddress! + r * model.features
-                            let t0 = clock.orderedTicks()
-                            c.predict(row, into: y.baseAddress!)
-                            histogram.record(clock.nanoseconds(ticks: clock.orderedTicks() &- t0))
-                        }
+                    case let .trees(t): timeCalls { t.predict($0, into: y.baseAddress!) }
+                    case let .chain(c): timeCalls { c.predict($0, into: y.baseAddress!) }
                     case let .network(net):
                         floats.withUnsafeBufferPointer { f in
                             outFloat.withUnsafeMutableBufferPointer { of in

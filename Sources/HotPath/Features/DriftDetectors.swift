@@ -2,13 +2,19 @@
 import Glibc
 #endif
 
+/// A detector of change in a stream of values, fed one at a time.
+public protocol DriftDetector {
+    /// Adds one value; true when it completes a drift.
+    mutating func update(_ x: Double) -> Bool
+}
+
 /// River 0.26.1's `drift.PageHinkley`, value by value: the same detections at the same
 /// indices on the same stream. A running mean (River's `stats.Mean`: mean += (1/n)·(x − mean));
 /// the deviation's faded cumulative sums up (x − mean − δ) and down (x − mean + δ), with their
 /// running minimum and maximum (the maximum starts at −1, as River's does); once `minInstances`
 /// values are in, a drift when either (per `mode`) has moved more than `threshold` from its
 /// extreme. The update after a detection starts afresh. No allocation.
-public struct PageHinkley: Sendable {
+public struct PageHinkley: DriftDetector, Sendable {
     public enum Mode: String, Sendable { case up, down, both }
 
     public var minInstances = 30
@@ -58,7 +64,7 @@ public struct PageHinkley: Sendable {
 ///
 /// Memory: 64 levels of `maxBuckets` + 1 buckets, allocated at start (a window of 2^64 values
 /// fits); `update` allocates nothing.
-public struct ADWIN: @unchecked Sendable {
+public struct ADWIN: DriftDetector, @unchecked Sendable {
     public let delta: Double
     public let clock: Int
     public let maxBuckets: Int
