@@ -37,6 +37,8 @@ struct OutputLoop {
         let interval = engine.config.snapshotNs
         var nextSnapshot = started + interval
         var nextKillCheck = started
+        let watch = engine.config.killSwitch.map(KillSwitchWatch.init)
+        defer { watch?.close() }
         let threshold = engine.config.hiccupThresholdNs
         _ = hp_set_timer_slack_ns(1)  // a wake-up's lateness is then the host's, not the timer's
         while true {
@@ -49,13 +51,14 @@ struct OutputLoop {
             if n == 0 {
                 if engineDone() && consumer.count == 0 { break }
                 let asleep = Clock.monotonicNs()
-                usleep(10_000)  // see OutputLoop's comment
+                if let watch, watch.watching { watch.wait(ms: 10) } else { usleep(10_000) }  // see OutputLoop's comment
                 let late = Clock.monotonicNs() &- asleep &- 10_000_000
                 if late > threshold && late < 1 << 62 { hiccups[HiccupThread.output.rawValue].record(late) }
             }
             let now = Clock.monotonicNs()
             if hp_stop_signal() != 0 { engine.flags.stop.pointee.store(true, ordering: .relaxed) }
-            if let path = engine.config.killSwitch, now >= nextKillCheck {
+            // The kill switch: at once on a change in its directory, else every 100 ms.
+            if let path = engine.config.killSwitch, watch?.drain() == true || now >= nextKillCheck {
                 engine.core.gates.killSwitch.pointee.store(SystemFile.exists(path), ordering: .relaxed)
                 nextKillCheck = now + 100_000_000
             }
