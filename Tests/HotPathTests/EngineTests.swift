@@ -16,7 +16,8 @@ final class EngineTests: XCTestCase {
 
     /// The demo configuration with absolute model paths and `extra` TOML appended per table.
     func config(
-        risk: String = "", signal: String = "evaluate = \"top_change\"", output: String = "signals = \"\""
+        risk: String = "", signal: String = "evaluate = \"top_change\"", output: String = "signals = \"\"",
+        extra: String = ""
     ) throws -> EngineConfig {
         let text = """
             [engine]
@@ -44,6 +45,7 @@ final class EngineTests: XCTestCase {
             [output]
             \(output)
             progress = false
+            \(extra)
             """
         let path = temporaryFile(Array(text.utf8), suffix: ".toml")
         defer { unlink(path) }
@@ -338,6 +340,46 @@ final class EngineTests: XCTestCase {
             for k in 0..<3 { worst = max(worst, abs(core.outputs[k] - Double(ref[w * 3 + k]))) }
         }
         XCTAssertLessThanOrEqual(worst, 1e-5)
+    }
+
+    /// The online member learns on the engine thread from delayed labels: rows wait for their
+    /// horizon, are scored (prequential log loss and accuracy), then learnt; a full label ring
+    /// is counted, never grown; nothing allocates per event.
+    func testTheOnlineMemberLearnsFromDelayedLabels() throws {
+        var events: [Event] = []
+        try demoSession(messages: 40_000).forEachEvent { events.append($0) }
+        func run(_ online: String) throws -> Engine {
+            let c = try config(signal: "evaluate = \"every_event\"", extra: "[online]\n" + online)
+            let engine = try Engine(config: c)
+            XCTAssertNotNil(engine.core.labels)
+            func mallocs(_ range: Range<Int>) -> UInt64 {
+                let before = hp_thread_malloc_count()
+                for i in range { engine.core.process(events[i]) }
+                return hp_thread_malloc_count() - before
+            }
+            _ = mallocs(0..<2_000)
+            let (some, more) = (mallocs(2_000..<4_000), mallocs(4_000..<events.count))
+            if isOptimizedBuild { XCTAssertEqual(some, more) }
+            return engine
+        }
+        func count(_ engine: Engine, _ n: EngineCore.Count) -> UInt64 { engine.core.counts[n.rawValue].value }
+        // Demo prices move in cents; [features] tick is 0.25 here: a cent is 0.04 ticks.
+        let learning = try run("horizon_ms = 200\nweight = 0.5\nlr = 0.05\nthreshold_ticks = 0.04")
+        XCTAssertGreaterThan(count(learning, .onlineLearned), 1_000)
+        XCTAssertEqual(count(learning, .labelRingFull), 0)
+        let (n, loss, accuracy) = learning.core.labels!.summary
+        XCTAssertEqual(n, 1000)
+        XCTAssertTrue(loss.isFinite && loss > 0, "\(loss)")
+        XCTAssertTrue((0.2...0.99).contains(accuracy), "\(accuracy): three classes, learnt, not trivial")
+        let full = try run("horizon_ms = 86400000\npending = 2")
+        XCTAssertEqual(count(full, .onlineLearned), 0)
+        XCTAssertGreaterThan(count(full, .labelRingFull), 0)
+
+        var report = RunReport()
+        report.metrics = [("online.window_log_loss", 0.75), ("online.window_accuracy", 0.5)]
+        let path = temporaryFile(Array(report.json.utf8), suffix: ".json")
+        defer { unlink(path) }
+        XCTAssertEqual(try RunReport.load(path: path).metrics.map(\.1), [0.5, 0.75])
     }
 
     /// Seed 004's ensemble rules: a confidence floor and k members on the signal's side. Each

@@ -82,6 +82,7 @@ public struct ModelBench {
                     switch model {
                     case let .trees(t): timeCalls { t.predict($0, into: y.baseAddress!) }
                     case let .chain(c): timeCalls { c.predict($0, into: y.baseAddress!) }
+                    case let .online(o): timeCalls { o.predict($0, into: y.baseAddress!) }
                     case let .network(net):
                         floats.withUnsafeBufferPointer { f in
                             outFloat.withUnsafeMutableBufferPointer { of in

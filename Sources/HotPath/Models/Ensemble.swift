@@ -21,6 +21,9 @@ public final class Ensemble: @unchecked Sendable {
     /// Each member's outputs from the last `predict` ([models][outputs]), for agreement rules.
     public let memberOutputs: UnsafeMutablePointer<Double>
     public let memberCount: Int
+    /// The member that learns as the engine runs, and its index (its outputs are at
+    /// `memberOutputs + index · outputs`).
+    public let online: (learner: OnlineLinear, index: Int)?
     let scratch: UnsafeMutablePointer<Float>
     /// The models as plain values for `predict`, each an unretained class reference (`models`
     /// and `treeBoxes` keep them alive). Enumerating `models` retains every model's storage
@@ -31,6 +34,7 @@ public final class Ensemble: @unchecked Sendable {
         case trees(Unmanaged<TreesBox>), network(Unmanaged<NeuralNetwork>), chain(Unmanaged<OperatorChain>)
         /// A recurrent network reading the caller's window of rows in place (float).
         case windowed(Unmanaged<NeuralNetwork>)
+        case online(OnlineLinear)
     }
     final class TreesBox {
         let model: TreeEnsemble
@@ -88,6 +92,10 @@ public final class Ensemble: @unchecked Sendable {
         self.outputs = outputs
         partial = .allocate(capacity: outputs)
         memberCount = models.count
+        online =
+            models.indices.lazy.compactMap { i -> (OnlineLinear, Int)? in
+                if case let .online(o) = models[i] { return (o, i) } else { return nil }
+            }.first
         memberOutputs = .allocate(capacity: models.count * outputs)
         memberOutputs.initialize(repeating: 0, count: models.count * outputs)
         scratch = .allocate(capacity: features + outputs)
@@ -105,6 +113,8 @@ public final class Ensemble: @unchecked Sendable {
                 )
             case let .chain(c):
                 (members + i).initialize(to: .chain(Unmanaged.passUnretained(c)))
+            case let .online(o):
+                (members + i).initialize(to: .online(o))
             }
             weightPointer[i] = self.weights[i]
         }
@@ -150,6 +160,8 @@ public final class Ensemble: @unchecked Sendable {
             case let .chain(c):
                 let partial = self.partial
                 c._withUnsafeGuaranteedRef { $0.predict(x, into: partial) }
+            case let .online(o):
+                o.predict(x, into: partial)
             case let .windowed(n):
                 let outputs = self.outputs, scratch = self.scratch, partial = self.partial
                 n._withUnsafeGuaranteedRef { net in

@@ -4,12 +4,15 @@ public enum Model: Sendable {
     case network(NeuralNetwork)
     /// A scikit-learn pipeline of ONNX-ML operators.
     case chain(OperatorChain)
+    /// A linear model that learns as the engine runs (`[online]`).
+    case online(OnlineLinear)
 
     public var features: Int {
         switch self {
         case let .trees(t): return t.features;
         case let .network(n): return n.features
         case let .chain(c): return c.features
+        case let .online(o): return o.config.features
         }
     }
 
@@ -18,6 +21,7 @@ public enum Model: Sendable {
         case let .trees(t): return t.outputs;
         case let .network(n): return n.outputs
         case let .chain(c): return c.outputs
+        case let .online(o): return o.outputs
         }
     }
 
@@ -36,6 +40,7 @@ public enum Model: Sendable {
         case let .trees(t): return t.predictionWidth(raw: raw);
         case let .network(n): return n.outputs
         case let .chain(c): return c.outputs
+        case let .online(o): return o.outputs
         }
     }
 
@@ -45,6 +50,7 @@ public enum Model: Sendable {
         case let .trees(t): return t.evaluator
         case let .network(n): return n.usesAVX2 ? "dense layers, AVX2+FMA" : "dense layers, portable"
         case let .chain(c): return "ONNX-ML chain: " + c.description
+        case let .online(o): return "online \(o.config.kind.rawValue) (River's SGD)"
         }
     }
 
@@ -52,7 +58,7 @@ public enum Model: Sendable {
     public var featureNames: [String]? {
         switch self {
         case let .trees(t): return t.featureNames;
-        case .network, .chain: return nil
+        case .network, .chain, .online: return nil
         }
     }
 
@@ -71,6 +77,8 @@ public enum Model: Sendable {
             for k in 0..<n.outputs { out[k] = Double(scratch[n.features + k]) }
         case let .chain(c):
             c.predict(x, into: out)
+        case let .online(o):
+            o.predict(x, into: out)
         }
     }
 }

@@ -301,6 +301,13 @@ public final class Engine: @unchecked Sendable {
         add("output.signal_ring_dropped", signals.stats.dropped)
         add("output.budget_breaches", Int(output.breaches.reduce(0, +)))
         add("histogram.clamped", Int(output.cumulative.reduce(0) { $0 + $1.clamped }))
+        if let labels = core.labels {
+            let (n, loss, accuracy) = labels.summary
+            r.metrics = [
+                ("online.window_labels", Double(n)), ("online.window_log_loss", loss),
+                ("online.window_accuracy", accuracy),
+            ]
+        }
         r.budgets = r.verdicts(config.budgets)
         for i in r.budgets.indices { r.budgets[i].breaches = output.breaches[i] }
         return r

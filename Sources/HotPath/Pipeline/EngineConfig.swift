@@ -17,6 +17,9 @@
 ///            the feed has one, else exchange time; "exchange": always the exchange's time)
 /// [[models]] path (relative to this file), weight
 /// [calibration] path: the ensemble's probabilities calibrated (tools/models/export_calibration.py)
+/// [online]   model ("softmax": down/flat/up, "logreg": up or not), lr, l2, intercept_lr, scale,
+///            weight (its ensemble weight), horizon_ms, threshold_ticks, pending, metrics_window:
+///            a member that learns on the engine thread from delayed labels (`OnlineLabels`)
 /// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
 ///            buy_output, sell_output, min_confidence (0.65 in seed 004; 0 = off), min_agreement
@@ -66,6 +69,19 @@ public struct EngineConfig: Sendable {
     public var features = MicrostructureFeatures.Config()
     public var models: [ModelEntry] = []
     public var calibrationPath: String? = nil
+    /// `[online]`: the member that learns as the engine runs.
+    public struct Online: Sendable {
+        public var learner = OnlineLinear.Config()
+        public var weight = 1.0
+        public var horizonNs: UInt64 = 1_000_000_000
+        public var thresholdTicks = 1.0
+        /// Labels waiting per instrument.
+        public var pending = 4096
+        /// Labels the prequential metrics cover.
+        public var metricsWindow = 1000
+        public init() {}
+    }
+    public var online: Online? = nil
     public var evaluate = Evaluate.everyEvent
     /// Defer evaluations to the end of the engine's batch under load (see `EngineCore`).
     public var conflate = false
@@ -182,6 +198,22 @@ public struct EngineConfig: Sendable {
             c.models.append(ModelEntry(path: resolve(p), weight: try t.double("weight", default: 1, in: 0...1e9)))
             try t.finish()
         }
+        if var t = try root.table("online") {
+            var o = Online()
+            o.learner.kind =
+                try t.choice("model", default: "softmax", ["softmax", "logreg"]) == "logreg" ? .logistic : .softmax
+            o.learner.learningRate = try t.double("lr", default: 0.01, in: 1e-12...10)
+            o.learner.l2 = try t.double("l2", default: 0, in: 0...10)
+            o.learner.interceptRate = try t.double("intercept_lr", default: 0.01, in: 0...10)
+            o.learner.scale = try t.bool("scale", default: true)
+            o.weight = try t.double("weight", default: 1, in: 0...1e9)
+            o.horizonNs = UInt64(try t.double("horizon_ms", default: 1000, in: 1e-3...86_400_000) * 1e6)
+            o.thresholdTicks = try t.double("threshold_ticks", default: 1, in: 0...1e9)
+            o.pending = try t.int("pending", default: 4096, in: 1...(1 << 20))
+            o.metricsWindow = try t.int("metrics_window", default: 1000, in: 1...(1 << 24))
+            c.online = o
+            try t.finish()
+        }
         if var t = try root.table("calibration") {
             c.calibrationPath = try t.string("path", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
             try t.finish()
@@ -240,11 +272,12 @@ public struct EngineConfig: Sendable {
     /// Loads every configured model, checks each against the feature schema and the signal
     /// policy, and combines them. Errors name the model's key (`models[1].path`).
     public func loadEnsemble() throws(ConfigError) -> Ensemble? {
-        guard !models.isEmpty else { return nil }
-        guard policy.minAgreement <= models.count else {
+        guard !models.isEmpty || online != nil else { return nil }
+        let members = models.count + (online != nil ? 1 : 0)
+        guard policy.minAgreement <= members else {
             throw ConfigError(
                 file: file, key: "signal.min_agreement",
-                reason: "\(policy.minAgreement) of \(models.count) models can never agree")
+                reason: "\(policy.minAgreement) of \(members) models can never agree")
         }
         let schema = FeatureSchema(names: featureNames)
         var loaded: [Model] = []
@@ -265,6 +298,13 @@ public struct EngineConfig: Sendable {
                 throw ConfigError(file: file, key: key, reason: "\(error)")
             }
         }
+        var weights = models.map(\.weight)
+        if var o = online {
+            o.learner.features = featureNames.count
+            o.learner.classes = o.learner.kind == .softmax ? 3 : 2
+            loaded.append(.online(OnlineLinear(o.learner)))
+            weights.append(o.weight)
+        }
         var calibration: Calibration? = nil
         if let calibrationPath {
             do { calibration = try Calibration.load(path: calibrationPath) } catch {
@@ -273,7 +313,7 @@ public struct EngineConfig: Sendable {
         }
         do {
             return try Ensemble(
-                models: loaded, weights: models.map(\.weight), calibration: calibration, rowWidth: featureNames.count)
+                models: loaded, weights: weights, calibration: calibration, rowWidth: featureNames.count)
         } catch {
             throw ConfigError(
                 file: file, key: error.place == "calibration" ? "calibration.path" : "models", reason: error.reason)

@@ -31,7 +31,8 @@ public struct EngineCore: @unchecked Sendable {
     /// Named counters, in this order, in the engine thread's group.
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
-            signalRingFull, undefinedFeatures, restarts, resubscribes, deferred, windowWarming
+            signalRingFull, undefinedFeatures, restarts, resubscribes, deferred, windowWarming, onlineLearned,
+            labelRingFull, labelUndefined
         public var name: String {
             switch self {
             case .events: "events"
@@ -50,6 +51,9 @@ public struct EngineCore: @unchecked Sendable {
             case .resubscribes: "source_resubscribes"
             case .deferred: "deferred"
             case .windowWarming: "window_warming"
+            case .onlineLearned: "online_learned"
+            case .labelRingFull: "label_ring_full"
+            case .labelUndefined: "label_undefined"
             }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
@@ -58,7 +62,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
         /// does not build `allCases`). Reasons count from 1.
-        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.windowWarming.rawValue + r.rawValue }
+        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.labelUndefined.rawValue + r.rawValue }
     }
 
     public let book: L3Book
@@ -79,6 +83,8 @@ public struct EngineCore: @unchecked Sendable {
     let windowSteps: Int
     let window: UnsafeMutablePointer<Float>
     let windowRows: UnsafeMutablePointer<Int>
+    /// The online member's delayed labels (`[online]`), if one is configured.
+    let labels: OnlineLabels?
     let policy: SignalPolicy
     public let gates: RiskGates
     let onTopChange: Bool
@@ -136,6 +142,12 @@ public struct EngineCore: @unchecked Sendable {
         window.initialize(repeating: 0, count: max(1, books * 2 * windowSteps * featureCount))
         windowRows = try arena.allocate(Int.self, count: books)
         windowRows.initialize(repeating: 0, count: books)
+        if let online = ensemble?.online, let settings = config.online {
+            labels = try OnlineLabels(
+                settings, learner: online.learner, books: books, tick: config.features.tick, arena: arena)
+        } else {
+            labels = nil
+        }
         policy = config.policy
         gates = try RiskGates(limits: config.limits, books: books, arena: arena)
         onTopChange = config.evaluate == .topChange
@@ -206,6 +218,7 @@ public struct EngineCore: @unchecked Sendable {
         count(.bookEvents)
         updateFeatures(book: b, event: e)
         if windowSteps > 0 { pushWindow(book: b) }
+        if let labels { learn(labels, book: b, event: e) }
         let t2 = clock.ticks()
         record(.features, from: t1, to: t2)
         guard ensemble != nil else { return }
@@ -260,6 +273,7 @@ public struct EngineCore: @unchecked Sendable {
             return
         }
         let finite = infer(book: b)
+        if let labels, finite { queueLabel(labels, book: b, event: e) }
         let t3 = clock.ticks()
         record(.inference, from: t2, to: t3)
         decide(book: b, event: e, finite: finite)
@@ -280,6 +294,31 @@ public struct EngineCore: @unchecked Sendable {
     @inline(__always)
     func tradeFeatures(_ e: Event) {
         if let b = book.instruments.lookup(e.instrumentId) { features[b].trade(e) }
+    }
+
+    /// The book's mid in price units, when both sides have a level.
+    @inline(__always)
+    func mid(book b: Int) -> Int64? {
+        let (bid, ask) = book.view(book: b).top
+        return bid.size > 0 && ask.size > 0 ? (bid.price &+ ask.price) / 2 : nil
+    }
+
+    /// The online member learns the rows of book `b` whose label horizon event `e` reaches.
+    @inline(__always)
+    func learn(_ labels: OnlineLabels, book b: Int, event e: Event) {
+        let (learnt, dropped) = labels.resolve(book: b, time: e.tsEvent, mid: mid(book: b))
+        if learnt > 0 { counts[Count.onlineLearned.rawValue].increment(by: UInt64(learnt)) }
+        if dropped > 0 { counts[Count.labelUndefined.rawValue].increment(by: UInt64(dropped)) }
+    }
+
+    /// Queues the row just evaluated, with the online member's prediction, for its label.
+    @inline(__always)
+    func queueLabel(_ labels: OnlineLabels, book b: Int, event e: Event) {
+        guard let mid = mid(book: b), let ensemble else { return count(.labelUndefined) }
+        let prediction = ensemble._withUnsafeGuaranteedRef { $0.memberOutputs + $0.online!.index * $0.outputs }
+        if !labels.enqueue(book: b, row: row, prediction: prediction, time: e.tsEvent, mid: mid) {
+            count(.labelRingFull)
+        }
     }
 
     /// Book `b`'s model row, appended to its window ring (twice: slot s and s + T).

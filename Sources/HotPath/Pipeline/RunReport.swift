@@ -20,6 +20,8 @@ public struct RunReport: Sendable {
 
     public var stages: [(String, LatencySummary)] = []
     public var counters: [(String, UInt64)] = []
+    /// Measures that are not counts (the online member's prequential log loss and accuracy).
+    public var metrics: [(String, Double)] = []
     public var budgets: [Verdict] = []
 
     public init() {}
@@ -91,7 +93,10 @@ public struct RunReport: Sendable {
                 ("ok", v.ok ? "true" : "false"), ("breaches", "\(v.breaches)"),
             ])
         }.joined(separator: ",")
-        return "{\"stages\":{\(stageText)},\"counters\":{\(counterText)},\"budgets\":[\(budgetText)]}"
+        let metricText = metrics.map { JSONText.quote($0.0) + ":" + ($0.1.isFinite ? "\($0.1)" : "null") }.joined(
+            separator: ",")
+        return
+            "{\"stages\":{\(stageText)},\"counters\":{\(counterText)},\"metrics\":{\(metricText)},\"budgets\":[\(budgetText)]}"
     }
 
     /// Reads a report written by `json`. Any structural problem is an error naming the file.
@@ -141,6 +146,11 @@ public struct RunReport: Sendable {
                 report.counters.append((k, try count(counters[k], "counters.\(k)")))
             }
         }
+        if let metrics = root["metrics"] as? [String: Any] {
+            for k in metrics.keys.sorted() {
+                report.metrics.append((k, (metrics[k] as? NSNumber)?.doubleValue ?? .nan))
+            }
+        }
         for (i, item) in ((root["budgets"] as? [[String: Any]]) ?? []).enumerated() {
             guard let name = item["stage"] as? String else { throw fail("budgets[\(i)].stage", "missing") }
             guard let stage = Stage(name: name) else { throw fail("budgets[\(i)].stage", "unknown stage \"\(name)\"") }
@@ -182,6 +192,10 @@ public struct RunReport: Sendable {
         if !shown.isEmpty {
             out += "\ncounters (non-zero)\n"
             for (k, v) in shown { out += "  " + left(k, 40) + right("\(v)", 14) + "\n" }
+        }
+        if !metrics.isEmpty {
+            out += "\nmetrics\n"
+            for (k, v) in metrics { out += "  " + left(k, 40) + right(format("%.6f", v), 14) + "\n" }
         }
         if !budgets.isEmpty {
             out += "\nbudgets\n"
