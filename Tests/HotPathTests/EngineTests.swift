@@ -375,6 +375,20 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(count(full, .onlineLearned), 0)
         XCTAssertGreaterThan(count(full, .labelRingFull), 0)
 
+        // [drift] on the member's errors: each action, and each detection, counted.
+        let online = "horizon_ms = 200\nlr = 0.05\nthreshold_ticks = 0.04\n[drift]\ndetector = \"page-hinkley\"\n"
+        let counted = try run(online + "threshold = 2")
+        XCTAssertGreaterThan(count(counted, .driftDetected), 0)
+        XCTAssertEqual(count(counted, .onlineResets), 0)
+        let reset = try run(online + "threshold = 2\naction = \"reset\"")
+        XCTAssertEqual(count(reset, .onlineResets), count(reset, .driftDetected))
+        XCTAssertGreaterThan(count(reset, .onlineResets), 0)
+        let quiet = try run(online + "threshold = 2\naction = \"suppress\"\nsuppress_ms = 1000")
+        XCTAssertGreaterThan(quiet.core.counts[EngineCore.Count.suppressed(.drift)].value, 0)
+        XCTAssertThrowsError(try config(extra: "[drift]\ndetector = \"adwin\"")) { error in
+            XCTAssertEqual((error as! ConfigError).key, "drift.detector")
+        }
+
         var report = RunReport()
         report.metrics = [("online.window_log_loss", 0.75), ("online.window_accuracy", 0.5)]
         let path = temporaryFile(Array(report.json.utf8), suffix: ".json")

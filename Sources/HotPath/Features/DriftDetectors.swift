@@ -8,6 +8,25 @@ public protocol DriftDetector {
     mutating func update(_ x: Double) -> Bool
 }
 
+/// Either detector, as configuration chooses it (a value: no existential on the hot path).
+public enum AnyDriftDetector: DriftDetector, Sendable {
+    case adwin(ADWIN)
+    case pageHinkley(PageHinkley)
+
+    public mutating func update(_ x: Double) -> Bool {
+        switch self {
+        case var .adwin(d):
+            let hit = d.update(x)
+            self = .adwin(d)
+            return hit
+        case var .pageHinkley(d):
+            let hit = d.update(x)
+            self = .pageHinkley(d)
+            return hit
+        }
+    }
+}
+
 /// River 0.26.1's `drift.PageHinkley`, value by value: the same detections at the same
 /// indices on the same stream. A running mean (River's `stats.Mean`: mean += (1/n)·(x − mean));
 /// the deviation's faded cumulative sums up (x − mean − δ) and down (x − mean + δ), with their

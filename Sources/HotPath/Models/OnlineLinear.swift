@@ -67,6 +67,16 @@ public struct OnlineLinear: @unchecked Sendable {
         count = zeros(2, 0)
     }
 
+    /// Forgets everything learnt: weights, intercept, scaler statistics, classes seen.
+    public func reset() {
+        let rows = config.kind == .softmax ? config.classes : 1
+        weights.update(repeating: 0, count: rows * config.features)
+        intercept.pointee = 0
+        mean.update(repeating: 0, count: config.features)
+        variance.update(repeating: 0, count: config.features)
+        count.update(repeating: 0, count: 2)
+    }
+
     /// How many values `predict` writes: p(class 1) for logistic, one per class for softmax.
     public var outputs: Int { config.kind == .softmax ? config.classes : 1 }
 

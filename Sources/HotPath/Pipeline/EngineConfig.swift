@@ -20,6 +20,8 @@
 /// [online]   model ("softmax": down/flat/up, "logreg": up or not), lr, l2, intercept_lr, scale,
 ///            weight (its ensemble weight), horizon_ms, threshold_ticks, pending, metrics_window:
 ///            a member that learns on the engine thread from delayed labels (`OnlineLabels`)
+/// [drift]    detector ("adwin"|"page-hinkley"), delta, threshold, action ("count"|"reset"|
+///            "suppress"), suppress_ms: watches the online member's errors (0 right, 1 wrong)
 /// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
 ///            buy_output, sell_output, min_confidence (0.65 in seed 004; 0 = off), min_agreement
@@ -82,6 +84,15 @@ public struct EngineConfig: Sendable {
         public init() {}
     }
     public var online: Online? = nil
+    /// `[drift]`: a detector on the online member's errors, and what a detection does.
+    public struct Drift: Sendable {
+        public enum Action: String, Sendable { case count, reset, suppress }
+        public var detector = AnyDriftDetector.adwin(ADWIN())
+        public var action = Action.count
+        public var suppressNs: UInt64 = 5_000_000_000
+        public init() {}
+    }
+    public var drift: Drift? = nil
     public var evaluate = Evaluate.everyEvent
     /// Defer evaluations to the end of the engine's batch under load (see `EngineCore`).
     public var conflate = false
@@ -212,6 +223,25 @@ public struct EngineConfig: Sendable {
             o.pending = try t.int("pending", default: 4096, in: 1...(1 << 20))
             o.metricsWindow = try t.int("metrics_window", default: 1000, in: 1...(1 << 24))
             c.online = o
+            try t.finish()
+        }
+        if var t = try root.table("drift") {
+            var d = Drift()
+            let kind = try t.choice("detector", default: "adwin", ["adwin", "page-hinkley"])
+            if kind == "adwin" {
+                d.detector = .adwin(ADWIN(delta: try t.double("delta", default: 0.002, in: 1e-12...1)))
+            } else {
+                var ph = PageHinkley()
+                ph.delta = try t.double("delta", default: ph.delta, in: 0...1e9)
+                ph.threshold = try t.double("threshold", default: ph.threshold, in: 1e-12...1e12)
+                d.detector = .pageHinkley(ph)
+            }
+            d.action = .init(rawValue: try t.choice("action", default: "count", ["count", "reset", "suppress"]))!
+            d.suppressNs = UInt64(try t.double("suppress_ms", default: 5000, in: 0...86_400_000) * 1e6)
+            guard c.online != nil else {
+                throw t.error("detector", "[drift] watches the [online] member: configure one")
+            }
+            c.drift = d
             try t.finish()
         }
         if var t = try root.table("calibration") {

@@ -32,7 +32,7 @@ public struct EngineCore: @unchecked Sendable {
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
             signalRingFull, undefinedFeatures, restarts, resubscribes, deferred, windowWarming, onlineLearned,
-            labelRingFull, labelUndefined
+            labelRingFull, labelUndefined, driftDetected, onlineResets
         public var name: String {
             switch self {
             case .events: "events"
@@ -54,6 +54,8 @@ public struct EngineCore: @unchecked Sendable {
             case .onlineLearned: "online_learned"
             case .labelRingFull: "label_ring_full"
             case .labelUndefined: "label_undefined"
+            case .driftDetected: "drift_detected"
+            case .onlineResets: "online_resets"
             }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
@@ -62,7 +64,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
         /// does not build `allCases`). Reasons count from 1.
-        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.labelUndefined.rawValue + r.rawValue }
+        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.onlineResets.rawValue + r.rawValue }
     }
 
     public let book: L3Book
@@ -85,6 +87,9 @@ public struct EngineCore: @unchecked Sendable {
     let windowRows: UnsafeMutablePointer<Int>
     /// The online member's delayed labels (`[online]`), if one is configured.
     let labels: OnlineLabels?
+    /// `[drift] action = "suppress"`: signals are suppressed until this event time.
+    let suppressUntil: UnsafeMutablePointer<UInt64>
+    let suppressNs: UInt64
     let policy: SignalPolicy
     public let gates: RiskGates
     let onTopChange: Bool
@@ -144,10 +149,14 @@ public struct EngineCore: @unchecked Sendable {
         windowRows.initialize(repeating: 0, count: books)
         if let online = ensemble?.online, let settings = config.online {
             labels = try OnlineLabels(
-                settings, learner: online.learner, books: books, tick: config.features.tick, arena: arena)
+                settings, drift: config.drift, learner: online.learner, books: books, tick: config.features.tick,
+                arena: arena)
         } else {
             labels = nil
         }
+        suppressUntil = try arena.allocate(UInt64.self, count: 1)
+        suppressUntil.initialize(to: 0)
+        suppressNs = config.drift?.action == .suppress ? config.drift!.suppressNs : 0
         policy = config.policy
         gates = try RiskGates(limits: config.limits, books: books, arena: arena)
         onTopChange = config.evaluate == .topChange
@@ -309,6 +318,12 @@ public struct EngineCore: @unchecked Sendable {
         let (learnt, dropped) = labels.resolve(book: b, time: e.tsEvent, mid: mid(book: b))
         if learnt > 0 { counts[Count.onlineLearned.rawValue].increment(by: UInt64(learnt)) }
         if dropped > 0 { counts[Count.labelUndefined.rawValue].increment(by: UInt64(dropped)) }
+        let drifts = labels.takeDrifts()
+        if drifts > 0 {
+            counts[Count.driftDetected.rawValue].increment(by: UInt64(drifts))
+            if labels.action == .reset { counts[Count.onlineResets.rawValue].increment(by: UInt64(drifts)) }
+            if suppressNs > 0 { suppressUntil.pointee = e.tsEvent &+ suppressNs }
+        }
     }
 
     /// Queues the row just evaluated, with the online member's prediction, for its label.
@@ -366,6 +381,7 @@ public struct EngineCore: @unchecked Sendable {
     /// its side. nil when it passes (or no rule is set).
     @inline(__always)
     func ensembleRule(_ s: Signal) -> RiskGates.Reason? {
+        if suppressNs > 0 && s.tsEvent < suppressUntil.pointee { return .drift }
         if policy.minConfidence > 0 && s.confidence < policy.minConfidence { return .lowConfidence }
         guard policy.minAgreement > 0, let ensemble else { return nil }
         let buy = s.side == Event.Side.bid

@@ -33,9 +33,15 @@ struct OnlineLabels {
     let losses: UnsafeMutablePointer<Double>
     let hits: UnsafeMutablePointer<Bool>
     let metrics: UnsafeMutablePointer<(next: Int, filled: Int, loss: Double, hits: Int)>
+    /// `[drift]`: the detector on the errors (0 right, 1 wrong), its action, and detections
+    /// since the engine last looked (`takeDrifts`).
+    let drift: UnsafeMutablePointer<AnyDriftDetector>?
+    let action: EngineConfig.Drift.Action
+    let drifts: UnsafeMutablePointer<Int>
 
     init(
-        _ config: EngineConfig.Online, learner: OnlineLinear, books: Int, tick: Double, arena: Arena
+        _ config: EngineConfig.Online, drift: EngineConfig.Drift?, learner: OnlineLinear, books: Int, tick: Double,
+        arena: Arena
     ) throws(ArenaError) {
         self.learner = learner
         features = learner.config.features
@@ -58,6 +64,24 @@ struct OnlineLabels {
         hits = try arena.allocate(Bool.self, count: window)
         metrics = try arena.allocate((next: Int, filled: Int, loss: Double, hits: Int).self, count: 1)
         metrics.initialize(to: (0, 0, 0, 0))
+        if let drift {
+            let p = try arena.allocate(AnyDriftDetector.self, count: 1)
+            p.initialize(to: drift.detector)
+            self.drift = p
+        } else {
+            self.drift = nil
+        }
+        action = drift?.action ?? .count
+        drifts = try arena.allocate(Int.self, count: 1)
+        drifts.initialize(to: 0)
+    }
+
+    /// Drifts detected since the last call (the engine counts them and acts).
+    @inline(__always)
+    func takeDrifts() -> Int {
+        let n = drifts.pointee
+        drifts.pointee = 0
+        return n
     }
 
     /// Queues book `b`'s evaluated row; false when its ring is full (the row is dropped).
@@ -95,7 +119,11 @@ struct OnlineLabels {
                 } else {
                     label = ticks >= threshold ? 2 : ticks <= -threshold ? 0 : 1
                 }
-                score(predictions + at * classes, label: label)
+                let right = score(predictions + at * classes, label: label)
+                if drift?.pointee.update(right ? 0 : 1) == true {
+                    drifts.pointee += 1
+                    if action == .reset { learner.reset() }
+                }
                 learner.learn(rows + at * features, label: label)
                 learnt += 1
             } else {
@@ -107,9 +135,10 @@ struct OnlineLabels {
         return (learnt, dropped)
     }
 
-    /// Prequential scoring of the prediction made for a row, once its label is known.
+    /// Prequential scoring of the prediction made for a row, once its label is known; returns
+    /// whether it was right.
     @inline(__always)
-    func score(_ p: UnsafePointer<Double>, label: Int) {
+    func score(_ p: UnsafePointer<Double>, label: Int) -> Bool {
         let probability: Double, right: Bool
         if classes == 1 {
             probability = label == 1 ? p[0] : 1 - p[0]
@@ -134,6 +163,7 @@ struct OnlineLabels {
         m.hits += right ? 1 : 0
         m.next = m.next + 1 == window ? 0 : m.next + 1
         metrics.pointee = m
+        return right
     }
 
     /// (labels in the window, mean log loss, accuracy); cold.

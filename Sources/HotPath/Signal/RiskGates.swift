@@ -34,7 +34,9 @@ public struct RiskGates: @unchecked Sendable {
             notionalLimit,
             /// The ensemble's rules (seed 004), checked before the gates: its confidence below
             /// `[signal] min_confidence`, or fewer than `min_agreement` members on its side.
-            lowConfidence, disagreement
+            lowConfidence, disagreement,
+            /// `[drift] action = "suppress"`: within `suppress_ms` of a detected drift.
+            drift
         public var name: String {
             switch self {
             case .killSwitch: "kill_switch"
@@ -48,6 +50,7 @@ public struct RiskGates: @unchecked Sendable {
             case .notionalLimit: "notional_limit"
             case .lowConfidence: "low_confidence"
             case .disagreement: "disagreement"
+            case .drift: "drift"
             }
         }
     }
