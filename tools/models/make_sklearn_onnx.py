@@ -69,7 +69,8 @@ def main():
     lgb_binary = lightgbm.LGBMClassifier(n_estimators=40, num_leaves=15, verbose=-1).fit(Xn, (yn > 0).astype(int))
     lgb_reg = lightgbm.LGBMRegressor(n_estimators=40, num_leaves=15, verbose=-1).fit(X, y)
     xgb_three = xgboost.XGBClassifier(n_estimators=30, max_depth=4).fit(X, three)
-    cat = catboost.CatBoostClassifier(iterations=40, depth=4, verbose=0, random_seed=1).fit(X, two)
+    cat = catboost.CatBoostClassifier(iterations=40, depth=4, verbose=0, random_seed=1,
+                                      allow_writing_files=False).fit(X, two)
     cat_path = "/tmp/cat-binary.onnx"
     cat.save_model(cat_path, format="onnx")
     converted = [
