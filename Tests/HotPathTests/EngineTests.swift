@@ -383,8 +383,11 @@ final class EngineTests: XCTestCase {
         let reset = try run(online + "threshold = 2\naction = \"reset\"")
         XCTAssertEqual(count(reset, .onlineResets), count(reset, .driftDetected))
         XCTAssertGreaterThan(count(reset, .onlineResets), 0)
-        let quiet = try run(online + "threshold = 2\naction = \"suppress\"\nsuppress_ms = 1000")
+        let quiet = try run(online + "threshold = 2\naction = \"suppress\"\nperiod_ms = 1000")
         XCTAssertGreaterThan(quiet.core.counts[EngineCore.Count.suppressed(.drift)].value, 0)
+        let risky = try run(online + "threshold = 2\naction = \"raise_risk\"\nperiod_ms = 1000")
+        XCTAssertGreaterThan(count(risky, .riskRaised), 0)
+        XCTAssertEqual(risky.core.counts[EngineCore.Count.suppressed(.drift)].value, 0)
         XCTAssertThrowsError(try config(extra: "[drift]\ndetector = \"adwin\"")) { error in
             XCTAssertEqual((error as! ConfigError).key, "drift.detector")
         }

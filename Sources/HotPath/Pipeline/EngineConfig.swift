@@ -21,7 +21,8 @@
 ///            weight (its ensemble weight), horizon_ms, threshold_ticks, pending, metrics_window:
 ///            a member that learns on the engine thread from delayed labels (`OnlineLabels`)
 /// [drift]    detector ("adwin"|"page-hinkley"), delta, threshold, action ("count"|"reset"|
-///            "suppress"), suppress_ms: watches the online member's errors (0 right, 1 wrong)
+///            "suppress"|"raise_risk"), period_ms: watches the online member's errors (0 right, 1
+///            wrong); for period_ms after a detection, signals are suppressed or marked high risk
 /// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
 ///            buy_output, sell_output, min_confidence (0.65 in seed 004; 0 = off), min_agreement
@@ -86,10 +87,11 @@ public struct EngineConfig: Sendable {
     public var online: Online? = nil
     /// `[drift]`: a detector on the online member's errors, and what a detection does.
     public struct Drift: Sendable {
-        public enum Action: String, Sendable { case count, reset, suppress }
+        public enum Action: String, Sendable { case count, reset, suppress, raiseRisk = "raise_risk" }
         public var detector = AnyDriftDetector.adwin(ADWIN())
         public var action = Action.count
-        public var suppressNs: UInt64 = 5_000_000_000
+        /// How long `suppress` and `raise_risk` act after a detection.
+        public var periodNs: UInt64 = 5_000_000_000
         public init() {}
     }
     public var drift: Drift? = nil
@@ -236,8 +238,9 @@ public struct EngineConfig: Sendable {
                 ph.threshold = try t.double("threshold", default: ph.threshold, in: 1e-12...1e12)
                 d.detector = .pageHinkley(ph)
             }
-            d.action = .init(rawValue: try t.choice("action", default: "count", ["count", "reset", "suppress"]))!
-            d.suppressNs = UInt64(try t.double("suppress_ms", default: 5000, in: 0...86_400_000) * 1e6)
+            d.action = .init(
+                rawValue: try t.choice("action", default: "count", ["count", "reset", "suppress", "raise_risk"]))!
+            d.periodNs = UInt64(try t.double("period_ms", default: 5000, in: 0...86_400_000) * 1e6)
             guard c.online != nil else {
                 throw t.error("detector", "[drift] watches the [online] member: configure one")
             }

@@ -32,7 +32,7 @@ public struct EngineCore: @unchecked Sendable {
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
             signalRingFull, undefinedFeatures, restarts, resubscribes, deferred, windowWarming, onlineLearned,
-            labelRingFull, labelUndefined, driftDetected, onlineResets
+            labelRingFull, labelUndefined, driftDetected, onlineResets, riskRaised
         public var name: String {
             switch self {
             case .events: "events"
@@ -56,6 +56,7 @@ public struct EngineCore: @unchecked Sendable {
             case .labelUndefined: "label_undefined"
             case .driftDetected: "drift_detected"
             case .onlineResets: "online_resets"
+            case .riskRaised: "risk_raised"
             }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
@@ -64,7 +65,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
         /// does not build `allCases`). Reasons count from 1.
-        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.onlineResets.rawValue + r.rawValue }
+        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.riskRaised.rawValue + r.rawValue }
     }
 
     public let book: L3Book
@@ -87,9 +88,11 @@ public struct EngineCore: @unchecked Sendable {
     let windowRows: UnsafeMutablePointer<Int>
     /// The online member's delayed labels (`[online]`), if one is configured.
     let labels: OnlineLabels?
-    /// `[drift] action = "suppress"`: signals are suppressed until this event time.
-    let suppressUntil: UnsafeMutablePointer<UInt64>
-    let suppressNs: UInt64
+    /// `[drift] action = "suppress"` or `"raise_risk"`: it acts on signals until this event
+    /// time; `driftPeriodNs` is 0 for the other actions.
+    let driftUntil: UnsafeMutablePointer<UInt64>
+    let driftPeriodNs: UInt64
+    let raiseRisk: Bool
     let policy: SignalPolicy
     public let gates: RiskGates
     let onTopChange: Bool
@@ -154,9 +157,11 @@ public struct EngineCore: @unchecked Sendable {
         } else {
             labels = nil
         }
-        suppressUntil = try arena.allocate(UInt64.self, count: 1)
-        suppressUntil.initialize(to: 0)
-        suppressNs = config.drift?.action == .suppress ? config.drift!.suppressNs : 0
+        driftUntil = try arena.allocate(UInt64.self, count: 1)
+        driftUntil.initialize(to: 0)
+        let acts = config.drift.map { $0.action == .suppress || $0.action == .raiseRisk } ?? false
+        driftPeriodNs = acts ? config.drift!.periodNs : 0
+        raiseRisk = config.drift?.action == .raiseRisk
         policy = config.policy
         gates = try RiskGates(limits: config.limits, books: books, arena: arena)
         onTopChange = config.evaluate == .topChange
@@ -322,7 +327,7 @@ public struct EngineCore: @unchecked Sendable {
         if drifts > 0 {
             counts[Count.driftDetected.rawValue].increment(by: UInt64(drifts))
             if labels.action == .reset { counts[Count.onlineResets.rawValue].increment(by: UInt64(drifts)) }
-            if suppressNs > 0 { suppressUntil.pointee = e.tsEvent &+ suppressNs }
+            if driftPeriodNs > 0 { driftUntil.pointee = e.tsEvent &+ driftPeriodNs }
         }
     }
 
@@ -381,7 +386,7 @@ public struct EngineCore: @unchecked Sendable {
     /// its side. nil when it passes (or no rule is set).
     @inline(__always)
     func ensembleRule(_ s: Signal) -> RiskGates.Reason? {
-        if suppressNs > 0 && s.tsEvent < suppressUntil.pointee { return .drift }
+        if driftPeriodNs > 0 && !raiseRisk && s.tsEvent < driftUntil.pointee { return .drift }
         if policy.minConfidence > 0 && s.confidence < policy.minConfidence { return .lowConfidence }
         guard policy.minAgreement > 0, let ensemble else { return nil }
         let buy = s.side == Event.Side.bid
@@ -414,6 +419,10 @@ public struct EngineCore: @unchecked Sendable {
         case .strong: count(.strong)
         }
         guard s.strength != .weak else { return }
+        if raiseRisk && s.tsEvent < driftUntil.pointee {
+            s.risk = .high
+            count(.riskRaised)
+        }
         if let rule = ensembleRule(s) {
             counts[Count.suppressed(rule)].increment()
             return
