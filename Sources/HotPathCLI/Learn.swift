@@ -14,7 +14,8 @@ struct Learn: ParsableCommand {
             prints one probability per class (0 for a class not yet seen). --scale puts \
             preprocessing.StandardScaler in front, as a River pipeline runs it. Every other column \
             is a feature; the first line names the columns. Predictions equal River's within 1e-9 \
-            (tools/adaptive/make_online_fixtures.py).
+            (tools/adaptive/make_online_fixtures.py). Prints CSV with a header, or with --json one \
+            JSON object per row: {"row","label","p":{class: probability}}.
             """
     )
 
@@ -38,6 +39,9 @@ struct Learn: ParsableCommand {
 
     @Flag(help: "Standardise each feature online (River's preprocessing.StandardScaler).")
     var scale = false
+
+    @Flag(help: "One JSON object per row instead of CSV.")
+    var json = false
 
     func run() throws {
         guard let kind = OnlineLinear.Kind(rawValue: model) else {
@@ -96,13 +100,18 @@ struct Learn: ParsableCommand {
         config.scale = scale
         let learner = OnlineLinear(config)
         var out = BufferedWriter(fd: 1)
-        out.line(classes.map { "p_\($0)" }.joined(separator: ","))
+        if !json { out.line(classes.map { "p_\($0)" }.joined(separator: ",")) }
         var p = [Double](repeating: 0, count: learner.outputs)
         rows.withUnsafeBufferPointer { x in
             for r in 0..<labels.count {
                 let row = x.baseAddress! + r * config.features
                 learner.predict(row, into: &p)
-                out.line(p.map { "\($0)" }.joined(separator: ","))
+                if json {
+                    let fields = zip(classes, p).map { JSONText.quote($0.0) + ":\($0.1)" }.joined(separator: ",")
+                    out.line("{\"row\":\(r),\"label\":\(JSONText.quote(labels[r])),\"p\":{\(fields)}}")
+                } else {
+                    out.line(p.map { "\($0)" }.joined(separator: ","))
+                }
                 learner.learn(row, label: index[labels[r]]!)
             }
         }

@@ -12,7 +12,8 @@ struct Regime: ParsableCommand {
             one-step forecast arch gives after each bar's return. The regime is the argmax state, \
             changing only after the new state's probability holds ≥ --hold for --bars bars. Input: \
             a CSV with a header; the HMM reads its first N columns (N = the model's features), \
-            GARCH the column --return names. Prints CSV: p_0…p_K-1[,variance],regime.
+            GARCH the column --return names. Prints CSV: p_0…p_K-1[,variance],regime; or with --json \
+            one JSON object per bar: {"bar","p":[…],"variance","regime"}.
             """
     )
 
@@ -33,6 +34,9 @@ struct Regime: ParsableCommand {
 
     @Option(help: "For this many bars in a row.")
     var bars = 3
+
+    @Flag(help: "One JSON object per bar instead of CSV.")
+    var json = false
 
     func run() throws {
         do {
@@ -55,9 +59,11 @@ struct Regime: ParsableCommand {
             }
             var regime = RegimeHysteresis(hold: hold, bars: bars)
             var out = BufferedWriter(fd: 1)
-            out.line(
-                ((0..<filter.states).map { "p_\($0)" } + (variance != nil ? ["variance"] : []) + ["regime"]).joined(
-                    separator: ","))
+            if !json {
+                out.line(
+                    ((0..<filter.states).map { "p_\($0)" } + (variance != nil ? ["variance"] : []) + ["regime"])
+                        .joined(separator: ","))
+            }
             var p = [Double](repeating: 0, count: filter.states)
             for (i, line) in lines.enumerated() {
                 let cells = line.split(separator: ",", omittingEmptySubsequences: false).map {
@@ -68,14 +74,21 @@ struct Regime: ParsableCommand {
                 }
                 let row = cells.map { $0! }
                 filter.update(row, into: &p)
-                var fields = p.map { "\($0)" }
+                var sigma2: Double? = nil
                 if var g = variance {
-                    fields.append("\(g.update(row[returnIndex!]))")
+                    sigma2 = g.update(row[returnIndex!])
                     variance = g
                 }
                 let states = filter.states
-                fields.append("\(p.withUnsafeBufferPointer { regime.update($0.baseAddress!, states: states) })")
-                out.line(fields.joined(separator: ","))
+                let current = p.withUnsafeBufferPointer { regime.update($0.baseAddress!, states: states) }
+                if json {
+                    let v = sigma2.map { ",\"variance\":\($0)" } ?? ""
+                    out.line(
+                        "{\"bar\":\(i),\"p\":[\(p.map { "\($0)" }.joined(separator: ","))]\(v),\"regime\":\(current)}")
+                } else {
+                    out.line(
+                        (p.map { "\($0)" } + (sigma2.map { ["\($0)"] } ?? []) + ["\(current)"]).joined(separator: ","))
+                }
             }
             out.flush()
         } catch {
