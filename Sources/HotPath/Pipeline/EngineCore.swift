@@ -152,8 +152,9 @@ public struct EngineCore: @unchecked Sendable {
         windowRows.initialize(repeating: 0, count: books)
         if let online = ensemble?.online, let settings = config.online {
             labels = try OnlineLabels(
-                settings, drift: config.drift, learner: online.learner, books: books, tick: config.features.tick,
-                arena: arena)
+                settings, drift: config.drift, learner: online.learner,
+                prediction: ensemble!.memberOutputs + online.index * ensemble!.outputs, books: books,
+                tick: config.features.tick, arena: arena)
         } else {
             labels = nil
         }
@@ -320,6 +321,7 @@ public struct EngineCore: @unchecked Sendable {
     /// The online member learns the rows of book `b` whose label horizon event `e` reaches.
     @inline(__always)
     func learn(_ labels: OnlineLabels, book b: Int, event e: Event) {
+        guard labels.waiting[b] > 0 else { return }
         let (learnt, dropped) = labels.resolve(book: b, time: e.tsEvent, mid: mid(book: b))
         if learnt > 0 { counts[Count.onlineLearned.rawValue].increment(by: UInt64(learnt)) }
         if dropped > 0 { counts[Count.labelUndefined.rawValue].increment(by: UInt64(dropped)) }
@@ -334,9 +336,8 @@ public struct EngineCore: @unchecked Sendable {
     /// Queues the row just evaluated, with the online member's prediction, for its label.
     @inline(__always)
     func queueLabel(_ labels: OnlineLabels, book b: Int, event e: Event) {
-        guard let mid = mid(book: b), let ensemble else { return count(.labelUndefined) }
-        let prediction = ensemble._withUnsafeGuaranteedRef { $0.memberOutputs + $0.online!.index * $0.outputs }
-        if !labels.enqueue(book: b, row: row, prediction: prediction, time: e.tsEvent, mid: mid) {
+        guard let mid = mid(book: b) else { return count(.labelUndefined) }
+        if !labels.enqueue(book: b, row: row, time: e.tsEvent, mid: mid) {
             count(.labelRingFull)
         }
     }

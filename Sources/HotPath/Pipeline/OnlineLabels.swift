@@ -12,6 +12,8 @@ import Glibc
 /// it never grows. Allocation-free after start.
 struct OnlineLabels {
     let learner: OnlineLinear
+    /// Where the ensemble leaves the member's prediction for the row it just evaluated.
+    let prediction: UnsafePointer<Double>
     let features: Int
     let classes: Int
     let capacity: Int
@@ -40,10 +42,11 @@ struct OnlineLabels {
     let drifts: UnsafeMutablePointer<Int>
 
     init(
-        _ config: EngineConfig.Online, drift: EngineConfig.Drift?, learner: OnlineLinear, books: Int, tick: Double,
-        arena: Arena
+        _ config: EngineConfig.Online, drift: EngineConfig.Drift?, learner: OnlineLinear,
+        prediction: UnsafePointer<Double>, books: Int, tick: Double, arena: Arena
     ) throws(ArenaError) {
         self.learner = learner
+        self.prediction = prediction
         features = learner.config.features
         classes = learner.outputs
         capacity = config.pending
@@ -86,11 +89,7 @@ struct OnlineLabels {
 
     /// Queues book `b`'s evaluated row; false when its ring is full (the row is dropped).
     @inline(__always)
-    func enqueue(
-        book b: Int, row: UnsafePointer<Double>, prediction: UnsafePointer<Double>, time: UInt64, mid: Int64
-    )
-        -> Bool
-    {
+    func enqueue(book b: Int, row: UnsafePointer<Double>, time: UInt64, mid: Int64) -> Bool {
         guard waiting[b] < capacity else { return false }
         var slot = head[b] + waiting[b]
         if slot >= capacity { slot -= capacity }
