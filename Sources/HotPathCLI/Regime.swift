@@ -14,17 +14,33 @@ struct Regime: ParsableCommand {
             a CSV with a header; the HMM reads its first N columns (N = the model's features), \
             GARCH the column --return names. Prints CSV: p_0…p_K-1[,variance],regime; or with --json \
             one JSON object per bar: {"bar","p":[…],"variance","regime"}.
+
+            --feed FILE instead of --input: the bars are the engine's ([regimes] in the engine \
+            config): per instrument, time bars of --bar-seconds of its trades, each observed as \
+            --inputs (return and range in basis points, log_volume; garch_vol needs --garch), the \
+            way `hotpath run` sees them. Prints instrument_id,bar_start_ns,the inputs, and with \
+            --hmm the probabilities and regime. Without --hmm it prints the observations only: \
+            the rows to fit an HMM on (tools/adaptive/make_regime_session.py).
             """
     )
 
-    @Option(help: "The HMM's JSON.")
-    var hmm: String
+    @Option(help: "The HMM's JSON (optional with --feed).")
+    var hmm: String?
 
     @Option(help: "GARCH(1,1) parameters' JSON.")
     var garch: String?
 
     @Option(help: "Bars: a CSV with a header.")
-    var input: String
+    var input: String?
+
+    @Option(help: "A feed file (DBN, ITCH, pcap): bars built as the engine builds them.")
+    var feed: String?
+
+    @Option(help: "With --feed: the observation, comma-separated (return, range, log_volume, garch_vol).")
+    var inputs = "return,range,log_volume"
+
+    @Option(help: "With --feed: the bar length in seconds.")
+    var barSeconds = 1.0
 
     @Option(name: .customLong("return"), help: "The return column, for GARCH.")
     var returnColumn = "return"
@@ -39,6 +55,9 @@ struct Regime: ParsableCommand {
     var json = false
 
     func run() throws {
+        guard (input == nil) != (feed == nil) else { throw ValidationError("give one of --input and --feed") }
+        if let feed { return runFeed(feed) }
+        guard let hmm, let input else { throw ValidationError("--input needs --hmm") }
         do {
             var filter = try GaussianHMMFilter.load(path: hmm)
             var variance = try garch.map { path throws(ModelError) in try GARCH11.load(path: path) }
@@ -91,6 +110,69 @@ struct Regime: ParsableCommand {
                 }
             }
             out.flush()
+        } catch {
+            fail("\(error)", code: 2)
+        }
+    }
+
+    /// `--feed`: the engine's regime bars over a file.
+    func runFeed(_ path: String) {
+        do {
+            var config = RegimeTracker.Config()
+            config.inputs = try inputs.split(separator: ",").map { name in
+                guard let input = RegimeTracker.Input(rawValue: String(name)) else {
+                    throw ValidationError(
+                        "--inputs: unknown \"\(name)\" (known: \(RegimeTracker.Input.allCases.map(\.rawValue).joined(separator: ", ")))"
+                    )
+                }
+                return input
+            }
+            guard barSeconds > 0 else { throw ValidationError("--bar-seconds must be positive") }
+            config.barSeconds = barSeconds
+            config.hold = hold
+            config.holdBars = bars
+            let filter = try hmm.map { p throws(ModelError) in try GaussianHMMFilter.load(path: p) }
+            let variance = try garch.map { p throws(ModelError) in try GARCH11.load(path: p) }
+            if let reason = RegimeTracker.check(config, hmm: filter, garch: variance) {
+                fail("--inputs: \(reason)", code: 2)
+            }
+            let books = 4096
+            let arena = try Arena(bytes: 64 << 20, lock: false)
+            let tracker = try RegimeTracker(config, hmm: filter, garch: variance, books: books, arena: arena)
+            let file = try FeedFile.open(path, streamed: true)
+            var slots: [UInt32: Int] = [:]
+            var out = BufferedWriter(fd: 1)
+            let states = filter?.states ?? 0
+            if !json {
+                let columns =
+                    config.inputs.map(\.rawValue) + (0..<states).map { "p_\($0)" } + (filter != nil ? ["regime"] : [])
+                out.line((["instrument_id", "bar_start_ns"] + columns).joined(separator: ","))
+            }
+            try file.forEachEvent { e in
+                guard e.action == Event.Action.trade else { return }
+                guard let b = slots[e.instrumentId] ?? (slots.count < books ? slots.count : nil) else {
+                    fail("\(path): more than \(books) instruments trade", code: 2)
+                }
+                slots[e.instrumentId] = b
+                guard tracker.trade(book: b, event: e) != .none else { return }
+                let x = (0..<config.inputs.count).map { "\(tracker.lastObservation[$0])" }
+                let p = (0..<states).map { "\(tracker.probabilities(book: b)[$0])" }
+                let start = tracker.lastBarStart(book: b)
+                if json {
+                    let tail =
+                        filter != nil
+                        ? ",\"p\":[\(p.joined(separator: ","))],\"regime\":\(tracker.regime(book: b))" : ""
+                    out.line(
+                        "{\"instrument_id\":\(e.instrumentId),\"bar_start_ns\":\(start),\"x\":[\(x.joined(separator: ","))]\(tail)}"
+                    )
+                } else {
+                    let tail = filter != nil ? p + ["\(tracker.regime(book: b))"] : []
+                    out.line((["\(e.instrumentId)", "\(start)"] + x + tail).joined(separator: ","))
+                }
+            }
+            out.flush()
+        } catch let error as ValidationError {
+            fail(error.message, code: 2)
         } catch {
             fail("\(error)", code: 2)
         }

@@ -35,6 +35,28 @@ final class EngineConfigTests: XCTestCase {
         XCTAssertEqual(c.budgets.first { $0.stage == .tickToSignal && $0.percentile == .p99 }?.limitNs, 3000)
     }
 
+    /// `[regimes]`: the demo's loads; an HMM that does not fit the inputs, a weight per model
+    /// missing, a state table no state names, each an error naming its key.
+    func testRegimeMistakesAreNamed() throws {
+        let demo = TestPaths.root + "/demo"
+        let c = try EngineConfig.load(path: demo + "/config-regimes.toml")
+        XCTAssertEqual(c.regimes?.names, ["calm", "normal", "volatile"])
+        XCTAssertEqual(c.regimes?.settings[2].weights, [0.3, 0.7])
+        XCTAssertEqual(c.regimes?.settings[0].maxPosition, c.limits.maxPosition)
+        let models = "[[models]]\npath = \"\(demo)/model-lgb.txt\"\n"
+        let hmm = "[regimes]\nhmm = \"\(demo)/regime-hmm.json\"\n"
+        assertError(hmm + "inputs = [\"range\"]\n", key: "regimes.inputs", mentions: "2 features for 1 inputs")
+        assertError(hmm + "inputs = [\"spread\"]\n", key: "regimes.inputs[0]", mentions: "unknown input")
+        assertError(hmm + "states = [\"a\", \"b\"]\n", key: "regimes.states", mentions: "3 distinct names")
+        assertError(
+            models + hmm + "states = [\"a\", \"b\", \"c\"]\n[regimes.a]\nweights = [1, 2]\n", key: "regimes.a.weights",
+            mentions: "2 weights for 1 models")
+        assertError(
+            hmm + "states = [\"a\", \"b\", \"c\"]\n[regimes.d]\nmax_position = 1\n", key: "regimes.d",
+            mentions: "unknown key")
+        assertError("[regimes]\nhmm = \"/nonexistent.json\"\n", key: "regimes.hmm", mentions: "not a readable")
+    }
+
     func testUnknownKeyIsNamed() {
         assertError("[risk]\nmax_postion = 3\n", key: "risk.max_postion", mentions: "unknown key")
         assertError("[riks]\n", key: "riks", mentions: "unknown key")

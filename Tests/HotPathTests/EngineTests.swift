@@ -426,6 +426,106 @@ final class EngineTests: XCTestCase {
         }
     }
 
+    /// The regime session (`ITCHGenerator.regimeSession`, 600,000 messages) as events.
+    func regimeSession() throws -> (ITCHGenerator, [Event]) {
+        let generator = ITCHGenerator.regimeSession
+        let path = temporaryFile(generator.generate(messages: 600_000), suffix: ".itch")
+        defer { unlink(path) }
+        var events: [Event] = []
+        try FeedFile.open(path).forEachEvent { events.append($0) }
+        return (generator, events)
+    }
+
+    /// The demo's two models under the regime session's HMM, each regime setting something.
+    func regimeConfig() throws -> EngineConfig {
+        try config(
+            extra: """
+                [regimes]
+                hmm = "\(TestPaths.fixtures)/adaptive/regime-session-hmm.json"
+                inputs = ["range", "log_volume"]
+                states = ["calm", "normal", "volatile"]
+                [regimes.calm]
+                weights = [1, 0]
+                [regimes.normal]
+                weights = [1, 1]
+                max_position = 2
+                [regimes.volatile]
+                weights = [0, 1]
+                min_confidence = 0.99
+                """)
+    }
+
+    /// Rule 1 with `[regimes]` on: bars, the filter, and the regime's weights and risk add no
+    /// allocation and no reference counting per event.
+    func testRegimesAllocateAndRetainNothingPerEvent() throws {
+        try requireOptimizedBuild()
+        let (_, events) = try regimeSession()
+        let engine = try Engine(config: try regimeConfig())
+        events.withUnsafeBufferPointer { e in
+            for i in 0..<100_000 { engine.core.process(e[i]) }
+            let (mallocs, retains) = (hp_thread_malloc_count(), hp_thread_retain_count())
+            for i in 100_000..<e.count { engine.core.process(e[i]) }
+            XCTAssertEqual(hp_thread_malloc_count() - mallocs, 0)
+            XCTAssertEqual(hp_thread_retain_count() - retains, 0)
+        }
+        XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.regimeSwitches.rawValue].value, 10)
+    }
+
+    /// `[regimes]` on a session whose regimes the generator controls (`gen itch --regimes`,
+    /// another seed than the HMM was fitted on, tools/adaptive/make_regime_session.py): the
+    /// engine's regime agrees with the generator's on ≥ 90 % of bars, and each regime's weights,
+    /// confidence floor and position limit are the ones in force when it holds.
+    func testRegimesFollowTheGeneratorAndSwitchWeightsAndRisk() throws {
+        let (generator, events) = try regimeSession()
+        let schedule = generator.regimeSchedule(until: events.last!.tsEvent)
+        func truth(_ t: UInt64) -> Int { schedule.last { $0.startNs <= t }!.regime }
+        let engine = try Engine(config: try regimeConfig())
+        let core = engine.core, regimes = try XCTUnwrap(core.regimes)
+        let ensemble = try XCTUnwrap(engine.ensemble)
+        func count(_ c: EngineCore.Count) -> UInt64 { core.counts[c.rawValue].value }
+        func suppressed(_ r: RiskGates.Reason) -> UInt64 { core.counts[EngineCore.Count.suppressed(r)].value }
+        var (bars, agree) = (0, 0)
+        var lowConfidence = [UInt64](repeating: 0, count: 3), positionLimit = lowConfidence
+        var weighed = [Int](repeating: 0, count: 3)
+        for e in events {
+            let b = core.book.instruments.lookup(e.instrumentId)
+            let before = b.map { regimes.bars(book: $0) } ?? 0
+            let regime = b.map { regimes.regime(book: $0) } ?? -1
+            let (evaluations, low, position) = (
+                count(.evaluations), suppressed(.lowConfidence), suppressed(.positionLimit)
+            )
+            core.process(e)
+            guard let b else { continue }
+            if regimes.bars(book: b) > before {
+                bars += 1
+                if regimes.regime(book: b) == truth(regimes.lastBarStart(book: b)) { agree += 1 }
+            }
+            guard regime >= 0, count(.evaluations) > evaluations else { continue }
+            lowConfidence[regime] += suppressed(.lowConfidence) - low
+            positionLimit[regime] += suppressed(.positionLimit) - position
+            // Calm takes the first member alone, volatile the second, normal their mean.
+            let m = ensemble.memberOutputs, n = ensemble.outputs
+            for k in 0..<n {
+                let expected = [m[k], (m[k] + m[n + k]) / 2, m[n + k]][regime]
+                if expected.isNaN {
+                    XCTAssert(core.outputs[k].isNaN)
+                } else {
+                    XCTAssertEqual(core.outputs[k], expected, accuracy: 1e-12)
+                }
+            }
+            weighed[regime] += 1
+        }
+        XCTAssertGreaterThan(bars, 500)
+        XCTAssertGreaterThanOrEqual(Double(agree) / Double(bars), 0.9, "\(agree) of \(bars) bars agree")
+        XCTAssertEqual(Int(count(.regimeBars)), bars)
+        XCTAssertGreaterThan(count(.regimeSwitches), 10)
+        XCTAssert(weighed.allSatisfy { $0 > 100 }, "evaluations per regime: \(weighed)")
+        XCTAssertEqual(lowConfidence[0] + lowConfidence[1], 0)
+        XCTAssertGreaterThan(lowConfidence[2], 0)
+        XCTAssertEqual(positionLimit[0] + positionLimit[2], 0)
+        XCTAssertGreaterThan(positionLimit[1], 0)
+    }
+
     /// Conflation: evaluations due inside a batch are made once per instrument at its end, on
     /// the book as it then stands — never lost, never repeated.
     func testConflationEvaluatesEachDeferredInstrumentOnceAtTheBatchEnd() throws {

@@ -18,6 +18,8 @@ public struct BarBuilder: Sendable {
     var current: Bar? = nil
     var period: UInt64 = 0
     let periodNs: UInt64
+    /// Time bars: the period index of the bar last closed (its start is this × the period).
+    public private(set) var closedPeriod: UInt64 = 0
 
     public init(mode: Mode) {
         self.mode = mode
@@ -32,6 +34,7 @@ public struct BarBuilder: Sendable {
         case .time:
             let p = t / periodNs
             if let bar = current, p != period {
+                closedPeriod = period
                 closed(bar)
                 current = nil
             }
@@ -55,6 +58,7 @@ public struct BarBuilder: Sendable {
     /// Closes the open time bar if `t` is past its period (a clock tick with no trade).
     public mutating func close(at t: UInt64, closed: (Bar) -> Void) {
         guard periodNs > 0, let bar = current, t / periodNs != period else { return }
+        closedPeriod = period
         closed(bar)
         current = nil
     }

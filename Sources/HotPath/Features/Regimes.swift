@@ -55,6 +55,15 @@ public struct GaussianHMMFilter: @unchecked Sendable {
         return GaussianHMMFilter(start: start, transition: transition, means: means, variances: variances)
     }
 
+    /// The observation the model was fitted on, when its JSON names it (`"inputs"`, as
+    /// tools/adaptive/make_regime_session.py writes it).
+    public static func declaredInputs(path: String) -> [String]? {
+        guard let data = FileManager.default.contents(atPath: path),
+            let root = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+        else { return nil }
+        return root["inputs"] as? [String]
+    }
+
     public init(start: [Double], transition: [[Double]], means: [[Double]], variances: [[Double]]) {
         states = start.count
         features = means[0].count
@@ -72,6 +81,18 @@ public struct GaussianHMMFilter: @unchecked Sendable {
 
     /// One observation of `features` values; the filtered state probabilities into `out`.
     public mutating func update(_ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        step(x, state: current, first: steps == 0, scratch: next)
+        for j in 0..<states { out[j] = current[j] }
+        steps += 1
+    }
+
+    /// One step of a filter whose probabilities live in `state` (K values, the caller's: one
+    /// per instrument), updated in place; `first`: the observation is the sequence's first.
+    /// The parameters are only read; `next` is K values of the caller's scratch.
+    public func step(
+        _ x: UnsafePointer<Double>, state: UnsafeMutablePointer<Double>, first: Bool,
+        scratch next: UnsafeMutablePointer<Double>
+    ) {
         let k = states, f = features
         var top = -Double.infinity
         for j in 0..<k {
@@ -83,22 +104,20 @@ public struct GaussianHMMFilter: @unchecked Sendable {
             next[j] = constants[j] - 0.5 * sum
             top = max(top, next[j])
         }
+        // The priors need every previous probability: they go to `next` (over its density,
+        // which is read first), and to `state` once all are made.
         var total = 0.0
         for j in 0..<k {
             var prior = 0.0
-            if steps == 0 {
+            if first {
                 prior = start[j]
             } else {
-                for i in 0..<k { prior += current[i] * transition[i * k + j] }
+                for i in 0..<k { prior += state[i] * transition[i * k + j] }
             }
-            out[j] = prior * exp(next[j] - top)
-            total += out[j]
+            next[j] = prior * exp(next[j] - top)
+            total += next[j]
         }
-        for j in 0..<k {
-            out[j] /= total
-            current[j] = out[j]
-        }
-        steps += 1
+        for j in 0..<k { state[j] = next[j] / total }
     }
 }
 

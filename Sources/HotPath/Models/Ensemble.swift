@@ -130,9 +130,11 @@ public final class Ensemble: @unchecked Sendable {
     }
 
     /// `window`: the last `windowSteps` rows, oldest first, as floats (needed when
-    /// `windowSteps` > 0).
+    /// `windowSteps` > 0). `weights`: one per member, summing to 1, in place of the
+    /// configured ones for this call (a regime's).
     public func predict(
-        _ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, window: UnsafePointer<Float>? = nil
+        _ x: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>, window: UnsafePointer<Float>? = nil,
+        weights: UnsafePointer<Double>? = nil
     ) {
         #if HOTPATH_INJECT_SLOW_INFERENCE
         // A deliberate regression for measuring the latency gate's miss rate only
@@ -169,7 +171,7 @@ public final class Ensemble: @unchecked Sendable {
                     for k in 0..<outputs { partial[k] = Double(scratch[k]) }
                 }
             }
-            let w = weightPointer[i], member = memberOutputs + i * outputs
+            let w = (weights ?? UnsafePointer(weightPointer))[i], member = memberOutputs + i * outputs
             for k in 0..<outputs {
                 member[k] = partial[k]
                 out[k] += w * partial[k]

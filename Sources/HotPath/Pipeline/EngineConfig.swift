@@ -23,6 +23,12 @@
 /// [drift]    detector ("adwin"|"page-hinkley"), delta, threshold, action ("count"|"reset"|
 ///            "suppress"|"raise_risk"), period_ms: watches the online member's errors (0 right, 1
 ///            wrong); for period_ms after a detection, signals are suppressed or marked high risk
+/// [regimes]  hmm (hmmlearn's GaussianHMM, tools/adaptive/export_hmm), garch, inputs ("return",
+///            "range", "log_volume", "garch_vol": the HMM's features in order; default: the ones
+///            the HMM's JSON declares, else the first three), bar_seconds, hold,
+///            bars, states (a name per HMM state); then [regimes.NAME] weights (one per model, the
+///            online member last), max_position, order_size, min_confidence: each instrument's
+///            regime (`RegimeTracker`) picks these; a key left out keeps the base setting
 /// [signal]   evaluate ("every_event"|"top_change"), conflate, strong, medium, aggressive_max_spread,
 ///            low_risk_confidence, low_risk_edge, medium_risk_confidence, medium_risk_edge,
 ///            buy_output, sell_output, min_confidence (0.65 in seed 004; 0 = off), min_agreement
@@ -95,6 +101,23 @@ public struct EngineConfig: Sendable {
         public init() {}
     }
     public var drift: Drift? = nil
+    /// `[regimes]`: the HMM that finds each instrument's regime, and what each regime sets.
+    public struct Regimes: @unchecked Sendable {
+        public var tracker = RegimeTracker.Config()
+        public var hmm: GaussianHMMFilter
+        public var garch: GARCH11? = nil
+        /// A name per HMM state, and per state its settings, filled from the base ones.
+        public var names: [String]
+        public struct Setting: Sendable, Equatable {
+            /// Normalised to sum 1, as the ensemble's are; nil: the ensemble's own.
+            public var weights: [Double]?
+            public var maxPosition: Int64
+            public var orderSize: Int64
+            public var minConfidence: Double
+        }
+        public var settings: [Setting]
+    }
+    public var regimes: Regimes? = nil
     public var evaluate = Evaluate.everyEvent
     /// Defer evaluations to the end of the engine's batch under load (see `EngineCore`).
     public var conflate = false
@@ -286,6 +309,10 @@ public struct EngineConfig: Sendable {
             c.killSwitch = try t.string("kill_switch", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
             try t.finish()
         }
+        if var t = try root.table("regimes") {
+            c.regimes = try readRegimes(&t, base: c, resolve: resolve)
+            try t.finish()
+        }
         c.budgets = try LatencyBudget.read(&root)
         if var t = try root.table("output") {
             c.signalsPath = try t.string("signals", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
@@ -300,6 +327,63 @@ public struct EngineConfig: Sendable {
         }
         try root.finish()
         return c
+    }
+
+    /// `[regimes]`, after the models, `[signal]` and `[risk]` it takes its defaults from.
+    static func readRegimes(
+        _ t: inout TOMLReader, base c: EngineConfig, resolve: (String) -> String
+    ) throws(ConfigError) -> Regimes {
+        guard let path = try t.string("hmm", default: nil), !path.isEmpty else { throw t.error("hmm", "missing") }
+        let hmm: GaussianHMMFilter
+        do { hmm = try GaussianHMMFilter.load(path: resolve(path)) } catch { throw t.error("hmm", "\(error)") }
+        var garch: GARCH11? = nil
+        if let g = try t.string("garch", default: nil), !g.isEmpty {
+            do { garch = try GARCH11.load(path: resolve(g)) } catch { throw t.error("garch", "\(error)") }
+        }
+        var tracker = RegimeTracker.Config()
+        if let inputs = try t.strings("inputs") ?? GaussianHMMFilter.declaredInputs(path: resolve(path)) {
+            tracker.inputs = []
+            for (i, name) in inputs.enumerated() {
+                guard let input = RegimeTracker.Input(rawValue: name) else {
+                    let known = RegimeTracker.Input.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw t.error("inputs[\(i)]", "unknown input \"\(name)\" (known: \(known))")
+                }
+                tracker.inputs.append(input)
+            }
+        }
+        tracker.barSeconds = try t.double("bar_seconds", default: tracker.barSeconds, in: 1e-3...86_400)
+        tracker.hold = try t.double("hold", default: tracker.hold, in: 0...1)
+        tracker.holdBars = try t.int("bars", default: tracker.holdBars, in: 1...1_000_000)
+        if let reason = RegimeTracker.check(tracker, hmm: hmm, garch: garch) { throw t.error("inputs", reason) }
+        let names = try t.strings("states") ?? (0..<hmm.states).map { "state\($0)" }
+        guard names.count == hmm.states, Set(names).count == names.count else {
+            throw t.error("states", "expected \(hmm.states) distinct names, one per HMM state")
+        }
+        let members = c.models.count + (c.online != nil ? 1 : 0)
+        var settings: [Regimes.Setting] = []
+        for name in names {
+            var s = Regimes.Setting(
+                weights: nil, maxPosition: c.limits.maxPosition, orderSize: c.limits.orderSize,
+                minConfidence: c.policy.minConfidence)
+            if var r = try t.table(name) {
+                if let w = try r.doubles("weights") {
+                    guard w.count == members else {
+                        throw r.error("weights", "\(w.count) weights for \(members) models (the online member last)")
+                    }
+                    let total = w.reduce(0, +)
+                    guard w.allSatisfy({ $0 >= 0 }), total > 0 else {
+                        throw r.error("weights", "must be non-negative and not all zero")
+                    }
+                    s.weights = w.map { $0 / total }
+                }
+                s.maxPosition = Int64(try r.int("max_position", default: Int(s.maxPosition), in: 0...Int(Int32.max)))
+                s.orderSize = Int64(try r.int("order_size", default: Int(s.orderSize), in: 1...Int(Int32.max)))
+                s.minConfidence = try r.double("min_confidence", default: s.minConfidence, in: 0...1)
+                try r.finish()
+            }
+            settings.append(s)
+        }
+        return Regimes(tracker: tracker, hmm: hmm, garch: garch, names: names, settings: settings)
     }
 
     /// Loads every configured model, checks each against the feature schema and the signal

@@ -32,7 +32,7 @@ public struct EngineCore: @unchecked Sendable {
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
             signalRingFull, undefinedFeatures, restarts, resubscribes, deferred, windowWarming, onlineLearned,
-            labelRingFull, labelUndefined, driftDetected, onlineResets, riskRaised
+            labelRingFull, labelUndefined, driftDetected, onlineResets, riskRaised, regimeBars, regimeSwitches
         public var name: String {
             switch self {
             case .events: "events"
@@ -57,6 +57,8 @@ public struct EngineCore: @unchecked Sendable {
             case .driftDetected: "drift_detected"
             case .onlineResets: "online_resets"
             case .riskRaised: "risk_raised"
+            case .regimeBars: "regime_bars"
+            case .regimeSwitches: "regime_switches"
             }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
@@ -65,7 +67,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
         /// does not build `allCases`). Reasons count from 1.
-        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.riskRaised.rawValue + r.rawValue }
+        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.regimeSwitches.rawValue + r.rawValue }
     }
 
     public let book: L3Book
@@ -93,6 +95,14 @@ public struct EngineCore: @unchecked Sendable {
     let driftUntil: UnsafeMutablePointer<UInt64>
     let driftPeriodNs: UInt64
     let raiseRisk: Bool
+    /// `[regimes]`: each instrument's regime; per regime (state) its weights ([state][member],
+    /// nil rows where it keeps the ensemble's), its risk and confidence floor, and a counter of
+    /// the bars it held (group "regime", `bars_<name>`).
+    public let regimes: RegimeTracker?
+    let regimeWeights: UnsafeMutablePointer<UnsafePointer<Double>?>
+    typealias RegimeRisk = (maxPosition: Int64, orderSize: Int64, minConfidence: Double)
+    let regimeRisk: UnsafeMutablePointer<RegimeRisk>
+    let regimeBars: CounterGroup?
     let policy: SignalPolicy
     public let gates: RiskGates
     let onTopChange: Bool
@@ -165,6 +175,25 @@ public struct EngineCore: @unchecked Sendable {
         raiseRisk = config.drift?.action == .raiseRisk
         policy = config.policy
         gates = try RiskGates(limits: config.limits, books: books, arena: arena)
+        let states = config.regimes?.settings ?? []
+        regimeWeights = try arena.allocate(UnsafePointer<Double>?.self, count: max(1, states.count))
+        regimeRisk = try arena.allocate(RegimeRisk.self, count: max(1, states.count))
+        for (k, s) in states.enumerated() {
+            var weights: UnsafePointer<Double>? = nil
+            if let w = s.weights {
+                let p = try arena.allocate(Double.self, count: w.count)
+                p.initialize(from: w, count: w.count)
+                weights = UnsafePointer(p)
+            }
+            (regimeWeights + k).initialize(to: weights)
+            (regimeRisk + k).initialize(to: (s.maxPosition, s.orderSize, s.minConfidence))
+        }
+        if let r = config.regimes {
+            regimes = try RegimeTracker(r.tracker, hmm: r.hmm, garch: r.garch, books: books, arena: arena)
+            regimeBars = counters.makeGroup(thread: "regime", names: r.names.map { "bars_" + $0 })
+        } else {
+            (regimes, regimeBars) = (nil, nil)
+        }
         onTopChange = config.evaluate == .topChange
         tops = try arena.allocate(SIMD4<Int64>.self, count: books)
         tops.initialize(repeating: SIMD4(repeating: -1), count: books)
@@ -305,11 +334,25 @@ public struct EngineCore: @unchecked Sendable {
         features[b].book(book.view(book: b), event: e, into: full + b * MicrostructureFeatures.count)
     }
 
-    /// A trade's feature update (trades move no book; they feed the trade-flow features).
+    /// A trade's feature update (trades move no book; they feed the trade-flow features and
+    /// the regime's bars).
     @inline(__always)
     func tradeFeatures(_ e: Event) {
-        if let b = book.instruments.lookup(e.instrumentId) { features[b].trade(e) }
+        guard let b = book.instruments.lookup(e.instrumentId) else { return }
+        features[b].trade(e)
+        guard let regimes else { return }
+        switch regimes.trade(book: b, event: e) {
+        case .none: return
+        case .switched: count(.regimeSwitches)
+        case .bar: break
+        }
+        count(.regimeBars)
+        regimeBars![regimes.regime(book: b)].increment()
     }
+
+    /// Book `b`'s regime (a state of `[regimes]`), or −1: none configured, or none found yet.
+    @inline(__always)
+    func regime(book b: Int) -> Int { regimes?.regime(book: b) ?? -1 }
 
     /// The book's mid in price units, when both sides have a level.
     @inline(__always)
@@ -379,16 +422,18 @@ public struct EngineCore: @unchecked Sendable {
         if !finite { count(.undefinedFeatures) }
         assert(ensemble != nil, "EngineCore: inference without a model")
         let window = windowSteps > 0 ? recentRows(book: b) : nil
-        ensemble!._withUnsafeGuaranteedRef { $0.predict(row, into: outputs, window: window) }
+        let r = regime(book: b)
+        let weights = r >= 0 ? regimeWeights[r] : nil
+        ensemble!._withUnsafeGuaranteedRef { $0.predict(row, into: outputs, window: window, weights: weights) }
         return finite
     }
 
-    /// The ensemble's rules over signal `s`: its confidence, and how many members agree on
-    /// its side. nil when it passes (or no rule is set).
+    /// The ensemble's rules over signal `s`: its confidence (against the regime's floor), and
+    /// how many members agree on its side. nil when it passes (or no rule is set).
     @inline(__always)
-    func ensembleRule(_ s: Signal) -> RiskGates.Reason? {
+    func ensembleRule(_ s: Signal, minConfidence: Double) -> RiskGates.Reason? {
         if driftPeriodNs > 0 && !raiseRisk && s.tsEvent < driftUntil.pointee { return .drift }
-        if policy.minConfidence > 0 && s.confidence < policy.minConfidence { return .lowConfidence }
+        if minConfidence > 0 && s.confidence < minConfidence { return .lowConfidence }
         guard policy.minAgreement > 0, let ensemble else { return nil }
         let buy = s.side == Event.Side.bid
         let (members, width, n) = ensemble._withUnsafeGuaranteedRef { ($0.memberOutputs, $0.outputs, $0.memberCount) }
@@ -424,11 +469,17 @@ public struct EngineCore: @unchecked Sendable {
             s.risk = .high
             count(.riskRaised)
         }
-        if let rule = ensembleRule(s) {
+        let r = regime(book: b)
+        let risk: RegimeRisk =
+            r >= 0 ? regimeRisk[r] : (gates.limits.maxPosition, gates.limits.orderSize, policy.minConfidence)
+        if let rule = ensembleRule(s, minConfidence: risk.minConfidence) {
             counts[Count.suppressed(rule)].increment()
             return
         }
-        if let reason = gates.check(s, book: b, event: e, stale: view.info.stale != 0, finite: finite) {
+        if let reason = gates.check(
+            s, book: b, event: e, stale: view.info.stale != 0, finite: finite, maxPosition: risk.maxPosition,
+            orderSize: risk.orderSize)
+        {
             counts[Count.suppressed(reason)].increment()
         } else {
             sequence.pointee &+= 1

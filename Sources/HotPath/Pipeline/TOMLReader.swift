@@ -116,6 +116,19 @@ struct TOMLReader {
         return out
     }
 
+    mutating func doubles(_ name: String) throws(ConfigError) -> [Double]? {
+        guard let v = value(name) else { return nil }
+        guard let array = v.array else { throw error(name, "expected an array of numbers, found \(typeName(v))") }
+        var out: [Double] = []
+        for (i, item) in array.enumerated() {
+            guard let x = item.double ?? item.int.map(Double.init), x.isFinite else {
+                throw error("\(name)[\(i)]", "expected a finite number, found \(typeName(item))")
+            }
+            out.append(x)
+        }
+        return out
+    }
+
     /// A sub-table; nil when absent.
     mutating func table(_ name: String) throws(ConfigError) -> TOMLReader? {
         guard let v = value(name) else { return nil }

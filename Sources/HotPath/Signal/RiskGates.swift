@@ -87,6 +87,16 @@ public struct RiskGates: @unchecked Sendable {
     /// nil when the signal may leave; then its position and rate are booked.
     @inlinable
     public func check(_ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool) -> Reason? {
+        check(
+            s, book: book, event: e, stale: stale, finite: finite, maxPosition: limits.maxPosition,
+            orderSize: limits.orderSize)
+    }
+
+    /// The same, with the position limit and lot of the instrument's regime (`[regimes]`).
+    @inlinable
+    public func check(
+        _ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool, maxPosition: Int64, orderSize: Int64
+    ) -> Reason? {
         if killSwitch.pointee.load(ordering: .relaxed) { return .killSwitch }
         if stale { return .staleBook }
         if e.flags & Self.gapFlag != 0 { return .sequenceGap }
@@ -100,9 +110,9 @@ public struct RiskGates: @unchecked Sendable {
         if n > 0, recent[recentHead.pointee] != 0, now &- recent[recentHead.pointee] < 1_000_000_000 {
             return .rateLimit
         }
-        let lot = s.side == Event.Side.bid ? limits.orderSize : -limits.orderSize
+        let lot = s.side == Event.Side.bid ? orderSize : -orderSize
         let next = positions[book] + lot
-        if limits.maxPosition > 0 && abs(next) > limits.maxPosition { return .positionLimit }
+        if maxPosition > 0 && abs(next) > maxPosition { return .positionLimit }
         if limits.maxNotional > 0
             && Double(abs(next)) * Double(s.mid) / 1e9 * limits.contractMultiplier > limits.maxNotional
         {

@@ -15,6 +15,11 @@ import Glibc
 /// demo's model learns. A move up first trades through every ask at or below the new centre
 /// (executions of the resting orders, then a trade print with aggressor side B), and a move
 /// down through every bid at or above it.
+///
+/// With `regimes`, the market runs through segments of whole seconds of exchange time, each in
+/// one regime that sets `moveProbability` and `pressureFlip` for every instrument: the truth a
+/// regime detector is scored against (`regimeSchedule`). The segments are drawn from their own
+/// stream, so a session without regimes keeps its bytes.
 public struct ITCHGenerator {
     public var instruments = 8
     public var seed: UInt64 = 0x5EED
@@ -27,7 +32,82 @@ public struct ITCHGenerator {
     /// Exchange-time spacing between messages: 50 ns plus a uniform draw below this.
     public var spacingNs = 2_000
 
+    /// A market regime: how often each centre moves, and how often its pressure flips.
+    public struct Regime: Sendable, Equatable {
+        public var name: String
+        public var moveProbability: Double
+        public var pressureFlip: Double
+        public init(name: String, moveProbability: Double, pressureFlip: Double) {
+            (self.name, self.moveProbability, self.pressureFlip) = (name, moveProbability, pressureFlip)
+        }
+    }
+    /// The regimes (none: `moveProbability` and `pressureFlip` hold throughout).
+    public var regimes: [Regime] = []
+    /// A segment's length in whole seconds, uniform in this range; the next segment's regime
+    /// is uniform among the others.
+    public var regimeSeconds = 10...30
+
+    /// The first message's exchange time: 09:30:00.
+    public static let sessionStartNs: UInt64 = 34_200_000_000_000
+
     public init() {}
+
+    /// The regime session: two instruments, a message every 0.5 ms on average, in three
+    /// volatility regimes (the centre moves 5, 20 and 80 times a second).
+    public static var regimeSession: ITCHGenerator {
+        var g = ITCHGenerator()
+        g.instruments = 2
+        g.seed = 0x4E61
+        g.spacingNs = 1_000_000
+        g.regimes = [
+            Regime(name: "calm", moveProbability: 0.005, pressureFlip: 0.1),
+            Regime(name: "normal", moveProbability: 0.02, pressureFlip: 0.1),
+            Regime(name: "volatile", moveProbability: 0.08, pressureFlip: 0.1),
+        ]
+        return g
+    }
+
+    /// The segments' regimes, drawn from the seed: which is in force at an exchange time.
+    struct RegimeClock {
+        var mix: SplitMix
+        let count: Int
+        let seconds: ClosedRange<Int>
+        var regime: Int
+        var end: UInt64
+
+        init(seed: UInt64, count: Int, seconds: ClosedRange<Int>) {
+            mix = SplitMix(seed: seed ^ 0x7265_6769_6D65)
+            (self.count, self.seconds) = (count, seconds)
+            regime = count > 0 ? Int(mix.next() % UInt64(count)) : 0
+            end = ITCHGenerator.sessionStartNs
+            end += length()
+        }
+
+        mutating func length() -> UInt64 {
+            UInt64(seconds.lowerBound + Int(mix.next() % UInt64(seconds.count))) * 1_000_000_000
+        }
+
+        /// The regime at `t`, for non-decreasing `t`.
+        mutating func at(_ t: UInt64) -> Int {
+            while t >= end {
+                if count > 1 { regime = (regime + 1 + Int(mix.next() % UInt64(count - 1))) % count }
+                end += length()
+            }
+            return regime
+        }
+    }
+
+    /// The regime segments up to exchange time `until`: each one's start and regime index.
+    public func regimeSchedule(until: UInt64) -> [(startNs: UInt64, regime: Int)] {
+        guard !regimes.isEmpty else { return [] }
+        var clock = RegimeClock(seed: seed, count: regimes.count, seconds: regimeSeconds)
+        var segments = [(startNs: Self.sessionStartNs, regime: clock.regime)]
+        while clock.end <= until {
+            let start = clock.end
+            segments.append((start, clock.at(start)))
+        }
+        return segments
+    }
 
     /// The demo's market: four instruments whose centres move (see above), a message every
     /// 0.3 ms on average, so a few minutes of session time fill the features' 60 s windows.
@@ -41,17 +121,19 @@ public struct ITCHGenerator {
     }
 
     /// Writes `generate(messages:)` to `path`, a megabyte at a time (a long session never sits
-    /// in memory whole). Cold path.
-    public func write(messages: Int, to path: String) throws(SystemError) {
+    /// in memory whole); returns the last message's exchange time. Cold path.
+    @discardableResult
+    public func write(messages: Int, to path: String) throws(SystemError) -> UInt64 {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SystemError(path, call: "create", errno: errno) }
         defer { close(fd) }
         var failure: SystemError? = nil
-        generate(messages: messages) { chunk in
+        let last = generate(messages: messages) { chunk in
             guard failure == nil else { return }
             if SystemFile.writeAll(fd, chunk) < chunk.count { failure = SystemError(path, call: "write", errno: errno) }
         }
         if let failure { throw failure }
+        return last
     }
 
     /// `messages` messages in Nasdaq binary framing.
@@ -71,7 +153,9 @@ public struct ITCHGenerator {
     struct Live { var id: UInt64; var side: UInt8; var shares: UInt32; var price: UInt32 }
 
     /// `messages` messages in Nasdaq binary framing, handed to `chunk` about a megabyte at a time.
-    public func generate(messages: Int, chunk: (UnsafeRawBufferPointer) -> Void) {
+    /// Returns the last message's exchange time.
+    @discardableResult
+    public func generate(messages: Int, chunk: (UnsafeRawBufferPointer) -> Void) -> UInt64 {
         // splitmix64 of the seed: neighbouring seeds give unrelated streams (xorshift needs s ≠ 0).
         var mix = SplitMix(seed: seed)
         var rng = Rng(s: mix.next() | 1)
@@ -79,11 +163,13 @@ public struct ITCHGenerator {
         out.reserveCapacity(1 << 20 + 64)
         var mids = (0..<instruments).map { _ in UInt32(1_000_000 + rng.below(5_000) * 100) }
         var pressure = [Int](repeating: 1, count: instruments)
-        let moving = moveProbability > 0
+        let moving = moveProbability > 0 || !regimes.isEmpty
+        var (moveProbability, pressureFlip) = (moveProbability, pressureFlip)
+        var clock = RegimeClock(seed: seed, count: regimes.count, seconds: regimeSeconds)
         var live = [[Live]](repeating: [], count: instruments)
         var nextId: UInt64 = 1
         var match: UInt64 = 1
-        var ts: UInt64 = 34_200_000_000_000
+        var ts = Self.sessionStartNs
         func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) } }
         func header(_ type: Character, _ locate: Int, length: Int) {
             put(UInt16(length))
@@ -101,6 +187,10 @@ public struct ITCHGenerator {
             }
             ts &+= UInt64(50 + rng.below(spacingNs))
             let i = rng.below(instruments)
+            if !regimes.isEmpty {
+                let r = regimes[clock.at(ts)]
+                (moveProbability, pressureFlip) = (r.moveProbability, r.pressureFlip)
+            }
             if moving && Double(rng.below(1 << 20)) < moveProbability * Double(1 << 20) {
                 if Double(rng.below(1 << 20)) < pressureFlip * Double(1 << 20) { pressure[i] = -pressure[i] }
                 let up = rng.below(100) < 75 ? pressure[i] > 0 : pressure[i] < 0
@@ -174,5 +264,6 @@ public struct ITCHGenerator {
             }
         }
         if !out.isEmpty { out.withUnsafeBytes(chunk) }
+        return ts
     }
 }
