@@ -436,10 +436,12 @@ final class EngineTests: XCTestCase {
         return (generator, events)
     }
 
-    /// The demo's two models under the regime session's HMM, each regime setting something.
-    func regimeConfig() throws -> EngineConfig {
+    /// The demo's two models under the regime session's HMM, each regime setting something;
+    /// `extra` TOML after it.
+    func regimeConfig(_ extra: String = "") throws -> EngineConfig {
         try config(
-            extra: """
+            extra: extra + "\n"
+                + """
                 [regimes]
                 hmm = "\(TestPaths.fixtures)/adaptive/regime-session-hmm.json"
                 inputs = ["range", "log_volume"]
@@ -455,12 +457,13 @@ final class EngineTests: XCTestCase {
                 """)
     }
 
-    /// Rule 1 with `[regimes]` on: bars, the filter, and the regime's weights and risk add no
-    /// allocation and no reference counting per event.
+    /// Rule 1 with `[regimes]` and `[drift] features` on: bars, the filter, the regime's
+    /// weights and risk, and the feature detectors add no allocation and no reference counting
+    /// per event.
     func testRegimesAllocateAndRetainNothingPerEvent() throws {
         try requireOptimizedBuild()
         let (_, events) = try regimeSession()
-        let engine = try Engine(config: try regimeConfig())
+        let engine = try Engine(config: try regimeConfig("[drift]\nfeatures = [\"realized_vol_60s\", \"spread_bps\"]"))
         events.withUnsafeBufferPointer { e in
             for i in 0..<100_000 { engine.core.process(e[i]) }
             let (mallocs, retains) = (hp_thread_malloc_count(), hp_thread_retain_count())
@@ -469,6 +472,31 @@ final class EngineTests: XCTestCase {
             XCTAssertEqual(hp_thread_retain_count() - retains, 0)
         }
         XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.regimeSwitches.rawValue].value, 10)
+        XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.driftDetected.rawValue].value, 0)
+    }
+
+    /// `[drift] features`: ADWIN per instrument on chosen features of the model row. On the
+    /// regime session realised volatility moves with the regime, and its drifts are counted
+    /// per feature, and act (here: suppress signals for a period). A feature not in the row is
+    /// named.
+    func testDriftOnChosenFeaturesIsCountedAndActs() throws {
+        let (_, events) = try regimeSession()
+        func run(_ drift: String) throws -> Engine {
+            let engine = try Engine(config: try config(signal: "evaluate = \"top_change\"", extra: "[drift]\n" + drift))
+            events.withUnsafeBufferPointer { e in for i in 0..<200_000 { engine.core.process(e[i]) } }
+            return engine
+        }
+        let counted = try run("features = [\"realized_vol_60s\", \"return_5s\"]")
+        let detected = counted.core.counts[EngineCore.Count.driftDetected.rawValue].value
+        let perFeature = try XCTUnwrap(counted.core.featureDrift).detections
+        XCTAssertGreaterThan(perFeature[0].value, 0)
+        XCTAssertEqual(perFeature[0].value + perFeature[1].value, detected)
+        XCTAssertEqual(counted.core.counts[EngineCore.Count.suppressed(.drift)].value, 0)
+        let quiet = try run("features = [\"realized_vol_60s\"]\naction = \"suppress\"\nperiod_ms = 2000")
+        XCTAssertGreaterThan(quiet.core.counts[EngineCore.Count.suppressed(.drift)].value, 0)
+        XCTAssertThrowsError(try config(extra: "[drift]\nfeatures = [\"bar_close\"]")) { error in
+            XCTAssertEqual((error as! ConfigError).key, "drift.features[0]")
+        }
     }
 
     /// `[regimes]` on a session whose regimes the generator controls (`gen itch --regimes`,

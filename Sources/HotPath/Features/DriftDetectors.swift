@@ -25,6 +25,19 @@ public enum AnyDriftDetector: DriftDetector, Sendable {
             return hit
         }
     }
+
+    /// A new detector with these parameters and none of this one's state or memory (copies of
+    /// an ADWIN share its buckets). Cold path.
+    public func fresh() -> AnyDriftDetector {
+        switch self {
+        case let .adwin(d):
+            .adwin(
+                ADWIN(
+                    delta: d.delta, clock: d.clock, maxBuckets: d.maxBuckets, minWindowLength: d.minWindowLength,
+                    gracePeriod: d.gracePeriod))
+        case let .pageHinkley(d): .pageHinkley(d)
+        }
+    }
 }
 
 /// River 0.26.1's `drift.PageHinkley`, value by value: the same detections at the same

@@ -21,8 +21,10 @@
 ///            weight (its ensemble weight), horizon_ms, threshold_ticks, pending, metrics_window:
 ///            a member that learns on the engine thread from delayed labels (`OnlineLabels`)
 /// [drift]    detector ("adwin"|"page-hinkley"), delta, threshold, action ("count"|"reset"|
-///            "suppress"|"raise_risk"), period_ms: watches the online member's errors (0 right, 1
-///            wrong); for period_ms after a detection, signals are suppressed or marked high risk
+///            "suppress"|"raise_risk"), period_ms, features: watches the online member's errors
+///            (0 right, 1 wrong), and per instrument each of `features` (names of the model row)
+///            at every evaluation; for period_ms after a detection, signals are suppressed or
+///            marked high risk
 /// [regimes]  hmm (hmmlearn's GaussianHMM, tools/adaptive/export_hmm), garch, inputs ("return",
 ///            "range", "log_volume", "garch_vol": the HMM's features in order; default: the ones
 ///            the HMM's JSON declares, else the first three), bar_seconds, hold,
@@ -98,6 +100,9 @@ public struct EngineConfig: Sendable {
         public var action = Action.count
         /// How long `suppress` and `raise_risk` act after a detection.
         public var periodNs: UInt64 = 5_000_000_000
+        /// Features of the model row watched per instrument (`FeatureDrift`), besides the
+        /// online member's errors.
+        public var features: [String] = []
         public init() {}
     }
     public var drift: Drift? = nil
@@ -264,8 +269,12 @@ public struct EngineConfig: Sendable {
             d.action = .init(
                 rawValue: try t.choice("action", default: "count", ["count", "reset", "suppress", "raise_risk"]))!
             d.periodNs = UInt64(try t.double("period_ms", default: 5000, in: 0...86_400_000) * 1e6)
-            guard c.online != nil else {
-                throw t.error("detector", "[drift] watches the [online] member: configure one")
+            d.features = try t.strings("features") ?? []
+            for (i, name) in d.features.enumerated() where !c.featureNames.contains(name) {
+                throw t.error("features[\(i)]", "\"\(name)\" is not in features.names (the model row)")
+            }
+            guard c.online != nil || !d.features.isEmpty else {
+                throw t.error("detector", "[drift] watches the [online] member's errors or `features`: configure one")
             }
             c.drift = d
             try t.finish()

@@ -95,6 +95,10 @@ public struct EngineCore: @unchecked Sendable {
     let driftUntil: UnsafeMutablePointer<UInt64>
     let driftPeriodNs: UInt64
     let raiseRisk: Bool
+    /// `[drift] action = "reset"`: a detection resets the online member.
+    let driftResets: Bool
+    /// `[drift] features`: detectors per instrument on chosen features of the model row.
+    let featureDrift: FeatureDrift?
     /// `[regimes]`: each instrument's regime; per regime (state) its weights ([state][member],
     /// nil rows where it keeps the ensemble's), its risk and confidence floor, and a counter of
     /// the bars it held (group "regime", `bars_<name>`).
@@ -173,6 +177,14 @@ public struct EngineCore: @unchecked Sendable {
         let acts = config.drift.map { $0.action == .suppress || $0.action == .raiseRisk } ?? false
         driftPeriodNs = acts ? config.drift!.periodNs : 0
         raiseRisk = config.drift?.action == .raiseRisk
+        driftResets = config.drift?.action == .reset && labels != nil
+        if let d = config.drift, !d.features.isEmpty {
+            featureDrift = try FeatureDrift(
+                columns: d.features.map { config.featureNames.firstIndex(of: $0)! }, names: d.features,
+                detector: d.detector, books: books, arena: arena, counters: counters)
+        } else {
+            featureDrift = nil
+        }
         policy = config.policy
         gates = try RiskGates(limits: config.limits, books: books, arena: arena)
         let states = config.regimes?.settings ?? []
@@ -318,6 +330,13 @@ public struct EngineCore: @unchecked Sendable {
         }
         let finite = infer(book: b)
         if let labels, finite { queueLabel(labels, book: b, event: e) }
+        if let featureDrift {
+            let drifts = featureDrift.update(book: b, row: row)
+            if drifts > 0 {
+                if driftResets { labels!.learner.reset() }
+                drifted(drifts, at: e.tsEvent)
+            }
+        }
         let t3 = clock.ticks()
         record(.inference, from: t2, to: t3)
         decide(book: b, event: e, finite: finite)
@@ -368,12 +387,17 @@ public struct EngineCore: @unchecked Sendable {
         let (learnt, dropped) = labels.resolve(book: b, time: e.tsEvent, mid: mid(book: b))
         if learnt > 0 { counts[Count.onlineLearned.rawValue].increment(by: UInt64(learnt)) }
         if dropped > 0 { counts[Count.labelUndefined.rawValue].increment(by: UInt64(dropped)) }
-        let drifts = labels.takeDrifts()
-        if drifts > 0 {
-            counts[Count.driftDetected.rawValue].increment(by: UInt64(drifts))
-            if labels.action == .reset { counts[Count.onlineResets.rawValue].increment(by: UInt64(drifts)) }
-            if driftPeriodNs > 0 { driftUntil.pointee = e.tsEvent &+ driftPeriodNs }
-        }
+        let drifts = labels.takeDrifts()  // the member already reset itself, if it should
+        if drifts > 0 { drifted(drifts, at: e.tsEvent) }
+    }
+
+    /// `drifts` detections at event time `time`: counted, and the `[drift]` action's period
+    /// starts.
+    @inline(__always)
+    func drifted(_ drifts: Int, at time: UInt64) {
+        counts[Count.driftDetected.rawValue].increment(by: UInt64(drifts))
+        if driftResets { counts[Count.onlineResets.rawValue].increment(by: UInt64(drifts)) }
+        if driftPeriodNs > 0 { driftUntil.pointee = time &+ driftPeriodNs }
     }
 
     /// Queues the row just evaluated, with the online member's prediction, for its label.
