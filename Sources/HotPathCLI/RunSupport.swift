@@ -34,7 +34,9 @@ func runEngine(_ config: EngineConfig, sources: (Clock) -> [Engine.FeedRun]) -> 
     let sink: SignalSink?
     do {
         sink = try config.signalsPath.map { path throws(EngineError) in
-            try SignalSink(path: path, format: config.signalFormat)
+            try SignalSink(
+                path: path, format: config.signalFormat,
+                members: config.wideSignals ? engine.ensemble?.memberCount ?? 0 : 0)
         }
     } catch { fail("\(error)", code: 2) }
     if let egress = engine.egress {

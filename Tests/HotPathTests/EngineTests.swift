@@ -625,6 +625,42 @@ final class EngineTests: XCTestCase {
     }
 
     /// The binary signal record is the documented fixed 64 bytes, fields at fixed offsets.
+    /// `[output] wide`: each signal is written with its members' own probabilities (which
+    /// the ensemble's weights combine into its edge) and the regime; 208-byte binary records.
+    func testWideSignalsCarryEachMembersOutputs() throws {
+        XCTAssertEqual(MemoryLayout<MemberRecord>.size, 144)
+        XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.regime), 8)
+        XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.members), 12)
+        XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.buy), 16)
+        XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.sell), 80)
+        let c = try config(output: "signals = \"\"\nwide = true")
+        let engine = try Engine(config: c)
+        let path = temporaryFile([], suffix: ".bin")
+        defer { unlink(path) }
+        let sink = try SignalSink(path: path, format: .binary, members: 2)
+        let (report, _) = try engine.run(
+            feeds: [FileReplay(file: try demoSession(messages: 60_000), clock: engine.clock)], sink: sink)
+        sink.close()
+        let bytes = try XCTUnwrap(FileManager.default.contents(atPath: path))
+        XCTAssertEqual(bytes.count % 208, 0)
+        XCTAssertGreaterThan(bytes.count / 208, 10)
+        XCTAssertEqual(Int(report.counter("output.signals_written") ?? 0), bytes.count / 208)
+        XCTAssertEqual(report.counter("output.wide_missing"), 0)
+        bytes.withUnsafeBytes { raw in
+            for i in 0..<bytes.count / 208 {
+                let s = raw.loadUnaligned(fromByteOffset: i * 208, as: Signal.self)
+                let m = raw.loadUnaligned(fromByteOffset: i * 208 + 64, as: MemberRecord.self)
+                XCTAssertEqual(m.sequence, s.sequence)
+                XCTAssertEqual(m.members, 2)
+                XCTAssertEqual(m.regime, -1)
+                XCTAssertEqual(s.edge, 0.7 * (m.buy[0] - m.sell[0]) + 0.3 * (m.buy[1] - m.sell[1]), accuracy: 1e-12)
+                XCTAssertTrue(m.buy[2].isNaN)
+            }
+        }
+        XCTAssertEqual(MemberRecord.csvHeader(members: 2), "regime,m0_buy,m0_sell,m1_buy,m1_sell")
+        XCTAssertEqual(MemberRecord.csv(nil, members: 2), ",,,,")
+    }
+
     func testSignalRecordIs64Bytes() {
         XCTAssertEqual(MemoryLayout<Signal>.size, 64)
         XCTAssertEqual(MemoryLayout<Signal>.stride, 64)

@@ -35,9 +35,11 @@ public final class Engine: @unchecked Sendable {
     public let clock: Clock
     public let counters = CounterRegistry()
     public let arena: Arena
-    let ensemble: Ensemble?
+    public let ensemble: Ensemble?
     let events: SPSCRing<Event>
     let signals: SPSCRing<Signal>
+    /// `[output] wide`: each emitted signal's `MemberRecord`, pushed just before the signal.
+    let members: SPSCRing<MemberRecord>?
     let histograms: UnsafeMutablePointer<HistogramRecorder>
     public let core: EngineCore
     /// Stop requested, feed done, engine done: the threads' hand-offs.
@@ -93,6 +95,12 @@ public final class Engine: @unchecked Sendable {
         self.config = config
         self.clock = clock
         do { ensemble = try config.loadEnsemble() } catch { throw .config(error) }
+        if config.wideSignals, let n = ensemble?.memberCount, n > MemberRecord.maxMembers {
+            throw .config(
+                ConfigError(
+                    file: config.file, key: "output.wide",
+                    reason: "\(n) models; a wide record carries \(MemberRecord.maxMembers)"))
+        }
         let b = config.book
         // Double-buffered histograms: one per stage, one per hiccup meter.
         let histogramBytes = (Stage.allCases.count + HiccupThread.allCases.count) * 2 * HistogramLayout.countsLength * 8
@@ -100,7 +108,10 @@ public final class Engine: @unchecked Sendable {
         // Feature windows (five time windows of 40-byte entries and one 16-byte series per
         // instrument, `history_capacity` entries each) are carved from the arena too.
         let featureBytes = b.maxInstruments * MicrostructureFeatures.arenaBytes(config.features)
-        let bytes = 8 << 20 + histogramBytes + bookBytes + (config.eventRing + config.signalRing) * 64 + featureBytes
+        let wideBytes = config.wideSignals ? 2 * config.signalRing * MemoryLayout<MemberRecord>.stride : 0
+        let bytes =
+            8 << 20 + histogramBytes + bookBytes + (config.eventRing + config.signalRing) * 64 + featureBytes
+            + wideBytes
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
         if physical > 0 && bytes > physical * 3 / 4 {
             throw .config(
@@ -114,6 +125,14 @@ public final class Engine: @unchecked Sendable {
             arena = try Arena(bytes: bytes, cpu: config.engineCore, lock: true)
             events = try SPSCRing(capacity: config.eventRing, policy: config.eventRingPolicy, arena: arena)
             signals = try SPSCRing(capacity: config.signalRing, policy: config.signalRingPolicy, arena: arena)
+            // Twice the signals': records whose signal the full signal ring dropped wait here
+            // until the output thread passes them.
+            if config.wideSignals {
+                let policy = SPSCRing<MemberRecord>.FullPolicy(rawValue: config.signalRingPolicy.rawValue)!
+                members = try SPSCRing(capacity: 2 * config.signalRing, policy: policy, arena: arena)
+            } else {
+                members = nil
+            }
             histograms = try arena.allocate(HistogramRecorder.self, count: Stage.allCases.count)
             for s in 0..<Stage.allCases.count { (histograms + s).initialize(to: try HistogramRecorder(arena: arena)) }
             let p = try arena.allocate(Atomic<Bool>.self, count: Flags.count, alignment: 128)
@@ -137,7 +156,8 @@ public final class Engine: @unchecked Sendable {
         do {
             core = try EngineCore(
                 config: config, ensemble: ensemble, arena: arena, counters: counters,
-                histograms: histograms, signals: signals.producer, clock: clock, egress: egress)
+                histograms: histograms, signals: signals.producer, members: members?.producer, clock: clock,
+                egress: egress)
         } catch {
             throw .memory(file: config.file, error)
         }
@@ -299,6 +319,7 @@ public final class Engine: @unchecked Sendable {
         }
         add("output.signals_written", output.written)
         add("output.signal_ring_dropped", signals.stats.dropped)
+        if members != nil { add("output.wide_missing", output.wideMissing) }
         add("output.budget_breaches", Int(output.breaches.reduce(0, +)))
         add("histogram.clamped", Int(output.cumulative.reduce(0) { $0 + $1.clamped }))
         if let labels = core.labels {

@@ -41,7 +41,8 @@
 /// [output]   url ("udp://ADDR:PORT": each signal's 64-byte record as a datagram, sent by the
 ///            engine thread as it is made), interface (multicast),
 ///            signals ("-" = stdout, "" = none, or a path), format ("csv"|"jsonl"|"binary"),
-///            report, snapshot_ms, snapshots (JSON lines per interval), progress
+///            report, snapshot_ms, snapshots (JSON lines per interval), progress, wide (each
+///            signal written with every member's p_buy and p_sell and the regime: `MemberRecord`)
 /// ```
 public struct EngineConfig: Sendable {
     public enum Evaluate: String, Sendable { case everyEvent = "every_event", topChange = "top_change" }
@@ -137,6 +138,8 @@ public struct EngineConfig: Sendable {
     /// JSON lines, one per snapshot interval: that interval's percentiles and every counter.
     public var snapshotsPath: String? = nil
     public var progress = true
+    /// `[output] wide`: each signal written with its members' outputs and regime.
+    public var wideSignals = false
 
     public init() {}
 
@@ -330,6 +333,7 @@ public struct EngineConfig: Sendable {
             c.snapshotNs = UInt64(try t.int("snapshot_ms", default: 1_000, in: 10...3_600_000)) * 1_000_000
             c.snapshotsPath = try t.string("snapshots", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
             c.progress = try t.bool("progress", default: true)
+            c.wideSignals = try t.bool("wide", default: false)
             c.outputURL = try t.string("url", default: nil).flatMap { $0.isEmpty ? nil : $0 }
             c.outputInterface = try t.string("interface", default: nil).flatMap { $0.isEmpty ? nil : $0 }
             try t.finish()

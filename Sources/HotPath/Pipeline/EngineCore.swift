@@ -115,6 +115,8 @@ public struct EngineCore: @unchecked Sendable {
     let histograms: UnsafeMutablePointer<HistogramRecorder>
     let counts: CounterGroup
     let signals: SPSCRing<Signal>.Producer
+    /// `[output] wide`: the members' outputs of each emitted signal.
+    let members: SPSCRing<MemberRecord>.Producer?
     let sequence: UnsafeMutablePointer<UInt64>
     let clock: Clock
     let conflate: Bool
@@ -140,9 +142,10 @@ public struct EngineCore: @unchecked Sendable {
 
     init(
         config: EngineConfig, ensemble: Ensemble?, arena: Arena, counters: CounterRegistry,
-        histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer, clock: Clock,
-        egress: SignalEgress? = nil
+        histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer,
+        members: SPSCRing<MemberRecord>.Producer? = nil, clock: Clock, egress: SignalEgress? = nil
     ) throws(ArenaError) {
+        self.members = members
         self.egress = egress.map { Unmanaged.passUnretained($0) }
         let books = config.book.maxInstruments
         bookCapacity = books
@@ -508,12 +511,33 @@ public struct EngineCore: @unchecked Sendable {
         } else {
             sequence.pointee &+= 1
             s.sequence = sequence.pointee
+            if let members { pushMembers(s, book: b, into: members) }
             if signals.push(s) { count(.emitted) } else { count(.signalRingFull) }
             if let egress {
                 let pushed = clock.ticks()
                 egress._withUnsafeGuaranteedRef { $0.send(s, madeTicks: pushed, clock: clock, histograms: histograms) }
             }
         }
+    }
+
+    /// Signal `s`'s wide part: each member's (p_buy, p_sell) from the evaluation just made, and
+    /// the regime. Pushed before the signal, so the output thread finds it when it pops the
+    /// signal; when this ring is full it goes missing, and the output thread counts that.
+    @inline(__always)
+    func pushMembers(_ s: Signal, book b: Int, into ring: SPSCRing<MemberRecord>.Producer) {
+        var r = MemberRecord()
+        r.sequence = s.sequence
+        r.regime = Int32(regime(book: b))
+        let policy = self.policy
+        ensemble!._withUnsafeGuaranteedRef { e in
+            r.members = UInt32(e.memberCount)
+            for m in 0..<e.memberCount {
+                let (buy, sell) = policy.probabilities(e.memberOutputs + m * e.outputs, outputs: e.outputs)
+                r.buy[m] = buy
+                r.sell[m] = sell
+            }
+        }
+        _ = ring.push(r)
     }
 
     /// Answers pending histogram swaps (at batch boundaries).

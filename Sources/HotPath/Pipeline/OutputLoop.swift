@@ -22,6 +22,10 @@ struct OutputLoop {
     var hiccups = [HistogramSnapshot](repeating: HistogramSnapshot(), count: HiccupThread.allCases.count)
     var breaches: [UInt64]
     var written = 0
+    /// `[output] wide`: a member record popped ahead of its signal, and signals written
+    /// without theirs (their record was dropped by a full ring).
+    var pendingWide: MemberRecord? = nil
+    var wideMissing = 0
     let started = Clock.monotonicNs()
     var feedCollectedFinal = false
 
@@ -44,8 +48,9 @@ struct OutputLoop {
         while true {
             // Signals are written from the ring's slots (no copy): this thread shares the
             // feed's CPU, and its bursts delay the feed.
+            let wide = engine.members != nil
             let n = consumer.consume(limit: 4096) { run in
-                if let sink { for s in run { sink.write(s) } }
+                for s in run { sink?.write(s, wide: wide ? wideRecord(for: s) : nil) }
             }
             written += n
             if n == 0 {
@@ -81,10 +86,27 @@ struct OutputLoop {
     /// After the feed and engine threads have been joined.
     mutating func finish(sink: SignalSink?) {
         let consumer = engine.signals.consumer
-        while let s = consumer.pop() { sink?.write(s); written += 1 }
+        while let s = consumer.pop() {
+            sink?.write(s, wide: engine.members != nil ? wideRecord(for: s) : nil)
+            written += 1
+        }
         sink?.flush()
         snapshot(final: true, feedDone: true)
         progress.finish()
+    }
+
+    /// Signal `s`'s member record: records before it belong to signals the full signal ring
+    /// dropped, and are passed; nil (counted) when its own was dropped.
+    mutating func wideRecord(for s: Signal) -> MemberRecord? {
+        let ring = engine.members!.consumer
+        while true {
+            if pendingWide == nil { pendingWide = ring.pop() }
+            guard let r = pendingWide, r.sequence <= s.sequence else { break }
+            pendingWide = nil
+            if r.sequence == s.sequence { return r }
+        }
+        wideMissing += 1
+        return nil
     }
 
     /// Moves each stage's counts since the last snapshot into `cumulative`, and checks every

@@ -69,14 +69,18 @@ public struct Signal: BitwiseCopyable, Equatable, Sendable {
     }
 
     /// Cold path (the output thread).
-    public var json: String {
-        JSONText.object([
-            ("sequence", "\(sequence)"), ("ts_event", "\(tsEvent)"), ("ts_recv", "\(tsRecv)"),
-            ("instrument_id", "\(instrumentId)"), ("side", JSONText.quote(sideName)),
-            ("strength", JSONText.quote(strength.name)), ("urgency", JSONText.quote(urgency.name)),
-            ("risk", JSONText.quote(risk.name)), ("edge", "\(edge)"), ("confidence", "\(confidence)"),
-            ("mid", JSONText.quote(DBNJSONWriter.decimal(mid))),
-            ("spread", JSONText.quote(DBNJSONWriter.decimal(spread))),
-        ])
+    public var json: String { json(adding: []) }
+
+    /// The JSON object with `extra` fields after the signal's own.
+    public func json(adding extra: [(String, String)]) -> String {
+        JSONText.object(
+            [
+                ("sequence", "\(sequence)"), ("ts_event", "\(tsEvent)"), ("ts_recv", "\(tsRecv)"),
+                ("instrument_id", "\(instrumentId)"), ("side", JSONText.quote(sideName)),
+                ("strength", JSONText.quote(strength.name)), ("urgency", JSONText.quote(urgency.name)),
+                ("risk", JSONText.quote(risk.name)), ("edge", "\(edge)"), ("confidence", "\(confidence)"),
+                ("mid", JSONText.quote(DBNJSONWriter.decimal(mid))),
+                ("spread", JSONText.quote(DBNJSONWriter.decimal(spread))),
+            ] + extra)
     }
 }
