@@ -16,6 +16,8 @@ let package = Package(
     products: [
         .library(name: "HotPath", targets: ["HotPath"]),
         .executable(name: "hotpath", targets: ["HotPathCLI"]),
+        // libFuzzer harnesses over the parsers; scripts/fuzz.sh builds and runs them.
+        .executable(name: "hotpath-fuzz", targets: ["HotPathFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -36,6 +38,7 @@ let package = Package(
             name: "HotPathCLI",
             dependencies: ["HotPath", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        .executableTarget(name: "HotPathFuzz", dependencies: ["HotPath"]),
         // Counts malloc calls per thread by interposing malloc in the test process only.
         .target(name: "MallocCounter", path: "Tests/MallocCounter"),
         .testTarget(name: "HotPathTests", dependencies: ["HotPath", "MallocCounter"]),

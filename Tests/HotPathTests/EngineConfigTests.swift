@@ -57,6 +57,21 @@ final class EngineConfigTests: XCTestCase {
         assertError("[regimes]\nhmm = \"/nonexistent.json\"\n", key: "regimes.hmm", mentions: "not a readable")
     }
 
+    /// Found by scripts/fuzz.sh: toml++ aborted the process on a table name starting with
+    /// anything but a bare-key character or a quote, and on a bracket closing the other kind.
+    /// Each is now a located error.
+    func testATableNameTomlPlusPlusWouldAbortOnIsNamed() {
+        for text in ["[+]\nx = 1\n", "[ é]\n", "[[é]]\n", "[a]\nx = 1\n[\u{FFFD}b]\n", "s = '[x'\n[=]\n"] {
+            assertError(text, key: "", mentions: "a table name starts with")
+        }
+        assertError("x = [1, }]\n", key: "", mentions: "column 9: '}' where a '[' is open")
+        assertError("x = {a = [1}\n", key: "", mentions: "'}' where a '[' is open")
+        let fine = "a = [\n [1],\n]\ns = \"\"\"\n[+]\n\"\"\"\n[\"a]\"]\n[b.c] # [+]\n[[d]]\n"
+        XCTAssertNil(TOMLPrecheck.firstAbort(fine))
+        XCTAssertEqual(TOMLPrecheck.firstAbort("[a]\n  [ +b]")?.line, 2)
+        XCTAssertEqual(TOMLPrecheck.firstAbort("[a]\n  [ +b]")?.column, 5)
+    }
+
     func testUnknownKeyIsNamed() {
         assertError("[risk]\nmax_postion = 3\n", key: "risk.max_postion", mentions: "unknown key")
         assertError("[riks]\n", key: "riks", mentions: "unknown key")

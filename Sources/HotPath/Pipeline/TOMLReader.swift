@@ -18,6 +18,9 @@ struct TOMLReader {
 
     /// Parses `text`; a syntax error names its line and column.
     static func parse(file: String, text: String) throws(ConfigError) -> TOMLReader {
+        if let (line, column, reason) = TOMLPrecheck.firstAbort(text) {
+            throw ConfigError(file: file, key: "", reason: "line \(line), column \(column): \(reason)")
+        }
         do {
             return TOMLReader(file: file, table: try TOMLTable(string: text))
         } catch let error as TOMLParseError {

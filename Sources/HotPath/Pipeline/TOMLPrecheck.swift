@@ -1,0 +1,86 @@
+/// The TOML shapes toml++ (under TOMLKit 0.6.0) asserts on, and so aborts the process on,
+/// instead of reporting them (found by scripts/fuzz.sh); `TOMLReader.parse` refuses them first,
+/// with their line and column (1-based):
+/// - a table header (`[name]`, `[[name]]`) whose name starts with anything but a bare-key
+///   character or a quote;
+/// - a `]` or `}` that closes the other kind of bracket (`x = [1, }]`).
+///
+/// A small scanner, not a parser: a header is a `[` that opens a line outside any string,
+/// array or inline table, so it follows strings (basic, literal, multi-line, with escapes),
+/// comments and the brackets open, and nothing else.
+enum TOMLPrecheck {
+    static func firstAbort(_ text: String) -> (line: Int, column: Int, reason: String)? {
+        let b = Array(text.utf8)
+        let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), newline = UInt8(ascii: "\n")
+        var i = 0, line = 1, lineStart = 0, atLineStart = true
+        var open: [UInt8] = []  // the brackets open, innermost last
+        func at(_ k: Int) -> UInt8 { k < b.count ? b[k] : 0 }
+        func tripled(_ c: UInt8, _ k: Int) -> Bool { at(k) == c && at(k + 1) == c && at(k + 2) == c }
+        func startsName(_ c: UInt8) -> Bool {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "_"), UInt8(ascii: "-"), quote, apostrophe:
+                true
+            default: false
+            }
+        }
+        while i < b.count {
+            let c = b[i]
+            switch c {
+            case newline:
+                (line, lineStart, atLineStart) = (line + 1, i + 1, true)
+                i += 1
+                continue
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
+                i += 1
+                continue
+            case UInt8(ascii: "#"):
+                while i < b.count && b[i] != newline { i += 1 }
+                continue
+            case quote, apostrophe:
+                let triple = tripled(c, i)
+                i += triple ? 3 : 1
+                while i < b.count {
+                    if c == quote && b[i] == UInt8(ascii: "\\") {
+                        i += 2
+                        continue
+                    }
+                    if b[i] == newline {
+                        if !triple { break }  // an unclosed string: toml++ reports it
+                        (line, lineStart) = (line + 1, i + 1)
+                    }
+                    if triple ? tripled(c, i) : b[i] == c {
+                        i += triple ? 3 : 1
+                        break
+                    }
+                    i += 1
+                }
+            case UInt8(ascii: "[") where open.isEmpty && atLineStart:
+                var k = i + 1
+                if at(k) == UInt8(ascii: "[") { k += 1 }
+                while at(k) == UInt8(ascii: " ") || at(k) == UInt8(ascii: "\t") { k += 1 }
+                if !startsName(at(k)) {
+                    return (line, k - lineStart + 1, "a table name starts with a letter, a digit, _, - or a quote")
+                }
+                // The rest of the header: its name may hold quoted brackets, which toml++ reads.
+                i = k
+                while i < b.count && b[i] != newline && b[i] != UInt8(ascii: "#") { i += 1 }
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                open.append(c)
+                i += 1
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                let opener = c == UInt8(ascii: "]") ? UInt8(ascii: "[") : UInt8(ascii: "{")
+                if let innermost = open.last, innermost != opener {
+                    let (closing, opened) = (Character(UnicodeScalar(c)), Character(UnicodeScalar(innermost)))
+                    return (line, i - lineStart + 1, "'\(closing)' where a '\(opened)' is open")
+                }
+                _ = open.popLast()
+                i += 1
+            default:
+                i += 1
+            }
+            atLineStart = false
+        }
+        return nil
+    }
+}
