@@ -34,6 +34,27 @@ final class ModelErrorTests: XCTestCase {
             lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("node 0 points at node 99 of 7"))
     }
 
+    /// Found by scripts/fuzz.sh: a child that points back up the tree (here node 0 at itself)
+    /// sent the evaluator's set-up round the cycle until the stack overflowed.
+    func testATreeWithACycleIsRefused() {
+        let line = nano.split(separator: "\n").first { $0.hasPrefix("left_child=") }!
+        let bad = "left_child=0" + line.dropFirst("left_child=".count).drop { $0 != " " }
+        XCTAssertTrue(
+            lightGBMError(nano.replacingFirst(String(line), with: bad)).contains("node 0 is reached twice"),
+            lightGBMError(nano.replacingFirst(String(line), with: bad)))
+    }
+
+    /// Found by scripts/fuzz.sh: a protobuf length or tensor dimension past Int.max trapped in
+    /// the conversion; each is now an error naming the file.
+    func testAnONNXLengthPastIntMaxIsAnError() {
+        let huge: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]
+        for bytes in [[0x0A] + huge, [0x3A, 0x0D, 0x2A, 0x0B, 0x08] + huge] {
+            let path = temporaryFile(bytes, suffix: ".onnx")
+            defer { unlink(path) }
+            XCTAssertThrowsError(try ModelFile.load(path: path)) { XCTAssertTrue("\($0)".hasPrefix(path), "\($0)") }
+        }
+    }
+
     func testFeatureOutOfRange() {
         let line = nano.split(separator: "\n").first { $0.hasPrefix("split_feature=") }!
         let bad = "split_feature=40" + line.dropFirst("split_feature=".count).drop { $0 != " " }

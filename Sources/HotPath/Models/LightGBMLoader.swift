@@ -194,6 +194,9 @@ public enum LightGBMLoader {
         let outputs = perIteration > 1 ? perIteration : numClass
         // A random forest's score is the trees' mean over its iterations (GBDT::PredictRaw).
         let averageOver = averaged ? trees.count / perIteration : 0
+        if let problem = TreeEnsemble.structureProblem(trees: trees, nodes: nodes, leaves: leaves.count) {
+            throw ModelError(file: file, place: "", reason: problem)
+        }
         var ensemble = TreeEnsemble(
             arithmetic: .lightgbm, features: features, outputs: outputs, transform: transform,
             baseMargin: [Double](repeating: 0, count: outputs), averageOver: averageOver,

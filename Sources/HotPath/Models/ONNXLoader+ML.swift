@@ -262,6 +262,9 @@ extension ONNXLoader {
                 }
             }
             let width = oneScore ? 1 : outputs
+            if let problem = TreeEnsemble.structureProblem(trees: trees, nodes: flat, leaves: leaves.count) {
+                throw fail(problem)
+            }
             let forest = TreeEnsemble(
                 arithmetic: .xgboost, features: features, outputs: width, transform: .identity,
                 baseMargin: [Double](repeating: 0, count: width), averageOver: aggregate == "AVERAGE" ? order.count : 0,

@@ -388,16 +388,22 @@ public enum ONNXLoader {
     static func tensor(_ r: ProtobufReader) throws -> (String, Tensor) {
         var p = r
         var name = "", dims: [Int] = [], floats: [Float] = [], raw: Range<Int>?, type = 1
+        func dim(_ d: UInt64) throws -> Int {
+            guard d <= 1 << 31 else {
+                throw ProtobufReader.Malformed(offset: p.at, reason: "tensor \(name) has a dimension of \(d)")
+            }
+            return Int(d)
+        }
         while !p.atEnd {
             let (n, v) = try p.field()
             switch (n, v) {
-            case let (1, .varint(d)): dims.append(Int(d))
+            case let (1, .varint(d)): dims.append(try dim(d))
             case let (1, .bytes(packed)):
                 var q = p.sub(packed)
-                while !q.atEnd { dims.append(Int(try q.varint())) }
-            case let (2, .varint(t)): type = Int(t)
+                while !q.atEnd { dims.append(try dim(try q.varint())) }
+            case let (2, .varint(t)): type = Int(truncatingIfNeeded: t)
             case let (4, .bytes(packed)):
-                for o in stride(from: packed.lowerBound, to: packed.upperBound, by: 4) {
+                for o in stride(from: packed.lowerBound, to: packed.upperBound - 3, by: 4) {
                     floats.append(Float(bitPattern: p.bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
                 }
             case let (4, .fixed32(bits)): floats.append(Float(bitPattern: bits))
@@ -409,7 +415,7 @@ public enum ONNXLoader {
         // Only float tensors carry weights; others (e.g. a Reshape's int64 shape) load empty,
         // and a layer that needs them as weights reports the mismatch.
         if let raw, type == 1 {
-            for o in stride(from: raw.lowerBound, to: raw.upperBound, by: 4) {
+            for o in stride(from: raw.lowerBound, to: raw.upperBound - 3, by: 4) {
                 floats.append(Float(bitPattern: p.bytes.loadUnaligned(fromByteOffset: o, as: UInt32.self)))
             }
         }

@@ -50,8 +50,12 @@ struct ProtobufReader {
             defer { at += 4 }
             return (number, .fixed32(bytes.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
         case 2:
-            let n = Int(try varint())
-            guard n >= 0, at + n <= end else {
+            let length = try varint()
+            guard length <= UInt64(end - at) else {
+                throw Malformed(offset: at, reason: "field \(number) of \(length) bytes runs past the end")
+            }
+            let n = Int(length)
+            guard at + n <= end else {
                 throw Malformed(offset: at, reason: "field \(number) of \(n) bytes runs past the end")
             }
             defer { at += n }

@@ -52,6 +52,35 @@ public struct TreeEnsemble: @unchecked Sendable {
         public var category: UInt16
     }
 
+    /// The deepest tree a model may hold. Trained trees are far shallower (LightGBM and
+    /// XGBoost cap depth in the tens); the evaluators' set-up walks trees recursively.
+    public static let maxDepth = 1024
+
+    /// Why `trees` over `nodes` and `leaves` are not a forest of proper trees, or nil: every
+    /// child within range, no node reached twice (a cycle, or two parents), no tree deeper
+    /// than `maxDepth`. Loaders check it before building an ensemble: a file that fails it
+    /// would send the evaluators round a cycle or off the end of the node array.
+    public static func structureProblem(trees: [Tree], nodes: [Node], leaves: Int) -> String? {
+        var seen = [Bool](repeating: false, count: nodes.count)
+        var stack: [(node: Int32, depth: Int)] = []
+        for (t, tree) in trees.enumerated() {
+            stack.append((tree.root, 1))
+            while let (n, depth) = stack.popLast() {
+                if n < 0 {
+                    if Int(~n) >= leaves { return "tree \(t): leaf \(~n) of \(leaves)" }
+                    continue
+                }
+                guard Int(n) < nodes.count else { return "tree \(t): node \(n) of \(nodes.count)" }
+                guard !seen[Int(n)] else { return "tree \(t): node \(n) is reached twice (a cycle, or two parents)" }
+                guard depth <= maxDepth else { return "tree \(t) is deeper than \(maxDepth)" }
+                seen[Int(n)] = true
+                stack.append((nodes[Int(n)].left, depth + 1))
+                stack.append((nodes[Int(n)].right, depth + 1))
+            }
+        }
+        return nil
+    }
+
     public struct Tree: Sendable {
         public var root: Int32  // node index, or ~leaf for a single-leaf tree
         public var output: Int32  // class this tree adds to

@@ -235,6 +235,9 @@ public enum XGBoostLoader {
             }
             trees.append(.init(root: index[0], output: cls, linear: false))
         }
+        if let problem = TreeEnsemble.structureProblem(trees: trees, nodes: nodes, leaves: leaves.count) {
+            throw fail("learner.gradient_booster.model.trees", problem)
+        }
         var ensemble = TreeEnsemble(
             arithmetic: .xgboost, features: features, outputs: outputs, transform: transform,
             baseMargin: margin, trees: trees, nodes: nodes, leaves: leaves, bitsets: bitsets, bitsetRanges: ranges,
