@@ -6,6 +6,7 @@
 # executions, the corpus and the coverage. Fails on a crash, an ASan report or a leak-free
 # timeout, keeping the input in .build-fuzz/findings/<target>/ (each one becomes a test).
 # Usage: bash scripts/fuzz.sh [TARGET|all] [SECONDS (30)] [MAX_RUNS (0: no limit)]
+# With MAX_RUNS the run is also seeded (-seed=1): CI's short pass is the same on every host.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -14,8 +15,10 @@ which="${1:-all}"
 seconds="${2:-30}"
 runs="${3:-0}"
 [ "$which" = all ] || targets="$which"
+# SwiftPM hands swiftc one -sanitize= flag per sanitizer, and the driver keeps the last: the
+# combined flag after them instruments the Swift code for both.
 swift build -c release --sanitize=fuzzer --sanitize=address --product hotpath-fuzz --scratch-path .build-fuzz \
-    -Xswiftc -DHOTPATH_FUZZ 2>&1 | grep -E "error|Compiling HotPathFuzz|Build" | grep -v "ld.gold: warning"
+    -Xswiftc -DHOTPATH_FUZZ -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -E "error|Compiling HotPathFuzz|Build" | grep -v "ld.gold: warning"
 bin=.build-fuzz/release/hotpath-fuzz
 [ -x "$bin" ] || { echo "fuzz: the harness did not build" >&2; exit 1; }
 # Swift's own backtracer reads memory ASan calls out of bounds: libFuzzer reports instead.
@@ -28,11 +31,13 @@ for t in $targets; do
     mkdir -p "$corpus" "$findings"
     cp -n "$seeds"/* "$corpus"/ 2>/dev/null
     log=".build-fuzz/$t.log"
-    HOTPATH_FUZZ_TARGET=$t "$bin" "$corpus" -max_total_time="$seconds" -runs="${runs/#0/-1}" -max_len=65536 \
+    seed=()
+    [ "$runs" -gt 0 ] && seed=(-seed=1)
+    HOTPATH_FUZZ_TARGET=$t "$bin" "$corpus" "${seed[@]}" -max_total_time="$seconds" -runs="${runs/#0/-1}" -max_len=65536 \
         -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" > "$log" 2>&1
     rc=$?
-    execs=$(awk -F: '/stat::number_of_executed_units/ {gsub(/ /,"",$2); print $2}' "$log")
-    rate=$(awk -F: '/stat::average_exec_per_sec/ {gsub(/ /,"",$2); print $2}' "$log")
+    execs=$(awk '/stat::number_of_executed_units/ {print $NF}' "$log")
+    rate=$(awk '/stat::average_exec_per_sec/ {print $NF}' "$log")
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1)
     if [ $rc -ne 0 ]; then
         echo "fuzz $t: FAILED after ${execs:-?} executions (exit $rc); input kept in $findings/"

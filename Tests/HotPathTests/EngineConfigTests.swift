@@ -61,7 +61,9 @@ final class EngineConfigTests: XCTestCase {
     /// anything but a bare-key character or a quote, and on a bracket closing the other kind.
     /// Each is now a located error.
     func testATableNameTomlPlusPlusWouldAbortOnIsNamed() {
-        for text in ["[+]\nx = 1\n", "[ é]\n", "[[é]]\n", "[a]\nx = 1\n[\u{FFFD}b]\n", "s = '[x'\n[=]\n"] {
+        for text in [
+            "[+]\nx = 1\n", "[ é]\n", "[[é]]\n", "[a]\nx = 1\n[\u{FFFD}b]\n", "s = '[x'\n[=]\n", "\u{FEFF}[+]\n",
+        ] {
             assertError(text, key: "", mentions: "a table name starts with")
         }
         assertError("x = [1, }]\n", key: "", mentions: "column 9: '}' where a '[' is open")

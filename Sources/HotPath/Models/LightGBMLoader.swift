@@ -49,7 +49,15 @@ public enum LightGBMLoader {
         }
         let numClass = max(1, try headerInt("num_class"))
         let perIteration = max(1, try headerInt("num_tree_per_iteration"))
+        for (key, n) in [("num_class", numClass), ("num_tree_per_iteration", perIteration)] where n > 65_535 {
+            throw fail(header[key]!.1, "\(key)=\(n) is over 65535")
+        }
         let features = try headerInt("max_feature_idx") + 1
+        guard features <= TreeEnsemble.maxFeatures else {
+            throw fail(
+                header["max_feature_idx"]!.1,
+                "\(features) features; a tree model here takes at most \(TreeEnsemble.maxFeatures)")
+        }
         let objective = header["objective"]?.0.trimmingSpaces() ?? "regression"
         let transform = try Self.transform(objective, file: file, line: header["objective"]?.1 ?? 0)
 

@@ -117,6 +117,7 @@ extension ONNXLoader {
                 }
                 append(.argmax(width: width), width: 1)
             case "Sub", "Div", "Mul", "Add":
+                guard node.inputs.count == 2 else { throw fail("\(node.inputs.count) inputs (2 expected)") }
                 let constantFirst = initializers[node.inputs[0]] != nil
                 guard let c = initializers[node.inputs[constantFirst ? 0 : 1]],
                     c.floats.count == 1 || c.floats.count == width

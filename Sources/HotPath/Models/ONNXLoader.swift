@@ -93,7 +93,12 @@ public enum ONNXLoader {
         }
         var producer: [String: Int] = [:]
         for (i, n) in nodes.enumerated() { for o in n.outputs { producer[o] = i } }
-        if let i = producer[target], nodes[i].op == "ZipMap" { target = nodes[i].inputs[0] }
+        if let i = producer[target], nodes[i].op == "ZipMap" {
+            guard let mapped = nodes[i].inputs.first else {
+                throw ModelError(file: file, place: "node \"\(nodes[i].name)\" (ZipMap)", reason: "has no input")
+            }
+            target = mapped
+        }
         // Walk back from the output to the input.
         var chain: [Node] = []
         var taken: [Int] = []  // which of each chain node's outputs the path takes
@@ -220,8 +225,10 @@ public enum ONNXLoader {
                 width = hidden
             case "MatMul":
                 let w = try constant(1)
-                guard w.dims.count == 2 else {
-                    throw ModelError(file: file, place: place, reason: "weights of rank \(w.dims.count)")
+                guard w.dims.count == 2, w.floats.count == w.dims[0] * w.dims[1] else {
+                    throw ModelError(
+                        file: file, place: place, reason: "weights of \(w.floats.count) values for dimensions \(w.dims)"
+                    )
                 }
                 if width >= 0 && width != w.dims[0] {
                     throw ModelError(
@@ -243,8 +250,10 @@ public enum ONNXLoader {
             case "Gemm":
                 var w = try constant(1)
                 let alpha = node.floats["alpha"] ?? 1, beta = node.floats["beta"] ?? 1
-                guard (node.ints["transA"] ?? 0) == 0, w.dims.count == 2 else {
-                    throw ModelError(file: file, place: place, reason: "transA or non-matrix weights")
+                guard (node.ints["transA"] ?? 0) == 0, w.dims.count == 2, w.floats.count == w.dims[0] * w.dims[1] else {
+                    throw ModelError(
+                        file: file, place: place,
+                        reason: "transA, or weights of \(w.floats.count) values for dimensions \(w.dims)")
                 }
                 if (node.ints["transB"] ?? 0) != 0 {  // stored [out, in]: transpose to [in, out]
                     var t = [Float](repeating: 0, count: w.floats.count)

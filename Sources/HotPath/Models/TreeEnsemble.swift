@@ -52,6 +52,10 @@ public struct TreeEnsemble: @unchecked Sendable {
         public var category: UInt16
     }
 
+    /// The most features a tree model may take: far beyond any this engine feeds, and a bound
+    /// on what a malformed header can make the loaders allocate.
+    public static let maxFeatures = 1 << 16
+
     /// The deepest tree a model may hold. Trained trees are far shallower (LightGBM and
     /// XGBoost cap depth in the tens); the evaluators' set-up walks trees recursively.
     public static let maxDepth = 1024

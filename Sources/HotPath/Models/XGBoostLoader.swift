@@ -49,14 +49,35 @@ public enum XGBoostLoader {
             for (i, x) in a.enumerated() { out.append(try number(x, "\(place)[\(i)]")) }
             return out
         }
+        /// Whole numbers within `range` (a file can say 1e300 or 0.5 where a count or index goes).
+        func integers(_ v: Any?, _ place: String, in range: ClosedRange<Int>) throws(ModelError) -> [Int] {
+            var out: [Int] = []
+            for (i, x) in try numbers(v, place).enumerated() {
+                guard x.rounded() == x, x >= Double(range.lowerBound), x <= Double(range.upperBound) else {
+                    throw fail(
+                        "\(place)[\(i)]", "\(x) is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+                }
+                out.append(Int(x))
+            }
+            return out
+        }
+        func integer(_ v: Any?, _ place: String, in range: ClosedRange<Int>) throws(ModelError) -> Int {
+            let x = try number(v, place)
+            guard x.rounded() == x, x >= Double(range.lowerBound), x <= Double(range.upperBound) else {
+                throw fail(place, "\(x) is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return Int(x)
+        }
+        let index32 = -1...Int(Int32.max)
         let learner = try object(try object(root, "$")["learner"], "learner")
         let params = try object(learner["learner_model_param"], "learner.learner_model_param")
-        let numClass = Int(try number(params["num_class"], "learner.learner_model_param.num_class"))
+        let numClass = try integer(params["num_class"], "learner.learner_model_param.num_class", in: 0...65_535)
         // Several targets (reg:quantileerror with a list of quantiles): one output each.
         let numTarget =
             params["num_target"] == nil
-            ? 1 : Int(try number(params["num_target"], "learner.learner_model_param.num_target"))
-        let features = Int(try number(params["num_feature"], "learner.learner_model_param.num_feature"))
+            ? 1 : try integer(params["num_target"], "learner.learner_model_param.num_target", in: 0...65_535)
+        let features = try integer(
+            params["num_feature"], "learner.learner_model_param.num_feature", in: 0...TreeEnsemble.maxFeatures)
         let objective = try object(learner["objective"], "learner.objective")
         guard let objectiveName = objective["name"] as? String else { throw fail("learner.objective.name", "missing") }
         let booster = try object(learner["gradient_booster"], "learner.gradient_booster")
@@ -169,9 +190,9 @@ public enum XGBoostLoader {
                     "vector-leaf trees (multi_strategy=\"multi_output_tree\") are not supported; train with the default one_output_per_tree"
                 )
             }
-            let left = try numbers(tree["left_children"], place + ".left_children").map(Int.init)
-            let right = try numbers(tree["right_children"], place + ".right_children").map(Int.init)
-            let split = try numbers(tree["split_indices"], place + ".split_indices").map(Int.init)
+            let left = try integers(tree["left_children"], place + ".left_children", in: index32)
+            let right = try integers(tree["right_children"], place + ".right_children", in: index32)
+            let split = try integers(tree["split_indices"], place + ".split_indices", in: index32)
             let cond = try numbers(tree["split_conditions"], place + ".split_conditions")
             let defaultLeft = try numbers(tree["default_left"], place + ".default_left")
             let splitType =
@@ -186,10 +207,16 @@ public enum XGBoostLoader {
             // Categorical splits: categories_nodes[k] uses categories[segments[k] ..< + sizes[k]].
             var categoryOf: [Int: Int] = [:]
             if let catNodes = tree["categories_nodes"] as? [Any], !catNodes.isEmpty {
-                let nodesList = try numbers(catNodes, place + ".categories_nodes").map(Int.init)
-                let segments = try numbers(tree["categories_segments"], place + ".categories_segments").map(Int.init)
-                let sizes = try numbers(tree["categories_sizes"], place + ".categories_sizes").map(Int.init)
-                let cats = try numbers(tree["categories"], place + ".categories").map(Int.init)
+                let nodesList = try integers(catNodes, place + ".categories_nodes", in: 0...max(0, n - 1))
+                let cats = try integers(tree["categories"], place + ".categories", in: 0...(1 << 24))
+                let segments = try integers(
+                    tree["categories_segments"], place + ".categories_segments", in: 0...cats.count)
+                let sizes = try integers(tree["categories_sizes"], place + ".categories_sizes", in: 0...cats.count)
+                guard segments.count == nodesList.count, sizes.count == nodesList.count,
+                    zip(segments, sizes).allSatisfy({ $0 + $1 <= cats.count })
+                else {
+                    throw fail(place + ".categories_segments", "segments and sizes do not fit the categories")
+                }
                 for (k, node) in nodesList.enumerated() {
                     let members = cats[segments[k]..<segments[k] + sizes[k]]
                     let words = ((members.max() ?? 0) >> 5) + 1
@@ -229,10 +256,10 @@ public enum XGBoostLoader {
                         kind: categorical ? 3 : 2, defaultLeft: defaultLeft[i] != 0 ? 1 : 0,
                         category: UInt16(categoryOf[i] ?? 0)))
             }
-            let cls = Int32(treeInfo[t])
-            guard cls >= 0 && Int(cls) < outputs else {
-                throw fail("learner.gradient_booster.model.tree_info[\(t)]", "class \(cls) of \(outputs)")
+            guard treeInfo[t].rounded() == treeInfo[t], treeInfo[t] >= 0, treeInfo[t] < Double(outputs) else {
+                throw fail("learner.gradient_booster.model.tree_info[\(t)]", "class \(treeInfo[t]) of \(outputs)")
             }
+            let cls = Int32(treeInfo[t])
             trees.append(.init(root: index[0], output: cls, linear: false))
         }
         if let problem = TreeEnsemble.structureProblem(trees: trees, nodes: nodes, leaves: leaves.count) {

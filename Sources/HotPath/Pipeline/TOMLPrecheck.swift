@@ -12,7 +12,9 @@ enum TOMLPrecheck {
     static func firstAbort(_ text: String) -> (line: Int, column: Int, reason: String)? {
         let b = Array(text.utf8)
         let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), newline = UInt8(ascii: "\n")
-        var i = 0, line = 1, lineStart = 0, atLineStart = true
+        // A UTF-8 byte order mark opens the text, as toml++ skips it.
+        let bom = b.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var i = bom, line = 1, lineStart = bom, atLineStart = true
         var open: [UInt8] = []  // the brackets open, innermost last
         func at(_ k: Int) -> UInt8 { k < b.count ? b[k] : 0 }
         func tripled(_ c: UInt8, _ k: Int) -> Bool { at(k) == c && at(k + 1) == c && at(k + 2) == c }

@@ -246,7 +246,7 @@ public struct ITCHReader {
         let count = Int(base.be(p + 18, as: UInt16.self))
         if expected != 0 && seq > expected {
             counts.gaps &+= 1
-            counts.missingMessages &+= Int(seq - expected)
+            counts.missingMessages &+= Int(clamping: seq - expected)
         }
         if count == 0 {
             counts.heartbeats &+= 1

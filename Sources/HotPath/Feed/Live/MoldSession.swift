@@ -314,7 +314,7 @@ public struct MoldSession {
     /// Counts the hole at `expected` as lost and moves past it.
     mutating func giveUp(deliver: (ITCHReader.Message) -> Void) {
         let end = holeEnd
-        counts.messagesLost &+= Int(end &- expected)
+        counts.messagesLost &+= Int(clamping: end &- expected)
         expected = end
         attempts = 0
         holeSinceNs = 0

@@ -1,0 +1,25 @@
+import XCTest
+
+@testable import HotPath
+
+/// Every input scripts/fuzz.sh found crashing HotPath, through the same entry point
+/// (`ParserExercise`): each must now be a clean refusal. The files are the fuzzer's findings,
+/// named for what they found (Tests/Fixtures/fuzz-regressions/<target>/).
+final class FuzzRegressionTests: XCTestCase {
+    func testEveryFindingIsRefusedCleanly() throws {
+        let root = TestPaths.fixtures + "/fuzz-regressions"
+        var ran = 0
+        for target in ParserExercise.targets {
+            let exercise = try XCTUnwrap(ParserExercise(target: target))
+            let dir = root + "/" + target
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                let bytes = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/" + name))
+                let path = temporaryFile(Array(bytes), suffix: exercise.suffix)
+                defer { unlink(path) }
+                exercise.run(path: path)
+                ran += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(ran, 4)
+    }
+}
