@@ -31,11 +31,13 @@ for t in $targets; do
     mkdir -p "$corpus" "$findings"
     cp -n "$seeds"/* "$corpus"/ 2>/dev/null
     log=".build-fuzz/$t.log"
+    started=$(date +%s)
     seed=()
     [ "$runs" -gt 0 ] && seed=(-seed=1)
     HOTPATH_FUZZ_TARGET=$t "$bin" "$corpus" "${seed[@]}" -max_total_time="$seconds" -runs="${runs/#0/-1}" -max_len=65536 \
         -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$findings/" > "$log" 2>&1
     rc=$?
+    took=$(( $(date +%s) - started ))
     execs=$(awk '/stat::number_of_executed_units/ {print $NF}' "$log")
     rate=$(awk '/stat::average_exec_per_sec/ {print $NF}' "$log")
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1)
@@ -44,7 +46,7 @@ for t in $targets; do
         grep -E "ERROR|SUMMARY|==[0-9]+==|Fatal error|deadly signal" "$log" | head -8
         status=1
     else
-        echo "fuzz $t: ${execs} executions in ${seconds} s (${rate}/s), 0 crashes; ${cov}; corpus $(ls "$corpus" | wc -l) files"
+        echo "fuzz $t: ${execs} executions in ${took} s (${rate}/s), 0 crashes; ${cov}; corpus $(ls "$corpus" | wc -l) files"
     fi
 done
 exit $status

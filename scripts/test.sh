@@ -247,8 +247,8 @@ fi
 echo "polygon: a wrong key exits 2 with the venue's words, the key in no output"
 rm -rf "$ws"
 
-echo "== coverage-guided fuzzing, the short pass: each target 20,000 seeded runs (scripts/fuzz.sh)"
-bash scripts/fuzz.sh all 60 20000
+echo "== coverage-guided fuzzing, the short pass: each target 100,000 seeded runs (scripts/fuzz.sh)"
+bash scripts/fuzz.sh all 120 100000
 
 echo "== AddressSanitizer sweep of the binary (scripts/asan.sh)"
 bash scripts/asan.sh
