@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing (libFuzzer + AddressSanitizer) of the parsers, through the entry
-# points the product uses (Sources/HotPathFuzz/main.swift lists the targets). Builds the
-# harness into .build-fuzz, then runs each target for SECONDS from a copy of its seed corpus
+# points the product uses (ParserExercise.swift lists the targets). Builds the harness into
+# .build-fuzz, then runs each target for SECONDS from a copy of its seed corpus
 # (Tests/Fixtures/fuzz/<target>; the committed seeds stay as they are) and prints the
 # executions, the corpus and the coverage. Fails on a crash, an ASan report or a leak-free
 # timeout, keeping the input in .build-fuzz/findings/<target>/ (each one becomes a test).
@@ -10,15 +10,20 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-targets="feed lightgbm xgboost onnx config budgets"
+all_targets="feed lightgbm xgboost onnx config budgets mold coinbase kalshi polygon"
+targets=$all_targets
 which="${1:-all}"
 seconds="${2:-30}"
 runs="${3:-0}"
 [ "$which" = all ] || targets="$which"
 # SwiftPM hands swiftc one -sanitize= flag per sanitizer, and the driver keeps the last: the
-# combined flag after them instruments the Swift code for both.
-swift build -c release --sanitize=fuzzer --sanitize=address --product hotpath-fuzz --scratch-path .build-fuzz \
-    -Xswiftc -DHOTPATH_FUZZ -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -E "error|Compiling HotPathFuzz|Build" | grep -v "ld.gold: warning"
+# combined flag after them instruments the Swift code for both. FUZZ_NO_BUILD=1 runs the
+# harness already built (for runs side by side: two builds into one scratch path collide).
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
+    swift build -c release --sanitize=fuzzer --sanitize=address --product hotpath-fuzz --scratch-path .build-fuzz \
+        -Xswiftc -DHOTPATH_FUZZ -Xswiftc -sanitize=fuzzer,address 2>&1 | grep -E "error|Compiling HotPathFuzz|Build" \
+        | grep -v "ld.gold: warning"
+fi
 bin=.build-fuzz/release/hotpath-fuzz
 [ -x "$bin" ] || { echo "fuzz: the harness did not build" >&2; exit 1; }
 # Swift's own backtracer reads memory ASan calls out of bounds: libFuzzer reports instead.
@@ -26,7 +31,7 @@ export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 SWIFT_BACKTRACE=e
 status=0
 for t in $targets; do
     seeds="Tests/Fixtures/fuzz/$t"
-    [ -d "$seeds" ] || { echo "fuzz: no target $t (targets: feed lightgbm xgboost onnx config budgets)" >&2; exit 2; }
+    [ -d "$seeds" ] || { echo "fuzz: no target $t (targets: $all_targets)" >&2; exit 2; }
     corpus=".build-fuzz/corpus/$t" findings=".build-fuzz/findings/$t"
     mkdir -p "$corpus" "$findings"
     cp -n "$seeds"/* "$corpus"/ 2>/dev/null

@@ -58,7 +58,8 @@ final class EngineConfigTests: XCTestCase {
     }
 
     /// Found by scripts/fuzz.sh: toml++ aborted the process on a table name starting with
-    /// anything but a bare-key character or a quote, and on a bracket closing the other kind.
+    /// anything but a bare-key character or a quote, on a bracket closing the other kind, and on
+    /// U+0085 in a nested array.
     /// Each is now a located error.
     func testATableNameTomlPlusPlusWouldAbortOnIsNamed() {
         for text in [
@@ -68,6 +69,7 @@ final class EngineConfigTests: XCTestCase {
         }
         assertError("x = [1, }]\n", key: "", mentions: "column 9: '}' where a '[' is open")
         assertError("x = {a = [1}\n", key: "", mentions: "'}' where a '[' is open")
+        assertError("x = [[\u{85}]]\n", key: "", mentions: "column 7: a character that is not ASCII")
         let fine = "a = [\n [1],\n]\ns = \"\"\"\n[+]\n\"\"\"\n[\"a]\"]\n[b.c] # [+]\n[[d]]\n"
         XCTAssertNil(TOMLPrecheck.firstAbort(fine))
         XCTAssertEqual(TOMLPrecheck.firstAbort("[a]\n  [ +b]")?.line, 2)

@@ -13,8 +13,16 @@ import Glibc
 /// | `lightgbm`, `xgboost`, `onnx` | `ModelFile.load`, then `predict` on a NaN row and a zero row | the model file |
 /// | `config` | `EngineConfig.load` | the engine TOML |
 /// | `budgets` | `GateBudgets.load` | the budgets TOML |
+/// | `mold` | `MoldSession.receive` and `poll` (the live receiver: holes, re-requests, give-ups) | MoldUDP64 packets back to back, as a `.mold` file holds them, 1 ms apart |
+/// | `coinbase`, `kalshi`, `polygon` | `VenueAdapter.take` (the JSON scanner and the venue's adapter) | one WebSocket message a line |
 public final class ParserExercise: @unchecked Sendable {
-    public static let targets = ["feed", "lightgbm", "xgboost", "onnx", "config", "budgets"]
+    public static let targets = [
+        "feed", "lightgbm", "xgboost", "onnx", "config", "budgets", "mold", "coinbase", "kalshi", "polygon",
+    ]
+    /// The markets each venue target subscribes to (those of the venue sessions in scripts/test.sh).
+    static let markets = [
+        "coinbase": "BTC-USD,ETH-USD", "kalshi": "KXFED-26DEC-T4.00,KXBTC-26DEC31-B99500", "polygon": "AAPL,MSFT,SNDL",
+    ]
 
     public let target: String
     let arena: Arena
@@ -60,6 +68,28 @@ public final class ParserExercise: @unchecked Sendable {
             }
         case "config": _ = try? EngineConfig.load(path: path)
         case "budgets": _ = try? GateBudgets.load(path: path)
+        case "mold":
+            guard let input = try? InputFile(path: path) else { return }
+            var session = MoldSession(options: MoldSession.Options())
+            defer { session.deallocate() }
+            let reader = try? ITCHReader(bytes: input.bytes, format: .mold)
+            var at = 0, now: UInt64 = 1_000_000_000
+            while let size = reader?.moldPacketSize(at, limit: input.bytes.count) {
+                session.receive(input.bytes.baseAddress! + at, length: size, rxNs: now) { _ in }
+                _ = session.poll(nowNs: now) { _ in }
+                (at, now) = (at + size, now + 1_000_000)
+            }
+        case "coinbase", "kalshi", "polygon":
+            let url = "wss://127.0.0.1/ws?venue=\(target)&markets=\(Self.markets[target]!)"
+            guard let input = try? InputFile(path: path), case let .webSocket(options)? = try? SourceURL.parse(url)
+            else { return }
+            var adapter = VenueAdapter(options)
+            var start = 0
+            let bytes = input.bytes
+            for i in 0...bytes.count where i == bytes.count || bytes[i] == UInt8(ascii: "\n") {
+                adapter.take(UnsafeRawBufferPointer(rebasing: bytes[start..<i])) { _ in }
+                start = i + 1
+            }
         default: break
         }
     }

@@ -3,7 +3,9 @@
 /// with their line and column (1-based):
 /// - a table header (`[name]`, `[[name]]`) whose name starts with anything but a bare-key
 ///   character or a quote;
-/// - a `]` or `}` that closes the other kind of bracket (`x = [1, }]`).
+/// - a `]` or `}` that closes the other kind of bracket (`x = [1, }]`);
+/// - a character that is not ASCII outside a string or a comment (TOML allows none there, and
+///   toml++ reads some, U+0085 among them, as a value's end where its parser asserts none is).
 ///
 /// A small scanner, not a parser: a header is a `[` that opens a line outside any string,
 /// array or inline table, so it follows strings (basic, literal, multi-line, with escapes),
@@ -78,6 +80,8 @@ enum TOMLPrecheck {
                 }
                 _ = open.popLast()
                 i += 1
+            case 0x80...:
+                return (line, i - lineStart + 1, "a character that is not ASCII outside a string or a comment")
             default:
                 i += 1
             }
