@@ -103,6 +103,7 @@ public struct EngineCore: @unchecked Sendable {
     /// nil rows where it keeps the ensemble's), its risk and confidence floor, and a counter of
     /// the bars it held (group "regime", `bars_<name>`).
     public let regimes: RegimeTracker?
+    let hasRegimes: Bool
     let regimeWeights: UnsafeMutablePointer<UnsafePointer<Double>?>
     typealias RegimeRisk = (maxPosition: Int64, orderSize: Int64, minConfidence: Double)
     let regimeRisk: UnsafeMutablePointer<RegimeRisk>
@@ -117,6 +118,8 @@ public struct EngineCore: @unchecked Sendable {
     let signals: SPSCRing<Signal>.Producer
     /// `[output] wide`: the members' outputs of each emitted signal.
     let members: SPSCRing<MemberRecord>.Producer?
+    /// `members != nil`, read on the hot path without loading the optional.
+    let wide: Bool
     let sequence: UnsafeMutablePointer<UInt64>
     let clock: Clock
     let conflate: Bool
@@ -146,6 +149,7 @@ public struct EngineCore: @unchecked Sendable {
         members: SPSCRing<MemberRecord>.Producer? = nil, clock: Clock, egress: SignalEgress? = nil
     ) throws(ArenaError) {
         self.members = members
+        wide = members != nil
         self.egress = egress.map { Unmanaged.passUnretained($0) }
         let books = config.book.maxInstruments
         bookCapacity = books
@@ -203,6 +207,7 @@ public struct EngineCore: @unchecked Sendable {
             (regimeWeights + k).initialize(to: weights)
             (regimeRisk + k).initialize(to: (s.maxPosition, s.orderSize, s.minConfidence))
         }
+        hasRegimes = config.regimes != nil
         if let r = config.regimes {
             regimes = try RegimeTracker(r.tracker, hmm: r.hmm, garch: r.garch, books: books, arena: arena)
             regimeBars = counters.makeGroup(thread: "regime", names: r.names.map { "bars_" + $0 })
@@ -374,7 +379,7 @@ public struct EngineCore: @unchecked Sendable {
 
     /// Book `b`'s regime (a state of `[regimes]`), or −1: none configured, or none found yet.
     @inline(__always)
-    func regime(book b: Int) -> Int { regimes?.regime(book: b) ?? -1 }
+    func regime(book b: Int) -> Int { hasRegimes ? regimes.unsafelyUnwrapped.regime(book: b) : -1 }
 
     /// The book's mid in price units, when both sides have a level.
     @inline(__always)
@@ -496,22 +501,26 @@ public struct EngineCore: @unchecked Sendable {
             s.risk = .high
             count(.riskRaised)
         }
-        let r = regime(book: b)
-        let risk: RegimeRisk =
-            r >= 0 ? regimeRisk[r] : (gates.limits.maxPosition, gates.limits.orderSize, policy.minConfidence)
-        if let rule = ensembleRule(s, minConfidence: risk.minConfidence) {
+        // Without regimes the base rules and gates run as they are (no per-regime lookups;
+        // `hasRegimes`, a Bool, because testing the optional tracker loads all of it).
+        let r = hasRegimes ? regime(book: b) : -1
+        if let rule = ensembleRule(s, minConfidence: r >= 0 ? regimeRisk[r].minConfidence : policy.minConfidence) {
             counts[Count.suppressed(rule)].increment()
             return
         }
-        if let reason = gates.check(
-            s, book: b, event: e, stale: view.info.stale != 0, finite: finite, maxPosition: risk.maxPosition,
-            orderSize: risk.orderSize)
-        {
+        let stale = view.info.stale != 0
+        let gate =
+            r < 0
+            ? gates.check(s, book: b, event: e, stale: stale, finite: finite)
+            : gates.check(
+                s, book: b, event: e, stale: stale, finite: finite, maxPosition: regimeRisk[r].maxPosition,
+                orderSize: regimeRisk[r].orderSize)
+        if let reason = gate {
             counts[Count.suppressed(reason)].increment()
         } else {
             sequence.pointee &+= 1
             s.sequence = sequence.pointee
-            if let members { pushMembers(s, book: b, into: members) }
+            if wide { pushMembers(s, book: b, into: members.unsafelyUnwrapped) }
             if signals.push(s) { count(.emitted) } else { count(.signalRingFull) }
             if let egress {
                 let pushed = clock.ticks()

@@ -30,7 +30,6 @@ public struct RegimeTracker: @unchecked Sendable {
         public init() {}
     }
 
-    public let config: Config
     let hmm: GaussianHMMFilter?
     let garch: GARCH11?
     /// The HMM's states (1 without one).
@@ -66,7 +65,6 @@ public struct RegimeTracker: @unchecked Sendable {
         _ config: Config, hmm: GaussianHMMFilter?, garch: GARCH11?, books: Int, arena: Arena
     ) throws(ArenaError) {
         precondition(Self.check(config, hmm: hmm, garch: garch) == nil, "RegimeTracker: check the config first")
-        self.config = config
         self.hmm = hmm
         self.garch = garch
         self.books = books

@@ -85,7 +85,7 @@ public struct RiskGates: @unchecked Sendable {
     public func position(book: Int) -> Int64 { positions[book] }
 
     /// nil when the signal may leave; then its position and rate are booked.
-    @inlinable
+    @inlinable @inline(__always)
     public func check(_ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool) -> Reason? {
         check(
             s, book: book, event: e, stale: stale, finite: finite, maxPosition: limits.maxPosition,
@@ -93,7 +93,7 @@ public struct RiskGates: @unchecked Sendable {
     }
 
     /// The same, with the position limit and lot of the instrument's regime (`[regimes]`).
-    @inlinable
+    @inlinable @inline(__always)
     public func check(
         _ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool, maxPosition: Int64, orderSize: Int64
     ) -> Reason? {
