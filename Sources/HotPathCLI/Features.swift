@@ -97,6 +97,7 @@ struct FeaturesCommand: ParsableCommand {
                 let label = rows < labels.count ? labels[rows] : .nan
                 if label.isFinite { w.text(label.description) }
                 w.byte(newline)
+                w.endRecord()
                 rows += 1
             }
             w.flush()

@@ -17,7 +17,8 @@ struct HotPathCommand: ParsableCommand {
             """,
         subcommands: [
             Demo.self, Replay.self, Decode.self, BookCommand.self, Indicators.self, FeaturesCommand.self, Predict.self,
-            Learn.self, Drift.self, Regime.self, Bench.self, ReportCommand.self, Gate.self, Tune.self, Gen.self,
+            Learn.self, Drift.self, Regime.self, Bench.self, ReportCommand.self, Verify.self, Gate.self, Tune.self,
+            Gen.self,
             Serve.self, Run.self,
             Listen.self,
         ]

@@ -24,6 +24,11 @@ struct Replay: ParsableCommand {
             many times before the next: the engine empties its books at each restart (counted \
             as engine.input_restarts), and event times go on from the last loop's, so the \
             features' time windows see one long session.
+
+            A signals file is written in whole records, flushed whenever the signal ring is \
+            empty. A file that already holds records is refused unless --append (check it, cut \
+            the torn tail a kill may leave, continue its sequence) or --overwrite is given; \
+            `hotpath verify FILE` checks one.
             """
     )
 
@@ -48,8 +53,9 @@ struct Replay: ParsableCommand {
     @Option(help: "Write the report JSON here.")
     var report: String?
 
-    @Option(help: "Write signals here (\"-\" = stdout); overrides [output] signals.")
-    var signals: String?
+    @OptionGroup var output: SignalsOptions
+
+    @OptionGroup var snapshots: SnapshotOptions
 
     @Flag(help: "Print the report JSON instead of the table.")
     var json = false
@@ -69,7 +75,8 @@ struct Replay: ParsableCommand {
             default: fail("--pace \(pace): expected max or recorded", code: 2)
             }
         }
-        if let signals { c.signalsPath = signals.isEmpty ? nil : signals }
+        output.apply(to: &c)
+        snapshots.apply(to: &c)
         if let report { c.reportPath = report }
         let feeds: [FeedFile]
         do { feeds = try files.map { path throws(FeedError) in try FeedFile.open(path) } } catch { fail("\(error)") }

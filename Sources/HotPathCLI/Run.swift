@@ -43,8 +43,7 @@ struct Run: ParsableCommand {
     @Option(help: "Write the report JSON here.")
     var report: String?
 
-    @Option(help: "Write signals here (\"-\" = stdout); overrides [output] signals.")
-    var signals: String?
+    @OptionGroup var output: SignalsOptions
 
     @Flag(help: "Print the report JSON instead of the table.")
     var json = false
@@ -59,7 +58,7 @@ struct Run: ParsableCommand {
                 "\(config): risk.max_age_ms: cannot be checked on a MoldUDP64 (ITCH) feed, whose event times are ns since midnight; set it to 0",
                 code: 2)
         }
-        if let signals { c.signalsPath = signals.isEmpty ? nil : signals }
+        output.apply(to: &c)
         if let report { c.reportPath = report }
         let idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
         enum Made {

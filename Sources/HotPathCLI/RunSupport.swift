@@ -1,3 +1,4 @@
+import ArgumentParser
 import CSupport
 import HotPath
 
@@ -7,6 +8,54 @@ import Glibc
 
 // What replay, bench e2e and demo share: loading the configuration, running the engine,
 // printing its report, and the bundled demo's files and synthetic feed.
+
+/// Where signals go, for the commands that run the engine: overrides of `[output] signals`
+/// and `existing`.
+struct SignalsOptions: ParsableArguments {
+    @Option(help: "Write signals here (\"-\" = stdout); overrides [output] signals.")
+    var signals: String?
+
+    @Flag(
+        help:
+            "If the signals file holds records: check it, cut a torn tail, and append, continuing its sequence ([output] existing = \"append\")."
+    )
+    var append = false
+
+    @Flag(help: "If the signals file holds records: replace them ([output] existing = \"overwrite\").")
+    var overwrite = false
+
+    func validate() throws {
+        if append && overwrite { throw ValidationError("--append and --overwrite exclude each other") }
+    }
+
+    func apply(to c: inout EngineConfig) {
+        if let signals { c.signalsPath = signals.isEmpty ? nil : signals }
+        if append { c.signalsExisting = .append }
+        if overwrite { c.signalsExisting = .overwrite }
+    }
+}
+
+/// `--snapshot-every`, for the commands that run the engine long: a record per interval in the
+/// report.
+struct SnapshotOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Every this many seconds, record each stage's percentiles over the interval, host hiccups, RSS and ring drops in the report (a soak).",
+            valueName: "seconds"))
+    var snapshotEvery: Double?
+
+    func validate() throws {
+        if let s = snapshotEvery, !(0.01...3600).contains(s) {
+            throw ValidationError("--snapshot-every must be within 0.01...3600 seconds")
+        }
+    }
+
+    func apply(to c: inout EngineConfig) {
+        guard let s = snapshotEvery else { return }
+        c.snapshotNs = UInt64(s * 1e9)
+        c.keepIntervals = true
+    }
+}
 
 /// Loads and validates a configuration, or exits 2 naming the key.
 func loadConfig(_ path: String) -> EngineConfig {
@@ -36,9 +85,10 @@ func runEngine(_ config: EngineConfig, sources: (Clock) -> [Engine.FeedRun]) -> 
         sink = try config.signalsPath.map { path throws(EngineError) in
             try SignalSink(
                 path: path, format: config.signalFormat,
-                members: config.wideSignals ? engine.ensemble?.memberCount ?? 0 : 0)
+                members: config.wideSignals ? engine.ensemble?.memberCount ?? 0 : 0, existing: config.signalsExisting)
         }
     } catch { fail("\(error)", code: 2) }
+    if let note = sink?.note { printError("hotpath: \(note)") }
     if let egress = engine.egress {
         printError(
             "hotpath: signals out to udp://\(egress.destination) via "

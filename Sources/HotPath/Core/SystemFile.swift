@@ -7,6 +7,11 @@ import Glibc
 public enum SystemFile {
     /// The whole file as text, or nil when it cannot be opened or read.
     public static func read(_ path: String, limit: Int = 4 << 20) -> String? {
+        readBytes(path, limit: limit).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The file's bytes (at most about `limit`), or nil when it cannot be opened or read.
+    public static func readBytes(_ path: String, limit: Int = 4 << 20) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { return nil }
         defer { close(fd) }
@@ -21,7 +26,7 @@ public enum SystemFile {
             if n == 0 { break }
             bytes.append(contentsOf: chunk[0..<n])
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 
     /// The first line, trimmed, or nil when unreadable.
@@ -59,6 +64,14 @@ public enum SystemFile {
     public static func writeAll(_ fd: Int32, _ text: String) -> Int {
         var text = text
         return text.withUTF8 { writeAll(fd, UnsafeRawBufferPointer($0)) }
+    }
+
+    /// This process's resident memory (/proc/self/statm), or nil where it cannot be read.
+    public static func residentBytes() -> UInt64? {
+        guard let text = read("/proc/self/statm", limit: 4096) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = UInt64(fields[1]) else { return nil }
+        return pages * UInt64(getpagesize())
     }
 
     /// Whether a path exists.

@@ -214,6 +214,8 @@ public final class Engine: @unchecked Sendable {
         sources: [FeedRun], sink: SignalSink?, progress: Bool = false
     ) throws(PinError) -> (RunReport, FeedOutcome) {
         let feedBox = FeedBox()
+        // A sink appending to a file continues its sequence.
+        if let sink { core.sequence.pointee = max(core.sequence.pointee, sink.resumesAfter) }
         let producer = events.producer, consumer = events.consumer
         let recorder = histograms[Stage.decode.rawValue], wire = histograms[Stage.wire.rawValue]
         let flags = self.flags, core = self.core, batchBuffer = self.batch, hiccups = self.engineHiccups,
@@ -329,6 +331,7 @@ public final class Engine: @unchecked Sendable {
                 ("online.window_accuracy", accuracy),
             ]
         }
+        r.intervals = output.intervals
         r.budgets = r.verdicts(config.budgets)
         for i in r.budgets.indices { r.budgets[i].breaches = output.breaches[i] }
         return r

@@ -42,11 +42,15 @@
 ///            engine thread as it is made), interface (multicast),
 ///            signals ("-" = stdout, "" = none, or a path), format ("csv"|"jsonl"|"binary"),
 ///            report, snapshot_ms, snapshots (JSON lines per interval), progress, wide (each
-///            signal written with every member's p_buy and p_sell and the regime: `MemberRecord`)
+///            signal written with every member's p_buy and p_sell and the regime: `MemberRecord`),
+///            existing ("refuse" | "append": check the file, drop a torn tail, continue its
+///            sequence | "overwrite"), for a signals file that already holds records
 /// ```
 public struct EngineConfig: Sendable {
     public enum Evaluate: String, Sendable { case everyEvent = "every_event", topChange = "top_change" }
     public enum SignalFormat: String, Sendable { case csv, jsonl, binary }
+    /// What a sink does with a signals file that already holds records.
+    public enum ExistingSignals: String, Sendable, CaseIterable { case refuse, append, overwrite }
 
     public enum OnLoss: String, Sendable { case stale, stop }
 
@@ -133,10 +137,14 @@ public struct EngineConfig: Sendable {
     public var budgets: [LatencyBudget] = []
     public var signalsPath: String? = nil
     public var signalFormat = SignalFormat.csv
+    public var signalsExisting = ExistingSignals.refuse
     public var reportPath: String? = nil
     public var snapshotNs: UInt64 = 1_000_000_000
     /// JSON lines, one per snapshot interval: that interval's percentiles and every counter.
     public var snapshotsPath: String? = nil
+    /// Keep every snapshot interval's percentiles, hiccups and RSS in the report (a soak;
+    /// `--snapshot-every`).
+    public var keepIntervals = false
     public var progress = true
     /// `[output] wide`: each signal written with its members' outputs and regime.
     public var wideSignals = false
@@ -334,6 +342,8 @@ public struct EngineConfig: Sendable {
             c.snapshotsPath = try t.string("snapshots", default: nil).flatMap { $0.isEmpty ? nil : resolve($0) }
             c.progress = try t.bool("progress", default: true)
             c.wideSignals = try t.bool("wide", default: false)
+            c.signalsExisting = .init(
+                rawValue: try t.choice("existing", default: "refuse", ExistingSignals.allCases.map(\.rawValue)))!
             c.outputURL = try t.string("url", default: nil).flatMap { $0.isEmpty ? nil : $0 }
             c.outputInterface = try t.string("interface", default: nil).flatMap { $0.isEmpty ? nil : $0 }
             try t.finish()

@@ -27,7 +27,10 @@ struct OutputLoop {
     var pendingWide: MemberRecord? = nil
     var wideMissing = 0
     let started = Clock.monotonicNs()
-    var feedCollectedFinal = false
+    /// `keepIntervals`: one record per snapshot, for the report.
+    var intervals: [RunReport.Interval] = []
+    /// This thread's own hiccups since the last snapshot.
+    var outputHiccups = HistogramSnapshot()
 
     init(engine: Engine, positions: Engine.Positions?) {
         self.engine = engine
@@ -55,10 +58,11 @@ struct OutputLoop {
             written += n
             if n == 0 {
                 if engineDone() && consumer.count == 0 { break }
+                sink?.flushIfPending()
                 let asleep = Clock.monotonicNs()
                 if let watch, watch.watching { watch.wait(ms: 10) } else { usleep(10_000) }  // see OutputLoop's comment
                 let late = Clock.monotonicNs() &- asleep &- 10_000_000
-                if late > threshold && late < 1 << 62 { hiccups[HiccupThread.output.rawValue].record(late) }
+                if late > threshold && late < 1 << 62 { outputHiccups.record(late) }
             }
             let now = Clock.monotonicNs()
             if hp_stop_signal() != 0 { engine.flags.stop.pointee.store(true, ordering: .relaxed) }
@@ -110,10 +114,12 @@ struct OutputLoop {
     }
 
     /// Moves each stage's counts since the last snapshot into `cumulative`, and checks every
-    /// budget against this interval alone.
+    /// budget against this interval alone. With `[output] snapshots` or `keepIntervals`, the
+    /// interval's percentiles, hiccups and RSS are written or kept as well.
     mutating func snapshot(final: Bool, feedDone: Bool) {
         var anyBreach = false
-        var stages: [(String, String)] = []
+        let record = engine.snapshotFD != nil || (engine.config.keepIntervals && !final)
+        var stages: [(String, LatencySummary)] = []
         for stage in Stage.allCases {
             let recorder = engine.histograms[stage.rawValue]
             var interval = HistogramSnapshot()
@@ -125,28 +131,51 @@ struct OutputLoop {
                 recorder.collect(into: &interval, timeoutNs: 20_000_000)
             }
             guard interval.totalCount > 0 else { continue }
-            if engine.snapshotFD != nil {
-                stages.append((stage.name, JSONText.object(interval.summary.jsonFields([.p50, .p99, .p999, .max]))))
-            }
+            if record { stages.append((stage.name, interval.summary)) }
             for (i, b) in engine.config.budgets.enumerated() where b.stage == stage {
                 let value = b.percentile == .max ? interval.maxValue : interval.value(atPercentile: b.percentile.value)
                 if value > b.limitNs { breaches[i] += 1; anyBreach = true }
             }
             cumulative[stage.rawValue].add(interval)
         }
-        for (thread, meter) in [(HiccupThread.feed, engine.feedHiccups), (.engine, engine.engineHiccups)] {
-            if final {
-                meter.recorder.collectAfterOwnerStopped(into: &hiccups[thread.rawValue])
-            } else if thread != .feed || !feedDone {
-                meter.recorder.collect(into: &hiccups[thread.rawValue], timeoutNs: 20_000_000)
+        for (thread, meter) in [
+            (HiccupThread.feed, engine.feedHiccups), (.engine, engine.engineHiccups), (.output, nil),
+        ] {
+            var interval = HistogramSnapshot()
+            if let meter {
+                if final {
+                    meter.recorder.collectAfterOwnerStopped(into: &interval)
+                } else if thread != .feed || !feedDone {
+                    meter.recorder.collect(into: &interval, timeoutNs: 20_000_000)
+                }
+                hiccups[thread.rawValue].add(interval)
+            } else {
+                swap(&interval, &outputHiccups)
+                hiccups[thread.rawValue].add(interval)
             }
+            if record && interval.totalCount > 0 { stages.append((thread.reportName, interval.summary)) }
         }
         engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
+        guard record else { return }
+        let t = Double(Clock.monotonicNs() - started) / 1e9
+        let rss = SystemFile.residentBytes() ?? 0
+        if engine.config.keepIntervals && !final {
+            intervals.append(
+                RunReport.Interval(
+                    seconds: t, rssBytes: rss, events: engine.core.counts[EngineCore.Count.events.rawValue].value,
+                    dropped: UInt64(engine.events.stats.dropped + engine.signals.stats.dropped), stages: stages))
+        }
         if let fd = engine.snapshotFD {
             let line =
                 JSONText.object([
                     ("t_ns", "\(Clock.monotonicNs() - started)"), ("final", final ? "true" : "false"),
-                    ("stages", JSONText.object(stages)), ("counters", engine.counters.json()),
+                    ("rss_bytes", "\(rss)"),
+                    (
+                        "stages",
+                        JSONText.object(
+                            stages.map { ($0.0, JSONText.object($0.1.jsonFields([.p50, .p99, .p999, .max]))) })
+                    ),
+                    ("counters", engine.counters.json()),
                 ]) + "\n"
             SystemFile.writeAll(fd, line)
         }

@@ -23,8 +23,41 @@ public struct RunReport: Sendable {
     /// Measures that are not counts (the online member's prequential log loss and accuracy).
     public var metrics: [(String, Double)] = []
     public var budgets: [Verdict] = []
+    /// A long run's record (`--snapshot-every`), one per snapshot interval.
+    public var intervals: [Interval] = []
 
     public init() {}
+
+    /// One snapshot interval: when it ended, the process's resident memory then, the events
+    /// and ring drops so far, and each stage's and host hiccup's percentiles over the
+    /// interval alone.
+    public struct Interval: Sendable {
+        public var seconds: Double
+        public var rssBytes: UInt64
+        public var events: UInt64
+        public var dropped: UInt64
+        public var stages: [(String, LatencySummary)]
+
+        public init(
+            seconds: Double, rssBytes: UInt64, events: UInt64, dropped: UInt64, stages: [(String, LatencySummary)]
+        ) {
+            self.seconds = seconds
+            self.rssBytes = rssBytes
+            self.events = events
+            self.dropped = dropped
+            self.stages = stages
+        }
+
+        static let percentiles: [Percentile] = [.p50, .p99, .p999, .max]
+
+        var json: String {
+            JSONText.object([
+                ("t_s", format("%.3f", seconds)), ("rss_bytes", "\(rssBytes)"), ("events", "\(events)"),
+                ("dropped", "\(dropped)"),
+                ("stages", JSONText.object(stages.map { ($0.0, JSONText.object($0.1.jsonFields(Self.percentiles))) })),
+            ])
+        }
+    }
 
     public func stage(_ name: String) -> LatencySummary? { stages.first { $0.0 == name }?.1 }
     public func stage(_ stage: Stage) -> LatencySummary? { self.stage(stage.name) }
@@ -95,8 +128,10 @@ public struct RunReport: Sendable {
         }.joined(separator: ",")
         let metricText = metrics.map { JSONText.quote($0.0) + ":" + ($0.1.isFinite ? "\($0.1)" : "null") }.joined(
             separator: ",")
+        let intervalText =
+            intervals.isEmpty ? "" : ",\"intervals\":[" + intervals.map(\.json).joined(separator: ",") + "]"
         return
-            "{\"stages\":{\(stageText)},\"counters\":{\(counterText)},\"metrics\":{\(metricText)},\"budgets\":[\(budgetText)]}"
+            "{\"stages\":{\(stageText)},\"counters\":{\(counterText)},\"metrics\":{\(metricText)},\"budgets\":[\(budgetText)]\(intervalText)}"
     }
 
     /// Reads a report written by `json`. Any structural problem is an error naming the file.
@@ -170,6 +205,27 @@ public struct RunReport: Sendable {
                         ? nil : try optionalCount(item["value_ns"], "budgets[\(i)].value_ns"),
                     breaches: try optionalCount(item["breaches"], "budgets[\(i)].breaches") ?? 0))
         }
+        for (i, item) in ((root["intervals"] as? [[String: Any]]) ?? []).enumerated() {
+            let key = "intervals[\(i)]"
+            var interval = Interval(
+                seconds: (item["t_s"] as? NSNumber)?.doubleValue ?? .nan,
+                rssBytes: try count(item["rss_bytes"], key + ".rss_bytes"),
+                events: try count(item["events"], key + ".events"),
+                dropped: try count(item["dropped"], key + ".dropped"),
+                stages: [])
+            let stages = (item["stages"] as? [String: [String: Any]]) ?? [:]
+            for name in stages.keys.sorted(by: {
+                (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1)
+            }) {
+                var s = LatencySummary()
+                s.count = try count(stages[name]!["count"], "\(key).stages.\(name).count")
+                for p in Interval.percentiles {
+                    s[p] = try count(stages[name]![p.jsonKey], "\(key).stages.\(name).\(p.jsonKey)")
+                }
+                interval.stages.append((name, s))
+            }
+            report.intervals.append(interval)
+        }
         return report
     }
 
@@ -207,6 +263,32 @@ public struct RunReport: Sendable {
                     + right(v.valueNs.map { "\($0)" } ?? "-", 10)
                     + " ns  breached in \(v.breaches) intervals\n"
             }
+        }
+        if !intervals.isEmpty { out += intervalText }
+        return out
+    }
+
+    /// The intervals as a table (tick_to_signal, or the first stage recorded, and the host's
+    /// worst hiccup), then RSS after the first interval (the warm-up): its low, high and spread.
+    var intervalText: String {
+        let stage =
+            intervals.lazy.flatMap { $0.stages.map(\.0) }.first { $0 == Stage.tickToSignal.name }
+            ?? intervals.first?.stages.first?.0 ?? "-"
+        var out =
+            "\nintervals: \(stage) p50/p99/p99.9/max ns over each interval alone\n"
+            + "       t s   RSS MiB        events   dropped       p50       p99     p99.9       max  hiccup max\n"
+        for i in intervals {
+            let s = i.stages.first { $0.0 == stage }?.1 ?? LatencySummary()
+            let hiccup = i.stages.filter { $0.0.hasPrefix("host_hiccup.") }.map(\.1.max).max() ?? 0
+            out +=
+                format("%10.1f %9.2f %13llu %9llu", i.seconds, Double(i.rssBytes) / 1_048_576, i.events, i.dropped)
+                + [s.p50, s.p99, s.p999, s.max, hiccup].map { format("%10llu", $0) }.joined() + "\n"
+        }
+        let warm = intervals.dropFirst().map(\.rssBytes)
+        if let low = warm.min(), let high = warm.max() {
+            out += format(
+                "RSS after the first interval: %.2f to %.2f MiB, a spread of %llu KiB\n", Double(low) / 1_048_576,
+                Double(high) / 1_048_576, (high - low) / 1024)
         }
         return out
     }

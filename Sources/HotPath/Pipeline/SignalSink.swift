@@ -15,18 +15,60 @@ public final class SignalSink {
     /// Members per wide record; 0: narrow.
     public let members: Int
 
-    /// `path` "-" is stdout.
-    public init(path: String, format: EngineConfig.SignalFormat, members: Int = 0) throws(EngineError) {
+    /// The last sequence in the file appended to (0: a new file); the engine continues after it.
+    public private(set) var resumesAfter: UInt64 = 0
+    /// What the sink did to an existing file, to say once at start-up.
+    public private(set) var note: String? = nil
+
+    /// `path` "-" is stdout. A file that already holds records is refused, overwritten, or
+    /// appended to after `SignalFileCheck` has found it whole (a torn tail is cut off and
+    /// said; damage, another format or another width is refused).
+    public init(
+        path: String, format: EngineConfig.SignalFormat, members: Int = 0,
+        existing: EngineConfig.ExistingSignals = .refuse
+    ) throws(EngineError) {
         self.path = path
         self.format = format
         self.members = members
         var fd: Int32 = 1
+        var header = format == .csv
         if path != "-" {
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            var flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
+            var st = stat()
+            if stat(path, &st) == 0 && st.st_size > 0 && (st.st_mode & S_IFMT) == S_IFREG && existing != .overwrite {
+                guard let check = SignalFileCheck(path: path, format: format, wide: members > 0) else {
+                    throw .output(key: "output.signals", SystemError(path, call: "read", errno: errno))
+                }
+                let advice = "--append continues its sequence, --overwrite replaces it ([output] existing)"
+                guard existing == .append else {
+                    throw .signalsFile(path: path, "already holds \(check.summary); \(advice)")
+                }
+                if let damage = check.damage {
+                    throw .signalsFile(
+                        path: path, "cannot append: \(damage); only the tail of a killed run can be torn")
+                }
+                if check.wide != (members > 0) || (format == .csv && check.members != members && check.wholeBytes > 0) {
+                    throw .signalsFile(
+                        path: path,
+                        "cannot append: the file's records are \(check.wide ? "wide (\(check.members) members)" : "narrow"), "
+                            + "the configuration's \(members > 0 ? "wide (\(members) members)" : "narrow")")
+                }
+                if check.tornBytes > 0 {
+                    guard truncate(path, off_t(check.wholeBytes)) == 0 else {
+                        throw .output(key: "output.signals", SystemError(path, call: "truncate", errno: errno))
+                    }
+                    note = "\(path): cut a torn tail of \(check.tornBytes) bytes after \(check.records) whole signals; "
+                }
+                resumesAfter = check.lastSequence
+                header = header && check.wholeBytes == 0
+                flags = O_WRONLY | O_APPEND | O_CLOEXEC
+                note = (note ?? "\(path): ") + "appending after sequence \(check.lastSequence)"
+            }
+            fd = open(path, flags, 0o644)
             guard fd >= 0 else { throw .output(key: "output.signals", SystemError(path, call: "open", errno: errno)) }
         }
         out = BufferedWriter(fd: fd)
-        if format == .csv {
+        if header {
             out.line(members > 0 ? Signal.csvHeader + "," + MemberRecord.csvHeader(members: members) : Signal.csvHeader)
         }
     }
@@ -43,6 +85,7 @@ public final class SignalSink {
             case .jsonl: out.line(s.json)
             case .binary: withUnsafeBytes(of: s) { out.append($0) }
             }
+            out.endRecord()
             return
         }
         switch format {
@@ -52,9 +95,14 @@ public final class SignalSink {
             withUnsafeBytes(of: s) { out.append($0) }
             withUnsafeBytes(of: wide ?? MemberRecord()) { out.append($0) }
         }
+        out.endRecord()
     }
 
     public func flush() { out.flush() }
+
+    /// Writes what has gathered, if anything: the output loop calls it when the ring is empty,
+    /// so a kill loses at most the signals of one drain.
+    public func flushIfPending() { if !out.isEmpty { out.flush() } }
 
     private var closed = false
     public func close() {
