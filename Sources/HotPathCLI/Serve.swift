@@ -173,6 +173,12 @@ struct Serve: ParsableCommand {
         @Option(help: "Close the first session after this many records (fault injection: the client reconnects).")
         var disconnectAfter: Int?
 
+        @Option(
+            help:
+                "Break the first session where --disconnect-after would cut it (else at once): stall (half a record, then silence), garbage (no DBN record) or huge-length (metadata claiming 4 GiB)."
+        )
+        var fault: String?
+
         @Option(help: "Stop after this many sessions (0: serve until interrupted).")
         var sessions = 0
 
@@ -201,6 +207,12 @@ struct Serve: ParsableCommand {
             o.dataset = dataset
             o.heartbeatSeconds = heartbeat.map { max($0, 0.01) }
             o.disconnectAfter = disconnectAfter
+            if let fault {
+                guard let f = DatabentoServer.Fault(rawValue: fault) else {
+                    fail("--fault \(fault): expected stall, garbage or huge-length", code: 2)
+                }
+                o.fault = f
+            }
             o.sessions = max(sessions, 0)
             o.loops = max(loops, 1)
             switch pace {

@@ -51,7 +51,7 @@ final class DatabentoTests: XCTestCase {
     }
 
     static func serve(
-        _ files: [DBNFile], sessions: Int = 1, disconnectAfter: Int? = nil
+        _ files: [DBNFile], sessions: Int = 1, disconnectAfter: Int? = nil, fault: DatabentoServer.Fault? = nil
     ) throws -> (
         DatabentoServer, Thread
     ) {
@@ -60,6 +60,7 @@ final class DatabentoTests: XCTestCase {
         o.heartbeatSeconds = 0.05
         o.sessions = sessions
         o.disconnectAfter = disconnectAfter
+        o.fault = fault
         let server = try DatabentoServer(files: files, options: o)
         // Bounded in time as in count: the server gives up 60 s from now whatever happens.
         let deadline = Clock.monotonicNs() + 60_000_000_000
@@ -236,6 +237,50 @@ final class DatabentoTests: XCTestCase {
         XCTAssertTrue(
             notes.lines.contains { $0.contains("after 1 records: the gateway does not resume") }, "\(notes.lines)")
         while !thread.isFinished { usleep(1_000) }
+    }
+
+    /// A gateway that goes wrong after a good handshake, as `serve databento --fault` makes
+    /// one: a stall mid-record is ended by the heartbeat watchdog (counted) and the feed
+    /// reconnects; bytes that are no record, and metadata claiming 4 GiB, end the run with an
+    /// error that names them. Nothing crashes, and memory stays the session's window.
+    func testAStalledGarbledOrOversizedGatewayIsCountedOrNamed() throws {
+        let data = try TestPaths.requireSharedData()
+        guard case let .dbn(file) = try FeedFile.open(data + "/dbn/test_data.mbp-10.dbn") else { return XCTFail() }
+        var whole = 0
+        try file.jsonLines { _ in whole += 1 }
+        for fault in DatabentoServer.Fault.allCases {
+            let (server, thread) = try Self.serve(
+                [file], sessions: fault == .stall ? 2 : 1, disconnectAfter: 5, fault: fault)
+            var o = try options(server, file)
+            o.heartbeatSeconds = 1
+            o.graceSeconds = 0
+            let feed = try DatabentoFeed(options: o, key: Self.key)
+            feed.idleNs = 1_500_000_000
+            let notes = Notes()
+            feed.note = { notes.lines.append($0) }
+            var records = 0
+            let end = feed.run(stop: { false }) { session, _ in
+                var cursor = session.cursor()
+                return cursor.walk(refill: { feed.refill(session, &$0, stop: { false }) }) { c in
+                    if feed.admit(c) == .emit { records += 1 }
+                    return true
+                }
+            }
+            switch fault {
+            case .stall:
+                XCTAssertEqual(end, .idle, "\(fault)")
+                XCTAssertEqual(feed.counts.heartbeatTimeouts, 1, "\(fault)")
+                XCTAssertEqual(feed.counts.reconnects, 1, "\(fault)")
+                XCTAssertEqual(records, min(5, whole) + whole, "\(fault)")
+            case .garbage, .hugeLength:
+                guard case let .failed(error) = end else { return XCTFail("\(fault): \(end)") }
+                let want = fault == .garbage ? "stream offset" : "exceeds the"
+                XCTAssertTrue("\(error)".contains(want), "\(fault): \(error)")
+                XCTAssertEqual(records, fault == .garbage ? min(5, whole) : 0, "\(fault)")
+                XCTAssertEqual(feed.counts.reconnects, 0, "\(fault)")
+            }
+            while !thread.isFinished { usleep(1_000) }
+        }
     }
 
     /// After a reconnect the order books are emptied and stale until the stream clears them:

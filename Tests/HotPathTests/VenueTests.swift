@@ -421,6 +421,16 @@ final class VenueTests: XCTestCase {
 
     /// A peer that stops sending but keeps the connection open: the watchdog closes it,
     /// counts it and connects again; the run then ends idle.
+    /// A venue that sends more levels than a side holds: each one past the capacity is
+    /// counted as overflow and refused; the book keeps its start-up size.
+    func testAFloodOfLevelsIsCountedAndRefused() {
+        let book = VenueBook(markets: 1, levelsPerSide: 8)
+        for p in 1...100 { book.set(market: 0, bid: true, price: Int64(p), size: 1) }
+        XCTAssertEqual(book.count(market: 0, bid: true), 8)
+        XCTAssertEqual(book.overflow, 92)
+        XCTAssertFalse(book.apply(VenueEvent(.level, market: 5, side: .bid, price: 1, size: 1)), "no such market")
+    }
+
     func testTheWatchdogReconnectsASilentConnection() throws {
         let session = Array(try lines("coinbase.session.jsonl").prefix(50))
         let peer = try WebSocketTests.peer(session, ["--wait-subscribe", "--hold", "--connections", "2"])

@@ -139,7 +139,12 @@ public final class DatabentoFeed: @unchecked Sendable {
             switch walk(session, metadata) {
             case .stopped: return ending ?? .stopped
             case let .failed(offset, reason):
-                return .failed(.protocolError(gateway: session.gateway, reason: "stream offset \(offset): \(reason)"))
+                // A record cut short because the session ended (a close, the watchdog) is
+                // that ending; only bytes that cannot be records break the protocol.
+                if session.failure == nil {
+                    return .failed(
+                        .protocolError(gateway: session.gateway, reason: "stream offset \(offset): \(reason)"))
+                }
             case .end: break
             }
             if let ending { return ending }

@@ -23,6 +23,11 @@ import Glibc
 /// that is what `snapshot=1` gives a live client; for others, a reconnecting client sees
 /// the stream again and must treat what it built before as stale.
 /// Connections are served one at a time; `sessions` bounds how many (0: no bound).
+///
+/// `fault` makes the first session misbehave where `disconnectAfter` would cut it (at once
+/// without it), for tests of what a client survives: `stall` sends half a record and then
+/// nothing, holding the connection open; `garbage` sends bytes that are no DBN record;
+/// `hugeLength` sends, in place of the metadata, a header whose length claims 4 GiB.
 public final class DatabentoServer: @unchecked Sendable {
     public struct Options: Sendable {
         public var port: UInt16 = 0
@@ -32,6 +37,7 @@ public final class DatabentoServer: @unchecked Sendable {
         /// Overrides the client's heartbeat interval (seconds; fractions for tests).
         public var heartbeatSeconds: Double?
         public var disconnectAfter: Int?
+        public var fault: Fault?
         public var sessions = 0
         public var loops = 1
         public var batchBytes = 256 << 10
@@ -39,6 +45,12 @@ public final class DatabentoServer: @unchecked Sendable {
         /// (their ts_recv, or ts_event where they have none), sped up by it.
         public var recordedSpeed: Double?
         public init() {}
+    }
+
+    /// How `fault` breaks the first session.
+    public enum Fault: String, Sendable, CaseIterable {
+        case stall, garbage
+        case hugeLength = "huge-length"
     }
 
     public let options: Options
@@ -144,12 +156,19 @@ public final class DatabentoServer: @unchecked Sendable {
         for (raw, intervals) in file.metadata.mappings where symbols.contains(raw) {
             for i in intervals { if let id = UInt32(i.symbol) { wanted.insert(id) } }
         }
+        let fault = served == 0 ? options.fault : nil
+        if fault == .hugeLength {
+            let header: [UInt8] = Array("DBN".utf8) + [file.metadata.version, 0xF0, 0xFF, 0xFF, 0xFF]
+            _ = header.withUnsafeBytes { try? client.send($0) }
+            holdOpen(client, stop: stop)
+            return true
+        }
         guard (try? client.send(UnsafeRawBufferPointer(rebasing: bytes[0..<file.metadata.recordsOffset]))) != nil else {
             return true
         }
         var sent = 0
         var gone = false
-        let cut = served == 0 ? options.disconnectAfter : nil
+        let cut = served == 0 ? options.disconnectAfter ?? (fault != nil ? 0 : nil) : nil
         // Records go out as runs of adjacent records in the file, up to `batchBytes` a send.
         var run: UnsafeRawPointer? = nil
         var runBytes = 0
@@ -186,6 +205,14 @@ public final class DatabentoServer: @unchecked Sendable {
         }
         if !gone && !flush() { gone = true }
         if gone { return true }
+        if let fault, fault != .hugeLength {
+            // Half a heartbeat record, or one whose length byte says 0 (no record is that short).
+            var bytes = Self.heartbeat(version: file.metadata.version)
+            if fault == .stall { bytes.removeLast(bytes.count / 2) } else { bytes[0] = 0 }
+            _ = bytes.withUnsafeBytes { try? client.send($0) }
+            holdOpen(client, stop: stop)
+            return true
+        }
         if let cut, sent >= cut { return true }
         // Heartbeats until the client closes (a send fails) or the server is stopped.
         let beat = Self.heartbeat(version: file.metadata.version)
@@ -199,6 +226,16 @@ public final class DatabentoServer: @unchecked Sendable {
 
     /// A SystemMsg "Heartbeat" record (rtype 0x17): the 16-byte header, then 303 bytes of
     /// text (DBN v2 and later: then a code byte, 0 = heartbeat), padded to 320 bytes.
+    /// After a fault: reads and drops what the client sends until it closes or `stop`.
+    func holdOpen(_ client: TCPStream, stop: () -> Bool) {
+        client.setReceiveTimeout(microseconds: 20_000)
+        var scratch = [UInt8](repeating: 0, count: 4096)
+        while !stop() {
+            let n = scratch.withUnsafeMutableBytes { client.receive(into: $0.baseAddress!, count: $0.count) }
+            if n == 0 || (n < 0 && n != -Int(EAGAIN) && n != -Int(EWOULDBLOCK)) { return }
+        }
+    }
+
     static func heartbeat(version: UInt8) -> [UInt8] {
         var r = [UInt8](repeating: 0, count: 320)
         r[0] = UInt8(r.count / 4)
