@@ -162,6 +162,42 @@ final class DBNBadInputTests: XCTestCase {
         XCTAssertEqual(events, 2)
         XCTAssertEqual(decoder.counts, .init(decoded: 2, other: 0, unknownType: 1, short: 1))
     }
+
+    /// Status records (rtype 0x12) halt and resume: `is_trading` N / Y, or where it is `~`,
+    /// the action (8 Halt, 9 Pause, 10 Suspend, 15 NotAvailableForTrading; 7 Trading); other
+    /// statuses change nothing and are counted as `other`.
+    func testStatusRecordsHaltAndResume() throws {
+        func status(action: UInt16, trading: Character) -> [UInt8] {
+            var r = [UInt8](repeating: 0, count: 40)
+            r[0] = 10
+            r[1] = 0x12
+            r[4] = 9  // instrument 9
+            r[8] = 1  // ts_event 1
+            r[16] = 2  // ts_recv 2
+            r[24] = UInt8(action)
+            r[30] = trading.asciiValue!
+            return r
+        }
+        let records = [
+            status(action: 8, trading: "~"), status(action: 7, trading: "~"), status(action: 0, trading: "N"),
+            status(action: 0, trading: "Y"), status(action: 9, trading: "~"), status(action: 1, trading: "~"),
+        ]
+        let dbn = try DBNFile(path: file(records: records.flatMap { $0 }))
+        var decoder = DBNDecoder(metadata: dbn.metadata)
+        var cursor = dbn.cursor()
+        var e = Event()
+        var actions: [UInt8] = []
+        while cursor.next() == .record {
+            if decoder.decode(cursor.record, length: cursor.length, into: &e) {
+                XCTAssertEqual(
+                    [e.kind.rawValue, UInt8(e.instrumentId), UInt8(e.tsEvent), UInt8(e.tsRecv)], [6, 9, 1, 2])
+                actions.append(e.action)
+            }
+        }
+        let (h, t) = (Event.Status.halted, Event.Status.trading)
+        XCTAssertEqual(actions, [h, t, h, t, h])
+        XCTAssertEqual(decoder.counts.other, 1, "a pre-open with no trading state says nothing")
+    }
 }
 
 /// zstd input with several frames, and the normalised event's size.

@@ -72,7 +72,9 @@ final class EngineTests: XCTestCase {
         var replay = FileReplay(file: file, clock: engine.clock)
         replay.pace = pace
         replay.loops = loops
-        let sink = try path.map { p throws(EngineError) in try SignalSink(path: p, format: .binary) }
+        let sink = try path.map { p throws(EngineError) in
+            try SignalSink(path: p, format: .binary, existing: .overwrite)
+        }
         let result = try engine.run(feeds: [replay], sink: sink)
         sink?.close()
         return result
@@ -627,6 +629,69 @@ final class EngineTests: XCTestCase {
     /// The binary signal record is the documented fixed 64 bytes, fields at fixed offsets.
     /// `[output] wide`: each signal is written with its members' own probabilities (which
     /// the ensemble's weights combine into its edge) and the regime; 208-byte binary records.
+    /// An ITCH trading action (H) halts an instrument: its signals are suppressed, counted as
+    /// `suppressed_halted`, until the resume (H with state T); every other signal is the one a
+    /// run without the halt makes.
+    func testAHaltSuppressesSignalsUntilTheResume() throws {
+        var g = ITCHGenerator.demoSession
+        g.seed = 0xD3E1
+        let bytes = g.generate(messages: 120_000)
+        var starts: [Int] = []
+        var at = 0
+        while at + 2 <= bytes.count {
+            starts.append(at)
+            at += 2 + Int(bytes[at]) << 8 + Int(bytes[at + 1])
+        }
+        // A message's 6-byte timestamp sits at its offset 5, after the 2-byte length.
+        func ts(_ i: Int) -> UInt64 { (0..<6).reduce(UInt64(0)) { $0 << 8 | UInt64(bytes[starts[i] + 7 + $1]) } }
+        let c = try config()
+        let plain = temporaryFile(bytes, suffix: ".itch")
+        defer { unlink(plain) }
+        let a = temporaryFile([], suffix: ".bin")
+        defer { unlink(a) }
+        _ = try run(c, try FeedFile.open(plain), signalsTo: a)
+        let before = Self.signals(try XCTUnwrap(readBytes(a)))
+        let instrument = try XCTUnwrap(before.dropFirst(before.count / 3).first).instrumentId
+        // Halt where a third of the session is done and resume at two thirds, each before a
+        // message stamped later than the one before it.
+        func boundary(_ from: Int) -> Int { (from..<starts.count).first { ts($0) > ts($0 - 1) }! }
+        let haltAt = boundary(starts.count / 3), resumeAt = boundary(starts.count * 2 / 3)
+        func trading(_ state: Character, _ i: Int) -> [UInt8] {
+            var m = [UInt8](repeating: 0, count: 25)
+            m[0] = UInt8(ascii: "H")
+            m[1] = UInt8(instrument >> 8)
+            m[2] = UInt8(instrument & 0xFF)
+            for k in 0..<6 { m[5 + k] = UInt8(truncatingIfNeeded: ts(i) >> (8 * (5 - k))) }
+            m[19] = state.asciiValue!
+            return [0, 25] + m
+        }
+        let halted =
+            Array(bytes[..<starts[haltAt]]) + trading("H", haltAt) + Array(bytes[starts[haltAt]..<starts[resumeAt]])
+            + trading("T", resumeAt) + Array(bytes[starts[resumeAt]...])
+        let path = temporaryFile(halted, suffix: ".itch")
+        defer { unlink(path) }
+        let b = temporaryFile([], suffix: ".bin")
+        defer { unlink(b) }
+        let (report, _) = try run(c, try FeedFile.open(path), signalsTo: b)
+        let after = Self.signals(try XCTUnwrap(readBytes(b)))
+        let window = ts(haltAt)..<ts(resumeAt)
+        let inWindow = { (s: Signal) in s.instrumentId == instrument && window.contains(s.tsEvent) }
+        let suppressed = before.filter(inWindow).count
+        XCTAssertGreaterThan(suppressed, 0, "the halted instrument signals while it is halted in the plain run")
+        XCTAssertEqual(report.counter("engine.suppressed_halted"), UInt64(suppressed))
+        XCTAssertEqual(report.counter("engine.halts"), 1)
+        XCTAssertEqual(report.counter("engine.resumes"), 1)
+        func key(_ s: Signal) -> [Double] { [Double(s.instrumentId), Double(s.tsEvent), s.edge, Double(s.side)] }
+        XCTAssertEqual(after.map(key), before.filter { !inWindow($0) }.map(key))
+        XCTAssertTrue(after.contains { $0.instrumentId == instrument && $0.tsEvent >= window.upperBound }, "it resumes")
+    }
+
+    static func signals(_ bytes: [UInt8]) -> [Signal] {
+        bytes.withUnsafeBytes { raw in
+            (0..<raw.count / 64).map { raw.loadUnaligned(fromByteOffset: $0 * 64, as: Signal.self) }
+        }
+    }
+
     func testWideSignalsCarryEachMembersOutputs() throws {
         XCTAssertEqual(MemoryLayout<MemberRecord>.size, 144)
         XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.regime), 8)
@@ -637,7 +702,7 @@ final class EngineTests: XCTestCase {
         let engine = try Engine(config: c)
         let path = temporaryFile([], suffix: ".bin")
         defer { unlink(path) }
-        let sink = try SignalSink(path: path, format: .binary, members: 2)
+        let sink = try SignalSink(path: path, format: .binary, members: 2, existing: .overwrite)
         let (report, _) = try engine.run(
             feeds: [FileReplay(file: try demoSession(messages: 60_000), clock: engine.clock)], sink: sink)
         sink.close()

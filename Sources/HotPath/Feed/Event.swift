@@ -67,6 +67,17 @@ public struct Event: BitwiseCopyable, Equatable, Sendable {
         /// No market data: a live source lost its session and subscribed again, so every
         /// book is emptied and stale until the stream clears it (`BookStale.resubscribed`).
         case resubscribed = 5
+        /// The instrument's trading status changed: `action` is `Status.halted` or
+        /// `Status.trading` (ITCH `H`, DBN status records).
+        case status = 6
+    }
+
+    /// `action` of a `.status` event.
+    public enum Status {
+        /// Halted, paused, suspended or quoting only: nothing trades.
+        public static let halted = UInt8(ascii: "H")
+        /// Trading (again).
+        public static let trading = UInt8(ascii: "O")
     }
 
     public static let undefinedPrice = Int64.max

@@ -32,7 +32,8 @@ public struct EngineCore: @unchecked Sendable {
     public enum Count: Int, CaseIterable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
             signalRingFull, undefinedFeatures, restarts, resubscribes, deferred, windowWarming, onlineLearned,
-            labelRingFull, labelUndefined, driftDetected, onlineResets, riskRaised, regimeBars, regimeSwitches
+            labelRingFull, labelUndefined, driftDetected, onlineResets, riskRaised, regimeBars, regimeSwitches, halts,
+            resumes
         public var name: String {
             switch self {
             case .events: "events"
@@ -59,6 +60,8 @@ public struct EngineCore: @unchecked Sendable {
             case .riskRaised: "risk_raised"
             case .regimeBars: "regime_bars"
             case .regimeSwitches: "regime_switches"
+            case .halts: "halts"
+            case .resumes: "resumes"
             }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
@@ -67,7 +70,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
         /// does not build `allCases`). Reasons count from 1.
-        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.regimeSwitches.rawValue + r.rawValue }
+        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.resumes.rawValue + r.rawValue }
     }
 
     public let book: L3Book
@@ -265,11 +268,14 @@ public struct EngineCore: @unchecked Sendable {
                 flushDeferred()  // conflated evaluations belong to the books before the restart
                 if e.kind == .restart {
                     book.clearAll()
+                    gates.halted.update(repeating: false, count: bookCapacity)
                     count(.restarts)
                 } else {
                     book.clearAll(stale: BookStale.resubscribed)
                     count(.resubscribes)
                 }
+            } else if e.kind == .status {
+                status(e)
             } else {
                 count(.notBook)
             }
@@ -311,6 +317,16 @@ public struct EngineCore: @unchecked Sendable {
         // Timed from the first deferred event's stamp when it has one, else from this event's.
         let stamp = deferred > Pending.untimed ? deferred : stamped ? e.tsLocal : 0
         evaluate(book: b, event: e, stamp: stamp, from: t2)
+    }
+
+    /// A halt or resume: the instrument's signals are suppressed as `halted` until it trades.
+    @inline(never)
+    func status(_ e: Event) {
+        let b = book.instruments.index(for: e.instrumentId)
+        guard b >= 0 else { return }  // no book left for it: counted by the book
+        let halt = e.action == Event.Status.halted
+        if gates.halted[b] != halt { count(halt ? .halts : .resumes) }
+        gates.halted[b] = halt
     }
 
     /// The deferred evaluations, once each, on the books as they stand (at batch ends).

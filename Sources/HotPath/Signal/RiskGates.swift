@@ -6,6 +6,7 @@ import Synchronization
 /// | reason | suppresses when |
 /// |---|---|
 /// | `kill_switch` | the kill-switch file exists (polled by the output thread, not here) |
+/// | `halted` | the instrument's trading is halted (ITCH `H`, DBN status) until it resumes |
 /// | `stale_book` | the book is marked stale (unknown order, underflow, crossed, …) |
 /// | `sequence_gap` | the event carries the feed's gap flag (DBN `F_MAYBE_BAD_BOOK`) |
 /// | `data_age` | ts_recv − ts_event is over `maxAgeNs` (deterministic in replay) |
@@ -36,7 +37,8 @@ public struct RiskGates: @unchecked Sendable {
             /// `[signal] min_confidence`, or fewer than `min_agreement` members on its side.
             lowConfidence, disagreement,
             /// `[drift] action = "suppress"`: within `suppress_ms` of a detected drift.
-            drift
+            drift,
+            halted
         public var name: String {
             switch self {
             case .killSwitch: "kill_switch"
@@ -51,6 +53,7 @@ public struct RiskGates: @unchecked Sendable {
             case .lowConfidence: "low_confidence"
             case .disagreement: "disagreement"
             case .drift: "drift"
+            case .halted: "halted"
             }
         }
     }
@@ -64,6 +67,8 @@ public struct RiskGates: @unchecked Sendable {
     public let breaching: UnsafeMutablePointer<Atomic<Bool>>
     /// Lots per book slot.
     @usableFromInline let positions: UnsafeMutablePointer<Int64>
+    /// Per book slot: trading halted (set by the engine thread from status events).
+    public let halted: UnsafeMutablePointer<Bool>
     /// The event times of the last `maxSignalsPerSecond` emitted signals (a ring).
     @usableFromInline let recent: UnsafeMutablePointer<UInt64>
     @usableFromInline let recentHead: UnsafeMutablePointer<Int>
@@ -76,6 +81,8 @@ public struct RiskGates: @unchecked Sendable {
         breaching.initialize(to: Atomic(false))
         positions = try arena.allocate(Int64.self, count: max(books, 1))
         positions.initialize(repeating: 0, count: max(books, 1))
+        halted = try arena.allocate(Bool.self, count: max(books, 1))
+        halted.initialize(repeating: false, count: max(books, 1))
         recent = try arena.allocate(UInt64.self, count: max(limits.maxSignalsPerSecond, 1))
         recent.initialize(repeating: 0, count: max(limits.maxSignalsPerSecond, 1))
         recentHead = try arena.allocate(Int.self, count: 1)
@@ -98,6 +105,7 @@ public struct RiskGates: @unchecked Sendable {
         _ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool, maxPosition: Int64, orderSize: Int64
     ) -> Reason? {
         if killSwitch.pointee.load(ordering: .relaxed) { return .killSwitch }
+        if halted[book] { return .halted }
         if stale { return .staleBook }
         if e.flags & Self.gapFlag != 0 { return .sequenceGap }
         if limits.maxAgeNs != 0, e.tsRecv != UInt64.max, e.tsRecv > e.tsEvent, e.tsRecv - e.tsEvent > limits.maxAgeNs {

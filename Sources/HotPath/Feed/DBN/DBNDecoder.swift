@@ -1,7 +1,10 @@
 /// DBN records → `Event`s, on the feed thread. Hot path: reads fixed offsets, no allocation.
 ///
 /// Decodes MBO, trades, MBP-1/TBBO, MBP-10 and BBO records (the ones that move a book or
-/// carry a trade). Other known record types (definitions, statistics, status, …) are counted
+/// carry a trade), and status records that halt or resume an instrument (`.status`: halted
+/// when `is_trading` is N, or, where it is not given, on the actions Halt, Pause, Suspend and
+/// NotAvailableForTrading; trading when Y, or on Trading; other status records are counted
+/// in `other`). Other known record types (definitions, statistics, …) are counted
 /// in `other`; unknown types in `unknownType`; records shorter than their type's layout in
 /// `short` — each skipped by its length, so the stream goes on.
 public struct DBNDecoder {
@@ -62,6 +65,19 @@ public struct DBNDecoder {
             event.tsRecv = rec.le(32)
             event.sequence = UInt64(rec.le(44, as: UInt32.self))
             event.kind = .level
+        case DBNRType.status:
+            guard length >= 40 &+ tsOutBytes else { counts.short &+= 1; return false }
+            guard let halted = Self.halted(rec) else { counts.other &+= 1; return false }
+            event.orderId = 0
+            event.price = Event.undefinedPrice
+            event.size = 0
+            event.action = halted ? Event.Status.halted : Event.Status.trading
+            event.side = Event.Side.none
+            event.flags = DBNFlags.last
+            event.depth = 0
+            event.tsRecv = rec.le(16)
+            event.sequence = 0
+            event.kind = .status
         default:
             if DBNLayout.forRecord(rtype: rtype, version: 3) == nil {
                 counts.unknownType &+= 1
@@ -75,5 +91,19 @@ public struct DBNDecoder {
         event.tsEvent = rec.le(8)
         counts.decoded &+= 1
         return true
+    }
+
+    /// A status record's trading state: true halted, false trading, nil no change said.
+    @usableFromInline static func halted(_ rec: UnsafeRawPointer) -> Bool? {
+        switch rec.load(fromByteOffset: 30, as: UInt8.self) {
+        case UInt8(ascii: "Y"): return false
+        case UInt8(ascii: "N"): return true
+        default:
+            switch rec.le(24, as: UInt16.self) {
+            case 7: return false  // Trading
+            case 8, 9, 10, 15: return true  // Halt, Pause, Suspend, NotAvailableForTrading
+            default: return nil
+            }
+        }
     }
 }

@@ -4,8 +4,10 @@
 /// and the receive time the capture time (pcap).
 ///
 /// Add (A, F) → add; executed (E, C) → execute; cancel (X) → cancel; delete (D) → delete;
-/// replace (U) → two events, replace then replaceAdd; trade (P) and cross (Q) → trades.
-/// Every message's last event carries F_LAST, so the book publishes after each message.
+/// replace (U) → two events, replace then replaceAdd; trade (P) and cross (Q) → trades;
+/// stock trading action (H) → a `.status` event, halted for H (halted), P (paused) and
+/// Q (quotation only), trading for T. Every message's last event carries F_LAST, so the book
+/// publishes after each message.
 /// Other types yield no event (`other`); unknown types and short messages are counted.
 public struct ITCHDecoder {
     public struct Counts: Equatable, Sendable {
@@ -88,7 +90,7 @@ public struct ITCHDecoder {
         let p = m.pointer
         let type = p.load(as: UInt8.self)
         let spec = specTable[Int(type)]
-        if _slowPath(spec.need == 0 || m.length < Int(spec.need)) { return countSkipped(type, m.length) }
+        if _slowPath(spec.need == 0 || m.length < Int(spec.need)) { return notAnOrder(m, type, into: out) }
         var e = Event()
         e.instrumentId = UInt32(p.be(1, as: UInt16.self))
         e.tsEvent = UInt64(p.be(5, as: UInt16.self)) << 32 | UInt64(p.be(7, as: UInt32.self))
@@ -119,6 +121,27 @@ public struct ITCHDecoder {
             counts.events &+= 2
             return 2
         }
+        out[0] = e
+        counts.events &+= 1
+        return 1
+    }
+
+    /// A trading action (H) as a status event; any other message is counted and skipped.
+    @usableFromInline @inline(never)
+    mutating func notAnOrder(_ m: ITCHReader.Message, _ type: UInt8, into out: UnsafeMutablePointer<Event>) -> Int {
+        let p = m.pointer
+        guard type == UInt8(ascii: "H"), m.length >= 25 else { return countSkipped(type, m.length) }
+        let state = p.load(fromByteOffset: 19, as: UInt8.self)
+        let halted = state == UInt8(ascii: "H") || state == UInt8(ascii: "P") || state == UInt8(ascii: "Q")
+        guard halted || state == UInt8(ascii: "T") else { return countSkipped(type, m.length) }
+        var e = Event()
+        e.instrumentId = UInt32(p.be(1, as: UInt16.self))
+        e.tsEvent = UInt64(p.be(5, as: UInt16.self)) << 32 | UInt64(p.be(7, as: UInt32.self))
+        e.tsRecv = m.captureNs
+        e.sequence = m.sequence
+        e.flags = DBNFlags.last
+        e.kind = .status
+        e.action = halted ? Event.Status.halted : Event.Status.trading
         out[0] = e
         counts.events &+= 1
         return 1
