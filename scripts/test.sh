@@ -19,12 +19,12 @@ if grep -E "^$(pwd)/(Sources|Tests)/.*warning:" "$log"; then
   echo "test: the release build has warnings in HotPath's own code" >&2; exit 1
 fi
 
-echo "== the WebSocket test peer: Python websockets 17.4 + trustme in .build-venv/live"
+echo "== test peers: Python websockets 17.4 + trustme, prometheus_client 0.26.0 in .build-venv/live"
 live_venv=.build-venv/live
-if [ ! -x "$live_venv/bin/python" ] || ! "$live_venv/bin/python" -c 'import websockets, trustme' 2>/dev/null; then
+if [ ! -x "$live_venv/bin/python" ] || ! "$live_venv/bin/python" -c 'import websockets, trustme, prometheus_client' 2>/dev/null; then
   python3 -m venv "$live_venv"
-  "$live_venv/bin/pip" install -q "websockets==17.4" "trustme==1.2.1" cryptography \
-    || { echo "test: pip could not install websockets and trustme" >&2; exit 1; }
+  "$live_venv/bin/pip" install -q "websockets==17.4" "trustme==1.2.1" cryptography "prometheus_client==0.26.0" \
+    || { echo "test: pip could not install websockets, trustme and prometheus_client" >&2; exit 1; }
 fi
 export HOTPATH_LIVE_PYTHON="$PWD/$live_venv/bin/python"
 

@@ -94,6 +94,7 @@ func runEngine(_ config: EngineConfig, sources: (Clock) -> [Engine.FeedRun]) -> 
             "hotpath: signals out to udp://\(egress.destination) via "
                 + (egress.usesURing ? "io_uring" : "send(2) (io_uring refused)"))
     }
+    if let metrics = engine.metrics { printError("hotpath: metrics on http://\(metrics.address)/metrics") }
     let replays = sources(engine.clock)
     hp_install_stop_handlers()
     let result: (RunReport, Engine.FeedOutcome)

@@ -148,7 +148,7 @@ final class LiveRunTests: XCTestCase {
         try serve()
         live.onLoss = c.onLoss
         live.idleNs = 10_000_000_000
-        let sink = try SignalSink(path: path, format: .binary)
+        let sink = try SignalSink(path: path, format: .binary, existing: .overwrite)
         let (report, outcome) = try engine.run(sources: [.live(live)], sink: sink)
         sink.close()
         return (engine, report, outcome)
@@ -163,7 +163,7 @@ final class LiveRunTests: XCTestCase {
         defer { unlink(replayed); unlink(written) }
 
         let replayEngine = try Engine(config: try config())
-        let sink = try SignalSink(path: replayed, format: .binary)
+        let sink = try SignalSink(path: replayed, format: .binary, existing: .overwrite)
         _ = try replayEngine.run(
             feeds: [FileReplay(file: try FeedFile.open(session), clock: replayEngine.clock)], sink: sink)
         sink.close()
@@ -343,7 +343,7 @@ extension LiveRunTests {
         let feed = try DatabentoTests.feed(server, file)
         let path = "/tmp/hotpath-test-databento-run-\(getpid()).bin"
         defer { unlink(path) }
-        let sink = try SignalSink(path: path, format: .binary)
+        let sink = try SignalSink(path: path, format: .binary, existing: .overwrite)
         let (report, outcome) = try engine.run(
             sources: [.databento(DatabentoFeedRun(feed: feed, clock: engine.clock))], sink: sink)
         sink.close()
@@ -355,7 +355,7 @@ extension LiveRunTests {
         let engine = try Engine(config: try futuresConfig())
         let out = "/tmp/hotpath-test-databento-replay-\(getpid()).bin"
         defer { unlink(out) }
-        let sink = try SignalSink(path: out, format: .binary)
+        let sink = try SignalSink(path: out, format: .binary, existing: .overwrite)
         _ = try engine.run(feeds: [FileReplay(file: try FeedFile.open(path), clock: engine.clock)], sink: sink)
         sink.close()
         return decisions(out)

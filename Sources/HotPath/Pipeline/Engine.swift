@@ -168,7 +168,13 @@ public final class Engine: @unchecked Sendable {
         } else {
             snapshotFD = nil
         }
+        do { metrics = try config.metricsListen.map(MetricsServer.init) } catch {
+            throw .output(key: "metrics.listen", error)
+        }
     }
+
+    /// `[metrics] listen`: the Prometheus endpoint, fed by the output thread.
+    public let metrics: MetricsServer?
 
     /// The live feeds of the run, for their counters in the report.
     var liveFeeds: [MoldUDP64Feed] = []
@@ -294,7 +300,27 @@ public final class Engine: @unchecked Sendable {
         engine.join()
         output.finish(sink: sink)
         let outcome = feedBox.outcome
-        return (report(output, outcome), outcome)
+        let final = report(output, outcome)
+        metrics?.publish(PrometheusText.render(final))
+        return (final, outcome)
+    }
+
+    /// What a scrape gets during the run: the stages so far and the counters that other
+    /// threads keep atomically. The feed's own statistics and the live sessions' counters are
+    /// the feed thread's and join at the end, in the final report.
+    func liveReport(_ output: OutputLoop) -> RunReport {
+        var r = RunReport()
+        r.stages =
+            Stage.allCases.map { ($0.name, LatencySummary(output.cumulative[$0.rawValue])) }
+            + HiccupThread.allCases.map { ($0.reportName, LatencySummary(output.hiccups[$0.rawValue])) }
+        for v in counters.snapshot() { r.counters.append(("\(v.thread).\(v.name)", v.value)) }
+        r.counters += [
+            ("feed.ring_full_dropped", UInt64(events.stats.dropped)),
+            ("output.signals_written", UInt64(output.written)),
+            ("output.signal_ring_dropped", UInt64(signals.stats.dropped)),
+            ("output.budget_breaches", output.breaches.reduce(0, +)),
+        ]
+        return r
     }
 
     func report(_ output: OutputLoop, _ outcome: FeedOutcome) -> RunReport {

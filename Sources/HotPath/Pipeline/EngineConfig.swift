@@ -38,6 +38,7 @@
 /// [risk]     max_age_ms, max_position, order_size, max_notional, contract_multiplier,
 ///            max_signals_per_s, suppress_on_budget_breach, kill_switch
 /// [budgets.<stage>] p50, p90, p99, p999, p9999, max   (nanoseconds)
+/// [metrics]  listen ("IPv4:PORT": GET /metrics in the Prometheus text format, `MetricsServer`)
 /// [output]   url ("udp://ADDR:PORT": each signal's 64-byte record as a datagram, sent by the
 ///            engine thread as it is made), interface (multicast),
 ///            signals ("-" = stdout, "" = none, or a path), format ("csv"|"jsonl"|"binary"),
@@ -145,6 +146,8 @@ public struct EngineConfig: Sendable {
     /// Keep every snapshot interval's percentiles, hiccups and RSS in the report (a soak;
     /// `--snapshot-every`).
     public var keepIntervals = false
+    /// `[metrics] listen`: "IPv4:PORT" of the Prometheus endpoint.
+    public var metricsListen: String? = nil
     public var progress = true
     /// `[output] wide`: each signal written with its members' outputs and regime.
     public var wideSignals = false
@@ -346,6 +349,16 @@ public struct EngineConfig: Sendable {
                 rawValue: try t.choice("existing", default: "refuse", ExistingSignals.allCases.map(\.rawValue)))!
             c.outputURL = try t.string("url", default: nil).flatMap { $0.isEmpty ? nil : $0 }
             c.outputInterface = try t.string("interface", default: nil).flatMap { $0.isEmpty ? nil : $0 }
+            try t.finish()
+        }
+        if var t = try root.table("metrics") {
+            c.metricsListen = try t.string("listen", default: nil).flatMap { $0.isEmpty ? nil : $0 }
+            if let l = c.metricsListen {
+                let parts = l.split(separator: ":", omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0].split(separator: ".").count == 4, UInt16(parts[1]) != nil else {
+                    throw t.error("listen", "\"\(l)\" is not IPv4:PORT, e.g. \"127.0.0.1:9464\"")
+                }
+            }
             try t.finish()
         }
         try root.finish()

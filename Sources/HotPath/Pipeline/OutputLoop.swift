@@ -156,6 +156,7 @@ struct OutputLoop {
             if record && interval.totalCount > 0 { stages.append((thread.reportName, interval.summary)) }
         }
         engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
+        if let metrics = engine.metrics, !final { metrics.publish(PrometheusText.render(engine.liveReport(self))) }
         guard record else { return }
         let t = Double(Clock.monotonicNs() - started) / 1e9
         let rss = SystemFile.residentBytes() ?? 0
