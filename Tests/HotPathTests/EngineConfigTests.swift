@@ -220,6 +220,27 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(back.counter("engine.emitted"), 12)
         XCTAssertEqual(back.budgets, r.budgets)
         XCTAssertTrue(PercentilePlot.svg(back).contains("<polyline"))
+        XCTAssertTrue(back.intervals.isEmpty)
+    }
+
+    /// A soak's intervals (`--snapshot-every`) load back, and the table ends with them and
+    /// the RSS spread after the first interval.
+    func testSoakIntervalsRoundTripAndShowTheRSSSpread() throws {
+        var r = report(p50: 1000, p99: 2000)
+        let s = r.stage("tick_to_signal")!
+        r.intervals = [
+            .init(seconds: 10, rssBytes: 100 << 20, events: 5, dropped: 0, stages: [("tick_to_signal", s)]),
+            .init(seconds: 20, rssBytes: 101 << 20, events: 9, dropped: 1, stages: [("tick_to_signal", s)]),
+            .init(seconds: 30, rssBytes: (101 << 20) + 8192, events: 12, dropped: 1, stages: [("tick_to_signal", s)]),
+        ]
+        let path = temporaryFile(Array(r.json.utf8), suffix: ".json")
+        defer { unlink(path) }
+        let back = try RunReport.load(path: path)
+        XCTAssertEqual(back.intervals.map(\.rssBytes), r.intervals.map(\.rssBytes))
+        XCTAssertEqual(back.intervals.map(\.dropped), [0, 1, 1])
+        XCTAssertEqual(back.intervals.last?.stages.first?.1.p99, s.p99)
+        XCTAssertTrue(
+            back.text.contains("RSS after the first interval: 101.00 to 101.01 MiB, a spread of 8 KiB"), back.text)
     }
 
     /// Counts of 0 and 1 load (Foundation on Linux bridges them to values that also cast to

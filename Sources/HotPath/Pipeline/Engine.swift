@@ -168,7 +168,11 @@ public final class Engine: @unchecked Sendable {
         } else {
             snapshotFD = nil
         }
-        do { metrics = try config.metricsListen.map(MetricsServer.init) } catch {
+        do {
+            metrics = try config.metricsListen.map { l throws(SystemError) in
+                try MetricsServer(listen: l, cpu: config.outputCore)
+            }
+        } catch {
             throw .output(key: "metrics.listen", error)
         }
     }

@@ -27,8 +27,9 @@ public final class MetricsServer: @unchecked Sendable {
     /// Scrapes answered so far.
     public var scrapes: Int { served.load(ordering: .relaxed) }
 
-    /// Binds `listen` ("IPv4:PORT") and starts serving.
-    public init(listen: String) throws(SystemError) {
+    /// Binds `listen` ("IPv4:PORT") and starts serving on `cpu` (the output thread's, so a
+    /// scrape never lands on the engine's CPU; nil: unpinned).
+    public init(listen: String, cpu: Int? = nil) throws(SystemError) {
         guard let colon = listen.lastIndex(of: ":"), let p = UInt16(listen[listen.index(after: colon)...]) else {
             throw SystemError(listen, call: "metrics.listen (expected IPv4:PORT)", errno: EINVAL)
         }
@@ -59,7 +60,7 @@ public final class MetricsServer: @unchecked Sendable {
         port = UInt16(bigEndian: sa.sin_port)
         address = "\(host):\(port)"
         do {
-            thread = try PinnedThread.start(name: "hp-metrics", cpu: nil) { [unowned self] in self.serve() }
+            thread = try PinnedThread.start(name: "hp-metrics", cpu: cpu) { [unowned self] in self.serve() }
         } catch {
             close(fd)
             throw SystemError(listen, call: "pthread_create", errno: EAGAIN)

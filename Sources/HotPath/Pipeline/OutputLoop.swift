@@ -148,11 +148,10 @@ struct OutputLoop {
                 } else if thread != .feed || !feedDone {
                     meter.recorder.collect(into: &interval, timeoutNs: 20_000_000)
                 }
-                hiccups[thread.rawValue].add(interval)
             } else {
                 swap(&interval, &outputHiccups)
-                hiccups[thread.rawValue].add(interval)
             }
+            hiccups[thread.rawValue].add(interval)
             if record && interval.totalCount > 0 { stages.append((thread.reportName, interval.summary)) }
         }
         engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
