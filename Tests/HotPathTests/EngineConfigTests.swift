@@ -213,6 +213,7 @@ final class GateTests: XCTestCase {
         var r = report(p50: 1000, p99: 2000)
         r.counters = [("engine.emitted", 12)]
         r.budgets = r.verdicts([LatencyBudget(stage: .tickToSignal, percentile: .p999, limitNs: 10_000)])
+        r.models = [ModelIdentity(name: "lgb", path: "/m/lgb.txt", sha256: String(repeating: "0f", count: 32))]
         let path = temporaryFile(Array(r.json.utf8), suffix: ".json")
         defer { unlink(path) }
         let back = try RunReport.load(path: path)
@@ -221,6 +222,8 @@ final class GateTests: XCTestCase {
         XCTAssertEqual(back.budgets, r.budgets)
         XCTAssertTrue(PercentilePlot.svg(back).contains("<polyline"))
         XCTAssertTrue(back.intervals.isEmpty)
+        XCTAssertEqual(back.models, r.models)
+        XCTAssertTrue(back.text.contains("lgb                      sha256 0f0f0f0f0f0f  /m/lgb.txt"), back.text)
     }
 
     /// A soak's intervals (`--snapshot-every`) load back, and the table ends with them and

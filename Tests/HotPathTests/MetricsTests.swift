@@ -65,6 +65,7 @@ final class MetricsTests: XCTestCase {
         r.budgets = [
             .init(budget: LatencyBudget(stage: .tickToSignal, percentile: .p99, limitNs: 2_000), valueNs: 2_500)
         ]
+        r.models = [ModelIdentity(name: "lgb \"v2\"", path: "/m/model.txt", sha256: String(repeating: "ab", count: 32))]
         let text = PrometheusText.render(r)
         for line in [
             "# TYPE hotpath_stage_latency_seconds summary",
@@ -76,6 +77,7 @@ final class MetricsTests: XCTestCase {
             "hotpath_host_hiccup_seconds_count{thread=\"engine\"} 4",
             "# TYPE hotpath_counter_total counter", "hotpath_counter_total{name=\"engine.events\"} 12",
             "hotpath_counter_total{name=\"moldudp64[1].gaps\"} 3",
+            "hotpath_model_info{name=\"lgb \\\"v2\\\"\",sha256=\"\(String(repeating: "ab", count: 32))\"} 1",
             "hotpath_budget_ok{stage=\"tick_to_signal\",percentile=\"99\"} 0",
         ] {
             XCTAssertTrue(text.contains(line + "\n"), "missing \(line) in\n\(text)")
@@ -131,6 +133,11 @@ final class MetricsTests: XCTestCase {
             last.contains(
                 "hotpath_stage_latency_seconds_count{stage=\"tick_to_signal\"} \(report.stage(.tickToSignal)!.count)\n")
         )
+        XCTAssertEqual(report.models.map(\.name), ["model-lgb.txt", "model-mlp.onnx"])
+        for m in report.models {
+            XCTAssertEqual(m.sha256, sha256Hex(try XCTUnwrap(readBytes(m.path))))
+            XCTAssertTrue(last.contains("hotpath_model_info{name=\"\(m.name)\",sha256=\"\(m.sha256)\"} 1\n"))
+        }
         try parseInPython([during[during.count / 2], last], report: report)
     }
 

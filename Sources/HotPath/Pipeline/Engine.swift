@@ -95,6 +95,7 @@ public final class Engine: @unchecked Sendable {
         self.config = config
         self.clock = clock
         do { ensemble = try config.loadEnsemble() } catch { throw .config(error) }
+        models = config.models.compactMap { ModelIdentity(path: $0.path, name: $0.name) }
         if config.wideSignals, let n = ensemble?.memberCount, n > MemberRecord.maxMembers {
             throw .config(
                 ConfigError(
@@ -176,6 +177,9 @@ public final class Engine: @unchecked Sendable {
             throw .output(key: "metrics.listen", error)
         }
     }
+
+    /// The configured models' names and file hashes, for the report and /metrics.
+    public let models: [ModelIdentity]
 
     /// `[metrics] listen`: the Prometheus endpoint, fed by the output thread.
     public let metrics: MetricsServer?
@@ -314,6 +318,7 @@ public final class Engine: @unchecked Sendable {
     /// the feed thread's and join at the end, in the final report.
     func liveReport(_ output: OutputLoop) -> RunReport {
         var r = RunReport()
+        r.models = models
         r.stages =
             Stage.allCases.map { ($0.name, LatencySummary(output.cumulative[$0.rawValue])) }
             + HiccupThread.allCases.map { ($0.reportName, LatencySummary(output.hiccups[$0.rawValue])) }
@@ -362,6 +367,7 @@ public final class Engine: @unchecked Sendable {
             ]
         }
         r.intervals = output.intervals
+        r.models = models
         r.budgets = r.verdicts(config.budgets)
         for i in r.budgets.indices { r.budgets[i].breaches = output.breaches[i] }
         return r

@@ -15,7 +15,8 @@
 /// [features] names = [...], levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
 ///            regression_trades, history_capacity, bar_seconds, clock ("receive": receive time where
 ///            the feed has one, else exchange time; "exchange": always the exchange's time)
-/// [[models]] path (relative to this file), weight
+/// [[models]] path (relative to this file), weight, name (reports and /metrics list each model
+///            by it and its file's SHA-256; default: the file's name)
 /// [calibration] path: the ensemble's probabilities calibrated (tools/models/export_calibration.py)
 /// [online]   model ("softmax": down/flat/up, "logreg": up or not), lr, l2, intercept_lr, scale,
 ///            weight (its ensemble weight), horizon_ms, threshold_ticks, pending, metrics_window:
@@ -64,6 +65,7 @@ public struct EngineConfig: Sendable {
     public struct ModelEntry: Sendable {
         public var path: String
         public var weight: Double
+        public var name: String? = nil
     }
 
     public var file = "(defaults)"
@@ -250,7 +252,10 @@ public struct EngineConfig: Sendable {
         }
         for var t in try root.tables("models") {
             guard let p = try t.string("path", default: nil), !p.isEmpty else { throw t.error("path", "missing") }
-            c.models.append(ModelEntry(path: resolve(p), weight: try t.double("weight", default: 1, in: 0...1e9)))
+            c.models.append(
+                ModelEntry(
+                    path: resolve(p), weight: try t.double("weight", default: 1, in: 0...1e9),
+                    name: try t.string("name", default: nil)))
             try t.finish()
         }
         if var t = try root.table("online") {

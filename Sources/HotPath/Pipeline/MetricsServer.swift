@@ -1,4 +1,5 @@
 import CSupport
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -132,9 +133,16 @@ public final class MetricsServer: @unchecked Sendable {
 /// metric names, `engine.book.events` and `engine.book_events` would collide), each stage's
 /// latency as the summary `hotpath_stage_latency_seconds{stage=…}` and the host's hiccups as
 /// `hotpath_host_hiccup_seconds{thread=…}` (quantiles 0.5 to 0.9999, `_sum`, `_count`, and a
-/// `…_max_seconds` gauge beside each), and each budget's verdict as a gauge.
+/// `…_max_seconds` gauge beside each), each model as `hotpath_model_info{name,sha256} 1`, and
+/// each budget's verdict as a gauge.
 public enum PrometheusText {
     static let quantiles: [Percentile] = [.p50, .p90, .p99, .p999, .p9999]
+
+    /// A label value as the text format escapes it: backslash, double quote, newline.
+    static func label(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\n", with: "\\n")
+    }
 
     public static func render(_ report: RunReport) -> String {
         var out = ""
@@ -165,7 +173,12 @@ public enum PrometheusText {
             report.stages.filter { $0.0.hasPrefix(hiccup) }.map { (String($0.0.dropFirst(hiccup.count)), $0.1) })
         out += "# HELP hotpath_counter_total HotPath's named counters, as the run report names them.\n"
         out += "# TYPE hotpath_counter_total counter\n"
-        for (name, value) in report.counters { out += "hotpath_counter_total{name=\"\(name)\"} \(value)\n" }
+        for (name, value) in report.counters { out += "hotpath_counter_total{name=\"\(label(name))\"} \(value)\n" }
+        if !report.models.isEmpty {
+            out += "# HELP hotpath_model_info The models served: their names and the SHA-256 of their files.\n"
+            out += "# TYPE hotpath_model_info gauge\n"
+            for m in report.models { out += "hotpath_model_info{name=\"\(label(m.name))\",sha256=\"\(m.sha256)\"} 1\n" }
+        }
         if !report.budgets.isEmpty {
             out += "# HELP hotpath_budget_ok 1 while the latency budget holds.\n# TYPE hotpath_budget_ok gauge\n"
             for v in report.budgets {

@@ -25,6 +25,8 @@ public struct RunReport: Sendable {
     public var budgets: [Verdict] = []
     /// A long run's record (`--snapshot-every`), one per snapshot interval.
     public var intervals: [Interval] = []
+    /// The models the run served.
+    public var models: [ModelIdentity] = []
 
     public init() {}
 
@@ -130,8 +132,18 @@ public struct RunReport: Sendable {
             separator: ",")
         let intervalText =
             intervals.isEmpty ? "" : ",\"intervals\":[" + intervals.map(\.json).joined(separator: ",") + "]"
+        let modelText =
+            models.isEmpty
+            ? ""
+            : ",\"models\":["
+                + models.map {
+                    JSONText.object([
+                        ("name", JSONText.quote($0.name)), ("path", JSONText.quote($0.path)),
+                        ("sha256", JSONText.quote($0.sha256)),
+                    ])
+                }.joined(separator: ",") + "]"
         return
-            "{\"stages\":{\(stageText)},\"counters\":{\(counterText)},\"metrics\":{\(metricText)},\"budgets\":[\(budgetText)]\(intervalText)}"
+            "{\"stages\":{\(stageText)},\"counters\":{\(counterText)},\"metrics\":{\(metricText)},\"budgets\":[\(budgetText)]\(modelText)\(intervalText)}"
     }
 
     /// Reads a report written by `json`. Any structural problem is an error naming the file.
@@ -205,6 +217,12 @@ public struct RunReport: Sendable {
                         ? nil : try optionalCount(item["value_ns"], "budgets[\(i)].value_ns"),
                     breaches: try optionalCount(item["breaches"], "budgets[\(i)].breaches") ?? 0))
         }
+        for (i, item) in ((root["models"] as? [[String: Any]]) ?? []).enumerated() {
+            guard let name = item["name"] as? String, let path = item["path"] as? String,
+                let sha = item["sha256"] as? String
+            else { throw fail("models[\(i)]", "needs name, path and sha256 strings") }
+            report.models.append(ModelIdentity(name: name, path: path, sha256: sha))
+        }
         for (i, item) in ((root["intervals"] as? [[String: Any]]) ?? []).enumerated() {
             let key = "intervals[\(i)]"
             var interval = Interval(
@@ -263,6 +281,10 @@ public struct RunReport: Sendable {
                     + right(v.valueNs.map { "\($0)" } ?? "-", 10)
                     + " ns  breached in \(v.breaches) intervals\n"
             }
+        }
+        if !models.isEmpty {
+            out += "\nmodels\n"
+            for m in models { out += "  " + left(m.name, 24) + " sha256 " + m.short + "  " + m.path + "\n" }
         }
         if !intervals.isEmpty { out += intervalText }
         return out

@@ -13,14 +13,7 @@ import Foundation
 public enum DatabentoAuth {
     /// The challenge answer (step 2's R).
     public static func response(challenge: String, key: String) -> String {
-        let text = Array((challenge + "|" + key).utf8)
-        var digest = [UInt8](repeating: 0, count: 32)
-        text.withUnsafeBufferPointer { _ = SHA256($0.baseAddress, $0.count, &digest) }
-        let hex = digest.map { byte -> String in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
-        return hex + "-" + String(key.suffix(5))
+        ModelIdentity.sha256(Array((challenge + "|" + key).utf8)) + "-" + String(key.suffix(5))
     }
 
     /// `text` with every occurrence of `key` replaced by `<key>`: for anything a peer or an

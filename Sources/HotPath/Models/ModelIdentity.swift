@@ -1,0 +1,33 @@
+import CSupport
+
+/// Which model a run served: its declared name (`[[models]] name`, else the file's name), its
+/// path, and the SHA-256 of the file's bytes. Reports and the metrics endpoint list them, so
+/// a signal can be traced to the exact files that made it. Computed once at start-up.
+public struct ModelIdentity: Sendable, Equatable {
+    public var name: String
+    public var path: String
+    /// Lowercase hex, 64 characters.
+    public var sha256: String
+
+    public init(name: String, path: String, sha256: String) {
+        self.name = name
+        self.path = path
+        self.sha256 = sha256
+    }
+
+    /// The first 12 hex digits: enough to tell two versions of a model apart in a table.
+    public var short: String { String(sha256.prefix(12)) }
+
+    /// The identity of the file at `path`; nil when it cannot be read.
+    public init?(path: String, name: String?) {
+        guard let bytes = SystemFile.readBytes(path, limit: Int.max) else { return nil }
+        self.init(name: name ?? String(path.split(separator: "/").last ?? ""), path: path, sha256: Self.sha256(bytes))
+    }
+
+    /// Lowercase hex SHA-256 (OpenSSL).
+    public static func sha256(_ bytes: [UInt8]) -> String {
+        var digest = [UInt8](repeating: 0, count: 32)
+        bytes.withUnsafeBufferPointer { _ = SHA256($0.baseAddress, $0.count, &digest) }
+        return digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+}
