@@ -36,33 +36,14 @@ public final class SignalSink {
             var flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC
             var st = stat()
             if stat(path, &st) == 0 && st.st_size > 0 && (st.st_mode & S_IFMT) == S_IFREG && existing != .overwrite {
-                guard let check = SignalFileCheck(path: path, format: format, wide: members > 0) else {
-                    throw .output(key: "output.signals", SystemError(path, call: "read", errno: errno))
-                }
-                let advice = "--append continues its sequence, --overwrite replaces it ([output] existing)"
-                guard existing == .append else {
-                    throw .signalsFile(path: path, "already holds \(check.summary); \(advice)")
-                }
-                if let damage = check.damage {
-                    throw .signalsFile(
-                        path: path, "cannot append: \(damage); only the tail of a killed run can be torn")
-                }
-                if check.wide != (members > 0) || (format == .csv && check.members != members && check.wholeBytes > 0) {
-                    throw .signalsFile(
-                        path: path,
-                        "cannot append: the file's records are \(check.wide ? "wide (\(check.members) members)" : "narrow"), "
-                            + "the configuration's \(members > 0 ? "wide (\(members) members)" : "narrow")")
-                }
-                if check.tornBytes > 0 {
-                    guard truncate(path, off_t(check.wholeBytes)) == 0 else {
-                        throw .output(key: "output.signals", SystemError(path, call: "truncate", errno: errno))
-                    }
-                    note = "\(path): cut a torn tail of \(check.tornBytes) bytes after \(check.records) whole signals; "
-                }
+                let check = try Self.checkBeforeAppending(path, format: format, members: members, existing: existing)
                 resumesAfter = check.lastSequence
                 header = header && check.wholeBytes == 0
                 flags = O_WRONLY | O_APPEND | O_CLOEXEC
-                note = (note ?? "\(path): ") + "appending after sequence \(check.lastSequence)"
+                note =
+                    (check.tornBytes > 0
+                        ? "\(path): cut a torn tail of \(check.tornBytes) bytes after \(check.records) whole signals; "
+                        : "\(path): ") + "appending after sequence \(check.lastSequence)"
             }
             fd = open(path, flags, 0o644)
             guard fd >= 0 else { throw .output(key: "output.signals", SystemError(path, call: "open", errno: errno)) }
@@ -71,6 +52,35 @@ public final class SignalSink {
         if header {
             out.line(members > 0 ? Signal.csvHeader + "," + MemberRecord.csvHeader(members: members) : Signal.csvHeader)
         }
+    }
+
+    /// An existing file with records: refused unless `existing` is `.append`; then checked
+    /// whole, of this width, and its torn tail cut off.
+    static func checkBeforeAppending(
+        _ path: String, format: EngineConfig.SignalFormat, members: Int, existing: EngineConfig.ExistingSignals
+    ) throws(EngineError) -> SignalFileCheck {
+        guard let check = SignalFileCheck(path: path, format: format, wide: members > 0) else {
+            throw .output(key: "output.signals", SystemError(path, call: "read", errno: errno))
+        }
+        guard existing == .append else {
+            throw .signalsFile(
+                path: path,
+                "already holds \(check.summary); --append continues its sequence, --overwrite replaces it "
+                    + "([output] existing)")
+        }
+        if let damage = check.damage {
+            throw .signalsFile(path: path, "cannot append: \(damage); only the tail of a killed run can be torn")
+        }
+        if check.wide != (members > 0) || (format == .csv && check.members != members && check.wholeBytes > 0) {
+            throw .signalsFile(
+                path: path,
+                "cannot append: the file's records are \(check.wide ? "wide (\(check.members) members)" : "narrow"), "
+                    + "the configuration's \(members > 0 ? "wide (\(members) members)" : "narrow")")
+        }
+        if check.tornBytes > 0 && truncate(path, off_t(check.wholeBytes)) != 0 {
+            throw .output(key: "output.signals", SystemError(path, call: "truncate", errno: errno))
+        }
+        return check
     }
 
     deinit { close() }

@@ -91,12 +91,7 @@ public struct ITCHDecoder {
         let type = p.load(as: UInt8.self)
         let spec = specTable[Int(type)]
         if _slowPath(spec.need == 0 || m.length < Int(spec.need)) { return notAnOrder(m, type, into: out) }
-        var e = Event()
-        e.instrumentId = UInt32(p.be(1, as: UInt16.self))
-        e.tsEvent = UInt64(p.be(5, as: UInt16.self)) << 32 | UInt64(p.be(7, as: UInt32.self))
-        e.tsRecv = m.captureNs
-        e.sequence = m.sequence
-        e.flags = DBNFlags.last
+        var e = Self.header(m)
         e.kind = spec.kind
         e.action = spec.action
         // Unconditional loads (offset 0 reads the header), masked where the field is absent.
@@ -126,6 +121,20 @@ public struct ITCHDecoder {
         return 1
     }
 
+    /// An event with what every message carries: the stock locate as the instrument, the
+    /// 6-byte ns-since-midnight stamp, the capture time, the sequence and F_LAST.
+    @inlinable @inline(__always)
+    static func header(_ m: ITCHReader.Message) -> Event {
+        let p = m.pointer
+        var e = Event()
+        e.instrumentId = UInt32(p.be(1, as: UInt16.self))
+        e.tsEvent = UInt64(p.be(5, as: UInt16.self)) << 32 | UInt64(p.be(7, as: UInt32.self))
+        e.tsRecv = m.captureNs
+        e.sequence = m.sequence
+        e.flags = DBNFlags.last
+        return e
+    }
+
     /// A trading action (H) as a status event; any other message is counted and skipped.
     @usableFromInline @inline(never)
     mutating func notAnOrder(_ m: ITCHReader.Message, _ type: UInt8, into out: UnsafeMutablePointer<Event>) -> Int {
@@ -134,12 +143,7 @@ public struct ITCHDecoder {
         let state = p.load(fromByteOffset: 19, as: UInt8.self)
         let halted = state == UInt8(ascii: "H") || state == UInt8(ascii: "P") || state == UInt8(ascii: "Q")
         guard halted || state == UInt8(ascii: "T") else { return countSkipped(type, m.length) }
-        var e = Event()
-        e.instrumentId = UInt32(p.be(1, as: UInt16.self))
-        e.tsEvent = UInt64(p.be(5, as: UInt16.self)) << 32 | UInt64(p.be(7, as: UInt32.self))
-        e.tsRecv = m.captureNs
-        e.sequence = m.sequence
-        e.flags = DBNFlags.last
+        var e = Self.header(m)
         e.kind = .status
         e.action = halted ? Event.Status.halted : Event.Status.trading
         out[0] = e
