@@ -22,4 +22,22 @@ final class FuzzRegressionTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(ran, 4)
     }
+
+    /// Every committed seed runs through its target's entry point (the fuzzer starts from
+    /// them; a seed that crashed would stop it at once).
+    func testEverySeedRunsCleanly() throws {
+        let root = TestPaths.fixtures + "/fuzz"
+        var ran = 0
+        for target in ParserExercise.targets {
+            let exercise = try XCTUnwrap(ParserExercise(target: target))
+            for name in try FileManager.default.contentsOfDirectory(atPath: root + "/" + target) {
+                let bytes = try XCTUnwrap(FileManager.default.contents(atPath: root + "/" + target + "/" + name))
+                let path = temporaryFile(Array(bytes), suffix: exercise.suffix)
+                defer { unlink(path) }
+                exercise.run(path: path)
+                ran += 1
+            }
+        }
+        XCTAssertGreaterThanOrEqual(ran, 22)
+    }
 }

@@ -1,3 +1,6 @@
+import CSupport
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,9 +18,11 @@ import Glibc
 /// | `budgets` | `GateBudgets.load` | the budgets TOML |
 /// | `mold` | `MoldSession.receive` and `poll` (the live receiver: holes, re-requests, give-ups) | MoldUDP64 packets back to back, as a `.mold` file holds them, 1 ms apart |
 /// | `coinbase`, `kalshi`, `polygon` | `VenueAdapter.take` (the JSON scanner and the venue's adapter) | one WebSocket message a line |
+/// | `websocket` | `WebSocketClient` over loopback: the upgrade, then `next` to the end | the bytes a server sends after its 101 answer |
 public final class ParserExercise: @unchecked Sendable {
     public static let targets = [
         "feed", "lightgbm", "xgboost", "onnx", "config", "budgets", "mold", "coinbase", "kalshi", "polygon",
+        "websocket",
     ]
     /// The markets each venue target subscribes to (those of the venue sessions in scripts/test.sh).
     static let markets = [
@@ -90,7 +95,82 @@ public final class ParserExercise: @unchecked Sendable {
                 adapter.take(UnsafeRawBufferPointer(rebasing: bytes[start..<i])) { _ in }
                 start = i + 1
             }
+        case "websocket":
+            guard let input = try? InputFile(path: path), let peer = FramePeer.shared else { return }
+            peer.next(Array(input.bytes))
+            var o = WebSocketClient.Options()
+            (o.port, o.tls, o.maxMessage) = (peer.port, false, 64 << 10)
+            guard let ws = try? WebSocketClient(o) else { return }
+            for _ in 0..<10_000 {
+                if case .ended = ws.next() { break }
+            }
         default: break
+        }
+    }
+}
+
+/// The `websocket` target's server: on loopback, one connection at a time, it answers the
+/// client's upgrade (101 with the right Sec-WebSocket-Accept), then sends the next input's
+/// bytes and closes. A thread of its own, for as long as the process runs.
+final class FramePeer: @unchecked Sendable {
+    nonisolated(unsafe) static let shared = FramePeer()
+    let listener: Int32
+    let port: UInt16
+    private let payload = Mutex<[UInt8]>([])
+
+    private init?() {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var sa = sockaddr_in()
+        guard fd >= 0, hp_ipv4("127.0.0.1", &sa, 0) == 0 else { return nil }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &sa) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, length) == 0 && listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+        guard ok else { return nil }
+        (listener, port) = (fd, UInt16(bigEndian: sa.sin_port))
+        guard (try? PinnedThread.start(name: "hp-framepeer", cpu: nil) { [self] in serve() }) != nil else { return nil }
+    }
+
+    /// All of `bytes`, or as much as the client takes before it goes (no SIGPIPE).
+    private func send(_ fd: Int32, _ bytes: [UInt8]) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + done, $0.count - done, Int32(MSG_NOSIGNAL))
+            }
+            if n <= 0 { return }
+            done += n
+        }
+    }
+
+    /// What the next connection gets after the upgrade.
+    func next(_ bytes: [UInt8]) { payload.withLock { $0 = bytes } }
+
+    private func serve() {
+        while true {
+            let client = accept(listener, nil, nil)
+            if client < 0 { continue }
+            var head: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            while !head.suffix(4).elementsEqual("\r\n\r\n".utf8) && head.count < 16 << 10 {
+                let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                head += chunk[0..<n]
+            }
+            let key =
+                String(decoding: head, as: UTF8.self).split(separator: "\r\n")
+                .first { $0.lowercased().hasPrefix("sec-websocket-key:") }
+                .map { String($0.dropFirst("sec-websocket-key:".count)).trimmingSpaces() } ?? ""
+            var digest = [UInt8](repeating: 0, count: 20)
+            Array((key + WebSocketClient.guid).utf8).withUnsafeBytes { hp_sha1($0.baseAddress, $0.count, &digest) }
+            let answer =
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: \(Base64.encode(digest))\r\n\r\n"
+            send(client, Array(answer.utf8))
+            payload.withLock { send(client, $0) }
+            close(client)
         }
     }
 }
