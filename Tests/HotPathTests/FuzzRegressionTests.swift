@@ -34,10 +34,14 @@ final class FuzzRegressionTests: XCTestCase {
                 let bytes = try XCTUnwrap(FileManager.default.contents(atPath: root + "/" + target + "/" + name))
                 let path = temporaryFile(Array(bytes), suffix: exercise.suffix)
                 defer { unlink(path) }
-                exercise.run(path: path)
+                let reached = exercise.run(path: path)
+                // The live targets' seeds that a peer would send whole get past the framing.
+                if ["text.bin", "fragments.bin", "close.bin", "session.bin"].contains(name) {
+                    XCTAssertGreaterThan(reached, 0, "\(target)/\(name) reaches no message or record")
+                }
                 ran += 1
             }
         }
-        XCTAssertGreaterThanOrEqual(ran, 22)
+        XCTAssertGreaterThanOrEqual(ran, 24)
     }
 }

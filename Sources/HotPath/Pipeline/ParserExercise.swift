@@ -19,10 +19,11 @@ import Glibc
 /// | `mold` | `MoldSession.receive` and `poll` (the live receiver: holes, re-requests, give-ups) | MoldUDP64 packets back to back, as a `.mold` file holds them, 1 ms apart |
 /// | `coinbase`, `kalshi`, `polygon` | `VenueAdapter.take` (the JSON scanner and the venue's adapter) | one WebSocket message a line |
 /// | `websocket` | `WebSocketClient` over loopback: the upgrade, then `next` to the end | the bytes a server sends after its 101 answer |
+/// | `databento` | `DatabentoSession` over loopback: greeting, challenge and auth reply, then `metadata` and the record walk | all the bytes a gateway sends |
 public final class ParserExercise: @unchecked Sendable {
     public static let targets = [
         "feed", "lightgbm", "xgboost", "onnx", "config", "budgets", "mold", "coinbase", "kalshi", "polygon",
-        "websocket",
+        "websocket", "databento",
     ]
     /// The markets each venue target subscribes to (those of the venue sessions in scripts/test.sh).
     static let markets = [
@@ -50,15 +51,18 @@ public final class ParserExercise: @unchecked Sendable {
             ?? ".bin"
     }
 
-    /// Runs the input in the file at `path` (named with `suffix`).
-    public func run(path: String) {
+    /// Runs the input in the file at `path` (named with `suffix`). For the live targets
+    /// (`websocket`, `databento`): how many messages or records came through, else 0.
+    @discardableResult
+    public func run(path: String) -> Int {
+        var reached = 0
         switch target {
         case "feed":
-            guard let file = try? FeedFile.open(path) else { return }
+            guard let file = try? FeedFile.open(path) else { return 0 }
             book.clearAll()
             try? file.forEachEvent { e in _ = book.apply(e) }
         case "lightgbm", "xgboost", "onnx":
-            guard let model = try? ModelFile.load(path: path) else { return }
+            guard let model = try? ModelFile.load(path: path) else { return 0 }
             let row = UnsafeMutablePointer<Double>.allocate(capacity: model.features + 1)
             let out = UnsafeMutablePointer<Double>.allocate(capacity: model.outputs + 1)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: model.features + model.outputs + 1)
@@ -74,7 +78,7 @@ public final class ParserExercise: @unchecked Sendable {
         case "config": _ = try? EngineConfig.load(path: path)
         case "budgets": _ = try? GateBudgets.load(path: path)
         case "mold":
-            guard let input = try? InputFile(path: path) else { return }
+            guard let input = try? InputFile(path: path) else { return 0 }
             var session = MoldSession(options: MoldSession.Options())
             defer { session.deallocate() }
             let reader = try? ITCHReader(bytes: input.bytes, format: .mold)
@@ -87,7 +91,7 @@ public final class ParserExercise: @unchecked Sendable {
         case "coinbase", "kalshi", "polygon":
             let url = "wss://127.0.0.1/ws?venue=\(target)&markets=\(Self.markets[target]!)"
             guard let input = try? InputFile(path: path), case let .webSocket(options)? = try? SourceURL.parse(url)
-            else { return }
+            else { return 0 }
             var adapter = VenueAdapter(options)
             var start = 0
             let bytes = input.bytes
@@ -95,30 +99,53 @@ public final class ParserExercise: @unchecked Sendable {
                 adapter.take(UnsafeRawBufferPointer(rebasing: bytes[start..<i])) { _ in }
                 start = i + 1
             }
+        case "databento":
+            guard let input = try? InputFile(path: path), let peer = LoopbackPeer.gateway else { return 0 }
+            peer.next(Array(input.bytes))
+            let url = "databento://127.0.0.1:\(peer.port)?dataset=GLBX.MDP3&schema=mbo&symbols=ALL_SYMBOLS"
+            guard case let .databento(o)? = try? SourceURL.parse(url),
+                let session = try? DatabentoSession(options: o, key: "db-fuzzkey0000000000000000000000")
+            else { return 0 }
+            guard let metadata = try? session.metadata() else { return 0 }
+            var cursor = session.cursor()
+            var decoder = DBNDecoder(metadata: metadata)
+            var e = Event()
+            _ = cursor.walk(refill: { session.refill(&$0) }) { c in
+                _ = decoder.decode(c.record, length: c.length, into: &e)
+                reached += 1
+                return true
+            }
         case "websocket":
-            guard let input = try? InputFile(path: path), let peer = FramePeer.shared else { return }
+            guard let input = try? InputFile(path: path), let peer = LoopbackPeer.webSocket else { return 0 }
             peer.next(Array(input.bytes))
             var o = WebSocketClient.Options()
             (o.port, o.tls, o.maxMessage) = (peer.port, false, 64 << 10)
-            guard let ws = try? WebSocketClient(o) else { return }
+            guard let ws = try? WebSocketClient(o) else { return 0 }
             for _ in 0..<10_000 {
                 if case .ended = ws.next() { break }
+                reached += 1
             }
         default: break
         }
+        return reached
     }
 }
 
-/// The `websocket` target's server: on loopback, one connection at a time, it answers the
-/// client's upgrade (101 with the right Sec-WebSocket-Accept), then sends the next input's
-/// bytes and closes. A thread of its own, for as long as the process runs.
-final class FramePeer: @unchecked Sendable {
-    nonisolated(unsafe) static let shared = FramePeer()
+/// The server of the `websocket` and `databento` targets: on loopback, one connection at a
+/// time, it sends the next input's bytes — after answering the WebSocket upgrade (101 with the
+/// right Sec-WebSocket-Accept) for `webSocket` — then half-closes and reads until the client
+/// goes (closing with unread bytes would reset the connection and lose the input). A thread
+/// of its own, for as long as the process runs.
+final class LoopbackPeer: @unchecked Sendable {
+    nonisolated(unsafe) static let webSocket = LoopbackPeer(upgrade: true)
+    nonisolated(unsafe) static let gateway = LoopbackPeer(upgrade: false)
     let listener: Int32
     let port: UInt16
+    let upgrade: Bool
     private let payload = Mutex<[UInt8]>([])
 
-    private init?() {
+    private init?(upgrade: Bool) {
+        self.upgrade = upgrade
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var sa = sockaddr_in()
         guard fd >= 0, hp_ipv4("127.0.0.1", &sa, 0) == 0 else { return nil }
@@ -130,8 +157,11 @@ final class FramePeer: @unchecked Sendable {
         }
         guard ok else { return nil }
         (listener, port) = (fd, UInt16(bigEndian: sa.sin_port))
-        guard (try? PinnedThread.start(name: "hp-framepeer", cpu: nil) { [self] in serve() }) != nil else { return nil }
+        guard (try? PinnedThread.start(name: "hp-fuzzpeer", cpu: nil) { [self] in serve() }) != nil else { return nil }
     }
+
+    /// What the next connection gets.
+    func next(_ bytes: [UInt8]) { payload.withLock { $0 = bytes } }
 
     /// All of `bytes`, or as much as the client takes before it goes (no SIGPIPE).
     private func send(_ fd: Int32, _ bytes: [UInt8]) {
@@ -145,32 +175,35 @@ final class FramePeer: @unchecked Sendable {
         }
     }
 
-    /// What the next connection gets after the upgrade.
-    func next(_ bytes: [UInt8]) { payload.withLock { $0 = bytes } }
-
     private func serve() {
+        var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
             let client = accept(listener, nil, nil)
             if client < 0 { continue }
-            var head: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while !head.suffix(4).elementsEqual("\r\n\r\n".utf8) && head.count < 16 << 10 {
-                let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-                if n <= 0 { break }
-                head += chunk[0..<n]
-            }
-            let key =
-                String(decoding: head, as: UTF8.self).split(separator: "\r\n")
-                .first { $0.lowercased().hasPrefix("sec-websocket-key:") }
-                .map { String($0.dropFirst("sec-websocket-key:".count)).trimmingSpaces() } ?? ""
-            var digest = [UInt8](repeating: 0, count: 20)
-            Array((key + WebSocketClient.guid).utf8).withUnsafeBytes { hp_sha1($0.baseAddress, $0.count, &digest) }
-            let answer =
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                + "Sec-WebSocket-Accept: \(Base64.encode(digest))\r\n\r\n"
-            send(client, Array(answer.utf8))
+            if upgrade { send(client, answer(readingFrom: client, &chunk)) }
             payload.withLock { send(client, $0) }
+            shutdown(client, Int32(SHUT_WR))
+            while (chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }) > 0 {}
             close(client)
         }
+    }
+
+    /// Reads the upgrade request; the 101 answer to its key.
+    private func answer(readingFrom client: Int32, _ chunk: inout [UInt8]) -> [UInt8] {
+        var head: [UInt8] = []
+        while !head.suffix(4).elementsEqual("\r\n\r\n".utf8) && head.count < 16 << 10 {
+            let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            head += chunk[0..<n]
+        }
+        let key =
+            String(decoding: head, as: UTF8.self).split(separator: "\r\n")
+            .first { $0.lowercased().hasPrefix("sec-websocket-key:") }
+            .map { String($0.dropFirst("sec-websocket-key:".count)).trimmingSpaces() } ?? ""
+        var digest = [UInt8](repeating: 0, count: 20)
+        Array((key + WebSocketClient.guid).utf8).withUnsafeBytes { hp_sha1($0.baseAddress, $0.count, &digest) }
+        return Array(
+            ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Accept: \(Base64.encode(digest))\r\n\r\n").utf8)
     }
 }
