@@ -10,7 +10,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-all_targets="feed lightgbm xgboost onnx config budgets mold coinbase kalshi polygon"
+all_targets="feed lightgbm xgboost onnx config budgets mold coinbase kalshi polygon websocket databento"
 targets=$all_targets
 which="${1:-all}"
 seconds="${2:-30}"
