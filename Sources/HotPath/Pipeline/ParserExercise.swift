@@ -137,8 +137,8 @@ public final class ParserExercise: @unchecked Sendable {
 /// goes (closing with unread bytes would reset the connection and lose the input). A thread
 /// of its own, for as long as the process runs.
 final class LoopbackPeer: @unchecked Sendable {
-    nonisolated(unsafe) static let webSocket = LoopbackPeer(upgrade: true)
-    nonisolated(unsafe) static let gateway = LoopbackPeer(upgrade: false)
+    static let webSocket = LoopbackPeer(upgrade: true)
+    static let gateway = LoopbackPeer(upgrade: false)
     let listener: Int32
     let port: UInt16
     let upgrade: Bool
