@@ -59,7 +59,7 @@ final class EngineConfigTests: XCTestCase {
 
     /// Found by scripts/fuzz.sh: toml++ aborted the process on a table name starting with
     /// anything but a bare-key character or a quote, on a bracket closing the other kind, and on
-    /// U+0085 in a nested array.
+    /// U+0085 in a nested array, and on a date-like value followed by a lone digit.
     /// Each is now a located error.
     func testATableNameTomlPlusPlusWouldAbortOnIsNamed() {
         for text in [
@@ -70,6 +70,9 @@ final class EngineConfigTests: XCTestCase {
         assertError("x = [1, }]\n", key: "", mentions: "column 9: '}' where a '[' is open")
         assertError("x = {a = [1}\n", key: "", mentions: "'}' where a '[' is open")
         assertError("x = [[\u{85}]]\n", key: "", mentions: "column 7: a character that is not ASCII")
+        assertError("x =2003-03-r= 5\n", key: "", mentions: "column 15: a date and a time need HH:MM:SS")
+        assertError("x = [1979-05-27 7]\n", key: "", mentions: "a date and a time need HH:MM:SS")
+        XCTAssertNil(TOMLPrecheck.firstAbort("a = 1979-05-27 07:32:00\nb = [1979-05-27, 2003-03-01]\n"))
         let fine = "a = [\n [1],\n]\ns = \"\"\"\n[+]\n\"\"\"\n[\"a]\"]\n[b.c] # [+]\n[[d]]\n"
         XCTAssertNil(TOMLPrecheck.firstAbort(fine))
         XCTAssertEqual(TOMLPrecheck.firstAbort("[a]\n  [ +b]")?.line, 2)

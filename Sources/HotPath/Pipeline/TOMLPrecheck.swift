@@ -5,7 +5,10 @@
 ///   character or a quote;
 /// - a `]` or `}` that closes the other kind of bracket (`x = [1, }]`);
 /// - a character that is not ASCII outside a string or a comment (TOML allows none there, and
-///   toml++ reads some, U+0085 among them, as a value's end where its parser asserts none is).
+///   toml++ reads some, U+0085 among them, as a value's end where its parser asserts none is);
+/// - ten characters shaped like a date (`-` fifth and eighth) then a space and one digit not
+///   followed by another (`x =2003-03-r= 5`): toml++ reads on for a time after the space and
+///   asserts at the value's end. A date and a time need HH:MM:SS, so no valid file has it.
 ///
 /// A small scanner, not a parser: a header is a `[` that opens a line outside any string,
 /// array or inline table, so it follows strings (basic, literal, multi-line, with escapes),
@@ -27,6 +30,25 @@ enum TOMLPrecheck {
                 true
             default: false
             }
+        }
+        let terminators: Set<UInt8> = [32, 9, 10, 13, 44, 93, 125, 35]  // space tab LF CR , ] } #
+        /// Where a value starting at `k` is a date-like token, a space and a lone digit.
+        func halfDateTime(at k: Int) -> Int? {
+            guard
+                k == 0 || terminators.contains(b[k - 1]) || b[k - 1] == UInt8(ascii: "=")
+                    || b[k - 1] == UInt8(ascii: "[")
+                    || b[k - 1] == UInt8(ascii: "{")
+            else { return nil }
+            var chars: [UInt8] = []
+            var e = k
+            while e < b.count && !terminators.contains(b[e]) && chars.count <= 10 {
+                if b[e] != UInt8(ascii: "_") { chars.append(b[e]) }
+                e += 1
+            }
+            guard chars.count == 10, chars[4] == UInt8(ascii: "-"), chars[7] == UInt8(ascii: "-"), at(e) == 32,
+                (48...57).contains(at(e + 1)), !(48...57).contains(at(e + 2))
+            else { return nil }
+            return e + 1
         }
         while i < b.count {
             let c = b[i]
@@ -83,6 +105,9 @@ enum TOMLPrecheck {
             case 0x80...:
                 return (line, i - lineStart + 1, "a character that is not ASCII outside a string or a comment")
             default:
+                if let column = halfDateTime(at: i) {
+                    return (line, column - lineStart + 1, "a date and a time need HH:MM:SS")
+                }
                 i += 1
             }
             atLineStart = false
