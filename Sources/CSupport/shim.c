@@ -64,6 +64,25 @@ int hp_stop_signal(void) { return hp_stop_flag; }
 
 void hp_clear_stop_signal(void) { hp_stop_flag = 0; }
 
+static volatile sig_atomic_t hp_reload_flag = 0;
+
+static void hp_on_reload(int sig) { (void)sig; hp_reload_flag = 1; }
+
+void hp_install_reload_handler(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = hp_on_reload;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+int hp_take_reload_request(void) {
+    if (!hp_reload_flag) return 0;
+    hp_reload_flag = 0;
+    return 1;
+}
+
 int hp_set_timer_slack_ns(unsigned long ns) {
     return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) == 0 ? 0 : errno;
 }

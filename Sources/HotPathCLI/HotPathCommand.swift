@@ -21,6 +21,7 @@ struct HotPathCommand: ParsableCommand {
             Gen.self,
             Serve.self, Run.self,
             Listen.self,
+            FillsSim.self,
         ]
     )
 }

@@ -15,7 +15,8 @@ struct Replay: ParsableCommand {
             checks). Signals go where [output] says (or --signals); the latency table and \
             counters are printed at the end, and the report JSON is written with --report. \
             SIGINT/SIGTERM stop the feed; everything already read is processed, written and \
-            reported. Exit status: 0 done, 1 a budget failed or input was bad, 2 bad \
+            reported. SIGHUP reloads the model files (checked, then swapped in between two \
+            batches; [reload] watch = true reloads on a change). Exit status: 0 done, 1 a budget failed or input was bad, 2 bad \
             configuration.
 
             When stderr is a terminal, a progress line after two seconds: elapsed time, the \

@@ -15,7 +15,8 @@ struct Run: ParsableCommand {
             feed thread takes them in order, each to its end: a file to its last record, a \
             MoldUDP64 session to its end of session, a Databento session (across reconnects) \
             until --idle-timeout. SIGINT/SIGTERM stop it; everything received is processed, \
-            written and reported.
+            written and reported. SIGHUP reloads the model files without a restart (checked, \
+            then swapped in between two batches; [reload] watch = true reloads on a change).
 
             The report is replay's, with the live stages: wire (kernel receive to decode \
             start), and with [output] url = "udp://ADDR:PORT" egress (signal ring push to send \

@@ -97,6 +97,8 @@ func runEngine(_ config: EngineConfig, sources: (Clock) -> [Engine.FeedRun]) -> 
     if let metrics = engine.metrics { printError("hotpath: metrics on http://\(metrics.address)/metrics") }
     let replays = sources(engine.clock)
     hp_install_stop_handlers()
+    hp_install_reload_handler()  // SIGHUP reloads the models (ModelReloader)
+    engine.reloadOnSignal = true
     let result: (RunReport, Engine.FeedOutcome)
     do { result = try engine.run(sources: replays, sink: sink, progress: config.progress && isatty(2) != 0) } catch {
         fail("\(error)", code: 2)

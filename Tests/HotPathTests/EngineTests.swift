@@ -628,7 +628,7 @@ final class EngineTests: XCTestCase {
 
     /// The binary signal record is the documented fixed 64 bytes, fields at fixed offsets.
     /// `[output] wide`: each signal is written with its members' own probabilities (which
-    /// the ensemble's weights combine into its edge) and the regime; 208-byte binary records.
+    /// the ensemble's weights combine into its edge) and the regime; 216-byte binary records.
     /// An ITCH trading action (H) halts an instrument: its signals are suppressed, counted as
     /// `suppressed_halted`, until the resume (H with state T); every other signal is the one a
     /// run without the halt makes.
@@ -693,7 +693,8 @@ final class EngineTests: XCTestCase {
     }
 
     func testWideSignalsCarryEachMembersOutputs() throws {
-        XCTAssertEqual(MemoryLayout<MemberRecord>.size, 144)
+        XCTAssertEqual(MemoryLayout<MemberRecord>.size, MemberRecord.size)
+        XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.model), 144)
         XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.regime), 8)
         XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.members), 12)
         XCTAssertEqual(MemoryLayout<MemberRecord>.offset(of: \MemberRecord.buy), 16)
@@ -707,19 +708,20 @@ final class EngineTests: XCTestCase {
             feeds: [FileReplay(file: try demoSession(messages: 60_000), clock: engine.clock)], sink: sink)
         sink.close()
         let bytes = try XCTUnwrap(FileManager.default.contents(atPath: path))
-        XCTAssertEqual(bytes.count % 208, 0)
-        XCTAssertGreaterThan(bytes.count / 208, 10)
-        XCTAssertEqual(Int(report.counter("output.signals_written") ?? 0), bytes.count / 208)
+        XCTAssertEqual(bytes.count % 216, 0)
+        XCTAssertGreaterThan(bytes.count / 216, 10)
+        XCTAssertEqual(Int(report.counter("output.signals_written") ?? 0), bytes.count / 216)
         XCTAssertEqual(report.counter("output.wide_missing"), 0)
         bytes.withUnsafeBytes { raw in
-            for i in 0..<bytes.count / 208 {
-                let s = raw.loadUnaligned(fromByteOffset: i * 208, as: Signal.self)
-                let m = raw.loadUnaligned(fromByteOffset: i * 208 + 64, as: MemberRecord.self)
+            for i in 0..<bytes.count / 216 {
+                let s = raw.loadUnaligned(fromByteOffset: i * 216, as: Signal.self)
+                let m = raw.loadUnaligned(fromByteOffset: i * 216 + 64, as: MemberRecord.self)
                 XCTAssertEqual(m.sequence, s.sequence)
                 XCTAssertEqual(m.members, 2)
                 XCTAssertEqual(m.regime, -1)
                 XCTAssertEqual(s.edge, 0.7 * (m.buy[0] - m.sell[0]) + 0.3 * (m.buy[1] - m.sell[1]), accuracy: 1e-12)
                 XCTAssertTrue(m.buy[2].isNaN)
+                XCTAssertEqual(m.model, EnsembleIdentity.of(engine.models))
             }
         }
         XCTAssertEqual(MemberRecord.csvHeader(members: 2), "regime,m0_buy,m0_sell,m1_buy,m1_sell")

@@ -78,7 +78,7 @@ final class RiskGateTests: XCTestCase {
         mkdir(dir, 0o700)
         defer { rmdir(dir) }
         let path = dir + "/kill"
-        let watch = KillSwitchWatch(path: path)
+        let watch = DirectoryWatch(files: [path])
         defer { watch.close() }
         XCTAssertTrue(watch.watching)
         XCTAssertFalse(watch.drain())
@@ -90,6 +90,6 @@ final class RiskGateTests: XCTestCase {
         watch.wait(ms: 60_000)
         XCTAssertTrue(watch.drain())
         XCTAssertFalse(SystemFile.exists(path))
-        XCTAssertFalse(KillSwitchWatch(path: "/nonexistent-dir/kill").watching)
+        XCTAssertFalse(DirectoryWatch(files: ["/nonexistent-dir/kill"]).watching)
     }
 }

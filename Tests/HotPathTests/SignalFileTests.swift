@@ -51,7 +51,8 @@ final class SignalFileTests: XCTestCase {
             XCTAssertEqual(SignalFileCheck.guessFormat(bytes), format, label)
             // Every cut inside the last record is a torn tail at the same place.
             let lastStart =
-                format == .binary ? bytes.count - (members > 0 ? 208 : 64) : bytes.count - Self.lastLineLength(bytes)
+                format == .binary
+                ? bytes.count - (members > 0 ? 64 + MemberRecord.size : 64) : bytes.count - Self.lastLineLength(bytes)
             for cut in stride(from: lastStart + 1, to: bytes.count, by: 3) {
                 let torn = SignalFileCheck(bytes: Array(bytes[..<cut]), format: format, wide: members > 0)
                 XCTAssertNil(torn.damage, "\(label) cut at \(cut)")

@@ -178,6 +178,12 @@ int hp_stop_signal(void);
 /// Forgets a stop request (a process that runs the engine again, such as the test suite).
 void hp_clear_stop_signal(void);
 
+/// SIGHUP asks for the models to be reloaded (`hotpath run`/`replay`), not for an exit.
+void hp_install_reload_handler(void);
+
+/// 1 if SIGHUP arrived since the last call, and forgets it; else 0.
+int hp_take_reload_request(void);
+
 
 // ---- UDP for live feeds (udp.c) ----
 

@@ -26,8 +26,21 @@ public struct ModelIdentity: Sendable, Equatable {
 
     /// Lowercase hex SHA-256 (OpenSSL).
     public static func sha256(_ bytes: [UInt8]) -> String {
+        digest(bytes).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
+    /// The 32-byte SHA-256 of `bytes`.
+    static func digest(_ bytes: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: 32)
         bytes.withUnsafeBufferPointer { _ = SHA256($0.baseAddress, $0.count, &digest) }
-        return digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return digest
+    }
+
+    /// The bytes of a lowercase hex digest.
+    static func digest(hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8)
+        return stride(from: 0, to: digits.count - 1, by: 2).map {
+            UInt8(String(decoding: digits[$0...$0 + 1], as: UTF8.self), radix: 16) ?? 0
+        }
     }
 }

@@ -95,7 +95,8 @@ public final class Engine: @unchecked Sendable {
         self.config = config
         self.clock = clock
         do { ensemble = try config.loadEnsemble() } catch { throw .config(error) }
-        models = config.models.compactMap { ModelIdentity(path: $0.path, name: $0.name) }
+        let models = config.models.compactMap { ModelIdentity(path: $0.path, name: $0.name) }
+        startModels = models
         if config.wideSignals, let n = ensemble?.memberCount, n > MemberRecord.maxMembers {
             throw .config(
                 ConfigError(
@@ -134,6 +135,9 @@ public final class Engine: @unchecked Sendable {
             } else {
                 members = nil
             }
+            fillsRing =
+                config.fillsURL == nil
+                ? nil : try SPSCRing<Fill>(capacity: Engine.fillsCapacity, policy: .drop, arena: arena)
             histograms = try arena.allocate(HistogramRecorder.self, count: Stage.allCases.count)
             for s in 0..<Stage.allCases.count { (histograms + s).initialize(to: try HistogramRecorder(arena: arena)) }
             let p = try arena.allocate(Atomic<Bool>.self, count: Flags.count, alignment: 128)
@@ -156,11 +160,17 @@ public final class Engine: @unchecked Sendable {
         }
         do {
             core = try EngineCore(
-                config: config, ensemble: ensemble, arena: arena, counters: counters,
-                histograms: histograms, signals: signals.producer, members: members?.producer, clock: clock,
-                egress: egress)
+                config: config, ensemble: ensemble, identity: EnsembleIdentity.of(models), arena: arena,
+                counters: counters,
+                histograms: histograms, signals: signals.producer, members: members?.producer,
+                fills: fillsRing?.consumer, clock: clock, egress: egress)
         } catch {
             throw .memory(file: config.file, error)
+        }
+        if let url = config.fillsURL, let ring = fillsRing {
+            fillsInput = try FillsInput(url: url, ring: ring, counters: counters)
+        } else {
+            fillsInput = nil
         }
         if let path = config.snapshotsPath {
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -178,8 +188,20 @@ public final class Engine: @unchecked Sendable {
         }
     }
 
-    /// The configured models' names and file hashes, for the report and /metrics.
-    public let models: [ModelIdentity]
+    /// The configured models' names and file hashes at start-up.
+    let startModels: [ModelIdentity]
+    /// The models in use now (after any reload), for the report and /metrics.
+    public var models: [ModelIdentity] { reloader?.models ?? startModels }
+
+    /// `[fills]`: the fills receiver and its ring to the engine thread.
+    public let fillsInput: FillsInput?
+    let fillsRing: SPSCRing<Fill>?
+    static let fillsCapacity = 4096
+
+    /// Hot reload (`ModelReloader`): on SIGHUP when `reloadOnSignal` is set before `run` (the
+    /// CLI sets it and installs the handler), and on model file changes with `[reload] watch`.
+    public var reloadOnSignal = false
+    public private(set) var reloader: ModelReloader? = nil
 
     /// `[metrics] listen`: the Prometheus endpoint, fed by the output thread.
     public let metrics: MetricsServer?
@@ -228,6 +250,17 @@ public final class Engine: @unchecked Sendable {
         sources: [FeedRun], sink: SignalSink?, progress: Bool = false
     ) throws(PinError) -> (RunReport, FeedOutcome) {
         let feedBox = FeedBox()
+        if ensemble != nil && (reloadOnSignal || config.reloadWatch) {
+            let flags = self.flags
+            let r = ModelReloader(
+                config: config, swap: core.swap, ensemble: ensemble, models: startModels, counters: counters,
+                onSignal: reloadOnSignal, engineDone: { flags.engineDone.pointee.load(ordering: .acquiring) })
+            try r.start()
+            reloader = r
+        }
+        defer { reloader?.stop() }
+        try fillsInput?.start(cpu: config.outputCore)
+        defer { fillsInput?.stop() }
         // A sink appending to a file continues its sequence.
         if let sink { core.sequence.pointee = max(core.sequence.pointee, sink.resumesAfter) }
         let producer = events.producer, consumer = events.consumer
@@ -261,6 +294,8 @@ public final class Engine: @unchecked Sendable {
                 if n == 0 {
                     hiccups.spin(at: clock.ticks())
                     core.pollHistograms()
+                    core.pollSwap()
+                    core.applyFills()
                     hiccups.recorder.poll()
                     if flags.feedDone.pointee.load(ordering: .acquiring) && consumer.count == 0 { break }
                     hp_cpu_relax()
@@ -270,6 +305,8 @@ public final class Engine: @unchecked Sendable {
                 for i in 0..<n { core.process(batch[i], last: i == n - 1) }
                 core.flushDeferred()
                 core.pollHistograms()
+                core.pollSwap()
+                core.applyFills()
             }
             flags.engineDone.pointee.store(true, ordering: .releasing)
         }

@@ -153,6 +153,13 @@ public struct EngineConfig: Sendable {
     public var progress = true
     /// `[output] wide`: each signal written with its members' outputs and regime.
     public var wideSignals = false
+    /// `[reload] watch`: reload the models when a model file changes (SIGHUP always does).
+    public var reloadWatch = false
+    /// `[reload] settle_ms`: how long a changed file must stay unchanged before it is loaded.
+    public var reloadSettleNs: UInt64 = 200_000_000
+    /// `[fills] url` ("udp://IPv4:PORT"): fills received there set the positions the risk
+    /// gates check, in place of "every signal fills" (`FillsInput`).
+    public var fillsURL: String? = nil
 
     public init() {}
 
@@ -354,6 +361,21 @@ public struct EngineConfig: Sendable {
                 rawValue: try t.choice("existing", default: "refuse", ExistingSignals.allCases.map(\.rawValue)))!
             c.outputURL = try t.string("url", default: nil).flatMap { $0.isEmpty ? nil : $0 }
             c.outputInterface = try t.string("interface", default: nil).flatMap { $0.isEmpty ? nil : $0 }
+            try t.finish()
+        }
+        if var t = try root.table("reload") {
+            c.reloadWatch = try t.bool("watch", default: false)
+            c.reloadSettleNs = UInt64(try t.int("settle_ms", default: 200, in: 0...60_000)) * 1_000_000
+            try t.finish()
+        }
+        if var t = try root.table("fills") {
+            c.fillsURL = try t.string("url", default: nil).flatMap { $0.isEmpty ? nil : $0 }
+            c.limits.positionsFromFills = c.fillsURL != nil
+            if let u = c.fillsURL,
+                !u.hasPrefix("udp://") || (try? HostPort(String(u.dropFirst(6)), what: "address", url: u)) == nil
+            {
+                throw t.error("url", "\"\(u)\" is not udp://IPv4:PORT, e.g. \"udp://127.0.0.1:9300\"")
+            }
             try t.finish()
         }
         if var t = try root.table("metrics") {

@@ -33,7 +33,7 @@ public struct EngineCore: @unchecked Sendable {
         case events, trades, notBook, bookEvents, unchangedTop, evaluations, weak, medium, strong, emitted,
             signalRingFull, undefinedFeatures, restarts, resubscribes, deferred, windowWarming, onlineLearned,
             labelRingFull, labelUndefined, driftDetected, onlineResets, riskRaised, regimeBars, regimeSwitches, halts,
-            resumes
+            resumes, fillsApplied, fillsUnknown
         public var name: String {
             switch self {
             case .events: "events"
@@ -62,6 +62,8 @@ public struct EngineCore: @unchecked Sendable {
             case .regimeSwitches: "regime_switches"
             case .halts: "halts"
             case .resumes: "resumes"
+            case .fillsApplied: "fills_applied"
+            case .fillsUnknown: "fills_unknown_instrument"
             }
         }
         /// Every counter name: these, then `suppressed_<reason>` for each risk gate.
@@ -70,7 +72,7 @@ public struct EngineCore: @unchecked Sendable {
         }
         /// Where `suppressed_<reason>` sits: after the last case (a constant, so the hot path
         /// does not build `allCases`). Reasons count from 1.
-        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.resumes.rawValue + r.rawValue }
+        @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.fillsUnknown.rawValue + r.rawValue }
     }
 
     public let book: L3Book
@@ -86,7 +88,12 @@ public struct EngineCore: @unchecked Sendable {
     let featureCount: Int
     let outputs: UnsafeMutablePointer<Double>
     let outputCount: Int
-    let ensemble: Unmanaged<Ensemble>?
+    /// The ensemble (unretained) and its hot reload (`ModelSwap`): a swap happens between two
+    /// batches (`pollSwap`), so every evaluation of a batch uses one ensemble.
+    let swap: ModelSwap
+    var ensemble: Unmanaged<Ensemble>? {
+        @inline(__always) get { swap.current.pointee }
+    }
     /// The recurrent window: T (0 = none), per book 2T float rows, and rows written so far.
     let windowSteps: Int
     let window: UnsafeMutablePointer<Float>
@@ -113,6 +120,8 @@ public struct EngineCore: @unchecked Sendable {
     let regimeBars: CounterGroup?
     let policy: SignalPolicy
     public let gates: RiskGates
+    /// `[fills]`: fills from `FillsInput`, applied to the positions at batch boundaries.
+    let fills: SPSCRing<Fill>.Consumer?
     let onTopChange: Bool
     /// Per book: best bid price, bid size, ask price, ask size at the last evaluation.
     let tops: UnsafeMutablePointer<SIMD4<Int64>>
@@ -147,10 +156,12 @@ public struct EngineCore: @unchecked Sendable {
     }
 
     init(
-        config: EngineConfig, ensemble: Ensemble?, arena: Arena, counters: CounterRegistry,
+        config: EngineConfig, ensemble: Ensemble?, identity: UInt64 = 0, arena: Arena, counters: CounterRegistry,
         histograms: UnsafeMutablePointer<HistogramRecorder>, signals: SPSCRing<Signal>.Producer,
-        members: SPSCRing<MemberRecord>.Producer? = nil, clock: Clock, egress: SignalEgress? = nil
+        members: SPSCRing<MemberRecord>.Producer? = nil, fills: SPSCRing<Fill>.Consumer? = nil, clock: Clock,
+        egress: SignalEgress? = nil
     ) throws(ArenaError) {
+        self.fills = fills
         self.members = members
         wide = members != nil
         self.egress = egress.map { Unmanaged.passUnretained($0) }
@@ -168,7 +179,7 @@ public struct EngineCore: @unchecked Sendable {
         for (i, index) in config.featureIndices.enumerated() { indices[i] = index }
         outputCount = ensemble?.outputs ?? 1
         outputs = try arena.allocate(Double.self, count: outputCount)
-        self.ensemble = ensemble.map { Unmanaged.passUnretained($0) }
+        swap = try ModelSwap(ensemble: ensemble, identity: identity, arena: arena)
         windowSteps = ensemble?.windowSteps ?? 0
         window = try arena.allocate(Float.self, count: max(1, books * 2 * windowSteps * featureCount))
         window.initialize(repeating: 0, count: max(1, books * 2 * windowSteps * featureCount))
@@ -525,12 +536,12 @@ public struct EngineCore: @unchecked Sendable {
             return
         }
         let stale = view.info.stale != 0
-        let gate =
+        // One call site, so the gates inline here (two made the compiler call them).
+        let (maxPosition, orderSize) =
             r < 0
-            ? gates.check(s, book: b, event: e, stale: stale, finite: finite)
-            : gates.check(
-                s, book: b, event: e, stale: stale, finite: finite, maxPosition: regimeRisk[r].maxPosition,
-                orderSize: regimeRisk[r].orderSize)
+            ? (gates.limits.maxPosition, gates.limits.orderSize) : (regimeRisk[r].maxPosition, regimeRisk[r].orderSize)
+        let gate = gates.check(
+            s, book: b, event: e, stale: stale, finite: finite, maxPosition: maxPosition, orderSize: orderSize)
         if let reason = gate {
             counts[Count.suppressed(reason)].increment()
         } else {
@@ -564,6 +575,24 @@ public struct EngineCore: @unchecked Sendable {
         }
         _ = ring.push(r)
     }
+
+    /// Applies the fills that have arrived to the positions (at batch boundaries).
+    @inline(__always)
+    public func applyFills() {
+        guard let fills else { return }
+        while let f = fills.pop() {
+            guard let b = book.instruments.lookup(f.instrumentId) else {
+                count(.fillsUnknown)
+                continue
+            }
+            gates.fill(book: b, lots: f.signedQuantity)
+            count(.fillsApplied)
+        }
+    }
+
+    /// Takes a reloaded ensemble, if one is offered (at batch boundaries).
+    @inline(__always)
+    public func pollSwap() { swap.poll(nextSequence: sequence.pointee &+ 1) }
 
     /// Answers pending histogram swaps (at batch boundaries).
     @inline(__always)

@@ -31,12 +31,21 @@ struct OutputLoop {
     var intervals: [RunReport.Interval] = []
     /// This thread's own hiccups since the last snapshot.
     var outputHiccups = HistogramSnapshot()
+    /// Which ensemble made each signal (hot reload).
+    var attribution: SignalAttribution
 
     init(engine: Engine, positions: Engine.Positions?) {
         self.engine = engine
         self.positions = positions
         progress = ProgressLine(enabled: positions != nil)
         breaches = [UInt64](repeating: 0, count: engine.config.budgets.count)
+        attribution = SignalAttribution(engine.core.swap)
+    }
+
+    /// Writes signal `s` with its wide record and the identity of its ensemble.
+    mutating func write(_ s: Signal, to sink: SignalSink?) {
+        let model = attribution.identity(of: s.sequence)
+        sink?.write(s, wide: engine.members != nil ? wideRecord(for: s) : nil, model: model)
     }
 
     mutating func run(sink: SignalSink?, feedDone: () -> Bool, engineDone: () -> Bool) {
@@ -44,16 +53,15 @@ struct OutputLoop {
         let interval = engine.config.snapshotNs
         var nextSnapshot = started + interval
         var nextKillCheck = started
-        let watch = engine.config.killSwitch.map(KillSwitchWatch.init)
+        let watch = engine.config.killSwitch.map { DirectoryWatch(files: [$0]) }
         defer { watch?.close() }
         let threshold = engine.config.hiccupThresholdNs
         _ = hp_set_timer_slack_ns(1)  // a wake-up's lateness is then the host's, not the timer's
         while true {
             // Signals are written from the ring's slots (no copy): this thread shares the
             // feed's CPU, and its bursts delay the feed.
-            let wide = engine.members != nil
             let n = consumer.consume(limit: 4096) { run in
-                for s in run { sink?.write(s, wide: wide ? wideRecord(for: s) : nil) }
+                for s in run { write(s, to: sink) }
             }
             written += n
             if n == 0 {
@@ -91,7 +99,7 @@ struct OutputLoop {
     mutating func finish(sink: SignalSink?) {
         let consumer = engine.signals.consumer
         while let s = consumer.pop() {
-            sink?.write(s, wide: engine.members != nil ? wideRecord(for: s) : nil)
+            write(s, to: sink)
             written += 1
         }
         sink?.flush()

@@ -285,6 +285,7 @@ public struct RunReport: Sendable {
         if !models.isEmpty {
             out += "\nmodels\n"
             for m in models { out += "  " + left(m.name, 24) + " sha256 " + m.short + "  " + m.path + "\n" }
+            out += "  signals carry model \(EnsembleIdentity.hex(EnsembleIdentity.of(models)))\n"
         }
         if !intervals.isEmpty { out += intervalText }
         return out

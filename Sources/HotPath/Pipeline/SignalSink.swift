@@ -6,7 +6,11 @@ import Glibc
 /// (with a header), JSON lines, or the raw 64-byte `Signal` records. Buffered: one write(2)
 /// per 64 KiB and at `close()`. Wide (`members` > 0, `[output] wide`): each signal with its
 /// `MemberRecord` — CSV columns regime, m0_buy, m0_sell, …; JSON fields "regime" and
-/// "members"; binary records of 64 + 144 bytes.
+/// "members"; binary records of 64 + 152 bytes.
+///
+/// Each CSV and JSON record names the ensemble that made it (`model`, `EnsembleIdentity`);
+/// binary records carry it in their wide part. The narrow binary record stays the 64 bytes
+/// the ring, the UDP egress and `listen` share: all 64 are in use.
 public final class SignalSink {
     public let path: String
     public let format: EngineConfig.SignalFormat
@@ -50,7 +54,7 @@ public final class SignalSink {
         }
         out = BufferedWriter(fd: fd)
         if header {
-            out.line(members > 0 ? Signal.csvHeader + "," + MemberRecord.csvHeader(members: members) : Signal.csvHeader)
+            out.line(Self.csvHeader(members: members))
         }
     }
 
@@ -77,6 +81,11 @@ public final class SignalSink {
                 "cannot append: the file's records are \(check.wide ? "wide (\(check.members) members)" : "narrow"), "
                     + "the configuration's \(members > 0 ? "wide (\(members) members)" : "narrow")")
         }
+        if format == .csv && check.wholeBytes > 0 && !check.identified {
+            throw .signalsFile(
+                path: path,
+                "cannot append: its header has no model column (written by an older hotpath); start a new file")
+        }
         if check.tornBytes > 0 && truncate(path, off_t(check.wholeBytes)) != 0 {
             throw .output(key: "output.signals", SystemError(path, call: "truncate", errno: errno))
         }
@@ -85,25 +94,28 @@ public final class SignalSink {
 
     deinit { close() }
 
+    /// The CSV header: the signal's columns, `model`, then the wide columns if any.
+    public static func csvHeader(members: Int) -> String {
+        Signal.csvHeader + ",model" + (members > 0 ? "," + MemberRecord.csvHeader(members: members) : "")
+    }
+
     /// `wide`: the signal's member record, for a wide sink (nil there: it went missing, and
-    /// its fields are empty, null or NaN).
-    public func write(_ s: Signal, wide: MemberRecord? = nil) {
+    /// its fields are empty, null or NaN). `model`: the identity of the ensemble that made it.
+    public func write(_ s: Signal, wide: MemberRecord? = nil, model: UInt64 = 0) {
         written += 1
-        guard members > 0 else {
-            switch format {
-            case .csv: out.line(s.csv)
-            case .jsonl: out.line(s.json)
-            case .binary: withUnsafeBytes(of: s) { out.append($0) }
-            }
-            out.endRecord()
-            return
-        }
+        let hex = EnsembleIdentity.hex(model)
         switch format {
-        case .csv: out.line(s.csv + "," + MemberRecord.csv(wide, members: members))
-        case .jsonl: out.line(s.json(adding: MemberRecord.jsonFields(wide)))
+        case .csv: out.line(s.csv + "," + hex + (members > 0 ? "," + MemberRecord.csv(wide, members: members) : ""))
+        case .jsonl:
+            out.line(
+                s.json(adding: [("model", JSONText.quote(hex))] + (members > 0 ? MemberRecord.jsonFields(wide) : [])))
         case .binary:
             withUnsafeBytes(of: s) { out.append($0) }
-            withUnsafeBytes(of: wide ?? MemberRecord()) { out.append($0) }
+            if members > 0 {
+                var r = wide ?? MemberRecord()
+                r.model = model
+                withUnsafeBytes(of: r) { out.append(UnsafeRawBufferPointer(rebasing: $0.prefix(MemberRecord.size))) }
+            }
         }
         out.endRecord()
     }

@@ -4,9 +4,11 @@
 /// signal in a ring of its own, so the 64-byte record, the ring it shares with the egress and
 /// the UDP datagram stay as they are.
 ///
-/// Binary layout (little-endian; 144 bytes after the signal's 64 in a wide binary file, 208 a
+/// Binary layout (little-endian; 152 bytes after the signal's 64 in a wide binary file, 216 a
 /// record): sequence u64 @0 (the signal's), regime i32 @8 (−1: none), members u32 @12, p_buy
-/// f64[8] @16, p_sell f64[8] @80 (NaN past `members`). A test holds the offsets.
+/// f64[8] @16, p_sell f64[8] @80 (NaN past `members`), model u64 @144 (the identity of the
+/// ensemble that made the signal, `EnsembleIdentity`; set by the output thread). A test holds
+/// the offsets.
 public struct MemberRecord: BitwiseCopyable, Sendable {
     public static let maxMembers = 8
     public var sequence: UInt64 = 0
@@ -14,6 +16,10 @@ public struct MemberRecord: BitwiseCopyable, Sendable {
     public var members: UInt32 = 0
     public var buy = SIMD8<Double>(repeating: .nan)
     public var sell = SIMD8<Double>(repeating: .nan)
+    public var model: UInt64 = 0
+
+    /// The bytes a record takes in a file (its stride may pad it).
+    public static let size = 152
 
     public init() {}
 

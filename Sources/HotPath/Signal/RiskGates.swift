@@ -16,8 +16,13 @@ import Synchronization
 /// | `position_limit` | the signal's lot would take |position| over `maxPosition` |
 /// | `notional_limit` | |position| × mid × `contractMultiplier` would exceed `maxNotional` |
 ///
-/// Position assumes each emitted signal fills `orderSize` lots (the engine has no fill feed
-/// yet). All state is preallocated; `check` allocates nothing and takes no lock.
+/// Positions: without `[fills]` each emitted signal is assumed to fill `orderSize` lots; with
+/// `[fills]` (`positionsFromFills`) only fills move them (`FillsInput`, applied by the engine
+/// thread), so the position gate suppresses when the filled position plus the signal's lot
+/// would pass the limit. A fill comes a round trip after its signal, and the signals made
+/// meanwhile are checked against the older position: the filled position can pass the limit
+/// by what is in flight (`max_signals_per_s` bounds that). All state is preallocated; `check` allocates nothing and takes no
+/// lock.
 public struct RiskGates: @unchecked Sendable {
     public struct Limits: Sendable, Equatable {
         public var maxAgeNs: UInt64 = 0  // 0 = off
@@ -27,6 +32,8 @@ public struct RiskGates: @unchecked Sendable {
         public var contractMultiplier: Double = 1
         public var maxSignalsPerSecond = 0  // 0 = off
         public var suppressOnBudgetBreach = false
+        /// `[fills]` configured: positions come from fills, not from emitted signals.
+        public var positionsFromFills = false
         public init() {}
     }
 
@@ -91,6 +98,10 @@ public struct RiskGates: @unchecked Sendable {
 
     public func position(book: Int) -> Int64 { positions[book] }
 
+    /// A fill of `lots` (+ bought, − sold) on book `book` (the engine thread).
+    @inline(__always)
+    func fill(book: Int, lots: Int64) { positions[book] &+= lots }
+
     /// nil when the signal may leave; then its position and rate are booked.
     @inlinable @inline(__always)
     public func check(_ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool) -> Reason? {
@@ -126,7 +137,7 @@ public struct RiskGates: @unchecked Sendable {
         {
             return .notionalLimit
         }
-        positions[book] = next
+        if !limits.positionsFromFills { positions[book] = next }
         if n > 0 {
             recent[recentHead.pointee] = now
             recentHead.pointee = recentHead.pointee + 1 == n ? 0 : recentHead.pointee + 1

@@ -6,7 +6,7 @@
 /// - CSV: its line ends in a newline and has the header's cell count, a sequence first and
 ///   BUY or SELL as the side;
 /// - JSON lines: its line ends in a newline, starts `{"sequence":N,` and ends `}`;
-/// - binary: all 64 bytes (208 wide) are there, and the side, strength, urgency and risk
+/// - binary: all 64 bytes (216 wide) are there, and the side, strength, urgency and risk
 ///   bytes hold values the engine writes.
 ///
 /// Sequences must rise. A gap (a signal a full ring dropped, counted at the time) is
@@ -18,6 +18,8 @@ public struct SignalFileCheck: Equatable, Sendable {
     public var wide: Bool
     /// CSV: the header's member columns.
     public var members = 0
+    /// CSV: the header has the `model` column.
+    public var identified = true
     public var records = 0
     public var firstSequence: UInt64 = 0
     public var lastSequence: UInt64 = 0
@@ -92,7 +94,7 @@ extension SignalFileCheck {
     }
 
     private mutating func checkBinary(_ bytes: [UInt8]) {
-        let size = MemoryLayout<Signal>.size + (wide ? MemoryLayout<MemberRecord>.size : 0)
+        let size = MemoryLayout<Signal>.size + (wide ? MemberRecord.size : 0)
         bytes.withUnsafeBytes { raw in
             var at = 0
             while at + size <= raw.count {
@@ -118,13 +120,19 @@ extension SignalFileCheck {
             line += 1
             let text = bytes[start..<end]
             if format == .csv && line == 1 {
-                let narrow = Array(Signal.csvHeader.utf8)
-                guard text.elementsEqual(narrow) || text.starts(with: narrow + Array(",regime,".utf8)) else {
+                // The signal's columns, `model` (files from before it lack it), the wide ones.
+                let names = text.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
+                let base = Signal.csvHeader.count { $0 == "," } + 1
+                guard names.count >= base, text.starts(with: Signal.csvHeader.utf8),
+                    names.count == base || names[base].elementsEqual("model".utf8)
+                        || names[base].elementsEqual("regime".utf8)
+                else {
                     damage = "line 1: not the signals header"
                     return
                 }
-                cells = text.count { $0 == UInt8(ascii: ",") } + 1
-                members = (cells - Signal.csvHeader.count { $0 == "," } - 2) / 2
+                identified = names.count > base && names[base].elementsEqual("model".utf8)
+                cells = names.count
+                members = names.count { $0.count > 4 && $0.suffix(4).elementsEqual("_buy".utf8) }
                 wide = members > 0
             } else {
                 guard let sequence = format == .csv ? csvSequence(text, cells: cells) : jsonSequence(text) else {
