@@ -31,6 +31,7 @@ let package = Package(
             linkerSettings: [
                 .linkedLibrary("uring"), .linkedLibrary("numa"), .linkedLibrary("ssl"),
                 .linkedLibrary("crypto"), .linkedLibrary("zstd"), .linkedLibrary("z"), .linkedLibrary("pthread"),
+                .linkedLibrary("nats"),
             ]
         ),
         .target(name: "HotPath", dependencies: ["CSupport", .product(name: "TOMLKit", package: "TOMLKit")]),

@@ -22,6 +22,7 @@ struct HotPathCommand: ParsableCommand {
             Serve.self, Run.self,
             Listen.self,
             FillsSim.self,
+            Fleet.self,
         ]
     )
 }

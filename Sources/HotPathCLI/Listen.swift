@@ -8,17 +8,19 @@ import Glibc
 
 struct Listen: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print the signals an engine sends to udp://ADDR:PORT.",
+        abstract: "Print the signals an engine sends to udp://ADDR:PORT or over NATS.",
         discussion: """
             Each datagram is one signal's 64-byte record ([output] url in the engine's \
             configuration; the layout is the binary signal format). Prints CSV with a header \
             (the file sink's columns), or JSON lines with --json, until --count signals, \
             --idle-timeout or Ctrl-C; then, on stderr, how many came and the gaps in their \
-            sequence numbers. A multicast ADDR is joined on --interface.
+            sequence numbers. A multicast ADDR is joined on --interface. With \
+            nats://HOST:PORT/PREFIX, the signals of every shard (subjects \
+            PREFIX.<shard>.<instrument>), gaps counted per shard.
             """
     )
 
-    @Argument(help: "udp://ADDR:PORT to listen on.")
+    @Argument(help: "udp://ADDR:PORT or nats://HOST:PORT/PREFIX to listen on.")
     var url: String
 
     @Option(help: "The address of the interface to join a multicast group on.")
@@ -37,7 +39,8 @@ struct Listen: ParsableCommand {
     var idleTimeout: Double?
 
     func run() throws {
-        guard url.hasPrefix("udp://") else { fail("\(url): expected udp://ADDR:PORT") }
+        if url.hasPrefix("nats://") { return listenNATS() }
+        guard url.hasPrefix("udp://") else { fail("\(url): expected udp://ADDR:PORT or nats://HOST:PORT/PREFIX") }
         let address: HostPort
         do { address = try HostPort(String(url.dropFirst(6)), what: "address", url: url) } catch { fail("\(error)") }
         var failed: UnsafePointer<CChar>? = nil
@@ -81,6 +84,50 @@ struct Listen: ParsableCommand {
         out.flush()
         var summary = "hotpath: \(url): \(received) signal(s), \(gaps) sequence gap(s), \(missing) missing"
         if wrongSize > 0 { summary += ", \(wrongSize) datagram(s) not 64 bytes skipped" }
+        printError(summary)
+    }
+
+    /// The signals of every shard on a NATS server.
+    func listenNATS() {
+        let link: NATSLink
+        do { link = try NATSLink(url: url) } catch { fail("\(error)") }
+        let prefix = link.address.prefix
+        guard link.subscribe(prefix + ".>") else { fail("\(url): cannot subscribe to \(prefix).>") }
+        hp_install_stop_handlers()
+        var out = BufferedWriter(fd: 1)
+        if !json { out.line(Signal.csvHeader) }
+        out.flush()
+        var received = 0, gaps = 0, missing: UInt64 = 0, other = 0
+        var last: [String: UInt64] = [:]
+        var quietSince = Clock.monotonicNs()
+        while hp_stop_signal() == 0 && received < (count ?? Int.max) {
+            guard let (subject, bytes, _) = link.next() else {
+                out.flush()
+                if let idleTimeout, Double(Clock.monotonicNs() - quietSince) / 1e9 >= idleTimeout { break }
+                usleep(1_000)
+                continue
+            }
+            quietSince = Clock.monotonicNs()
+            let tokens = subject.dropFirst(prefix.count + 1).split(separator: ".")
+            guard tokens.count == 2, tokens[0] != "health", bytes.count == 64 else {
+                if tokens.first != "health" && subject != link.address.controlSubject { other += 1 }
+                continue
+            }
+            let s = bytes.withUnsafeBytes { $0.loadUnaligned(as: Signal.self) }
+            let shard = String(tokens[0])
+            if let l = last[shard], s.sequence > l + 1 {
+                gaps += 1
+                missing += s.sequence - l - 1
+            }
+            last[shard] = max(last[shard] ?? 0, s.sequence)
+            received += 1
+            out.line(json ? s.json(adding: [("shard", JSONText.quote(shard))]) : s.csv)
+        }
+        out.flush()
+        var summary =
+            "hotpath: \(url): \(received) signal(s) from \(last.count) shard(s), \(gaps) sequence gap(s), \(missing) missing"
+        if other > 0 { summary += ", \(other) message(s) that are not signals skipped" }
+        if link.droppedMessages > 0 { summary += ", \(link.droppedMessages) dropped by a full queue" }
         printError(summary)
     }
 }

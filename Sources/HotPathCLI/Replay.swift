@@ -55,6 +55,7 @@ struct Replay: ParsableCommand {
     var report: String?
 
     @OptionGroup var output: SignalsOptions
+    @OptionGroup var sharding: ShardOptions
 
     @OptionGroup var snapshots: SnapshotOptions
 
@@ -77,6 +78,7 @@ struct Replay: ParsableCommand {
             }
         }
         output.apply(to: &c)
+        sharding.apply(to: &c)
         snapshots.apply(to: &c)
         if let report { c.reportPath = report }
         let feeds: [FeedFile]

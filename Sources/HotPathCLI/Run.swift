@@ -45,6 +45,7 @@ struct Run: ParsableCommand {
     var report: String?
 
     @OptionGroup var output: SignalsOptions
+    @OptionGroup var sharding: ShardOptions
 
     @Flag(help: "Print the report JSON instead of the table.")
     var json = false
@@ -60,6 +61,7 @@ struct Run: ParsableCommand {
                 code: 2)
         }
         output.apply(to: &c)
+        sharding.apply(to: &c)
         if let report { c.reportPath = report }
         let idleNs = idleTimeout.map { UInt64(max($0, 0) * 1e9) } ?? 0
         enum Made {

@@ -35,6 +35,20 @@ struct SignalsOptions: ParsableArguments {
     }
 }
 
+/// `--shard K/N`: serve the instruments whose id modulo N is K; overrides `[shard]`.
+struct ShardOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Serve only instruments whose id modulo N is K; overrides [shard].", valueName: "K/N"))
+    var shard: String?
+
+    func validate() throws {
+        if let shard, Shard(hash: shard) == nil { throw ValidationError("--shard \(shard): K/N with 0 ≤ K < N ≤ 1024") }
+    }
+
+    func apply(to c: inout EngineConfig) {
+        if let shard { c.shard = Shard(hash: shard) }
+    }
+}
+
 /// `--snapshot-every`, for the commands that run the engine long: a record per interval in the
 /// report.
 struct SnapshotOptions: ParsableArguments {

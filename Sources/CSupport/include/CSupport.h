@@ -297,3 +297,38 @@ void hp_sha1(const void *p, size_t n, unsigned char out[20]);
 /// signature; returns its length, or -1 with a one-line reason in `err`.
 long hp_rsa_pss_sign(const char *pem_path, const void *msg, size_t n, unsigned char *sig, size_t cap, char *err,
                      size_t errlen);
+
+// ---- NATS (nats.c, libnats): the output thread's signals and the fleet's health and control ----
+
+typedef struct hp_nats hp_nats;
+
+/// Connects to `url` (nats://HOST:PORT), reconnecting forever with backoff (50 ms doubling to
+/// 2 s, jittered) and buffering up to `reconnect_buffer_bytes` while disconnected. NULL with a
+/// reason in `error` when the first connection fails.
+hp_nats *hp_nats_connect(const char *url, int reconnect_buffer_bytes, char *error, size_t error_length);
+void hp_nats_close(hp_nats *h);
+
+/// 0 published (buffered), 1 the reconnect buffer is full (dropped), -1 another failure.
+int hp_nats_publish(hp_nats *h, const char *subject, const void *data, int length);
+/// The same on subject "<prefix>.<instrument>", formatted on the stack.
+int hp_nats_publish_signal(hp_nats *h, const char *prefix, uint32_t instrument, const void *record, int length);
+int hp_nats_flush(hp_nats *h, int timeout_ms);
+int hp_nats_connected(hp_nats *h);
+uint64_t hp_nats_disconnects(hp_nats *h);
+uint64_t hp_nats_reconnects(hp_nats *h);
+
+/// Subscribes to `subject` (wildcards allowed); its messages wait for hp_nats_next in a fixed
+/// queue (a full queue drops and counts: hp_nats_dropped_messages).
+int hp_nats_subscribe(hp_nats *h, const char *subject);
+/// The next queued message: its length (cut to `capacity`), or -1 when none is waiting;
+/// `at_ns` (if not NULL) gets when it arrived (CLOCK_MONOTONIC).
+int hp_nats_next(hp_nats *h, char *subject, size_t subject_capacity, void *data, int capacity, uint64_t *at_ns);
+uint64_t hp_nats_dropped_messages(hp_nats *h);
+
+/// Subscribes to the fleet's control subject: "kill" sets `*kill_flag` (the risk gates'
+/// atomic) the moment it arrives; "resume" clears hp_nats_fleet_killed, and the caller then
+/// clears the flag (a kill-switch file may still hold it). Both are counted.
+int hp_nats_watch_control(hp_nats *h, const char *subject, uint8_t *kill_flag);
+int hp_nats_fleet_killed(hp_nats *h);
+uint64_t hp_nats_kills(hp_nats *h);
+uint64_t hp_nats_resumes(hp_nats *h);

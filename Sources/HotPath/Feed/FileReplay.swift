@@ -31,6 +31,8 @@ public struct FileReplay: Sendable {
         public var dropped = 0
         /// Records that yielded no event (other types, unknown, short).
         public var skipped = 0
+        /// Events of instruments another shard serves (`[shard]`), not pushed.
+        public var outsideShard = 0
         public var stoppedEarly = false
         /// What ended the feed early, if anything did.
         public var error: FeedFailure?
@@ -47,6 +49,8 @@ public struct FileReplay: Sendable {
     public var decode: HistogramRecorder? = nil
     /// Measures the host's hiccups while a paced replay spins for its next event's due time.
     public var hiccups: HiccupMeter? = nil
+    /// `[shard]`: only this shard's instruments are pushed.
+    public var shard: ShardFilter? = nil
 
     public init(file: FeedFile, clock: Clock) {
         self.file = file
@@ -141,6 +145,10 @@ public struct FileReplay: Sendable {
         hiccups?.recorder.poll()
         for i in 0..<n {
             time.apply(&events[i])
+            if let shard, !shard.admits(events[i]) {
+                stats.outsideShard &+= 1
+                continue
+            }
             if let due = pacer.wait(for: events[i]) {
                 events[i].tsLocal = due
             } else if case .max = pace {

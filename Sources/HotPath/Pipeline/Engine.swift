@@ -150,7 +150,7 @@ public final class Engine: @unchecked Sendable {
         } catch {
             throw .memory(file: config.file, error)
         }
-        if let url = config.outputURL {
+        if let url = config.outputURL, !url.hasPrefix("nats://") {
             let live =
                 !config.feeds.isEmpty && config.feeds.allSatisfy { if case .file = $0.source { false } else { true } }
             egress = try SignalEgress(
@@ -166,6 +166,16 @@ public final class Engine: @unchecked Sendable {
                 fills: fillsRing?.consumer, clock: clock, egress: egress)
         } catch {
             throw .memory(file: config.file, error)
+        }
+        if let url = config.outputURL, url.hasPrefix("nats://") {
+            do {
+                natsOutput = try NATSOutput(
+                    url: url, shard: config.shard?.id ?? "all", killSwitch: core.gates.killSwitch, counters: counters)
+            } catch {
+                throw .output(key: "output.url", error)
+            }
+        } else {
+            natsOutput = nil
         }
         if let url = config.fillsURL, let ring = fillsRing {
             fillsInput = try FillsInput(url: url, ring: ring, counters: counters)
@@ -192,6 +202,10 @@ public final class Engine: @unchecked Sendable {
     let startModels: [ModelIdentity]
     /// The models in use now (after any reload), for the report and /metrics.
     public var models: [ModelIdentity] { reloader?.models ?? startModels }
+
+    /// `[output] url = "nats://…"`: signals, heartbeats and fleet control over NATS (the
+    /// output thread and libnats' own threads; never the feed or engine thread).
+    public let natsOutput: NATSOutput?
 
     /// `[fills]`: the fills receiver and its ring to the engine thread.
     public let fillsInput: FillsInput?
@@ -267,19 +281,23 @@ public final class Engine: @unchecked Sendable {
         let recorder = histograms[Stage.decode.rawValue], wire = histograms[Stage.wire.rawValue]
         let flags = self.flags, core = self.core, batchBuffer = self.batch, hiccups = self.engineHiccups,
             clock = self.clock
+        let shard = config.shard?.filter
         let replays: [FeedRun] = sources.map {
             switch $0 {
             case var .file(replay):
                 replay.decode = recorder
                 replay.hiccups = feedHiccups
+                replay.shard = shard
                 return .file(replay)
             case var .live(live):
                 live.decode = recorder
                 live.wire = wire
                 live.hiccups = feedHiccups
+                live.shard = shard
                 return .live(live)
             case var .databento(gateway):
                 gateway.decode = recorder
+                gateway.shard = shard
                 return .databento(gateway)
             }
         }
@@ -378,6 +396,7 @@ public final class Engine: @unchecked Sendable {
         add("feed.records", outcome.stats.reduce(0) { $0 + $1.records })
         add("feed.events", outcome.stats.reduce(0) { $0 + $1.events })
         add("feed.skipped_records", outcome.stats.reduce(0) { $0 + $1.skipped })
+        if config.shard != nil { add("feed.outside_shard", outcome.stats.reduce(0) { $0 + $1.outsideShard }) }
         add("feed.ring_full_dropped", outcome.stats.reduce(0) { $0 + $1.dropped })
         add("feed.errors", outcome.errors.count)
         add("feed.stopped_early", outcome.stoppedEarly ? 1 : 0)
@@ -393,6 +412,7 @@ public final class Engine: @unchecked Sendable {
         }
         add("output.signals_written", output.written)
         add("output.signal_ring_dropped", signals.stats.dropped)
+        if let nats = natsOutput { r.counters += nats.sessionCounters }
         if members != nil { add("output.wide_missing", output.wideMissing) }
         add("output.budget_breaches", Int(output.breaches.reduce(0, +)))
         add("histogram.clamped", Int(output.cumulative.reduce(0) { $0 + $1.clamped }))

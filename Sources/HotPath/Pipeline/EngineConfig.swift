@@ -153,6 +153,8 @@ public struct EngineConfig: Sendable {
     public var progress = true
     /// `[output] wide`: each signal written with its members' outputs and regime.
     public var wideSignals = false
+    /// `[shard]`: the instruments this process serves (all when nil).
+    public var shard: Shard? = nil
     /// `[reload] watch`: reload the models when a model file changes (SIGHUP always does).
     public var reloadWatch = false
     /// `[reload] settle_ms`: how long a changed file must stay unchanged before it is loaded.
@@ -360,7 +362,32 @@ public struct EngineConfig: Sendable {
             c.signalsExisting = .init(
                 rawValue: try t.choice("existing", default: "refuse", ExistingSignals.allCases.map(\.rawValue)))!
             c.outputURL = try t.string("url", default: nil).flatMap { $0.isEmpty ? nil : $0 }
+            if let u = c.outputURL, u.hasPrefix("nats://"), NATSAddress(u) == nil {
+                throw t.error("url", "\"\(u)\" is not nats://HOST:PORT/PREFIX (a prefix of dot-separated tokens)")
+            }
             c.outputInterface = try t.string("interface", default: nil).flatMap { $0.isEmpty ? nil : $0 }
+            try t.finish()
+        }
+        if var t = try root.table("shard") {
+            let id = try t.string("id", default: nil)
+            let hash = try t.string("hash", default: nil)
+            let list = try t.ints("instruments")
+            switch (hash, list) {
+            case let (h?, nil):
+                guard let s = Shard(hash: h, id: id) else {
+                    throw t.error("hash", "\"\(h)\" is not K/N with 0 ≤ K < N ≤ 1024")
+                }
+                c.shard = s
+            case let (nil, l?):
+                guard !l.isEmpty, l.allSatisfy({ (0...Int(UInt32.max)).contains($0) }) else {
+                    throw t.error("instruments", "a non-empty list of instrument ids (0…4294967295)")
+                }
+                c.shard = Shard(id: id ?? "list", instruments: l.map { UInt32($0) })
+            default: throw t.error("hash", "give either hash = \"K/N\" or instruments = [...]")
+            }
+            if let s = c.shard, !NATSAddress.isToken(s.id) {
+                throw t.error("id", "\"\(s.id)\" must be one subject token: no dot, space, * or >")
+            }
             try t.finish()
         }
         if var t = try root.table("reload") {

@@ -46,6 +46,7 @@ struct OutputLoop {
     mutating func write(_ s: Signal, to sink: SignalSink?) {
         let model = attribution.identity(of: s.sequence)
         sink?.write(s, wide: engine.members != nil ? wideRecord(for: s) : nil, model: model)
+        engine.natsOutput?.publish(s)
     }
 
     mutating func run(sink: SignalSink?, feedDone: () -> Bool, engineDone: () -> Bool) {
@@ -53,6 +54,7 @@ struct OutputLoop {
         let interval = engine.config.snapshotNs
         var nextSnapshot = started + interval
         var nextKillCheck = started
+        var fileKilled = false, wasKilled = false
         let watch = engine.config.killSwitch.map { DirectoryWatch(files: [$0]) }
         defer { watch?.close() }
         let threshold = engine.config.hiccupThresholdNs
@@ -74,10 +76,18 @@ struct OutputLoop {
             }
             let now = Clock.monotonicNs()
             if hp_stop_signal() != 0 { engine.flags.stop.pointee.store(true, ordering: .relaxed) }
-            // The kill switch: at once on a change in its directory, else every 100 ms.
+            // The kill switch: the file (at once on a change in its directory, else every
+            // 100 ms) or the fleet's `kill` over NATS (which also sets it where it arrives).
+            // Stored only when it changes, so a fleet kill is never overwritten by a stale
+            // reading.
             if let path = engine.config.killSwitch, watch?.drain() == true || now >= nextKillCheck {
-                engine.core.gates.killSwitch.pointee.store(SystemFile.exists(path), ordering: .relaxed)
+                fileKilled = SystemFile.exists(path)
                 nextKillCheck = now + 100_000_000
+            }
+            let killed = fileKilled || (engine.natsOutput?.fleetKilled ?? false)
+            if killed != wasKilled {
+                engine.core.gates.killSwitch.pointee.store(killed, ordering: .relaxed)
+                wasKilled = killed
             }
             if now >= nextSnapshot {
                 snapshot(final: false, feedDone: feedDone())
@@ -104,6 +114,7 @@ struct OutputLoop {
         }
         sink?.flush()
         snapshot(final: true, feedDone: true)
+        _ = engine.natsOutput?.link.flush()
         progress.finish()
     }
 
@@ -164,6 +175,11 @@ struct OutputLoop {
         }
         engine.core.gates.breaching.pointee.store(anyBreach, ordering: .relaxed)
         if let metrics = engine.metrics, !final { metrics.publish(PrometheusText.render(engine.liveReport(self))) }
+        if let nats = engine.natsOutput {
+            nats.heartbeat(
+                "{\"shard\":\(JSONText.quote(nats.shard)),\"t_ns\":\(Clock.monotonicNs() - started),"
+                    + "\"final\":\(final),\"report\":\(engine.liveReport(self).json)}")
+        }
         guard record else { return }
         let t = Double(Clock.monotonicNs() - started) / 1e9
         let rss = SystemFile.residentBytes() ?? 0

@@ -132,6 +132,17 @@ struct TOMLReader {
         return out
     }
 
+    mutating func ints(_ name: String) throws(ConfigError) -> [Int]? {
+        guard let v = value(name) else { return nil }
+        guard let array = v.array else { throw error(name, "expected an array of integers, found \(typeName(v))") }
+        var out: [Int] = []
+        for (i, item) in array.enumerated() {
+            guard let x = item.int else { throw error("\(name)[\(i)]", "expected an integer, found \(typeName(item))") }
+            out.append(x)
+        }
+        return out
+    }
+
     /// A sub-table; nil when absent.
     mutating func table(_ name: String) throws(ConfigError) -> TOMLReader? {
         guard let v = value(name) else { return nil }

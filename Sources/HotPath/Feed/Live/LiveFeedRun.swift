@@ -19,6 +19,8 @@ public struct LiveFeedRun: @unchecked Sendable {
     var decode: HistogramRecorder? = nil
     var wire: HistogramRecorder? = nil
     var hiccups: HiccupMeter? = nil
+    /// `[shard]`: only this shard's instruments are pushed.
+    public var shard: ShardFilter? = nil
 
     public init(feed: MoldUDP64Feed, clock: Clock) {
         self.feed = feed
@@ -54,6 +56,10 @@ public struct LiveFeedRun: @unchecked Sendable {
                 let decoded = clock.ticks()
                 decode?.record(clock.nanoseconds(ticks: decoded &- taken))
                 for i in 0..<k {
+                    if let shard, !shard.admits(events.slots[i]) {
+                        stats.outsideShard &+= 1
+                        continue
+                    }
                     events.slots[i].tsLocal = taken
                     events.slots[i].flags |= gapFlag
                     stats.events &+= 1

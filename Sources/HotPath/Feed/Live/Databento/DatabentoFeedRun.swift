@@ -13,6 +13,8 @@ public struct DatabentoFeedRun: @unchecked Sendable {
     public let feed: DatabentoFeed
     public var clock: Clock
     var decode: HistogramRecorder? = nil
+    /// `[shard]`: only this shard's instruments are pushed.
+    public var shard: ShardFilter? = nil
 
     public init(feed: DatabentoFeed, clock: Clock) {
         self.feed = feed
@@ -49,6 +51,10 @@ public struct DatabentoFeedRun: @unchecked Sendable {
                     return true
                 }
                 decode?.record(clock.nanoseconds(ticks: clock.ticks() &- taken))
+                if let shard, !shard.admits(event) {
+                    stats.outsideShard &+= 1
+                    return true
+                }
                 event.tsLocal = taken
                 stats.events &+= 1
                 if producer.push(event) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }

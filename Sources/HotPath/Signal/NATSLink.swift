@@ -1,0 +1,160 @@
+import CSupport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A NATS URL as HotPath takes it: `nats://HOST:PORT/PREFIX`, the subject prefix defaulting
+/// to `hotpath`. Subjects under it:
+/// - `PREFIX.<shard>.<instrument>`: each signal's 64-byte record (`[output] url`);
+/// - `PREFIX.health.<shard>`: each process's heartbeat, every snapshot interval;
+/// - `PREFIX.control`: `kill` or `resume`, for every shard at once.
+public struct NATSAddress: Sendable, Equatable {
+    public var server: String
+    public var prefix: String
+
+    /// nil when `url` is not nats://HOST:PORT[/PREFIX] with a prefix NATS can carry.
+    public init?(_ url: String) {
+        guard url.hasPrefix("nats://") else { return nil }
+        let rest = url.dropFirst(7)
+        let slash = rest.firstIndex(of: "/")
+        let hostPort = slash.map { String(rest[..<$0]) } ?? String(rest)
+        let prefix = slash.map { String(rest[rest.index(after: $0)...]) } ?? ""
+        guard (try? HostPort(hostPort, what: "address", url: url)) != nil else { return nil }
+        server = "nats://" + hostPort
+        self.prefix = prefix.isEmpty ? "hotpath" : prefix
+        guard self.prefix.split(separator: ".", omittingEmptySubsequences: false).allSatisfy(Self.isToken) else {
+            return nil
+        }
+    }
+
+    /// A subject token: not empty, no dot, wildcard or space.
+    public static func isToken<S: StringProtocol>(_ t: S) -> Bool {
+        !t.isEmpty && !t.contains { $0 == "." || $0 == "*" || $0 == ">" || $0.isWhitespace }
+    }
+
+    public var controlSubject: String { prefix + ".control" }
+    public func healthSubject(shard: String) -> String { prefix + ".health." + shard }
+    public func signalPrefix(shard: String) -> String { prefix + "." + shard }
+}
+
+/// One NATS connection (libnats), for a cold thread: the output thread's signals and
+/// heartbeats, the fleet commands. Reconnects forever with backoff; while disconnected
+/// messages wait in libnats' reconnect buffer, and a full buffer is counted, never waited on.
+public final class NATSLink: @unchecked Sendable {
+    public let address: NATSAddress
+    let handle: OpaquePointer
+
+    public init(url: String, bufferBytes: Int = 8 << 20) throws(SystemError) {
+        guard let a = NATSAddress(url) else {
+            throw SystemError(url, call: "nats URL", errno: EINVAL)
+        }
+        address = a
+        var error = [CChar](repeating: 0, count: 256)
+        guard let h = hp_nats_connect(a.server, Int32(bufferBytes), &error, error.count) else {
+            throw SystemError(
+                url,
+                call: "connect (" + String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self) + ")",
+                errno: ECONNREFUSED)
+        }
+        handle = h
+    }
+
+    deinit {
+        hp_nats_close(handle)
+        subjectBuffer.deallocate()
+        dataBuffer.deallocate()
+    }
+
+    /// 0 sent, 1 the reconnect buffer is full, −1 failed.
+    @discardableResult
+    public func publish(_ subject: String, _ bytes: [UInt8]) -> Int32 {
+        bytes.withUnsafeBytes { hp_nats_publish(handle, subject, $0.baseAddress, Int32($0.count)) }
+    }
+
+    public func flush(timeoutMs: Int32 = 2_000) -> Bool { hp_nats_flush(handle, timeoutMs) == 0 }
+
+    public func subscribe(_ subject: String) -> Bool { hp_nats_subscribe(handle, subject) == 0 }
+
+    /// The next message a subscription queued, with when it arrived (CLOCK_MONOTONIC ns), or nil.
+    public func next() -> (subject: String, bytes: [UInt8], atNs: UInt64)? {
+        var at: UInt64 = 0
+        let n = hp_nats_next(handle, subjectBuffer, 256, dataBuffer, Int32(Self.messageCapacity), &at)
+        guard n >= 0 else { return nil }
+        return (String(cString: subjectBuffer), Array(UnsafeBufferPointer(start: dataBuffer, count: Int(n))), at)
+    }
+
+    /// Where `next` copies a message (messages longer are cut).
+    static let messageCapacity = 1 << 20
+    private let subjectBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: 256)
+    private let dataBuffer = UnsafeMutablePointer<UInt8>.allocate(capacity: messageCapacity)
+
+    public var disconnects: UInt64 { hp_nats_disconnects(handle) }
+    public var reconnects: UInt64 { hp_nats_reconnects(handle) }
+    public var droppedMessages: UInt64 { hp_nats_dropped_messages(handle) }
+}
+
+/// `[output] url = "nats://…"`: the output thread publishes each signal on
+/// `PREFIX.<shard>.<instrument>` and a heartbeat (the live report as JSON) on
+/// `PREFIX.health.<shard>` every snapshot, and the process obeys `PREFIX.control`: `kill`
+/// sets the risk gates' kill switch from libnats' thread the moment it arrives (the engine
+/// reads it on its next signal); `resume` lets the output thread clear it (a kill-switch file
+/// may still hold it).
+///
+/// Counters (group `nats`): `published`, `buffer_full` (the reconnect buffer was full: the
+/// signal is not sent), `failed`; in the report also `disconnects`, `reconnects`,
+/// `fleet_kills`, `fleet_resumes`.
+public final class NATSOutput: @unchecked Sendable {
+    public let link: NATSLink
+    public let shard: String
+    let signalPrefix: String
+    let healthSubject: String
+    let published: Counter
+    let bufferFull: Counter
+    let failed: Counter
+
+    public init(
+        url: String, shard: String, killSwitch: UnsafeMutablePointer<Atomic<Bool>>, counters: CounterRegistry
+    )
+        throws(SystemError)
+    {
+        link = try NATSLink(url: url)
+        self.shard = shard
+        signalPrefix = link.address.signalPrefix(shard: shard)
+        healthSubject = link.address.healthSubject(shard: shard)
+        let group = counters.makeGroup(thread: "nats", names: ["published", "buffer_full", "failed"])
+        published = group[0]
+        bufferFull = group[1]
+        failed = group[2]
+        let flag = UnsafeMutableRawPointer(killSwitch).assumingMemoryBound(to: UInt8.self)
+        guard hp_nats_watch_control(link.handle, link.address.controlSubject, flag) == 0 else {
+            throw SystemError(url, call: "subscribe " + link.address.controlSubject, errno: EIO)
+        }
+    }
+
+    /// The output thread, per signal: no allocation (the subject is formatted on the stack).
+    func publish(_ s: Signal) {
+        let rc = withUnsafeBytes(of: s) {
+            hp_nats_publish_signal(link.handle, signalPrefix, s.instrumentId, $0.baseAddress, 64)
+        }
+        switch rc {
+        case 0: published.increment()
+        case 1: bufferFull.increment()
+        default: failed.increment()
+        }
+    }
+
+    func heartbeat(_ json: String) { link.publish(healthSubject, Array(json.utf8)) }
+
+    /// Whether the last control message was `kill`.
+    var fleetKilled: Bool { hp_nats_fleet_killed(link.handle) != 0 }
+
+    /// The counters libnats' callbacks keep, for the report.
+    var sessionCounters: [(String, UInt64)] {
+        [
+            ("nats.disconnects", link.disconnects), ("nats.reconnects", link.reconnects),
+            ("nats.fleet_kills", hp_nats_kills(link.handle)), ("nats.fleet_resumes", hp_nats_resumes(link.handle)),
+        ]
+    }
+}
