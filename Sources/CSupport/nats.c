@@ -58,7 +58,7 @@ static int64_t reconnect_delay(natsConnection *nc, int attempts, void *closure) 
     return ms + (int64_t)(rand() % (int)(ms / 4 + 1));
 }
 
-hp_nats *hp_nats_connect(const char *url, int reconnect_buffer_bytes, char *error, size_t error_length) {
+hp_nats *hp_nats_connect(const char *url, int reconnect_buffer_bytes, int send_asap, char *error, size_t error_length) {
     hp_nats *h = calloc(1, sizeof(hp_nats));
     if (!h) return NULL;
     h->queue = calloc(HP_NATS_QUEUE, sizeof(hp_nats_msg));
@@ -73,6 +73,7 @@ hp_nats *hp_nats_connect(const char *url, int reconnect_buffer_bytes, char *erro
     if (s == NATS_OK) s = natsOptions_SetReconnectedCB(opts, on_reconnected, h);
     if (s == NATS_OK) s = natsOptions_SetTimeout(opts, 2000);
     if (s == NATS_OK) s = natsOptions_SetNoEcho(opts, true);
+    if (s == NATS_OK && send_asap) s = natsOptions_SetSendAsap(opts, true);
     if (s == NATS_OK) s = natsConnection_Connect(&h->nc, opts);
     if (opts) natsOptions_Destroy(opts);
     if (s != NATS_OK || !h->queue) {

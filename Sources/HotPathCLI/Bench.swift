@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HotPath
 
 #if canImport(Glibc)
@@ -11,7 +12,7 @@ struct Bench: ParsableCommand {
         subcommands: [
             E2E.self, Core.self, Feed.self, Model.self, Features.self, Instructions.self, UDP.self, Databento.self,
             Adaptive.self,
-            Venue.self,
+            Venue.self, NATS.self,
         ]
     )
 
@@ -343,6 +344,88 @@ extension Bench {
                 line += format("p50 %llu ns, p99 %llu ns, max %llu ns", l.p50, l.p99, l.max)
             }
             print(line)
+        }
+    }
+
+    struct NATS: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "nats",
+            abstract: "Signals through NATS beside the UDP egress, over loopback, in one run.",
+            discussion: """
+                Throughput: --messages 64-byte signal records published flat out, counted at a \
+                subscriber (first to last arrival; the median of --rounds). Latency: \
+                --latency-messages records paced at --rate, each stamped when sent, the \
+                subscriber keeping arrival − send (NATS: in libnats' delivery callback; UDP: \
+                when the poll returns). Rounds alternate the two transports. Without --url a \
+                nats-server is started on a free loopback port for the run.
+                """
+        )
+
+        @Option(help: "nats://HOST:PORT/PREFIX of a running server (default: start one).")
+        var url: String?
+
+        @Option(help: "Records for the throughput part.")
+        var messages = 200_000
+
+        @Option(help: "Records for the latency part.")
+        var latencyMessages = 10_000
+
+        @Option(help: "Records per second in the latency part.")
+        var rate = 5_000.0
+
+        @Option(help: "Rounds (each runs both transports).")
+        var rounds = 3
+
+        @Flag(help: "Let libnats' flusher thread batch publishes (the output thread writes each at once).")
+        var batched = false
+
+        @Flag(help: "Print one JSON object.")
+        var json = false
+
+        func run() throws {
+            var server: Process? = nil
+            defer { server?.terminate() }
+            var target = url ?? ""
+            if url == nil {
+                let port = UDPReceiveBench.freePort()
+                let p = Process()
+                p.executableURL = URL(fileURLWithPath: "/usr/sbin/nats-server")
+                p.arguments = ["-a", "127.0.0.1", "-p", "\(port)"]
+                p.standardOutput = FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
+                do { try p.run() } catch {
+                    fail("/usr/sbin/nats-server: \(error) (apt-get install nats-server, or give --url)")
+                }
+                server = p
+                target = "nats://127.0.0.1:\(port)/hpbench"
+                for _ in 0..<200 where (try? NATSLink(url: target)) == nil { usleep(10_000) }
+            }
+            var bench = NATSBench(url: target)
+            bench.messages = messages
+            bench.latencyMessages = latencyMessages
+            bench.rate = rate
+            bench.rounds = max(1, rounds)
+            bench.sendAsap = !batched
+            let results: [NATSBench.Result]
+            do { results = try bench.run() } catch { fail("\(error)") }
+            func us(_ r: NATSBench.Result, _ p: Double) -> Double { Double(r.latency.value(atPercentile: p)) / 1e3 }
+            if json {
+                print(
+                    "{"
+                        + results.map { r in
+                            "\"\(r.transport)\":{\"per_second\":\(r.perSecond),\"sent\":\(r.sent),\"received\":\(r.received),"
+                                + "\"p50_us\":\(us(r, 50)),\"p99_us\":\(us(r, 99)),\"max_us\":\(Double(r.latency.maxValue) / 1e3)}"
+                        }.joined(separator: ",") + "}")
+                return
+            }
+            for r in results {
+                print(
+                    r.transport.padding(toLength: 6, withPad: " ", startingAt: 0)
+                        + format(
+                            "%10.0f signals/s   latency p50 %7.1f us  p99 %7.1f us  max %8.1f us   (%d of %d received)",
+                            r.perSecond,
+                            us(r, 50), us(r, 99), Double(r.latency.maxValue) / 1e3, r.received, r.sent))
+            }
         }
     }
 

@@ -291,4 +291,31 @@ final class NATSTests: XCTestCase {
             XCTAssertEqual(hp_thread_retain_count() - retains, 0)
         }
     }
+
+    /// The output thread (the caller of `run`) publishing over NATS: its allocations per
+    /// signal, from two runs that differ only in length (start-up and thread creation cancel).
+    func testTheOutputThreadsAllocationsPerSignalAreMeasured() throws {
+        try requireOptimizedBuild()
+        let server = try Server()
+        let dir = try setUp(url: server.url)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func run(messages: Int) throws -> (mallocs: UInt64, signals: UInt64) {
+            let engine = try Engine(config: try EngineConfig.load(path: dir + "/config.toml"))
+            var g = ITCHGenerator.demoSession
+            g.seed = 0xD3E1
+            let file = temporaryFile(g.generate(messages: messages), suffix: ".itch")
+            defer { unlink(file) }
+            let replay = FileReplay(file: try FeedFile.open(file), clock: engine.clock)
+            let before = hp_thread_malloc_count()
+            let (report, _) = try engine.run(feeds: [replay], sink: nil)
+            return (hp_thread_malloc_count() - before, report.counter("nats.published") ?? 0)
+        }
+        let short = try run(messages: 100_000), long = try run(messages: 300_000)
+        XCTAssertGreaterThan(long.signals, short.signals + 1_000)
+        let perSignal = Double(Int64(long.mallocs) - Int64(short.mallocs)) / Double(long.signals - short.signals)
+        print(
+            "output thread over NATS: \(short.mallocs) and \(long.mallocs) allocations for \(short.signals) and "
+                + "\(long.signals) signals: \(perSignal) per signal")
+        XCTAssertLessThan(perSignal, 0.1, "publishing a signal allocates nothing; heartbeats allocate once a second")
+    }
 }

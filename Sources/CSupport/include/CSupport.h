@@ -303,9 +303,11 @@ long hp_rsa_pss_sign(const char *pem_path, const void *msg, size_t n, unsigned c
 typedef struct hp_nats hp_nats;
 
 /// Connects to `url` (nats://HOST:PORT), reconnecting forever with backoff (50 ms doubling to
-/// 2 s, jittered) and buffering up to `reconnect_buffer_bytes` while disconnected. NULL with a
-/// reason in `error` when the first connection fails.
-hp_nats *hp_nats_connect(const char *url, int reconnect_buffer_bytes, char *error, size_t error_length);
+/// 2 s, jittered) and buffering up to `reconnect_buffer_bytes` while disconnected. `send_asap`:
+/// each publish is written at once (lowest latency) instead of by libnats' flusher thread
+/// (batched: higher throughput, about 0.5 ms later; BENCHMARKS.md). NULL with a reason in
+/// `error` when the first connection fails.
+hp_nats *hp_nats_connect(const char *url, int reconnect_buffer_bytes, int send_asap, char *error, size_t error_length);
 void hp_nats_close(hp_nats *h);
 
 /// 0 published (buffered), 1 the reconnect buffer is full (dropped), -1 another failure.

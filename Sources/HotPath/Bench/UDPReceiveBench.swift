@@ -136,7 +136,7 @@ public struct UDPReceiveBench {
     }
 
     /// A free UDP port (bound to port 0, read, closed).
-    static func freePort() -> UInt16 {
+    public static func freePort() -> UInt16 {
         var failed: UnsafePointer<CChar>? = nil
         let fd = hp_udp_open_tx(nil, &failed)
         defer { close(fd) }

@@ -46,13 +46,14 @@ public final class NATSLink: @unchecked Sendable {
     public let address: NATSAddress
     let handle: OpaquePointer
 
-    public init(url: String, bufferBytes: Int = 8 << 20) throws(SystemError) {
+    /// `sendAsap`: write each publish at once (signals), or let libnats batch (`hp_nats_connect`).
+    public init(url: String, bufferBytes: Int = 8 << 20, sendAsap: Bool = true) throws(SystemError) {
         guard let a = NATSAddress(url) else {
             throw SystemError(url, call: "nats URL", errno: EINVAL)
         }
         address = a
         var error = [CChar](repeating: 0, count: 256)
-        guard let h = hp_nats_connect(a.server, Int32(bufferBytes), &error, error.count) else {
+        guard let h = hp_nats_connect(a.server, Int32(bufferBytes), sendAsap ? 1 : 0, &error, error.count) else {
             throw SystemError(
                 url,
                 call: "connect (" + String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self) + ")",
@@ -108,7 +109,8 @@ public final class NATSLink: @unchecked Sendable {
 public final class NATSOutput: @unchecked Sendable {
     public let link: NATSLink
     public let shard: String
-    let signalPrefix: String
+    /// `PREFIX.<shard>` as a C string made once (passing a String would copy it per call).
+    let signalPrefix: UnsafeMutablePointer<CChar>
     let healthSubject: String
     let published: Counter
     let bufferFull: Counter
@@ -121,7 +123,7 @@ public final class NATSOutput: @unchecked Sendable {
     {
         link = try NATSLink(url: url)
         self.shard = shard
-        signalPrefix = link.address.signalPrefix(shard: shard)
+        signalPrefix = strdup(link.address.signalPrefix(shard: shard))!
         healthSubject = link.address.healthSubject(shard: shard)
         let group = counters.makeGroup(thread: "nats", names: ["published", "buffer_full", "failed"])
         published = group[0]
@@ -132,6 +134,8 @@ public final class NATSOutput: @unchecked Sendable {
             throw SystemError(url, call: "subscribe " + link.address.controlSubject, errno: EIO)
         }
     }
+
+    deinit { free(signalPrefix) }
 
     /// The output thread, per signal: no allocation (the subject is formatted on the stack).
     func publish(_ s: Signal) {
