@@ -41,20 +41,9 @@ struct FillsSim: ParsableCommand {
     func run() throws {
         guard (0...1).contains(ratio) else { fail("--ratio \(ratio): a share between 0 and 1") }
         guard lots > 0 else { fail("--lots \(lots): at least 1") }
-        func address(_ u: String, _ what: String) -> HostPort {
-            guard u.hasPrefix("udp://") else { fail("\(u): expected udp://ADDR:PORT") }
-            do { return try HostPort(String(u.dropFirst(6)), what: what, url: u) } catch { fail("\(error)") }
-        }
-        let from = address(url, "address"), destination = address(to, "address")
+        let (fd, rx) = openUDPReceiver(url)
+        let destination = udpAddress(to)
         var failed: UnsafePointer<CChar>? = nil
-        let fd = hp_udp_open_rx(from.host, from.port, nil, 4 << 20, &failed)
-        guard fd >= 0 else {
-            fail("\(SystemError(url, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd))")
-        }
-        var uringError: Int32 = 0
-        guard let rx = hp_udp_rx_create(fd, Int32(HP_RX_RECVFROM), 1, 2048, &uringError) else {
-            fail("\(url): no memory")
-        }
         let tx = hp_udp_open_tx(nil, &failed)
         guard tx >= 0 else { fail("\(SystemError(to, call: "socket", errno: -tx))") }
         defer { hp_udp_rx_destroy(rx); close(fd); close(tx) }

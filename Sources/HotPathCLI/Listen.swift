@@ -41,17 +41,7 @@ struct Listen: ParsableCommand {
     func run() throws {
         if url.hasPrefix("nats://") { return listenNATS() }
         guard url.hasPrefix("udp://") else { fail("\(url): expected udp://ADDR:PORT or nats://HOST:PORT/PREFIX") }
-        let address: HostPort
-        do { address = try HostPort(String(url.dropFirst(6)), what: "address", url: url) } catch { fail("\(error)") }
-        var failed: UnsafePointer<CChar>? = nil
-        let fd = hp_udp_open_rx(address.host, address.port, interface, 4 << 20, &failed)
-        guard fd >= 0 else {
-            fail("\(SystemError(url, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd))")
-        }
-        var uringError: Int32 = 0
-        guard let rx = hp_udp_rx_create(fd, Int32(HP_RX_RECVFROM), 1, 2048, &uringError) else {
-            fail("\(url): no memory")
-        }
+        let (fd, rx) = openUDPReceiver(url, interface: interface)
         defer { hp_udp_rx_destroy(rx); close(fd) }
         hp_install_stop_handlers()
         var out = BufferedWriter(fd: 1)
@@ -130,4 +120,22 @@ struct Listen: ParsableCommand {
         if link.droppedMessages > 0 { summary += ", \(link.droppedMessages) dropped by a full queue" }
         printError(summary)
     }
+}
+
+/// A blocking receiver (100 ms per poll) bound to `url` (udp://ADDR:PORT), or exit 1 naming
+/// why. For the CLI's own listeners.
+func openUDPReceiver(_ url: String, interface: String? = nil) -> (Int32, OpaquePointer) {
+    let address = udpAddress(url)
+    var failed: UnsafePointer<CChar>? = nil
+    let fd = hp_udp_open_rx(address.host, address.port, interface, 4 << 20, &failed)
+    guard fd >= 0 else { fail("\(SystemError(url, call: failed.map { String(cString: $0) } ?? "socket", errno: -fd))") }
+    var uringError: Int32 = 0
+    guard let rx = hp_udp_rx_create(fd, Int32(HP_RX_RECVFROM), 1, 2048, &uringError) else { fail("\(url): no memory") }
+    return (fd, rx)
+}
+
+/// udp://ADDR:PORT's address, or exit 1 naming why.
+func udpAddress(_ url: String) -> HostPort {
+    guard url.hasPrefix("udp://") else { fail("\(url): expected udp://ADDR:PORT") }
+    do { return try HostPort(String(url.dropFirst(6)), what: "address", url: url) } catch { fail("\(error)") }
 }
