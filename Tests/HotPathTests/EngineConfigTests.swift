@@ -72,7 +72,12 @@ final class EngineConfigTests: XCTestCase {
         assertError("x = [[\u{85}]]\n", key: "", mentions: "column 7: a character that is not ASCII")
         assertError("x =2003-03-r= 5\n", key: "", mentions: "column 15: a date and a time need HH:MM:SS")
         assertError("x = [1979-05-27 7]\n", key: "", mentions: "a date and a time need HH:MM:SS")
-        XCTAssertNil(TOMLPrecheck.firstAbort("a = 1979-05-27 07:32:00\nb = [1979-05-27, 2003-03-01]\n"))
+        assertError("eco= 4326-05-20tail_tol_t8ole=09:09:08\n", key: "", mentions: "column 6: a date and a time need")
+        assertError("x = 1979-05-27T7:32:00\n", key: "", mentions: "a date and a time need HH:MM:SS")
+        XCTAssertNil(
+            TOMLPrecheck.firstAbort(
+                "a = 1979-05-27 07:32:00\nb = [1979-05-27, 2003-03-01]\nc = 1979-05-27T07:32:00Z\nd = 1979-05-27t07:32:00\n"
+            ))
         let fine = "a = [\n [1],\n]\ns = \"\"\"\n[+]\n\"\"\"\n[\"a]\"]\n[b.c] # [+]\n[[d]]\n"
         XCTAssertNil(TOMLPrecheck.firstAbort(fine))
         XCTAssertEqual(TOMLPrecheck.firstAbort("[a]\n  [ +b]")?.line, 2)

@@ -7,8 +7,9 @@
 /// - a character that is not ASCII outside a string or a comment (TOML allows none there, and
 ///   toml++ reads some, U+0085 among them, as a value's end where its parser asserts none is);
 /// - ten characters shaped like a date (`-` fifth and eighth) then a space and one digit not
-///   followed by another (`x =2003-03-r= 5`): toml++ reads on for a time after the space and
-///   asserts at the value's end. A date and a time need HH:MM:SS, so no valid file has it.
+///   followed by another (`x =2003-03-r= 5`), or a `T` not followed by two digits and a colon
+///   (`x = 4326-05-20tail`): toml++ reads on for a time and asserts at the value's end, or at
+///   its first character. A date and a time need HH:MM:SS, so no valid file has either.
 ///
 /// A small scanner, not a parser: a header is a `[` that opens a line outside any string,
 /// array or inline table, so it follows strings (basic, literal, multi-line, with escapes),
@@ -41,14 +42,19 @@ enum TOMLPrecheck {
             else { return nil }
             var chars: [UInt8] = []
             var e = k
-            while e < b.count && !terminators.contains(b[e]) && chars.count <= 10 {
+            while e < b.count && !terminators.contains(b[e]) && chars.count < 14 {
                 if b[e] != UInt8(ascii: "_") { chars.append(b[e]) }
                 e += 1
             }
-            guard chars.count == 10, chars[4] == UInt8(ascii: "-"), chars[7] == UInt8(ascii: "-"), at(e) == 32,
-                (48...57).contains(at(e + 1)), !(48...57).contains(at(e + 2))
-            else { return nil }
-            return e + 1
+            let digit = { (c: UInt8) in (48...57).contains(c) }
+            guard chars.count >= 10, chars[4] == UInt8(ascii: "-"), chars[7] == UInt8(ascii: "-") else { return nil }
+            if chars.count == 10 {  // the token ended: a space and a lone digit
+                return at(e) == 32 && digit(at(e + 1)) && !digit(at(e + 2)) ? e + 1 : nil
+            }
+            // A `T` (or `t`) after the date: toml++ then takes two digits and a colon for granted.
+            guard chars[10] == UInt8(ascii: "T") || chars[10] == UInt8(ascii: "t") else { return nil }
+            let whole = chars.count >= 14 && digit(chars[11]) && digit(chars[12]) && chars[13] == UInt8(ascii: ":")
+            return whole ? nil : k
         }
         while i < b.count {
             let c = b[i]
