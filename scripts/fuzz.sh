@@ -6,7 +6,8 @@
 # executions, the corpus and the coverage. Fails on a crash, an ASan report or a leak-free
 # timeout, keeping the input in .build-fuzz/findings/<target>/ (each one becomes a test).
 # Usage: bash scripts/fuzz.sh [TARGET|all] [SECONDS (30)] [MAX_RUNS (0: no limit)]
-# With MAX_RUNS the run is also seeded (-seed=1): CI's short pass is the same on every host.
+# With MAX_RUNS the run is also seeded (-seed=1), yet not identical run to run: the coverage
+# that steers it varies a little, so one pass can find what another missed (see BENCHMARKS).
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

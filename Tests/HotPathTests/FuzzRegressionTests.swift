@@ -44,4 +44,15 @@ final class FuzzRegressionTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(ran, 24)
     }
+
+    /// The LightGBM findings are refusals with a reason, not models: each names a value a
+    /// prediction would have trapped on or read past a table with.
+    func testEveryLightGBMFindingIsARefusal() throws {
+        let dir = TestPaths.fixtures + "/fuzz-regressions/lightgbm"
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir) {
+            let bytes = try XCTUnwrap(FileManager.default.contents(atPath: dir + "/" + name))
+            let text = String(decoding: bytes, as: UTF8.self)
+            XCTAssertThrowsError(try LightGBMLoader.parse(text, file: name), name)
+        }
+    }
 }

@@ -99,7 +99,7 @@ public enum LightGBMLoader {
                 out.reserveCapacity(count)
                 for p in parts {
                     guard let x = parse(p) else {
-                        throw fail(line, "\(treeName): \(key) value \"\(p)\" is not a number")
+                        throw fail(line, "\(treeName): \(key) value \"\(p)\" is not a number or out of range")
                     }
                     out.append(x)
                 }
@@ -111,6 +111,9 @@ public enum LightGBMLoader {
             _ = nlLine
             let internalCount = numLeaves - 1
             let numCat = fields["num_cat"].flatMap { Int($0.0) } ?? 0
+            guard (0...65_535).contains(numCat) else {
+                throw fail(fields["num_cat"]!.1, "\(treeName): num_cat=\(numCat) is not in 0...65535")
+            }
             let splitFeature: [Int32] = try array("split_feature", internalCount) { Int32($0) }
             let threshold: [Double] = try array("threshold", internalCount) { Double($0) }
             let decision: [Int32] = try array("decision_type", internalCount) { Int32($0) }
@@ -131,6 +134,11 @@ public enum LightGBMLoader {
                         treeLine,
                         "\(treeName): cat_boundaries end at \(catBoundaries.last ?? 0) but cat_threshold has \(catThreshold.count) words"
                     )
+                }
+                guard catBoundaries[0] == 0, zip(catBoundaries, catBoundaries.dropFirst()).allSatisfy({ $0 <= $1 })
+                else { throw fail(treeLine, "\(treeName): cat_boundaries do not rise from 0") }
+                guard bitsets.count + catThreshold.count <= Int(Int32.max) else {
+                    throw fail(treeLine, "\(treeName): over \(Int32.max) category words in the model")
                 }
             }
             let nodeBase = Int32(nodes.count), leafBase = Int32(leaves.count), rangeBase = ranges.count
@@ -159,11 +167,18 @@ public enum LightGBMLoader {
                 }
                 var category: UInt16 = 0
                 if categorical {
-                    let idx = Int(threshold[n])
-                    guard idx >= 0 && idx < numCat else {
-                        throw fail(treeLine, "\(treeName): node \(n) uses category set \(idx) of \(numCat)")
+                    // The threshold names the node's category set: a whole number below num_cat.
+                    let t = threshold[n]
+                    guard t >= 0, t < Double(numCat), let idx = Int(exactly: t) else {
+                        throw fail(treeLine, "\(treeName): node \(n) uses category set \(t) of \(numCat)")
                     }
-                    category = UInt16(rangeBase + idx)
+                    guard let c = UInt16(exactly: rangeBase + idx) else {
+                        throw fail(treeLine, "\(treeName): over 65536 category sets in the model")
+                    }
+                    category = c
+                } else if (d >> 2) & 3 == 3 {
+                    throw fail(
+                        treeLine, "\(treeName): node \(n) has decision_type \(d), missing type 3 (LightGBM has 0 to 2)")
                 }
                 nodes.append(
                     .init(
@@ -176,9 +191,14 @@ public enum LightGBMLoader {
             if isLinear {
                 anyLinear = true
                 let consts: [Double] = try array("leaf_const", numLeaves) { Double($0) }
-                let counts: [Int] = try array("num_features", numLeaves) { Int($0) }
+                // A leaf's terms are at most one per feature, each a feature of the model.
+                let counts: [Int] = try array("num_features", numLeaves) {
+                    Int($0).flatMap { (0...features).contains($0) ? $0 : nil }
+                }
                 let total = counts.reduce(0, +)
-                let feats: [Int32] = try array("leaf_features", total) { Int32($0) }
+                let feats: [Int32] = try array("leaf_features", total) {
+                    Int32($0).flatMap { $0 >= 0 && $0 < features ? $0 : nil }
+                }
                 let coeffs: [Double] = try array("leaf_coeff", total) { Double($0) }
                 // Pad the linear tables so they index by global leaf.
                 while leafConst.count < Int(leafBase) { leafConst.append(0); termRange.append((0, 0)) }

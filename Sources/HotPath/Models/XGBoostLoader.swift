@@ -217,6 +217,9 @@ public enum XGBoostLoader {
                 else {
                     throw fail(place + ".categories_segments", "segments and sizes do not fit the categories")
                 }
+                guard ranges.count + nodesList.count <= 65_536 else {
+                    throw fail(place + ".categories_nodes", "over 65536 categorical splits in the model")
+                }
                 for (k, node) in nodesList.enumerated() {
                     let members = cats[segments[k]..<segments[k] + sizes[k]]
                     let words = ((members.max() ?? 0) >> 5) + 1
