@@ -16,11 +16,14 @@ struct Listen: ParsableCommand {
             --idle-timeout or Ctrl-C; then, on stderr, how many came and the gaps in their \
             sequence numbers. A multicast ADDR is joined on --interface. With \
             nats://HOST:PORT/PREFIX, the signals of every shard (subjects \
-            PREFIX.<shard>.<instrument>), gaps counted per shard.
+            PREFIX.<shard>.<instrument>), gaps counted per shard. With \
+            nats://HOST:PORT/PREFIX?jetstream=NAME, the durable log instead: every signal kept \
+            in the streams NAME-<shard>, stream by stream, then the count of each run's \
+            missing and repeated sequences (JSON lines also name the shard and the run).
             """
     )
 
-    @Argument(help: "udp://ADDR:PORT or nats://HOST:PORT/PREFIX to listen on.")
+    @Argument(help: "udp://ADDR:PORT or nats://HOST:PORT/PREFIX[?jetstream=NAME] to listen on.")
     var url: String
 
     @Option(help: "The address of the interface to join a multicast group on.")
@@ -81,6 +84,7 @@ struct Listen: ParsableCommand {
     func listenNATS() {
         let link: NATSLink
         do { link = try NATSLink(url: url) } catch { fail("\(error)") }
+        if let name = link.address.jetstream { return readJetStream(link, name: name) }
         let prefix = link.address.prefix
         guard link.subscribe(prefix + ".>") else { fail("\(url): cannot subscribe to \(prefix).>") }
         hp_install_stop_handlers()
@@ -119,6 +123,35 @@ struct Listen: ParsableCommand {
         if other > 0 { summary += ", \(other) message(s) that are not signals skipped" }
         if link.droppedMessages > 0 { summary += ", \(link.droppedMessages) dropped by a full queue" }
         printError(summary)
+    }
+
+    /// The signals kept in JetStream, then per shard and run what is missing from 1 to the
+    /// run's highest sequence, and what is there twice.
+    func readJetStream(_ link: NATSLink, name: String) {
+        var out = BufferedWriter(fd: 1)
+        if !json { out.line(Signal.csvHeader) }
+        var received = 0
+        var runs: [String: [UInt64]] = [:]  // "shard run" → sequences
+        let streams: Int
+        do {
+            streams = try link.forEachStoredSignal(name: name) { shard, run, s in
+                runs[shard + " " + run, default: []].append(s.sequence)
+                received += 1
+                out.line(
+                    json ? s.json(adding: [("shard", JSONText.quote(shard)), ("run", JSONText.quote(run))]) : s.csv)
+                return received < (count ?? Int.max)
+            }
+        } catch { fail("\(url): \(error)") }
+        out.flush()
+        var missing: UInt64 = 0, repeated = 0
+        for sequences in runs.values {
+            let distinct = Set(sequences).count
+            repeated += sequences.count - distinct
+            missing += (sequences.max() ?? 0) - UInt64(distinct)
+        }
+        printError(
+            "hotpath: \(url): \(received) signal(s) in \(streams) stream(s), \(runs.count) run(s), "
+                + "\(missing) missing, \(repeated) repeated")
     }
 }
 

@@ -334,3 +334,35 @@ int hp_nats_watch_control(hp_nats *h, const char *subject, uint8_t *kill_flag);
 int hp_nats_fleet_killed(hp_nats *h);
 uint64_t hp_nats_kills(hp_nats *h);
 uint64_t hp_nats_resumes(hp_nats *h);
+
+// JetStream: a durable signal log, one stream per shard. Publishes are asynchronous, each
+// with a message id (Nats-Msg-Id) so that the stream drops a re-sent copy. A publish that
+// times out unacknowledged (the server went away) or that libnats refuses waits in a retry
+// queue until the connection is back; a server's refusal (the stream is full, say) is counted.
+
+/// Binds `stream` (file storage, subjects [`subject`], a 2-minute duplicate window), creating
+/// it when absent. −1 with `error` set when it cannot, or when an existing stream does not
+/// capture `subject`.
+int hp_nats_js_enable(hp_nats *h, const char *stream, const char *subject, char *error, size_t error_length);
+/// Publishes a signal on PREFIX.<instrument> with the id RUN-SEQ (RUN in hex: a process's own,
+/// so that a new run's sequence 1 is not the last run's): 0 accepted, 1 queued for a retry, −1
+/// lost (the retry queue is full).
+int hp_nats_js_publish_signal(
+    hp_nats *h, const char *prefix, uint32_t instrument, const void *record, int length, uint64_t run, uint64_t seq);
+/// Re-sends what the retry queue holds when connected; how many were re-sent.
+int hp_nats_js_service(hp_nats *h);
+/// Waits up to `timeout_ms` for every publish to be acknowledged, re-sending as it goes;
+/// how many are still unacknowledged (then counted as lost).
+int hp_nats_js_complete(hp_nats *h, int timeout_ms);
+/// 0 acked, 1 duplicates (a re-sent copy the stream had), 2 retried, 3 refused by the server,
+/// 4 lost (a full retry queue, or unacknowledged at the end).
+uint64_t hp_nats_js_count(hp_nats *h, int which);
+/// The names of the streams whose names begin with `prefix`, '\n'-separated into `names`;
+/// how many, or −1.
+int hp_nats_js_streams(hp_nats *h, const char *prefix, char *names, size_t capacity);
+/// `stream`'s first and last sequence; −1 when it cannot be read.
+int hp_nats_js_bounds(hp_nats *h, const char *stream, uint64_t *first, uint64_t *last);
+/// The message at `seq` of `stream`: its data (cut to `capacity`), its Nats-Msg-Id, and its
+/// length; −1 when there is none (deleted, or past the end), −2 when it cannot be read.
+int hp_nats_js_get(hp_nats *h, const char *stream, uint64_t seq, char *msg_id, size_t msg_id_capacity, void *data,
+                   int capacity);

@@ -66,6 +66,7 @@ struct OutputLoop {
                 for s in run { write(s, to: sink) }
             }
             written += n
+            engine.natsOutput?.service()
             if n == 0 {
                 if engineDone() && consumer.count == 0 { break }
                 sink?.flushIfPending()
@@ -113,6 +114,7 @@ struct OutputLoop {
             written += 1
         }
         sink?.flush()
+        engine.natsOutput?.complete()
         snapshot(final: true, feedDone: true)
         _ = engine.natsOutput?.link.flush()
         progress.finish()
