@@ -83,6 +83,10 @@ int hp_take_reload_request(void) {
     return 1;
 }
 
+static _Thread_local void *load_log;
+void *hp_load_log(void) { return load_log; }
+void hp_set_load_log(void *log) { load_log = log; }
+
 int hp_set_timer_slack_ns(unsigned long ns) {
     return prctl(PR_SET_TIMERSLACK, ns, 0, 0, 0) == 0 ? 0 : errno;
 }

@@ -1,5 +1,6 @@
 import CSupport
 import Foundation
+import MallocCounter
 import XCTest
 
 @testable import HotPath
@@ -166,6 +167,21 @@ final class TreeModelTests: XCTestCase {
         let (d, rows) = try maxDifference("lgb-63", load: LightGBMLoader.load)
         XCTAssertEqual(rows, 500)
         XCTAssertLessThanOrEqual(d, 1e-9)
+    }
+
+    /// A tree model's holder can give its memory back: loading and freeing the 63-leaf forest
+    /// 100 times leaves the heap where it was (each load alone holds more than the bound).
+    func testDeallocateReturnsATreeModelsMemory() throws {
+        let path = TestPaths.fixtures + "/models/lgb-63/model.txt"
+        func inUse() -> Int { Int(hp_heap_in_use()) }
+        try LightGBMLoader.load(path: path).deallocate()  // the loader's own first-use costs
+        let before = inUse()
+        let held = try LightGBMLoader.load(path: path)
+        let one = inUse() - before
+        held.deallocate()
+        for _ in 0..<100 { try LightGBMLoader.load(path: path).deallocate() }
+        XCTAssertGreaterThan(one, 64 << 10, "a load holds its tables")
+        XCTAssertLessThan(inUse() - before, one / 4, "100 loads and frees give their memory back")
     }
 
     func testXGBoostSquaredErrorRegressionMatchesTheLibrary() throws {

@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <errno.h>
 #include <dlfcn.h>
+#include <malloc.h>
 
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
@@ -12,6 +13,7 @@ extern void *__libc_memalign(size_t, size_t);
 static __thread uint64_t thread_count __attribute__((tls_model("initial-exec")));
 
 uint64_t hp_thread_malloc_count(void) { return thread_count; }
+uint64_t hp_heap_in_use(void) { return mallinfo2().uordblks; }
 
 void *malloc(size_t n) { thread_count++; return __libc_malloc(n); }
 void *calloc(size_t a, size_t b) { thread_count++; return __libc_calloc(a, b); }

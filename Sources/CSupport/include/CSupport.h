@@ -107,6 +107,9 @@ int hp_portable_forced(void);
 /// Sets the calling thread's timer slack (PR_SET_TIMERSLACK; prctl is variadic, which Swift
 /// cannot call), so a sleep wakes when asked instead of up to 50 µs later. Returns errno.
 int hp_set_timer_slack_ns(unsigned long ns);
+/// This thread's load-time allocation log (LoadTimeLog), or NULL: a thread-local slot.
+void *hp_load_log(void);
+void hp_set_load_log(void *log);
 
 /// Sets the calling thread's name (truncated to the kernel's 15 characters). Returns errno.
 int hp_set_thread_name(const char *name);

@@ -128,6 +128,7 @@ struct BinnedForest: @unchecked Sendable {
         usedCount = usedFeatures.count
         leaves = loadTimeCopy([Int32](repeating: 0, count: e.trees.count))
         ranks = .allocate(capacity: 2 * e.features + 1)
+        LoadTimeLog.note(ranks)
         ranks.initialize(repeating: 0, count: 2 * e.features + 1)
         features = e.features
         self.xgboost = xgboost

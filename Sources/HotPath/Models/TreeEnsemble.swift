@@ -126,6 +126,8 @@ public struct TreeEnsemble: @unchecked Sendable {
     private(set) var binned: UnsafeMutablePointer<BinnedForest>?
     /// XGBoost gblinear: [features + 1][outputs] float weights, the biases in the last row.
     let gblinear: UnsafeMutableBufferPointer<Float>?
+    /// Every allocation above and in the evaluators, for `deallocate`.
+    let memory: Unmanaged<LoadTimeLog>
 
     /// Built by the loaders from plain arrays (copied into one-time allocations).
     init(
@@ -135,6 +137,9 @@ public struct TreeEnsemble: @unchecked Sendable {
         leafConst: [Double] = [], leafTermRange: [(Int32, Int32)] = [], linearFeatures: [Int32] = [],
         linearCoeffs: [Double] = [], gblinear: [Float]? = nil
     ) {
+        let (log, previous) = LoadTimeLog.begin()
+        defer { LoadTimeLog.end(restoring: previous) }
+        memory = log
         self.arithmetic = arithmetic
         self.features = features
         self.outputs = outputs
@@ -170,6 +175,10 @@ public struct TreeEnsemble: @unchecked Sendable {
             quick = binned == nil ? boxed(scorer) : nil
         }
     }
+
+    /// Frees the model's memory. Only for the holder of its last copy, once nothing evaluates
+    /// it: the engine never calls it (its models live as long as the process).
+    public func deallocate() { LoadTimeLog.free(memory) }
 
     /// Whether tree t feeds class t % outputs: LightGBM's and XGBoost's multiclass layout
     /// (and every one-class model). Load time.

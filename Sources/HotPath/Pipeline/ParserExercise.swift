@@ -75,6 +75,7 @@ public final class ParserExercise: @unchecked Sendable {
                 row.initialize(repeating: fill, count: model.features + 1)
                 model.predict(row, into: out, scratch: scratch)
             }
+            if case let .trees(t) = model { t.deallocate() }
         case "config": _ = try? EngineConfig.load(path: path)
         case "budgets": _ = try? GateBudgets.load(path: path)
         case "mold":

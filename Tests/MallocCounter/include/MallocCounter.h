@@ -6,6 +6,8 @@
 #include <stdint.h>
 /// Allocation calls made so far by the calling thread.
 uint64_t hp_thread_malloc_count(void);
+/// The heap's bytes in use (glibc's mallinfo2: every thread's).
+uint64_t hp_heap_in_use(void);
 /// Swift retains (swift_retain, swift_retain_n) made so far by the calling thread.
 uint64_t hp_thread_retain_count(void);
 #endif
