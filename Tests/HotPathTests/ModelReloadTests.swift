@@ -41,6 +41,27 @@ final class ModelReloadTests: XCTestCase {
         XCTAssertEqual(rename(path + ".new", path), 0)
     }
 
+    /// Reloads do not grow the heap: an ensemble loaded for the engine frees its forests when
+    /// it is released, and a refused model set frees what it had loaded.
+    func testReleasedAndRefusedEnsemblesGiveTheirMemoryBack() throws {
+        let (dir, path) = try demoCopy()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = try EngineConfig.load(path: path)
+        var wrong = config
+        wrong.featureNames.swapAt(0, 1)  // the forest's schema no longer matches: refused
+        func inUse() -> Int { Int(hp_heap_in_use()) }
+        _ = try config.loadEnsemble()
+        let before = inUse()
+        let held = try config.loadEnsemble()
+        let one = inUse() - before
+        _ = held
+        for _ in 0..<20 {
+            _ = try config.loadEnsemble()
+            XCTAssertThrowsError(try wrong.loadEnsemble())
+        }
+        XCTAssertLessThan(inUse() - before, one + one / 2, "20 loads and 20 refusals: about one ensemble held")
+    }
+
     func testTheSwapAllocatesAndRetainsNothingOnTheEngineThread() throws {
         try requireOptimizedBuild()
         let (dir, path) = try demoCopy()

@@ -41,6 +41,9 @@ public final class Ensemble: @unchecked Sendable {
         init(_ model: TreeEnsemble) { self.model = model }
     }
     let treeBoxes: [TreesBox]
+    /// Whether the tree models are this ensemble's alone (`EngineConfig.loadEnsemble` loads
+    /// them for it), so that its end frees them: a hot reload's old ensemble gives its memory back.
+    var ownsTrees = false
     let members: UnsafeMutablePointer<Member>
     let weightPointer: UnsafeMutablePointer<Double>
 
@@ -122,6 +125,7 @@ public final class Ensemble: @unchecked Sendable {
     }
 
     deinit {
+        if ownsTrees { for box in treeBoxes { box.model.deallocate() } }
         partial.deallocate()
         memberOutputs.deallocate()
         scratch.deallocate()

@@ -488,10 +488,15 @@ public struct EngineConfig: Sendable {
         }
         let schema = FeatureSchema(names: featureNames)
         var loaded: [Model] = []
+        var built = false
+        defer {  // a refused set of models gives its memory back (a reload may be refused often)
+            if !built { for case let .trees(t) in loaded { t.deallocate() } }
+        }
         for (i, entry) in models.enumerated() {
             let key = "models[\(i)].path"
             do {
                 let model = try ModelFile.load(path: entry.path)
+                loaded.append(model)
                 try schema.check(model, file: entry.path)
                 if model.outputs != 1 && max(policy.buyOutput, policy.sellOutput) >= model.outputs {
                     throw ModelError(
@@ -500,7 +505,6 @@ public struct EngineConfig: Sendable {
                             "signal.buy_output/sell_output (\(policy.buyOutput)/\(policy.sellOutput)) outside the model's \(model.outputs) outputs"
                     )
                 }
-                loaded.append(model)
             } catch {
                 throw ConfigError(file: file, key: key, reason: "\(error)")
             }
@@ -519,8 +523,10 @@ public struct EngineConfig: Sendable {
             }
         }
         do {
-            return try Ensemble(
+            let ensemble = try Ensemble(
                 models: loaded, weights: weights, calibration: calibration, rowWidth: featureNames.count)
+            (ensemble.ownsTrees, built) = (true, true)
+            return ensemble
         } catch {
             throw ConfigError(
                 file: file, key: error.place == "calibration" ? "calibration.path" : "models", reason: error.reason)
