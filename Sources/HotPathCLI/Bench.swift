@@ -383,23 +383,13 @@ extension Bench {
         var json = false
 
         func run() throws {
-            var server: Process? = nil
-            defer { server?.terminate() }
+            var server: LocalNATSServer? = nil
             var target = url ?? ""
             if url == nil {
-                let port = UDPReceiveBench.freePort()
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: "/usr/sbin/nats-server")
-                p.arguments = ["-a", "127.0.0.1", "-p", "\(port)"]
-                p.standardOutput = FileHandle.nullDevice
-                p.standardError = FileHandle.nullDevice
-                do { try p.run() } catch {
-                    fail("/usr/sbin/nats-server: \(error) (apt-get install nats-server, or give --url)")
-                }
-                server = p
-                target = "nats://127.0.0.1:\(port)/hpbench"
-                for _ in 0..<200 where (try? NATSLink(url: target)) == nil { usleep(10_000) }
+                do { server = try LocalNATSServer() } catch { fail("\(error) (or give --url)") }
+                target = server!.url(prefix: "hpbench")
             }
+            defer { withExtendedLifetime(server) {} }
             var bench = NATSBench(url: target)
             bench.messages = messages
             bench.latencyMessages = latencyMessages

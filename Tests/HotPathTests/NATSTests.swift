@@ -13,49 +13,18 @@ import Glibc
 /// process's; a fleet kill stops every shard and resume restarts them; a server restart is
 /// survived and counted; NATS output adds no allocation on the engine's path.
 final class NATSTests: XCTestCase {
-    /// A `nats-server` on a free loopback port, stopped at the end of the test.
+    /// A `nats-server` on a free loopback port, stopped at the end of the test (skips without one).
     final class Server {
-        let port: UInt16
-        var process: Process?
-        /// JetStream's storage directory, when it is on.
-        let storage: String?
-
-        init(port: UInt16 = UDPReceiveBench.freePort(), jetstream: Bool = false) throws {
-            self.port = port
-            storage = jetstream ? NSTemporaryDirectory() + "hotpath-js-\(getpid())-\(port)" : nil
-            try start()
-        }
-
-        func start() throws {
-            let candidates = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
-            let path = candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-            guard let path else { throw XCTSkip("nats-server is not installed (scripts/setup.sh installs it)") }
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: path)
-            p.arguments = ["-a", "127.0.0.1", "-p", "\(port)"] + (storage.map { ["-js", "-sd", $0] } ?? [])
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            process = p
-            for _ in 0..<200 {  // until it accepts connections (at most 2 s)
-                if (try? NATSLink(url: url)) != nil { return }
-                usleep(10_000)
+        let local: LocalNATSServer
+        init(jetstream: Bool = false) throws {
+            guard LocalNATSServer.installed != nil else {
+                throw XCTSkip("nats-server is not installed (scripts/setup.sh installs it)")
             }
-            XCTFail("nats-server did not start on port \(port)")
+            local = try LocalNATSServer(jetstream: jetstream)
         }
-
-        /// SIGTERM, or with `crash` SIGKILL: what the server had not yet handled is lost.
-        func stop(crash: Bool = false) {
-            if crash, let p = process { kill(p.processIdentifier, SIGKILL) } else { process?.terminate() }
-            process?.waitUntilExit()
-            process = nil
-        }
-
-        var url: String { "nats://127.0.0.1:\(port)/hp" }
-        deinit {
-            stop()
-            if let storage { try? FileManager.default.removeItem(atPath: storage) }
-        }
+        var url: String { local.url(prefix: "hp") }
+        func start() throws { try local.start() }
+        func stop(crash: Bool = false) { local.stop(crash: crash) }
     }
 
     static let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/hotpath"
