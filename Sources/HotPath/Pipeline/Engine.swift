@@ -150,7 +150,7 @@ public final class Engine: @unchecked Sendable {
         } catch {
             throw .memory(file: config.file, error)
         }
-        if let url = config.outputURL, !url.hasPrefix("nats://") {
+        if case let .udp(url) = config.output {
             let live =
                 !config.feeds.isEmpty && config.feeds.allSatisfy { if case .file = $0.source { false } else { true } }
             egress = try SignalEgress(
@@ -167,7 +167,7 @@ public final class Engine: @unchecked Sendable {
         } catch {
             throw .memory(file: config.file, error)
         }
-        if let url = config.outputURL, url.hasPrefix("nats://") {
+        if case let .nats(url) = config.output {
             do {
                 natsOutput = try NATSOutput(
                     url: url, shard: config.shard?.id ?? "all", killSwitch: core.gates.killSwitch, counters: counters)

@@ -82,7 +82,14 @@ public struct EngineConfig: Sendable {
     public var pace = FileReplay.Pace.max
     public var onLoss = OnLoss.stale
     public var feeds: [FeedEntry] = []
-    public var outputURL: String? = nil
+    /// `[output] url`: where signals go besides the file sink.
+    public enum OutputTarget: Sendable, Equatable {
+        /// udp://ADDR:PORT: each signal's 64-byte record as a datagram (`SignalEgress`).
+        case udp(String)
+        /// nats://HOST:PORT/PREFIX[?jetstream=NAME]: published by the output thread (`NATSOutput`).
+        case nats(String)
+    }
+    public var output: OutputTarget? = nil
     public var outputInterface: String? = nil
     public var featureNames = MicrostructureFeatures.names
     public var features = MicrostructureFeatures.Config()
@@ -361,9 +368,18 @@ public struct EngineConfig: Sendable {
             c.wideSignals = try t.bool("wide", default: false)
             c.signalsExisting = .init(
                 rawValue: try t.choice("existing", default: "refuse", ExistingSignals.allCases.map(\.rawValue)))!
-            c.outputURL = try t.string("url", default: nil).flatMap { $0.isEmpty ? nil : $0 }
-            if let u = c.outputURL, u.hasPrefix("nats://"), NATSAddress(u) == nil {
-                throw t.error("url", "\"\(u)\" is not nats://HOST:PORT/PREFIX (a prefix of dot-separated tokens)")
+            if let u = try t.string("url", default: nil), !u.isEmpty {
+                if u.hasPrefix("nats://") {
+                    guard NATSAddress(u) != nil else {
+                        throw t.error(
+                            "url",
+                            "\"\(u)\" is not nats://HOST:PORT/PREFIX[?jetstream=NAME] (a prefix of dot-separated tokens)"
+                        )
+                    }
+                    c.output = .nats(u)
+                } else {
+                    c.output = .udp(u)
+                }
             }
             c.outputInterface = try t.string("interface", default: nil).flatMap { $0.isEmpty ? nil : $0 }
             try t.finish()
