@@ -159,9 +159,9 @@ final class ModelReloadTests: XCTestCase {
     /// The identity a signal carries: with one model its file's SHA-256 (the first 16 hex
     /// digits `sha256sum` prints); with several, the SHA-256 of their digests.
     func testTheIdentityIsTheFileHashOrTheHashOfTheHashes() throws {
-        let one = ModelIdentity(name: "a", path: "a", sha256: ModelIdentity.sha256(Array("abc".utf8)))
+        let one = ModelIdentity(name: "a", path: "a", digest: ModelIdentity.digest(Array("abc".utf8)))
         XCTAssertEqual(EnsembleIdentity.hex(EnsembleIdentity.of([one])), "ba7816bf8f01cfea")
-        let two = ModelIdentity(name: "b", path: "b", sha256: ModelIdentity.sha256(Array("".utf8)))
+        let two = ModelIdentity(name: "b", path: "b", digest: ModelIdentity.digest(Array("".utf8)))
         let both = ModelIdentity.digest(hex: one.sha256) + ModelIdentity.digest(hex: two.sha256)
         XCTAssertEqual(
             EnsembleIdentity.hex(EnsembleIdentity.of([one, two])), String(ModelIdentity.sha256(both).prefix(16)))

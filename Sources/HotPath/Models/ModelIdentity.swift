@@ -6,14 +6,27 @@ import CSupport
 public struct ModelIdentity: Sendable, Equatable {
     public var name: String
     public var path: String
-    /// Lowercase hex, 64 characters.
-    public var sha256: String
+    /// The file's SHA-256, 32 bytes.
+    public var digest: [UInt8]
 
-    public init(name: String, path: String, sha256: String) {
+    public init(name: String, path: String, digest: [UInt8]) {
         self.name = name
         self.path = path
-        self.sha256 = sha256
+        self.digest = digest
     }
+
+    /// From a report's lowercase hex digest.
+    public init(name: String, path: String, sha256 hex: String) {
+        self.init(name: name, path: path, digest: Self.digest(hex: hex))
+    }
+
+    /// Lowercase hex, 64 characters.
+    public var sha256: String { Self.hex(digest) }
+
+    /// Lowercase hex SHA-256 (OpenSSL).
+    public static func sha256(_ bytes: [UInt8]) -> String { hex(digest(bytes)) }
+
+    static func hex(_ bytes: [UInt8]) -> String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
 
     /// The first 12 hex digits: enough to tell two versions of a model apart in a table.
     public var short: String { String(sha256.prefix(12)) }
@@ -21,12 +34,7 @@ public struct ModelIdentity: Sendable, Equatable {
     /// The identity of the file at `path`; nil when it cannot be read.
     public init?(path: String, name: String?) {
         guard let bytes = SystemFile.readBytes(path, limit: Int.max) else { return nil }
-        self.init(name: name ?? String(path.split(separator: "/").last ?? ""), path: path, sha256: Self.sha256(bytes))
-    }
-
-    /// Lowercase hex SHA-256 (OpenSSL).
-    public static func sha256(_ bytes: [UInt8]) -> String {
-        digest(bytes).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        self.init(name: name ?? String(path.split(separator: "/").last ?? ""), path: path, digest: Self.digest(bytes))
     }
 
     /// The 32-byte SHA-256 of `bytes`.

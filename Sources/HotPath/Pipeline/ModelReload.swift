@@ -101,8 +101,8 @@ public enum EnsembleIdentity {
         guard !models.isEmpty else { return 0 }
         let digest =
             models.count == 1
-            ? ModelIdentity.digest(hex: models[0].sha256)
-            : ModelIdentity.digest(models.flatMap { ModelIdentity.digest(hex: $0.sha256) })
+            ? models[0].digest
+            : ModelIdentity.digest(models.flatMap(\.digest))
         return digest.prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 
