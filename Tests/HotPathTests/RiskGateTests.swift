@@ -93,3 +93,12 @@ final class RiskGateTests: XCTestCase {
         XCTAssertFalse(DirectoryWatch(files: ["/nonexistent-dir/kill"]).watching)
     }
 }
+
+extension RiskGates {
+    /// `check` with the configured limits (no regimes).
+    func check(_ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool) -> Reason? {
+        check(
+            s, book: book, event: e, stale: stale, finite: finite, maxPosition: limits.maxPosition,
+            orderSize: limits.orderSize)
+    }
+}

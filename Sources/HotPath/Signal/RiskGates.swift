@@ -102,15 +102,8 @@ public struct RiskGates: @unchecked Sendable {
     @inline(__always)
     func fill(book: Int, lots: Int64) { positions[book] &+= lots }
 
-    /// nil when the signal may leave; then its position and rate are booked.
-    @inlinable @inline(__always)
-    public func check(_ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool) -> Reason? {
-        check(
-            s, book: book, event: e, stale: stale, finite: finite, maxPosition: limits.maxPosition,
-            orderSize: limits.orderSize)
-    }
-
-    /// The same, with the position limit and lot of the instrument's regime (`[regimes]`).
+    /// nil when the signal may leave; then its position and rate are booked. `maxPosition` and
+    /// `orderSize`: the configured limits, or those of the instrument's regime (`[regimes]`).
     @inlinable @inline(__always)
     public func check(
         _ s: Signal, book: Int, event e: Event, stale: Bool, finite: Bool, maxPosition: Int64, orderSize: Int64
