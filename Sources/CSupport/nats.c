@@ -405,6 +405,11 @@ int hp_nats_js_streams(hp_nats *h, const char *prefix, char *names, size_t capac
     return found;
 }
 
+int hp_nats_js_delete(hp_nats *h, const char *stream) {
+    jsErrCode jerr = 0;
+    return ensure_js(h, 0) == NATS_OK && js_DeleteStream(h->js, stream, NULL, &jerr) == NATS_OK ? 0 : -1;
+}
+
 int hp_nats_js_bounds(hp_nats *h, const char *stream, uint64_t *first, uint64_t *last) {
     jsStreamInfo *si = NULL;
     jsErrCode jerr = 0;

@@ -356,8 +356,11 @@ extension Bench {
                 subscriber (first to last arrival; the median of --rounds). Latency: \
                 --latency-messages records paced at --rate, each stamped when sent, the \
                 subscriber keeping arrival − send (NATS: in libnats' delivery callback; UDP: \
-                when the poll returns). Rounds alternate the two transports. Without --url a \
-                nats-server is started on a free loopback port for the run.
+                when the poll returns). Rounds alternate the two transports. With --jetstream, \
+                also --messages records published into a JetStream stream as the output thread \
+                does with ?jetstream= (asynchronously, each with a message id), the rate counted \
+                from the first publish to the last acknowledgment; the stream is deleted after. \
+                Without --url a nats-server is started on a free loopback port for the run.
                 """
         )
 
@@ -379,6 +382,9 @@ extension Bench {
         @Flag(help: "Let libnats' flusher thread batch publishes (the output thread writes each at once).")
         var batched = false
 
+        @Flag(help: "Also the JetStream publish rate to acknowledgment (the server must run with -js).")
+        var jetstream = false
+
         @Flag(help: "Print one JSON object.")
         var json = false
 
@@ -386,7 +392,7 @@ extension Bench {
             var server: LocalNATSServer? = nil
             var target = url ?? ""
             if url == nil {
-                do { server = try LocalNATSServer() } catch { fail("\(error) (or give --url)") }
+                do { server = try LocalNATSServer(jetstream: jetstream) } catch { fail("\(error) (or give --url)") }
                 target = server!.url(prefix: "hpbench")
             }
             defer { withExtendedLifetime(server) {} }
@@ -396,6 +402,7 @@ extension Bench {
             bench.rate = rate
             bench.rounds = max(1, rounds)
             bench.sendAsap = !batched
+            bench.jetstream = jetstream
             let results: [NATSBench.Result]
             do { results = try bench.run() } catch { fail("\(error)") }
             func us(_ r: NATSBench.Result, _ p: Double) -> Double { Double(r.latency.value(atPercentile: p)) / 1e3 }
@@ -403,12 +410,21 @@ extension Bench {
                 print(
                     "{"
                         + results.map { r in
-                            "\"\(r.transport)\":{\"per_second\":\(r.perSecond),\"sent\":\(r.sent),\"received\":\(r.received),"
-                                + "\"p50_us\":\(us(r, 50)),\"p99_us\":\(us(r, 99)),\"max_us\":\(Double(r.latency.maxValue) / 1e3)}"
+                            "\"\(r.transport)\":{\"per_second\":\(r.perSecond),\"sent\":\(r.sent),\"received\":\(r.received)"
+                                + (r.latency.totalCount == 0
+                                    ? "}"
+                                    : ",\"p50_us\":\(us(r, 50)),\"p99_us\":\(us(r, 99)),"
+                                        + "\"max_us\":\(Double(r.latency.maxValue) / 1e3)}")
                         }.joined(separator: ",") + "}")
                 return
             }
             for r in results {
+                if r.transport == "jetstream" {
+                    print(
+                        "jetstream" + format("%7.0f signals/s acknowledged (%d of %d)", r.perSecond, r.received, r.sent)
+                    )
+                    continue
+                }
                 print(
                     r.transport.padding(toLength: 6, withPad: " ", startingAt: 0)
                         + format(

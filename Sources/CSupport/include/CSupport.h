@@ -363,6 +363,8 @@ uint64_t hp_nats_js_count(hp_nats *h, int which);
 /// The names of the streams whose names begin with `prefix`, '\n'-separated into `names`;
 /// how many, or −1.
 int hp_nats_js_streams(hp_nats *h, const char *prefix, char *names, size_t capacity);
+/// Deletes `stream` and what it holds (`bench nats` cleans up after itself); −1 when it cannot.
+int hp_nats_js_delete(hp_nats *h, const char *stream);
 /// `stream`'s first and last sequence; −1 when it cannot be read.
 int hp_nats_js_bounds(hp_nats *h, const char *stream, uint64_t *first, uint64_t *last);
 /// The message at `seq` of `stream`: its data (cut to `capacity`), its Nats-Msg-Id, and its

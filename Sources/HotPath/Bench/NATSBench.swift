@@ -8,7 +8,11 @@ import Foundation
 /// - latency: `latencyMessages` records paced at `rate`, each carrying its send time
 ///   (CLOCK_MONOTONIC) in its ts_recv field; the subscriber takes the arrival time (NATS: in
 ///   libnats' delivery callback; UDP: when its poll returns the datagram) and keeps the
-///   difference. Rounds alternate the transports' order.
+///   difference. Rounds alternate the transports' order;
+/// - with `jetstream`, also `messages` records published into a JetStream stream as the output
+///   thread does with `?jetstream=` (asynchronously, each with a message id, re-sent when
+///   refused), the rate being the records acknowledged per second from the first publish to
+///   the last acknowledgment. No latency: an acknowledgment's time is not kept per record.
 public struct NATSBench {
     public var url: String
     public var messages = 200_000
@@ -17,6 +21,8 @@ public struct NATSBench {
     public var rounds = 3
     /// As the output thread publishes (true), or batched by libnats' flusher thread.
     public var sendAsap = true
+    /// Also measure JetStream (the server must run with -js).
+    public var jetstream = false
 
     public init(url: String) { self.url = url }
 
@@ -33,7 +39,15 @@ public struct NATSBench {
         _ = hp_set_timer_slack_ns(1)
         var nats = Result(transport: "nats"), udp = Result(transport: "udp")
         var natsRates: [Double] = [], udpRates: [Double] = []
+        var js = Result(transport: "jetstream")
+        var jsRates: [Double] = []
         for round in 0..<rounds {
+            if jetstream {
+                let r = try measureJetStream(round: round)
+                jsRates.append(r.perSecond)
+                js.received += r.received
+                js.sent += r.sent
+            }
             for which in round % 2 == 0 ? ["nats", "udp"] : ["udp", "nats"] {
                 if which == "nats" {
                     let r = try measureNATS()
@@ -52,7 +66,9 @@ public struct NATSBench {
         }
         nats.perSecond = natsRates.sorted()[natsRates.count / 2]
         udp.perSecond = udpRates.sorted()[udpRates.count / 2]
-        return [nats, udp]
+        guard jetstream else { return [nats, udp] }
+        js.perSecond = jsRates.sorted()[jsRates.count / 2]
+        return [nats, js, udp]
     }
 
     static func record(_ i: Int, sentNs: UInt64) -> Signal {
@@ -124,6 +140,31 @@ public struct NATSBench {
         }
         throughput.latency = latency.latency
         return throughput
+    }
+
+    func measureJetStream(round: Int) throws -> Result {
+        let link = try NATSLink(url: url, bufferBytes: 64 << 20, sendAsap: sendAsap)
+        let stream = "HPBENCH-\(getpid())-\(round)"
+        let prefix = link.address.prefix + ".jsbench\(getpid())r\(round)"
+        var error = [CChar](repeating: 0, count: 256)
+        guard hp_nats_js_enable(link.handle, stream, prefix + ".*", &error, 256) == 0 else {
+            throw SystemError(url, call: "jetstream (" + NATSLink.text(error) + ")", errno: EIO)
+        }
+        defer { hp_nats_js_delete(link.handle, stream) }
+        let start = Clock.monotonicNs()
+        for i in 0..<messages {
+            let s = Self.record(i, sentNs: 0)
+            _ = withUnsafeBytes(of: s) {
+                hp_nats_js_publish_signal(link.handle, prefix, s.instrumentId, $0.baseAddress, 64, 1, s.sequence)
+            }
+        }
+        hp_nats_js_complete(link.handle, 60_000)
+        let seconds = Double(Clock.monotonicNs() - start) / 1e9
+        var result = Result(transport: "jetstream")
+        result.sent = messages
+        result.received = Int(hp_nats_js_count(link.handle, 0) + hp_nats_js_count(link.handle, 1))
+        result.perSecond = Double(result.received) / seconds
+        return result
     }
 
     func measureUDP() throws -> Result {
