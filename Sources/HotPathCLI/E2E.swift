@@ -71,10 +71,20 @@ extension Bench {
             if let report { c.reportPath = report }
             snapshots.apply(to: &c)
             defaultCores(&c)
-            // ITCH replaces yield two events per message: offer slightly fewer messages.
-            let total = max(1, Int(rate * seconds / 1.05))
+            // A message is one event or more (a replace is two, an execution a trade and an
+            // order): the events per message of the session, counted, set how many to offer.
+            let wanted = max(1, Int(rate * seconds))
+            func session(_ messages: Int) -> (FeedFile, events: Int) {
+                let file = syntheticFeed(messages: messages, generator: ITCHGenerator.demoSession)
+                var events = 0
+                do { try file.forEachEvent { _ in events += 1 } } catch { fail("\(error)") }
+                return (file, events)
+            }
+            let sample = min(sessionMessages, wanted)
+            var (file, events) = session(sample)
+            let total = max(1, Int(Double(wanted) * Double(sample) / Double(max(events, 1))))
             let loops = (total + sessionMessages - 1) / sessionMessages, perLoop = total / loops
-            let file = syntheticFeed(messages: perLoop, generator: ITCHGenerator.demoSession)
+            if perLoop != sample { file = session(perLoop).0 }
             let (report, outcome) = runEngine(c, feeds: [file], loops: loops)
             let session = loops > 1 ? "\(loops) loops of \(perLoop) messages" : "\(total) messages"
             printReport(
