@@ -277,6 +277,10 @@ static natsStatus ensure_js(hp_nats *h, int publishing) {
 }
 
 int hp_nats_js_enable(hp_nats *h, const char *stream, const char *subject, char *error, size_t error_length) {
+    if (h->js || h->retry) {  // a context made for reading has no acknowledgment handler
+        snprintf(error, error_length, "JetStream publishing must be enabled once, before any read");
+        return -1;
+    }
     h->retry = calloc(HP_JS_RETRY, sizeof(natsMsg *));
     natsStatus s = h->retry ? ensure_js(h, 1) : NATS_NO_MEMORY;
     jsStreamInfo *si = NULL;

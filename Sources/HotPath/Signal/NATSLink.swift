@@ -74,7 +74,7 @@ public final class NATSLink: @unchecked Sendable {
         guard let h = hp_nats_connect(a.server, Int32(bufferBytes), sendAsap ? 1 : 0, &error, error.count) else {
             throw SystemError(
                 url,
-                call: "connect (" + String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self) + ")",
+                call: "connect (" + Self.text(error) + ")",
                 errno: ECONNREFUSED)
         }
         handle = h
@@ -197,8 +197,7 @@ public final class NATSOutput: @unchecked Sendable {
                 hp_nats_js_enable(link.handle, stream, link.address.signalPrefix(shard: shard) + ".*", &error, 256) == 0
             else {
                 free(signalPrefix)
-                let why = String(decoding: error.prefix { $0 != 0 }.map(UInt8.init), as: UTF8.self)
-                throw SystemError(url, call: "jetstream (" + why + ")", errno: EIO)
+                throw SystemError(url, call: "jetstream (" + NATSLink.text(error) + ")", errno: EIO)
             }
             run = UInt64.random(in: 1...UInt64.max)
         } else {
