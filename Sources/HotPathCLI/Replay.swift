@@ -21,9 +21,12 @@ struct Replay: ParsableCommand {
 
             When stderr is a terminal, a progress line after two seconds: elapsed time, the \
             share of the input taken and the time left at the pace so far, events and signals \
-            ([output] progress = false turns it off). With --loops, each file is replayed that \
-            many times before the next: the engine empties its books at each restart (counted \
-            as engine.input_restarts), and event times go on from the last loop's, so the \
+            ([output] progress = false turns it off). Several files are one feed, merged by \
+            event time (a k-way merge: the earliest event of any file goes next, the file \
+            listed first on a tie); --in-order replays them one after another instead. With \
+            --loops (one file, or --in-order), each file is replayed that many times before \
+            the next: the engine empties its books at each restart (counted as \
+            engine.input_restarts), and event times go on from the last loop's, so the \
             features' time windows see one long session.
 
             A signals file is written in whole records, flushed whenever the signal ring is \
@@ -33,8 +36,11 @@ struct Replay: ParsableCommand {
             """
     )
 
-    @Argument(help: "DBN (.dbn, .dbn.zst) or ITCH 5.0 files, replayed in order.")
+    @Argument(help: "DBN (.dbn, .dbn.zst) or ITCH 5.0 files, merged by event time.")
     var files: [String]
+
+    @Flag(help: "Replay several files one after another instead of merged by event time.")
+    var inOrder = false
 
     @Option(help: "Engine configuration (TOML).")
     var config: String
@@ -66,6 +72,9 @@ struct Replay: ParsableCommand {
         guard speed > 0, speed.isFinite else { throw ValidationError("--speed must be a positive number") }
         guard !files.isEmpty else { throw ValidationError("give at least one feed file") }
         guard (1...1_000_000).contains(loops) else { throw ValidationError("--loops must be within 1...1000000") }
+        guard loops == 1 || files.count == 1 || inOrder else {
+            throw ValidationError("--loops with several files needs --in-order (a merged replay is one pass)")
+        }
     }
 
     func run() throws {
@@ -83,7 +92,7 @@ struct Replay: ParsableCommand {
         if let report { c.reportPath = report }
         let feeds: [FeedFile]
         do { feeds = try files.map { path throws(FeedError) in try FeedFile.open(path) } } catch { fail("\(error)") }
-        let (report, outcome) = runEngine(c, feeds: feeds, loops: loops)
+        let (report, outcome) = runEngine(c, feeds: feeds, loops: loops, merged: !inOrder)
         printReport(report, config: c, json: json)
         exitOnFailure(report, outcome)
     }

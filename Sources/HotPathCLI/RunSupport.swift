@@ -76,14 +76,18 @@ func loadConfig(_ path: String) -> EngineConfig {
     do { return try EngineConfig.load(path: path) } catch { fail("\(error)", code: 2) }
 }
 
-/// Starts the engine over `feeds` (each replayed `loops` times) and writes the report where
-/// the configuration says.
-func runEngine(_ config: EngineConfig, feeds: [FeedFile], loops: Int = 1) -> (RunReport, Engine.FeedOutcome) {
+/// Starts the engine over `feeds` (each replayed `loops` times, or with `merged` as one feed
+/// in event-time order) and writes the report where the configuration says.
+func runEngine(
+    _ config: EngineConfig, feeds: [FeedFile], loops: Int = 1, merged: Bool = false
+) -> (RunReport, Engine.FeedOutcome) {
     runEngine(config) { clock in
-        feeds.map { file in
-            var r = FileReplay(file: file, clock: clock)
+        let groups = merged ? [feeds] : feeds.map { [$0] }
+        return groups.map { files in
+            var r = FileReplay(file: files[0], clock: clock)
             r.pace = config.pace
             r.loops = loops
+            r.mergedWith = Array(files.dropFirst())
             return .file(r)
         }
     }

@@ -80,6 +80,24 @@ final class EngineTests: XCTestCase {
         return result
     }
 
+    /// Files replayed one after another whose times go back (two sessions of the same day)
+    /// run to the end: the time since the first event goes negative rather than trapping, and
+    /// merged, the same two files are one session in time order.
+    func testTwoSessionsOfOneDayRunInOrderOrMerged() throws {
+        let c = try config()
+        for merged in [false, true] {
+            let engine = try Engine(config: c)
+            let a = try demoSession(messages: 20_000, seed: 1), b = try demoSession(messages: 20_000, seed: 2)
+            var first = FileReplay(file: a, clock: engine.clock)
+            let second = FileReplay(file: b, clock: engine.clock)
+            if merged { first.mergedWith = [b] }
+            let (report, outcome) = try engine.run(feeds: merged ? [first] : [first, second], sink: nil)
+            XCTAssertTrue(outcome.errors.isEmpty)
+            XCTAssertEqual(report.counter("feed.events"), report.counter("engine.events"))
+            XCTAssertGreaterThan(report.counter("engine.events") ?? 0, 30_000, merged ? "merged" : "in order")
+        }
+    }
+
     func testReplayingESH4TwiceGivesIdenticalSignals() throws {
         let data = try TestPaths.requireSharedData()
         let file = try FeedFile.open(data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst")

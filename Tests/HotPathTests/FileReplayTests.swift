@@ -134,6 +134,60 @@ final class FileReplayTests: XCTestCase {
         XCTAssertNil(stats.error)
     }
 
+    /// Two files as one feed come out merged by event time: exactly the two-pointer merge of
+    /// each file's own events (the first file's on a tie), with every record counted.
+    func testTwoFilesMergedComeOutInTimeOrder() throws {
+        func session(_ seed: UInt64, _ messages: Int) throws -> FeedFile {
+            var g = ITCHGenerator.demoSession
+            g.seed = seed
+            let path = temporaryFile(g.generate(messages: messages), suffix: ".itch")
+            defer { unlink(path) }
+            return try FeedFile.open(path)
+        }
+        let a = try session(1, 20_000), b = try session(2, 15_000)
+        let arena = try Arena(bytes: 32 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        func events(_ file: FeedFile, mergedWith: [FeedFile] = []) throws -> ([Event], FileReplay.Stats, UInt64) {
+            let ring = try SPSCRing<Event>(capacity: 1 << 17, policy: .drop, arena: arena)  // holds every event
+            var replay = FileReplay(file: file, clock: Clock.calibrated())
+            replay.mergedWith = mergedWith
+            let position = UnsafeMutablePointer<Atomic<UInt64>>.allocate(capacity: 1)
+            position.initialize(to: Atomic(0))
+            defer { position.deallocate() }
+            let stats = replay.run(into: ring.producer, position: UnsafePointer(position))
+            var out: [Event] = []
+            while let e = ring.consumer.pop() { out.append(e) }
+            return (out, stats, position.pointee.load(ordering: .relaxed))
+        }
+        let (ea, sa, _) = try events(a), (eb, sb, _) = try events(b)
+        let (merged, stats, position) = try events(a, mergedWith: [b])
+        XCTAssertNil(stats.error)
+        XCTAssertEqual(stats.dropped, 0)
+        XCTAssertEqual(stats.records, sa.records + sb.records)
+        XCTAssertEqual(position, UInt64(a.byteCount + b.byteCount))
+        var expected: [Event] = []
+        var (i, j) = (0, 0)
+        while i < ea.count || j < eb.count {
+            if j == eb.count || (i < ea.count && ea[i].tsEvent <= eb[j].tsEvent) {
+                expected.append(ea[i])
+                i += 1
+            } else {
+                expected.append(eb[j])
+                j += 1
+            }
+        }
+        func key(_ e: Event) -> [UInt64] {
+            [
+                e.tsEvent, e.orderId, UInt64(bitPattern: e.price), UInt64(e.size), UInt64(e.instrumentId),
+                UInt64(e.action),
+            ]
+        }
+        XCTAssertEqual(merged.count, ea.count + eb.count)
+        XCTAssertEqual(merged.map(key), expected.map(key))
+        XCTAssertTrue(zip(merged, merged.dropFirst()).allSatisfy { $0.tsEvent <= $1.tsEvent }, "in time order")
+        XCTAssertNotEqual(merged.map(key), (ea + eb).map(key), "interleaved, not one after the other")
+    }
+
     /// The replay's position ends at every byte of every loop, and the progress line shows
     /// the share and the time left from it.
     func testReplayPositionCountsEveryLoopsBytes() throws {

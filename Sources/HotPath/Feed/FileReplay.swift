@@ -51,6 +51,8 @@ public struct FileReplay: Sendable {
     public var hiccups: HiccupMeter? = nil
     /// `[shard]`: only this shard's instruments are pushed.
     public var shard: ShardFilter? = nil
+    /// Files replayed with `file` as one feed, merged by event time (`runMerged`; one loop).
+    public var mergedWith: [FeedFile] = []
 
     public init(file: FeedFile, clock: Clock) {
         self.file = file
@@ -65,6 +67,7 @@ public struct FileReplay: Sendable {
         into producer: SPSCRing<Event>.Producer, stop: UnsafePointer<Atomic<Bool>>? = nil,
         position: UnsafePointer<Atomic<UInt64>>? = nil
     ) -> Stats {
+        if !mergedWith.isEmpty { return runMerged(into: producer, stop: stop, position: position) }
         var stats = Stats()
         let fileBytes = UInt64(file.byteCount)
         var pacer = Pacer(pace: pace, clock: clock, hiccups: hiccups)

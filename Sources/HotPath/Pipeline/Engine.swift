@@ -76,7 +76,10 @@ public final class Engine: @unchecked Sendable {
 
         init(_ replays: [FileReplay]) {
             count = replays.count
-            totalBytes = replays.reduce(0) { $0 + UInt64($1.file.byteCount) * UInt64(max($1.loops, 0)) }
+            totalBytes = replays.reduce(0) {
+                $0 + UInt64($1.file.byteCount + $1.mergedWith.reduce(0) { $0 + $1.byteCount })
+                    * UInt64(max($1.loops, 0))
+            }
             p = .allocate(capacity: max(count, 1))
             for i in 0..<count { (p + i).initialize(to: Atomic(0)) }
         }

@@ -360,7 +360,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         put(.kyleLambda, tradeDerived[2])
         put(.amihud, tradeDerived[3])
         put(.eventRate1s, book1s.sums[1])
-        put(.timeSinceOpenS, Double(t - firstTs) / 1e9)
+        put(.timeSinceOpenS, (t >= firstTs ? Double(t - firstTs) : -Double(firstTs - t)) / 1e9)  // time can go back
         put(.lastTradeGapBps, mid > 0 ? (lastTradePrice - mid) / mid * 1e4 : .nan)
         put(.tradeCount5s, trades5s.sums[2])
         put(.levelsBid, Double(nb))
