@@ -1,3 +1,4 @@
+import MallocCounter
 import Synchronization
 import XCTest
 
@@ -186,6 +187,30 @@ final class FileReplayTests: XCTestCase {
         XCTAssertEqual(merged.map(key), expected.map(key))
         XCTAssertTrue(zip(merged, merged.dropFirst()).allSatisfy { $0.tsEvent <= $1.tsEvent }, "in time order")
         XCTAssertNotEqual(merged.map(key), (ea + eb).map(key), "interleaved, not one after the other")
+    }
+
+    /// The merge allocates only at its start: the same count for 10,000 messages as for 40,000.
+    func testTheMergeAllocatesNothingPerEvent() throws {
+        try requireOptimizedBuild()
+        let arena = try Arena(bytes: 64 << 20, lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        func mallocs(_ messages: Int) throws -> UInt64 {
+            var g = ITCHGenerator.demoSession
+            let a = temporaryFile(g.generate(messages: messages), suffix: ".itch")
+            g.seed = 2
+            let b = temporaryFile(g.generate(messages: messages), suffix: ".itch")
+            defer { unlink(a); unlink(b) }
+            let ring = try SPSCRing<Event>(capacity: 1 << 18, policy: .drop, arena: arena)
+            var replay = FileReplay(file: try FeedFile.open(a), clock: Clock.calibrated())
+            replay.mergedWith = [try FeedFile.open(b)]
+            let before = hp_thread_malloc_count()
+            let stats = replay.run(into: ring.producer)
+            let made = hp_thread_malloc_count() - before
+            XCTAssertEqual(stats.dropped, 0)
+            return made
+        }
+        _ = try mallocs(5_000)  // first-use costs
+        XCTAssertEqual(try mallocs(5_000), try mallocs(20_000))
     }
 
     /// The replay's position ends at every byte of every loop, and the progress line shows
