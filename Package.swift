@@ -19,11 +19,7 @@ let package = Package(
         // libFuzzer harnesses over the parsers; scripts/fuzz.sh builds and runs them.
         .executable(name: "hotpath-fuzz", targets: ["HotPathFuzz"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
-        // Engine configuration and latency budgets are TOML (toml++ underneath; cold path only).
-        .package(url: "https://github.com/LebJe/TOMLKit.git", exact: "0.6.0"),
-    ],
+    dependencies: [.package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2")],
     targets: [
         .target(
             name: "CSupport",
@@ -34,7 +30,7 @@ let package = Package(
                 .linkedLibrary("nats"),
             ]
         ),
-        .target(name: "HotPath", dependencies: ["CSupport", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "HotPath", dependencies: ["CSupport"]),
         .executableTarget(
             name: "HotPathCLI",
             dependencies: ["HotPath", .product(name: "ArgumentParser", package: "swift-argument-parser")]

@@ -1,5 +1,3 @@
-import TOMLKit
-
 /// Strict typed reads from one TOML table, for configuration files. Every key read is
 /// remembered, so `finish()` can name any key the program does not know (a typo must not be
 /// silently ignored). Integers are accepted where a float is expected. Cold path.
@@ -18,25 +16,23 @@ struct TOMLReader {
 
     /// Parses `text`; a syntax error names its line and column.
     static func parse(file: String, text: String) throws(ConfigError) -> TOMLReader {
-        if let (line, column, reason) = TOMLPrecheck.firstAbort(text) {
-            throw ConfigError(file: file, key: "", reason: "line \(line), column \(column): \(reason)")
-        }
+        try parse(file: file, bytes: Array(text.utf8))
+    }
+
+    static func parse(file: String, bytes: [UInt8]) throws(ConfigError) -> TOMLReader {
         do {
-            return TOMLReader(file: file, table: try TOMLTable(string: text))
-        } catch let error as TOMLParseError {
-            throw ConfigError(
-                file: file, key: "",
-                reason: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+            return TOMLReader(file: file, table: try TOMLParser.parse(bytes))
         } catch {
-            throw ConfigError(file: file, key: "", reason: "\(error)")
+            throw ConfigError(
+                file: file, key: "", reason: "line \(error.line), column \(error.column): \(error.reason)")
         }
     }
 
     static func load(path: String) throws(ConfigError) -> TOMLReader {
-        guard let text = SystemFile.read(path, limit: 16 << 20) else {
+        guard let bytes = SystemFile.readBytes(path, limit: 16 << 20) else {
             throw ConfigError(file: path, key: "", reason: "cannot read the file")
         }
-        return try parse(file: path, text: text)
+        return try parse(file: path, bytes: bytes)
     }
 
     func key(_ name: String) -> String { path.isEmpty ? name : path + "." + name }
@@ -45,20 +41,20 @@ struct TOMLReader {
         ConfigError(file: file, key: key(name), reason: reason)
     }
 
-    private mutating func value(_ name: String) -> TOMLValueConvertible? {
+    private mutating func value(_ name: String) -> TOMLValue? {
         known.insert(name)
         return table[name]
     }
 
-    private func typeName(_ v: TOMLValueConvertible) -> String {
-        switch v.type {
-        case .int: return "an integer"
-        case .double: return "a float"
+    private func typeName(_ v: TOMLValue) -> String {
+        switch v {
+        case .integer: return "an integer"
+        case .float: return "a float"
         case .string: return "a string"
-        case .bool: return "a boolean"
+        case .boolean: return "a boolean"
         case .array: return "an array"
         case .table: return "a table"
-        default: return "a date or time"
+        case .dateTime: return "a date or time"
         }
     }
 
@@ -174,5 +170,32 @@ struct TOMLReader {
         for k in table.keys.sorted() where !known.contains(k) {
             throw error(k, "unknown key")
         }
+    }
+}
+
+extension TOMLValue {
+    var int: Int? {
+        if case .integer(let v) = self { return v }
+        return nil
+    }
+    var double: Double? {
+        if case .float(let v) = self { return v }
+        return nil
+    }
+    var bool: Bool? {
+        if case .boolean(let v) = self { return v }
+        return nil
+    }
+    var string: String? {
+        if case .string(let v) = self { return v }
+        return nil
+    }
+    var array: [TOMLValue]? {
+        if case .array(let v) = self { return v.items }
+        return nil
+    }
+    var table: TOMLTable? {
+        if case .table(let v) = self { return v }
+        return nil
     }
 }
