@@ -97,7 +97,7 @@ struct Run: ParsableCommand {
                 switch source {
                 case let .file(file):
                     var r = FileReplay(file: file, clock: clock)
-                    r.pace = config.pace
+                    (r.pace, r.instruments) = (config.pace, config.book.maxInstruments)
                     return .file(r)
                 case let .mold(feed):
                     var l = LiveFeedRun(feed: feed, clock: clock)
@@ -105,7 +105,9 @@ struct Run: ParsableCommand {
                     l.idleNs = idleNs
                     return .live(l)
                 case let .gateway(feed):
-                    return .databento(DatabentoFeedRun(feed: feed, clock: clock))
+                    var d = DatabentoFeedRun(feed: feed, clock: clock)
+                    d.instruments = config.book.maxInstruments
+                    return .databento(d)
                 }
             }
         }

@@ -85,8 +85,7 @@ func runEngine(
         let groups = merged ? [feeds] : feeds.map { [$0] }
         return groups.map { files in
             var r = FileReplay(file: files[0], clock: clock)
-            r.pace = config.pace
-            r.loops = loops
+            (r.pace, r.loops, r.instruments) = (config.pace, loops, config.book.maxInstruments)
             r.mergedWith = Array(files.dropFirst())
             return .file(r)
         }

@@ -5,7 +5,8 @@ import Glibc
 /// Replays a feed file through the book and the microstructure feature vector: the same code
 /// the engine serves models with, for `hotpath features` (training sets) and
 /// `hotpath bench features`. Trades (DBN action T, ITCH trade messages) update the trade
-/// state; every published book view yields a feature row.
+/// state; every published book view — an order book's, or a price-level book's from MBP and
+/// BBO records (as the engine steps them) — yields a feature row.
 public enum FeatureReplay {
     public struct Row {
         public var ts: UInt64
@@ -21,10 +22,15 @@ public enum FeatureReplay {
     ) throws -> (events: Int, undefined: Int, badInputs: Int) {
         var bookConfig = L3Book.Config()
         bookConfig.maxInstruments = 64
-        let arena = try Arena(bytes: L3Book.arenaBytes(bookConfig), lock: false)
+        let arena = try Arena(
+            bytes: L3Book.arenaBytes(bookConfig)
+                + L2Book.arenaBytes(maxInstruments: bookConfig.maxInstruments, depth: bookConfig.depth),
+            lock: false)
         defer { withExtendedLifetime(arena) {} }
         let book = try L3Book(config: bookConfig, arena: arena)
+        let levels = try L2Book(instruments: book.instruments, depth: bookConfig.depth, arena: arena)
         var features = [Int: MicrostructureFeatures]()
+        var levelFed = Set<Int>()  // the books a price-level feed serves
         let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: MicrostructureFeatures.count)
         defer { row.deallocate() }
         var events = 0
@@ -37,11 +43,18 @@ public enum FeatureReplay {
                 }
                 return
             }
-            guard e.kind == .order else { return }
-            let b = book.apply(e)
+            let b: Int
+            if e.kind == .order {
+                b = book.apply(e)
+            } else if e.kind == .level && e.action == Event.Action.level {
+                b = levels.apply(level: e)
+                if b >= 0 { levelFed.insert(b) }
+            } else {
+                return
+            }
             if b < 0 { return }
             features[b, default: MicrostructureFeatures(config: config)].book(
-                book.view(book: b), event: e, into: row.baseAddress!)
+                levelFed.contains(b) ? levels.view(book: b) : book.view(book: b), event: e, into: row.baseAddress!)
             emit(MicrostructureFeatures.time(e), e.instrumentId, UnsafeBufferPointer(row))
         }
         let bytes = Double(max(file.byteCount, 1))

@@ -46,6 +46,9 @@ public struct Event: BitwiseCopyable, Equatable, Sendable {
         /// which rests on the same side.
         public static let replace = UInt8(ascii: "U")
         public static let replaceAdd = UInt8(ascii: "u")
+        /// Price levels (kind `.level`, from `DBNEvents`): level `depth` of `side` is now
+        /// `price` × `size` with `orderId` orders; an undefined price empties it.
+        public static let level = UInt8(ascii: "L")
     }
 
     public enum Side {

@@ -4,20 +4,21 @@ public enum FeedFile: Sendable {
     case itch(ITCHFile)
 
     /// Every event the file decodes to, in order (cold paths and harnesses: replay helpers,
-    /// feature capture). Records that yield no event are skipped; a stream that cannot be
+    /// feature capture), as the engine's feed thread makes them (`DBNEvents`, `ITCHEvents`). Records that yield no event are skipped; a stream that cannot be
     /// framed throws with its file and offset. `position`, when given, hears the byte offset
     /// reached every 65,536 records (of `byteCount`), for a progress line.
     public func forEachEvent(position: ((Int) -> Void)? = nil, _ body: (Event) throws -> Void) throws {
         var records = 0
         switch self {
         case let .dbn(dbn):
-            var decoder = DBNDecoder(metadata: dbn.metadata)
+            var events = DBNEvents(metadata: dbn.metadata)
+            defer { events.deallocate() }
             var cursor = dbn.cursor()
-            var e = Event()
             try cursor.walk(refill: { dbn.input.refill(&$0) }) { c in
                 records &+= 1
                 if let position, records & 0xFFFF == 0 { position(c.offset) }
-                if decoder.decode(c.record, length: c.length, into: &e) { try body(e) }
+                let n = events.decode(c.record, length: c.length)
+                for i in 0..<n { try body(events.slots[i]) }
                 return true
             }.check(file: dbn.path, input: dbn.input)
         case let .itch(itch):

@@ -53,6 +53,8 @@ public struct FileReplay: Sendable {
     public var shard: ShardFilter? = nil
     /// Files replayed with `file` as one feed, merged by event time (`runMerged`; one loop).
     public var mergedWith: [FeedFile] = []
+    /// Instruments whose price levels a DBN feed tracks (`DBNEvents`): the engine's books.
+    public var instruments = 1024
 
     public init(file: FeedFile, clock: Clock) {
         self.file = file
@@ -88,7 +90,8 @@ public struct FileReplay: Sendable {
             let end: WalkEnd
             switch file {
             case let .dbn(dbn):
-                var decoder = DBNDecoder(metadata: dbn.metadata)
+                var events = DBNEvents(metadata: dbn.metadata, instruments: instruments)
+                defer { events.deallocate() }
                 var cursor = dbn.cursor()
                 end = cursor.walk { c in
                     stats.records &+= 1
@@ -96,11 +99,11 @@ public struct FileReplay: Sendable {
                         position.pointee.store(done &+ UInt64(c.offset), ordering: .relaxed)
                     }
                     let taken = clock.ticks()
-                    guard decoder.decode(c.record, length: c.length, into: &out[0]) else {
-                        stats.skipped &+= 1; return true
-                    }
+                    let n = events.decode(c.record, length: c.length)
+                    if n == 0 { stats.skipped &+= 1; return true }
                     return emit(
-                        out, 1, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop)
+                        events.slots, n, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats,
+                        stop: stop)
                 }
             case let .itch(itch):
                 var reader: ITCHReader

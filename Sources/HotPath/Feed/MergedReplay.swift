@@ -4,28 +4,36 @@ import Synchronization
 /// (`DBNRecordCursor.next`, `ITCHReader.next`) and decoders, driven from outside.
 struct FileEvents {
     enum Source {
-        case dbn(DBNRecordCursor, DBNDecoder)
+        case dbn(DBNRecordCursor, DBNEvents)
         case itch(ITCHReader, ITCHDecoder)
     }
     let path: String
     var source: Source
-    /// An ITCH message decodes to at most two events: those not yet taken.
+    /// An ITCH message decodes to at most two events, into `slots`; a DBN record's are its
+    /// `DBNEvents`' slots. `events[taken..<pending]` are not yet taken.
     let slots = UnsafeMutablePointer<Event>.allocate(capacity: 2)
+    var events: UnsafeMutablePointer<Event>
     var pending = 0, taken = 0
     var records = 0, skipped = 0
     /// Bytes taken (for the progress line).
     var offset = 0
     var failure: FeedError?
 
-    init(_ file: FeedFile) throws(FeedError) {
+    init(_ file: FeedFile, instruments: Int) throws(FeedError) {
         path = file.path
+        events = slots
         switch file {
-        case let .dbn(d): source = .dbn(d.cursor(), DBNDecoder(metadata: d.metadata))
+        case let .dbn(d):
+            let dbnEvents = DBNEvents(metadata: d.metadata, instruments: instruments)
+            (source, events) = (.dbn(d.cursor(), dbnEvents), dbnEvents.slots)
         case let .itch(i): source = .itch(try i.reader(), ITCHDecoder())
         }
     }
 
-    func deallocate() { slots.deallocate() }
+    func deallocate() {
+        slots.deallocate()
+        if case let .dbn(_, dbnEvents) = source { dbnEvents.deallocate() }
+    }
 
     /// The next event, or nil at the end of the file or where it cannot be framed (`failure`).
     mutating func next() -> Event? {
@@ -42,11 +50,8 @@ struct FileEvents {
                 }
                 records &+= 1
                 offset = cursor.offset
-                if decoder.decode(cursor.record, length: cursor.length, into: &slots[0]) {
-                    pending = 1
-                } else {
-                    skipped &+= 1
-                }
+                pending = decoder.decode(cursor.record, length: cursor.length)
+                if pending == 0 { skipped &+= 1 }
                 source = .dbn(cursor, decoder)
             case .itch(var reader, var decoder):
                 var message = ITCHReader.Message(pointer: reader.base, length: 0, sequence: 0, captureNs: 0, offset: 0)
@@ -65,7 +70,7 @@ struct FileEvents {
             }
         }
         taken &+= 1
-        return slots[taken &- 1]
+        return events[taken &- 1]
     }
 }
 
@@ -90,7 +95,7 @@ extension FileReplay {
         var files: [FileEvents] = []
         defer { files.forEach { $0.deallocate() } }
         for f in [file] + mergedWith {
-            do { files.append(try FileEvents(f)) } catch {
+            do { files.append(try FileEvents(f, instruments: instruments)) } catch {
                 stats.error = .input(error)
                 return stats
             }

@@ -109,7 +109,7 @@ public final class Engine: @unchecked Sendable {
         let b = config.book
         // Double-buffered histograms: one per stage, one per hiccup meter.
         let histogramBytes = (Stage.allCases.count + HiccupThread.allCases.count) * 2 * HistogramLayout.countsLength * 8
-        let bookBytes = L3Book.arenaBytes(b)
+        let bookBytes = L3Book.arenaBytes(b) + L2Book.arenaBytes(maxInstruments: b.maxInstruments, depth: b.depth)
         // Feature windows (five time windows of 40-byte entries and one 16-byte series per
         // instrument, `history_capacity` entries each) are carved from the arena too.
         let featureBytes = b.maxInstruments * MicrostructureFeatures.arenaBytes(config.features)

@@ -76,6 +76,12 @@ public struct EngineCore: @unchecked Sendable {
     }
 
     public let book: L3Book
+    /// The price-level books of the instruments an MBP or BBO feed serves (`.level` events),
+    /// in the order book's instrument slots. An instrument is served by one kind of feed:
+    /// `views[b]` is book `b`'s published view, the order book's until a `.level` event
+    /// publishes its price-level book's (so reading it costs what reading one book's does).
+    public let levels: L2Book
+    let views: UnsafeMutablePointer<BookView>
     /// Sends each signal as it is made (`[output] url`), if configured.
     /// Unretained, as `ensemble`: the `Engine` holds it.
     let egress: Unmanaged<SignalEgress>?
@@ -168,6 +174,9 @@ public struct EngineCore: @unchecked Sendable {
         let books = config.book.maxInstruments
         bookCapacity = books
         book = try L3Book(config: config.book, arena: arena, counters: counters, thread: "engine")
+        levels = try L2Book(instruments: book.instruments, depth: config.book.depth, arena: arena)
+        views = try arena.allocate(BookView.self, count: books)
+        for b in 0..<books { (views + b).initialize(to: book.view(book: b)) }
         features = try arena.allocate(MicrostructureFeatures.self, count: books)
         for b in 0..<books {
             (features + b).initialize(to: try MicrostructureFeatures(config: config.features, memory: .arena(arena)))
@@ -274,25 +283,16 @@ public struct EngineCore: @unchecked Sendable {
             tradeFeatures(e)
             return
         }
-        guard e.kind == .order else {
-            if e.kind == .restart || e.kind == .resubscribed {
-                flushDeferred()  // conflated evaluations belong to the books before the restart
-                if e.kind == .restart {
-                    book.clearAll()
-                    gates.halted.update(repeating: false, count: bookCapacity)
-                    count(.restarts)
-                } else {
-                    book.clearAll(stale: BookStale.resubscribed)
-                    count(.resubscribes)
-                }
-            } else if e.kind == .status {
-                status(e)
-            } else {
-                count(.notBook)
-            }
+        let b: Int
+        if e.kind == .order {
+            b = book.apply(e)
+        } else if e.kind == .level && e.action == Event.Action.level {
+            b = levels.apply(level: e)
+            if b >= 0 { views[b] = levels.view(book: b) }
+        } else {
+            other(e)
             return
         }
-        let b = book.apply(e)
         let t1 = clock.ticks()
         record(.book, from: t0, to: t1)
         guard b >= 0 else { return }
@@ -304,7 +304,7 @@ public struct EngineCore: @unchecked Sendable {
         record(.features, from: t1, to: t2)
         guard ensemble != nil else { return }
         if onTopChange {
-            let (bid, ask) = book.view(book: b).top
+            let (bid, ask) = view(b).top
             let top = SIMD4(bid.price, Int64(bid.size), ask.price, Int64(ask.size))
             if top == tops[b] {
                 count(.unchangedTop)
@@ -329,6 +329,32 @@ public struct EngineCore: @unchecked Sendable {
         let stamp = deferred > Pending.untimed ? deferred : stamped ? e.tsLocal : 0
         evaluate(book: b, event: e, stamp: stamp, from: t2)
     }
+
+    /// An event that moves no book: a restart, a new subscription, a status change, or one the
+    /// engine does not use (counted).
+    @inline(never)
+    func other(_ e: Event) {
+        if e.kind == .restart || e.kind == .resubscribed {
+            flushDeferred()  // conflated evaluations belong to the books before the restart
+            levels.clearAll()
+            if e.kind == .restart {
+                book.clearAll()
+                gates.halted.update(repeating: false, count: bookCapacity)
+                count(.restarts)
+            } else {
+                book.clearAll(stale: BookStale.resubscribed)
+                count(.resubscribes)
+            }
+        } else if e.kind == .status {
+            status(e)
+        } else {
+            count(.notBook)
+        }
+    }
+
+    /// Book `b`'s published view.
+    @inline(__always)
+    public func view(_ b: Int) -> BookView { views[b] }
 
     /// A halt or resume: the instrument's signals are suppressed as `halted` until it trades.
     @inline(never)
@@ -385,7 +411,7 @@ public struct EngineCore: @unchecked Sendable {
     /// The features stage: book `b`'s microstructure vector after event `e`.
     @inline(__always)
     func updateFeatures(book b: Int, event e: Event) {
-        features[b].book(book.view(book: b), event: e, into: full + b * MicrostructureFeatures.count)
+        features[b].book(view(b), event: e, into: full + b * MicrostructureFeatures.count)
     }
 
     /// A trade's feature update (trades move no book; they feed the trade-flow features and
@@ -411,7 +437,7 @@ public struct EngineCore: @unchecked Sendable {
     /// The book's mid in price units, when both sides have a level.
     @inline(__always)
     func mid(book b: Int) -> Int64? {
-        let (bid, ask) = book.view(book: b).top
+        let (bid, ask) = view(b).top
         return bid.size > 0 && ask.size > 0 ? (bid.price &+ ask.price) / 2 : nil
     }
 
@@ -508,7 +534,7 @@ public struct EngineCore: @unchecked Sendable {
     @inline(__always)
     func decide(book b: Int, event e: Event, finite: Bool) {
         count(.evaluations)
-        let view = book.view(book: b)
+        let view = self.view(b)
         let (bestBid, bestAsk) = view.top
         let (pBuy, pSell) = policy.probabilities(outputs, outputs: outputCount)
         var s = Signal()

@@ -15,6 +15,8 @@ public struct DatabentoFeedRun: @unchecked Sendable {
     var decode: HistogramRecorder? = nil
     /// `[shard]`: only this shard's instruments are pushed.
     public var shard: ShardFilter? = nil
+    /// Instruments whose price levels an MBP schema tracks (`DBNEvents`): the engine's books.
+    public var instruments = 1024
 
     public init(feed: DatabentoFeed, clock: Clock) {
         self.feed = feed
@@ -39,25 +41,30 @@ public struct DatabentoFeedRun: @unchecked Sendable {
                 stats.events &+= 1
                 if producer.push(resubscribed) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
             }
-            var decoder = DBNDecoder(metadata: metadata)
-            var event = Event()
+            // A new session's levels start empty, as the engine's books do on `.resubscribed`.
+            var events = DBNEvents(metadata: metadata, instruments: instruments)
+            defer { events.deallocate() }
             var cursor = session.cursor()
             return cursor.walk(refill: { feed.refill(session, &$0, stop: stopped) }) { c in
                 guard feed.admit(c) == .emit else { return true }
                 stats.records &+= 1
                 let taken = clock.ticks()
-                guard decoder.decode(c.record, length: c.length, into: &event) else {
+                let n = events.decode(c.record, length: c.length)
+                if n == 0 {
                     stats.skipped &+= 1
                     return true
                 }
                 decode?.record(clock.nanoseconds(ticks: clock.ticks() &- taken))
-                if let shard, !shard.admits(event) {
-                    stats.outsideShard &+= 1
-                    return true
+                for i in 0..<n {
+                    var event = events.slots[i]
+                    if let shard, !shard.admits(event) {
+                        stats.outsideShard &+= 1
+                        continue
+                    }
+                    event.tsLocal = taken
+                    stats.events &+= 1
+                    if producer.push(event) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
                 }
-                event.tsLocal = taken
-                stats.events &+= 1
-                if producer.push(event) { stats.pushed &+= 1 } else { stats.dropped &+= 1 }
                 return true
             }
         }
