@@ -172,3 +172,37 @@ extension EngineTests {
         }
     }
 }
+
+extension EngineTests {
+    /// The engine and `hotpath features` (FeatureReplay) step events through one `EventPath`:
+    /// for an ITCH session, an MBO file and an MBP-10 file, every published view gives the same
+    /// feature vector in both, bit for bit.
+    func testTheEngineAndFeaturesComputeIdenticalVectors() throws {
+        let c = try config()
+        var files: [(String, FeedFile)] = [("itch", try demoSession(messages: 30_000))]
+        if let data = TestPaths.sharedData {
+            files.append(("mbo", try FeedFile.open(data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst")))
+        }
+        let mbp = try? mbp10FromESH4()
+        defer { if let mbp { unlink(mbp.path) } }
+        if let mbp { files.append(("mbp-10", try FeedFile.open(mbp.path))) }
+        for (name, file) in files {
+            var expected: [[UInt64]] = []
+            _ = try FeatureReplay.run(file, config: c.features) { _, _, row in expected.append(row.map(\.bitPattern)) }
+            let engine = try Engine(config: c)
+            let core = engine.core
+            var got: [[UInt64]] = []
+            let published = core.counts[EngineCore.Count.bookEvents.rawValue]
+            try file.forEachEvent { e in
+                let before = published.value
+                core.process(e)
+                guard published.value != before, let b = core.book.instruments.lookup(e.instrumentId) else { return }
+                let row = core.path.rows + b * MicrostructureFeatures.count
+                got.append((0..<MicrostructureFeatures.count).map { row[$0].bitPattern })
+            }
+            XCTAssertGreaterThan(expected.count, 1000, name)
+            XCTAssertEqual(got.count, expected.count, name)
+            XCTAssertTrue(got == expected, "\(name): the vectors differ")
+        }
+    }
+}

@@ -1,5 +1,5 @@
 /// `hotpath bench features`: the cost of the feature vector per book event, as the engine
-/// pays it. The feed's events are decoded once; each timed pass then rebuilds the book from
+/// pays it (the engine's own steps, `EventPath`). The feed's events are decoded once; each timed pass then rebuilds the book from
 /// them on a pinned core, with the features (pass B) or without (pass A), taking A and B in turn
 /// so drifts of the shared host cancel; the feature cost is the median over passes of
 /// (B − A), per feature update (a published book view or a trade): a median, because a pass
@@ -34,41 +34,42 @@ public struct FeatureBench {
         let loops = max(loops, 1)
         var events: [Event] = []
         try file.forEachEvent { e in
-            if e.action == Event.Action.trade || e.kind == .order { events.append(e) }
+            if e.action == Event.Action.trade || e.kind == .order || e.kind == .level { events.append(e) }
         }
         var bookConfig = L3Book.Config()
         bookConfig.maxInstruments = 16
         bookConfig.depth = 10
-        let arena = try Arena(bytes: L3Book.arenaBytes(bookConfig), lock: false)
+        let features = MicrostructureFeatures.Config()
+        let arena = try Arena(bytes: EventPath.arenaBytes(book: bookConfig, features: features), lock: false)
         defer { withExtendedLifetime(arena) {} }
-        let book = try L3Book(config: bookConfig, arena: arena)
+        let path = try EventPath(book: bookConfig, features: features, arena: arena)
+        defer { path.release() }
         let cpu = PinnedThread.currentAffinity().cpus.last ?? 0
         let box = FeatureBenchBox()
-        let evs = events, instruments = bookConfig.maxInstruments
+        let evs = events
         let thread = try PinnedThread.start(name: "bench-features", cpu: cpu) {
-            let row = UnsafeMutablePointer<Double>.allocate(capacity: MicrostructureFeatures.count)
-            defer { row.deallocate() }
             evs.withUnsafeBufferPointer { ev in
                 for _ in 0..<loops {
                     for withFeatures in [false, true] {
-                        book.clearAll()
-                        var states = (0..<instruments).map { _ in MicrostructureFeatures() }
+                        path.clearAll()
+                        let before = path.featureUpdates
                         let t0 = Clock.monotonicNs()
-                        states.withUnsafeMutableBufferPointer { f in
-                            for i in 0..<ev.count {
-                                let e = ev[i]
-                                if e.action == Event.Action.trade {
-                                    if withFeatures, let b = book.instruments.lookup(e.instrumentId) { f[b].trade(e) }
-                                    continue
-                                }
-                                let b = book.apply(e)
-                                if withFeatures && b >= 0 { f[b].book(book.view(book: b), event: e, into: row) }
+                        for i in 0..<ev.count {
+                            let e = ev[i]
+                            if e.action == Event.Action.trade {
+                                if withFeatures { _ = path.trade(e) }
+                                continue
                             }
+                            let b = path.move(e)
+                            if withFeatures && b >= 0 { path.updateFeatures(book: b, event: e) }
                         }
                         let t = Double(Clock.monotonicNs() - t0) / 1e9
-                        if withFeatures { box.both.append(t) } else { box.book.append(t) }
-                        if withFeatures { box.updates = states.reduce(0) { $0 + $1.updates } }
-                        states.forEach { $0.release() }
+                        if withFeatures {
+                            box.both.append(t)
+                            box.updates = path.featureUpdates - before
+                        } else {
+                            box.book.append(t)
+                        }
                     }
                 }
             }

@@ -2,11 +2,10 @@
 import Glibc
 #endif
 
-/// Replays a feed file through the book and the microstructure feature vector: the same code
-/// the engine serves models with, for `hotpath features` (training sets) and
-/// `hotpath bench features`. Trades (DBN action T, ITCH trade messages) update the trade
-/// state; every published book view — an order book's, or a price-level book's from MBP and
-/// BBO records (as the engine steps them) — yields a feature row.
+/// Replays a feed file through the books and the microstructure feature vector by the engine's
+/// own steps (`EventPath`), for `hotpath features` (training sets). Trades (DBN action T, ITCH
+/// trade messages) update the trade state; every published book view — an order book's, or a
+/// price-level book's from MBP and BBO records — yields a feature row.
 public enum FeatureReplay {
     public struct Row {
         public var ts: UInt64
@@ -22,46 +21,28 @@ public enum FeatureReplay {
     ) throws -> (events: Int, undefined: Int, badInputs: Int) {
         var bookConfig = L3Book.Config()
         bookConfig.maxInstruments = 64
-        let arena = try Arena(
-            bytes: L3Book.arenaBytes(bookConfig)
-                + L2Book.arenaBytes(maxInstruments: bookConfig.maxInstruments, depth: bookConfig.depth),
-            lock: false)
+        let arena = try Arena(bytes: EventPath.arenaBytes(book: bookConfig, features: config), lock: false)
         defer { withExtendedLifetime(arena) {} }
-        let book = try L3Book(config: bookConfig, arena: arena)
-        let levels = try L2Book(instruments: book.instruments, depth: bookConfig.depth, arena: arena)
-        var features = [Int: MicrostructureFeatures]()
-        var levelFed = Set<Int>()  // the books a price-level feed serves
-        let row = UnsafeMutableBufferPointer<Double>.allocate(capacity: MicrostructureFeatures.count)
-        defer { row.deallocate() }
+        let path = try EventPath(book: bookConfig, features: config, arena: arena)
+        defer { path.release() }
         var events = 0
         func handle(_ e: Event) {
             events += 1
-            let isTrade = e.action == Event.Action.trade
-            if isTrade {
-                if let b = book.instruments.lookup(e.instrumentId) {
-                    features[b, default: MicrostructureFeatures(config: config)].trade(e)
-                }
+            if e.action == Event.Action.trade {
+                _ = path.trade(e)
                 return
             }
-            let b: Int
-            if e.kind == .order {
-                b = book.apply(e)
-            } else if e.kind == .level && e.action == Event.Action.level {
-                b = levels.apply(level: e)
-                if b >= 0 { levelFed.insert(b) }
-            } else {
-                return
-            }
-            if b < 0 { return }
-            features[b, default: MicrostructureFeatures(config: config)].book(
-                levelFed.contains(b) ? levels.view(book: b) : book.view(book: b), event: e, into: row.baseAddress!)
-            emit(MicrostructureFeatures.time(e), e.instrumentId, UnsafeBufferPointer(row))
+            let b = path.move(e)
+            guard b >= 0 else { return }
+            path.updateFeatures(book: b, event: e)
+            emit(
+                MicrostructureFeatures.time(e), e.instrumentId,
+                UnsafeBufferPointer(
+                    start: path.rows + b * MicrostructureFeatures.count, count: MicrostructureFeatures.count))
         }
         let bytes = Double(max(file.byteCount, 1))
         try file.forEachEvent(position: progress.map { report in { report(Double($0) / bytes) } }, handle)
-        let undefined = features.values.reduce(0) { $0 + $1.undefined },
-            bad = features.values.reduce(0) { $0 + $1.badInputs }
-        features.values.forEach { $0.release() }
+        let (undefined, bad) = path.featureCounts
         return (events, undefined, bad)
     }
 

@@ -109,13 +109,12 @@ public final class Engine: @unchecked Sendable {
         let b = config.book
         // Double-buffered histograms: one per stage, one per hiccup meter.
         let histogramBytes = (Stage.allCases.count + HiccupThread.allCases.count) * 2 * HistogramLayout.countsLength * 8
-        let bookBytes = L3Book.arenaBytes(b) + L2Book.arenaBytes(maxInstruments: b.maxInstruments, depth: b.depth)
-        // Feature windows (five time windows of 40-byte entries and one 16-byte series per
-        // instrument, `history_capacity` entries each) are carved from the arena too.
-        let featureBytes = b.maxInstruments * MicrostructureFeatures.arenaBytes(config.features)
+        // Books, views and feature windows (five time windows of 40-byte entries and one 16-byte
+        // series per instrument, `history_capacity` entries each).
+        let pathBytes = EventPath.arenaBytes(book: b, features: config.features)
         let wideBytes = config.wideSignals ? 2 * config.signalRing * MemoryLayout<MemberRecord>.stride : 0
         let bytes =
-            8 << 20 + histogramBytes + bookBytes + (config.eventRing + config.signalRing) * 64 + featureBytes
+            8 << 20 + histogramBytes + pathBytes + (config.eventRing + config.signalRing) * 64
             + wideBytes
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
         if physical > 0 && bytes > physical * 3 / 4 {
@@ -233,7 +232,7 @@ public final class Engine: @unchecked Sendable {
     let snapshotFD: Int32?
 
     deinit {
-        core.release(books: config.book.maxInstruments)
+        core.release()
         if let fd = snapshotFD { close(fd) }
     }
 

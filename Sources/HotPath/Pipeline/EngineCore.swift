@@ -75,20 +75,15 @@ public struct EngineCore: @unchecked Sendable {
         @inlinable static func suppressed(_ r: RiskGates.Reason) -> Int { Count.fillsUnknown.rawValue + r.rawValue }
     }
 
-    public let book: L3Book
-    /// The price-level books of the instruments an MBP or BBO feed serves (`.level` events),
-    /// in the order book's instrument slots. An instrument is served by one kind of feed:
-    /// `views[b]` is book `b`'s published view, the order book's until a `.level` event
-    /// publishes its price-level book's (so reading it costs what reading one book's does).
-    public let levels: L2Book
-    let views: UnsafeMutablePointer<BookView>
+    /// Event → book → view → features (`EventPath`), the steps `process` times.
+    public let path: EventPath
+    public var book: L3Book { path.book }
     /// Sends each signal as it is made (`[output] url`), if configured.
     /// Unretained, as `ensemble`: the `Engine` holds it.
     let egress: Unmanaged<SignalEgress>?
-    let features: UnsafeMutablePointer<MicrostructureFeatures>
-    /// Per book: its latest full microstructure vector (`MicrostructureFeatures.count` values);
-    /// then the model's row gathered from it, and the outputs.
-    let full: UnsafeMutablePointer<Double>
+    /// Per book: its latest full microstructure vector (`path.rows`); then the model's row
+    /// gathered from it, and the outputs.
+    var full: UnsafeMutablePointer<Double> { path.rows }
     let row: UnsafeMutablePointer<Double>
     let indices: UnsafeMutablePointer<Int>
     let featureCount: Int
@@ -173,15 +168,7 @@ public struct EngineCore: @unchecked Sendable {
         self.egress = egress.map { Unmanaged.passUnretained($0) }
         let books = config.book.maxInstruments
         bookCapacity = books
-        book = try L3Book(config: config.book, arena: arena, counters: counters, thread: "engine")
-        levels = try L2Book(instruments: book.instruments, depth: config.book.depth, arena: arena)
-        views = try arena.allocate(BookView.self, count: books)
-        for b in 0..<books { (views + b).initialize(to: book.view(book: b)) }
-        features = try arena.allocate(MicrostructureFeatures.self, count: books)
-        for b in 0..<books {
-            (features + b).initialize(to: try MicrostructureFeatures(config: config.features, memory: .arena(arena)))
-        }
-        full = try arena.allocate(Double.self, count: MicrostructureFeatures.count * books)
+        path = try EventPath(book: config.book, features: config.features, arena: arena, counters: counters)
         featureCount = config.featureNames.count
         row = try arena.allocate(Double.self, count: featureCount)
         indices = try arena.allocate(Int.self, count: featureCount)
@@ -257,10 +244,7 @@ public struct EngineCore: @unchecked Sendable {
 
     /// Frees the feature states' window memory (the arena holds the rest). Once, after the
     /// engine thread has stopped.
-    func release(books: Int) {
-        for b in 0..<books { features[b].release() }
-        features.deinitialize(count: books)
-    }
+    func release() { path.release() }
 
     @inline(__always)
     func count(_ c: Count) { counts[c.rawValue].increment() }
@@ -283,13 +267,8 @@ public struct EngineCore: @unchecked Sendable {
             tradeFeatures(e)
             return
         }
-        let b: Int
-        if e.kind == .order {
-            b = book.apply(e)
-        } else if e.kind == .level && e.action == Event.Action.level {
-            b = levels.apply(level: e)
-            if b >= 0 { views[b] = levels.view(book: b) }
-        } else {
+        let b = path.move(e)
+        if b == EventPath.notBook {
             other(e)
             return
         }
@@ -336,13 +315,12 @@ public struct EngineCore: @unchecked Sendable {
     func other(_ e: Event) {
         if e.kind == .restart || e.kind == .resubscribed {
             flushDeferred()  // conflated evaluations belong to the books before the restart
-            levels.clearAll()
             if e.kind == .restart {
-                book.clearAll()
+                path.clearAll()
                 gates.halted.update(repeating: false, count: bookCapacity)
                 count(.restarts)
             } else {
-                book.clearAll(stale: BookStale.resubscribed)
+                path.clearAll(stale: BookStale.resubscribed)
                 count(.resubscribes)
             }
         } else if e.kind == .status {
@@ -354,7 +332,7 @@ public struct EngineCore: @unchecked Sendable {
 
     /// Book `b`'s published view.
     @inline(__always)
-    public func view(_ b: Int) -> BookView { views[b] }
+    public func view(_ b: Int) -> BookView { path.view(b) }
 
     /// A halt or resume: the instrument's signals are suppressed as `halted` until it trades.
     @inline(never)
@@ -411,16 +389,15 @@ public struct EngineCore: @unchecked Sendable {
     /// The features stage: book `b`'s microstructure vector after event `e`.
     @inline(__always)
     func updateFeatures(book b: Int, event e: Event) {
-        features[b].book(view(b), event: e, into: full + b * MicrostructureFeatures.count)
+        path.updateFeatures(book: b, event: e)
     }
 
     /// A trade's feature update (trades move no book; they feed the trade-flow features and
     /// the regime's bars).
     @inline(__always)
     func tradeFeatures(_ e: Event) {
-        guard let b = book.instruments.lookup(e.instrumentId) else { return }
-        features[b].trade(e)
-        guard let regimes else { return }
+        let b = path.trade(e)
+        guard b >= 0, let regimes else { return }
         switch regimes.trade(book: b, event: e) {
         case .none: return
         case .switched: count(.regimeSwitches)

@@ -1,0 +1,98 @@
+/// The one per-event path from a market-data event to a feature vector: a trade feeds its
+/// instrument's trade state; an order event (`.order`) moves the order book and a price-level
+/// event (`.level`, action L) the price-level book; a book that publishes updates its
+/// instrument's feature vector from its view. The engine (`EngineCore`, which times each step),
+/// `hotpath features` (`FeatureReplay`) and `bench features` step events through it, so they
+/// compute the same vectors by construction.
+///
+/// Both books number instruments alike (the price-level book uses the order book's slots); an
+/// instrument is served by one kind of feed. `views[b]` is book `b`'s published view: the order
+/// book's until a level event publishes the price-level book's, so reading it costs what
+/// reading one book's does. Raw pointers into arena memory, sized at start; no step allocates.
+public struct EventPath: @unchecked Sendable {
+    public let book: L3Book
+    public let levels: L2Book
+    @usableFromInline let views: UnsafeMutablePointer<BookView>
+    public let features: UnsafeMutablePointer<MicrostructureFeatures>
+    /// Per book, its latest feature vector (`MicrostructureFeatures.count` values).
+    public let rows: UnsafeMutablePointer<Double>
+    public let books: Int
+
+    /// What `move` returns for an event that moves no book (a trade, a status change, a restart).
+    public static let notBook = -2
+
+    /// Arena bytes `init` carves.
+    public static func arenaBytes(book: L3Book.Config, features: MicrostructureFeatures.Config) -> Int {
+        let n = book.maxInstruments
+        return L3Book.arenaBytes(book) + L2Book.arenaBytes(maxInstruments: n, depth: book.depth)
+            + Arena.footprint(BookView.self, count: n) + Arena.footprint(MicrostructureFeatures.self, count: n)
+            + n * MicrostructureFeatures.arenaBytes(features)
+            + Arena.footprint(Double.self, count: n * MicrostructureFeatures.count)
+    }
+
+    public init(
+        book config: L3Book.Config, features featureConfig: MicrostructureFeatures.Config, arena: Arena,
+        counters: CounterRegistry? = nil, thread: String = "engine"
+    ) throws(ArenaError) {
+        let n = config.maxInstruments
+        books = n
+        book = try L3Book(config: config, arena: arena, counters: counters, thread: thread)
+        levels = try L2Book(instruments: book.instruments, depth: config.depth, arena: arena)
+        views = try arena.allocate(BookView.self, count: n)
+        for b in 0..<n { (views + b).initialize(to: book.view(book: b)) }
+        features = try arena.allocate(MicrostructureFeatures.self, count: n)
+        for b in 0..<n {
+            (features + b).initialize(to: try MicrostructureFeatures(config: featureConfig, memory: .arena(arena)))
+        }
+        rows = try arena.allocate(Double.self, count: n * MicrostructureFeatures.count)
+    }
+
+    /// Moves the book `e` is for. Returns the book that published, −1 when none did (mid-batch,
+    /// or no slot left), or `notBook`.
+    @inline(__always)
+    public func move(_ e: Event) -> Int {
+        if e.kind == .order { return book.apply(e) }
+        guard e.kind == .level && e.action == Event.Action.level else { return Self.notBook }
+        let b = levels.apply(level: e)
+        if b >= 0 { views[b] = levels.view(book: b) }
+        return b
+    }
+
+    /// Book `b`'s feature vector after the publish `e` made.
+    @inline(__always)
+    public func updateFeatures(book b: Int, event e: Event) {
+        features[b].book(views[b], event: e, into: rows + b &* MicrostructureFeatures.count)
+    }
+
+    /// A trade into its instrument's trade state. Returns its book, or −1 when it has none.
+    @inline(__always)
+    public func trade(_ e: Event) -> Int {
+        guard let b = book.instruments.lookup(e.instrumentId) else { return -1 }
+        features[b].trade(e)
+        return b
+    }
+
+    /// Book `b`'s published view.
+    @inline(__always)
+    public func view(_ b: Int) -> BookView { views[b] }
+
+    /// Empties every book (a restart, a new subscription); features keep their state.
+    public func clearAll(stale reason: UInt8 = BookStale.none) {
+        levels.clearAll()
+        book.clearAll(stale: reason)
+    }
+
+    /// Feature values left undefined and bad inputs skipped, over every book.
+    public var featureCounts: (undefined: Int, badInputs: Int) {
+        (0..<books).reduce((0, 0)) { ($0.0 + features[$1].undefined, $0.1 + features[$1].badInputs) }
+    }
+
+    /// Feature updates (published views and trades) so far, over every book.
+    public var featureUpdates: Int { (0..<books).reduce(0) { $0 + features[$1].updates } }
+
+    /// Frees the feature states' window memory (the arena holds the rest). Once, at the end.
+    public func release() {
+        for b in 0..<books { features[b].release() }
+        features.deinitialize(count: books)
+    }
+}
