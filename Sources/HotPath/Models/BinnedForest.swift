@@ -127,8 +127,7 @@ struct BinnedForest: @unchecked Sendable {
         used = loadTimeCopy(usedFeatures)
         usedCount = usedFeatures.count
         leaves = loadTimeCopy([Int32](repeating: 0, count: e.trees.count))
-        ranks = .allocate(capacity: 2 * e.features + 1)
-        LoadTimeLog.note(ranks)
+        ranks = loadTimeAllocate(2 * e.features + 1)
         ranks.initialize(repeating: 0, count: 2 * e.features + 1)
         features = e.features
         self.xgboost = xgboost

@@ -51,6 +51,20 @@ func loadTimeBytes<T>(_ a: [T], alignment: Int) -> UnsafeMutableRawPointer {
     return p
 }
 
+/// Room for `count` values (at least one), logged as `loadTimeCopy`'s, uninitialised.
+func loadTimeAllocate<T>(_ count: Int, of: T.Type = T.self) -> UnsafeMutablePointer<T> {
+    let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
+    LoadTimeLog.note(p)
+    return p
+}
+
+/// `byteCount` bytes (at least `minimum`) on an `alignment`-byte boundary, logged, uninitialised.
+func loadTimeAllocate(bytes byteCount: Int, minimum: Int = 1, alignment: Int) -> UnsafeMutableRawPointer {
+    let p = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, minimum), alignment: alignment)
+    LoadTimeLog.note(p)
+    return p
+}
+
 /// The same, as a buffer that knows its count.
 func loadTimeBuffer<T>(_ a: [T]) -> UnsafeMutableBufferPointer<T> {
     UnsafeMutableBufferPointer(start: loadTimeCopy(a), count: a.count)

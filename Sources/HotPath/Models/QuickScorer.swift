@@ -145,8 +145,7 @@ public struct QuickScorer: @unchecked Sendable {
         outputs = loadTimeCopy(e.trees.map(\.output))
         features = e.features
         trees = e.trees.count
-        bits = .allocate(capacity: max(1, e.trees.count))
-        LoadTimeLog.note(bits)
+        bits = loadTimeAllocate(e.trees.count)
         bits.initialize(repeating: .max, count: max(1, e.trees.count))
         outputCount = e.outputs
         let widest = zip(leafStart, leafStart.dropFirst()).map { $1 - $0 }.max() ?? 1
@@ -167,23 +166,18 @@ public struct QuickScorer: @unchecked Sendable {
             thresholds: (0..<e.features).map { Array(thresholds[featureStart[$0]..<featureStart[$0 + 1]]) })
         self.grid = grid
         let rows = usedFeatures.reduce(0) { $0 + (categories[$1] > 0 ? categories[$1] + 1 : grid.cutCount($1) + 2) }
-        used = .allocate(capacity: max(1, usedFeatures.count))
-        LoadTimeLog.note(used)
+        used = loadTimeAllocate(usedFeatures.count)
         usedCount = usedFeatures.count
-        rowScratch = .allocate(capacity: max(1, usedFeatures.count))
-        LoadTimeLog.note(rowScratch)
+        rowScratch = loadTimeAllocate(usedFeatures.count)
         let width = wordBytes * 8
-        slotValues = .allocate(capacity: max(1, e.trees.count * width))
-        LoadTimeLog.note(slotValues)
+        slotValues = loadTimeAllocate(e.trees.count * width)
         slotValues.initialize(repeating: 0, count: max(1, e.trees.count * width))
         for t in 0..<e.trees.count {
             for i in leafStart[t]..<leafStart[t + 1] { slotValues[t * width + i - leafStart[t]] = leafValues[i] }
         }
-        prefixBits = .allocate(byteCount: max(32, rowStride), alignment: 32)
-        LoadTimeLog.note(prefixBits)
+        prefixBits = loadTimeAllocate(bytes: rowStride, minimum: 32, alignment: 32)
         if prefixTables && e.classesTakeTurns && rows * rowStride <= Self.prefixTableLimit {
-            let table = UnsafeMutableRawPointer.allocate(byteCount: max(32, rows * rowStride), alignment: 32)
-            LoadTimeLog.note(table)
+            let table = loadTimeAllocate(bytes: rows * rowStride, minimum: 32, alignment: 32)
             table.initializeMemory(as: UInt8.self, repeating: 0, count: max(32, rows * rowStride))
             // Rows are built as 64-bit masks and stored narrowed (a tree's bits fit its word).
             var masks = [UInt64](repeating: .max, count: e.trees.count)
@@ -269,8 +263,7 @@ public struct QuickScorer: @unchecked Sendable {
             thresholds +=
                 (0..<count).map { grid.cut(u.feature, $0) } + [Double](repeating: .infinity, count: blocks * 8 - count)
         }
-        let plan = UnsafeMutablePointer<hp_qs_plan>.allocate(capacity: 1)
-        LoadTimeLog.note(plan)
+        let plan = loadTimeAllocate(1, of: hp_qs_plan.self)
         plan.initialize(
             to: hp_qs_plan(
                 features: UnsafePointer(loadTimeCopy(features)),
