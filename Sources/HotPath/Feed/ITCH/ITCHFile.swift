@@ -19,7 +19,9 @@ public struct ITCHFile: Sendable {
 
     public func reader() throws(FeedError) -> ITCHReader {
         do { return try ITCHReader(bytes: input.bytes, format: format) } catch {
-            throw FeedError(file: path, offset: error.offset, reason: error.reason)
+            var located = error
+            located.file = path
+            throw located
         }
     }
 

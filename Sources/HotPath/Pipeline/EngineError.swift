@@ -1,19 +1,3 @@
-/// A configuration problem, named by its file and key: `demo.toml: risk.max_position: expected
-/// an integer, found a string`. Raised at load, before any thread starts.
-public struct ConfigError: Error, Equatable, CustomStringConvertible {
-    public var file: String
-    public var key: String
-    public var reason: String
-
-    public init(file: String, key: String, reason: String) {
-        self.file = file
-        self.key = key
-        self.reason = reason
-    }
-
-    public var description: String { key.isEmpty ? "\(file): \(reason)" : "\(file): \(key): \(reason)" }
-}
-
 /// Why an engine could not start, as what it is: a configuration it cannot run, start-up
 /// memory it could not get, or an output (file or socket, by its configuration key) it
 /// could not open.
