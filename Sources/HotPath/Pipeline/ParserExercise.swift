@@ -8,18 +8,18 @@ import Glibc
 /// One input through a parser by the entry point the product uses, as the fuzzer
 /// (Sources/HotPathFuzz) and the fuzz regression tests drive it. A thrown error is the right
 /// answer to a bad input; only a crash, a trap or a memory error is a finding. One thread at
-/// a time (its book is reused).
+/// a time (its books are reused).
 ///
 /// | target | entry point | input |
 /// |---|---|---|
-/// | `feed` | `FeedFile.open` + `forEachEvent` + `L3Book.apply` | DBN (plain, zstd), ITCH (binary, MoldUDP64 stream, pcap) |
+/// | `feed` | `FeedFile.open` + `forEachEvent` + `EventPath` (books, features) | DBN (plain, zstd), ITCH (binary, MoldUDP64 stream, pcap) |
 /// | `lightgbm`, `xgboost`, `onnx` | `ModelFile.load`, then `predict` on a NaN row and a zero row | the model file |
 /// | `config` | `EngineConfig.load` | the engine TOML |
 /// | `budgets` | `GateBudgets.load` | the budgets TOML |
 /// | `mold` | `MoldSession.receive` and `poll` (the live receiver: holes, re-requests, give-ups) | MoldUDP64 packets back to back, as a `.mold` file holds them, 1 ms apart |
 /// | `coinbase`, `kalshi`, `polygon` | `VenueAdapter.take` (the JSON scanner and the venue's adapter) | one WebSocket message a line |
 /// | `websocket` | `WebSocketClient` over loopback: the upgrade, then `next` to the end | the bytes a server sends after its 101 answer |
-/// | `databento` | `DatabentoSession` over loopback: greeting, challenge and auth reply, then `metadata` and the record walk | all the bytes a gateway sends |
+/// | `databento` | `DatabentoSession` over loopback: greeting, challenge and auth reply, then `metadata`, the record walk, `DBNEvents` and `EventPath` | all the bytes a gateway sends |
 public final class ParserExercise: @unchecked Sendable {
     public static let targets = [
         "feed", "lightgbm", "xgboost", "onnx", "config", "budgets", "mold", "coinbase", "kalshi", "polygon",
@@ -32,7 +32,8 @@ public final class ParserExercise: @unchecked Sendable {
 
     public let target: String
     let arena: Arena
-    let book: L3Book
+    /// The engine's steps (books, then features) that the feed targets' events go through.
+    let steps: EventPath
 
     /// nil for an unknown target.
     public init?(target: String) {
@@ -40,9 +41,11 @@ public final class ParserExercise: @unchecked Sendable {
         self.target = target
         var c = L3Book.Config()
         (c.maxInstruments, c.maxOrders, c.levelsPerSide, c.ladderSlots) = (16, 4096, 256, 256)
-        guard let arena = try? Arena(bytes: 64 << 20, lock: false), let book = try? L3Book(config: c, arena: arena)
+        let features = MicrostructureFeatures.Config()
+        guard let arena = try? Arena(bytes: EventPath.arenaBytes(book: c, features: features), lock: false),
+            let path = try? EventPath(book: c, features: features, arena: arena)
         else { return nil }
-        (self.arena, self.book) = (arena, book)
+        (self.arena, steps) = (arena, path)
     }
 
     /// The file name ending the target's entry point reads its form by.
@@ -59,8 +62,8 @@ public final class ParserExercise: @unchecked Sendable {
         switch target {
         case "feed":
             guard let file = try? FeedFile.open(path) else { return 0 }
-            book.clearAll()
-            try? file.forEachEvent { e in _ = book.apply(e) }
+            steps.clearAll()
+            try? file.forEachEvent { e in step(e) }
         case "lightgbm", "xgboost", "onnx":
             guard let model = try? ModelFile.load(path: path) else { return 0 }
             let row = UnsafeMutablePointer<Double>.allocate(capacity: model.features + 1)
@@ -109,10 +112,10 @@ public final class ParserExercise: @unchecked Sendable {
             else { return 0 }
             guard let metadata = try? session.metadata() else { return 0 }
             var cursor = session.cursor()
-            var decoder = DBNDecoder(metadata: metadata)
-            var e = Event()
+            var events = DBNEvents(metadata: metadata, instruments: 16)
+            defer { events.deallocate() }
             _ = cursor.walk(refill: { session.refill(&$0) }) { c in
-                _ = decoder.decode(c.record, length: c.length, into: &e)
+                for i in 0..<events.decode(c.record, length: c.length) { step(events.slots[i]) }
                 reached += 1
                 return true
             }
@@ -129,6 +132,18 @@ public final class ParserExercise: @unchecked Sendable {
         default: break
         }
         return reached
+    }
+}
+
+extension ParserExercise {
+    /// One event through the engine's steps.
+    func step(_ e: Event) {
+        if e.action == Event.Action.trade {
+            _ = steps.trade(e)
+            return
+        }
+        let b = steps.move(e)
+        if b >= 0 { steps.updateFeatures(book: b, event: e) }
     }
 }
 
