@@ -98,6 +98,7 @@ extension EngineTests {
         records = views.count
         XCTAssertEqual(published, records)
         XCTAssertGreaterThan(records, 40_000)
+        print("mbp-10 from esh4: \(records) records, \(levelEvents) level events")
         // Most records move one or two levels, not all twenty.
         XCTAssertLessThan(levelEvents, 4 * records, "\(levelEvents) level events for \(records) records")
     }
