@@ -119,6 +119,57 @@ final class MicrostructureTests: XCTestCase {
 
     /// `arenaBytes` measures what a state's windows take by building them against a measuring
     /// memory: an arena of exactly that size holds them, and nothing is left over.
+    /// VPIN adds the balanced buckets a large trade fills at once: the values equal a bucket-
+    /// by-bucket computation (written here, as the loop was) to 1e-12, and a trade of
+    /// UInt32.max lots, which the loop took 21 million steps over (the fuzzer found it), is
+    /// one step.
+    func testVPINTakesALargeTradeInOneStep() throws {
+        var f = MicrostructureFeatures()
+        defer { f.release() }
+        let size = f.config.vpinBucketVolume, capacity = f.config.vpinBuckets
+        var (bucket, start, count, mean, m2) = (0.0, Double.nan, 0.0, 0.0, 0.0)
+        var window: [Double] = []
+        func reference(_ price: Double, _ volume: Double) -> Double {
+            if start.isNaN { start = price }
+            var left = volume
+            while left > 0 {
+                let take = min(left, size - bucket)
+                (bucket, left) = (bucket + take, left - take)
+                if bucket >= size {
+                    let dp = price - start
+                    count += 1
+                    let d = dp - mean
+                    mean += d / count
+                    m2 += d * (dp - mean)
+                    let sigma = count > 1 ? (m2 / (count - 1)).squareRoot() : 0
+                    let z = sigma > 0 ? dp / sigma : 0
+                    window.append(abs(size - 2 * size * 0.5 * erfc(-z / 2.0.squareRoot())))
+                    if window.count > capacity { window.removeFirst() }
+                    (bucket, start) = (0, price)
+                }
+            }
+            return window.isEmpty ? .nan : window.reduce(0, +) / (Double(window.count) * size)
+        }
+        var e = Event()
+        (e.kind, e.action, e.side) = (.trade, Event.Action.trade, Event.Side.bid)
+        let trades: [(Double, UInt32)] = [
+            (100, 150), (100.5, 90), (99.75, 5000), (101, 37), (100.25, 100_000), (100, 260), (102, 199), (98, 2_000),
+        ]
+        for (k, (price, volume)) in trades.enumerated() {
+            (e.price, e.size, e.tsEvent) = (Int64(price * 1e9), volume, UInt64(k + 1) * 1_000_000)
+            f.trade(e)
+            let expected = reference(price, Double(volume)), got = f.tradeDerived[1]
+            if expected.isNaN {
+                XCTAssertTrue(got.isNaN, "trade \(k)")
+            } else {
+                XCTAssertEqual(got, expected, accuracy: 1e-12 * max(1, abs(expected)), "trade \(k)")
+            }
+        }
+        (e.price, e.size, e.tsEvent) = (Int64(103e9), .max, 10_000_000)
+        f.trade(e)
+        XCTAssertTrue((0...1).contains(f.tradeDerived[1]), "\(f.tradeDerived[1])")
+    }
+
     func testArenaBytesAreWhatTheWindowsTake() throws {
         for (history, buckets, trades) in [(1 << 14, 50, 100), (1000, 7, 3), (1, 1, 1)] {
             var config = MicrostructureFeatures.Config()

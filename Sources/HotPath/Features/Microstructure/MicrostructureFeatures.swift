@@ -143,7 +143,7 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     var sessionPV = 0.0, sessionV = 0.0
     var lastTradePrice = Double.nan
     // VPIN
-    var bucketVolume = 0.0, bucketStartPrice = Double.nan, bucketLastPrice = Double.nan
+    var bucketVolume = 0.0, bucketStartPrice = Double.nan
     var dpCount = 0.0, dpMean = 0.0, dpM2 = 0.0
     var imbalances: RollingWindow
     var imbalanceSum = 0.0
@@ -265,32 +265,62 @@ public struct MicrostructureFeatures: @unchecked Sendable {
     }
 
     /// Bulk volume classification into equal-volume buckets; a trade spanning a boundary is split.
+    /// Every bucket a trade fills whole after its first boundary starts and ends at the trade's
+    /// price: its price change is 0, so it is balanced (imbalance 0). Those are added at once
+    /// (the running variance takes k zeros in one step, the window at most its capacity), so a
+    /// trade costs O(window) however large its size: a bad or huge size cannot stall the thread.
     mutating func vpinAdd(price: Double, volume: Double) {
         if bucketStartPrice.isNaN { bucketStartPrice = price }
-        var left = volume
         let size = config.vpinBucketVolume
-        while left > 0 {
-            let take = min(left, size - bucketVolume)
-            bucketVolume += take
-            left -= take
-            bucketLastPrice = price
-            if bucketVolume >= size {
-                let dp = bucketLastPrice - bucketStartPrice
-                dpCount += 1
-                let d = dp - dpMean
-                dpMean += d / dpCount
-                dpM2 += d * (dp - dpMean)
-                let sigma = dpCount > 1 ? (dpM2 / (dpCount - 1)).squareRoot() : 0
-                let z = sigma > 0 ? dp / sigma : 0
-                let buy = size * 0.5 * erfc(-z / 2.0.squareRoot())
-                let imbalance = abs(size - 2 * buy)
-                if imbalances.isFull { imbalanceSum -= imbalances.ago(imbalances.capacity - 1) }
-                imbalances.push(imbalance)
-                imbalanceSum += imbalance
-                bucketVolume = 0
-                bucketStartPrice = price
-            }
+        let take = min(volume, size - bucketVolume)
+        guard take > 0 else { return }
+        bucketVolume += take
+        guard bucketVolume >= size else { return }
+        closeBucket(dp: price - bucketStartPrice)
+        bucketStartPrice = price
+        var left = volume - take
+        let whole = (left / size).rounded(.down)
+        if whole >= 1 {
+            addBalancedBuckets(whole)
+            left -= whole * size
         }
+        // Rounding can leave a whole bucket's volume or more: it closes as the others did.
+        while left >= size {
+            addBalancedBuckets(1)
+            left -= size
+        }
+        bucketVolume = left
+    }
+
+    /// One bucket closed with price change `dp`: the running mean and variance of changes
+    /// (Welford), then its imbalance into the window.
+    mutating func closeBucket(dp: Double) {
+        let size = config.vpinBucketVolume
+        dpCount += 1
+        let d = dp - dpMean
+        dpMean += d / dpCount
+        dpM2 += d * (dp - dpMean)
+        let sigma = dpCount > 1 ? (dpM2 / (dpCount - 1)).squareRoot() : 0
+        let z = sigma > 0 ? dp / sigma : 0
+        let buy = size * 0.5 * erfc(-z / 2.0.squareRoot())
+        pushImbalance(abs(size - 2 * buy))
+    }
+
+    /// `k` buckets with no price change: k zeros into the running mean and variance at once
+    /// (the pairwise update of Chan et al.), and imbalance 0 into the window, as many times as
+    /// the window holds at most.
+    mutating func addBalancedBuckets(_ k: Double) {
+        let n = dpCount, total = dpCount + k
+        dpM2 += dpMean * dpMean * n * k / total
+        dpMean *= n / total
+        dpCount = total
+        for _ in 0..<Int(min(k, Double(imbalances.capacity))) { pushImbalance(0) }
+    }
+
+    mutating func pushImbalance(_ imbalance: Double) {
+        if imbalances.isFull { imbalanceSum -= imbalances.ago(imbalances.capacity - 1) }
+        imbalances.push(imbalance)
+        imbalanceSum += imbalance
     }
 
     /// A published book view: computes the vector into `out` (`count` values).
