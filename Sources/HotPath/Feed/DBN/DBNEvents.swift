@@ -26,7 +26,11 @@ struct DBNEvents {
 
     static let maxLevels = 10
 
+    /// The most instruments tracked (21 MB of levels); past them every level is passed on.
+    static let maxTracked = 1 << 16
+
     init(metadata: DBNMetadata, instruments: Int = 1024) {
+        let instruments = min(max(instruments, 1), Self.maxTracked)
         decoder = DBNDecoder(metadata: metadata)
         slots = .allocate(capacity: 1 + 2 * Self.maxLevels)
         // A failed start-up allocation is the process's end, as any allocation failing.
