@@ -152,16 +152,20 @@ extension EngineTests {
         defer { unlink(halfPath) }
         let arena = try Arena(bytes: 200 << 20, lock: false)
         defer { withExtendedLifetime(arena) {} }
-        func mallocs(_ path: String) throws -> UInt64 {
+        // Mallocs and retains of a replay, and of a merge of the file with itself.
+        func counts(_ path: String, merged: Bool) throws -> [UInt64] {
             let ring = try SPSCRing<Event>(capacity: 1 << 19, policy: .drop, arena: arena)
-            let before = hp_thread_malloc_count()
-            let stats = FileReplay(file: try FeedFile.open(path), clock: Clock.calibrated()).run(into: ring.producer)
-            let made = hp_thread_malloc_count() - before
+            var replay = FileReplay(file: try FeedFile.open(path), clock: Clock.calibrated())
+            if merged { replay.mergedWith = [try FeedFile.open(path)] }
+            let before = (hp_thread_malloc_count(), hp_thread_retain_count())
+            let stats = replay.run(into: ring.producer)
             XCTAssertEqual(stats.dropped, 0)
-            return made
+            return [hp_thread_malloc_count() - before.0, hp_thread_retain_count() - before.1]
         }
-        _ = try mallocs(halfPath)  // first-use costs
-        XCTAssertEqual(try mallocs(halfPath), try mallocs(path))
+        for merged in [false, true] {
+            _ = try counts(halfPath, merged: merged)  // first-use costs
+            XCTAssertEqual(try counts(halfPath, merged: merged), try counts(path, merged: merged), "merged: \(merged)")
+        }
 
         let engine = try Engine(config: try config())
         events.withUnsafeBufferPointer { e in

@@ -22,7 +22,9 @@ struct DBNEvents {
     /// ask sz, bid ct, ask ct: 32 bytes a level), 10 levels; absent levels (undefined price,
     /// no size, no orders) before the first, as an empty book has.
     private let last: UnsafeMutableRawPointer
-    private let arena: Arena
+    /// The index's memory, held unretained-by-copies (`deallocate` releases it), so copying
+    /// this value (the merge keeps it in an enum) costs no reference counting.
+    private let arena: Unmanaged<Arena>
 
     static let maxLevels = 10
 
@@ -34,8 +36,9 @@ struct DBNEvents {
         decoder = DBNDecoder(metadata: metadata)
         slots = .allocate(capacity: 1 + 2 * Self.maxLevels)
         // A failed start-up allocation is the process's end, as any allocation failing.
-        arena = try! Arena(bytes: InstrumentIndex.arenaBytes(capacity: instruments), lock: false)
-        index = try! InstrumentIndex(capacity: instruments, arena: arena)
+        let memory = try! Arena(bytes: InstrumentIndex.arenaBytes(capacity: instruments), lock: false)
+        arena = Unmanaged.passRetained(memory)
+        index = try! InstrumentIndex(capacity: instruments, arena: memory)
         last = .allocate(byteCount: instruments * 32 * Self.maxLevels, alignment: 64)
         reset()
     }
@@ -43,6 +46,7 @@ struct DBNEvents {
     func deallocate() {
         slots.deallocate()
         last.deallocate()
+        arena.release()
     }
 
     /// Forgets every instrument's levels (the engine empties its books: a restart, a new
