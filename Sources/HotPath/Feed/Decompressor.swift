@@ -59,7 +59,9 @@ final class Decompressor {
     var declaredSize: Int? {
         guard kind == .zstd else { return nil }
         let n = ZSTD_findDecompressedSize(input.baseAddress, input.count)
-        return n > 0 && n < UInt64(ZSTD_CONTENTSIZE_ERROR) - 1 ? Int(n) : nil
+        // ZSTD_CONTENTSIZE_ERROR and _UNKNOWN are the two largest values; a frame header can
+        // still declare any size below them (the fuzzer sent one past Int.max in 24 bytes).
+        return n > 0 && n < UInt64(ZSTD_CONTENTSIZE_ERROR) - 1 && n <= UInt64(Int.max) ? Int(n) : nil
     }
 
     /// Fills up to `capacity` bytes at `out`; returns how many, 0 only at the end of the data.

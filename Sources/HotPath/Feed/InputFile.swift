@@ -120,11 +120,12 @@ public final class InputFile: @unchecked Sendable {
     }
 
     /// Every decompressed byte into one buffer, sized from the declared content size where
-    /// zstd gives it, else grown by doubling.
+    /// zstd gives it (at most 1 GiB to start: a header can declare any size), else grown by
+    /// doubling.
     static func decompressWhole(
         _ d: Decompressor, compressedSize: Int
     ) throws(FeedError) -> (UnsafeMutableRawPointer, Int) {
-        var capacity = d.declaredSize ?? max(1 << 20, compressedSize * 8)
+        var capacity = d.declaredSize.map { min($0, 1 << 30) } ?? max(1 << 20, compressedSize * 8)
         capacity = max(capacity, 1)
         guard var out = malloc(capacity) else {
             throw FeedError(file: d.path, offset: 0, reason: "out of memory for \(capacity) decompressed bytes")
