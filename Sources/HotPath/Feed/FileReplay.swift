@@ -74,8 +74,6 @@ public struct FileReplay: Sendable {
         let fileBytes = UInt64(file.byteCount)
         var pacer = Pacer(pace: pace, clock: clock, hiccups: hiccups)
         var time = LoopTime()
-        let out = UnsafeMutablePointer<Event>.allocate(capacity: 2)
-        defer { out.deallocate() }
         for loop in 0..<loops {
             time.loopStarts = loop > 0
             let done = UInt64(loop) &* fileBytes
@@ -111,17 +109,19 @@ public struct FileReplay: Sendable {
                     stats.error = .input(error)
                     return stats
                 }
-                var decoder = ITCHDecoder()
+                var events = ITCHEvents()
+                defer { events.deallocate() }
                 end = reader.walk { message in
                     stats.records &+= 1
                     if let position, stats.records & 4095 == 0 {
                         position.pointee.store(done &+ UInt64(message.offset), ordering: .relaxed)
                     }
                     let taken = clock.ticks()
-                    let n = decoder.decode(message, into: out)
+                    let n = events.decode(message)
                     if n == 0 { stats.skipped &+= 1; return true }
                     return emit(
-                        out, n, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats, stop: stop)
+                        events.slots, n, taken: taken, producer: producer, pacer: &pacer, time: &time, stats: &stats,
+                        stop: stop)
                 }
             }
             if end == .stopped { return stats }

@@ -5,14 +5,13 @@ import Synchronization
 struct FileEvents {
     enum Source {
         case dbn(DBNRecordCursor, DBNEvents)
-        case itch(ITCHReader, ITCHDecoder)
+        case itch(ITCHReader, ITCHEvents)
     }
     let path: String
     var source: Source
-    /// An ITCH message decodes to at most two events, into `slots`; a DBN record's are its
-    /// `DBNEvents`' slots. `events[taken..<pending]` are not yet taken.
-    let slots = UnsafeMutablePointer<Event>.allocate(capacity: 2)
-    var events: UnsafeMutablePointer<Event>
+    /// The last record's or message's events (its `DBNEvents`' or `ITCHEvents`' slots):
+    /// `events[taken..<pending]` are not yet taken.
+    let events: UnsafeMutablePointer<Event>
     var pending = 0, taken = 0
     var records = 0, skipped = 0
     /// Bytes taken (for the progress line).
@@ -21,18 +20,21 @@ struct FileEvents {
 
     init(_ file: FeedFile, instruments: Int) throws(FeedError) {
         path = file.path
-        events = slots
         switch file {
         case let .dbn(d):
             let dbnEvents = DBNEvents(metadata: d.metadata, instruments: instruments)
             (source, events) = (.dbn(d.cursor(), dbnEvents), dbnEvents.slots)
-        case let .itch(i): source = .itch(try i.reader(), ITCHDecoder())
+        case let .itch(i):
+            let reader = try i.reader(), itchEvents = ITCHEvents()
+            (source, events) = (.itch(reader, itchEvents), itchEvents.slots)
         }
     }
 
     func deallocate() {
-        slots.deallocate()
-        if case let .dbn(_, dbnEvents) = source { dbnEvents.deallocate() }
+        switch source {
+        case let .dbn(_, dbnEvents): dbnEvents.deallocate()
+        case let .itch(_, itchEvents): itchEvents.deallocate()
+        }
     }
 
     /// The next event, or nil at the end of the file or where it cannot be framed (`failure`).
@@ -64,7 +66,7 @@ struct FileEvents {
                 }
                 records &+= 1
                 offset = message.offset
-                pending = decoder.decode(message, into: slots)
+                pending = decoder.decode(message)
                 if pending == 0 { skipped &+= 1 }
                 source = .itch(reader, decoder)
             }
