@@ -55,6 +55,9 @@ public struct BarBuilder: Sendable {
         }
     }
 
+    /// The open bar's volume so far (0 when no bar is open).
+    public var openVolume: Double { current?.volume ?? 0 }
+
     /// Closes the open time bar if `t` is past its period (a clock tick with no trade).
     public mutating func close(at t: UInt64, closed: (Bar) -> Void) {
         guard periodNs > 0, let bar = current, t / periodNs != period else { return }

@@ -5,7 +5,8 @@ import Glibc
 /// Replays a feed file through the books and the microstructure feature vector by the engine's
 /// own steps (`EventPath`), for `hotpath features` (training sets). Trades (DBN action T, ITCH
 /// trade messages) update the trade state; every published book view — an order book's, or a
-/// price-level book's from MBP and BBO records — yields a feature row.
+/// price-level book's from MBP and BBO records — yields a feature row: the fixed vector, then
+/// the configured indicator columns (`EventPath.width` values).
 public enum FeatureReplay {
     public struct Row {
         public var ts: UInt64
@@ -37,8 +38,7 @@ public enum FeatureReplay {
             path.updateFeatures(book: b, event: e)
             emit(
                 MicrostructureFeatures.time(e), e.instrumentId,
-                UnsafeBufferPointer(
-                    start: path.rows + b * MicrostructureFeatures.count, count: MicrostructureFeatures.count))
+                UnsafeBufferPointer(start: path.rows + b * path.width, count: path.width))
         }
         let bytes = Double(max(file.byteCount, 1))
         try file.forEachEvent(position: progress.map { report in { report(Double($0) / bytes) } }, handle)

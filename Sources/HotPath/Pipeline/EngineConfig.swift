@@ -172,8 +172,14 @@ public struct EngineConfig: Sendable {
 
     public init() {}
 
-    /// Indices into the microstructure vector of the configured feature names, in order.
-    public var featureIndices: [Int] { featureNames.map { MicrostructureFeatures.names.firstIndex(of: $0)! } }
+    /// Indices into a book's row (`EventPath`: the fixed vector, then the indicator columns) of
+    /// the configured feature names, in order.
+    public var featureIndices: [Int] {
+        featureNames.map { name in
+            MicrostructureFeatures.names.firstIndex(of: name)
+                ?? MicrostructureFeatures.count + features.indicators.columns.firstIndex { $0.name == name }!
+        }
+    }
 
     public static func load(path: String) throws(ConfigError) -> EngineConfig {
         var root = try TOMLReader.load(path: path)
@@ -239,15 +245,32 @@ public struct EngineConfig: Sendable {
             try t.finish()
         }
         if var t = try root.table("features") {
-            if let names = try t.strings("names") {
-                guard !names.isEmpty else { throw t.error("names", "is empty") }
-                for (i, n) in names.enumerated() where !MicrostructureFeatures.names.contains(n) {
-                    throw t.error(
-                        "names[\(i)]",
-                        "unknown feature \"\(n)\" (known: \(MicrostructureFeatures.names.joined(separator: ", ")))")
-                }
-                c.featureNames = names
+            var columns = IndicatorColumns.Config()
+            for (i, text) in (try t.strings("bars") ?? []).enumerated() {
+                do { try columns.declare(text) } catch { throw t.error("bars[\(i)]", error.description) }
             }
+            // `names` is the key's first name, from before indicator columns.
+            let vector = try t.strings("vector"), names = try t.strings("names")
+            if vector != nil && names != nil {
+                throw t.error("names", "give vector (or its old name, names), not both")
+            }
+            if let list = vector ?? names {
+                let key = vector != nil ? "vector" : "names"
+                guard !list.isEmpty else { throw t.error(key, "is empty") }
+                for (i, n) in list.enumerated() {
+                    if list[..<i].contains(n) { throw t.error("\(key)[\(i)]", "\"\(n)\" is listed twice") }
+                    if IndicatorColumns.isIndicator(n) {
+                        do { try columns.add(n) } catch { throw t.error("\(key)[\(i)]", error.description) }
+                    } else if !MicrostructureFeatures.names.contains(n) {
+                        throw t.error(
+                            "\(key)[\(i)]",
+                            "unknown feature \"\(n)\" (known: \(MicrostructureFeatures.names.joined(separator: ", ")); "
+                                + "or an indicator on a bar series, as in \"RSI(14)@1m\")")
+                    }
+                }
+                c.featureNames = list
+            }
+            c.features.indicators = columns
             c.features.levels = try t.int("levels", default: c.features.levels, in: 1...c.book.depth)
             c.features.tick = try t.double("tick", default: c.features.tick, in: 1e-12...1e12)
             c.features.vpinBucketVolume = try t.double(

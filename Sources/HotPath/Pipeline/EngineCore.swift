@@ -450,7 +450,7 @@ public struct EngineCore: @unchecked Sendable {
     /// Book `b`'s model row, appended to its window ring (twice: slot s and s + T).
     @inline(__always)
     func pushWindow(book b: Int) {
-        let vector = full + b * MicrostructureFeatures.count
+        let vector = full + b &* path.width
         let T = windowSteps, n = featureCount
         let slot = windowRows[b] % T
         let first = window + (b * 2 * T + slot) * n, second = first + T * n
@@ -474,7 +474,7 @@ public struct EngineCore: @unchecked Sendable {
     /// whether every feature was finite.
     @inline(__always)
     func infer(book b: Int) -> Bool {
-        let vector = full + b * MicrostructureFeatures.count
+        let vector = full + b &* path.width
         var finite = true
         for i in 0..<featureCount {
             let v = vector[indices[i]]

@@ -8,26 +8,41 @@
 /// Both books number instruments alike (the price-level book uses the order book's slots); an
 /// instrument is served by one kind of feed. `views[b]` is book `b`'s published view: the order
 /// book's until a level event publishes the price-level book's, so reading it costs what
-/// reading one book's does. Raw pointers into arena memory, sized at start; no step allocates.
+/// reading one book's does. Each book's row is the fixed vector (`MicrostructureFeatures.count`
+/// values) followed by the configured indicator columns (`IndicatorColumns`), which a trade
+/// updates when it closes a bar. Raw pointers into arena memory, sized at start; no step
+/// allocates.
 public struct EventPath: @unchecked Sendable {
     public let book: L3Book
     public let levels: L2Book
     @usableFromInline let views: UnsafeMutablePointer<BookView>
     public let features: UnsafeMutablePointer<MicrostructureFeatures>
-    /// Per book, its latest feature vector (`MicrostructureFeatures.count` values).
+    /// Per book, its latest row (`width` values).
     public let rows: UnsafeMutablePointer<Double>
     public let books: Int
+    /// A row's values: the fixed vector, then the configured indicator columns.
+    public let width: Int
+    /// Per book, its bar series and indicators (none when no column is configured).
+    let columns: UnsafeMutablePointer<IndicatorColumns.State>
+    let hasColumns: Bool
 
     /// What `move` returns for an event that moves no book (a trade, a status change, a restart).
     public static let notBook = -2
 
     /// Arena bytes `init` carves.
     public static func arenaBytes(book: L3Book.Config, features: MicrostructureFeatures.Config) -> Int {
-        let n = book.maxInstruments
+        let n = book.maxInstruments, c = features.indicators
         return L3Book.arenaBytes(book) + L2Book.arenaBytes(maxInstruments: n, depth: book.depth)
             + Arena.footprint(BookView.self, count: n) + Arena.footprint(MicrostructureFeatures.self, count: n)
             + n * MicrostructureFeatures.arenaBytes(features)
-            + Arena.footprint(Double.self, count: n * MicrostructureFeatures.count)
+            + Arena.footprint(Double.self, count: n * width(features))
+            + Arena.footprint(IndicatorColumns.State.self, count: n)
+            + (c.columns.isEmpty ? 0 : n * IndicatorColumns.State.arenaBytes(c))
+    }
+
+    /// A row's width for `features`.
+    public static func width(_ features: MicrostructureFeatures.Config) -> Int {
+        MicrostructureFeatures.count + features.indicators.columns.count
     }
 
     public init(
@@ -44,7 +59,18 @@ public struct EventPath: @unchecked Sendable {
         for b in 0..<n {
             (features + b).initialize(to: try MicrostructureFeatures(config: featureConfig, memory: .arena(arena)))
         }
-        rows = try arena.allocate(Double.self, count: n * MicrostructureFeatures.count)
+        width = Self.width(featureConfig)
+        rows = try arena.allocate(Double.self, count: n * width)
+        rows.update(repeating: .nan, count: n * width)
+        let c = featureConfig.indicators
+        hasColumns = !c.columns.isEmpty
+        columns = try arena.allocate(IndicatorColumns.State.self, count: n)
+        if hasColumns {
+            for b in 0..<n {
+                (columns + b).initialize(
+                    to: try IndicatorColumns.State(c, offset: MicrostructureFeatures.count, arena: arena))
+            }
+        }
     }
 
     /// Moves the book `e` is for. Returns the book that published, −1 when none did (mid-batch,
@@ -61,7 +87,7 @@ public struct EventPath: @unchecked Sendable {
     /// Book `b`'s feature vector after the publish `e` made.
     @inline(__always)
     public func updateFeatures(book b: Int, event e: Event) {
-        features[b].book(views[b], event: e, into: rows + b &* MicrostructureFeatures.count)
+        features[b].book(views[b], event: e, into: rows + b &* width)
     }
 
     /// A trade into its instrument's trade state. Returns its book, or −1 when it has none.
@@ -69,6 +95,11 @@ public struct EventPath: @unchecked Sendable {
     public func trade(_ e: Event) -> Int {
         guard let b = book.instruments.lookup(e.instrumentId) else { return -1 }
         features[b].trade(e)
+        if hasColumns && e.price != Event.undefinedPrice {
+            columns[b].trade(
+                price: Double(e.price) / 1e9, size: Double(e.size), at: features[b].clockTime(e), row: rows + b &* width
+            )
+        }
         return b
     }
 
@@ -86,6 +117,9 @@ public struct EventPath: @unchecked Sendable {
     public var featureCounts: (undefined: Int, badInputs: Int) {
         (0..<books).reduce((0, 0)) { ($0.0 + features[$1].undefined, $0.1 + features[$1].badInputs) }
     }
+
+    /// Trades the configured volume bar series skipped as too large, over every book.
+    public var oversizedTrades: Int { hasColumns ? (0..<books).reduce(0) { $0 + columns[$1].oversizedTrades } : 0 }
 
     /// Feature updates (published views and trades) so far, over every book.
     public var featureUpdates: Int { (0..<books).reduce(0) { $0 + features[$1].updates } }

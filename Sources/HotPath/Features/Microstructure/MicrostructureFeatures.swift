@@ -51,6 +51,9 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         /// feed's receive time is the kernel's stamp, so only exchange time makes a live run
         /// and a replay of the same session compute the same features).
         public var exchangeTime = false
+        /// The configured indicator columns (`[features] bars` and `vector`): `EventPath` keeps
+        /// them after this vector's `count` values, on the same clock.
+        public var indicators = IndicatorColumns.Config()
         public init() {}
     }
 

@@ -1,0 +1,162 @@
+import MallocCounter
+import XCTest
+
+@testable import HotPath
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The configured feature vector's indicator columns (`[features] bars` and `vector`).
+final class IndicatorColumnTests: XCTestCase {
+    func load(_ features: String) throws -> EngineConfig {
+        let text = "[engine]\nmax_instruments = 4\nmax_orders = 1024\n[features]\n" + features
+        let path = temporaryFile(Array(text.utf8), suffix: ".toml")
+        defer { unlink(path) }
+        return try EngineConfig.load(path: path)
+    }
+
+    /// `hotpath indicators`' 39 columns as vector entries, with TALibColumns' parameters.
+    static let talibVector = [
+        "SMA(20)", "EMA(12)", "EMA(26)", "WMA(30)", "DEMA(30)", "TEMA(30)", "TRIMA(30)", "KAMA(30)", "RSI(14)",
+        "MACD(12,26,9).macd", "MACD(12,26,9).signal", "MACD(12,26,9).hist", "BBANDS(20,2,2).upper",
+        "BBANDS(20,2,2).middle", "BBANDS(20,2,2).lower", "STDDEV(5,1)", "VAR(5)", "ATR(14)", "NATR(14)", "TRANGE",
+        "OBV", "AD", "ADOSC(3,10)", "STOCH(5,3,3).k", "STOCH(5,3,3).d", "STOCHF(5,3).k", "STOCHF(5,3).d", "CCI(20)",
+        "MFI(14)", "WILLR(14)", "ADX(14)", "PLUS_DI(14)", "MINUS_DI(14)", "ROC(10)", "MOM(10)", "CMO(14)",
+        "AROON(14).down", "AROON(14).up", "TRIX(30)",
+    ]
+
+    /// Through the engine's path (`EventPath.trade`), every configurable indicator equals
+    /// `hotpath indicators`' TA-Lib-exact column (`TALibColumns`, held to TA-Lib by
+    /// IndicatorTests) on the same bars, bit for bit: 19 years of ORCL daily bars, each sent as
+    /// four trades (open, high, low, close) in its own second of a "1s" series.
+    func testEveryIndicatorColumnThroughTheEngineEqualsTALibColumns() throws {
+        let data = try TestPaths.requireSharedData()
+        let bars = try OHLCVFile.read(path: data + "/ohlcv/orcl-1995-2014.txt").map(\.bar)
+        XCTAssertEqual(Self.talibVector.count, TALibColumns.names.count)
+        let vector = Self.talibVector.map { "\"\($0)@1s\"" }.joined(separator: ", ")
+        let c = try load("bars = [\"1s\", \"5s\"]\nvector = [\"mid\", \(vector), \"RSI(14)@5s\"]")
+        XCTAssertEqual(c.features.indicators.columns.count, 40)
+        XCTAssertEqual(
+            c.features.indicators.indicators.count, 33, "each MACD, BBANDS, STOCH, STOCHF and AROON is one state")
+        let arena = try Arena(bytes: EventPath.arenaBytes(book: c.book, features: c.features), lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let path = try EventPath(book: c.book, features: c.features, arena: arena)
+        defer { path.release() }
+        // A book for the instrument (trades need one), then the bars' trades.
+        var add = Event()
+        (add.kind, add.action, add.side, add.instrumentId, add.price, add.size, add.flags) =
+            (.order, Event.Action.add, Event.Side.bid, 7, 1_000_000_000, 1, 0x80)
+        (add.orderId, add.tsEvent, add.tsRecv) = (1, 1, 1)
+        XCTAssertEqual(path.move(add), 0)
+        let indices = c.featureIndices
+        var expected = TALibColumns()
+        var want = [Double](repeating: 0, count: TALibColumns.names.count)
+        var closed = 0
+        for (i, bar) in bars.enumerated() {
+            let volume = UInt64(bar.volume)
+            let parts = [volume / 4, volume / 4, volume / 4, volume - 3 * (volume / 4)]
+            var prices: [Double] = []
+            for (k, (price, size)) in zip([bar.open, bar.high, bar.low, bar.close], parts).enumerated() {
+                var t = Event()
+                (t.kind, t.action, t.side, t.instrumentId) = (.trade, Event.Action.trade, Event.Side.bid, 7)
+                t.price = Int64((price * 1e9).rounded())
+                t.size = UInt32(size)
+                t.tsEvent = UInt64(i + 1) * 1_000_000_000 + UInt64(k)
+                t.tsRecv = t.tsEvent
+                XCTAssertEqual(path.trade(t), 0)
+                prices.append(Double(t.price) / 1e9)
+                if k == 0 && i > 0 {
+                    // Bar i − 1 closed: the row holds its columns.
+                    let row = path.rows
+                    for (j, name) in TALibColumns.names.enumerated() {
+                        let got = row[indices[j + 1]]
+                        guard got.bitPattern == want[j].bitPattern || (got.isNaN && want[j].isNaN) else {
+                            return XCTFail("bar \(i - 1), \(name): engine \(got), TALibColumns \(want[j])")
+                        }
+                    }
+                    closed += 1
+                }
+            }
+            // The bar the trades make, as the engine's series builds it.
+            let made = Bar(
+                open: prices[0], high: prices.max()!, low: prices.min()!, close: prices[3], volume: Double(volume))
+            want.withUnsafeMutableBufferPointer { expected.update(made, into: $0.baseAddress!) }
+        }
+        XCTAssertEqual(closed, bars.count - 1)
+        XCTAssertTrue(want.allSatisfy(\.isFinite), "every column is past its lookback by the end")
+        XCTAssertEqual(path.oversizedTrades, 0)
+    }
+
+    /// Each refusal names the entry and the reason.
+    func testBadEntriesAreRefusedByName() {
+        let cases: [(String, String, String)] = [
+            (
+                "bars = [\"1s\"]\nvector = [\"RSI(14)@1m\"]", "features.vector[0]",
+                "bar series \"1m\" is not in features.bars (declared: 1s)"
+            ),
+            ("bars = [\"1s\"]\nvector = [\"RSX(14)@1s\"]", "features.vector[0]", "unknown indicator \"RSX\""),
+            (
+                "bars = [\"1s\"]\nvector = [\"MACD(12,26,9)@1s\"]", "features.vector[0]",
+                "MACD has outputs macd, signal, hist: name one"
+            ),
+            ("bars = [\"1s\"]\nvector = [\"RSI(14).k@1s\"]", "features.vector[0]", "RSI has one output"),
+            (
+                "bars = [\"1s\"]\nvector = [\"RSI(1.5)@1s\"]", "features.vector[0]",
+                "timeperiod 1.5 is not a whole number"
+            ),
+            ("bars = [\"1s\"]\nvector = [\"RSI(14, 3)@1s\"]", "features.vector[0]", "RSI takes 1 parameters"),
+            (
+                "bars = [\"1s\"]\nvector = [\"MACD(26,12,9).hist@1s\"]", "features.vector[0]",
+                "fastperiod 26 must be below"
+            ),
+            ("bars = [\"1s\"]\nvector = [\"mid\", \"mid\"]", "features.vector[1]", "\"mid\" is listed twice"),
+            ("bars = [\"1x\"]", "features.bars[0]", "\"1x\" is not a bar series"),
+            ("bars = [\"1s\", \"1s\"]", "features.bars[1]", "\"1s\" is declared twice"),
+            ("vector = [\"mid\"]\nnames = [\"mid\"]", "features.names", "not both"),
+            ("vector = [\"midd\"]", "features.vector[0]", "unknown feature \"midd\""),
+        ]
+        for (text, key, reason) in cases {
+            XCTAssertThrowsError(try load(text), text) { error in
+                XCTAssertEqual((error as? ConfigError)?.key, key, text)
+                XCTAssertTrue("\(error)".contains(reason), "\(text): \(error)")
+            }
+        }
+    }
+
+    /// Parameters default to TA-Lib's; the vector maps fixed names and columns into the row.
+    func testDefaultsAndRowIndices() throws {
+        let c = try load(
+            "bars = [\"1m\", \"vol:500\"]\nvector = [\"OBV@vol:500\", \"spread\", \"SMA@1m\", \"BBANDS.lower@1m\"]")
+        let ind = c.features.indicators
+        XCTAssertEqual(ind.series.map(\.mode), [.time(seconds: 60), .volume(500)])
+        XCTAssertEqual(ind.indicators.map(\.parameters), [[], [30], [5, 2, 2]])
+        XCTAssertEqual(ind.indicators.map(\.series), [1, 0, 0])
+        let n = MicrostructureFeatures.count
+        XCTAssertEqual(c.featureIndices, [n, MicrostructureFeatures.Feature.spread.rawValue, n + 1, n + 2])
+    }
+
+    /// A volume series takes at most `maxBarsPerTrade` bars from a trade: a larger one is
+    /// skipped for that series and counted, however large its size.
+    func testAHugeTradeIsCountedNotLoopedOver() throws {
+        let c = try load("bars = [\"vol:1\"]\nvector = [\"SMA(2)@vol:1\"]")
+        let arena = try Arena(bytes: EventPath.arenaBytes(book: c.book, features: c.features), lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let path = try EventPath(book: c.book, features: c.features, arena: arena)
+        defer { path.release() }
+        var add = Event()
+        (add.kind, add.action, add.side, add.instrumentId, add.price, add.size, add.flags, add.orderId) =
+            (.order, Event.Action.add, Event.Side.bid, 3, 1_000_000_000, 1, 0x80, 1)
+        XCTAssertEqual(path.move(add), 0)
+        var t = Event()
+        (t.kind, t.action, t.side, t.instrumentId, t.price, t.tsEvent) = (
+            .trade, Event.Action.trade, Event.Side.ask, 3, 2_000_000_000, 5
+        )
+        t.size = 3
+        _ = path.trade(t)
+        XCTAssertEqual(path.rows[MicrostructureFeatures.count], 2, "three one-lot bars at 2: SMA(2) = 2")
+        t.size = UInt32.max
+        _ = path.trade(t)
+        XCTAssertEqual(path.oversizedTrades, 1)
+    }
+}
