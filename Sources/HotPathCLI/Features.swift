@@ -17,7 +17,10 @@ struct FeaturesCommand: ParsableCommand {
             Undefined features (an empty book side, no trades yet) are empty cells; their count \
             is reported on stderr. The file is replayed twice, the first time for the labels, so \
             about 36 bytes a row are held, not the row's 38 values; a progress line shows on \
-            stderr when it is a terminal.
+            stderr when it is a terminal. With --config, the columns are the engine config's \
+            [features] vector (fixed features and indicator columns such as "RSI(14)@1m", in its \
+            order) and [features] sets the tick, the bar length and the microprice table: \
+            the rows a model trained on them gets in the engine.
             """
     )
 
@@ -36,26 +39,48 @@ struct FeaturesCommand: ParsableCommand {
     )
     var microprice: String?
 
-    @Option(help: "Tick size in price units, for the microprice table's spread columns.")
-    var tick = 0.25
+    @Option(help: "Tick size in price units, for the microprice table's spread columns (default 0.25).")
+    var tick: Double?
 
     @Option(
         help:
-            "Time-bar length in seconds for the bar indicators (bar_close, bar_ema_12, …); the engine's [features] bar_seconds."
+            "Time-bar length in seconds for the bar indicators (bar_close, bar_ema_12, …); the engine's [features] bar_seconds (default 1)."
     )
-    var barSeconds = 1.0
+    var barSeconds: Double?
+
+    @Option(
+        help:
+            "An engine config (TOML): write its [features] vector, with its [features] settings, in place of the fixed vector."
+    )
+    var config: String?
 
     func run() throws {
         guard let h = Duration.nanoseconds(parsing: horizon) else {
             fail("--horizon \(horizon): expected a number with ms, s or m (e.g. 1s)", code: 2)
         }
-        let n = MicrostructureFeatures.count
         var config = MicrostructureFeatures.Config()
-        config.tick = tick
+        config.tick = tick ?? config.tick
+        let barSeconds = barSeconds ?? config.barSeconds
         guard barSeconds >= 1e-3, barSeconds <= 86_400 else {
             fail("--bar-seconds \(barSeconds): expected 0.001...86400", code: 2)
         }
         config.barSeconds = barSeconds
+        // The columns written: indices into each row (the fixed vector, then indicator columns).
+        var names = MicrostructureFeatures.names, columns = Array(0..<MicrostructureFeatures.count)
+        if let path = self.config {
+            for (flag, given) in [
+                ("--tick", tick != nil), ("--bar-seconds", self.barSeconds != nil), ("--microprice", microprice != nil),
+            ]
+            where given {
+                fail("\(flag): with --config, the config's [features] sets it", code: 2)
+            }
+            do {
+                let engine = try EngineConfig.load(path: path)
+                config = engine.features
+                (names, columns) = (engine.featureNames, engine.featureIndices)
+            } catch { fail("\(error)", code: 2) }
+        }
+        let n = columns.count
         // Two passes over the same (deterministic) replay, so no row is held in memory: the
         // first keeps each row's time, instrument and mid (20 bytes; ~36 with the labels and
         // their per-instrument index) for the forward labels, the second writes each row with
@@ -75,7 +100,7 @@ struct FeaturesCommand: ParsableCommand {
             _ = try FeatureReplay.run(
                 feed, config: config, progress: { progress.update(fraction: $0 / 10, tail: "pass 1 of 2") }
             ) { t, i, row in
-                ts.append(t); instrument.append(i); mids.append(row[0])  // names[0] is "mid"
+                ts.append(t); instrument.append(i); mids.append(row[0])  // the fixed vector's first value is "mid"
             }
             let labels = FeatureReplay.forwardLabels(times: ts, instruments: instrument, mids: mids, horizon: h)
             ts = []; instrument = []; mids = []
@@ -83,13 +108,13 @@ struct FeaturesCommand: ParsableCommand {
             guard fd >= 0 else { fail("\(SystemError(out, call: "create", errno: errno))") }
             defer { close(fd) }
             var w = BufferedWriter(fd: fd)
-            w.line((["ts", "instrument_id"] + MicrostructureFeatures.names + ["label"]).joined(separator: ","))
+            w.line((["ts", "instrument_id"] + names.map(csvField) + ["label"]).joined(separator: ","))
             let comma = UInt8(ascii: ","), newline = UInt8(ascii: "\n")
             result = try FeatureReplay.run(
                 feed, config: config, progress: { progress.update(fraction: 0.1 + $0 * 0.9, tail: "pass 2 of 2") }
             ) { t, i, row in
                 w.text(t.description); w.byte(comma); w.text(i.description)
-                for k in 0..<n {
+                for k in columns {
                     w.byte(comma)
                     if row[k].isFinite { w.text(row[k].description) }
                 }
@@ -109,6 +134,11 @@ struct FeaturesCommand: ParsableCommand {
             "hotpath: \(out): \(rows) rows × \(n) features (\(result.undefined) undefined values, \(result.badInputs) bad inputs skipped)"
         )
     }
+}
+
+/// A CSV header field: quoted when it holds a comma or a quote ("MACD(12,26,9).hist@5m").
+func csvField(_ s: String) -> String {
+    s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
 }
 
 extension Duration {

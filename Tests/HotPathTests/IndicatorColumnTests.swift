@@ -16,6 +16,45 @@ final class IndicatorColumnTests: XCTestCase {
         return try EngineConfig.load(path: path)
     }
 
+    /// demo/config-vector.toml (62 features, 30 of them indicators on 1s, 5s and 15s bars),
+    /// pinned as the engine tests pin.
+    static func demoVector() throws -> EngineConfig {
+        var c = try EngineConfig.load(path: TestPaths.root + "/demo/config-vector.toml")
+        c.progress = false
+        c.signalsPath = nil
+        let cpus = PinnedThread.currentAffinity().cpus
+        (c.feedCore, c.engineCore) = (cpus.first, cpus.last)
+        return c
+    }
+
+    /// The demo's configured vector: every event through the engine after a warm-up allocates
+    /// and retains nothing, with bars closing on all three series.
+    func testTheDemoVectorAllocatesNothingPerEvent() throws {
+        try requireOptimizedBuild()
+        let c = try Self.demoVector()
+        XCTAssertEqual(c.featureNames.count, 62)
+        XCTAssertEqual(c.features.indicators.series.count, 3)
+        var g = ITCHGenerator.demoSession
+        g.seed = 0xD3E1
+        let path = temporaryFile(g.generate(messages: 200_000), suffix: ".itch")
+        defer { unlink(path) }
+        var events: [Event] = []
+        try FeedFile.open(path).forEachEvent { events.append($0) }
+        let engine = try Engine(config: c)
+        let core = engine.core
+        events.withUnsafeBufferPointer { e in
+            for i in 0..<20_000 { core.process(e[i]) }
+            let (mallocs, retains) = (hp_thread_malloc_count(), hp_thread_retain_count())
+            for i in 20_000..<e.count { core.process(e[i]) }
+            XCTAssertEqual(hp_thread_malloc_count() - mallocs, 0)
+            XCTAssertEqual(hp_thread_retain_count() - retains, 0)
+        }
+        // The 15 s series closed bars: its EMA(3) is defined for every instrument by now.
+        let column = c.featureIndices[c.featureNames.firstIndex(of: "EMA(3)@15s")!]
+        for b in 0..<4 { XCTAssertTrue(core.path.rows[b * core.path.width + column].isFinite, "book \(b)") }
+        XCTAssertGreaterThan(core.counts[EngineCore.Count.evaluations.rawValue].value, 10_000)
+    }
+
     /// `hotpath indicators`' 39 columns as vector entries, with TALibColumns' parameters.
     static let talibVector = [
         "SMA(20)", "EMA(12)", "EMA(26)", "WMA(30)", "DEMA(30)", "TEMA(30)", "TRIMA(30)", "KAMA(30)", "RSI(14)",

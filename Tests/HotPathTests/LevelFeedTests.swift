@@ -181,9 +181,9 @@ extension EngineTests {
 extension EngineTests {
     /// The engine and `hotpath features` (FeatureReplay) step events through one `EventPath`:
     /// for an ITCH session, an MBO file and an MBP-10 file, every published view gives the same
-    /// feature vector in both, bit for bit.
+    /// row in both, bit for bit: the fixed vector, and with the demo's configured vector
+    /// (demo/config-vector.toml) its indicator columns too.
     func testTheEngineAndFeaturesComputeIdenticalVectors() throws {
-        let c = try config()
         var files: [(String, FeedFile)] = [("itch", try demoSession(messages: 30_000))]
         if let data = TestPaths.sharedData {
             files.append(("mbo", try FeedFile.open(data + "/dbn/esh4-glbx-mdp3-20231225.mbo.dbn.zst")))
@@ -191,7 +191,9 @@ extension EngineTests {
         let mbp = try? mbp10FromESH4()
         defer { if let mbp { unlink(mbp.path) } }
         if let mbp { files.append(("mbp-10", try FeedFile.open(mbp.path))) }
-        for (name, file) in files {
+        for (c, (name, file)) in [try config(), try IndicatorColumnTests.demoVector()].flatMap({ c in
+            files.map { (c, $0) }
+        }) {
             var expected: [[UInt64]] = []
             _ = try FeatureReplay.run(file, config: c.features) { _, _, row in expected.append(row.map(\.bitPattern)) }
             let engine = try Engine(config: c)
@@ -202,9 +204,10 @@ extension EngineTests {
                 let before = published.value
                 core.process(e)
                 guard published.value != before, let b = core.book.instruments.lookup(e.instrumentId) else { return }
-                let row = core.path.rows + b * MicrostructureFeatures.count
-                got.append((0..<MicrostructureFeatures.count).map { row[$0].bitPattern })
+                let row = core.path.rows + b * core.path.width
+                got.append((0..<core.path.width).map { row[$0].bitPattern })
             }
+            XCTAssertEqual(got.first?.count, EventPath.width(c.features))
             XCTAssertGreaterThan(expected.count, 1000, name)
             XCTAssertEqual(got.count, expected.count, name)
             XCTAssertTrue(got == expected, "\(name): the vectors differ")
