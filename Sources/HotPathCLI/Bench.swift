@@ -195,7 +195,7 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time the full feature vector per book event and trade of a feed file.",
             discussion:
-                "The feed's events are decoded once. Each timed pass rebuilds the book from them on a pinned core, without the features (A) or with them (B), A and B in turn; the cost is the median over passes of B − A per feature update (a published book view or a trade), so the book's view is in cache as it is in the engine. Prints {\"events\",\"features\",\"ns_per_event\",…} with --json."
+                "The feed's events are decoded once. Each timed pass rebuilds the book from them on a pinned core, without the features (A) or with them (B), A and B in turn; the cost is the median over passes of B − A per feature update (a published book view or a trade), so the book's view is in cache as it is in the engine. With --config, a pass C runs the config's [features] vector in turn with A and B, and C − A is its cost. Prints {\"events\",\"features\",\"ns_per_event\",…} with --json."
         )
 
         @Argument(help: "A DBN MBO file or an ITCH input.")
@@ -204,17 +204,26 @@ struct Bench: ParsableCommand {
         @Option(help: "Replays of the captured events.")
         var loops = 20
 
+        @Option(
+            help:
+                "An engine config: also time its [features] vector (pass C, in turn with A and B), beside the fixed vector."
+        )
+        var config: String?
+
         @Flag(help: "Print one JSON object.")
         var json = false
 
         func run() throws {
             do {
-                let r = try FeatureBench.run(FeedFile.open(file), loops: loops)
-                print(
-                    json
-                        ? r.json
-                        : "\(file): \(r.events) events × \(r.features) features: \((r.nsPerEvent * 100).rounded() / 100) ns per event"
-                )
+                let configured = try config.map { try EngineConfig.load(path: $0) }
+                let r = try FeatureBench.run(FeedFile.open(file), loops: loops, configured: configured)
+                func ns(_ v: Double) -> Double { (v * 100).rounded() / 100 }
+                var line = "\(file): \(r.events) events × \(r.features) features: \(ns(r.nsPerEvent)) ns per event"
+                if r.configuredFeatures > 0 {
+                    line +=
+                        "; configured vector, \(r.configuredFeatures) features: \(ns(r.configuredNsPerEvent)) ns per event"
+                }
+                print(json ? r.json : line)
             } catch {
                 fail("bench features: \(error)")
             }

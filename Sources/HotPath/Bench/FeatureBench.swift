@@ -6,6 +6,11 @@
 /// the host interrupts moves a total by more than the whole difference. The book's published
 /// view is then in cache as it is in the engine (a first version replayed private copies of
 /// every view and measured cache misses on 20 MB of copies instead).
+///
+/// With a configured vector (`[features]` of an engine config), a third pass (C) runs the same
+/// events through an `EventPath` built from it, in turn with A and B: the configured vector's
+/// cost beside the fixed vector's, in one run. Its rows hold the whole fixed vector and the
+/// indicator columns, so C − A is what the engine pays for the configured vector.
 public struct FeatureBench {
     public struct Result: Sendable {
         public var events: Int
@@ -13,24 +18,42 @@ public struct FeatureBench {
         /// Per pass, seconds: the book alone (A) and book + features (B).
         public var bookSeconds: [Double]
         public var bothSeconds: [Double]
+        /// With a configured vector: its feature count (the model row's) and pass C's seconds.
+        public var configuredFeatures = 0
+        public var configuredSeconds: [Double] = []
         public var loops: Int
         /// Feature updates per pass: published book views and trades.
         public var updates: Int
-        public var nsPerEvent: Double {
-            let d = zip(bothSeconds, bookSeconds).map { $0 - $1 }.sorted()
+        public var nsPerEvent: Double { Self.nsPerUpdate(bothSeconds, bookSeconds, updates) }
+        /// The configured vector's cost per feature update (C − A), when one was given.
+        public var configuredNsPerEvent: Double {
+            configuredSeconds.isEmpty ? .nan : Self.nsPerUpdate(configuredSeconds, bookSeconds, updates)
+        }
+        static func nsPerUpdate(_ with: [Double], _ without: [Double], _ updates: Int) -> Double {
+            let d = zip(with, without).map { $0 - $1 }.sorted()
             return max(0, d[d.count / 2]) * 1e9 / Double(updates)
         }
         public var bookNsPerEvent: Double { bookSeconds.sorted()[bookSeconds.count / 2] * 1e9 / Double(events) }
         public var json: String {
-            JSONText.object([
+            var fields = [
                 ("events", "\(updates)"), ("features", "\(features)"), ("ns_per_event", format("%.2f", nsPerEvent)),
+                ("ns_per_feature", format("%.3f", nsPerEvent / Double(features))),
                 ("feed_events", "\(events)"),
                 ("book_ns_per_event", format("%.2f", bookNsPerEvent)), ("loops", "\(loops)"),
-            ])
+            ]
+            if configuredFeatures > 0 {
+                fields += [
+                    ("configured_features", "\(configuredFeatures)"),
+                    ("configured_ns_per_event", format("%.2f", configuredNsPerEvent)),
+                    ("configured_ns_per_feature", format("%.3f", configuredNsPerEvent / Double(configuredFeatures))),
+                ]
+            }
+            return JSONText.object(fields)
         }
     }
 
-    public static func run(_ file: FeedFile, loops: Int = 20) throws -> Result {
+    /// `configured`: an engine config whose `[features]` (and vector) pass C runs.
+    public static func run(_ file: FeedFile, loops: Int = 20, configured: EngineConfig? = nil) throws -> Result {
         let loops = max(loops, 1)
         var events: [Event] = []
         try file.forEachEvent { e in
@@ -40,17 +63,24 @@ public struct FeatureBench {
         bookConfig.maxInstruments = 16
         bookConfig.depth = 10
         let features = MicrostructureFeatures.Config()
-        let arena = try Arena(bytes: EventPath.arenaBytes(book: bookConfig, features: features), lock: false)
+        let vector = configured?.features ?? features
+        let arena = try Arena(
+            bytes: EventPath.arenaBytes(book: bookConfig, features: features)
+                + EventPath.arenaBytes(book: bookConfig, features: vector), lock: false)
         defer { withExtendedLifetime(arena) {} }
-        let path = try EventPath(book: bookConfig, features: features, arena: arena)
-        defer { path.release() }
+        let fixed = try EventPath(book: bookConfig, features: features, arena: arena)
+        defer { fixed.release() }
+        let other = configured == nil ? nil : try EventPath(book: bookConfig, features: vector, arena: arena)
+        defer { other?.release() }
+        // Pass A (no features, on the fixed path's book), B (the fixed vector), C (configured).
+        let passes: [(EventPath, Bool)] = [(fixed, false), (fixed, true)] + (other.map { [($0, true)] } ?? [])
         let cpu = PinnedThread.currentAffinity().cpus.last ?? 0
         let box = FeatureBenchBox()
         let evs = events
         let thread = try PinnedThread.start(name: "bench-features", cpu: cpu) {
             evs.withUnsafeBufferPointer { ev in
                 for _ in 0..<loops {
-                    for withFeatures in [false, true] {
+                    for (p, (path, withFeatures)) in passes.enumerated() {
                         path.clearAll()
                         let before = path.featureUpdates
                         let t0 = Clock.monotonicNs()
@@ -64,11 +94,12 @@ public struct FeatureBench {
                             if withFeatures && b >= 0 { path.updateFeatures(book: b, event: e) }
                         }
                         let t = Double(Clock.monotonicNs() - t0) / 1e9
-                        if withFeatures {
+                        switch p {
+                        case 0: box.book.append(t)
+                        case 1:
                             box.both.append(t)
                             box.updates = path.featureUpdates - before
-                        } else {
-                            box.book.append(t)
+                        default: box.configured.append(t)
                         }
                     }
                 }
@@ -77,11 +108,12 @@ public struct FeatureBench {
         thread.join()
         return Result(
             events: events.count, features: MicrostructureFeatures.count, bookSeconds: box.book,
-            bothSeconds: box.both, loops: loops, updates: max(box.updates, 1))
+            bothSeconds: box.both, configuredFeatures: configured?.featureNames.count ?? 0,
+            configuredSeconds: box.configured, loops: loops, updates: max(box.updates, 1))
     }
 }
 
 final class FeatureBenchBox: @unchecked Sendable {
-    var book: [Double] = [], both: [Double] = []
+    var book: [Double] = [], both: [Double] = [], configured: [Double] = []
     var updates = 0
 }

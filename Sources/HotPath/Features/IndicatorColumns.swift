@@ -200,8 +200,9 @@ public enum IndicatorColumns {
         let slots: UnsafeMutablePointer<IndicatorSlot>
         let seriesCount: Int, slotCount: Int
         let maxBarsPerTrade: Double
-        /// Trades a volume series skipped (over `maxBarsPerTrade` bars).
-        public private(set) var oversizedTrades = 0
+        /// Trades a volume series skipped (over `maxBarsPerTrade` bars): one count for every
+        /// instrument (`EventPath`'s `features.oversized_trades`).
+        let oversizedTrades: UnsafeMutablePointer<UInt64>
 
         static func arenaBytes(_ c: Config) -> Int {
             Arena.footprint(BarBuilder.self, count: c.series.count)
@@ -209,7 +210,10 @@ public enum IndicatorColumns {
         }
 
         /// `offset`: where this state's first column goes in the instrument's row.
-        init(_ c: Config, offset: Int, arena: Arena) throws(ArenaError) {
+        init(
+            _ c: Config, offset: Int, oversizedTrades: UnsafeMutablePointer<UInt64>, arena: Arena
+        ) throws(ArenaError) {
+            self.oversizedTrades = oversizedTrades
             seriesCount = c.series.count
             slotCount = c.indicators.count
             maxBarsPerTrade = Double(c.maxBarsPerTrade)
@@ -229,12 +233,12 @@ public enum IndicatorColumns {
         /// A trade into every series; each bar that closes steps its series' indicators, which
         /// write into `row`.
         @inline(__always)
-        mutating func trade(price: Double, size: Double, at t: UInt64, row: UnsafeMutablePointer<Double>) {
+        func trade(price: Double, size: Double, at t: UInt64, row: UnsafeMutablePointer<Double>) {
             for s in 0..<seriesCount {
                 if case let .volume(v) = builders[s].mode,
                     (builders[s].openVolume + size) / v > maxBarsPerTrade
                 {
-                    oversizedTrades &+= 1
+                    oversizedTrades.pointee &+= 1
                     continue
                 }
                 builders[s].trade(price: price, size: size, at: t) { bar in close(bar, series: s, row: row) }

@@ -12,7 +12,9 @@
 ///            feed gave up on, signals are suppressed as sequence gaps, or the run stops)
 /// [[feeds]]  url (a file path or a live source's URL, e.g. moldudp64://…), cpu (the feed
 ///            thread's core; one feed thread drives every feed, so one cpu for all)
-/// [features] names = [...], levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
+/// [features] vector = [...] (the model row: fixed feature names and indicator columns such as
+///            "RSI(14)@1m"; `names` is its old name), bars = [...] (the indicator columns' bar
+///            series: "1s", "5m", "vol:1000"), levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
 ///            regression_trades, history_capacity, bar_seconds, clock ("receive": receive time where
 ///            the feed has one, else exchange time; "exchange": always the exchange's time)
 /// [[models]] path (relative to this file), weight, name (reports and /metrics list each model
@@ -329,7 +331,7 @@ public struct EngineConfig: Sendable {
             d.periodNs = UInt64(try t.double("period_ms", default: 5000, in: 0...86_400_000) * 1e6)
             d.features = try t.strings("features") ?? []
             for (i, name) in d.features.enumerated() where !c.featureNames.contains(name) {
-                throw t.error("features[\(i)]", "\"\(name)\" is not in features.names (the model row)")
+                throw t.error("features[\(i)]", "\"\(name)\" is not in features.vector (the model row)")
             }
             guard c.online != nil || !d.features.isEmpty else {
                 throw t.error("detector", "[drift] watches the [online] member's errors or `features`: configure one")

@@ -25,6 +25,9 @@ public struct EventPath: @unchecked Sendable {
     /// Per book, its bar series and indicators (none when no column is configured).
     let columns: UnsafeMutablePointer<IndicatorColumns.State>
     let hasColumns: Bool
+    /// Trades the configured volume bar series skipped as too large (`features.oversized_trades`
+    /// in the engine's counters).
+    let oversized: UnsafeMutablePointer<UInt64>
 
     /// What `move` returns for an event that moves no book (a trade, a status change, a restart).
     public static let notBook = -2
@@ -36,7 +39,7 @@ public struct EventPath: @unchecked Sendable {
             + Arena.footprint(BookView.self, count: n) + Arena.footprint(MicrostructureFeatures.self, count: n)
             + n * MicrostructureFeatures.arenaBytes(features)
             + Arena.footprint(Double.self, count: n * width(features))
-            + Arena.footprint(IndicatorColumns.State.self, count: n)
+            + Arena.footprint(IndicatorColumns.State.self, count: n) + Arena.footprint(UInt64.self, count: 1)
             + (c.columns.isEmpty ? 0 : n * IndicatorColumns.State.arenaBytes(c))
     }
 
@@ -65,10 +68,18 @@ public struct EventPath: @unchecked Sendable {
         let c = featureConfig.indicators
         hasColumns = !c.columns.isEmpty
         columns = try arena.allocate(IndicatorColumns.State.self, count: n)
+        if let counters, hasColumns {
+            let group = counters.makeGroup(thread: thread, names: ["features.oversized_trades"])
+            oversized = UnsafeMutableRawPointer(group.slots).bindMemory(to: UInt64.self, capacity: 1)
+        } else {
+            oversized = try arena.allocate(UInt64.self, count: 1)
+            oversized.initialize(to: 0)
+        }
         if hasColumns {
             for b in 0..<n {
                 (columns + b).initialize(
-                    to: try IndicatorColumns.State(c, offset: MicrostructureFeatures.count, arena: arena))
+                    to: try IndicatorColumns.State(
+                        c, offset: MicrostructureFeatures.count, oversizedTrades: oversized, arena: arena))
             }
         }
     }
@@ -119,7 +130,7 @@ public struct EventPath: @unchecked Sendable {
     }
 
     /// Trades the configured volume bar series skipped as too large, over every book.
-    public var oversizedTrades: Int { hasColumns ? (0..<books).reduce(0) { $0 + columns[$1].oversizedTrades } : 0 }
+    public var oversizedTrades: Int { Int(oversized.pointee) }
 
     /// Feature updates (published views and trades) so far, over every book.
     public var featureUpdates: Int { (0..<books).reduce(0) { $0 + features[$1].updates } }
