@@ -181,7 +181,8 @@ final class IndicatorColumnTests: XCTestCase {
         let c = try load("bars = [\"vol:1\"]\nvector = [\"SMA(2)@vol:1\"]")
         let arena = try Arena(bytes: EventPath.arenaBytes(book: c.book, features: c.features), lock: false)
         defer { withExtendedLifetime(arena) {} }
-        let path = try EventPath(book: c.book, features: c.features, arena: arena)
+        let counters = CounterRegistry()
+        let path = try EventPath(book: c.book, features: c.features, arena: arena, counters: counters)
         defer { path.release() }
         var add = Event()
         (add.kind, add.action, add.side, add.instrumentId, add.price, add.size, add.flags, add.orderId) =
@@ -197,5 +198,7 @@ final class IndicatorColumnTests: XCTestCase {
         t.size = UInt32.max
         _ = path.trade(t)
         XCTAssertEqual(path.oversizedTrades, 1)
+        let reported = counters.snapshot().first { $0.name == "features.oversized_trades" }
+        XCTAssertEqual(reported.map { "\($0.thread).\($0.name)=\($0.value)" }, "engine.features.oversized_trades=1")
     }
 }

@@ -178,8 +178,10 @@ public struct EngineConfig: Sendable {
     /// the configured feature names, in order.
     public var featureIndices: [Int] {
         featureNames.map { name in
-            MicrostructureFeatures.names.firstIndex(of: name)
-                ?? MicrostructureFeatures.count + features.indicators.columns.firstIndex { $0.name == name }!
+            let fixed = MicrostructureFeatures.count, indicators = features.indicators.columns
+            return MicrostructureFeatures.names.firstIndex(of: name)
+                ?? indicators.firstIndex { $0.name == name }.map { fixed + $0 }
+                ?? fixed + indicators.count + features.events.columns.firstIndex { $0.name == name }!
         }
     }
 
@@ -247,7 +249,7 @@ public struct EngineConfig: Sendable {
             try t.finish()
         }
         if var t = try root.table("features") {
-            var columns = IndicatorColumns.Config()
+            var columns = IndicatorColumns.Config(), events = EventColumns.Config()
             for (i, text) in (try t.strings("bars") ?? []).enumerated() {
                 do { try columns.declare(text) } catch { throw t.error("bars[\(i)]", error.description) }
             }
@@ -263,16 +265,20 @@ public struct EngineConfig: Sendable {
                     if list[..<i].contains(n) { throw t.error("\(key)[\(i)]", "\"\(n)\" is listed twice") }
                     if IndicatorColumns.isIndicator(n) {
                         do { try columns.add(n) } catch { throw t.error("\(key)[\(i)]", error.description) }
+                    } else if EventColumns.Config.names(n) {
+                        do { try events.add(n) } catch { throw t.error("\(key)[\(i)]", error.description) }
                     } else if !MicrostructureFeatures.names.contains(n) {
                         throw t.error(
                             "\(key)[\(i)]",
                             "unknown feature \"\(n)\" (known: \(MicrostructureFeatures.names.joined(separator: ", ")); "
+                                + "an event column: \(EventColumns.Kind.allCases.map(\.rawValue).joined(separator: ", ")); "
                                 + "or an indicator on a bar series, as in \"RSI(14)@1m\")")
                     }
                 }
                 c.featureNames = list
             }
             c.features.indicators = columns
+            c.features.events = events
             c.features.levels = try t.int("levels", default: c.features.levels, in: 1...c.book.depth)
             c.features.tick = try t.double("tick", default: c.features.tick, in: 1e-12...1e12)
             c.features.vpinBucketVolume = try t.double(

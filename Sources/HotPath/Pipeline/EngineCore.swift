@@ -172,7 +172,10 @@ public struct EngineCore: @unchecked Sendable {
         featureCount = config.featureNames.count
         row = try arena.allocate(Double.self, count: featureCount)
         indices = try arena.allocate(Int.self, count: featureCount)
-        for (i, index) in config.featureIndices.enumerated() { indices[i] = index }
+        for (i, index) in config.featureIndices.enumerated() {
+            precondition(index < path.width, "EngineCore: feature \(i) outside the row")  // a bug, not an input
+            indices[i] = index
+        }
         outputCount = ensemble?.outputs ?? 1
         outputs = try arena.allocate(Double.self, count: outputCount)
         swap = try ModelSwap(ensemble: ensemble, identity: identity, arena: arena)

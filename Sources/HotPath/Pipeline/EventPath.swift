@@ -9,8 +9,8 @@
 /// instrument is served by one kind of feed. `views[b]` is book `b`'s published view: the order
 /// book's until a level event publishes the price-level book's, so reading it costs what
 /// reading one book's does. Each book's row is the fixed vector (`MicrostructureFeatures.count`
-/// values) followed by the configured indicator columns (`IndicatorColumns`), which a trade
-/// updates when it closes a bar. Raw pointers into arena memory, sized at start; no step
+/// values), then the configured indicator columns (`IndicatorColumns`), which a trade updates
+/// when it closes a bar, then the configured per-event columns (`EventColumns`). Raw pointers into arena memory, sized at start; no step
 /// allocates.
 public struct EventPath: @unchecked Sendable {
     public let book: L3Book
@@ -25,6 +25,9 @@ public struct EventPath: @unchecked Sendable {
     /// Per book, its bar series and indicators (none when no column is configured).
     let columns: UnsafeMutablePointer<IndicatorColumns.State>
     let hasColumns: Bool
+    /// Per book, its per-event columns (none when none is configured).
+    let events: UnsafeMutablePointer<EventColumns.State>
+    let hasEvents: Bool
     /// Trades the configured volume bar series skipped as too large (`features.oversized_trades`
     /// in the engine's counters).
     let oversized: UnsafeMutablePointer<UInt64>
@@ -41,11 +44,12 @@ public struct EventPath: @unchecked Sendable {
             + Arena.footprint(Double.self, count: n * width(features))
             + Arena.footprint(IndicatorColumns.State.self, count: n) + Arena.footprint(UInt64.self, count: 1)
             + (c.columns.isEmpty ? 0 : n * IndicatorColumns.State.arenaBytes(c))
+            + Arena.footprint(EventColumns.State.self, count: n) + n * EventColumns.State.arenaBytes(features.events)
     }
 
     /// A row's width for `features`.
     public static func width(_ features: MicrostructureFeatures.Config) -> Int {
-        MicrostructureFeatures.count + features.indicators.columns.count
+        MicrostructureFeatures.count + features.indicators.columns.count + features.events.columns.count
     }
 
     public init(
@@ -82,6 +86,15 @@ public struct EventPath: @unchecked Sendable {
                         c, offset: MicrostructureFeatures.count, oversizedTrades: oversized, arena: arena))
             }
         }
+        let e = featureConfig.events
+        hasEvents = !e.columns.isEmpty
+        events = try arena.allocate(EventColumns.State.self, count: n)
+        if hasEvents {
+            for b in 0..<n {
+                (events + b).initialize(
+                    to: try EventColumns.State(e, offset: MicrostructureFeatures.count + c.columns.count, arena: arena))
+            }
+        }
     }
 
     /// Moves the book `e` is for. Returns the book that published, −1 when none did (mid-batch,
@@ -99,6 +112,7 @@ public struct EventPath: @unchecked Sendable {
     @inline(__always)
     public func updateFeatures(book b: Int, event e: Event) {
         features[b].book(views[b], event: e, into: rows + b &* width)
+        if hasEvents { events[b].book(row: rows + b &* width) }
     }
 
     /// A trade into its instrument's trade state. Returns its book, or −1 when it has none.
@@ -106,11 +120,10 @@ public struct EventPath: @unchecked Sendable {
     public func trade(_ e: Event) -> Int {
         guard let b = book.instruments.lookup(e.instrumentId) else { return -1 }
         features[b].trade(e)
-        if hasColumns && e.price != Event.undefinedPrice {
-            columns[b].trade(
-                price: Double(e.price) / 1e9, size: Double(e.size), at: features[b].clockTime(e), row: rows + b &* width
-            )
-        }
+        guard e.price != Event.undefinedPrice else { return b }
+        let price = Double(e.price) / 1e9, row = rows + b &* width
+        if hasColumns { columns[b].trade(price: price, size: Double(e.size), at: features[b].clockTime(e), row: row) }
+        if hasEvents { events[b].trade(price: price, row: row) }
         return b
     }
 

@@ -54,6 +54,8 @@ public struct MicrostructureFeatures: @unchecked Sendable {
         /// The configured indicator columns (`[features] bars` and `vector`): `EventPath` keeps
         /// them after this vector's `count` values, on the same clock.
         public var indicators = IndicatorColumns.Config()
+        /// The configured per-event columns (`EventColumns`), after the indicator columns.
+        public var events = EventColumns.Config()
         public init() {}
     }
 

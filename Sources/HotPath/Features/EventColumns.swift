@@ -1,0 +1,234 @@
+/// The configured per-event columns of the feature vector: features the seeds name that the
+/// fixed vector lacks, computed only when `[features] vector` names them.
+///
+/// Over the instrument's last N published book views (N from the name, 2…100,000):
+/// - `spread_mean(N)`, `spread_std(N)` (population): of the spread;
+/// - `spread_pct(N)`: the share of those N spreads at or below the current one (0…1], the
+///   current one included, compared as integer nanos (a 3-tick spread equals every other 3-tick
+///   spread, whichever prices made it); O(N) a view, so N is at most 4,096;
+/// - `obi_momentum(N)`: the L1 order-book imbalance less its mean over the last N views.
+/// On each view, without a window:
+/// - `microprice_delta`: the microprice's change since the previous view that had one;
+/// - `microprice_mid`: microprice − mid.
+/// On each trade (book events carry the last value):
+/// - `tick_direction`: the tick rule, +1 for a trade above the last different trade price,
+///   −1 below, the previous sign at an equal price, 0 until a price has changed;
+/// - `effective_spread_bps`: 2·|price − mid| / mid in bps, against the last published mid.
+///
+/// Inputs are the fixed vector's values just written into the row (spread, imbalance_l1, mid,
+/// microprice), so the columns follow its definitions and clock. Undefined inputs (an empty
+/// side) are not pushed into a window; an empty window gives NaN. Spreads are windowed as
+/// integer nanos with exact sums; the imbalance's running sum is recomputed every N pushes.
+/// Per instrument, one slot per column in arena memory, sized at start; nothing allocates.
+public enum EventColumns {
+    public enum Kind: String, CaseIterable, Sendable {
+        case spreadMean = "spread_mean", spreadStd = "spread_std", spreadPct = "spread_pct"
+        case obiMomentum = "obi_momentum", micropriceDelta = "microprice_delta", micropriceMid = "microprice_mid"
+        case tickDirection = "tick_direction", effectiveSpreadBps = "effective_spread_bps"
+
+        /// Whether the name takes a window, `kind(N)`, and its largest N.
+        var maxWindow: Int? {
+            switch self {
+            case .spreadMean, .spreadStd, .obiMomentum: 100_000
+            case .spreadPct: 4_096
+            default: nil
+            }
+        }
+    }
+
+    public struct Column: Sendable, Equatable {
+        public var name: String
+        public var kind: Kind
+        public var window: Int
+    }
+
+    public struct Config: Sendable, Equatable {
+        public var columns: [Column] = []
+        public init() {}
+
+        /// Whether `text` names an event column (`spread_mean(20)`, `tick_direction`, …).
+        public static func names(_ text: String) -> Bool {
+            let base = text.split(separator: "(", maxSplits: 1).first.map(String.init) ?? text
+            return Kind(rawValue: base.trimmingSpaces()) != nil
+        }
+
+        /// Adds the column `text`; its index is the count before.
+        public mutating func add(_ text: String) throws(IndicatorColumns.Refusal) {
+            let spec = text.filter { $0 != " " }
+            let open = spec.firstIndex(of: "(")
+            let base = String(spec[..<(open ?? spec.endIndex)])
+            guard let kind = Kind(rawValue: base) else {
+                throw .init("unknown feature \"\(text)\"")
+            }
+            var window = 0
+            if let limit = kind.maxWindow {
+                guard let open, spec.last == ")",
+                    let n = Int(spec[spec.index(after: open)..<spec.index(before: spec.endIndex)])
+                else { throw .init("\(base) takes a window of N book events, as in \"\(base)(20)\"") }
+                guard n >= 2 && n <= limit else { throw .init("\(base): window \(n) is not in 2...\(limit)") }
+                window = n
+            } else if open != nil {
+                throw .init("\(base) takes no parameters")
+            }
+            columns.append(Column(name: text, kind: kind, window: window))
+        }
+    }
+
+    /// The last `capacity` spreads in integer nanos (the fixed vector's spread × 1e9, rounded:
+    /// prices are integer nanos), with exact 128-bit sums of them and their squares, so the mean
+    /// and the deviation are the window's to one rounding (a constant window's is exactly 0).
+    struct SpreadWindow {
+        let values: UnsafeMutablePointer<Int64>
+        let capacity: Int
+        var head = 0, count = 0
+        var sum: Int128 = 0, sumSq: Int128 = 0
+
+        init(capacity: Int, arena: Arena) throws(ArenaError) {
+            self.capacity = capacity
+            values = try arena.allocate(Int64.self, count: max(capacity, 1))
+            values.initialize(repeating: 0, count: max(capacity, 1))
+        }
+
+        /// Pushes `spread` (finite, under 100,000 price units) as nanos.
+        mutating func push(_ spread: Double) {
+            let x = Int64((spread * 1e9).rounded())
+            if count == capacity {
+                let old = Int128(values[head])
+                sum -= old
+                sumSq -= old * old
+            } else {
+                count += 1
+            }
+            values[head] = x
+            head = head + 1 == capacity ? 0 : head + 1
+            sum += Int128(x)
+            sumSq += Int128(x) * Int128(x)
+        }
+
+        var mean: Double { count > 0 ? Double(sum) / Double(count) / 1e9 : .nan }
+        /// Population deviation: sqrt(n·Σx² − (Σx)²) / n, the radicand exact.
+        var std: Double {
+            guard count > 0 else { return .nan }
+            let n = Int128(count)
+            return Double(n * sumSq - sum * sum).squareRoot() / Double(count) / 1e9
+        }
+        /// The share of the window at or below `spread`.
+        func share(atOrBelow spread: Double) -> Double {
+            guard count > 0 else { return .nan }
+            let x = Int64((spread * 1e9).rounded())
+            var n = 0
+            for i in 0..<count where values[i] <= x { n &+= 1 }
+            return Double(n) / Double(count)
+        }
+    }
+
+    /// The last `capacity` values and their running sum, recomputed from the window every
+    /// `capacity` pushes so rounding cannot drift without bound.
+    struct MeanWindow {
+        let values: UnsafeMutablePointer<Double>
+        let capacity: Int
+        var head = 0, count = 0, sincePass = 0
+        var sum = 0.0
+
+        init(capacity: Int, arena: Arena) throws(ArenaError) {
+            self.capacity = capacity
+            values = try arena.allocate(Double.self, count: max(capacity, 1))
+            values.initialize(repeating: 0, count: max(capacity, 1))
+        }
+
+        mutating func push(_ x: Double) {
+            if count == capacity { sum -= values[head] } else { count += 1 }
+            values[head] = x
+            head = head + 1 == capacity ? 0 : head + 1
+            sum += x
+            sincePass += 1
+            if sincePass == capacity {
+                sincePass = 0
+                sum = 0
+                for i in 0..<count { sum += values[i] }
+            }
+        }
+
+        var mean: Double { count > 0 ? sum / Double(count) : .nan }
+    }
+
+    struct Slot {
+        let kind: Kind
+        /// Where the value goes in the instrument's row.
+        let out: Int
+        /// The spread columns' window, or the imbalance's (the other is empty).
+        var spreads: SpreadWindow
+        var imbalances: MeanWindow
+    }
+
+    /// One instrument's columns.
+    public struct State: @unchecked Sendable {
+        let slots: UnsafeMutablePointer<Slot>
+        let count: Int
+        var previousMicroprice = Double.nan
+        var lastTradePrice = Double.nan
+        var tickSign = 0.0
+
+        static func arenaBytes(_ c: Config) -> Int {
+            Arena.footprint(Slot.self, count: c.columns.count)
+                + c.columns.reduce(0) { $0 + 2 * Arena.footprint(Double.self, count: max($1.window, 1)) }
+        }
+
+        init(_ c: Config, offset: Int, arena: Arena) throws(ArenaError) {
+            count = c.columns.count
+            slots = try arena.allocate(Slot.self, count: max(count, 1))
+            for (i, col) in c.columns.enumerated() {
+                let spreads = col.kind == .obiMomentum ? 0 : col.window
+                (slots + i).initialize(
+                    to: Slot(
+                        kind: col.kind, out: offset + i, spreads: try SpreadWindow(capacity: spreads, arena: arena),
+                        imbalances: try MeanWindow(capacity: col.window - spreads, arena: arena)))
+            }
+        }
+
+        /// A published view: its fixed vector is in `row`.
+        mutating func book(row: UnsafeMutablePointer<Double>) {
+            typealias F = MicrostructureFeatures.Feature
+            let spread = row[F.spread.rawValue], imbalance = row[F.imbalanceL1.rawValue]
+            let mid = row[F.mid.rawValue], micro = row[F.microprice.rawValue]
+            // Windowed as nanos; n·Σx² stays within Int128 for spreads under 100,000 units.
+            let spreadDefined = spread.isFinite && abs(spread) < 100_000
+            for i in 0..<count {
+                let out = slots[i].out
+                switch slots[i].kind {
+                case .spreadMean:
+                    if spreadDefined { slots[i].spreads.push(spread) }
+                    row[out] = slots[i].spreads.mean
+                case .spreadStd:
+                    if spreadDefined { slots[i].spreads.push(spread) }
+                    row[out] = slots[i].spreads.std
+                case .spreadPct:
+                    if spreadDefined { slots[i].spreads.push(spread) }
+                    row[out] = spreadDefined ? slots[i].spreads.share(atOrBelow: spread) : .nan
+                case .obiMomentum:
+                    if imbalance.isFinite { slots[i].imbalances.push(imbalance) }
+                    row[out] = imbalance - slots[i].imbalances.mean
+                case .micropriceDelta: row[out] = micro - previousMicroprice
+                case .micropriceMid: row[out] = micro - mid
+                case .tickDirection, .effectiveSpreadBps: break  // trades set them
+                }
+            }
+            if micro.isFinite { previousMicroprice = micro }
+        }
+
+        /// A trade at `price`; the row's mid is the last published one.
+        mutating func trade(price: Double, row: UnsafeMutablePointer<Double>) {
+            guard price.isFinite else { return }
+            if !lastTradePrice.isNaN && price != lastTradePrice { tickSign = price > lastTradePrice ? 1 : -1 }
+            lastTradePrice = price
+            let mid = row[MicrostructureFeatures.Feature.mid.rawValue]
+            for i in 0..<count {
+                switch slots[i].kind {
+                case .tickDirection: row[slots[i].out] = tickSign
+                case .effectiveSpreadBps: row[slots[i].out] = mid > 0 ? 2 * abs(price - mid) / mid * 1e4 : .nan
+                default: break
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import XCTest
+
+@testable import HotPath
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The configured per-event columns (`EventColumns`), each against a direct recomputation from
+/// the fixed vector's values and the trades, over a demo ITCH session through `EventPath`.
+final class EventColumnTests: XCTestCase {
+    static let vector = [
+        "spread_mean(20)", "spread_std(20)", "spread_pct(50)", "obi_momentum(10)", "microprice_delta",
+        "microprice_mid", "tick_direction", "effective_spread_bps",
+    ]
+
+    func load(_ features: String) throws -> EngineConfig {
+        let text = "[engine]\nmax_instruments = 8\nmax_orders = 65536\n[features]\n" + features
+        let path = temporaryFile(Array(text.utf8), suffix: ".toml")
+        defer { unlink(path) }
+        return try EngineConfig.load(path: path)
+    }
+
+    func testEachColumnEqualsItsDefinition() throws {
+        let quoted = Self.vector.map { "\"\($0)\"" }.joined(separator: ", ")
+        let c = try load("vector = [\"spread\", \(quoted)]")
+        XCTAssertEqual(c.features.events.columns.map(\.window), [20, 20, 50, 10, 0, 0, 0, 0])
+        let arena = try Arena(bytes: EventPath.arenaBytes(book: c.book, features: c.features), lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let path = try EventPath(book: c.book, features: c.features, arena: arena)
+        defer { path.release() }
+        let index = c.featureIndices
+        typealias F = MicrostructureFeatures.Feature
+        // Per book: spreads, imbalances (finite ones), the last microprice, trade prices, last sign.
+        var spreads = [[Double]](repeating: [], count: 8), imbalances = spreads
+        var micro = [Double](repeating: .nan, count: 8), lastTrade = micro, sign = [Double](repeating: 0, count: 8)
+        var checked = 0
+        func near(_ a: Double, _ b: Double) -> Bool {
+            (a.isNaN && b.isNaN) || a == b || abs(a - b) <= 1e-12 + 1e-9 * max(abs(a), abs(b))
+        }
+        func mean(_ x: ArraySlice<Double>) -> Double { x.isEmpty ? .nan : x.reduce(0, +) / Double(x.count) }
+        var g = ITCHGenerator.demoSession
+        g.seed = 0xE7
+        let file = temporaryFile(g.generate(messages: 60_000), suffix: ".itch")
+        defer { unlink(file) }
+        try FeedFile.open(file).forEachEvent { e in
+            if e.action == Event.Action.trade {
+                let b = path.trade(e)
+                guard b >= 0 else { return }
+                let p = Double(e.price) / 1e9
+                if !lastTrade[b].isNaN && p != lastTrade[b] { sign[b] = p > lastTrade[b] ? 1 : -1 }
+                lastTrade[b] = p
+                let row = path.rows + b * path.width, mid = row[F.mid.rawValue]
+                XCTAssertEqual(row[index[7]], sign[b])
+                XCTAssertTrue(near(row[index[8]], mid > 0 ? 2 * abs(p - mid) / mid * 1e4 : .nan))
+                return
+            }
+            let b = path.move(e)
+            guard b >= 0 else { return }
+            path.updateFeatures(book: b, event: e)
+            let row = path.rows + b * path.width
+            let spread = row[F.spread.rawValue], imbalance = row[F.imbalanceL1.rawValue]
+            let mp = row[F.microprice.rawValue], mid = row[F.mid.rawValue]
+            if spread.isFinite { spreads[b].append(spread) }
+            if imbalance.isFinite { imbalances[b].append(imbalance) }
+            let s20 = spreads[b].suffix(20), s50 = spreads[b].suffix(50)
+            let m20 = mean(s20)
+            let std20 =
+                s20.isEmpty
+                ? Double.nan : (s20.reduce(0) { $0 + ($1 - m20) * ($1 - m20) } / Double(s20.count)).squareRoot()
+            // Spreads compare in integer nanos: 0.03 from two price pairs can differ in its last bit.
+            func nanos(_ x: Double) -> Double { (x * 1e9).rounded() }
+            let below = s50.filter { nanos($0) <= nanos(spread) }.count
+            let pct = spread.isFinite && !s50.isEmpty ? Double(below) / Double(s50.count) : .nan
+            let expected = [m20, std20, pct, imbalance - mean(imbalances[b].suffix(10)), mp - micro[b], mp - mid]
+            for (k, want) in expected.enumerated() where !near(row[index[k + 1]], want) {
+                XCTFail("\(Self.vector[k]) book \(b): \(row[index[k + 1]]) vs \(want)")
+            }
+            if mp.isFinite { micro[b] = mp }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 50_000)
+    }
+
+    func testBadEventColumnsAreRefusedByName() {
+        let cases: [(String, String)] = [
+            ("vector = [\"spread_mean\"]", "spread_mean takes a window of N book events"),
+            ("vector = [\"spread_mean(1)\"]", "window 1 is not in 2...100000"),
+            ("vector = [\"spread_pct(5000)\"]", "window 5000 is not in 2...4096"),
+            ("vector = [\"tick_direction(3)\"]", "tick_direction takes no parameters"),
+        ]
+        for (text, reason) in cases {
+            XCTAssertThrowsError(try load(text), text) { error in
+                XCTAssertEqual((error as? ConfigError)?.key, "features.vector[0]", text)
+                XCTAssertTrue("\(error)".contains(reason), "\(text): \(error)")
+            }
+        }
+    }
+}
