@@ -11,7 +11,7 @@
    0; the standardisation is folded into the first layer's weights, so the ONNX file holds
    only Gemm/Relu/Softmax, exported with skl2onnx.
 
-6. for config-vector.toml, LightGBM as in 4 on its 62 configured columns (fixed features and
+6. for config-vector.toml, LightGBM as in 4 on its 70 configured columns (fixed features, per-event columns and
    TA-Lib indicators on 1s, 5s and 15s bars), from `hotpath features --config`.
 
 Trained on the first 70% of the session, scored on the rest (accuracy printed). Run from the
@@ -95,7 +95,7 @@ if sys.argv[1:] != ["vector"]:
         f.write(onx.SerializeToString())
     print("wrote demo/model-lgb.txt, demo/model-mlp.onnx", file=sys.stderr)
 
-# The configured-vector demo (config-vector.toml): its 62 columns as `hotpath features --config`
+# The configured-vector demo (config-vector.toml): its 70 columns as `hotpath features --config`
 # writes them. LightGBM does not store names with commas ("MACD(12,26,9).hist@1s"), so this
 # model keeps its Column_i placeholders and the engine checks it by its feature count.
 X, y = table("demo-vector.csv", config=os.path.join(OUT, "config-vector.toml"))

@@ -195,7 +195,7 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Time the full feature vector per book event and trade of a feed file.",
             discussion:
-                "The feed's events are decoded once. Each timed pass rebuilds the book from them on a pinned core, without the features (A) or with them (B), A and B in turn; the cost is the median over passes of B − A per feature update (a published book view or a trade), so the book's view is in cache as it is in the engine. With --config, a pass C runs the config's [features] vector in turn with A and B, and C − A is its cost. Prints {\"events\",\"features\",\"ns_per_event\",…} with --json."
+                "The feed's events are decoded once. Each timed pass rebuilds the book from them on a pinned core, without the features (A) or with them (B), A and B in turn; the cost is the median over passes of B − A per feature update (a published book view or a trade), so the book's view is in cache as it is in the engine. With --config, passes A′ and C run the config's [features] vector's path without and with its features, in turn with A and B, and C − A′ is its cost. Prints {\"events\",\"features\",\"ns_per_event\",…} with --json."
         )
 
         @Argument(help: "A DBN MBO file or an ITCH input.")

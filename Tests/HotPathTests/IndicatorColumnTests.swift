@@ -16,7 +16,7 @@ final class IndicatorColumnTests: XCTestCase {
         return try EngineConfig.load(path: path)
     }
 
-    /// demo/config-vector.toml (62 features, 30 of them indicators on 1s, 5s and 15s bars),
+    /// demo/config-vector.toml (70 features: 8 event columns, 30 indicators on 1s, 5s and 15s bars),
     /// pinned as the engine tests pin.
     static func demoVector() throws -> EngineConfig {
         var c = try EngineConfig.load(path: TestPaths.root + "/demo/config-vector.toml")
@@ -32,7 +32,7 @@ final class IndicatorColumnTests: XCTestCase {
     func testTheDemoVectorAllocatesNothingPerEvent() throws {
         try requireOptimizedBuild()
         let c = try Self.demoVector()
-        XCTAssertEqual(c.featureNames.count, 62)
+        XCTAssertEqual(c.featureNames.count, 70)
         XCTAssertEqual(c.features.indicators.series.count, 3)
         var g = ITCHGenerator.demoSession
         g.seed = 0xD3E1

@@ -7,10 +7,11 @@
 /// view is then in cache as it is in the engine (a first version replayed private copies of
 /// every view and measured cache misses on 20 MB of copies instead).
 ///
-/// With a configured vector (`[features]` of an engine config), a third pass (C) runs the same
-/// events through an `EventPath` built from it, in turn with A and B: the configured vector's
-/// cost beside the fixed vector's, in one run. Its rows hold the whole fixed vector and the
-/// indicator columns, so C − A is what the engine pays for the configured vector.
+/// With a configured vector (`[features]` of an engine config), two more passes run the same
+/// events through an `EventPath` built from it, in turn with the others: its book alone (A′)
+/// and with its features (C). Its rows hold the whole fixed vector and the configured columns,
+/// so C − A′ is what the engine pays for the configured vector, beside B − A in one run. (C − A
+/// was a first version: it charged C 10–19 ns of a second book's colder memory.)
 public struct FeatureBench {
     public struct Result: Sendable {
         public var events: Int
@@ -21,13 +22,14 @@ public struct FeatureBench {
         /// With a configured vector: its feature count (the model row's) and pass C's seconds.
         public var configuredFeatures = 0
         public var configuredSeconds: [Double] = []
+        public var configuredBookSeconds: [Double] = []
         public var loops: Int
         /// Feature updates per pass: published book views and trades.
         public var updates: Int
         public var nsPerEvent: Double { Self.nsPerUpdate(bothSeconds, bookSeconds, updates) }
         /// The configured vector's cost per feature update (C − A), when one was given.
         public var configuredNsPerEvent: Double {
-            configuredSeconds.isEmpty ? .nan : Self.nsPerUpdate(configuredSeconds, bookSeconds, updates)
+            configuredSeconds.isEmpty ? .nan : Self.nsPerUpdate(configuredSeconds, configuredBookSeconds, updates)
         }
         static func nsPerUpdate(_ with: [Double], _ without: [Double], _ updates: Int) -> Double {
             let d = zip(with, without).map { $0 - $1 }.sorted()
@@ -72,8 +74,9 @@ public struct FeatureBench {
         defer { fixed.release() }
         let other = configured == nil ? nil : try EventPath(book: bookConfig, features: vector, arena: arena)
         defer { other?.release() }
-        // Pass A (no features, on the fixed path's book), B (the fixed vector), C (configured).
-        let passes: [(EventPath, Bool)] = [(fixed, false), (fixed, true)] + (other.map { [($0, true)] } ?? [])
+        // A (the fixed path's book alone), B (with the fixed vector), A′ and C (the configured path's).
+        let passes: [(EventPath, Bool)] =
+            [(fixed, false), (fixed, true)] + (other.map { [($0, false), ($0, true)] } ?? [])
         let cpu = PinnedThread.currentAffinity().cpus.last ?? 0
         let box = FeatureBenchBox()
         let evs = events
@@ -99,6 +102,7 @@ public struct FeatureBench {
                         case 1:
                             box.both.append(t)
                             box.updates = path.featureUpdates - before
+                        case 2: box.configuredBook.append(t)
                         default: box.configured.append(t)
                         }
                     }
@@ -109,11 +113,12 @@ public struct FeatureBench {
         return Result(
             events: events.count, features: MicrostructureFeatures.count, bookSeconds: box.book,
             bothSeconds: box.both, configuredFeatures: configured?.featureNames.count ?? 0,
-            configuredSeconds: box.configured, loops: loops, updates: max(box.updates, 1))
+            configuredSeconds: box.configured, configuredBookSeconds: box.configuredBook, loops: loops,
+            updates: max(box.updates, 1))
     }
 }
 
 final class FeatureBenchBox: @unchecked Sendable {
-    var book: [Double] = [], both: [Double] = [], configured: [Double] = []
+    var book: [Double] = [], both: [Double] = [], configuredBook: [Double] = [], configured: [Double] = []
     var updates = 0
 }

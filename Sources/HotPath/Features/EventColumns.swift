@@ -76,49 +76,68 @@ public enum EventColumns {
 
     /// The last `capacity` spreads in integer nanos (the fixed vector's spread × 1e9, rounded:
     /// prices are integer nanos), with exact 128-bit sums of them and their squares, so the mean
-    /// and the deviation are the window's to one rounding (a constant window's is exactly 0).
+    /// and the deviation are the window's to a rounding or two (a constant window's is exactly 0).
+    /// The nanos are stored as Doubles (exact: under 2^53), which SSE2 compares two at a time
+    /// for `share`; 64-bit integer lanes need AVX-512 to compare or shift.
     struct SpreadWindow {
-        let values: UnsafeMutablePointer<Int64>
+        let values: UnsafeMutablePointer<Double>
         let capacity: Int
         var head = 0, count = 0
         var sum: Int128 = 0, sumSq: Int128 = 0
 
         init(capacity: Int, arena: Arena) throws(ArenaError) {
             self.capacity = capacity
-            values = try arena.allocate(Int64.self, count: max(capacity, 1))
+            values = try arena.allocate(Double.self, count: max(capacity, 1))
             values.initialize(repeating: 0, count: max(capacity, 1))
         }
 
-        /// Pushes `spread` (finite, under 100,000 price units) as nanos.
-        mutating func push(_ spread: Double) {
-            let x = Int64((spread * 1e9).rounded())
+        mutating func push(_ x: Int64) {
             if count == capacity {
-                let old = Int128(values[head])
+                let old = Int128(Int64(values[head]))
                 sum -= old
                 sumSq -= old * old
             } else {
                 count += 1
             }
-            values[head] = x
+            values[head] = Double(x)
             head = head + 1 == capacity ? 0 : head + 1
             sum += Int128(x)
             sumSq += Int128(x) * Int128(x)
         }
 
-        var mean: Double { count > 0 ? Double(sum) / Double(count) / 1e9 : .nan }
-        /// Population deviation: sqrt(n·Σx² − (Σx)²) / n, the radicand exact.
+        var mean: Double { count > 0 ? Self.double(sum) / Double(count) / 1e9 : .nan }
+        /// Population deviation: sqrt(n·Σx² − (Σx)²) / n, the radicand exact until converted.
         var std: Double {
             guard count > 0 else { return .nan }
             let n = Int128(count)
-            return Double(n * sumSq - sum * sum).squareRoot() / Double(count) / 1e9
+            return Self.double(n * sumSq - sum * sum).squareRoot() / Double(count) / 1e9
         }
-        /// The share of the window at or below `spread`.
-        func share(atOrBelow spread: Double) -> Double {
+
+        /// Int128 to Double from its two halves (within an ulp; 0 stays 0): the standard
+        /// library's generic conversion was most of these columns' cost (BENCHMARKS.md).
+        @inline(__always)
+        static func double(_ v: Int128) -> Double {
+            let high = Int64(truncatingIfNeeded: v >> 64), low = UInt64(truncatingIfNeeded: v)
+            if high == Int64(bitPattern: low) >> 63 { return Double(Int64(bitPattern: low)) }  // fits in 64 bits
+            return Double(high) * 0x1p64 + Double(low)
+        }
+
+        /// The share of the window at or below `x`, eight values at a time.
+        func share(atOrBelow x: Int64) -> Double {
             guard count > 0 else { return .nan }
-            let x = Int64((spread * 1e9).rounded())
-            var n = 0
-            for i in 0..<count where values[i] <= x { n &+= 1 }
-            return Double(n) / Double(count)
+            let bound = SIMD8<Double>(repeating: Double(x))
+            var lanes = SIMD8<Double>(), i = 0
+            while i + 8 <= count {
+                let v = UnsafeRawPointer(values + i).loadUnaligned(as: SIMD8<Double>.self)
+                lanes += SIMD8<Double>().replacing(with: 1, where: v .<= bound)
+                i += 8
+            }
+            var n = lanes.sum()
+            while i < count {
+                if values[i] <= bound[0] { n += 1 }
+                i += 1
+            }
+            return n / Double(count)
         }
     }
 
@@ -156,33 +175,54 @@ public enum EventColumns {
         let kind: Kind
         /// Where the value goes in the instrument's row.
         let out: Int
-        /// The spread columns' window, or the imbalance's (the other is empty).
-        var spreads: SpreadWindow
-        var imbalances: MeanWindow
+        /// Its window among the state's spread or imbalance windows (one per distinct N).
+        let window: Int
     }
 
-    /// One instrument's columns.
+    /// One instrument's columns. Columns that take the same series over the same N share a
+    /// window (`spread_mean(50)` and `spread_std(50)`), so each value is pushed once per N.
     public struct State: @unchecked Sendable {
         let slots: UnsafeMutablePointer<Slot>
         let count: Int
+        let spreads: UnsafeMutablePointer<SpreadWindow>
+        let imbalances: UnsafeMutablePointer<MeanWindow>
+        let spreadWindows: Int, imbalanceWindows: Int
         var previousMicroprice = Double.nan
         var lastTradePrice = Double.nan
         var tickSign = 0.0
 
+        /// The distinct windows of the spread columns and of `obi_momentum`.
+        static func windows(_ c: Config) -> (spreads: [Int], imbalances: [Int]) {
+            var spreads: [Int] = [], imbalances: [Int] = []
+            for col in c.columns where col.window > 0 {
+                if col.kind == .obiMomentum {
+                    if !imbalances.contains(col.window) { imbalances.append(col.window) }
+                } else if !spreads.contains(col.window) {
+                    spreads.append(col.window)
+                }
+            }
+            return (spreads, imbalances)
+        }
+
         static func arenaBytes(_ c: Config) -> Int {
-            Arena.footprint(Slot.self, count: c.columns.count)
-                + c.columns.reduce(0) { $0 + 2 * Arena.footprint(Double.self, count: max($1.window, 1)) }
+            let (s, m) = windows(c)
+            return Arena.footprint(Slot.self, count: c.columns.count)
+                + Arena.footprint(SpreadWindow.self, count: s.count) + Arena.footprint(MeanWindow.self, count: m.count)
+                + (s + m).reduce(0) { $0 + Arena.footprint(Double.self, count: $1) }
         }
 
         init(_ c: Config, offset: Int, arena: Arena) throws(ArenaError) {
+            let (s, m) = Self.windows(c)
+            (spreadWindows, imbalanceWindows) = (s.count, m.count)
+            spreads = try arena.allocate(SpreadWindow.self, count: max(s.count, 1))
+            for (k, n) in s.enumerated() { (spreads + k).initialize(to: try SpreadWindow(capacity: n, arena: arena)) }
+            imbalances = try arena.allocate(MeanWindow.self, count: max(m.count, 1))
+            for (k, n) in m.enumerated() { (imbalances + k).initialize(to: try MeanWindow(capacity: n, arena: arena)) }
             count = c.columns.count
             slots = try arena.allocate(Slot.self, count: max(count, 1))
             for (i, col) in c.columns.enumerated() {
-                let spreads = col.kind == .obiMomentum ? 0 : col.window
-                (slots + i).initialize(
-                    to: Slot(
-                        kind: col.kind, out: offset + i, spreads: try SpreadWindow(capacity: spreads, arena: arena),
-                        imbalances: try MeanWindow(capacity: col.window - spreads, arena: arena)))
+                let window = (col.kind == .obiMomentum ? m : s).firstIndex(of: col.window) ?? -1
+                (slots + i).initialize(to: Slot(kind: col.kind, out: offset + i, window: window))
             }
         }
 
@@ -193,21 +233,16 @@ public enum EventColumns {
             let mid = row[F.mid.rawValue], micro = row[F.microprice.rawValue]
             // Windowed as nanos; n·Σx² stays within Int128 for spreads under 100,000 units.
             let spreadDefined = spread.isFinite && abs(spread) < 100_000
+            let nanos = spreadDefined ? Int64((spread * 1e9).rounded()) : 0
+            if spreadDefined { for k in 0..<spreadWindows { spreads[k].push(nanos) } }
+            if imbalance.isFinite { for k in 0..<imbalanceWindows { imbalances[k].push(imbalance) } }
             for i in 0..<count {
-                let out = slots[i].out
+                let out = slots[i].out, w = slots[i].window
                 switch slots[i].kind {
-                case .spreadMean:
-                    if spreadDefined { slots[i].spreads.push(spread) }
-                    row[out] = slots[i].spreads.mean
-                case .spreadStd:
-                    if spreadDefined { slots[i].spreads.push(spread) }
-                    row[out] = slots[i].spreads.std
-                case .spreadPct:
-                    if spreadDefined { slots[i].spreads.push(spread) }
-                    row[out] = spreadDefined ? slots[i].spreads.share(atOrBelow: spread) : .nan
-                case .obiMomentum:
-                    if imbalance.isFinite { slots[i].imbalances.push(imbalance) }
-                    row[out] = imbalance - slots[i].imbalances.mean
+                case .spreadMean: row[out] = spreads[w].mean
+                case .spreadStd: row[out] = spreads[w].std
+                case .spreadPct: row[out] = spreadDefined ? spreads[w].share(atOrBelow: nanos) : .nan
+                case .obiMomentum: row[out] = imbalance - imbalances[w].mean
                 case .micropriceDelta: row[out] = micro - previousMicroprice
                 case .micropriceMid: row[out] = micro - mid
                 case .tickDirection, .effectiveSpreadBps: break  // trades set them
