@@ -65,19 +65,13 @@ final class IndicatorColumnTests: XCTestCase {
         "AROON(14).down", "AROON(14).up", "TRIX(30)",
     ]
 
-    /// Through the engine's path (`EventPath.trade`), every configurable indicator equals
-    /// `hotpath indicators`' TA-Lib-exact column (`TALibColumns`, held to TA-Lib by
-    /// IndicatorTests) on the same bars, bit for bit: 19 years of ORCL daily bars, each sent as
-    /// four trades (open, high, low, close) in its own second of a "1s" series.
-    func testEveryIndicatorColumnThroughTheEngineEqualsTALibColumns() throws {
-        let data = try TestPaths.requireSharedData()
-        let bars = try OHLCVFile.read(path: data + "/ohlcv/orcl-1995-2014.txt").map(\.bar)
-        XCTAssertEqual(Self.talibVector.count, TALibColumns.names.count)
-        let vector = Self.talibVector.map { "\"\($0)@1s\"" }.joined(separator: ", ")
-        let c = try load("bars = [\"1s\", \"5s\"]\nvector = [\"mid\", \(vector), \"RSI(14)@5s\"]")
-        XCTAssertEqual(c.features.indicators.columns.count, 40)
-        XCTAssertEqual(
-            c.features.indicators.indicators.count, 33, "each MACD, BBANDS, STOCH, STOCHF and AROON is one state")
+    /// Sends each bar through `EventPath.trade` as four trades (open, high, low, close; the
+    /// volume split between them) in its own second, on a "1s" series, and returns the bars the
+    /// engine's series made and, for each bar but the last, the `vector` columns once it closed
+    /// (at the next bar's first trade).
+    func replay(_ bars: [Bar], vector: [String], extra: String = "") throws -> (made: [Bar], rows: [[Double]]) {
+        let list = vector.map { "\"\($0)@1s\"" }.joined(separator: ", ")
+        let c = try load("bars = [\"1s\"\(extra.isEmpty ? "" : ", \"5s\"")]\nvector = [\"mid\", \(list)\(extra)]")
         let arena = try Arena(bytes: EventPath.arenaBytes(book: c.book, features: c.features), lock: false)
         defer { withExtendedLifetime(arena) {} }
         let path = try EventPath(book: c.book, features: c.features, arena: arena)
@@ -88,10 +82,8 @@ final class IndicatorColumnTests: XCTestCase {
             (.order, Event.Action.add, Event.Side.bid, 7, 1_000_000_000, 1, 0x80)
         (add.orderId, add.tsEvent, add.tsRecv) = (1, 1, 1)
         XCTAssertEqual(path.move(add), 0)
-        let indices = c.featureIndices
-        var expected = TALibColumns()
-        var want = [Double](repeating: 0, count: TALibColumns.names.count)
-        var closed = 0
+        let indices = c.featureIndices[1...(vector.count)]
+        var made: [Bar] = [], rows: [[Double]] = []
         for (i, bar) in bars.enumerated() {
             let volume = UInt64(bar.volume)
             let parts = [volume / 4, volume / 4, volume / 4, volume - 3 * (volume / 4)]
@@ -105,26 +97,73 @@ final class IndicatorColumnTests: XCTestCase {
                 t.tsRecv = t.tsEvent
                 XCTAssertEqual(path.trade(t), 0)
                 prices.append(Double(t.price) / 1e9)
-                if k == 0 && i > 0 {
-                    // Bar i − 1 closed: the row holds its columns.
-                    let row = path.rows
-                    for (j, name) in TALibColumns.names.enumerated() {
-                        let got = row[indices[j + 1]]
-                        guard got.bitPattern == want[j].bitPattern || (got.isNaN && want[j].isNaN) else {
-                            return XCTFail("bar \(i - 1), \(name): engine \(got), TALibColumns \(want[j])")
-                        }
-                    }
-                    closed += 1
-                }
+                if k == 0 && i > 0 { rows.append(indices.map { path.rows[$0] }) }
             }
-            // The bar the trades make, as the engine's series builds it.
-            let made = Bar(
-                open: prices[0], high: prices.max()!, low: prices.min()!, close: prices[3], volume: Double(volume))
-            want.withUnsafeMutableBufferPointer { expected.update(made, into: $0.baseAddress!) }
+            made.append(
+                Bar(open: prices[0], high: prices.max()!, low: prices.min()!, close: prices[3], volume: Double(volume)))
         }
-        XCTAssertEqual(closed, bars.count - 1)
-        XCTAssertTrue(want.allSatisfy(\.isFinite), "every column is past its lookback by the end")
         XCTAssertEqual(path.oversizedTrades, 0)
+        return (made, rows)
+    }
+
+    /// Through the engine's path (`EventPath.trade`), every configurable indicator equals
+    /// `hotpath indicators`' TA-Lib-exact column (`TALibColumns`, held to TA-Lib by
+    /// IndicatorTests) on the same bars, bit for bit: 19 years of ORCL daily bars.
+    func testEveryIndicatorColumnThroughTheEngineEqualsTALibColumns() throws {
+        let data = try TestPaths.requireSharedData()
+        let bars = try OHLCVFile.read(path: data + "/ohlcv/orcl-1995-2014.txt").map(\.bar)
+        XCTAssertEqual(Self.talibVector.count, TALibColumns.names.count)
+        let c = try load(
+            "bars = [\"1s\", \"5s\"]\nvector = [" + Self.talibVector.map { "\"\($0)@1s\"" }.joined(separator: ", ")
+                + ", \"RSI(14)@5s\"]")
+        XCTAssertEqual(c.features.indicators.columns.count, 40)
+        XCTAssertEqual(
+            c.features.indicators.indicators.count, 33, "each MACD, BBANDS, STOCH, STOCHF and AROON is one state")
+        let (made, rows) = try replay(bars, vector: Self.talibVector, extra: ", \"RSI(14)@5s\"")
+        XCTAssertEqual(rows.count, bars.count - 1)
+        var expected = TALibColumns()
+        var want = [Double](repeating: 0, count: TALibColumns.names.count)
+        for (i, row) in rows.enumerated() {
+            want.withUnsafeMutableBufferPointer { expected.update(made[i], into: $0.baseAddress!) }
+            for (j, name) in TALibColumns.names.enumerated()
+            where row[j].bitPattern != want[j].bitPattern && !(row[j].isNaN && want[j].isNaN) {
+                return XCTFail("bar \(i), \(name): engine \(row[j]), TALibColumns \(want[j])")
+            }
+        }
+        XCTAssertTrue(want.allSatisfy(\.isFinite), "every column is past its lookback by the end")
+    }
+
+    /// VWMA, CMF and KELTNER (not in TA-Lib) through the engine's path, against their formulas
+    /// computed directly from the bars, on the same 19 years of ORCL bars.
+    func testChannelColumnsEqualTheirFormulas() throws {
+        let data = try TestPaths.requireSharedData()
+        let bars = try OHLCVFile.read(path: data + "/ohlcv/orcl-1995-2014.txt").map(\.bar)
+        let (made, rows) = try replay(
+            bars,
+            vector: [
+                "VWMA(10)", "CMF(20)", "KELTNER(20,2,10).upper", "KELTNER(20,2,10).middle", "KELTNER(20,2,10).lower",
+            ])
+        var ema = EMA(period: 20), atr = ATR(period: 10)
+        var compared = 0
+        for (i, row) in rows.enumerated() {
+            let last10 = made[max(0, i - 9)...i], last20 = made[max(0, i - 19)...i]
+            let vwma =
+                i >= 9 ? last10.reduce(0) { $0 + $1.close * $1.volume } / last10.reduce(0) { $0 + $1.volume } : .nan
+            func flow(_ b: Bar) -> Double {
+                b.high == b.low ? 0 : ((b.close - b.low) - (b.high - b.close)) / (b.high - b.low) * b.volume
+            }
+            let cmf = i >= 19 ? last20.reduce(0) { $0 + flow($1) } / last20.reduce(0) { $0 + $1.volume } : .nan
+            let m = ema.update(made[i].close), a = atr.update(made[i])
+            let k = m.isFinite && a.isFinite ? [m + 2 * a, m, m - 2 * a] : [.nan, .nan, .nan]
+            for (j, want) in ([vwma, cmf] + k).enumerated() {
+                let got = row[j]
+                guard (got.isNaN && want.isNaN) || abs(got - want) <= 1e-12 * max(abs(want), 1) else {
+                    return XCTFail("bar \(i), column \(j): engine \(got), formula \(want)")
+                }
+                if want.isFinite { compared += 1 }
+            }
+        }
+        XCTAssertGreaterThan(compared, 20_000)
     }
 
     /// Each refusal names the entry and the reason.

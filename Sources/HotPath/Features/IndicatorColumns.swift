@@ -1,6 +1,6 @@
 /// The configured indicator columns of the feature vector (`[features] bars` and the indicator
-/// entries of `[features] vector`): TA-Lib indicators, by TA-Lib's name and parameters, on
-/// named bar series, as in `"RSI(14)@1m"`, `"MACD(12,26,9).hist@5m"`, `"OBV@vol:1000"`.
+/// entries of `[features] vector`): TA-Lib indicators, by TA-Lib's name and parameters, and
+/// VWMA, CMF and KELTNER (not in TA-Lib; Channels.swift defines them), on named bar series, as in `"RSI(14)@1m"`, `"MACD(12,26,9).hist@5m"`, `"OBV@vol:1000"`.
 ///
 /// Design:
 /// - `Config` is parsed once at load. Columns that share an indicator (`MACD(12,26,9).macd@5m`
@@ -24,6 +24,8 @@ public enum IndicatorColumns {
         case STOCH, STOCHF, WILLR, AROON, CCI
         case OBV, AD, ADOSC, MFI
         case ADX, PLUS_DI, MINUS_DI
+        /// Not in TA-Lib: defined in Channels.swift.
+        case VWMA, CMF, KELTNER
 
         /// Parameters with TA-Lib's defaults and least values, in TA-Lib's order.
         var parameters: [(name: String, value: Double, least: Double)] {
@@ -40,6 +42,8 @@ public enum IndicatorColumns {
             case .STOCHF: [("fastk_period", 5, 1), ("fastd_period", 3, 1)]
             case .ADOSC: [("fastperiod", 3, 2), ("slowperiod", 10, 2)]
             case .TRANGE, .OBV, .AD: []
+            case .VWMA, .CMF: [("timeperiod", 20, 2)]
+            case .KELTNER: [("timeperiod", 20, 2), ("multiplier", 2, -1e6), ("atrperiod", 10, 2)]
             }
         }
 
@@ -47,7 +51,7 @@ public enum IndicatorColumns {
         var outputs: [String] {
             switch self {
             case .MACD: ["macd", "signal", "hist"]
-            case .BBANDS: ["upper", "middle", "lower"]
+            case .BBANDS, .KELTNER: ["upper", "middle", "lower"]
             case .STOCH, .STOCHF: ["k", "d"]
             case .AROON: ["down", "up"]
             default: []
@@ -278,6 +282,7 @@ enum IndicatorState: Sendable {
     case stoch(STOCH), stochf(STOCHF), willr(WILLR), aroon(AROON), cci(CCI)
     case obv(OBV), ad(AD), adosc(ADOSC), mfi(MFI)
     case adx(ADX), plusDI(PLUS_DI), minusDI(MINUS_DI)
+    case vwma(VWMA), cmf(CMF), keltner(KELTNER)
 
     init(_ i: IndicatorColumns.Indicator) {
         let p = i.parameters.map { Int($0) }, q = i.parameters
@@ -313,6 +318,9 @@ enum IndicatorState: Sendable {
         case .ADX: self = .adx(ADX(period: p[0]))
         case .PLUS_DI: self = .plusDI(PLUS_DI(period: p[0]))
         case .MINUS_DI: self = .minusDI(MINUS_DI(period: p[0]))
+        case .VWMA: self = .vwma(VWMA(period: p[0]))
+        case .CMF: self = .cmf(CMF(period: p[0]))
+        case .KELTNER: self = .keltner(KELTNER(period: p[0], multiplier: q[1], atrPeriod: p[2]))
         }
     }
 
@@ -366,6 +374,12 @@ enum IndicatorState: Sendable {
         case var .adx(s): defer { self = .adx(s) }; return (s.update(b), n, n)
         case var .plusDI(s): defer { self = .plusDI(s) }; return (s.update(b), n, n)
         case var .minusDI(s): defer { self = .minusDI(s) }; return (s.update(b), n, n)
+        case var .vwma(s): defer { self = .vwma(s) }; return (s.update(b), n, n)
+        case var .cmf(s): defer { self = .cmf(s) }; return (s.update(b), n, n)
+        case var .keltner(s):
+            defer { self = .keltner(s) }
+            let v = s.update(b)
+            return (v.upper, v.middle, v.lower)
         }
     }
 }
