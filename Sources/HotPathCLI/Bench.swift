@@ -206,7 +206,7 @@ struct Bench: ParsableCommand {
 
         @Option(
             help:
-                "An engine config: also time its [features] vector (pass C, in turn with A and B), beside the fixed vector."
+                "An engine config: also time its [features] vector (passes A′ and C, in turn with A and B), beside the fixed vector."
         )
         var config: String?
 

@@ -10,8 +10,8 @@
 /// With a configured vector (`[features]` of an engine config), two more passes run the same
 /// events through an `EventPath` built from it, in turn with the others: its book alone (A′)
 /// and with its features (C). Its rows hold the whole fixed vector and the configured columns,
-/// so C − A′ is what the engine pays for the configured vector, beside B − A in one run. (C − A
-/// was a first version: it charged C 10–19 ns of a second book's colder memory.)
+/// so C − A′ is what the engine pays for the configured vector, beside B − A in one run. (C − A,
+/// a first version, also charged C for a second book's colder memory: BENCHMARKS.md.)
 public struct FeatureBench {
     public struct Result: Sendable {
         public var events: Int
@@ -19,7 +19,8 @@ public struct FeatureBench {
         /// Per pass, seconds: the book alone (A) and book + features (B).
         public var bookSeconds: [Double]
         public var bothSeconds: [Double]
-        /// With a configured vector: its feature count (the model row's) and pass C's seconds.
+        /// With a configured vector: its feature count (the model row's), and per pass the
+        /// seconds of its book alone (A′) and with its features (C).
         public var configuredFeatures = 0
         public var configuredSeconds: [Double] = []
         public var configuredBookSeconds: [Double] = []
@@ -27,7 +28,7 @@ public struct FeatureBench {
         /// Feature updates per pass: published book views and trades.
         public var updates: Int
         public var nsPerEvent: Double { Self.nsPerUpdate(bothSeconds, bookSeconds, updates) }
-        /// The configured vector's cost per feature update (C − A), when one was given.
+        /// The configured vector's cost per feature update (C − A′), when one was given.
         public var configuredNsPerEvent: Double {
             configuredSeconds.isEmpty ? .nan : Self.nsPerUpdate(configuredSeconds, configuredBookSeconds, updates)
         }
@@ -54,7 +55,7 @@ public struct FeatureBench {
         }
     }
 
-    /// `configured`: an engine config whose `[features]` (and vector) pass C runs.
+    /// `configured`: an engine config whose `[features]` (and vector) passes A′ and C run.
     public static func run(_ file: FeedFile, loops: Int = 20, configured: EngineConfig? = nil) throws -> Result {
         let loops = max(loops, 1)
         var events: [Event] = []

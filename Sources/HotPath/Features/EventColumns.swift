@@ -12,7 +12,8 @@
 /// - `microprice_mid`: microprice − mid.
 /// On each trade (book events carry the last value):
 /// - `tick_direction`: the tick rule, +1 for a trade above the last different trade price,
-///   −1 below, the previous sign at an equal price, 0 until a price has changed;
+///   −1 below, the previous sign at an equal price (NaN before the first trade, 0 until a
+///   price has changed);
 /// - `effective_spread_bps`: 2·|price − mid| / mid in bps, against the last published mid.
 ///
 /// Inputs are the fixed vector's values just written into the row (spread, imbalance_l1, mid,

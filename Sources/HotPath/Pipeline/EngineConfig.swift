@@ -12,8 +12,8 @@
 ///            feed gave up on, signals are suppressed as sequence gaps, or the run stops)
 /// [[feeds]]  url (a file path or a live source's URL, e.g. moldudp64://…), cpu (the feed
 ///            thread's core; one feed thread drives every feed, so one cpu for all)
-/// [features] vector = [...] (the model row: fixed feature names and indicator columns such as
-///            "RSI(14)@1m"; `names` is its old name), bars = [...] (the indicator columns' bar
+/// [features] vector = [...] (the model row: fixed feature names, event columns such as
+///            "spread_mean(20)" and indicator columns such as "RSI(14)@1m"; `names` is its old name), bars = [...] (the indicator columns' bar
 ///            series: "1s", "5m", "vol:1000"), levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
 ///            regression_trades, history_capacity, bar_seconds, clock ("receive": receive time where
 ///            the feed has one, else exchange time; "exchange": always the exchange's time)
@@ -174,8 +174,8 @@ public struct EngineConfig: Sendable {
 
     public init() {}
 
-    /// Indices into a book's row (`EventPath`: the fixed vector, then the indicator columns) of
-    /// the configured feature names, in order.
+    /// Indices into a book's row (`EventPath`: the fixed vector, the indicator columns, the
+    /// event columns) of the configured feature names, in order.
     public var featureIndices: [Int] {
         featureNames.map { name in
             let fixed = MicrostructureFeatures.count, indicators = features.indicators.columns

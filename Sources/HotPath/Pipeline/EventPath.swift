@@ -10,8 +10,8 @@
 /// book's until a level event publishes the price-level book's, so reading it costs what
 /// reading one book's does. Each book's row is the fixed vector (`MicrostructureFeatures.count`
 /// values), then the configured indicator columns (`IndicatorColumns`), which a trade updates
-/// when it closes a bar, then the configured per-event columns (`EventColumns`). Raw pointers into arena memory, sized at start; no step
-/// allocates.
+/// when it closes a bar, then the configured per-event columns (`EventColumns`). Raw pointers
+/// into arena memory, sized at start; no step allocates.
 public struct EventPath: @unchecked Sendable {
     public let book: L3Book
     public let levels: L2Book
@@ -20,7 +20,7 @@ public struct EventPath: @unchecked Sendable {
     /// Per book, its latest row (`width` values).
     public let rows: UnsafeMutablePointer<Double>
     public let books: Int
-    /// A row's values: the fixed vector, then the configured indicator columns.
+    /// A row's values: the fixed vector, then the indicator columns, then the event columns.
     public let width: Int
     /// Per book, its bar series and indicators (none when no column is configured).
     let columns: UnsafeMutablePointer<IndicatorColumns.State>
