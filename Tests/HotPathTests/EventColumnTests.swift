@@ -11,7 +11,8 @@ import Glibc
 final class EventColumnTests: XCTestCase {
     static let vector = [
         "spread_mean(20)", "spread_std(20)", "spread_pct(50)", "obi_momentum(10)", "microprice_delta",
-        "microprice_mid", "tick_direction", "effective_spread_bps",
+        "microprice_mid", "tick_direction", "effective_spread_bps", "buy_rate(1s)", "sell_rate(1s)",
+        "cancel_rate(500ms)",
     ]
 
     func load(_ features: String) throws -> EngineConfig {
@@ -24,7 +25,8 @@ final class EventColumnTests: XCTestCase {
     func testEachColumnEqualsItsDefinition() throws {
         let quoted = Self.vector.map { "\"\($0)\"" }.joined(separator: ", ")
         let c = try load("vector = [\"spread\", \(quoted)]")
-        XCTAssertEqual(c.features.events.columns.map(\.window), [20, 20, 50, 10, 0, 0, 0, 0])
+        XCTAssertEqual(c.features.events.columns.map(\.window), [20, 20, 50, 10, 0, 0, 0, 0, 0, 0, 0])
+        XCTAssertEqual(c.features.events.columns.suffix(3).map(\.span), [1_000_000_000, 1_000_000_000, 500_000_000])
         let arena = try Arena(bytes: EventPath.arenaBytes(book: c.book, features: c.features), lock: false)
         defer { withExtendedLifetime(arena) {} }
         let path = try EventPath(book: c.book, features: c.features, arena: arena)
@@ -34,6 +36,8 @@ final class EventColumnTests: XCTestCase {
         // Per book: spreads, imbalances (finite ones), the last microprice, trade prices, last sign.
         var spreads = [[Double]](repeating: [], count: 8), imbalances = spreads
         var micro = [Double](repeating: .nan, count: 8), lastTrade = micro, sign = [Double](repeating: 0, count: 8)
+        // Per book: the times of buys, sells and cancels (lanes 0, 1, 2).
+        var arrivals = [[[UInt64]]](repeating: [[], [], []], count: 8)
         var checked = 0
         func near(_ a: Double, _ b: Double) -> Bool {
             (a.isNaN && b.isNaN) || a == b || abs(a - b) <= 1e-12 + 1e-9 * max(abs(a), abs(b))
@@ -44,9 +48,16 @@ final class EventColumnTests: XCTestCase {
         let file = temporaryFile(g.generate(messages: 60_000), suffix: ".itch")
         defer { unlink(file) }
         try FeedFile.open(file).forEachEvent { e in
+            let t = MicrostructureFeatures.time(e)
+            if e.kind == .order && e.action == Event.Action.cancel, let b = path.book.instruments.lookup(e.instrumentId)
+            {
+                arrivals[b][2].append(t)
+            }
             if e.action == Event.Action.trade {
                 let b = path.trade(e)
                 guard b >= 0 else { return }
+                if e.side == Event.Side.bid { arrivals[b][0].append(t) }
+                if e.side == Event.Side.ask { arrivals[b][1].append(t) }
                 let p = Double(e.price) / 1e9
                 if !lastTrade[b].isNaN && p != lastTrade[b] { sign[b] = p > lastTrade[b] ? 1 : -1 }
                 lastTrade[b] = p
@@ -72,7 +83,16 @@ final class EventColumnTests: XCTestCase {
             func nanos(_ x: Double) -> Double { (x * 1e9).rounded() }
             let below = s50.filter { nanos($0) <= nanos(spread) }.count
             let pct = spread.isFinite && !s50.isEmpty ? Double(below) / Double(s50.count) : .nan
-            let expected = [m20, std20, pct, imbalance - mean(imbalances[b].suffix(10)), mp - micro[b], mp - mid]
+            func rate(_ lane: Int, _ span: UInt64) -> Double {
+                Double(arrivals[b][lane].filter { $0 >= (t >= span ? t - span : 0) }.count) * 1e9 / Double(span)
+            }
+            let expected = [
+                m20, std20, pct, imbalance - mean(imbalances[b].suffix(10)), mp - micro[b], mp - mid,
+            ]
+            let rates = [rate(0, 1_000_000_000), rate(1, 1_000_000_000), rate(2, 500_000_000)]
+            for (k, want) in rates.enumerated() where row[index[k + 9]] != want {
+                XCTFail("\(Self.vector[k + 8]) book \(b): \(row[index[k + 9]]) vs \(want)")
+            }
             for (k, want) in expected.enumerated() where !near(row[index[k + 1]], want) {
                 XCTFail("\(Self.vector[k]) book \(b): \(row[index[k + 1]]) vs \(want)")
             }
@@ -80,6 +100,7 @@ final class EventColumnTests: XCTestCase {
             checked += 1
         }
         XCTAssertGreaterThan(checked, 50_000)
+        for lane in 0..<3 { XCTAssertGreaterThan(arrivals.reduce(0) { $0 + $1[lane].count }, 100, "lane \(lane)") }
     }
 
     func testBadEventColumnsAreRefusedByName() {
@@ -88,6 +109,7 @@ final class EventColumnTests: XCTestCase {
             ("vector = [\"spread_mean(1)\"]", "window 1 is not in 2...100000"),
             ("vector = [\"spread_pct(5000)\"]", "window 5000 is not in 2...4096"),
             ("vector = [\"tick_direction(3)\"]", "tick_direction takes no parameters"),
+            ("vector = [\"buy_rate(2h)\"]", "buy_rate takes a time span of 1ms...1h"),
         ]
         for (text, reason) in cases {
             XCTAssertThrowsError(try load(text), text) { error in

@@ -15,6 +15,10 @@
 ///   −1 below, the previous sign at an equal price (NaN before the first trade, 0 until a
 ///   price has changed);
 /// - `effective_spread_bps`: 2·|price − mid| / mid in bps, against the last published mid.
+/// Arrival rates, per second over the last S of the feature clock (S from the name: 500ms, 1s,
+/// 5s, 1m; each book event evicts what has left the window):
+/// - `buy_rate(S)`, `sell_rate(S)`: trades by aggressor side (DBN/ITCH side B, A);
+/// - `cancel_rate(S)`: order cancels (action C) of the instrument's order book.
 ///
 /// Inputs are the fixed vector's values just written into the row (spread, imbalance_l1, mid,
 /// microprice), so the columns follow its definitions and clock. Undefined inputs (an empty
@@ -26,6 +30,17 @@ public enum EventColumns {
         case spreadMean = "spread_mean", spreadStd = "spread_std", spreadPct = "spread_pct"
         case obiMomentum = "obi_momentum", micropriceDelta = "microprice_delta", micropriceMid = "microprice_mid"
         case tickDirection = "tick_direction", effectiveSpreadBps = "effective_spread_bps"
+        case buyRate = "buy_rate", sellRate = "sell_rate", cancelRate = "cancel_rate"
+
+        /// Whether the name takes a time span, `kind(1s)`; its lane in the rate windows.
+        var rateLane: Int? {
+            switch self {
+            case .buyRate: 0
+            case .sellRate: 1
+            case .cancelRate: 2
+            default: nil
+            }
+        }
 
         /// Whether the name takes a window, `kind(N)`, and its largest N.
         var maxWindow: Int? {
@@ -41,11 +56,16 @@ public enum EventColumns {
         public var name: String
         public var kind: Kind
         public var window: Int
+        /// A rate's time span, ns (0 for the others).
+        public var span: UInt64 = 0
     }
 
     public struct Config: Sendable, Equatable {
         public var columns: [Column] = []
         public init() {}
+
+        /// Whether any column counts order cancels (the path then looks up each cancel's book).
+        public var countsCancels: Bool { columns.contains { $0.kind == .cancelRate } }
 
         /// Whether `text` names an event column (`spread_mean(20)`, `tick_direction`, …).
         public static func names(_ text: String) -> Bool {
@@ -62,7 +82,15 @@ public enum EventColumns {
                 throw .init("unknown feature \"\(text)\"")
             }
             var window = 0
-            if let limit = kind.maxWindow {
+            if kind.rateLane != nil {
+                guard let open, spec.last == ")",
+                    case let .time(seconds) = IndicatorColumns.barMode(
+                        String(spec[spec.index(after: open)..<spec.index(before: spec.endIndex)])),
+                    seconds <= 3_600
+                else { throw .init("\(base) takes a time span of 1ms...1h, as in \"\(base)(1s)\"") }
+                columns.append(Column(name: text, kind: kind, window: 0, span: UInt64((seconds * 1e9).rounded())))
+                return
+            } else if let limit = kind.maxWindow {
                 guard let open, spec.last == ")",
                     let n = Int(spec[spec.index(after: open)..<spec.index(before: spec.endIndex)])
                 else { throw .init("\(base) takes a window of N book events, as in \"\(base)(20)\"") }
@@ -188,13 +216,18 @@ public enum EventColumns {
         let spreads: UnsafeMutablePointer<SpreadWindow>
         let imbalances: UnsafeMutablePointer<MeanWindow>
         let spreadWindows: Int, imbalanceWindows: Int
+        /// One per distinct span: counts of buys, sells and cancels in its lanes 0, 1, 2.
+        let rates: UnsafeMutablePointer<TimeWindowSums>
+        let rateWindows: Int
         var previousMicroprice = Double.nan
         var lastTradePrice = Double.nan
         var tickSign = 0.0
 
-        /// The distinct windows of the spread columns and of `obi_momentum`.
-        static func windows(_ c: Config) -> (spreads: [Int], imbalances: [Int]) {
-            var spreads: [Int] = [], imbalances: [Int] = []
+        /// The distinct windows of the spread columns and of `obi_momentum`, and the distinct
+        /// spans of the rates.
+        static func windows(_ c: Config) -> (spreads: [Int], imbalances: [Int], spans: [UInt64]) {
+            var spreads: [Int] = [], imbalances: [Int] = [], spans: [UInt64] = []
+            for col in c.columns where col.span > 0 && !spans.contains(col.span) { spans.append(col.span) }
             for col in c.columns where col.window > 0 {
                 if col.kind == .obiMomentum {
                     if !imbalances.contains(col.window) { imbalances.append(col.window) }
@@ -202,18 +235,28 @@ public enum EventColumns {
                     spreads.append(col.window)
                 }
             }
-            return (spreads, imbalances)
+            return (spreads, imbalances, spans)
         }
 
-        static func arenaBytes(_ c: Config) -> Int {
-            let (s, m) = windows(c)
-            return Arena.footprint(Slot.self, count: c.columns.count)
+        /// `capacity`: entries per rate window (`MicrostructureFeatures.Config.historyCapacity`).
+        static func arenaBytes(_ c: Config, capacity: Int) -> Int {
+            let (s, m, spans) = windows(c)
+            let rate = WindowMemory.arenaBytes { memory throws(ArenaError) in
+                try TimeWindowSums(span: 1, capacity: capacity, memory: memory)
+            }
+            return Arena.footprint(TimeWindowSums.self, count: spans.count) + spans.count * rate
+                + Arena.footprint(Slot.self, count: c.columns.count)
                 + Arena.footprint(SpreadWindow.self, count: s.count) + Arena.footprint(MeanWindow.self, count: m.count)
                 + (s + m).reduce(0) { $0 + Arena.footprint(Double.self, count: $1) }
         }
 
-        init(_ c: Config, offset: Int, arena: Arena) throws(ArenaError) {
-            let (s, m) = Self.windows(c)
+        init(_ c: Config, offset: Int, capacity: Int, arena: Arena) throws(ArenaError) {
+            let (s, m, spans) = Self.windows(c)
+            rateWindows = spans.count
+            rates = try arena.allocate(TimeWindowSums.self, count: max(spans.count, 1))
+            for (k, span) in spans.enumerated() {
+                (rates + k).initialize(to: try TimeWindowSums(span: span, capacity: capacity, memory: .arena(arena)))
+            }
             (spreadWindows, imbalanceWindows) = (s.count, m.count)
             spreads = try arena.allocate(SpreadWindow.self, count: max(s.count, 1))
             for (k, n) in s.enumerated() { (spreads + k).initialize(to: try SpreadWindow(capacity: n, arena: arena)) }
@@ -222,13 +265,16 @@ public enum EventColumns {
             count = c.columns.count
             slots = try arena.allocate(Slot.self, count: max(count, 1))
             for (i, col) in c.columns.enumerated() {
-                let window = (col.kind == .obiMomentum ? m : s).firstIndex(of: col.window) ?? -1
+                let window =
+                    col.span > 0
+                    ? spans.firstIndex(of: col.span)!
+                    : (col.kind == .obiMomentum ? m : s).firstIndex(of: col.window) ?? -1
                 (slots + i).initialize(to: Slot(kind: col.kind, out: offset + i, window: window))
             }
         }
 
-        /// A published view: its fixed vector is in `row`.
-        mutating func book(row: UnsafeMutablePointer<Double>) {
+        /// A published view at feature-clock time `t`: its fixed vector is in `row`.
+        mutating func book(row: UnsafeMutablePointer<Double>, at t: UInt64) {
             typealias F = MicrostructureFeatures.Feature
             let spread = row[F.spread.rawValue], imbalance = row[F.imbalanceL1.rawValue]
             let mid = row[F.mid.rawValue], micro = row[F.microprice.rawValue]
@@ -237,6 +283,7 @@ public enum EventColumns {
             let nanos = spreadDefined ? Int64((spread * 1e9).rounded()) : 0
             if spreadDefined { for k in 0..<spreadWindows { spreads[k].push(nanos) } }
             if imbalance.isFinite { for k in 0..<imbalanceWindows { imbalances[k].push(imbalance) } }
+            for k in 0..<rateWindows { rates[k].evict(before: t) }
             for i in 0..<count {
                 let out = slots[i].out, w = slots[i].window
                 switch slots[i].kind {
@@ -246,14 +293,21 @@ public enum EventColumns {
                 case .obiMomentum: row[out] = imbalance - imbalances[w].mean
                 case .micropriceDelta: row[out] = micro - previousMicroprice
                 case .micropriceMid: row[out] = micro - mid
+                case .buyRate, .sellRate, .cancelRate:
+                    row[out] = rates[w].sums[slots[i].kind.rateLane!] * 1e9 / Double(rates[w].span)
                 case .tickDirection, .effectiveSpreadBps: break  // trades set them
                 }
             }
             if micro.isFinite { previousMicroprice = micro }
         }
 
-        /// A trade at `price`; the row's mid is the last published one.
-        mutating func trade(price: Double, row: UnsafeMutablePointer<Double>) {
+        /// A trade at `price` by aggressor `side` at time `t`; the row's mid is the last
+        /// published one.
+        mutating func trade(price: Double, side: UInt8, at t: UInt64, row: UnsafeMutablePointer<Double>) {
+            if rateWindows > 0 {
+                let lane = SIMD4<Double>(side == Event.Side.bid ? 1 : 0, side == Event.Side.ask ? 1 : 0, 0, 0)
+                for k in 0..<rateWindows { rates[k].add(lane, at: t) }
+            }
             guard price.isFinite else { return }
             if !lastTradePrice.isNaN && price != lastTradePrice { tickSign = price > lastTradePrice ? 1 : -1 }
             lastTradePrice = price
@@ -265,6 +319,11 @@ public enum EventColumns {
                 default: break
                 }
             }
+        }
+
+        /// An order cancel of the instrument's book at time `t`.
+        mutating func cancel(at t: UInt64) {
+            for k in 0..<rateWindows { rates[k].add(SIMD4(0, 0, 1, 0), at: t) }
         }
     }
 }

@@ -28,6 +28,8 @@ public struct EventPath: @unchecked Sendable {
     /// Per book, its per-event columns (none when none is configured).
     let events: UnsafeMutablePointer<EventColumns.State>
     let hasEvents: Bool
+    /// Whether an event column counts cancels (each cancel then finds its book).
+    let countsCancels: Bool
     /// Trades the configured volume bar series skipped as too large (`features.oversized_trades`
     /// in the engine's counters).
     let oversized: UnsafeMutablePointer<UInt64>
@@ -44,7 +46,8 @@ public struct EventPath: @unchecked Sendable {
             + Arena.footprint(Double.self, count: n * width(features))
             + Arena.footprint(IndicatorColumns.State.self, count: n) + Arena.footprint(UInt64.self, count: 1)
             + (c.columns.isEmpty ? 0 : n * IndicatorColumns.State.arenaBytes(c))
-            + Arena.footprint(EventColumns.State.self, count: n) + n * EventColumns.State.arenaBytes(features.events)
+            + Arena.footprint(EventColumns.State.self, count: n)
+            + n * EventColumns.State.arenaBytes(features.events, capacity: features.historyCapacity)
     }
 
     /// A row's width for `features`.
@@ -88,11 +91,14 @@ public struct EventPath: @unchecked Sendable {
         }
         let e = featureConfig.events
         hasEvents = !e.columns.isEmpty
+        countsCancels = e.countsCancels
         events = try arena.allocate(EventColumns.State.self, count: n)
         if hasEvents {
             for b in 0..<n {
                 (events + b).initialize(
-                    to: try EventColumns.State(e, offset: MicrostructureFeatures.count + c.columns.count, arena: arena))
+                    to: try EventColumns.State(
+                        e, offset: MicrostructureFeatures.count + c.columns.count,
+                        capacity: featureConfig.historyCapacity, arena: arena))
             }
         }
     }
@@ -101,7 +107,10 @@ public struct EventPath: @unchecked Sendable {
     /// or no slot left), or `notBook`.
     @inline(__always)
     public func move(_ e: Event) -> Int {
-        if e.kind == .order { return book.apply(e) }
+        if e.kind == .order {
+            if countsCancels && e.action == Event.Action.cancel { countCancel(e) }
+            return book.apply(e)
+        }
         guard e.kind == .level && e.action == Event.Action.level else { return Self.notBook }
         let b = levels.apply(level: e)
         if b >= 0 { views[b] = levels.view(book: b) }
@@ -112,7 +121,14 @@ public struct EventPath: @unchecked Sendable {
     @inline(__always)
     public func updateFeatures(book b: Int, event e: Event) {
         features[b].book(views[b], event: e, into: rows + b &* width)
-        if hasEvents { events[b].book(row: rows + b &* width) }
+        if hasEvents { events[b].book(row: rows + b &* width, at: features[b].clockTime(e)) }
+    }
+
+    /// A cancel into its instrument's cancel rates (only when an event column counts them).
+    @inline(never)
+    func countCancel(_ e: Event) {
+        guard let b = book.instruments.lookup(e.instrumentId) else { return }
+        events[b].cancel(at: features[b].clockTime(e))
     }
 
     /// A trade into its instrument's trade state. Returns its book, or −1 when it has none.
@@ -123,7 +139,7 @@ public struct EventPath: @unchecked Sendable {
         guard e.price != Event.undefinedPrice else { return b }
         let price = Double(e.price) / 1e9, row = rows + b &* width
         if hasColumns { columns[b].trade(price: price, size: Double(e.size), at: features[b].clockTime(e), row: row) }
-        if hasEvents { events[b].trade(price: price, row: row) }
+        if hasEvents { events[b].trade(price: price, side: e.side, at: features[b].clockTime(e), row: row) }
         return b
     }
 
