@@ -190,6 +190,10 @@ final class IndicatorColumnTests: XCTestCase {
             ),
             ("bars = [\"1s\"]\nvector = [\"mid\", \"mid\"]", "features.vector[1]", "\"mid\" is listed twice"),
             ("bars = [\"1x\"]", "features.bars[0]", "\"1x\" is not a bar series"),
+            (
+                "bars = [\"1s\"]\nvector = [\"BBANDS(5,1e300,2).upper@1s\"]", "features.vector[0]",
+                "nbdevup 1e300 is not in -1000000...1000000"
+            ),
             ("bars = [\"1s\", \"1s\"]", "features.bars[1]", "\"1s\" is declared twice"),
             ("vector = [\"mid\"]\nnames = [\"mid\"]", "features.names", "not both"),
             ("vector = [\"midd\"]", "features.vector[0]", "unknown feature \"midd\""),

@@ -142,6 +142,9 @@ public enum IndicatorColumns {
                         "\(kind.rawValue): \(formal[i].name) \(a) is not a whole number in \(Int(formal[i].least))...100000"
                     )
                 }
+                guard integral || abs(v) <= 1e6 else {
+                    throw Refusal("\(kind.rawValue): \(formal[i].name) \(a) is not in -1000000...1000000")
+                }
                 values[i] = v
             }
             if kind == .MACD && values[0] >= values[1] {
