@@ -166,6 +166,38 @@ final class IndicatorColumnTests: XCTestCase {
         XCTAssertGreaterThan(compared, 20_000)
     }
 
+    /// Every indicator builds and steps at its largest parameters (a start-up that cannot trap
+    /// on a value the parser let through).
+    func testEveryIndicatorBuildsAtItsLargestParameters() throws {
+        var vector: [String] = []
+        for kind in IndicatorColumns.Kind.allCases {
+            let largest = kind.parameters.enumerated().map { i, p in
+                p.least < 1 ? "1000000" : kind == .MACD && i == 0 ? "99999" : "100000"
+            }
+            let output = kind.outputs.first.map { "." + $0 } ?? ""
+            vector.append("\(kind.rawValue)(\(largest.joined(separator: ",")))\(output)@1s")
+        }
+        let c = try load("bars = [\"1s\"]\nvector = [" + vector.map { "\"\($0)\"" }.joined(separator: ", ") + "]")
+        var book = c.book
+        book.maxInstruments = 1
+        let arena = try Arena(bytes: EventPath.arenaBytes(book: book, features: c.features), lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let path = try EventPath(book: book, features: c.features, arena: arena)
+        defer { path.release() }
+        var add = Event()
+        (add.kind, add.action, add.side, add.instrumentId, add.price, add.size, add.flags, add.orderId) =
+            (.order, Event.Action.add, Event.Side.bid, 3, 1_000_000_000, 1, 0x80, 1)
+        XCTAssertEqual(path.move(add), 0)
+        for i in 0..<5 {
+            var t = Event()
+            (t.kind, t.action, t.side, t.instrumentId, t.price, t.size) =
+                (.trade, Event.Action.trade, Event.Side.bid, 3, Int64(1_000_000_000 + i), 1)
+            t.tsEvent = UInt64(i) * 1_000_000_000
+            XCTAssertEqual(path.trade(t), 0)
+        }
+        XCTAssertEqual(c.features.indicators.columns.count, IndicatorColumns.Kind.allCases.count)
+    }
+
     /// Each refusal names the entry and the reason.
     func testBadEntriesAreRefusedByName() {
         let cases: [(String, String, String)] = [
