@@ -131,7 +131,7 @@ struct FeaturesCommand: ParsableCommand {
             }
         } catch { fail("\(error)") }
         printError(
-            "hotpath: \(out): \(rows) rows × \(n) features (\(result.undefined) undefined values, \(result.badInputs) bad inputs skipped)"
+            "hotpath: \(out): \(rows) rows × \(n) features (\(result.undefined) undefined values of the fixed vector, \(result.badInputs) bad inputs skipped)"
         )
     }
 }
