@@ -1,6 +1,7 @@
 /// The configured indicator columns of the feature vector (`[features] bars` and the indicator
 /// entries of `[features] vector`): TA-Lib indicators, by TA-Lib's name and parameters, and
-/// VWMA, CMF and KELTNER (not in TA-Lib; Channels.swift defines them), on named bar series, as in `"RSI(14)@1m"`, `"MACD(12,26,9).hist@5m"`, `"OBV@vol:1000"`.
+/// VWMA, CMF and KELTNER (not in TA-Lib; Channels.swift defines them), on named bar series, as
+/// in `"RSI(14)@1m"`, `"MACD(12,26,9).hist@5m"`, `"OBV@vol:1000"`.
 ///
 /// Design:
 /// - `Config` is parsed once at load. Columns that share an indicator (`MACD(12,26,9).macd@5m`
@@ -16,7 +17,7 @@
 /// series takes at most `maxBarsPerTrade` bars from one trade; a larger trade is skipped for
 /// that series and counted in `oversizedTrades`, so one bad size cannot stall the engine thread.
 public enum IndicatorColumns {
-    /// The indicators a column can name: TA-Lib's function names.
+    /// The indicators a column can name: TA-Lib's function names, and three more.
     public enum Kind: String, CaseIterable, Sendable {
         case SMA, EMA, WMA, DEMA, TEMA, TRIMA, KAMA, TRIX
         case RSI, CMO, ROC, MOM, MACD
