@@ -484,13 +484,7 @@ final class EngineTests: XCTestCase {
         try requireOptimizedBuild()
         let (_, events) = try regimeSession()
         let engine = try Engine(config: try regimeConfig("[drift]\nfeatures = [\"realized_vol_60s\", \"spread_bps\"]"))
-        events.withUnsafeBufferPointer { e in
-            for i in 0..<100_000 { engine.core.process(e[i]) }
-            let (mallocs, retains) = (hp_thread_malloc_count(), hp_thread_retain_count())
-            for i in 100_000..<e.count { engine.core.process(e[i]) }
-            XCTAssertEqual(hp_thread_malloc_count() - mallocs, 0)
-            XCTAssertEqual(hp_thread_retain_count() - retains, 0)
-        }
+        assertEngineAllocatesNothing(engine.core, events, warmUp: 100_000)
         XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.regimeSwitches.rawValue].value, 10)
         XCTAssertGreaterThan(engine.core.counts[EngineCore.Count.driftDetected.rawValue].value, 0)
     }

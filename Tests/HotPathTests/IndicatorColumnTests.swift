@@ -1,4 +1,3 @@
-import MallocCounter
 import XCTest
 
 @testable import HotPath
@@ -42,13 +41,7 @@ final class IndicatorColumnTests: XCTestCase {
         try FeedFile.open(path).forEachEvent { events.append($0) }
         let engine = try Engine(config: c)
         let core = engine.core
-        events.withUnsafeBufferPointer { e in
-            for i in 0..<20_000 { core.process(e[i]) }
-            let (mallocs, retains) = (hp_thread_malloc_count(), hp_thread_retain_count())
-            for i in 20_000..<e.count { core.process(e[i]) }
-            XCTAssertEqual(hp_thread_malloc_count() - mallocs, 0)
-            XCTAssertEqual(hp_thread_retain_count() - retains, 0)
-        }
+        assertEngineAllocatesNothing(core, events, warmUp: 20_000)
         // The 15 s series closed bars: its EMA(3) is defined for every instrument by now.
         let column = c.featureIndices[c.featureNames.firstIndex(of: "EMA(3)@15s")!]
         for b in 0..<4 { XCTAssertTrue(core.path.rows[b * core.path.width + column].isFinite, "book \(b)") }

@@ -168,13 +168,7 @@ extension EngineTests {
         }
 
         let engine = try Engine(config: try config())
-        events.withUnsafeBufferPointer { e in
-            for i in 0..<10_000 { engine.core.process(e[i]) }
-            let (mallocs, retains) = (hp_thread_malloc_count(), hp_thread_retain_count())
-            for i in 10_000..<e.count { engine.core.process(e[i]) }
-            XCTAssertEqual(hp_thread_malloc_count() - mallocs, 0)
-            XCTAssertEqual(hp_thread_retain_count() - retains, 0)
-        }
+        assertEngineAllocatesNothing(engine.core, events, warmUp: 10_000)
     }
 }
 

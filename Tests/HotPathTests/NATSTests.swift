@@ -328,13 +328,7 @@ final class NATSTests: XCTestCase {
         XCTAssertNotNil(engine.natsOutput)
         var events: [Event] = []
         try FeedFile.open(dir + "/demo.itch").forEachEvent { events.append($0) }
-        events.withUnsafeBufferPointer { e in
-            for i in 0..<20_000 { engine.core.process(e[i]) }
-            let (mallocs, retains) = (hp_thread_malloc_count(), hp_thread_retain_count())
-            for i in 20_000..<e.count { engine.core.process(e[i]) }
-            XCTAssertEqual(hp_thread_malloc_count() - mallocs, 0)
-            XCTAssertEqual(hp_thread_retain_count() - retains, 0)
-        }
+        assertEngineAllocatesNothing(engine.core, events, warmUp: 20_000)
     }
 
     /// The output thread (the caller of `run`) publishing over NATS: its allocations per

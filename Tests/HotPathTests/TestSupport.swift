@@ -1,5 +1,8 @@
 import CSupport
+import MallocCounter
 import XCTest
+
+@testable import HotPath
 
 #if canImport(Glibc)
 import Glibc
@@ -77,3 +80,17 @@ let isOptimizedBuild = false
 #else
 let isOptimizedBuild = true
 #endif
+
+/// Steps `events` through `core`: the first `warmUp` of them to warm it (first-use costs), then
+/// the rest, which must neither allocate nor retain on this thread (release builds count both).
+func assertEngineAllocatesNothing(
+    _ core: EngineCore, _ events: [Event], warmUp: Int, file: StaticString = #filePath, line: UInt = #line
+) {
+    events.withUnsafeBufferPointer { e in
+        for i in 0..<min(warmUp, e.count) { core.process(e[i]) }
+        let (mallocs, retains) = (hp_thread_malloc_count(), hp_thread_retain_count())
+        for i in min(warmUp, e.count)..<e.count { core.process(e[i]) }
+        XCTAssertEqual(hp_thread_malloc_count() - mallocs, 0, "mallocs after the warm-up", file: file, line: line)
+        XCTAssertEqual(hp_thread_retain_count() - retains, 0, "retains after the warm-up", file: file, line: line)
+    }
+}
