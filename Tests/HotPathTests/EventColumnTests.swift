@@ -103,6 +103,51 @@ final class EventColumnTests: XCTestCase {
         for lane in 0..<3 { XCTAssertGreaterThan(arrivals.reduce(0) { $0 + $1[lane].count }, 100, "lane \(lane)") }
     }
 
+    /// `return(S)`, `realized_vol(S)` and `imbalance(Lk)` equal the fixed vector's features
+    /// at the fixed windows bit for bit, and a direct recomputation at others.
+    func testWindowedFixedFeaturesAtOtherWindows() throws {
+        let c = try load(
+            "vector = [\"return(1s)\", \"return(60s)\", \"realized_vol(60s)\", \"imbalance(L5)\", "
+                + "\"return(2s)\", \"imbalance(L2)\"]")
+        let arena = try Arena(bytes: EventPath.arenaBytes(book: c.book, features: c.features), lock: false)
+        defer { withExtendedLifetime(arena) {} }
+        let path = try EventPath(book: c.book, features: c.features, arena: arena)
+        defer { path.release() }
+        let index = c.featureIndices
+        typealias F = MicrostructureFeatures.Feature
+        var history = [[(UInt64, Double)]](repeating: [], count: 8)  // per book: (time, log mid) changes
+        var g = ITCHGenerator.demoSession
+        g.seed = 0xE8
+        let file = temporaryFile(g.generate(messages: 60_000), suffix: ".itch")
+        defer { unlink(file) }
+        var checked = 0, defined = 0
+        try FeedFile.open(file).forEachEvent { e in
+            if e.action == Event.Action.trade { _ = path.trade(e); return }
+            let b = path.move(e)
+            guard b >= 0 else { return }
+            path.updateFeatures(book: b, event: e)
+            let row = path.rows + b * path.width, t = MicrostructureFeatures.time(e)
+            let fixed = [F.return1s, .return60s, .realizedVol60s, .imbalanceL5].map { row[$0.rawValue] }
+            for k in 0..<4 where row[index[k]].bitPattern != fixed[k].bitPattern {
+                XCTFail("\(c.featureNames[k]) book \(b): \(row[index[k]]) vs the fixed \(fixed[k])")
+            }
+            let mid = row[F.mid.rawValue], logMid = mid.isFinite && mid > 0 ? log(mid) : Double.nan
+            if logMid.isFinite && logMid != history[b].last?.1 { history[b].append((t, logMid)) }
+            let then = history[b].last { $0.0 <= (t >= 2_000_000_000 ? t - 2_000_000_000 : 0) }?.1
+            let r2 = then.map { logMid - $0 } ?? .nan
+            XCTAssertTrue(row[index[4]].bitPattern == r2.bitPattern || (row[index[4]].isNaN && r2.isNaN))
+            let v = path.view(b), h = v.info
+            let bid = (0..<min(2, Int(h.bidLevels))).reduce(0.0) { $0 + Double(v.bid($1).size) }
+            let ask = (0..<min(2, Int(h.askLevels))).reduce(0.0) { $0 + Double(v.ask($1).size) }
+            let i2 = bid + ask > 0 ? bid / (bid + ask) : .nan
+            XCTAssertTrue(row[index[5]] == i2 || (row[index[5]].isNaN && i2.isNaN))
+            if r2.isFinite { defined += 1 }
+            checked += 1
+        }
+        XCTAssertGreaterThan(checked, 50_000)
+        XCTAssertGreaterThan(defined, 40_000)
+    }
+
     func testBadEventColumnsAreRefusedByName() {
         let cases: [(String, String)] = [
             ("vector = [\"spread_mean\"]", "spread_mean takes a window of N book events"),
@@ -110,6 +155,8 @@ final class EventColumnTests: XCTestCase {
             ("vector = [\"spread_pct(5000)\"]", "window 5000 is not in 2...4096"),
             ("vector = [\"tick_direction(3)\"]", "tick_direction takes no parameters"),
             ("vector = [\"buy_rate(2h)\"]", "buy_rate takes a time span of 1ms...1h"),
+            ("vector = [\"imbalance(L0)\"]", "imbalance takes the top k levels, k in 1...64"),
+            ("vector = [\"return(5)\"]", "return takes a time span of 1ms...1h"),
         ]
         for (text, reason) in cases {
             XCTAssertThrowsError(try load(text), text) { error in

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The configured per-event columns of the feature vector: features the seeds name that the
 /// fixed vector lacks, computed only when `[features] vector` names them.
 ///
@@ -15,6 +19,12 @@
 ///   −1 below, the previous sign at an equal price (NaN before the first trade, 0 until a
 ///   price has changed);
 /// - `effective_spread_bps`: 2·|price − mid| / mid in bps, against the last published mid.
+/// The fixed vector's windowed features at other windows (over the feature clock, as there):
+/// - `return(S)`: log mid now − log mid at or before now − S (`return_1s` at S = 1s);
+/// - `realized_vol(S)`: sqrt(Σ r²) of the per-view log mid returns over the last S
+///   (`realized_vol_60s` at S = 60s);
+/// - `imbalance(Lk)`: bid depth / (bid + ask depth) over the top k levels (`imbalance_l5` at k = 5
+///   with `levels = 5`), k in 1…64.
 /// Arrival rates, per second over the last S of the feature clock (S from the name: 500ms, 1s,
 /// 5s, 1m; each book event evicts what has left the window):
 /// - `buy_rate(S)`, `sell_rate(S)`: trades by aggressor side (DBN/ITCH side B, A);
@@ -31,6 +41,10 @@ public enum EventColumns {
         case obiMomentum = "obi_momentum", micropriceDelta = "microprice_delta", micropriceMid = "microprice_mid"
         case tickDirection = "tick_direction", effectiveSpreadBps = "effective_spread_bps"
         case buyRate = "buy_rate", sellRate = "sell_rate", cancelRate = "cancel_rate"
+        case logReturn = "return", realizedVol = "realized_vol", imbalance = "imbalance"
+
+        /// Whether the name takes a time span, `kind(1s)`.
+        var takesSpan: Bool { rateLane != nil || self == .logReturn || self == .realizedVol }
 
         /// Whether the name takes a time span, `kind(1s)`; its lane in the rate windows.
         var rateLane: Int? {
@@ -82,7 +96,16 @@ public enum EventColumns {
                 throw .init("unknown feature \"\(text)\"")
             }
             var window = 0
-            if kind.rateLane != nil {
+            if kind == .imbalance {
+                guard let open, spec.last == ")",
+                    spec[spec.index(after: open)...].first.map({ $0 == "L" || $0 == "l" }) == true,
+                    let k = Int(spec[spec.index(open, offsetBy: 2)..<spec.index(before: spec.endIndex)]),
+                    (1...64).contains(k)
+                else { throw .init("imbalance takes the top k levels, k in 1...64, as in \"imbalance(L3)\"") }
+                columns.append(Column(name: text, kind: kind, window: k))
+                return
+            }
+            if kind.takesSpan {
                 guard let open, spec.last == ")",
                     case let .time(seconds) = IndicatorColumns.barMode(
                         String(spec[spec.index(after: open)..<spec.index(before: spec.endIndex)])),
@@ -219,6 +242,13 @@ public enum EventColumns {
         /// One per distinct span: counts of buys, sells and cancels in its lanes 0, 1, 2.
         let rates: UnsafeMutablePointer<TimeWindowSums>
         let rateWindows: Int
+        /// `return(S)`: the log mid's changes and a cursor per distinct S; `realized_vol(S)`: a
+        /// window of squared returns per distinct S.
+        var logMids: SeriesRing
+        let lags: UnsafeMutablePointer<LaggedCursor>
+        let vols: UnsafeMutablePointer<TimeWindowSum>
+        let returnSpans: Int, volSpans: Int
+        var previousLogMid = Double.nan
         var previousMicroprice = Double.nan
         var lastTradePrice = Double.nan
         var tickSign = 0.0
@@ -227,8 +257,8 @@ public enum EventColumns {
         /// spans of the rates.
         static func windows(_ c: Config) -> (spreads: [Int], imbalances: [Int], spans: [UInt64]) {
             var spreads: [Int] = [], imbalances: [Int] = [], spans: [UInt64] = []
-            for col in c.columns where col.span > 0 && !spans.contains(col.span) { spans.append(col.span) }
-            for col in c.columns where col.window > 0 {
+            for col in c.columns where col.kind.rateLane != nil && !spans.contains(col.span) { spans.append(col.span) }
+            for col in c.columns where col.window > 0 && col.kind != .imbalance {
                 if col.kind == .obiMomentum {
                     if !imbalances.contains(col.window) { imbalances.append(col.window) }
                 } else if !spreads.contains(col.window) {
@@ -238,20 +268,47 @@ public enum EventColumns {
             return (spreads, imbalances, spans)
         }
 
-        /// `capacity`: entries per rate window (`MicrostructureFeatures.Config.historyCapacity`).
+        /// The distinct spans of `return(S)` and of `realized_vol(S)`.
+        static func timeSpans(_ c: Config) -> (returns: [UInt64], vols: [UInt64]) {
+            var returns: [UInt64] = [], vols: [UInt64] = []
+            for col in c.columns where col.kind == .logReturn && !returns.contains(col.span) {
+                returns.append(col.span)
+            }
+            for col in c.columns where col.kind == .realizedVol && !vols.contains(col.span) { vols.append(col.span) }
+            return (returns, vols)
+        }
+
+        /// `capacity`: entries per time window (`MicrostructureFeatures.Config.historyCapacity`).
         static func arenaBytes(_ c: Config, capacity: Int) -> Int {
             let (s, m, spans) = windows(c)
             let rate = WindowMemory.arenaBytes { memory throws(ArenaError) in
                 try TimeWindowSums(span: 1, capacity: capacity, memory: memory)
             }
-            return Arena.footprint(TimeWindowSums.self, count: spans.count) + spans.count * rate
+            let (r, v) = timeSpans(c)
+            let ring = WindowMemory.arenaBytes { memory throws(ArenaError) in
+                try SeriesRing(capacity: r.isEmpty ? 1 : capacity, memory: memory)
+            }
+            let vol = WindowMemory.arenaBytes { memory throws(ArenaError) in
+                try TimeWindowSum(span: 1, capacity: capacity, memory: memory)
+            }
+            return Arena.footprint(TimeWindowSums.self, count: spans.count) + spans.count * rate + ring
+                + Arena.footprint(LaggedCursor.self, count: r.count)
+                + Arena.footprint(TimeWindowSum.self, count: v.count) + v.count * vol
                 + Arena.footprint(Slot.self, count: c.columns.count)
                 + Arena.footprint(SpreadWindow.self, count: s.count) + Arena.footprint(MeanWindow.self, count: m.count)
                 + (s + m).reduce(0) { $0 + Arena.footprint(Double.self, count: $1) }
         }
 
         init(_ c: Config, offset: Int, capacity: Int, arena: Arena) throws(ArenaError) {
-            let (s, m, spans) = Self.windows(c)
+            let (s, m, spans) = Self.windows(c), (r, v) = Self.timeSpans(c)
+            (returnSpans, volSpans) = (r.count, v.count)
+            logMids = try SeriesRing(capacity: r.isEmpty ? 1 : capacity, memory: .arena(arena))
+            lags = try arena.allocate(LaggedCursor.self, count: max(r.count, 1))
+            for (k, span) in r.enumerated() { (lags + k).initialize(to: LaggedCursor(lag: span)) }
+            vols = try arena.allocate(TimeWindowSum.self, count: max(v.count, 1))
+            for (k, span) in v.enumerated() {
+                (vols + k).initialize(to: try TimeWindowSum(span: span, capacity: capacity, memory: .arena(arena)))
+            }
             rateWindows = spans.count
             rates = try arena.allocate(TimeWindowSums.self, count: max(spans.count, 1))
             for (k, span) in spans.enumerated() {
@@ -265,16 +322,22 @@ public enum EventColumns {
             count = c.columns.count
             slots = try arena.allocate(Slot.self, count: max(count, 1))
             for (i, col) in c.columns.enumerated() {
-                let window =
-                    col.span > 0
-                    ? spans.firstIndex(of: col.span)!
-                    : (col.kind == .obiMomentum ? m : s).firstIndex(of: col.window) ?? -1
+                let window: Int
+                switch col.kind {
+                case .buyRate, .sellRate, .cancelRate: window = spans.firstIndex(of: col.span)!
+                case .logReturn: window = r.firstIndex(of: col.span)!
+                case .realizedVol: window = v.firstIndex(of: col.span)!
+                case .imbalance: window = col.window
+                case .obiMomentum: window = m.firstIndex(of: col.window)!
+                case .spreadMean, .spreadStd, .spreadPct: window = s.firstIndex(of: col.window)!
+                default: window = -1
+                }
                 (slots + i).initialize(to: Slot(kind: col.kind, out: offset + i, window: window))
             }
         }
 
         /// A published view at feature-clock time `t`: its fixed vector is in `row`.
-        mutating func book(row: UnsafeMutablePointer<Double>, at t: UInt64) {
+        mutating func book(row: UnsafeMutablePointer<Double>, view: BookView, at t: UInt64) {
             typealias F = MicrostructureFeatures.Feature
             let spread = row[F.spread.rawValue], imbalance = row[F.imbalanceL1.rawValue]
             let mid = row[F.mid.rawValue], micro = row[F.microprice.rawValue]
@@ -284,6 +347,18 @@ public enum EventColumns {
             if spreadDefined { for k in 0..<spreadWindows { spreads[k].push(nanos) } }
             if imbalance.isFinite { for k in 0..<imbalanceWindows { imbalances[k].push(imbalance) } }
             for k in 0..<rateWindows { rates[k].evict(before: t) }
+            // Log mid and its return since the previous view, as the fixed vector forms them.
+            var logMid = Double.nan, r2 = 0.0
+            if returnSpans + volSpans > 0 {
+                logMid = mid.isFinite && mid > 0 ? log(mid) : .nan
+                if returnSpans > 0 && logMid.isFinite && logMid != previousLogMid { logMids.add(logMid, at: t) }
+                let r = logMid - previousLogMid
+                r2 = r.isFinite ? r * r : 0
+                for k in 0..<volSpans {
+                    if r2 != 0 { vols[k].add(r2, at: t) } else { vols[k].evict(before: t) }
+                }
+                if logMid.isFinite { previousLogMid = logMid }
+            }
             for i in 0..<count {
                 let out = slots[i].out, w = slots[i].window
                 switch slots[i].kind {
@@ -295,6 +370,10 @@ public enum EventColumns {
                 case .micropriceMid: row[out] = micro - mid
                 case .buyRate, .sellRate, .cancelRate:
                     row[out] = rates[w].sums[slots[i].kind.rateLane!] * 1e9 / Double(rates[w].span)
+                case .logReturn:
+                    row[out] = lags[w].value(in: logMids, now: t).map { logMid - $0 } ?? .nan
+                case .realizedVol: row[out] = max(vols[w].sum, 0).squareRoot()
+                case .imbalance: row[out] = Self.imbalance(view, levels: w)
                 case .tickDirection, .effectiveSpreadBps: break  // trades set them
                 }
             }
@@ -319,6 +398,17 @@ public enum EventColumns {
                 default: break
                 }
             }
+        }
+
+        /// Bid depth over bid and ask depth, top `k` levels each (integer sums, as the fixed
+        /// vector's).
+        static func imbalance(_ view: BookView, levels k: Int) -> Double {
+            let h = view.header.pointee
+            var sb: UInt64 = 0, sa: UInt64 = 0
+            for r in 0..<min(k, Int(h.bidLevels)) { sb &+= UInt64(view.bid(r).size) }
+            for r in 0..<min(k, Int(h.askLevels)) { sa &+= UInt64(view.ask(r).size) }
+            let db = Double(sb), da = Double(sa)
+            return db + da > 0 ? db / (db + da) : .nan
         }
 
         /// An order cancel of the instrument's book at time `t`.
