@@ -2,12 +2,13 @@
 # Installs what HotPath needs on a fresh Debian machine (as root), only when it is missing:
 # the C libraries the CSupport target links (liburing, libnuma, OpenSSL, zstd, zlib, libnats),
 # nats-server (the fleet tests start one on loopback), the zstd CLI,
-# valgrind with binutils (the latency gate's instruction counts), and python3-venv (the venv in
-# which the test command installs Databento's official client).
+# valgrind with binutils (the latency gate's instruction counts), python3-venv (the venv in
+# which the test command installs Databento's official client), and tzdata (the session clock's
+# time zones).
 # The Swift 6.3 toolchain must already be on PATH.
 set -euo pipefail
 need=()
-for pkg in liburing-dev libnuma-dev libssl-dev libzstd-dev zlib1g-dev libnats-dev nats-server zstd gzip valgrind binutils python3-venv; do
+for pkg in liburing-dev libnuma-dev libssl-dev libzstd-dev zlib1g-dev libnats-dev nats-server zstd gzip valgrind binutils python3-venv tzdata; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

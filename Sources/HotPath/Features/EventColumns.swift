@@ -25,6 +25,9 @@ import Glibc
 ///   (`realized_vol_60s` at S = 60s);
 /// - `imbalance(Lk)`: bid depth / (bid + ask depth) over the top k levels (`imbalance_l5` at k = 5
 ///   with `levels = 5`), k in 1…64.
+/// The session clock, from the calendar `[features] session_*` sets (`SessionCalendar`), at
+/// each view's exchange time: `minutes_since_open` and `minutes_to_close` (negative outside the
+/// session's hours, NaN on a closed day).
 /// Arrival rates, per second over the last S of the feature clock (S from the name: 500ms, 1s,
 /// 5s, 1m; each book event evicts what has left the window):
 /// - `buy_rate(S)`, `sell_rate(S)`: trades by aggressor side (DBN/ITCH side B, A);
@@ -42,6 +45,7 @@ public enum EventColumns {
         case tickDirection = "tick_direction", effectiveSpreadBps = "effective_spread_bps"
         case buyRate = "buy_rate", sellRate = "sell_rate", cancelRate = "cancel_rate"
         case logReturn = "return", realizedVol = "realized_vol", imbalance = "imbalance"
+        case minutesSinceOpen = "minutes_since_open", minutesToClose = "minutes_to_close"
 
         /// Whether the name takes a time span, `kind(1s)`.
         var takesSpan: Bool { rateLane != nil || self == .logReturn || self == .realizedVol }
@@ -76,6 +80,8 @@ public enum EventColumns {
 
     public struct Config: Sendable, Equatable {
         public var columns: [Column] = []
+        /// The session the session-clock columns read (set before they are added).
+        public var session: SessionCalendar? = nil
         public init() {}
 
         /// Whether any column counts order cancels (the path then looks up each cancel's book).
@@ -96,6 +102,9 @@ public enum EventColumns {
                 throw .init("unknown feature \"\(text)\"")
             }
             var window = 0
+            if kind == .minutesSinceOpen || kind == .minutesToClose, session == nil {
+                throw .init("\(base) needs a session: session_open, session_close and session_zone under [features]")
+            }
             if kind == .imbalance {
                 guard let open, spec.last == ")",
                     spec[spec.index(after: open)...].first.map({ $0 == "L" || $0 == "l" }) == true,
@@ -249,6 +258,7 @@ public enum EventColumns {
         let vols: UnsafeMutablePointer<TimeWindowSum>
         let returnSpans: Int, volSpans: Int
         var previousLogMid = Double.nan
+        let session: SessionClock?
         var previousMicroprice = Double.nan
         var lastTradePrice = Double.nan
         var tickSign = 0.0
@@ -292,6 +302,7 @@ public enum EventColumns {
                 try TimeWindowSum(span: 1, capacity: capacity, memory: memory)
             }
             return Arena.footprint(TimeWindowSums.self, count: spans.count) + spans.count * rate + ring
+                + (c.session?.arenaBytes ?? 0)
                 + Arena.footprint(LaggedCursor.self, count: r.count)
                 + Arena.footprint(TimeWindowSum.self, count: v.count) + v.count * vol
                 + Arena.footprint(Slot.self, count: c.columns.count)
@@ -302,6 +313,7 @@ public enum EventColumns {
         init(_ c: Config, offset: Int, capacity: Int, arena: Arena) throws(ArenaError) {
             let (s, m, spans) = Self.windows(c), (r, v) = Self.timeSpans(c)
             (returnSpans, volSpans) = (r.count, v.count)
+            session = try c.session.map { s throws(ArenaError) in try SessionClock(s, arena: arena) }
             logMids = try SeriesRing(capacity: r.isEmpty ? 1 : capacity, memory: .arena(arena))
             lags = try arena.allocate(LaggedCursor.self, count: max(r.count, 1))
             for (k, span) in r.enumerated() { (lags + k).initialize(to: LaggedCursor(lag: span)) }
@@ -337,7 +349,8 @@ public enum EventColumns {
         }
 
         /// A published view at feature-clock time `t`: its fixed vector is in `row`.
-        mutating func book(row: UnsafeMutablePointer<Double>, view: BookView, at t: UInt64) {
+        /// `exchangeTime`: the view's exchange time, for the session clock.
+        mutating func book(row: UnsafeMutablePointer<Double>, view: BookView, at t: UInt64, exchangeTime: UInt64) {
             typealias F = MicrostructureFeatures.Feature
             let spread = row[F.spread.rawValue], imbalance = row[F.imbalanceL1.rawValue]
             let mid = row[F.mid.rawValue], micro = row[F.microprice.rawValue]
@@ -374,6 +387,8 @@ public enum EventColumns {
                     row[out] = lags[w].value(in: logMids, now: t).map { logMid - $0 } ?? .nan
                 case .realizedVol: row[out] = max(vols[w].sum, 0).squareRoot()
                 case .imbalance: row[out] = Self.imbalance(view, levels: w)
+                case .minutesSinceOpen: row[out] = session?.clock(at: exchangeTime).sinceOpen ?? .nan
+                case .minutesToClose: row[out] = session?.clock(at: exchangeTime).toClose ?? .nan
                 case .tickDirection, .effectiveSpreadBps: break  // trades set them
                 }
             }

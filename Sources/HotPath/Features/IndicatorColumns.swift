@@ -181,7 +181,9 @@ public enum IndicatorColumns {
     /// Why an entry of `bars` or `vector` is refused (the config names the entry).
     public struct Refusal: Error, Sendable, CustomStringConvertible {
         public var description: String
-        init(_ reason: String) { description = reason }
+        /// The config key at fault, where the caller reads several.
+        public var key: String? = nil
+        init(_ reason: String, key: String? = nil) { (description, self.key) = (reason, key) }
     }
 
     /// Whether `text` could only be an indicator column (it names a bar series).

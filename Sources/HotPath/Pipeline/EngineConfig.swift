@@ -250,6 +250,19 @@ public struct EngineConfig: Sendable {
         }
         if var t = try root.table("features") {
             var columns = IndicatorColumns.Config(), events = EventColumns.Config()
+            let sessionKeys = (
+                open: try t.string("session_open", default: nil), close: try t.string("session_close", default: nil),
+                zone: try t.string("session_zone", default: nil), closed: try t.strings("session_closed")
+            )
+            if sessionKeys.open != nil || sessionKeys.close != nil || sessionKeys.zone != nil {
+                guard let open = sessionKeys.open, let close = sessionKeys.close, let zone = sessionKeys.zone else {
+                    throw t.error("session_zone", "a session needs session_open, session_close and session_zone")
+                }
+                do {
+                    events.session = try SessionCalendar(
+                        open: open, close: close, zone: zone, closed: sessionKeys.closed)
+                } catch { throw t.error(error.key ?? "session_zone", error.description) }
+            }
             for (i, text) in (try t.strings("bars") ?? []).enumerated() {
                 do { try columns.declare(text) } catch { throw t.error("bars[\(i)]", error.description) }
             }

@@ -121,7 +121,10 @@ public struct EventPath: @unchecked Sendable {
     @inline(__always)
     public func updateFeatures(book b: Int, event e: Event) {
         features[b].book(views[b], event: e, into: rows + b &* width)
-        if hasEvents { events[b].book(row: rows + b &* width, view: views[b], at: features[b].clockTime(e)) }
+        if hasEvents {
+            events[b].book(
+                row: rows + b &* width, view: views[b], at: features[b].clockTime(e), exchangeTime: e.tsEvent)
+        }
     }
 
     /// A cancel into its instrument's cancel rates (only when an event column counts them).
