@@ -14,7 +14,9 @@
 ///            thread's core; one feed thread drives every feed, so one cpu for all)
 /// [features] vector = [...] (the model row: fixed feature names, event columns such as
 ///            "spread_mean(20)" and indicator columns such as "RSI(14)@1m"; `names` is its old name), bars = [...] (the indicator columns' bar
-///            series: "1s", "5m", "vol:1000"), levels, tick, microprice_table, vpin_bucket_volume, vpin_buckets,
+///            series: "1s", "5m", "vol:1000"), session_open, session_close, session_zone,
+///            session_closed (the session clock's calendar), levels, tick, microprice_table,
+///            vpin_bucket_volume, vpin_buckets,
 ///            regression_trades, history_capacity, bar_seconds, clock ("receive": receive time where
 ///            the feed has one, else exchange time; "exchange": always the exchange's time)
 /// [[models]] path (relative to this file), weight, name (reports and /metrics list each model
